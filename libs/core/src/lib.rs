@@ -1,0 +1,40 @@
+//! memvox domain: users, caller identities, conversations, memories, sectors, links, and the pure
+//! functions that rank memories (composite score, recency decay, single-waypoint graph expansion).
+//!
+//! Nothing in this crate performs I/O or reads the clock: every time is passed in as unix
+//! milliseconds, so every formula is deterministic and unit-tested.
+
+pub mod conversation;
+pub mod memory;
+pub mod scoring;
+pub mod sector;
+pub mod text;
+pub mod user;
+pub mod vector;
+
+pub use conversation::{CallOutcome, Conversation, ConversationStatus, Role, Turn};
+pub use memory::{
+    LinkKind, Memory, MemoryCandidate, MemoryId, MemoryLink, MemoryOp, MemoryState, NewMemory,
+    Provenance,
+};
+pub use scoring::{ScoreBreakdown, ScoreWeights, Scored};
+pub use sector::Sector;
+pub use user::{CallerIdentity, User};
+
+/// Milliseconds since the Unix epoch (UTC). The one time representation inside memvox.
+pub type UnixMillis = i64;
+
+/// Milliseconds in one day, for decay formulas expressed per day.
+pub const MILLIS_PER_DAY: f64 = 86_400_000.0;
+
+/// Error for a string that does not name a known value of a domain enum.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{value}` (expected one of: {expected})")]
+pub struct UnknownVariant {
+    /// Which enum was being parsed, e.g. "sector".
+    pub kind: &'static str,
+    /// The rejected input.
+    pub value: String,
+    /// The accepted spellings, comma separated.
+    pub expected: &'static str,
+}
