@@ -1,0 +1,874 @@
+//! The part of the [`Store`](crate::Store) implementation both backends share: row decoding and
+//! a macro that implements the trait over a backend's pool with the SQL in `sql.rs`.
+//!
+//! A backend type using [`impl_store!`] has fields `pool` and `space`, and inherent methods
+//! `backend_store_embeddings` and `backend_search_memories` (vector storage is the one thing
+//! that differs).
+
+use memvox_core::{Memory, Provenance, Sector, UnixMillis};
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use crate::{EventStatus, StoreError, StoreResult, StoredEvent};
+
+/// Decodes a memory from a row selected with `memory_columns!()`.
+pub(crate) fn memory_from_row<'r, R>(row: &'r R) -> StoreResult<Memory>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    f64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let sector: String = row.try_get("sector")?;
+    let state: String = row.try_get("state")?;
+    let source_conversation: Option<String> = row.try_get("source_conversation")?;
+    let source_turns: Option<String> = row.try_get("source_turns")?;
+    let provenance = match source_conversation {
+        Some(conversation_id) => Some(Provenance {
+            conversation_id,
+            turn_indexes: match source_turns {
+                Some(json) => serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("memories.source_turns: {e}")))?,
+                None => Vec::new(),
+            },
+        }),
+        None => None,
+    };
+    Ok(Memory {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        content: row.try_get("content")?,
+        sector: sector
+            .parse::<Sector>()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        salience: row.try_get("salience")?,
+        decay_per_day: row.try_get("decay_per_day")?,
+        state: state
+            .parse()
+            .map_err(|e: memvox_core::UnknownVariant| StoreError::Corrupt(e.to_string()))?,
+        last_seen_at: row.try_get("last_seen_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        provenance,
+        superseded_by: row.try_get("superseded_by")?,
+        superseded_at: row.try_get::<Option<UnixMillis>, _>("superseded_at")?,
+    })
+}
+
+/// Decodes a raw event row.
+pub(crate) fn event_from_row<'r, R>(row: &'r R) -> StoreResult<StoredEvent>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let status: String = row.try_get("status")?;
+    Ok(StoredEvent {
+        id: row.try_get("id")?,
+        event_type: row.try_get("event_type")?,
+        conversation_id: row.try_get("conversation_id")?,
+        event_timestamp: row.try_get("event_timestamp")?,
+        payload: row.try_get("payload")?,
+        status: status
+            .parse::<EventStatus>()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        attempts: row.try_get("attempts")?,
+        error_message: row.try_get("error_message")?,
+        received_at: row.try_get("received_at")?,
+        published_at: row.try_get("published_at")?,
+    })
+}
+
+/// Serialises an optional JSON value for a TEXT column.
+pub(crate) fn json_text(value: Option<&serde_json::Value>) -> Option<String> {
+    value.map(serde_json::Value::to_string)
+}
+
+/// Parses an optional TEXT column holding JSON.
+pub(crate) fn parse_json_text(
+    column: &str,
+    text: Option<String>,
+) -> StoreResult<Option<serde_json::Value>> {
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+    })
+    .transpose()
+}
+
+/// Rows per multi-row insert: keeps every statement under SQLite's bound-parameter limit.
+pub(crate) const INSERT_CHUNK: usize = 500;
+
+/// Implements [`Store`](crate::Store) for a backend type; `$sql` turns shared SQL into the
+/// backend's dialect.
+macro_rules! impl_store {
+    ($ty:ty, $backend:literal, $sql:path) => {
+        #[async_trait::async_trait]
+        impl $crate::Store for $ty {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            fn embedding_space(&self) -> &$crate::EmbeddingSpace {
+                &self.space
+            }
+
+            async fn ping(&self) -> $crate::StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn ensure_user(
+                &self,
+                user_id: &str,
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<memvox_core::User> {
+                if user_id.trim().is_empty() {
+                    return Err($crate::StoreError::Invalid("user id is empty".into()));
+                }
+                sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                self.get_user(user_id).await?.ok_or_else(|| $crate::StoreError::NotFound {
+                    what: format!("user {user_id}"),
+                })
+            }
+
+            async fn get_user(
+                &self,
+                user_id: &str,
+            ) -> $crate::StoreResult<Option<memvox_core::User>> {
+                use sqlx::Row;
+                let row = sqlx::query($sql($crate::sql::SELECT_USER))
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| {
+                    Ok(memvox_core::User {
+                        user_id: row.try_get("user_id")?,
+                        display_name: row.try_get("display_name")?,
+                        summary: row.try_get("summary")?,
+                        total_memories: row.try_get("total_memories")?,
+                        last_interaction: row.try_get("last_interaction")?,
+                        created_at: row.try_get("created_at")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn update_user_profile(
+                &self,
+                user_id: &str,
+                display_name: Option<&str>,
+                summary: Option<&str>,
+            ) -> $crate::StoreResult<()> {
+                let updated = sqlx::query($sql($crate::sql::UPDATE_USER_PROFILE))
+                    .bind(display_name)
+                    .bind(summary)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                if updated.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound {
+                        what: format!("user {user_id}"),
+                    });
+                }
+                Ok(())
+            }
+
+            async fn touch_user(
+                &self,
+                user_id: &str,
+                at: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query($sql($crate::sql::TOUCH_USER))
+                    .bind(at)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn bind_caller(
+                &self,
+                phone_number: &str,
+                user_id: &str,
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<memvox_core::CallerIdentity> {
+                use sqlx::Row;
+                if phone_number.trim().is_empty() {
+                    return Err($crate::StoreError::Invalid("phone number is empty".into()));
+                }
+                let mut tx = self.pool.begin().await?;
+                sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query($sql($crate::sql::INSERT_CALLER))
+                    .bind(phone_number)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                let row = sqlx::query($sql($crate::sql::SELECT_CALLER))
+                    .bind(phone_number)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(memvox_core::CallerIdentity {
+                    phone_number: row.try_get("phone_number")?,
+                    user_id: row.try_get("user_id")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            }
+
+            async fn user_for_caller(
+                &self,
+                phone_number: &str,
+            ) -> $crate::StoreResult<Option<String>> {
+                use sqlx::Row;
+                let row = sqlx::query($sql($crate::sql::SELECT_CALLER))
+                    .bind(phone_number)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|r| r.try_get("user_id")).transpose()?)
+            }
+
+            async fn erase_user(
+                &self,
+                user_id: &str,
+            ) -> $crate::StoreResult<$crate::ErasureReceipt> {
+                let mut tx = self.pool.begin().await?;
+                let mut deleted = Vec::new();
+                for (table, statement) in $crate::sql::ERASE_USER {
+                    let result = sqlx::query($sql(statement))
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    if result.rows_affected() > 0 {
+                        deleted.push((table.to_owned(), result.rows_affected()));
+                    }
+                }
+                tx.commit().await?;
+                Ok($crate::ErasureReceipt {
+                    user_id: user_id.to_owned(),
+                    deleted,
+                })
+            }
+
+            async fn record_event(
+                &self,
+                event: &$crate::NewEvent,
+            ) -> $crate::StoreResult<$crate::RecordedEvent> {
+                use sqlx::Row;
+                let inserted = sqlx::query($sql($crate::sql::INSERT_EVENT))
+                    .bind(&event.event_type)
+                    .bind(&event.conversation_id)
+                    .bind(event.event_timestamp)
+                    .bind(&event.payload)
+                    .bind(event.received_at)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if let Some(row) = inserted {
+                    return Ok($crate::RecordedEvent {
+                        id: row.try_get("id")?,
+                        inserted: true,
+                    });
+                }
+                let row = sqlx::query($sql($crate::sql::SELECT_EVENT_ID))
+                    .bind(&event.event_type)
+                    .bind(&event.conversation_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok($crate::RecordedEvent {
+                    id: row.try_get("id")?,
+                    inserted: false,
+                })
+            }
+
+            async fn get_event(
+                &self,
+                id: i64,
+            ) -> $crate::StoreResult<Option<$crate::StoredEvent>> {
+                let row = sqlx::query($sql($crate::sql::SELECT_EVENT))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map($crate::common::event_from_row).transpose()
+            }
+
+            async fn mark_events_published(
+                &self,
+                ids: &[i64],
+                at: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<()> {
+                for chunk in ids.chunks($crate::common::INSERT_CHUNK) {
+                    let statement = format!(
+                        "UPDATE webhook_events SET published_at = $1 WHERE id IN ({})",
+                        $crate::sql::placeholders(2, chunk.len())
+                    );
+                    let mut query = sqlx::query($sql(statement)).bind(at);
+                    for id in chunk {
+                        query = query.bind(*id);
+                    }
+                    query.execute(&self.pool).await?;
+                }
+                Ok(())
+            }
+
+            async fn finish_event(
+                &self,
+                id: i64,
+                status: $crate::EventStatus,
+                error: Option<&str>,
+                at: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<()> {
+                let result = sqlx::query($sql($crate::sql::FINISH_EVENT))
+                    .bind(status.as_str())
+                    .bind(error)
+                    .bind(at)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                if result.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound {
+                        what: format!("event {id}"),
+                    });
+                }
+                Ok(())
+            }
+
+            async fn stale_pending_events(
+                &self,
+                cutoff: memvox_core::UnixMillis,
+                limit: usize,
+            ) -> $crate::StoreResult<Vec<$crate::StoredEvent>> {
+                let rows = sqlx::query($sql($crate::sql::SELECT_STALE_EVENTS))
+                    .bind(cutoff)
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::common::event_from_row).collect()
+            }
+
+            async fn record_call(
+                &self,
+                call: &$crate::CallRecord,
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<()> {
+                use sqlx::Row;
+                let conversation = &call.conversation;
+                let mut tx = self.pool.begin().await?;
+                if let Some(user_id) = &conversation.user_id {
+                    sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
+                        .bind(user_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let row = sqlx::query($sql($crate::sql::UPSERT_CONVERSATION))
+                    .bind(&conversation.conversation_id)
+                    .bind(&conversation.agent_id)
+                    .bind(&conversation.user_id)
+                    .bind(conversation.started_at)
+                    .bind(conversation.duration_secs)
+                    .bind(conversation.status.as_str())
+                    .bind(&conversation.failure_reason)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let fk: i64 = row.try_get("id")?;
+                sqlx::query($sql($crate::sql::DELETE_TURNS))
+                    .bind(fk)
+                    .execute(&mut *tx)
+                    .await?;
+                for chunk in call.turns.chunks($crate::common::INSERT_CHUNK) {
+                    let statement = format!(
+                        "INSERT INTO conversation_turns \
+                         (conversation_fk, turn_index, role, message, time_in_call_secs) VALUES {}",
+                        $crate::sql::values_rows(chunk.len(), 5)
+                    );
+                    let mut query = sqlx::query($sql(statement));
+                    for turn in chunk {
+                        query = query
+                            .bind(fk)
+                            .bind(i64::from(turn.index))
+                            .bind(turn.role.as_str())
+                            .bind(&turn.message)
+                            .bind(turn.time_in_call_secs);
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+                if let Some(analysis) = &call.analysis {
+                    sqlx::query($sql($crate::sql::UPSERT_ANALYSIS))
+                        .bind(fk)
+                        .bind(&analysis.summary)
+                        .bind(analysis.outcome.as_str())
+                        .bind($crate::common::json_text(analysis.evaluation.as_ref()))
+                        .bind($crate::common::json_text(analysis.data_collection.as_ref()))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_call(
+                &self,
+                conversation_id: &str,
+            ) -> $crate::StoreResult<Option<$crate::CallRecord>> {
+                use sqlx::Row;
+                let Some(row) = sqlx::query($sql($crate::sql::SELECT_CONVERSATION))
+                    .bind(conversation_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let fk: i64 = row.try_get("id")?;
+                let status: String = row.try_get("status")?;
+                let conversation = memvox_core::Conversation {
+                    conversation_id: row.try_get("conversation_id")?,
+                    agent_id: row.try_get("agent_id")?,
+                    user_id: row.try_get("user_id")?,
+                    started_at: row.try_get("started_at")?,
+                    duration_secs: row.try_get("duration_secs")?,
+                    status: status
+                        .parse()
+                        .map_err(|e: memvox_core::UnknownVariant| {
+                            $crate::StoreError::Corrupt(e.to_string())
+                        })?,
+                    failure_reason: row.try_get("failure_reason")?,
+                };
+                let turn_rows = sqlx::query($sql($crate::sql::SELECT_TURNS))
+                    .bind(fk)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut turns = Vec::with_capacity(turn_rows.len());
+                for row in &turn_rows {
+                    let role: String = row.try_get("role")?;
+                    let index: i64 = row.try_get("turn_index")?;
+                    turns.push(memvox_core::Turn {
+                        index: u32::try_from(index).map_err(|_| {
+                            $crate::StoreError::Corrupt(format!("turn index {index}"))
+                        })?,
+                        role: role.parse().map_err(|e: memvox_core::UnknownVariant| {
+                            $crate::StoreError::Corrupt(e.to_string())
+                        })?,
+                        message: row.try_get("message")?,
+                        time_in_call_secs: row.try_get("time_in_call_secs")?,
+                    });
+                }
+                let analysis = match sqlx::query($sql($crate::sql::SELECT_ANALYSIS))
+                    .bind(fk)
+                    .fetch_optional(&self.pool)
+                    .await?
+                {
+                    Some(row) => {
+                        let outcome: String = row.try_get("call_successful")?;
+                        Some($crate::CallAnalysis {
+                            summary: row.try_get("summary")?,
+                            outcome: memvox_core::CallOutcome::from_wire(&outcome),
+                            evaluation: $crate::common::parse_json_text(
+                                "evaluation_json",
+                                row.try_get("evaluation_json")?,
+                            )?,
+                            data_collection: $crate::common::parse_json_text(
+                                "data_collection",
+                                row.try_get("data_collection")?,
+                            )?,
+                        })
+                    }
+                    None => None,
+                };
+                Ok(Some($crate::CallRecord {
+                    conversation,
+                    turns,
+                    analysis,
+                }))
+            }
+
+            async fn insert_memory(
+                &self,
+                memory: &memvox_core::NewMemory,
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<memvox_core::Memory> {
+                use sqlx::Row;
+                if memory.content.trim().is_empty() {
+                    return Err($crate::StoreError::Invalid("memory content is empty".into()));
+                }
+                let mut tx = self.pool.begin().await?;
+                sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
+                    .bind(&memory.user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                let conversation_fk: Option<i64> = match &memory.provenance {
+                    Some(provenance) => {
+                        let row = sqlx::query($sql($crate::sql::SELECT_CONVERSATION_FK))
+                            .bind(&provenance.conversation_id)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .ok_or_else(|| {
+                                $crate::StoreError::Invalid(format!(
+                                    "memory cites conversation {} which is not recorded",
+                                    provenance.conversation_id
+                                ))
+                            })?;
+                        Some(row.try_get("id")?)
+                    }
+                    None => None,
+                };
+                let turns_json = memory
+                    .provenance
+                    .as_ref()
+                    .map(|p| serde_json::json!(p.turn_indexes).to_string());
+                let row = sqlx::query($sql($crate::sql::INSERT_MEMORY))
+                    .bind(&memory.user_id)
+                    .bind(&memory.content)
+                    .bind(memvox_core::text::content_fingerprint(&memory.content))
+                    .bind(memory.sector.as_str())
+                    .bind(memory.salience.clamp(0.0, 1.0))
+                    .bind(memory.sector.default_decay_per_day())
+                    .bind(now)
+                    .bind(memory.provenance.as_ref().map(|p| p.conversation_id.clone()))
+                    .bind(&turns_json)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let stored = $crate::common::memory_from_row(&row)?;
+                if let Some(fk) = conversation_fk {
+                    sqlx::query($sql($crate::sql::INSERT_CONVERSATION_MEMORY))
+                        .bind(fk)
+                        .bind(stored.id)
+                        .bind("auto")
+                        .bind(turns_json.as_deref().unwrap_or("[]"))
+                        .bind(Option::<f64>::None)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(stored)
+            }
+
+            async fn get_memory(
+                &self,
+                user_id: &str,
+                id: memvox_core::MemoryId,
+            ) -> $crate::StoreResult<Option<memvox_core::Memory>> {
+                let row = sqlx::query($sql($crate::sql::SELECT_MEMORY))
+                    .bind(id)
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map($crate::common::memory_from_row).transpose()
+            }
+
+            async fn find_exact_duplicates(
+                &self,
+                user_id: &str,
+                content: &str,
+            ) -> $crate::StoreResult<Vec<memvox_core::Memory>> {
+                let rows = sqlx::query($sql($crate::sql::SELECT_EXACT_DUPLICATES))
+                    .bind(user_id)
+                    .bind(memvox_core::text::content_fingerprint(content))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::common::memory_from_row).collect()
+            }
+
+            async fn list_memories(
+                &self,
+                user_id: &str,
+                filter: &$crate::MemoryFilter,
+                order: $crate::MemoryOrder,
+                limit: usize,
+            ) -> $crate::StoreResult<Vec<memvox_core::Memory>> {
+                let mut next = 2;
+                let (conditions, binds) = $crate::sql::filter_conditions(filter, &mut next);
+                let order_by = match order {
+                    $crate::MemoryOrder::Newest => "m.created_at DESC, m.id DESC",
+                    $crate::MemoryOrder::Salience => {
+                        "m.salience DESC, m.last_seen_at DESC, m.id DESC"
+                    }
+                };
+                let statement = format!(
+                    "SELECT {} FROM memories m WHERE m.user_id = $1{conditions} \
+                     ORDER BY {order_by} LIMIT ${next}",
+                    $crate::sql::memory_columns!()
+                );
+                let mut query = sqlx::query($sql(statement)).bind(user_id);
+                for bind in binds {
+                    query = match bind {
+                        $crate::sql::Bind::Text(text) => query.bind(text),
+                        $crate::sql::Bind::Int(int) => query.bind(int),
+                    };
+                }
+                let rows = query
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::common::memory_from_row).collect()
+            }
+
+            async fn edit_memory(
+                &self,
+                user_id: &str,
+                id: memvox_core::MemoryId,
+                edit: &$crate::MemoryEdit,
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<memvox_core::Memory> {
+                let current = self.get_memory(user_id, id).await?.ok_or_else(|| {
+                    $crate::StoreError::NotFound {
+                        what: format!("memory {id}"),
+                    }
+                })?;
+                let content = edit.content.clone().unwrap_or(current.content);
+                if content.trim().is_empty() {
+                    return Err($crate::StoreError::Invalid("memory content is empty".into()));
+                }
+                let sector = edit.sector.unwrap_or(current.sector);
+                let decay = if edit.sector.is_some() {
+                    sector.default_decay_per_day()
+                } else {
+                    current.decay_per_day
+                };
+                let row = sqlx::query($sql($crate::sql::UPDATE_MEMORY))
+                    .bind(&content)
+                    .bind(memvox_core::text::content_fingerprint(&content))
+                    .bind(sector.as_str())
+                    .bind(edit.salience.unwrap_or(current.salience).clamp(0.0, 1.0))
+                    .bind(decay)
+                    .bind(edit.state.unwrap_or(current.state).as_str())
+                    .bind(now)
+                    .bind(id)
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::NotFound {
+                        what: format!("memory {id}"),
+                    })?;
+                $crate::common::memory_from_row(&row)
+            }
+
+            async fn supersede_memory(
+                &self,
+                user_id: &str,
+                old: memvox_core::MemoryId,
+                new: memvox_core::MemoryId,
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<()> {
+                if old == new {
+                    return Err($crate::StoreError::Invalid(
+                        "a memory cannot supersede itself".into(),
+                    ));
+                }
+                let result = sqlx::query($sql($crate::sql::SUPERSEDE_MEMORY))
+                    .bind(new)
+                    .bind(now)
+                    .bind(old)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                if result.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound {
+                        what: format!("memory {old} or {new} of user {user_id}"),
+                    });
+                }
+                Ok(())
+            }
+
+            async fn delete_memory(
+                &self,
+                user_id: &str,
+                id: memvox_core::MemoryId,
+            ) -> $crate::StoreResult<bool> {
+                let result = sqlx::query($sql($crate::sql::DELETE_MEMORY))
+                    .bind(id)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(result.rows_affected() > 0)
+            }
+
+            async fn store_embeddings(
+                &self,
+                vectors: &[(memvox_core::MemoryId, Vec<f32>)],
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<()> {
+                for (_, vector) in vectors {
+                    self.space.check_dimension(vector.len())?;
+                }
+                self.backend_store_embeddings(vectors, now).await
+            }
+
+            async fn search_memories(
+                &self,
+                user_id: &str,
+                query: &[f32],
+                filter: &$crate::MemoryFilter,
+                limit: usize,
+            ) -> $crate::StoreResult<Vec<$crate::SearchHit>> {
+                self.space.check_dimension(query.len())?;
+                if limit == 0 {
+                    return Ok(Vec::new());
+                }
+                self.backend_search_memories(user_id, query, filter, limit)
+                    .await
+            }
+
+            async fn upsert_links(
+                &self,
+                links: &[memvox_core::MemoryLink],
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<()> {
+                for link in links {
+                    if link.source == link.target {
+                        return Err($crate::StoreError::Invalid(format!(
+                            "memory {} cannot link to itself",
+                            link.source
+                        )));
+                    }
+                }
+                let mut tx = self.pool.begin().await?;
+                for chunk in links.chunks($crate::common::INSERT_CHUNK) {
+                    let statement = format!(
+                        "INSERT INTO memory_links (source_memory_id, target_memory_id, weight, \
+                         kind, created_at, updated_at) VALUES {}{}",
+                        $crate::sql::values_rows(chunk.len(), 6),
+                        $crate::sql::UPSERT_LINK_ON_CONFLICT
+                    );
+                    let mut query = sqlx::query($sql(statement));
+                    for link in chunk {
+                        query = query
+                            .bind(link.source)
+                            .bind(link.target)
+                            .bind(link.weight.clamp(0.0, 1.0))
+                            .bind(link.kind.as_str())
+                            .bind(now)
+                            .bind(now);
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn links_from(
+                &self,
+                ids: &[memvox_core::MemoryId],
+            ) -> $crate::StoreResult<Vec<memvox_core::MemoryLink>> {
+                use sqlx::Row;
+                let mut links = Vec::new();
+                for chunk in ids.chunks($crate::common::INSERT_CHUNK) {
+                    let statement = format!(
+                        "SELECT source_memory_id, target_memory_id, weight, kind FROM memory_links \
+                         WHERE source_memory_id IN ({}) ORDER BY source_memory_id, weight DESC",
+                        $crate::sql::placeholders(1, chunk.len())
+                    );
+                    let mut query = sqlx::query($sql(statement));
+                    for id in chunk {
+                        query = query.bind(*id);
+                    }
+                    for row in query.fetch_all(&self.pool).await? {
+                        let kind: String = row.try_get("kind")?;
+                        links.push(memvox_core::MemoryLink {
+                            source: row.try_get("source_memory_id")?,
+                            target: row.try_get("target_memory_id")?,
+                            weight: row.try_get("weight")?,
+                            kind: kind.parse().map_err(|e: memvox_core::UnknownVariant| {
+                                $crate::StoreError::Corrupt(e.to_string())
+                            })?,
+                        });
+                    }
+                }
+                Ok(links)
+            }
+
+            async fn log_tool_invocations(
+                &self,
+                calls: &[$crate::ToolInvocation],
+            ) -> $crate::StoreResult<()> {
+                for chunk in calls.chunks($crate::common::INSERT_CHUNK) {
+                    let statement = format!(
+                        "INSERT INTO tool_invocations (tool_name, conversation_id, user_id, \
+                         request_params, response_data, latency_ms, success, error_message, \
+                         created_at) VALUES {}",
+                        $crate::sql::values_rows(chunk.len(), 9)
+                    );
+                    let mut query = sqlx::query($sql(statement));
+                    for call in chunk {
+                        query = query
+                            .bind(&call.tool_name)
+                            .bind(&call.conversation_id)
+                            .bind(&call.user_id)
+                            .bind(call.request_params.to_string())
+                            .bind($crate::common::json_text(call.response_data.as_ref()))
+                            .bind(call.latency_ms)
+                            .bind(call.success)
+                            .bind(&call.error_message)
+                            .bind(call.created_at);
+                    }
+                    query.execute(&self.pool).await?;
+                }
+                Ok(())
+            }
+        }
+
+        impl $ty {
+            /// Records the embedding space in a new store, or checks it against the recorded
+            /// one. A store with no vectors yet adopts the configured space.
+            async fn check_embedding_space(&self) -> $crate::StoreResult<()> {
+                use sqlx::Row;
+                let model: Option<String> = sqlx::query($sql($crate::sql::SELECT_META))
+                    .bind("embedding_model")
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|r| r.try_get("value"))
+                    .transpose()?;
+                let dimension: Option<String> = sqlx::query($sql($crate::sql::SELECT_META))
+                    .bind("embedding_dimension")
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|r| r.try_get("value"))
+                    .transpose()?;
+                if let (Some(model), Some(dimension)) = (model, dimension) {
+                    let stored_dimension: usize = dimension.parse().map_err(|_| {
+                        $crate::StoreError::Corrupt(format!("embedding_dimension `{dimension}`"))
+                    })?;
+                    let vectors: i64 = sqlx::query($sql($crate::sql::COUNT_EMBEDDINGS))
+                        .fetch_one(&self.pool)
+                        .await?
+                        .try_get(0)?;
+                    let same = model == self.space.model && stored_dimension == self.space.dimension;
+                    if !same && vectors > 0 {
+                        return Err($crate::StoreError::EmbeddingMismatch {
+                            stored_model: model,
+                            stored_dimension,
+                            model: self.space.model.clone(),
+                            dimension: self.space.dimension,
+                        });
+                    }
+                    if same {
+                        return Ok(());
+                    }
+                }
+                for (key, value) in [
+                    ("embedding_model", self.space.model.clone()),
+                    ("embedding_dimension", self.space.dimension.to_string()),
+                ] {
+                    sqlx::query($sql($crate::sql::UPSERT_META))
+                        .bind(key)
+                        .bind(value)
+                        .execute(&self.pool)
+                        .await?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use impl_store;

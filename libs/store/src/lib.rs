@@ -1,0 +1,205 @@
+//! memvox's system of record behind one interface, [`Store`], with two backends that pass one
+//! shared contract test suite:
+//!
+//! - [`SqliteStore`], the embedded default: one file, WAL, the seed plan's pragmas on every
+//!   connection, vectors as little-endian `f32` blobs scanned per user.
+//! - [`PostgresStore`]: PostgreSQL with pgvector, exact per-user cosine search in SQL.
+//!
+//! Both hold one [`EmbeddingSpace`] (model id and dimension), recorded in the database on first
+//! open; opening with another space, or storing or searching a vector of another dimension, is
+//! an [`StoreError::EmbeddingMismatch`], never a silent mismatch.
+//!
+//! Most SQL is shared between the backends (see `common`); only schema, connection set-up and
+//! vector storage/search differ.
+
+mod common;
+mod error;
+mod model;
+mod postgres;
+mod settings;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use memvox_core::{CallerIdentity, Memory, MemoryId, MemoryLink, NewMemory, UnixMillis, User};
+
+pub use error::{StoreError, StoreResult};
+pub use model::{
+    CallAnalysis, CallRecord, EmbeddingSpace, ErasureReceipt, EventStatus, MemoryEdit,
+    MemoryFilter, NewEvent, RecordedEvent, SearchHit, StoredEvent, ToolInvocation,
+};
+pub use postgres::PostgresStore;
+pub use settings::{StoreBackend, StoreSettings};
+pub use sqlite::SqliteStore;
+
+/// Order of memory listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemoryOrder {
+    /// Most recently created first.
+    #[default]
+    Newest,
+    /// Highest salience first, then most recently seen: what matters most about a caller.
+    Salience,
+}
+
+/// The system of record, in domain words. Every method that takes a `user_id` and a memory id
+/// only ever touches that user's memory: another user's id reads as not found.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Backend name, `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// The model and dimension of the vectors this store holds.
+    fn embedding_space(&self) -> &EmbeddingSpace;
+
+    /// Checks that the database answers (readiness).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Returns the user, creating it if it does not exist.
+    async fn ensure_user(&self, user_id: &str, now: UnixMillis) -> StoreResult<User>;
+
+    /// Reads a user.
+    async fn get_user(&self, user_id: &str) -> StoreResult<Option<User>>;
+
+    /// Sets the user's display name and/or summary (`None` leaves a field unchanged).
+    async fn update_user_profile(
+        &self,
+        user_id: &str,
+        display_name: Option<&str>,
+        summary: Option<&str>,
+    ) -> StoreResult<()>;
+
+    /// Records an interaction time on the user (monotonic: an older time is ignored).
+    async fn touch_user(&self, user_id: &str, at: UnixMillis) -> StoreResult<()>;
+
+    /// Binds a phone number to a user. A number already bound keeps its user; the existing
+    /// binding is returned.
+    async fn bind_caller(
+        &self,
+        phone_number: &str,
+        user_id: &str,
+        now: UnixMillis,
+    ) -> StoreResult<CallerIdentity>;
+
+    /// The user a phone number is bound to.
+    async fn user_for_caller(&self, phone_number: &str) -> StoreResult<Option<String>>;
+
+    /// Erases a user: every row in every table that mentions them, in one transaction.
+    async fn erase_user(&self, user_id: &str) -> StoreResult<ErasureReceipt>;
+
+    /// Stores a raw webhook event idempotently on (type, conversation id).
+    async fn record_event(&self, event: &NewEvent) -> StoreResult<RecordedEvent>;
+
+    /// Reads a raw event.
+    async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>>;
+
+    /// Records that events were (re)published to the bus at `at`.
+    async fn mark_events_published(&self, ids: &[i64], at: UnixMillis) -> StoreResult<()>;
+
+    /// Records the outcome of processing an event and counts the attempt.
+    async fn finish_event(
+        &self,
+        id: i64,
+        status: EventStatus,
+        error: Option<&str>,
+        at: UnixMillis,
+    ) -> StoreResult<()>;
+
+    /// Pending events whose last publish (or receipt, if never published) is before `cutoff`:
+    /// the outbox reconciler re-publishes these.
+    async fn stale_pending_events(
+        &self,
+        cutoff: UnixMillis,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredEvent>>;
+
+    /// Records a call (conversation, turns, analysis), replacing what an earlier delivery of
+    /// the same conversation recorded.
+    async fn record_call(&self, call: &CallRecord, now: UnixMillis) -> StoreResult<()>;
+
+    /// Reads a call back.
+    async fn get_call(&self, conversation_id: &str) -> StoreResult<Option<CallRecord>>;
+
+    /// Inserts a memory (salience clamped to `[0, 1]`, decay from its sector). A memory with
+    /// provenance is linked to its conversation, which must have been recorded.
+    async fn insert_memory(&self, memory: &NewMemory, now: UnixMillis) -> StoreResult<Memory>;
+
+    /// Reads one of a user's memories.
+    async fn get_memory(&self, user_id: &str, id: MemoryId) -> StoreResult<Option<Memory>>;
+
+    /// A user's memories whose normalised text equals `content`'s (exact duplicates).
+    async fn find_exact_duplicates(&self, user_id: &str, content: &str)
+    -> StoreResult<Vec<Memory>>;
+
+    /// Lists a user's memories.
+    async fn list_memories(
+        &self,
+        user_id: &str,
+        filter: &MemoryFilter,
+        order: MemoryOrder,
+        limit: usize,
+    ) -> StoreResult<Vec<Memory>>;
+
+    /// Changes a memory's text, sector, salience or state.
+    async fn edit_memory(
+        &self,
+        user_id: &str,
+        id: MemoryId,
+        edit: &MemoryEdit,
+        now: UnixMillis,
+    ) -> StoreResult<Memory>;
+
+    /// Marks `old` as superseded by `new` (both the user's).
+    async fn supersede_memory(
+        &self,
+        user_id: &str,
+        old: MemoryId,
+        new: MemoryId,
+        now: UnixMillis,
+    ) -> StoreResult<()>;
+
+    /// Deletes one memory with its vector and links; `false` if it did not exist.
+    async fn delete_memory(&self, user_id: &str, id: MemoryId) -> StoreResult<bool>;
+
+    /// Stores (or replaces) the vectors of memories, in the store's embedding space.
+    async fn store_embeddings(
+        &self,
+        vectors: &[(MemoryId, Vec<f32>)],
+        now: UnixMillis,
+    ) -> StoreResult<()>;
+
+    /// The `limit` memories of a user most similar (cosine) to `query` that pass `filter`.
+    async fn search_memories(
+        &self,
+        user_id: &str,
+        query: &[f32],
+        filter: &MemoryFilter,
+        limit: usize,
+    ) -> StoreResult<Vec<SearchHit>>;
+
+    /// Creates links, or strengthens existing ones (weight becomes the maximum, kind
+    /// `reinforced`).
+    async fn upsert_links(&self, links: &[MemoryLink], now: UnixMillis) -> StoreResult<()>;
+
+    /// Outgoing links of the given memories.
+    async fn links_from(&self, ids: &[MemoryId]) -> StoreResult<Vec<MemoryLink>>;
+
+    /// Appends server-tool calls to the invocation log.
+    async fn log_tool_invocations(&self, calls: &[ToolInvocation]) -> StoreResult<()>;
+}
+
+/// Opens the configured backend, migrating it when the settings ask for it, and checks its
+/// embedding space. The one place that matches on the backend.
+pub async fn open_store(
+    settings: &StoreSettings,
+    space: EmbeddingSpace,
+) -> StoreResult<Arc<dyn Store>> {
+    Ok(match settings.backend()? {
+        StoreBackend::Sqlite { path } => Arc::new(SqliteStore::open(&path, settings, space).await?),
+        StoreBackend::Postgres { url, schema } => {
+            Arc::new(PostgresStore::open(&url, schema.as_deref(), settings, space).await?)
+        }
+    })
+}

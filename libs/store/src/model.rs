@@ -1,0 +1,249 @@
+//! Records the store reads and writes, in domain words (no SQL types).
+
+use std::{fmt, str::FromStr};
+
+use memvox_core::{
+    CallOutcome, Conversation, Memory, MemoryState, Sector, Turn, UnixMillis, UnknownVariant,
+};
+use serde::{Deserialize, Serialize};
+
+/// The model and dimension of the vectors a store holds. One store holds one space; a vector
+/// or a query from another space is an error, never a silent mismatch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbeddingSpace {
+    /// Embedding model id, e.g. `static-minilm-256` or `text-embedding-3-small`.
+    pub model: String,
+    /// Vector length.
+    pub dimension: usize,
+}
+
+impl EmbeddingSpace {
+    /// Checks that a vector of length `dimension` belongs to this space.
+    pub fn check_dimension(&self, dimension: usize) -> crate::StoreResult<()> {
+        if dimension == self.dimension {
+            Ok(())
+        } else {
+            Err(crate::StoreError::EmbeddingMismatch {
+                stored_model: self.model.clone(),
+                stored_dimension: self.dimension,
+                model: self.model.clone(),
+                dimension,
+            })
+        }
+    }
+}
+
+/// Processing state of a raw webhook event (the outbox row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventStatus {
+    /// Stored, not yet processed.
+    Pending,
+    /// Processed; its effects are committed.
+    Completed,
+    /// Gave up after retries; kept for replay.
+    DeadLetter,
+}
+
+impl EventStatus {
+    /// The snake-case name used in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventStatus::Pending => "pending",
+            EventStatus::Completed => "completed",
+            EventStatus::DeadLetter => "dead_letter",
+        }
+    }
+}
+
+impl FromStr for EventStatus {
+    type Err = UnknownVariant;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(EventStatus::Pending),
+            "completed" => Ok(EventStatus::Completed),
+            "dead_letter" => Ok(EventStatus::DeadLetter),
+            other => Err(UnknownVariant {
+                kind: "event status",
+                value: other.to_owned(),
+                expected: "pending, completed, dead_letter",
+            }),
+        }
+    }
+}
+
+impl fmt::Display for EventStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A raw post-call webhook event to store before acknowledging it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// Payload `type`, e.g. `post_call_transcription`.
+    pub event_type: String,
+    /// `data.conversation_id`; with the type, the idempotency key (ElevenLabs sends no event id).
+    pub conversation_id: String,
+    /// Payload `event_timestamp` (unix seconds).
+    pub event_timestamp: i64,
+    /// The body as received (UTF-8 JSON).
+    pub payload: String,
+    /// When the gateway received it.
+    pub received_at: UnixMillis,
+}
+
+/// Result of storing a raw event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// Row id (new or existing).
+    pub id: i64,
+    /// `false` when the same (type, conversation) was already stored: a duplicate delivery.
+    pub inserted: bool,
+}
+
+/// A stored raw event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Row id.
+    pub id: i64,
+    /// Payload `type`.
+    pub event_type: String,
+    /// Conversation it belongs to.
+    pub conversation_id: String,
+    /// Payload `event_timestamp` (unix seconds).
+    pub event_timestamp: i64,
+    /// The body as received.
+    pub payload: String,
+    /// Processing state.
+    pub status: EventStatus,
+    /// Processing attempts recorded.
+    pub attempts: i64,
+    /// Last error, for dead letters.
+    pub error_message: Option<String>,
+    /// Receipt time.
+    pub received_at: UnixMillis,
+    /// Last time it was published to the bus.
+    pub published_at: Option<UnixMillis>,
+}
+
+/// The platform's analysis of a call.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CallAnalysis {
+    /// `analysis.transcript_summary`.
+    pub summary: Option<String>,
+    /// `analysis.call_successful`.
+    pub outcome: CallOutcome,
+    /// `analysis.evaluation_criteria_results`, as received.
+    pub evaluation: Option<serde_json::Value>,
+    /// `analysis.data_collection_results`, as received.
+    pub data_collection: Option<serde_json::Value>,
+}
+
+/// Everything recorded about one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallRecord {
+    /// The conversation header.
+    pub conversation: Conversation,
+    /// Transcript turns in delivered order.
+    pub turns: Vec<Turn>,
+    /// Platform analysis, when present.
+    pub analysis: Option<CallAnalysis>,
+}
+
+/// Filters for listing and searching a user's memories.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MemoryFilter {
+    /// Only these sectors (empty: all).
+    pub sectors: Vec<Sector>,
+    /// Only these states (empty: active only).
+    pub states: Vec<MemoryState>,
+    /// Include memories superseded by a later one (hidden by default, kept for audit).
+    pub include_superseded: bool,
+    /// Created at or after.
+    pub created_after: Option<UnixMillis>,
+    /// Created before.
+    pub created_before: Option<UnixMillis>,
+}
+
+impl MemoryFilter {
+    /// The states to match: those given, or active only.
+    pub fn effective_states(&self) -> Vec<MemoryState> {
+        if self.states.is_empty() {
+            vec![MemoryState::Active]
+        } else {
+            self.states.clone()
+        }
+    }
+
+    /// Whether `memory` passes this filter.
+    pub fn matches(&self, memory: &Memory) -> bool {
+        (self.sectors.is_empty() || self.sectors.contains(&memory.sector))
+            && self.effective_states().contains(&memory.state)
+            && (self.include_superseded || memory.superseded_by.is_none())
+            && self.created_after.is_none_or(|t| memory.created_at >= t)
+            && self.created_before.is_none_or(|t| memory.created_at < t)
+    }
+}
+
+/// A memory found by vector search, with its cosine similarity to the query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    /// The memory.
+    pub memory: Memory,
+    /// Cosine similarity in `[-1, 1]`.
+    pub similarity: f64,
+}
+
+/// Changes to a memory's text or ranking inputs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MemoryEdit {
+    /// New text.
+    pub content: Option<String>,
+    /// New sector.
+    pub sector: Option<Sector>,
+    /// New salience (clamped to `[0, 1]`).
+    pub salience: Option<f64>,
+    /// New state.
+    pub state: Option<MemoryState>,
+}
+
+/// One logged server-tool call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolInvocation {
+    /// Tool name, e.g. `memory_query`.
+    pub tool_name: String,
+    /// Conversation the call came from, when the agent sent it.
+    pub conversation_id: Option<String>,
+    /// User it was about, when known.
+    pub user_id: Option<String>,
+    /// Request parameters.
+    pub request_params: serde_json::Value,
+    /// Response body, when one was sent.
+    pub response_data: Option<serde_json::Value>,
+    /// Handling time.
+    pub latency_ms: i64,
+    /// Whether it answered successfully.
+    pub success: bool,
+    /// Error text for failures.
+    pub error_message: Option<String>,
+    /// When it was received.
+    pub created_at: UnixMillis,
+}
+
+/// What erasing a user removed, table by table.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ErasureReceipt {
+    /// The erased user.
+    pub user_id: String,
+    /// `(table, rows deleted)` for every table that held rows about the user.
+    pub deleted: Vec<(String, u64)>,
+}
+
+impl ErasureReceipt {
+    /// Total rows deleted.
+    pub fn total(&self) -> u64 {
+        self.deleted.iter().map(|(_, n)| n).sum()
+    }
+}

@@ -1,0 +1,770 @@
+//! The store contract: one suite, run against SQLite and PostgreSQL + pgvector in the same run.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod support;
+
+use memvox_core::{
+    CallOutcome, Conversation, ConversationStatus, LinkKind, MemoryLink, MemoryState, NewMemory,
+    Provenance, Role, Sector, Turn,
+};
+use memvox_store::{
+    CallAnalysis, CallRecord, EmbeddingSpace, EventStatus, MemoryEdit, MemoryFilter, MemoryOrder,
+    NewEvent, Store, StoreError, ToolInvocation,
+};
+use support::Harness;
+
+const NOW: i64 = 1_767_225_645_000;
+
+fn call(conversation_id: &str, user_id: &str, turns: usize) -> CallRecord {
+    CallRecord {
+        conversation: Conversation {
+            conversation_id: conversation_id.into(),
+            agent_id: "agent_1".into(),
+            user_id: Some(user_id.into()),
+            started_at: NOW - 330_000,
+            duration_secs: Some(330),
+            status: ConversationStatus::Completed,
+            failure_reason: None,
+        },
+        turns: (0..turns)
+            .map(|i| Turn {
+                index: i as u32,
+                role: if i % 2 == 0 { Role::Agent } else { Role::User },
+                message: (i != 2).then(|| format!("turn {i}")),
+                time_in_call_secs: i as i64 * 5,
+            })
+            .collect(),
+        analysis: Some(CallAnalysis {
+            summary: Some("Caller switched pharmacy.".into()),
+            outcome: CallOutcome::Success,
+            evaluation: Some(serde_json::json!({"resolved": {"result": "success"}})),
+            data_collection: Some(serde_json::json!({"pharmacy": {"value": "Walgreens"}})),
+        }),
+    }
+}
+
+fn memory(user_id: &str, content: &str, sector: Sector, salience: f64) -> NewMemory {
+    NewMemory {
+        user_id: user_id.into(),
+        content: content.into(),
+        sector,
+        salience,
+        provenance: None,
+    }
+}
+
+fn event(conversation_id: &str, received_at: i64) -> NewEvent {
+    NewEvent {
+        event_type: "post_call_transcription".into(),
+        conversation_id: conversation_id.into(),
+        event_timestamp: NOW / 1000,
+        payload: format!("{{\"conversation_id\":\"{conversation_id}\"}}"),
+        received_at,
+    }
+}
+
+async fn users_and_caller_identities(store: &dyn Store) {
+    assert!(store.get_user("u1").await.unwrap().is_none());
+    let user = store.ensure_user("u1", NOW).await.unwrap();
+    assert_eq!(user.created_at, NOW);
+    assert_eq!(user.total_memories, 0);
+    let again = store.ensure_user("u1", NOW + 5).await.unwrap();
+    assert_eq!(again.created_at, NOW, "ensure_user must not recreate");
+
+    let bound = store.bind_caller("+14155550199", "u1", NOW).await.unwrap();
+    assert_eq!(bound.user_id, "u1");
+    let rebound = store
+        .bind_caller("+14155550199", "u2", NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!(rebound.user_id, "u1", "an existing binding wins");
+    assert_eq!(
+        store
+            .user_for_caller("+14155550199")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("u1")
+    );
+    assert!(
+        store
+            .user_for_caller("+10000000000")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    store.touch_user("u1", NOW + 100).await.unwrap();
+    store.touch_user("u1", NOW + 50).await.unwrap();
+    store
+        .update_user_profile("u1", Some("Dana"), None)
+        .await
+        .unwrap();
+    let user = store.get_user("u1").await.unwrap().unwrap();
+    assert_eq!(
+        user.last_interaction,
+        Some(NOW + 100),
+        "interaction time is monotonic"
+    );
+    assert_eq!(user.display_name.as_deref(), Some("Dana"));
+    assert!(matches!(
+        store.update_user_profile("nobody", Some("x"), None).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.ensure_user(" ", NOW).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn raw_events_are_idempotent_and_reconcilable(store: &dyn Store) {
+    let first = store.record_event(&event("conv_a", NOW)).await.unwrap();
+    assert!(first.inserted);
+    let duplicate = store
+        .record_event(&event("conv_a", NOW + 10))
+        .await
+        .unwrap();
+    assert_eq!(duplicate.id, first.id);
+    assert!(!duplicate.inserted);
+    let mut other_type = event("conv_a", NOW);
+    other_type.event_type = "post_call_audio".into();
+    assert!(store.record_event(&other_type).await.unwrap().inserted);
+
+    let stored = store.get_event(first.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, EventStatus::Pending);
+    assert_eq!(stored.received_at, NOW, "the duplicate changed nothing");
+    assert_eq!(stored.payload, "{\"conversation_id\":\"conv_a\"}");
+
+    let second = store
+        .record_event(&event("conv_b", NOW + 1_000))
+        .await
+        .unwrap();
+    let stale = store.stale_pending_events(NOW + 500, 10).await.unwrap();
+    let ids: Vec<_> = stale.iter().map(|e| e.id).collect();
+    assert!(ids.contains(&first.id) && !ids.contains(&second.id));
+
+    store
+        .mark_events_published(&[first.id], NOW + 2_000)
+        .await
+        .unwrap();
+    let stale = store.stale_pending_events(NOW + 1_500, 10).await.unwrap();
+    assert!(
+        stale.iter().all(|e| e.id != first.id),
+        "recently published is not stale"
+    );
+
+    store
+        .finish_event(second.id, EventStatus::Completed, None, NOW + 3_000)
+        .await
+        .unwrap();
+    let done = store.get_event(second.id).await.unwrap().unwrap();
+    assert_eq!(done.status, EventStatus::Completed);
+    assert_eq!(done.attempts, 1);
+    assert!(
+        store
+            .stale_pending_events(NOW + 10_000, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.id != second.id)
+    );
+    store
+        .finish_event(first.id, EventStatus::DeadLetter, Some("bad payload"), NOW)
+        .await
+        .unwrap();
+    let dead = store.get_event(first.id).await.unwrap().unwrap();
+    assert_eq!(dead.error_message.as_deref(), Some("bad payload"));
+    assert!(matches!(
+        store
+            .finish_event(999_999, EventStatus::Completed, None, NOW)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn calls_round_trip_and_redelivery_replaces(store: &dyn Store) {
+    let record = call("conv_1", "u1", 9);
+    store.record_call(&record, NOW).await.unwrap();
+    let read = store.get_call("conv_1").await.unwrap().unwrap();
+    assert_eq!(read, record);
+    assert_eq!(
+        read.turns[2].message, None,
+        "tool turns keep their index with no text"
+    );
+    assert_eq!(read.conversation.ended_at(), Some(NOW));
+
+    let mut again = call("conv_1", "u1", 4);
+    again.analysis = None;
+    store.record_call(&again, NOW).await.unwrap();
+    let read = store.get_call("conv_1").await.unwrap().unwrap();
+    assert_eq!(read.turns.len(), 4, "turns are replaced, not appended");
+    assert_eq!(
+        read.analysis, record.analysis,
+        "analysis kept when the new delivery has none"
+    );
+    assert!(store.get_call("conv_missing").await.unwrap().is_none());
+    assert!(
+        store.get_user("u1").await.unwrap().is_some(),
+        "recording a call creates its user"
+    );
+}
+
+async fn memories_crud_provenance_and_isolation(store: &dyn Store) {
+    let orphan = NewMemory {
+        provenance: Some(Provenance {
+            conversation_id: "conv_none".into(),
+            turn_indexes: vec![1],
+        }),
+        ..memory("u1", "Allergic to peanuts", Sector::Semantic, 0.9)
+    };
+    assert!(matches!(
+        store.insert_memory(&orphan, NOW).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    store
+        .record_call(&call("conv_1", "u1", 5), NOW)
+        .await
+        .unwrap();
+    let with_source = NewMemory {
+        provenance: Some(Provenance {
+            conversation_id: "conv_1".into(),
+            turn_indexes: vec![1, 3],
+        }),
+        ..memory("u1", "Allergic to peanuts", Sector::Semantic, 1.7)
+    };
+    let stored = store.insert_memory(&with_source, NOW).await.unwrap();
+    assert_eq!(stored.salience, 1.0, "salience is clamped");
+    assert_eq!(stored.state, MemoryState::Active);
+    assert_eq!(
+        stored.decay_per_day,
+        Sector::Semantic.default_decay_per_day()
+    );
+    assert_eq!(stored.provenance.as_ref().unwrap().turn_indexes, vec![1, 3]);
+    assert_eq!(
+        store.get_memory("u1", stored.id).await.unwrap().unwrap(),
+        stored
+    );
+    assert!(
+        store.get_memory("u2", stored.id).await.unwrap().is_none(),
+        "other users see nothing"
+    );
+
+    let feeling = store
+        .insert_memory(
+            &memory("u1", "Frustrated by billing", Sector::Emotional, 0.4),
+            NOW + 1,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .insert_memory(&memory("u1", "  ", Sector::Semantic, 0.5), NOW)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    let by_salience = store
+        .list_memories("u1", &MemoryFilter::default(), MemoryOrder::Salience, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        by_salience.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![stored.id, feeling.id]
+    );
+    let newest = store
+        .list_memories("u1", &MemoryFilter::default(), MemoryOrder::Newest, 1)
+        .await
+        .unwrap();
+    assert_eq!(newest[0].id, feeling.id);
+    let emotional = MemoryFilter {
+        sectors: vec![Sector::Emotional],
+        ..MemoryFilter::default()
+    };
+    assert_eq!(
+        store
+            .list_memories("u1", &emotional, MemoryOrder::Newest, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let edited = store
+        .edit_memory(
+            "u1",
+            feeling.id,
+            &MemoryEdit {
+                content: Some("Happy with billing".into()),
+                state: Some(MemoryState::Paused),
+                ..MemoryEdit::default()
+            },
+            NOW + 2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(edited.content, "Happy with billing");
+    assert_eq!(edited.updated_at, NOW + 2);
+    let active = store
+        .list_memories("u1", &MemoryFilter::default(), MemoryOrder::Newest, 10)
+        .await
+        .unwrap();
+    assert_eq!(active.len(), 1, "paused memories are hidden by default");
+    let paused = MemoryFilter {
+        states: vec![MemoryState::Paused],
+        ..MemoryFilter::default()
+    };
+    assert_eq!(
+        store
+            .list_memories("u1", &paused, MemoryOrder::Newest, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matches!(
+        store
+            .edit_memory("u2", feeling.id, &MemoryEdit::default(), NOW)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    assert_eq!(
+        store.get_user("u1").await.unwrap().unwrap().total_memories,
+        1
+    );
+    assert!(!store.delete_memory("u2", feeling.id).await.unwrap());
+    assert!(store.delete_memory("u1", feeling.id).await.unwrap());
+    assert!(store.get_memory("u1", feeling.id).await.unwrap().is_none());
+}
+
+async fn exact_duplicates_and_supersession(store: &dyn Store) {
+    let denver = store
+        .insert_memory(&memory("u1", "Lives in Denver", Sector::Semantic, 0.6), NOW)
+        .await
+        .unwrap();
+    let austin = store
+        .insert_memory(
+            &memory("u1", "Lives in Austin", Sector::Semantic, 0.6),
+            NOW + 1,
+        )
+        .await
+        .unwrap();
+    let dupes = store
+        .find_exact_duplicates("u1", "lives in   DENVER.")
+        .await
+        .unwrap();
+    assert_eq!(
+        dupes.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![denver.id]
+    );
+    assert!(
+        store
+            .find_exact_duplicates("u2", "Lives in Denver")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert!(matches!(
+        store
+            .supersede_memory("u1", denver.id, denver.id, NOW)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store
+            .supersede_memory("u2", denver.id, austin.id, NOW)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store
+        .supersede_memory("u1", denver.id, austin.id, NOW + 5)
+        .await
+        .unwrap();
+    let old = store.get_memory("u1", denver.id).await.unwrap().unwrap();
+    assert_eq!(old.superseded_by, Some(austin.id));
+    assert_eq!(old.superseded_at, Some(NOW + 5));
+    let visible = store
+        .list_memories("u1", &MemoryFilter::default(), MemoryOrder::Newest, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        visible.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![austin.id]
+    );
+    let audit = MemoryFilter {
+        include_superseded: true,
+        ..MemoryFilter::default()
+    };
+    assert_eq!(
+        store
+            .list_memories("u1", &audit, MemoryOrder::Newest, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+async fn vector_search_ranks_filters_and_isolates(store: &dyn Store) {
+    let unit = |v: [f32; 4]| {
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.map(|x| x / n).to_vec()
+    };
+    let tea = store
+        .insert_memory(&memory("u1", "Drinks tea", Sector::Semantic, 0.5), NOW)
+        .await
+        .unwrap();
+    let coffee = store
+        .insert_memory(
+            &memory("u1", "Drinks decaf coffee", Sector::Semantic, 0.5),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let upset = store
+        .insert_memory(
+            &memory("u1", "Upset about delays", Sector::Emotional, 0.5),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let other = store
+        .insert_memory(&memory("u2", "Drinks tea too", Sector::Semantic, 0.5), NOW)
+        .await
+        .unwrap();
+    store
+        .store_embeddings(
+            &[
+                (tea.id, unit([1.0, 0.0, 0.0, 0.0])),
+                (coffee.id, unit([0.8, 0.6, 0.0, 0.0])),
+                (upset.id, unit([0.0, 0.0, 1.0, 0.0])),
+                (other.id, unit([1.0, 0.0, 0.0, 0.0])),
+            ],
+            NOW,
+        )
+        .await
+        .unwrap();
+    let query = unit([1.0, 0.1, 0.0, 0.0]);
+    let hits = store
+        .search_memories("u1", &query, &MemoryFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        hits.iter().map(|h| h.memory.id).collect::<Vec<_>>(),
+        vec![tea.id, coffee.id, upset.id]
+    );
+    assert!(
+        (hits[0].similarity
+            - f64::from(memvox_core::vector::dot(
+                &query,
+                &unit([1.0, 0.0, 0.0, 0.0])
+            )))
+        .abs()
+            < 1e-5
+    );
+    assert!(hits[2].similarity.abs() < 1e-5);
+
+    let top1 = store
+        .search_memories("u1", &query, &MemoryFilter::default(), 1)
+        .await
+        .unwrap();
+    assert_eq!(top1.len(), 1);
+    let emotional = MemoryFilter {
+        sectors: vec![Sector::Emotional],
+        ..MemoryFilter::default()
+    };
+    let hits = store
+        .search_memories("u1", &query, &emotional, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        hits.iter().map(|h| h.memory.id).collect::<Vec<_>>(),
+        vec![upset.id]
+    );
+    assert!(
+        store
+            .search_memories("nobody", &query, &MemoryFilter::default(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    store
+        .store_embeddings(&[(tea.id, unit([0.0, 0.0, 0.0, 1.0]))], NOW + 1)
+        .await
+        .unwrap();
+    let hits = store
+        .search_memories("u1", &query, &MemoryFilter::default(), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        hits[0].memory.id, coffee.id,
+        "re-embedding replaces the vector"
+    );
+
+    store
+        .edit_memory(
+            "u1",
+            coffee.id,
+            &MemoryEdit {
+                state: Some(MemoryState::Archived),
+                ..MemoryEdit::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    let hits = store
+        .search_memories("u1", &query, &MemoryFilter::default(), 10)
+        .await
+        .unwrap();
+    assert!(
+        hits.iter().all(|h| h.memory.id != coffee.id),
+        "archived memories are not searched"
+    );
+
+    assert!(matches!(
+        store
+            .search_memories("u1", &[1.0, 0.0], &MemoryFilter::default(), 3)
+            .await,
+        Err(StoreError::EmbeddingMismatch {
+            dimension: 2,
+            stored_dimension: 4,
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.store_embeddings(&[(tea.id, vec![0.5; 5])], NOW).await,
+        Err(StoreError::EmbeddingMismatch { dimension: 5, .. })
+    ));
+}
+
+async fn links_are_upserted_and_reinforced(store: &dyn Store) {
+    let a = store
+        .insert_memory(&memory("u1", "Uses Salesforce", Sector::Semantic, 0.5), NOW)
+        .await
+        .unwrap();
+    let b = store
+        .insert_memory(
+            &memory("u1", "Needs Salesforce API help", Sector::Semantic, 0.5),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let link = |source, target, weight| MemoryLink {
+        source,
+        target,
+        weight,
+        kind: LinkKind::Automatic,
+    };
+    store
+        .upsert_links(&[link(a.id, b.id, 0.85), link(b.id, a.id, 0.85)], NOW)
+        .await
+        .unwrap();
+    store
+        .upsert_links(&[link(a.id, b.id, 0.82)], NOW + 1)
+        .await
+        .unwrap();
+    let links = store.links_from(&[a.id]).await.unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].target, b.id);
+    assert!(
+        (links[0].weight - 0.85).abs() < 1e-9,
+        "weight keeps the maximum"
+    );
+    assert_eq!(links[0].kind, LinkKind::Reinforced);
+    assert_eq!(store.links_from(&[a.id, b.id]).await.unwrap().len(), 2);
+    assert!(matches!(
+        store.upsert_links(&[link(a.id, a.id, 1.0)], NOW).await,
+        Err(StoreError::Invalid(_))
+    ));
+    store.delete_memory("u1", b.id).await.unwrap();
+    assert!(
+        store.links_from(&[a.id]).await.unwrap().is_empty(),
+        "links go with their memory"
+    );
+}
+
+/// Gives `user` one of everything: caller binding, call, event, memories, vectors, links, tool log.
+async fn populate(store: &dyn Store, user: &str, conversation: &str, phone: &str) {
+    store.bind_caller(phone, user, NOW).await.unwrap();
+    store
+        .record_call(&call(conversation, user, 6), NOW)
+        .await
+        .unwrap();
+    store.record_event(&event(conversation, NOW)).await.unwrap();
+    let first = store
+        .insert_memory(
+            &NewMemory {
+                provenance: Some(Provenance {
+                    conversation_id: conversation.into(),
+                    turn_indexes: vec![1],
+                }),
+                ..memory(user, "Switched to Walgreens", Sector::Semantic, 0.8)
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    let second = store
+        .insert_memory(
+            &memory(user, "Prefers mornings", Sector::Procedural, 0.6),
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .store_embeddings(&[(first.id, vec![0.5; 4]), (second.id, vec![0.5; 4])], NOW)
+        .await
+        .unwrap();
+    store
+        .upsert_links(
+            &[
+                MemoryLink {
+                    source: first.id,
+                    target: second.id,
+                    weight: 0.9,
+                    kind: LinkKind::Automatic,
+                },
+                MemoryLink {
+                    source: second.id,
+                    target: first.id,
+                    weight: 0.9,
+                    kind: LinkKind::Automatic,
+                },
+            ],
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .log_tool_invocations(&[ToolInvocation {
+            tool_name: "memory_query".into(),
+            conversation_id: Some(conversation.into()),
+            user_id: Some(user.into()),
+            request_params: serde_json::json!({"query": "pharmacy"}),
+            response_data: Some(serde_json::json!({"memories": []})),
+            latency_ms: 3,
+            success: true,
+            error_message: None,
+            created_at: NOW,
+        }])
+        .await
+        .unwrap();
+}
+
+async fn erasure_reaches_every_table(harness: &Harness) {
+    let store = harness.store();
+    populate(&*store, "keep", "conv_keep", "+14155550100").await;
+    let only_keep = harness.table_counts().await;
+    populate(&*store, "erase", "conv_erase", "+14155550101").await;
+    let both = harness.table_counts().await;
+    for (table, count) in &both {
+        if *table != "store_meta" {
+            assert!(count > &only_keep[table], "populate must touch {table}");
+        }
+    }
+    let receipt = store.erase_user("erase").await.unwrap();
+    assert_eq!(
+        harness.table_counts().await,
+        only_keep,
+        "every row about the user is gone"
+    );
+    let removed: u64 = both.iter().map(|(t, n)| (n - only_keep[t]) as u64).sum();
+    assert_eq!(
+        receipt.total(),
+        removed,
+        "the receipt counts exactly what was removed"
+    );
+    assert!(store.get_user("erase").await.unwrap().is_none());
+    assert!(
+        store
+            .user_for_caller("+14155550101")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.erase_user("erase").await.unwrap().total(), 0);
+}
+
+async fn embedding_space_is_enforced_on_reopen(harness: &Harness) {
+    let store = harness.store();
+    let other = EmbeddingSpace {
+        model: "other".into(),
+        dimension: 8,
+    };
+    let empty = harness
+        .reopen(other.clone())
+        .await
+        .expect("an empty store adopts a new space");
+    assert_eq!(empty.embedding_space(), &other);
+    drop(empty);
+    let same = harness
+        .reopen(support::space())
+        .await
+        .expect("back to the test space while empty");
+    let m = same
+        .insert_memory(&memory("u1", "x", Sector::Semantic, 0.5), NOW)
+        .await
+        .unwrap();
+    same.store_embeddings(&[(m.id, vec![0.5; 4])], NOW)
+        .await
+        .unwrap();
+    let err = harness
+        .reopen(other)
+        .await
+        .err()
+        .expect("mismatch once vectors exist");
+    assert!(
+        err.to_string()
+            .contains("store holds `test-4d` vectors of dimension 4"),
+        "{err}"
+    );
+    assert!(harness.reopen(support::space()).await.is_ok());
+    store.ping().await.unwrap();
+}
+
+macro_rules! contract_suite {
+    ($backend:ident, $open:expr) => {
+        mod $backend {
+            use super::*;
+
+            macro_rules! store_test {
+                ($name:ident) => {
+                    #[tokio::test]
+                    async fn $name() {
+                        let harness: Harness = $open.await;
+                        super::$name(&*harness.store()).await;
+                        harness.cleanup().await;
+                    }
+                };
+            }
+
+            macro_rules! harness_test {
+                ($name:ident) => {
+                    #[tokio::test]
+                    async fn $name() {
+                        let harness: Harness = $open.await;
+                        super::$name(&harness).await;
+                        harness.cleanup().await;
+                    }
+                };
+            }
+
+            store_test!(users_and_caller_identities);
+            store_test!(raw_events_are_idempotent_and_reconcilable);
+            store_test!(calls_round_trip_and_redelivery_replaces);
+            store_test!(memories_crud_provenance_and_isolation);
+            store_test!(exact_duplicates_and_supersession);
+            store_test!(vector_search_ranks_filters_and_isolates);
+            store_test!(links_are_upserted_and_reinforced);
+            harness_test!(erasure_reaches_every_table);
+            harness_test!(embedding_space_is_enforced_on_reopen);
+        }
+    };
+}
+
+contract_suite!(sqlite, Harness::sqlite());
+contract_suite!(postgres, Harness::postgres());

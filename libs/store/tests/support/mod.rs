@@ -1,0 +1,145 @@
+//! Test harness: a fresh store per test on either backend. SQLite gets a temporary file;
+//! PostgreSQL gets its own schema in the test database (dropped at the end), so tests run in
+//! parallel and leave nothing behind. The PostgreSQL server comes from `scripts/test-services.sh`.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreResult, StoreSettings};
+use rand::Rng;
+
+/// Every table of the schema (besides migration bookkeeping).
+pub const TABLES: [&str; 12] = [
+    "store_meta",
+    "users",
+    "caller_identities",
+    "webhook_events",
+    "conversations",
+    "conversation_turns",
+    "conversation_analysis",
+    "tool_invocations",
+    "memories",
+    "memory_embeddings",
+    "memory_links",
+    "conversation_memories",
+];
+
+/// The PostgreSQL URL tests use.
+pub fn postgres_url() -> String {
+    std::env::var("MEMVOX_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://memvox:memvox@127.0.0.1:5432/memvox_test".to_owned())
+}
+
+/// The embedding space of test stores: 4-dimensional toy vectors.
+pub fn space() -> EmbeddingSpace {
+    EmbeddingSpace {
+        model: "test-4d".into(),
+        dimension: 4,
+    }
+}
+
+/// A store under test and what is needed to inspect and reopen it.
+pub enum Harness {
+    /// SQLite in a temporary directory.
+    Sqlite {
+        /// The store.
+        store: SqliteStore,
+        /// Keeps the directory alive.
+        dir: tempfile::TempDir,
+    },
+    /// PostgreSQL in a private schema.
+    Postgres {
+        /// The store.
+        store: PostgresStore,
+        /// The schema.
+        schema: String,
+    },
+}
+
+impl Harness {
+    /// A fresh SQLite store.
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(
+            &dir.path().join("memvox.db"),
+            &StoreSettings::default(),
+            space(),
+        )
+        .await
+        .expect("open sqlite store");
+        Harness::Sqlite { store, dir }
+    }
+
+    /// A fresh PostgreSQL store in its own schema, migrated.
+    pub async fn postgres() -> Self {
+        let schema = format!("test_{:016x}", rand::rng().random::<u64>());
+        let store = Self::open_postgres(&schema, space())
+            .await
+            .expect("PostgreSQL with pgvector must be running: run scripts/test-services.sh");
+        Harness::Postgres { store, schema }
+    }
+
+    async fn open_postgres(schema: &str, space: EmbeddingSpace) -> StoreResult<PostgresStore> {
+        let settings = StoreSettings {
+            url: postgres_url(),
+            schema: Some(schema.to_owned()),
+            max_connections: 4,
+            migrate_on_start: Some(true),
+            ..StoreSettings::default()
+        };
+        PostgresStore::open(&settings.url, Some(schema), &settings, space).await
+    }
+
+    /// The store as the trait object services use.
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Harness::Sqlite { store, .. } => Arc::new(store.clone()),
+            Harness::Postgres { store, .. } => Arc::new(store.clone()),
+        }
+    }
+
+    /// Opens the same database again with another embedding space.
+    pub async fn reopen(&self, space: EmbeddingSpace) -> StoreResult<Arc<dyn Store>> {
+        Ok(match self {
+            Harness::Sqlite { dir, .. } => Arc::new(
+                SqliteStore::open(
+                    &dir.path().join("memvox.db"),
+                    &StoreSettings::default(),
+                    space,
+                )
+                .await?,
+            ),
+            Harness::Postgres { schema, .. } => Arc::new(Self::open_postgres(schema, space).await?),
+        })
+    }
+
+    /// Row count of every table, counted with plain SQL independent of the store's logic.
+    pub async fn table_counts(&self) -> BTreeMap<&'static str, i64> {
+        let mut counts = BTreeMap::new();
+        for table in TABLES {
+            let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+            let count: i64 = match self {
+                Harness::Sqlite { store, .. } => {
+                    sqlx::query_scalar(sql).fetch_one(store.pool()).await
+                }
+                Harness::Postgres { store, .. } => {
+                    sqlx::query_scalar(sql).fetch_one(store.pool()).await
+                }
+            }
+            .expect("count rows");
+            counts.insert(table, count);
+        }
+        counts
+    }
+
+    /// Drops the PostgreSQL schema (SQLite's directory goes with the value).
+    pub async fn cleanup(self) {
+        if let Harness::Postgres { store, schema } = self {
+            let sql = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
+            sqlx::query(sql)
+                .execute(store.pool())
+                .await
+                .expect("drop schema");
+            store.pool().close().await;
+        }
+    }
+}
