@@ -1,0 +1,36 @@
+//! Observability shared by every memvox service: structured logs, a Prometheus registry, the HTTP
+//! middleware that labels requests by route template and carries a request id, and the
+//! `/health`, `/health/live`, `/health/ready` and `/metrics` endpoints.
+//!
+//! A service calls [`init_logging`] once at start-up, builds one [`Metrics`] handle, wraps its
+//! router with [`instrument`] and merges [`health_router`] (or a configured [`Health`]) into it.
+//! Metrics are labelled by route template (`/users/{id}`), never by raw path, so label
+//! cardinality stays bounded whatever callers send.
+
+pub mod health;
+pub mod logging;
+pub mod metrics;
+pub mod middleware;
+pub mod request_id;
+
+pub use health::{DEFAULT_CHECK_TIMEOUT, Health, ReadinessCheck, health_router};
+pub use logging::{LogFormat, LogSettings, init_logging};
+pub use metrics::Metrics;
+pub use middleware::{UNMATCHED_ROUTE, instrument};
+pub use request_id::FastRequestId;
+
+/// Errors raised while setting telemetry up. None occur while serving requests.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TelemetryError {
+    /// The log filter is not a valid `EnvFilter` directive: a configuration mistake, not worth
+    /// retrying.
+    #[error("invalid log filter {directive:?}: {source}")]
+    InvalidFilter {
+        /// The directive as configured.
+        directive: String,
+        /// Why `tracing-subscriber` rejected it.
+        #[source]
+        source: tracing_subscriber::filter::ParseError,
+    },
+}

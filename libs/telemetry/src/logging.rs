@@ -1,0 +1,118 @@
+//! Process-wide log output: one `tracing` subscriber writing to stderr, as JSON lines for
+//! production or as human-readable lines for development, filtered by an `EnvFilter` directive.
+//!
+//! Installing is idempotent: the first successful [`init_logging`] wins and later calls return
+//! `Ok(())` without touching the installed subscriber, so tests and `memvox serve` (which starts
+//! several services in one process) can all call it.
+
+use std::io::IsTerminal;
+
+use serde::Deserialize;
+use tracing_subscriber::EnvFilter;
+
+use crate::TelemetryError;
+
+/// How log events are written to stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line, event fields flattened to the top level, with the enclosing
+    /// spans (request id, route, ...). Use in production, where logs are collected and parsed.
+    Json,
+    /// One human-readable line per event, coloured when stderr is a terminal.
+    #[default]
+    Pretty,
+}
+
+/// Logging configuration, usually the `log` section of a service's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// Output format: `pretty` (default) or `json`.
+    pub format: LogFormat,
+    /// Which events to keep, as an `EnvFilter` directive such as `info` or
+    /// `info,memvox_store=debug,sqlx=warn`. Defaults to `info`.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::default(),
+            filter: "info".to_owned(),
+        }
+    }
+}
+
+/// Installs the global `tracing` subscriber described by `settings`, writing to stderr.
+///
+/// Returns an error only when the filter directive is invalid (checked on every call). When a
+/// global subscriber is already installed, by an earlier call or by anything else, this is a
+/// no-op that returns `Ok(())`.
+pub fn init_logging(settings: &LogSettings) -> Result<(), TelemetryError> {
+    let filter =
+        EnvFilter::try_new(&settings.filter).map_err(|source| TelemetryError::InvalidFilter {
+            directive: settings.filter.clone(),
+            source,
+        })?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match settings.format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Pretty => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
+    // `try_init` fails only when a global subscriber already exists: the documented no-op.
+    if installed.is_err() {
+        tracing::debug!("a global tracing subscriber is already installed; keeping it");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_to_pretty_info() {
+        let settings = LogSettings::default();
+        assert_eq!(settings.format, LogFormat::Pretty);
+        assert_eq!(settings.filter, "info");
+    }
+
+    #[test]
+    fn deserializes_partial_settings_over_defaults() {
+        let settings: LogSettings = serde_json::from_str(r#"{"format":"json"}"#).unwrap();
+        assert_eq!(settings.format, LogFormat::Json);
+        assert_eq!(settings.filter, "info");
+    }
+
+    #[test]
+    fn rejects_unknown_format_and_fields() {
+        assert!(serde_json::from_str::<LogSettings>(r#"{"format":"xml"}"#).is_err());
+        assert!(serde_json::from_str::<LogSettings>(r#"{"fromat":"json"}"#).is_err());
+    }
+
+    #[test]
+    fn invalid_filter_is_reported() {
+        let settings = LogSettings {
+            format: LogFormat::Json,
+            filter: "memvox=loudest".to_owned(),
+        };
+        let err = init_logging(&settings).unwrap_err();
+        assert!(matches!(err, TelemetryError::InvalidFilter { .. }), "{err}");
+        assert!(err.to_string().contains("memvox=loudest"), "{err}");
+    }
+
+    #[test]
+    fn second_init_is_a_no_op() {
+        let json = LogSettings {
+            format: LogFormat::Json,
+            filter: "warn".to_owned(),
+        };
+        init_logging(&json).unwrap();
+        init_logging(&LogSettings::default()).unwrap();
+    }
+}
