@@ -96,10 +96,25 @@ SQL
     as_postgres createdb -O memvox memvox_test
   fi
   as_postgres psql -qAt -d memvox_test -c 'CREATE EXTENSION IF NOT EXISTS vector' >/dev/null
+  # A plain role and a database without pgvector, for the "missing pgvector" start-up test.
+  as_postgres psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'memvox_plain') THEN
+    CREATE ROLE memvox_plain LOGIN NOSUPERUSER PASSWORD 'memvox';
+  END IF;
+END $$;
+SQL
+  if [ "$(as_postgres psql -qAtc "select count(*) from pg_database where datname='memvox_novector'")" != 1 ]; then
+    as_postgres createdb -O memvox_plain memvox_novector
+  fi
+  # Schemas left behind by an interrupted earlier test run.
+  as_postgres psql -qAt -d memvox_test -c "DO \$\$ DECLARE s text; BEGIN
+    FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\_%' LOOP
+      EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END \$\$;" >/dev/null
   if ! PGPASSWORD=memvox psql -h 127.0.0.1 -U memvox -d memvox_test -qAtc 'select 1' >/dev/null 2>&1; then
-    log "allowing password logins for role memvox on 127.0.0.1"
+    log "allowing password logins for the memvox test roles on 127.0.0.1"
     local hba; hba=$(as_postgres psql -qAtc 'show hba_file')
-    sed -i '1i host all memvox 127.0.0.1/32 scram-sha-256' "$hba"
+    sed -i '1i host all memvox,memvox_plain 127.0.0.1/32 scram-sha-256' "$hba"
     as_postgres psql -qAtc 'select pg_reload_conf()' >/dev/null
   fi
 }

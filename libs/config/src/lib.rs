@@ -1,0 +1,125 @@
+//! memvox configuration: one typed [`Config`], loaded in layers — built-in defaults, then an
+//! optional TOML file, then `MEMVOX_`-prefixed environment variables with `__` for nesting
+//! (`MEMVOX_STORE__URL=postgres://…` sets `store.url`) — and validated once at start-up with a
+//! sentence that says what is wrong.
+//!
+//! Every section belongs to the library that uses it (the store's settings live in
+//! `memvox-store`, and so on); this crate only composes and validates them.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use memvox_ai::EmbedderSettings;
+use memvox_store::StoreSettings;
+use memvox_telemetry::LogSettings;
+use serde::Deserialize;
+
+/// Environment variable naming the configuration file.
+pub const CONFIG_FILE_ENV: &str = "MEMVOX_CONFIG";
+
+/// Prefix of configuration environment variables.
+pub const ENV_PREFIX: &str = "MEMVOX_";
+
+/// The whole configuration of every memvox process.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP listener.
+    pub http: HttpSettings,
+    /// System of record.
+    pub store: StoreSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// Embedding model.
+    pub embedder: EmbedderSettings,
+}
+
+/// HTTP listener settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Address to listen on (`127.0.0.1:8080` by default; `0.0.0.0:8080` in containers).
+    pub listen: SocketAddr,
+    /// How long in-flight requests may take to finish after a shutdown signal.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+/// A configuration that cannot be loaded or makes no sense.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or an environment variable could not be parsed into the configuration.
+    #[error("configuration: {0}")]
+    Load(String),
+    /// A value is out of range or contradicts another.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads defaults, then `file` (or the file named by `MEMVOX_CONFIG`), then the
+    /// environment, and validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from));
+        let mut figment = Figment::new();
+        if let Some(path) = &file {
+            if !path.is_file() {
+                return Err(ConfigError::Load(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
+            key != "config" && !key.as_str().to_ascii_lowercase().starts_with("test_")
+        }));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Load(one_line(&e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values and cross-field rules that types cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.store
+            .backend()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if self.store.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "store.max_connections must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Figment errors can span several lines; a start-up error is one line.
+fn one_line(error: &figment::Error) -> String {
+    error
+        .clone()
+        .into_iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests;

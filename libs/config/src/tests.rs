@@ -1,0 +1,87 @@
+//! Layering and validation tests. Environment variables are process-global, so these tests use
+//! figment's jail, which serialises them and restores the environment.
+
+use figment::Jail;
+
+use super::*;
+
+#[test]
+fn defaults_are_the_embedded_mode() {
+    Jail::expect_with(|_| {
+        let config = Config::load(None).expect("defaults load");
+        assert_eq!(config.store.url, "sqlite://data/memvox.db");
+        assert_eq!(config.http.listen.port(), 8080);
+        Ok(())
+    });
+}
+
+#[test]
+fn file_then_environment_override_in_that_order() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "memvox.toml",
+            "[http]\nlisten = \"0.0.0.0:9000\"\n[store]\nurl = \"sqlite://file.db\"\nmax_connections = 3\n",
+        )?;
+        jail.set_env("MEMVOX_STORE__URL", "sqlite://env.db");
+        let config = Config::load(Some(Path::new("memvox.toml"))).expect("loads");
+        assert_eq!(config.http.listen.port(), 9000, "file beats defaults");
+        assert_eq!(
+            config.store.url, "sqlite://env.db",
+            "environment beats file"
+        );
+        assert_eq!(config.store.max_connections, 3);
+        Ok(())
+    });
+}
+
+#[test]
+fn config_file_can_come_from_the_environment() {
+    Jail::expect_with(|jail| {
+        jail.create_file("other.toml", "[http]\nshutdown_grace_ms = 1\n")?;
+        jail.set_env("MEMVOX_CONFIG", "other.toml");
+        assert_eq!(Config::load(None).expect("loads").http.shutdown_grace_ms, 1);
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_backend_is_one_clear_line() {
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_STORE__URL", "mysql://db/memvox");
+        let err = Config::load(None)
+            .expect_err("mysql is not a backend")
+            .to_string();
+        assert!(err.contains("unknown store backend `mysql`"), "{err}");
+        assert!(!err.contains('\n'));
+        Ok(())
+    });
+}
+
+#[test]
+fn typos_and_bad_values_are_rejected() {
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_STORE__URLL", "sqlite://x.db");
+        let err = Config::load(None).expect_err("unknown key").to_string();
+        assert!(err.contains("urll"), "{err}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_HTTP__LISTEN", "not-an-address");
+        assert!(Config::load(None).is_err());
+        Ok(())
+    });
+    Jail::expect_with(|_| {
+        let err = Config::load(Some(Path::new("missing.toml"))).expect_err("missing file");
+        assert!(err.to_string().contains("missing.toml does not exist"));
+        Ok(())
+    });
+}
+
+#[test]
+fn test_variables_do_not_leak_into_the_configuration() {
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_TEST_POSTGRES_URL", "postgres://x/y");
+        assert!(Config::load(None).is_ok());
+        Ok(())
+    });
+}

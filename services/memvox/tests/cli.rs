@@ -1,0 +1,269 @@
+//! The `memvox` binary end to end: help, `serve` on a fresh directory with no configuration,
+//! `migrate` on both backends, and one clear error line with a non-zero exit for bad
+//! configuration.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::{
+    net::TcpListener,
+    path::Path,
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use memvox_core::{NewMemory, Sector};
+use memvox_store::{EmbeddingSpace, SqliteStore, Store, StoreSettings};
+
+fn memvox(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_memvox"));
+    command
+        .current_dir(dir)
+        .env_remove("MEMVOX_CONFIG")
+        .env("MEMVOX_EMBEDDER__MODEL_PATH", repo_model_dir())
+        .stdin(Stdio::null());
+    command
+}
+
+fn repo_model_dir() -> String {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/static-minilm-256"
+    )
+    .to_owned()
+}
+
+fn postgres_url(user: &str, database: &str) -> String {
+    std::env::var("MEMVOX_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|_| user == "memvox" && database == "memvox_test")
+        .unwrap_or_else(|| format!("postgres://{user}:memvox@127.0.0.1:5432/{database}"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).trim().to_owned()
+}
+
+/// Asserts a failed start: non-zero exit and exactly one error line (logs may precede it)
+/// containing `expected`.
+fn assert_one_line_error(output: &Output, expected: &str) {
+    let stderr = stderr_of(output);
+    assert!(!output.status.success(), "must fail: {stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("memvox: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "one error line: {stderr}");
+    assert!(
+        errors[0].contains(expected),
+        "expected `{expected}` in: {stderr}"
+    );
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn help_explains_each_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = memvox(dir.path()).arg("--help").output().unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success());
+    assert!(
+        help.contains("serve") && help.contains("Run memvox in one process"),
+        "{help}"
+    );
+    assert!(help.contains("migrate") && help.contains("Apply pending database migrations"));
+    assert!(help.contains("MEMVOX_STORE__URL"));
+}
+
+#[test]
+fn serve_starts_on_a_fresh_directory_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = memvox(dir.path())
+        .arg("serve")
+        .env("MEMVOX_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let url = format!("http://127.0.0.1:{port}/health/ready");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = runtime.block_on(async {
+        loop {
+            if let Ok(response) = reqwest::get(&url).await {
+                break response.status().as_u16();
+            }
+            assert!(Instant::now() < deadline, "memvox serve never answered");
+            assert!(
+                running.0.try_wait().unwrap().is_none(),
+                "memvox serve exited early"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    assert_eq!(status, 200);
+    assert!(
+        dir.path().join("data/memvox.db").exists(),
+        "the embedded store is created"
+    );
+    let metrics = runtime
+        .block_on(async {
+            reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+                .await?
+                .text()
+                .await
+        })
+        .unwrap();
+    assert!(metrics.contains("memvox_http_requests_total"), "{metrics}");
+
+    let pid = running.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = running.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "memvox did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "graceful stop exits 0: {exit:?}");
+}
+
+#[test]
+fn migrate_works_on_sqlite_and_is_repeatable() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = memvox(dir.path()).arg("migrate").output().unwrap();
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("1 migration(s) applied"));
+    let second = memvox(dir.path()).arg("migrate").output().unwrap();
+    assert!(String::from_utf8_lossy(&second.stdout).contains("0 migration(s) applied"));
+}
+
+#[test]
+fn migrate_works_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = format!("test_cli_{}", std::process::id());
+    let run = || {
+        memvox(dir.path())
+            .arg("migrate")
+            .env("MEMVOX_STORE__URL", postgres_url("memvox", "memvox_test"))
+            .env("MEMVOX_STORE__SCHEMA", &schema)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("1 migration(s) applied"));
+    assert!(String::from_utf8_lossy(&run().stdout).contains("0 migration(s) applied"));
+    let drop = Command::new("psql")
+        .args([
+            &postgres_url("memvox", "memvox_test"),
+            "-qc",
+            &format!("DROP SCHEMA {schema} CASCADE"),
+        ])
+        .output()
+        .unwrap();
+    assert!(drop.status.success(), "{}", stderr_of(&drop));
+}
+
+#[test]
+fn unknown_backend_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = memvox(dir.path())
+        .arg("serve")
+        .env("MEMVOX_STORE__URL", "mysql://db/memvox")
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "unknown store backend `mysql`");
+}
+
+#[test]
+fn unreachable_database_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = memvox(dir.path())
+        .arg("serve")
+        .env(
+            "MEMVOX_STORE__URL",
+            "postgres://memvox:secret@127.0.0.1:1/memvox",
+        )
+        .env("MEMVOX_STORE__ACQUIRE_TIMEOUT_MS", "2000")
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &output,
+        "cannot connect to PostgreSQL at postgres://memvox:***@127.0.0.1:1/memvox",
+    );
+    assert!(
+        !stderr_of(&output).contains("secret"),
+        "the password is never printed"
+    );
+}
+
+#[test]
+fn missing_pgvector_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = memvox(dir.path())
+        .arg("migrate")
+        .env(
+            "MEMVOX_STORE__URL",
+            postgres_url("memvox_plain", "memvox_novector"),
+        )
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "has no pgvector extension");
+}
+
+#[test]
+fn embedding_dimension_mismatch_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data/memvox.db");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let space = EmbeddingSpace {
+            model: "text-embedding-3-small".into(),
+            dimension: 8,
+        };
+        let store = SqliteStore::open(&path, &StoreSettings::default(), space)
+            .await
+            .unwrap();
+        let memory = NewMemory {
+            user_id: "u1".into(),
+            content: "Prefers email".into(),
+            sector: Sector::Procedural,
+            salience: 0.5,
+            provenance: None,
+        };
+        let memory = store.insert_memory(&memory, 0).await.unwrap();
+        store
+            .store_embeddings(&[(memory.id, vec![0.1; 8])], 0)
+            .await
+            .unwrap();
+        store.pool().close().await;
+    });
+    let output = memvox(dir.path()).arg("serve").output().unwrap();
+    assert_one_line_error(
+        &output,
+        "embedding mismatch: the store holds `text-embedding-3-small` vectors of dimension 8",
+    );
+}
