@@ -19,6 +19,7 @@ mod pattern;
 mod prefs;
 mod render;
 mod speech;
+mod tokens;
 
 use std::sync::LazyLock;
 

@@ -260,7 +260,11 @@ fn taste(h: &Hit, label: &str) -> Vec<Draft> {
     {
         return Vec::new();
     }
-    let value = h.value("v", 6);
+    let mut value = h.rest("v", Speaker::Caller);
+    if let Some(pause) = value.iter().skip(1).position(|t| t.pause) {
+        value.truncate(pause + 1);
+    }
+    value.truncate(8);
     if value.is_empty() {
         return Vec::new();
     }
