@@ -96,13 +96,28 @@ pub(crate) fn parse_json_text(
     .transpose()
 }
 
+/// Salience added when a call repeats or refines a memory (on top of the larger of the two).
+pub(crate) const UPDATE_SALIENCE_BUMP: f64 = 0.05;
+
+/// Salience added when a call confirms a memory unchanged.
+pub(crate) const REINFORCE_SALIENCE_BUMP: f64 = 0.05;
+
+/// Parses the stored JSON list of an event's result memory ids.
+pub(crate) fn parse_result_ids(text: Option<String>) -> StoreResult<Vec<memvox_core::MemoryId>> {
+    match text {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| StoreError::Corrupt(format!("webhook_events.result_memory_ids: {e}"))),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// Rows per multi-row insert: keeps every statement under SQLite's bound-parameter limit.
 pub(crate) const INSERT_CHUNK: usize = 500;
 
 /// Implements [`Store`](crate::Store) for a backend type; `$sql` turns shared SQL into the
 /// backend's dialect.
 macro_rules! impl_store {
-    ($ty:ty, $backend:literal, $sql:path) => {
+    ($ty:ty, $db:ty, $backend:literal, $sql:path) => {
         #[async_trait::async_trait]
         impl $crate::Store for $ty {
             fn backend(&self) -> &'static str {
@@ -359,59 +374,8 @@ macro_rules! impl_store {
                 call: &$crate::CallRecord,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<()> {
-                use sqlx::Row;
-                let conversation = &call.conversation;
                 let mut tx = self.pool.begin().await?;
-                if let Some(user_id) = &conversation.user_id {
-                    sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
-                        .bind(user_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let row = sqlx::query($sql($crate::sql::UPSERT_CONVERSATION))
-                    .bind(&conversation.conversation_id)
-                    .bind(&conversation.agent_id)
-                    .bind(&conversation.user_id)
-                    .bind(conversation.started_at)
-                    .bind(conversation.duration_secs)
-                    .bind(conversation.status.as_str())
-                    .bind(&conversation.failure_reason)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let fk: i64 = row.try_get("id")?;
-                sqlx::query($sql($crate::sql::DELETE_TURNS))
-                    .bind(fk)
-                    .execute(&mut *tx)
-                    .await?;
-                for chunk in call.turns.chunks($crate::common::INSERT_CHUNK) {
-                    let statement = format!(
-                        "INSERT INTO conversation_turns \
-                         (conversation_fk, turn_index, role, message, time_in_call_secs) VALUES {}",
-                        $crate::sql::values_rows(chunk.len(), 5)
-                    );
-                    let mut query = sqlx::query($sql(statement));
-                    for turn in chunk {
-                        query = query
-                            .bind(fk)
-                            .bind(i64::from(turn.index))
-                            .bind(turn.role.as_str())
-                            .bind(&turn.message)
-                            .bind(turn.time_in_call_secs);
-                    }
-                    query.execute(&mut *tx).await?;
-                }
-                if let Some(analysis) = &call.analysis {
-                    sqlx::query($sql($crate::sql::UPSERT_ANALYSIS))
-                        .bind(fk)
-                        .bind(&analysis.summary)
-                        .bind(analysis.outcome.as_str())
-                        .bind($crate::common::json_text(analysis.evaluation.as_ref()))
-                        .bind($crate::common::json_text(analysis.data_collection.as_ref()))
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                Self::record_call_in(&mut *tx, call, now).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -491,65 +455,104 @@ macro_rules! impl_store {
                 }))
             }
 
+            async fn apply_extraction(
+                &self,
+                commit: &$crate::ExtractionCommit,
+            ) -> $crate::StoreResult<$crate::ExtractionOutcome> {
+                use sqlx::Row;
+                let now = commit.now;
+                let mut tx = self.pool.begin().await?;
+                let claimed = sqlx::query($sql($crate::sql::CLAIM_EVENT))
+                    .bind(now)
+                    .bind(commit.event_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if claimed.rows_affected() == 0 {
+                    let row = sqlx::query($sql($crate::sql::SELECT_EVENT_RESULT))
+                        .bind(commit.event_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or_else(|| $crate::StoreError::NotFound {
+                            what: format!("event {}", commit.event_id),
+                        })?;
+                    let status: String = row.try_get("status")?;
+                    if status != "completed" {
+                        return Err($crate::StoreError::Conflict(format!(
+                            "event {} is {status}, not pending",
+                            commit.event_id
+                        )));
+                    }
+                    let memory_ids =
+                        $crate::common::parse_result_ids(row.try_get("result_memory_ids")?)?;
+                    return Ok($crate::ExtractionOutcome {
+                        memory_ids,
+                        already_applied: true,
+                    });
+                }
+                if let Some(call) = &commit.call {
+                    Self::record_call_in(&mut *tx, call, now).await?;
+                }
+                if let Some((phone, user_id)) = &commit.bind_caller {
+                    sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
+                        .bind(user_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query($sql($crate::sql::INSERT_CALLER))
+                        .bind(phone)
+                        .bind(user_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let mut memory_ids = Vec::with_capacity(commit.memories.len());
+                for plan in &commit.memories {
+                    if let Some(id) = Self::apply_plan_in(&mut *tx, plan, now).await? {
+                        memory_ids.push(id);
+                    }
+                }
+                if let Some(user_id) = commit.call.as_ref().and_then(|c| c.conversation.user_id.as_ref()) {
+                    sqlx::query($sql($crate::sql::TOUCH_USER))
+                        .bind(now)
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query($sql($crate::sql::SAVE_EVENT_RESULT))
+                    .bind(serde_json::json!(memory_ids).to_string())
+                    .bind(commit.event_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok($crate::ExtractionOutcome {
+                    memory_ids,
+                    already_applied: false,
+                })
+            }
+
+            async fn memory_history(
+                &self,
+                user_id: &str,
+                id: memvox_core::MemoryId,
+            ) -> $crate::StoreResult<Vec<(String, memvox_core::UnixMillis)>> {
+                use sqlx::Row;
+                let rows = sqlx::query($sql($crate::sql::SELECT_HISTORY))
+                    .bind(id)
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| Ok((row.try_get("content")?, row.try_get("changed_at")?)))
+                    .collect()
+            }
+
             async fn insert_memory(
                 &self,
                 memory: &memvox_core::NewMemory,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<memvox_core::Memory> {
-                use sqlx::Row;
-                if memory.content.trim().is_empty() {
-                    return Err($crate::StoreError::Invalid("memory content is empty".into()));
-                }
                 let mut tx = self.pool.begin().await?;
-                sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
-                    .bind(&memory.user_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                let conversation_fk: Option<i64> = match &memory.provenance {
-                    Some(provenance) => {
-                        let row = sqlx::query($sql($crate::sql::SELECT_CONVERSATION_FK))
-                            .bind(&provenance.conversation_id)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .ok_or_else(|| {
-                                $crate::StoreError::Invalid(format!(
-                                    "memory cites conversation {} which is not recorded",
-                                    provenance.conversation_id
-                                ))
-                            })?;
-                        Some(row.try_get("id")?)
-                    }
-                    None => None,
-                };
-                let turns_json = memory
-                    .provenance
-                    .as_ref()
-                    .map(|p| serde_json::json!(p.turn_indexes).to_string());
-                let row = sqlx::query($sql($crate::sql::INSERT_MEMORY))
-                    .bind(&memory.user_id)
-                    .bind(&memory.content)
-                    .bind(memvox_core::text::content_fingerprint(&memory.content))
-                    .bind(memory.sector.as_str())
-                    .bind(memory.salience.clamp(0.0, 1.0))
-                    .bind(memory.sector.default_decay_per_day())
-                    .bind(now)
-                    .bind(memory.provenance.as_ref().map(|p| p.conversation_id.clone()))
-                    .bind(&turns_json)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let stored = $crate::common::memory_from_row(&row)?;
-                if let Some(fk) = conversation_fk {
-                    sqlx::query($sql($crate::sql::INSERT_CONVERSATION_MEMORY))
-                        .bind(fk)
-                        .bind(stored.id)
-                        .bind("auto")
-                        .bind(turns_json.as_deref().unwrap_or("[]"))
-                        .bind(Option::<f64>::None)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                let stored = Self::insert_memory_in(&mut *tx, memory, now, "manual").await?;
                 tx.commit().await?;
                 Ok(stored)
             }
@@ -819,6 +822,244 @@ macro_rules! impl_store {
         }
 
         impl $ty {
+
+            /// Applies one planned memory change inside the extraction transaction; returns the
+            /// memory it produced or touched (`None` when its target no longer exists).
+            async fn apply_plan_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                plan: &$crate::PlannedMemory,
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<Option<memvox_core::MemoryId>> {
+                match plan {
+                    $crate::PlannedMemory::Add(memory) => {
+                        Ok(Some(Self::insert_memory_in(&mut *conn, memory, now, "auto").await?.id))
+                    }
+                    $crate::PlannedMemory::Update { target, memory } => {
+                        let current = sqlx::query($sql($crate::sql::SELECT_MEMORY))
+                            .bind(*target)
+                            .bind(&memory.user_id)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                        let Some(current) = current.as_ref().map($crate::common::memory_from_row).transpose()? else {
+                            return Ok(Some(Self::insert_memory_in(&mut *conn, memory, now, "auto").await?.id));
+                        };
+                        let conversation_id = memory.provenance.as_ref().map(|p| p.conversation_id.clone());
+                        if current.content != memory.content {
+                            sqlx::query($sql($crate::sql::INSERT_HISTORY))
+                                .bind("update")
+                                .bind(&conversation_id)
+                                .bind(now)
+                                .bind(current.id)
+                                .execute(&mut *conn)
+                                .await?;
+                        }
+                        sqlx::query($sql($crate::sql::MERGE_MEMORY))
+                            .bind(&memory.content)
+                            .bind(memvox_core::text::content_fingerprint(&memory.content))
+                            .bind($crate::common::UPDATE_SALIENCE_BUMP)
+                            .bind(memory.salience.clamp(0.0, 1.0))
+                            .bind(now)
+                            .bind(current.id)
+                            .bind(&memory.user_id)
+                            .execute(&mut *conn)
+                            .await?;
+                        Self::cite_in(&mut *conn, current.id, "reinforced", memory.provenance.as_ref(), now).await?;
+                        Ok(Some(current.id))
+                    }
+                    $crate::PlannedMemory::Supersede { target, replacement } => {
+                        let new = Self::insert_memory_in(&mut *conn, replacement, now, "auto").await?;
+                        sqlx::query($sql($crate::sql::SUPERSEDE_MEMORY))
+                            .bind(new.id)
+                            .bind(now)
+                            .bind(*target)
+                            .bind(&replacement.user_id)
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(Some(new.id))
+                    }
+                    $crate::PlannedMemory::Reinforce { user_id, target, provenance } => {
+                        let touched = sqlx::query($sql($crate::sql::REINFORCE_MEMORY))
+                            .bind($crate::common::REINFORCE_SALIENCE_BUMP)
+                            .bind(now)
+                            .bind(*target)
+                            .bind(user_id)
+                            .execute(&mut *conn)
+                            .await?;
+                        if touched.rows_affected() == 0 {
+                            return Ok(None);
+                        }
+                        Self::cite_in(&mut *conn, *target, "reinforced", provenance.as_ref(), now).await?;
+                        Ok(Some(*target))
+                    }
+                }
+            }
+
+            /// Links a memory to the conversation that (re)stated it, when that is recorded.
+            async fn cite_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                memory_id: memvox_core::MemoryId,
+                extraction_type: &str,
+                provenance: Option<&memvox_core::Provenance>,
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<()> {
+                let Some(provenance) = provenance else {
+                    return Ok(());
+                };
+                if let Some(fk) = Self::conversation_fk_in(&mut *conn, &provenance.conversation_id).await? {
+                    Self::link_conversation_in(&mut *conn, fk, memory_id, extraction_type, provenance, now)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            /// Records a call inside an open transaction.
+            async fn record_call_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                call: &$crate::CallRecord,
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<()> {
+                use sqlx::Row;
+                let conversation = &call.conversation;
+                if let Some(user_id) = &conversation.user_id {
+                    sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
+                        .bind(user_id)
+                        .bind(now)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                let row = sqlx::query($sql($crate::sql::UPSERT_CONVERSATION))
+                    .bind(&conversation.conversation_id)
+                    .bind(&conversation.agent_id)
+                    .bind(&conversation.user_id)
+                    .bind(conversation.started_at)
+                    .bind(conversation.duration_secs)
+                    .bind(conversation.status.as_str())
+                    .bind(&conversation.failure_reason)
+                    .bind(now)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let fk: i64 = row.try_get("id")?;
+                sqlx::query($sql($crate::sql::DELETE_TURNS))
+                    .bind(fk)
+                    .execute(&mut *conn)
+                    .await?;
+                for chunk in call.turns.chunks($crate::common::INSERT_CHUNK) {
+                    let statement = format!(
+                        "INSERT INTO conversation_turns \
+                         (conversation_fk, turn_index, role, message, time_in_call_secs) VALUES {}",
+                        $crate::sql::values_rows(chunk.len(), 5)
+                    );
+                    let mut query = sqlx::query($sql(statement));
+                    for turn in chunk {
+                        query = query
+                            .bind(fk)
+                            .bind(i64::from(turn.index))
+                            .bind(turn.role.as_str())
+                            .bind(&turn.message)
+                            .bind(turn.time_in_call_secs);
+                    }
+                    query.execute(&mut *conn).await?;
+                }
+                if let Some(analysis) = &call.analysis {
+                    sqlx::query($sql($crate::sql::UPSERT_ANALYSIS))
+                        .bind(fk)
+                        .bind(&analysis.summary)
+                        .bind(analysis.outcome.as_str())
+                        .bind($crate::common::json_text(analysis.evaluation.as_ref()))
+                        .bind($crate::common::json_text(analysis.data_collection.as_ref()))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            /// Inserts a memory inside an open transaction; `extraction_type` labels its link
+            /// to the conversation it came from (`auto` or `manual`).
+            async fn insert_memory_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                memory: &memvox_core::NewMemory,
+                now: memvox_core::UnixMillis,
+                extraction_type: &str,
+            ) -> $crate::StoreResult<memvox_core::Memory> {
+                if memory.content.trim().is_empty() {
+                    return Err($crate::StoreError::Invalid("memory content is empty".into()));
+                }
+                sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
+                    .bind(&memory.user_id)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                let conversation_fk = match &memory.provenance {
+                    Some(provenance) => Some(
+                        Self::conversation_fk_in(&mut *conn, &provenance.conversation_id)
+                            .await?
+                            .ok_or_else(|| {
+                                $crate::StoreError::Invalid(format!(
+                                    "memory cites conversation {} which is not recorded",
+                                    provenance.conversation_id
+                                ))
+                            })?,
+                    ),
+                    None => None,
+                };
+                let turns_json = memory
+                    .provenance
+                    .as_ref()
+                    .map(|p| serde_json::json!(p.turn_indexes).to_string());
+                let row = sqlx::query($sql($crate::sql::INSERT_MEMORY))
+                    .bind(&memory.user_id)
+                    .bind(&memory.content)
+                    .bind(memvox_core::text::content_fingerprint(&memory.content))
+                    .bind(memory.sector.as_str())
+                    .bind(memory.salience.clamp(0.0, 1.0))
+                    .bind(memory.sector.default_decay_per_day())
+                    .bind(now)
+                    .bind(memory.provenance.as_ref().map(|p| p.conversation_id.clone()))
+                    .bind(&turns_json)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let stored = $crate::common::memory_from_row(&row)?;
+                if let (Some(fk), Some(provenance)) = (conversation_fk, &memory.provenance) {
+                    Self::link_conversation_in(&mut *conn, fk, stored.id, extraction_type, provenance, now)
+                        .await?;
+                }
+                Ok(stored)
+            }
+
+            /// The row id of a recorded conversation.
+            async fn conversation_fk_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                conversation_id: &str,
+            ) -> $crate::StoreResult<Option<i64>> {
+                use sqlx::Row;
+                let row = sqlx::query($sql($crate::sql::SELECT_CONVERSATION_FK))
+                    .bind(conversation_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                Ok(row.map(|r| r.try_get("id")).transpose()?)
+            }
+
+            /// Records that a conversation mentioned a memory (provenance junction).
+            async fn link_conversation_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                conversation_fk: i64,
+                memory_id: memvox_core::MemoryId,
+                extraction_type: &str,
+                provenance: &memvox_core::Provenance,
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query($sql($crate::sql::INSERT_CONVERSATION_MEMORY))
+                    .bind(conversation_fk)
+                    .bind(memory_id)
+                    .bind(extraction_type)
+                    .bind(serde_json::json!(provenance.turn_indexes).to_string())
+                    .bind(Option::<f64>::None)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
             /// Records the embedding space in a new store, or checks it against the recorded
             /// one. A store with no vectors yet adopts the configured space.
             async fn check_embedding_space(&self) -> $crate::StoreResult<()> {

@@ -27,8 +27,9 @@ use memvox_core::{CallerIdentity, Memory, MemoryId, MemoryLink, NewMemory, UnixM
 
 pub use error::{StoreError, StoreResult};
 pub use model::{
-    CallAnalysis, CallRecord, EmbeddingSpace, ErasureReceipt, EventStatus, MemoryEdit,
-    MemoryFilter, NewEvent, RecordedEvent, SearchHit, StoredEvent, ToolInvocation,
+    CallAnalysis, CallRecord, EmbeddingSpace, ErasureReceipt, EventStatus, ExtractionCommit,
+    ExtractionOutcome, MemoryEdit, MemoryFilter, NewEvent, PlannedMemory, RecordedEvent, SearchHit,
+    StoredEvent, ToolInvocation,
 };
 pub use postgres::PostgresStore;
 pub use settings::{StoreBackend, StoreSettings};
@@ -121,6 +122,19 @@ pub trait Store: Send + Sync {
 
     /// Reads a call back.
     async fn get_call(&self, conversation_id: &str) -> StoreResult<Option<CallRecord>>;
+
+    /// Applies everything one post-call event produces — the call, a caller binding, the memory
+    /// changes — and marks the event completed, in one transaction. Idempotent on the event: a
+    /// second application (redelivery after a crash between commit and ack, or two workers
+    /// racing) writes nothing and returns the first run's memory ids.
+    async fn apply_extraction(&self, commit: &ExtractionCommit) -> StoreResult<ExtractionOutcome>;
+
+    /// Earlier texts of a memory, oldest first: `(content, changed_at)`.
+    async fn memory_history(
+        &self,
+        user_id: &str,
+        id: MemoryId,
+    ) -> StoreResult<Vec<(String, UnixMillis)>>;
 
     /// Inserts a memory (salience clamped to `[0, 1]`, decay from its sector). A memory with
     /// provenance is linked to its conversation, which must have been recorded.

@@ -247,3 +247,59 @@ impl ErasureReceipt {
         self.deleted.iter().map(|(_, n)| n).sum()
     }
 }
+
+/// One memory change the extraction worker commits for a call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlannedMemory {
+    /// A new memory.
+    Add(memvox_core::NewMemory),
+    /// The same fact said again or refined: the target takes the new text (the old text goes
+    /// to its history), its salience rises, and it is marked as seen now.
+    Update {
+        /// The memory to update.
+        target: memvox_core::MemoryId,
+        /// The candidate's text, salience and provenance.
+        memory: memvox_core::NewMemory,
+    },
+    /// A contradicted memory: the replacement is inserted and the target marked superseded.
+    Supersede {
+        /// The memory that no longer holds.
+        target: memvox_core::MemoryId,
+        /// What holds now.
+        replacement: memvox_core::NewMemory,
+    },
+    /// Nothing new: the target was confirmed again (seen now, salience nudged up).
+    Reinforce {
+        /// Owner of the memory.
+        user_id: String,
+        /// The confirmed memory.
+        target: memvox_core::MemoryId,
+        /// Where it was confirmed.
+        provenance: Option<memvox_core::Provenance>,
+    },
+}
+
+/// Everything processing one post-call event writes, applied in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtractionCommit {
+    /// The raw event being processed; it is marked completed in the same transaction.
+    pub event_id: i64,
+    /// The call to record, if the event carries one.
+    pub call: Option<CallRecord>,
+    /// A caller number to bind to the call's user (first call from a new number).
+    pub bind_caller: Option<(String, String)>,
+    /// Memory changes, for the call's user.
+    pub memories: Vec<PlannedMemory>,
+    /// Commit time.
+    pub now: UnixMillis,
+}
+
+/// What committing an extraction did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtractionOutcome {
+    /// Memories added, updated, superseding or reinforced, in plan order.
+    pub memory_ids: Vec<memvox_core::MemoryId>,
+    /// `true` when the event had already been processed: nothing was written, and
+    /// `memory_ids` are those recorded by the earlier run.
+    pub already_applied: bool,
+}

@@ -163,7 +163,7 @@ impl PostgresStore {
     }
 }
 
-impl_store!(PostgresStore, "postgres", for_postgres);
+impl_store!(PostgresStore, sqlx::Postgres, "postgres", for_postgres);
 
 async fn ensure_pgvector(pool: &PgPool, url: &str) -> StoreResult<()> {
     let installed = sqlx::query("SELECT 1 FROM pg_extension WHERE extname = 'vector'")

@@ -139,7 +139,7 @@ pub const SELECT_CALLER: &str =
     "SELECT phone_number, user_id, created_at FROM caller_identities WHERE phone_number = $1";
 
 /// Erasure, child rows first so every count is exact; `$1` is the user id.
-pub const ERASE_USER: [(&str, &str); 11] = [
+pub const ERASE_USER: [(&str, &str); 12] = [
     (
         "memory_links",
         "DELETE FROM memory_links WHERE source_memory_id IN (SELECT id FROM memories WHERE user_id = $1) \
@@ -154,6 +154,11 @@ pub const ERASE_USER: [(&str, &str); 11] = [
         "conversation_memories",
         "DELETE FROM conversation_memories WHERE memory_id IN (SELECT id FROM memories WHERE user_id = $1) \
          OR conversation_fk IN (SELECT id FROM conversations WHERE user_id = $1)",
+    ),
+    (
+        "memory_history",
+        "DELETE FROM memory_history WHERE user_id = $1 \
+         OR memory_id IN (SELECT id FROM memories WHERE user_id = $1)",
     ),
     ("memories", "DELETE FROM memories WHERE user_id = $1"),
     (
@@ -279,6 +284,34 @@ pub const UPSERT_LINK_ON_CONFLICT: &str = " ON CONFLICT (source_memory_id, targe
      weight = CASE WHEN excluded.weight > memory_links.weight THEN excluded.weight ELSE memory_links.weight END, \
      kind = CASE WHEN memory_links.kind = 'manual' THEN 'manual' ELSE 'reinforced' END, \
      updated_at = excluded.updated_at";
+
+/// Claims an event for processing: only one transaction can move it out of `pending`.
+pub const CLAIM_EVENT: &str = "UPDATE webhook_events SET status = 'completed', processed_at = $1, \
+     attempts = attempts + 1, error_message = NULL WHERE id = $2 AND status = 'pending'";
+
+pub const SELECT_EVENT_RESULT: &str =
+    "SELECT status, result_memory_ids FROM webhook_events WHERE id = $1";
+
+pub const SAVE_EVENT_RESULT: &str =
+    "UPDATE webhook_events SET result_memory_ids = $1 WHERE id = $2";
+
+pub const INSERT_HISTORY: &str = "INSERT INTO memory_history \
+     (memory_id, user_id, content, salience, reason, conversation_id, changed_at) \
+     SELECT id, user_id, content, salience, $1, $2, $3 FROM memories WHERE id = $4";
+
+pub const SELECT_HISTORY: &str = "SELECT content, changed_at FROM memory_history \
+     WHERE memory_id = $1 AND user_id = $2 ORDER BY changed_at, id";
+
+/// Merge an update: new text, salience `max(old, new) + $3` capped at 1, seen now.
+pub const MERGE_MEMORY: &str = "UPDATE memories SET content = $1, content_fingerprint = $2, \
+     salience = CASE WHEN (CASE WHEN salience > $4 THEN salience ELSE $4 END) + $3 > 1.0 THEN 1.0 \
+     ELSE (CASE WHEN salience > $4 THEN salience ELSE $4 END) + $3 END, \
+     last_seen_at = $5, updated_at = $5 WHERE id = $6 AND user_id = $7";
+
+/// Reinforce: salience `+ $1` capped at 1, seen now.
+pub const REINFORCE_MEMORY: &str = "UPDATE memories SET \
+     salience = CASE WHEN salience + $1 > 1.0 THEN 1.0 ELSE salience + $1 END, \
+     last_seen_at = $2 WHERE id = $3 AND user_id = $4";
 
 pub const SELECT_META: &str = "SELECT value FROM store_meta WHERE key = $1";
 

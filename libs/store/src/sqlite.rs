@@ -152,7 +152,7 @@ impl SqliteStore {
     }
 }
 
-impl_store!(SqliteStore, "sqlite", for_sqlite);
+impl_store!(SqliteStore, sqlx::Sqlite, "sqlite", for_sqlite);
 
 async fn applied_count(pool: &SqlitePool) -> usize {
     sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")

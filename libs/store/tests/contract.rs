@@ -8,8 +8,8 @@ use memvox_core::{
     Provenance, Role, Sector, Turn,
 };
 use memvox_store::{
-    CallAnalysis, CallRecord, EmbeddingSpace, EventStatus, MemoryEdit, MemoryFilter, MemoryOrder,
-    NewEvent, Store, StoreError, ToolInvocation,
+    CallAnalysis, CallRecord, EmbeddingSpace, EventStatus, ExtractionCommit, MemoryEdit,
+    MemoryFilter, MemoryOrder, NewEvent, PlannedMemory, Store, StoreError, ToolInvocation,
 };
 use support::Harness;
 
@@ -639,6 +639,27 @@ async fn populate(store: &dyn Store, user: &str, conversation: &str, phone: &str
         )
         .await
         .unwrap();
+    let event_id = store
+        .record_event(&NewEvent {
+            event_type: "post_call_audio".into(),
+            ..event(conversation, NOW)
+        })
+        .await
+        .unwrap()
+        .id;
+    store
+        .apply_extraction(&ExtractionCommit {
+            event_id,
+            call: None,
+            bind_caller: None,
+            memories: vec![PlannedMemory::Update {
+                target: second.id,
+                memory: memory(user, "Prefers mornings before 10", Sector::Procedural, 0.6),
+            }],
+            now: NOW,
+        })
+        .await
+        .unwrap();
     store
         .log_tool_invocations(&[ToolInvocation {
             tool_name: "memory_query".into(),
@@ -726,6 +747,206 @@ async fn embedding_space_is_enforced_on_reopen(harness: &Harness) {
     store.ping().await.unwrap();
 }
 
+fn sourced(user: &str, content: &str, conversation: &str, turn: u32) -> NewMemory {
+    NewMemory {
+        provenance: Some(Provenance {
+            conversation_id: conversation.into(),
+            turn_indexes: vec![turn],
+        }),
+        ..memory(user, content, Sector::Semantic, 0.5)
+    }
+}
+
+async fn extraction_commits_once_per_event(store: &dyn Store) {
+    let event_id = store.record_event(&event("conv_x", NOW)).await.unwrap().id;
+    let commit = ExtractionCommit {
+        event_id,
+        call: Some(call("conv_x", "u1", 4)),
+        bind_caller: Some(("+14155550199".into(), "u1".into())),
+        memories: vec![
+            PlannedMemory::Add(sourced("u1", "Switched to Walgreens", "conv_x", 1)),
+            PlannedMemory::Add(sourced("u1", "Allergic to peanuts", "conv_x", 3)),
+        ],
+        now: NOW,
+    };
+    let first = store.apply_extraction(&commit).await.unwrap();
+    assert!(!first.already_applied);
+    assert_eq!(first.memory_ids.len(), 2);
+    assert_eq!(
+        store.get_event(event_id).await.unwrap().unwrap().status,
+        EventStatus::Completed
+    );
+    assert!(store.get_call("conv_x").await.unwrap().is_some());
+    assert_eq!(
+        store
+            .user_for_caller("+14155550199")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("u1")
+    );
+    assert_eq!(
+        store
+            .get_user("u1")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_interaction,
+        Some(NOW)
+    );
+
+    let again = store.apply_extraction(&commit).await.unwrap();
+    assert!(again.already_applied);
+    assert_eq!(
+        again.memory_ids, first.memory_ids,
+        "the first run's results are returned"
+    );
+    let all = store
+        .list_memories("u1", &MemoryFilter::default(), MemoryOrder::Newest, 100)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2, "a second application writes nothing");
+
+    let dead = store
+        .record_event(&event("conv_dead", NOW))
+        .await
+        .unwrap()
+        .id;
+    store
+        .finish_event(dead, EventStatus::DeadLetter, Some("garbage"), NOW)
+        .await
+        .unwrap();
+    let err = store
+        .apply_extraction(&ExtractionCommit {
+            event_id: dead,
+            ..commit.clone()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+}
+
+async fn concurrent_applications_of_one_event_write_once(store: &dyn Store) {
+    store
+        .record_call(&call("conv_y", "u1", 4), NOW)
+        .await
+        .unwrap();
+    let event_id = store.record_event(&event("conv_y", NOW)).await.unwrap().id;
+    let commit = ExtractionCommit {
+        event_id,
+        call: Some(call("conv_y", "u1", 4)),
+        bind_caller: None,
+        memories: vec![PlannedMemory::Add(sourced(
+            "u1",
+            "Has a dog named Biscuit",
+            "conv_y",
+            1,
+        ))],
+        now: NOW,
+    };
+    let (a, b) = tokio::join!(
+        store.apply_extraction(&commit),
+        store.apply_extraction(&commit)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_ne!(
+        a.already_applied, b.already_applied,
+        "exactly one run applies"
+    );
+    assert_eq!(a.memory_ids, b.memory_ids);
+    let all = store
+        .list_memories("u1", &MemoryFilter::default(), MemoryOrder::Newest, 100)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+}
+
+async fn extraction_updates_supersedes_and_reinforces(store: &dyn Store) {
+    store
+        .record_call(&call("conv_1", "u1", 4), NOW)
+        .await
+        .unwrap();
+    let denver = store
+        .insert_memory(&memory("u1", "Lives in Denver", Sector::Semantic, 0.6), NOW)
+        .await
+        .unwrap();
+    let email = store
+        .insert_memory(&memory("u1", "Prefers email", Sector::Procedural, 0.5), NOW)
+        .await
+        .unwrap();
+    let tea = store
+        .insert_memory(&memory("u1", "Drinks tea", Sector::Semantic, 0.9), NOW)
+        .await
+        .unwrap();
+    let event_id = store.record_event(&event("conv_2", NOW)).await.unwrap().id;
+    let later = NOW + 86_400_000;
+    let outcome = store
+        .apply_extraction(&ExtractionCommit {
+            event_id,
+            call: Some(call("conv_2", "u1", 4)),
+            bind_caller: None,
+            memories: vec![
+                PlannedMemory::Supersede {
+                    target: denver.id,
+                    replacement: sourced("u1", "Lives in Austin", "conv_2", 1),
+                },
+                PlannedMemory::Update {
+                    target: email.id,
+                    memory: sourced("u1", "Prefers email, not phone", "conv_2", 3),
+                },
+                PlannedMemory::Reinforce {
+                    user_id: "u1".into(),
+                    target: tea.id,
+                    provenance: None,
+                },
+                PlannedMemory::Reinforce {
+                    user_id: "u1".into(),
+                    target: 999_999,
+                    provenance: None,
+                },
+            ],
+            now: later,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.memory_ids.len(),
+        3,
+        "a vanished reinforce target is skipped"
+    );
+
+    let old = store.get_memory("u1", denver.id).await.unwrap().unwrap();
+    assert_eq!(old.superseded_by, Some(outcome.memory_ids[0]));
+    let austin = store
+        .get_memory("u1", outcome.memory_ids[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(austin.content, "Lives in Austin");
+    assert_eq!(austin.provenance.unwrap().conversation_id, "conv_2");
+
+    let merged = store.get_memory("u1", email.id).await.unwrap().unwrap();
+    assert_eq!(merged.content, "Prefers email, not phone");
+    assert!(
+        (merged.salience - 0.55).abs() < 1e-9,
+        "max(0.5, 0.5) + 0.05"
+    );
+    assert_eq!(merged.last_seen_at, later);
+    let history = store.memory_history("u1", email.id).await.unwrap();
+    assert_eq!(history, vec![("Prefers email".to_owned(), later)]);
+    assert!(
+        store
+            .memory_history("u2", email.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let reinforced = store.get_memory("u1", tea.id).await.unwrap().unwrap();
+    assert!((reinforced.salience - 0.95).abs() < 1e-9);
+    assert_eq!(reinforced.last_seen_at, later);
+}
+
 macro_rules! contract_suite {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -760,6 +981,9 @@ macro_rules! contract_suite {
             store_test!(exact_duplicates_and_supersession);
             store_test!(vector_search_ranks_filters_and_isolates);
             store_test!(links_are_upserted_and_reinforced);
+            store_test!(extraction_commits_once_per_event);
+            store_test!(concurrent_applications_of_one_event_write_once);
+            store_test!(extraction_updates_supersedes_and_reinforces);
             harness_test!(erasure_reaches_every_table);
             harness_test!(embedding_space_is_enforced_on_reopen);
         }

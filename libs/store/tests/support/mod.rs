@@ -8,7 +8,7 @@ use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreResul
 use rand::Rng;
 
 /// Every table of the schema (besides migration bookkeeping).
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 13] = [
     "store_meta",
     "users",
     "caller_identities",
@@ -21,6 +21,7 @@ pub const TABLES: [&str; 12] = [
     "memory_embeddings",
     "memory_links",
     "conversation_memories",
+    "memory_history",
 ];
 
 /// The PostgreSQL URL tests use.
