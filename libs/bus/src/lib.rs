@@ -42,7 +42,7 @@ pub use metrics::{BusMetrics, Outcome};
 pub use outbox::{OutboxError, OutboxRow, OutboxSource, ReconcileError, Reconciler};
 pub use redis_streams::{KeySpace, RedisBus};
 pub use retry::{Decision, HandlerError, RetryPolicy};
-pub use settings::{BusSettings, SettingsError};
+pub use settings::{BusBackend, BusSettings, SettingsError};
 pub use worker::{BatchReport, Handler, Worker, WorkerConfig, unique_consumer_name};
 
 /// The id of an entry in a stream (`<ms>-<seq>` on Redis). Opaque to callers; only the bus that
@@ -232,4 +232,16 @@ pub trait Bus: Send + Sync {
     /// Deletes `stream` with its groups and pending lists (its dead letters stay). For operators
     /// and for tests that simulate a lost stream; the outbox reconciler restores what mattered.
     async fn delete_stream(&self, stream: &str) -> Result<(), BusError>;
+}
+
+/// Connects the configured bus: the one place that matches on the backend. Validates the
+/// settings first.
+pub async fn connect_bus(settings: &BusSettings) -> Result<std::sync::Arc<dyn Bus>, BusError> {
+    settings
+        .validate()
+        .map_err(|e| BusError::Invalid(e.to_string()))?;
+    Ok(match settings.backend {
+        BusBackend::InProcess => std::sync::Arc::new(InProcessBus::new(settings.maxlen)),
+        BusBackend::Redis => std::sync::Arc::new(RedisBus::connect(settings).await?),
+    })
 }

@@ -10,10 +10,24 @@ use serde::Deserialize;
 
 use crate::retry::RetryPolicy;
 
+/// Which implementation carries the streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BusBackend {
+    /// In this process: the embedded single-process mode (messages do not survive a restart;
+    /// the outbox reconciler re-publishes unfinished events from the store).
+    #[default]
+    InProcess,
+    /// Redis Streams consumer groups: separate services, several replicas.
+    Redis,
+}
+
 /// Settings shared by both bus implementations and the worker runner.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BusSettings {
+    /// `in_process` (default, one process) or `redis`.
+    pub backend: BusBackend,
     /// Redis URL, e.g. `redis://127.0.0.1:6379/0`. Unused by the in-process bus.
     pub redis_url: String,
     /// Key prefix of every Redis key (see [`crate::KeySpace`]); also what isolates tests.
@@ -43,6 +57,7 @@ pub struct BusSettings {
 impl Default for BusSettings {
     fn default() -> Self {
         Self {
+            backend: BusBackend::InProcess,
             redis_url: "redis://127.0.0.1:6379".into(),
             key_prefix: "memvox".into(),
             maxlen: 1_000_000,

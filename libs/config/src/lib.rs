@@ -11,11 +11,18 @@ use std::{
     path::{Path, PathBuf},
 };
 
+mod secret;
+mod services;
+
+pub use secret::Secret;
+pub use services::{GatewaySettings, WorkerSettings};
+
 use figment::{
     Figment,
     providers::{Env, Format, Toml},
 };
-use memvox_ai::EmbedderSettings;
+use memvox_ai::{EmbedderSettings, ExtractorSettings, SummarizerSettings};
+use memvox_bus::BusSettings;
 use memvox_store::StoreSettings;
 use memvox_telemetry::LogSettings;
 use serde::Deserialize;
@@ -38,6 +45,16 @@ pub struct Config {
     pub log: LogSettings,
     /// Embedding model.
     pub embedder: EmbedderSettings,
+    /// Memory extraction from calls.
+    pub extractor: ExtractorSettings,
+    /// Summaries for queries and users.
+    pub summarizer: SummarizerSettings,
+    /// Streams between services.
+    pub bus: BusSettings,
+    /// Post-call webhook gateway.
+    pub gateway: GatewaySettings,
+    /// Extraction and embedding workers.
+    pub workers: WorkerSettings,
 }
 
 /// HTTP listener settings.
@@ -102,6 +119,14 @@ impl Config {
         self.store
             .backend()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        self.bus
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if !(0.0..=1.0).contains(&self.workers.link_threshold) {
+            return Err(ConfigError::Invalid(
+                "workers.link_threshold is a cosine similarity and must be within 0..=1".into(),
+            ));
+        }
         if self.store.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "store.max_connections must be at least 1".into(),

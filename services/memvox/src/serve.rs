@@ -5,56 +5,31 @@
 //! HTTP server runs until Ctrl-C or SIGTERM: readiness turns 503 first, then in-flight requests
 //! get `http.shutdown_grace_ms` to finish.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use anyhow::Context;
-use async_trait::async_trait;
 use memvox_config::Config;
-use memvox_store::{EmbeddingSpace, Store, open_store};
-use memvox_telemetry::{Health, Metrics, ReadinessCheck, instrument};
-use tokio_util::sync::CancellationToken;
-
-/// Readiness of the system of record.
-struct StoreReady(Arc<dyn Store>);
-
-#[async_trait]
-impl ReadinessCheck for StoreReady {
-    async fn check(&self) -> Result<(), String> {
-        self.0.ping().await.map_err(|e| e.to_string())
-    }
-}
+use memvox_runtime::App;
+use memvox_telemetry::instrument;
 
 /// Runs the server until a shutdown signal.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let embedder = memvox_ai::build_embedder(&config.embedder).context("embedder")?;
-    let space = EmbeddingSpace {
-        model: embedder.model_id().to_owned(),
-        dimension: embedder.dimension(),
-    };
-    let store = open_store(&config.store, space).await.context("store")?;
-    tracing::info!(
-        backend = store.backend(),
-        model = embedder.model_id(),
-        "store ready"
-    );
-
-    let shutdown = CancellationToken::new();
-    let metrics = Metrics::new();
-    let app = instrument(
-        Health::new("memvox", metrics.clone(), shutdown.clone())
-            .check("store", Arc::new(StoreReady(store)))
-            .into_router(),
+    let app = App::build(config).await?;
+    let shutdown = app.shutdown.clone();
+    let router = instrument(
+        app.health("memvox").into_router(),
         "memvox",
-        metrics,
+        app.metrics.clone(),
     );
-    let listener = tokio::net::TcpListener::bind(config.http.listen)
+    let http = app.config.http.clone();
+    let listener = tokio::net::TcpListener::bind(http.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", config.http.listen))?;
+        .with_context(|| format!("cannot listen on {}", http.listen))?;
     tracing::info!(address = %listener.local_addr()?, "memvox listening");
 
-    let grace = Duration::from_millis(config.http.shutdown_grace_ms);
+    let grace = Duration::from_millis(http.shutdown_grace_ms);
     let drained = shutdown.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
         drained.cancelled().await;
     });
     let server = tokio::spawn(async move { server.await });
@@ -63,10 +38,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     shutdown.cancel();
     match tokio::time::timeout(grace, server).await {
         Ok(joined) => joined.context("server task")?.context("server")?,
-        Err(_) => tracing::warn!(
-            grace_ms = config.http.shutdown_grace_ms,
-            "drain deadline passed"
-        ),
+        Err(_) => tracing::warn!(grace_ms = http.shutdown_grace_ms, "drain deadline passed"),
     }
     tracing::info!("memvox stopped");
     Ok(())

@@ -1,0 +1,84 @@
+//! Settings of the services: the webhook gateway, the query service and the two workers.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::Secret;
+
+/// Post-call webhook gateway (`[gateway]`, `MEMVOX_GATEWAY__*`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewaySettings {
+    /// ElevenLabs webhook signing secrets; several may be active at once during rotation.
+    /// Without one, `memvox serve` refuses post-call webhooks (503) rather than accept unsigned
+    /// traffic.
+    pub webhook_secrets: Vec<Secret>,
+    /// Oldest signature timestamp accepted, in seconds before now (ElevenLabs' SDKs: 1800).
+    pub signature_tolerance_secs: u64,
+    /// Newest signature timestamp accepted, in seconds after now; `None` accepts any (as the
+    /// SDKs do).
+    pub signature_future_skew_secs: Option<u64>,
+    /// Largest transcription or failure webhook body, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest audio webhook body, in bytes (whole-call base64 MP3).
+    pub max_audio_body_bytes: usize,
+    /// Where post-call audio is written; `None` acknowledges audio deliveries and drops them.
+    pub audio_dir: Option<PathBuf>,
+    /// Requests per second allowed per client address.
+    pub rate_limit_per_second: u32,
+    /// Burst above the steady rate.
+    pub rate_limit_burst: u32,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            webhook_secrets: Vec::new(),
+            signature_tolerance_secs: 1_800,
+            signature_future_skew_secs: None,
+            max_body_bytes: 5 * 1024 * 1024,
+            max_audio_body_bytes: 64 * 1024 * 1024,
+            audio_dir: None,
+            rate_limit_per_second: 500,
+            rate_limit_burst: 1_000,
+        }
+    }
+}
+
+/// Workers (`[workers]`, `MEMVOX_WORKERS__*`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Existing memories shown to the extractor for dedupe and contradictions.
+    pub existing_memories: usize,
+    /// Cosine similarity above which two memories of a user are linked.
+    pub link_threshold: f64,
+    /// Most automatic links per memory.
+    pub max_links_per_memory: usize,
+    /// Longest wait to fill an embedding batch, in ms.
+    pub embed_batch_wait_ms: u64,
+    /// Largest embedding batch, in memories.
+    pub embed_batch_max: usize,
+    /// Shortest interval between two summaries of one user, in ms.
+    pub summary_debounce_ms: u64,
+    /// Age of an unfinished event before the outbox reconciler publishes it again, in ms.
+    pub outbox_grace_ms: u64,
+    /// How often the reconciler looks, in ms.
+    pub outbox_interval_ms: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            existing_memories: 20,
+            link_threshold: 0.8,
+            max_links_per_memory: 5,
+            embed_batch_wait_ms: 10,
+            embed_batch_max: 64,
+            summary_debounce_ms: 60_000,
+            outbox_grace_ms: 30_000,
+            outbox_interval_ms: 10_000,
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Process bootstrap shared by `memvox serve` and each service's own binary: from a validated
+//! [`Config`] to one [`App`] of cheap handles (store, bus, embedder, metrics, shutdown token).
+//!
+//! This is the one place that turns configuration into live connections; each library's own
+//! builder (`open_store`, `connect_bus`, `build_embedder`) is the one place that matches on its
+//! backend.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use memvox_ai::Embedder;
+use memvox_bus::{Bus, BusMetrics};
+use memvox_config::Config;
+use memvox_store::{EmbeddingSpace, Store, open_store};
+use memvox_telemetry::{Health, Metrics, ReadinessCheck};
+use tokio_util::sync::CancellationToken;
+
+/// Why a process could not start; each variant names the part at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The embedder could not be built (missing model, bad settings).
+    #[error("embedder: {0}")]
+    Embedder(#[from] memvox_ai::AiError),
+    /// The store could not be opened or does not fit the embedder.
+    #[error("store: {0}")]
+    Store(#[from] memvox_store::StoreError),
+    /// The bus could not be reached.
+    #[error("bus: {0}")]
+    Bus(#[from] memvox_bus::BusError),
+    /// Metrics could not be registered.
+    #[error("metrics: {0}")]
+    Metrics(String),
+}
+
+/// The handles every service runs on. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    /// The configuration the process started with.
+    pub config: Arc<Config>,
+    /// System of record.
+    pub store: Arc<dyn Store>,
+    /// Streams between services.
+    pub bus: Arc<dyn Bus>,
+    /// Embedding model (with its query cache).
+    pub embedder: Arc<dyn Embedder>,
+    /// Prometheus registry shared by every component of the process.
+    pub metrics: Metrics,
+    /// Bus counters and gauges.
+    pub bus_metrics: BusMetrics,
+    /// Cancelled when the process should stop.
+    pub shutdown: CancellationToken,
+}
+
+impl App {
+    /// Builds the embedder, opens the store in the embedder's space and connects the bus.
+    pub async fn build(config: Config) -> Result<App, StartupError> {
+        let embedder = memvox_ai::build_embedder(&config.embedder)?;
+        let space = EmbeddingSpace {
+            model: embedder.model_id().to_owned(),
+            dimension: embedder.dimension(),
+        };
+        let store = open_store(&config.store, space).await?;
+        let bus = memvox_bus::connect_bus(&config.bus).await?;
+        let metrics = Metrics::new();
+        let bus_metrics = BusMetrics::register(metrics.registry())
+            .map_err(|e| StartupError::Metrics(e.to_string()))?;
+        tracing::info!(
+            store = store.backend(),
+            embedder = embedder.model_id(),
+            "runtime ready"
+        );
+        Ok(App {
+            config: Arc::new(config),
+            store,
+            bus,
+            embedder,
+            metrics,
+            bus_metrics,
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    /// Health endpoints for `service`, checking the store and the bus.
+    pub fn health(&self, service: &'static str) -> Health {
+        Health::new(service, self.metrics.clone(), self.shutdown.clone())
+            .check("store", Arc::new(StoreReady(self.store.clone())))
+            .check("bus", Arc::new(BusReady(self.bus.clone())))
+    }
+}
+
+/// Readiness of the system of record.
+struct StoreReady(Arc<dyn Store>);
+
+#[async_trait]
+impl ReadinessCheck for StoreReady {
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+/// Readiness of the bus: it answers a stats request for the events stream.
+struct BusReady(Arc<dyn Bus>);
+
+#[async_trait]
+impl ReadinessCheck for BusReady {
+    async fn check(&self) -> Result<(), String> {
+        self.0
+            .stats(memvox_bus::EVENTS)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
