@@ -1,0 +1,136 @@
+//! The `memory_query` server (webhook) tool: the request body our endpoint receives, and the tool
+//! definition to paste into an ElevenLabs agent.
+//!
+//! Spec §4. Identity parameters are bound to dynamic variables (`memory_user_id`,
+//! `system__caller_id`, `system__conversation_id`), never filled by the LLM; only `query` is.
+//! Tool calls are not signed: the `Authorization` header comes from a workspace secret holding
+//! `Bearer <token>`.
+//!
+//! Invariant: every body property in [`memory_query_tool_config`] is a field of
+//! [`MemoryQueryRequest`] (tested), so what the agent sends is what we parse.
+
+use serde::{Deserialize, Serialize};
+
+/// Name of the tool as the agent's LLM sees it.
+pub const MEMORY_QUERY_TOOL_NAME: &str = "memory_query";
+
+/// JSON body of a `memory_query` tool call (`POST /tools/memory-query`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryQueryRequest {
+    /// What to look up, phrased by the LLM.
+    pub query: String,
+    /// Our memory user id (dynamic variable `memory_user_id`); may be empty for unknown callers.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Caller's number (dynamic variable `system__caller_id`).
+    #[serde(default)]
+    pub caller_id: Option<String>,
+    /// Current conversation (dynamic variable `system__conversation_id`).
+    #[serde(default)]
+    pub conversation_id: Option<String>,
+    /// Maximum number of memories to return.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Restrict to these memory sectors (names as in `memvox-core`; validated by the caller).
+    #[serde(default)]
+    pub sectors: Option<Vec<String>>,
+}
+
+impl MemoryQueryRequest {
+    /// The memory user id, or `None` if absent or empty.
+    pub fn user_id(&self) -> Option<&str> {
+        non_empty(self.user_id.as_deref())
+    }
+
+    /// The caller's number, or `None` if absent or empty.
+    pub fn caller_id(&self) -> Option<&str> {
+        non_empty(self.caller_id.as_deref())
+    }
+
+    /// The conversation id, or `None` if absent or empty.
+    pub fn conversation_id(&self) -> Option<&str> {
+        non_empty(self.conversation_id.as_deref())
+    }
+}
+
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.filter(|value| !value.is_empty())
+}
+
+/// The ElevenLabs webhook-tool definition for `memory_query` (`POST /v1/convai/tools` body's
+/// `tool_config`), calling `url` with the `Authorization` header taken from the workspace secret
+/// `authorization_secret_id`. `response_timeout_secs` must be within 5–300.
+pub fn memory_query_tool_config(
+    url: &str,
+    authorization_secret_id: &str,
+    response_timeout_secs: u32,
+) -> serde_json::Value {
+    serde_json::json!({
+        "type": "webhook",
+        "name": MEMORY_QUERY_TOOL_NAME,
+        "description": "Look up facts the caller shared in earlier conversations. Call it when the caller refers to something from a previous call or when prior context would change your answer.",
+        "response_timeout_secs": response_timeout_secs,
+        "api_schema": {
+            "url": url,
+            "method": "POST",
+            "content_type": "application/json",
+            "request_headers": {
+                "Authorization": {"secret_id": authorization_secret_id},
+                "X-Caller-Id": {"variable_name": "system__caller_id"}
+            },
+            "request_body_schema": {
+                "type": "object",
+                "required": ["query", "user_id", "caller_id", "conversation_id"],
+                "properties": {
+                    "query": {
+                        "type": "string",
+                        "description": "What to look up in the caller's memory, phrased as a short question."
+                    },
+                    "user_id": {"type": "string", "dynamic_variable": "memory_user_id"},
+                    "caller_id": {"type": "string", "dynamic_variable": "system__caller_id"},
+                    "conversation_id": {"type": "string", "dynamic_variable": "system__conversation_id"},
+                    "limit": {"type": "integer", "constant_value": 3}
+                }
+            },
+            "response_filter": {"mode": "allow", "filters": ["memories", "summary"]}
+        },
+        "assignments": [
+            {"source": "response", "dynamic_variable": "memory_summary", "value_path": "summary"}
+        ]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_identity_fields_read_as_absent() {
+        let request: MemoryQueryRequest = serde_json::from_str(
+            r#"{"query":"q","user_id":"","caller_id":"+1555","conversation_id":null}"#,
+        )
+        .unwrap();
+        assert_eq!(request.user_id(), None);
+        assert_eq!(request.caller_id(), Some("+1555"));
+        assert_eq!(request.conversation_id(), None);
+        assert_eq!(request.limit, None);
+    }
+
+    #[test]
+    fn query_is_required() {
+        let error = serde_json::from_str::<MemoryQueryRequest>(r#"{"user_id":"u"}"#).unwrap_err();
+        assert!(error.to_string().contains("query"), "{error}");
+    }
+
+    #[test]
+    fn sectors_are_read_when_present() {
+        let request: MemoryQueryRequest =
+            serde_json::from_str(r#"{"query":"q","sectors":["semantic","procedural"],"limit":5}"#)
+                .unwrap();
+        assert_eq!(
+            request.sectors.as_deref(),
+            Some(&["semantic".to_owned(), "procedural".to_owned()][..])
+        );
+        assert_eq!(request.limit, Some(5));
+    }
+}
