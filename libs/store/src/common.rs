@@ -369,6 +369,35 @@ macro_rules! impl_store {
                 rows.iter().map($crate::common::event_from_row).collect()
             }
 
+            async fn reopen_event(&self, id: i64) -> $crate::StoreResult<()> {
+                let result = sqlx::query($sql($crate::sql::REOPEN_EVENT))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                if result.rows_affected() == 0 {
+                    return Err($crate::StoreError::NotFound {
+                        what: format!("event {id}"),
+                    });
+                }
+                Ok(())
+            }
+
+            async fn user_call_times(
+                &self,
+                user_id: &str,
+                limit: usize,
+            ) -> $crate::StoreResult<Vec<memvox_core::UnixMillis>> {
+                use sqlx::Row;
+                let rows = sqlx::query($sql($crate::sql::SELECT_CALL_TIMES))
+                    .bind(user_id)
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| Ok(row.try_get("started_at")?))
+                    .collect()
+            }
+
             async fn record_call(
                 &self,
                 call: &$crate::CallRecord,

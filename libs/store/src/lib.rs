@@ -116,6 +116,12 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> StoreResult<Vec<StoredEvent>>;
 
+    /// Puts a dead-lettered event back to pending (operator replay).
+    async fn reopen_event(&self, id: i64) -> StoreResult<()>;
+
+    /// Start times of the user's recorded calls, newest first.
+    async fn user_call_times(&self, user_id: &str, limit: usize) -> StoreResult<Vec<UnixMillis>>;
+
     /// Records a call (conversation, turns, analysis), replacing what an earlier delivery of
     /// the same conversation recorded.
     async fn record_call(&self, call: &CallRecord, now: UnixMillis) -> StoreResult<()>;

@@ -219,6 +219,12 @@ pub const SELECT_STALE_EVENTS: &str = concat!(
 pub const FINISH_EVENT: &str = "UPDATE webhook_events SET status = $1, error_message = $2, \
      processed_at = $3, attempts = attempts + 1 WHERE id = $4";
 
+pub const REOPEN_EVENT: &str = "UPDATE webhook_events SET status = 'pending', error_message = NULL, \
+     published_at = NULL WHERE id = $1";
+
+pub const SELECT_CALL_TIMES: &str = "SELECT started_at FROM conversations WHERE user_id = $1 \
+     AND status = 'completed' ORDER BY started_at DESC LIMIT $2";
+
 pub const UPSERT_CONVERSATION: &str = "INSERT INTO conversations \
      (conversation_id, agent_id, user_id, started_at, duration_secs, status, failure_reason, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (conversation_id) DO UPDATE SET \

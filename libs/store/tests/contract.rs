@@ -174,6 +174,17 @@ async fn raw_events_are_idempotent_and_reconcilable(store: &dyn Store) {
         .unwrap();
     let dead = store.get_event(first.id).await.unwrap().unwrap();
     assert_eq!(dead.error_message.as_deref(), Some("bad payload"));
+    store.reopen_event(first.id).await.unwrap();
+    let reopened = store.get_event(first.id).await.unwrap().unwrap();
+    assert_eq!(reopened.status, EventStatus::Pending);
+    assert_eq!(
+        reopened.published_at, None,
+        "a reopened event is due for publishing"
+    );
+    assert!(matches!(
+        store.reopen_event(999_999).await,
+        Err(StoreError::NotFound { .. })
+    ));
     assert!(matches!(
         store
             .finish_event(999_999, EventStatus::Completed, None, NOW)
@@ -203,6 +214,18 @@ async fn calls_round_trip_and_redelivery_replaces(store: &dyn Store) {
         "analysis kept when the new delivery has none"
     );
     assert!(store.get_call("conv_missing").await.unwrap().is_none());
+    let mut earlier = call("conv_0", "u1", 2);
+    earlier.conversation.started_at -= 86_400_000;
+    store.record_call(&earlier, NOW).await.unwrap();
+    let mut failed = call("conv_f", "u1", 0);
+    failed.conversation.status = ConversationStatus::Failed;
+    store.record_call(&failed, NOW).await.unwrap();
+    assert_eq!(
+        store.user_call_times("u1", 10).await.unwrap(),
+        vec![NOW - 330_000, NOW - 330_000 - 86_400_000],
+        "completed calls, newest first"
+    );
+    assert_eq!(store.user_call_times("u1", 1).await.unwrap().len(), 1);
     assert!(
         store.get_user("u1").await.unwrap().is_some(),
         "recording a call creates its user"
