@@ -19,7 +19,7 @@ pub use memory::{
 };
 pub use scoring::{ScoreBreakdown, ScoreWeights, Scored};
 pub use sector::Sector;
-pub use user::{CallerIdentity, User};
+pub use user::{CallerIdentity, User, guest_user_id};
 
 /// Milliseconds since the Unix epoch (UTC). The one time representation inside memvox.
 pub type UnixMillis = i64;

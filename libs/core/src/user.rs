@@ -1,6 +1,7 @@
 //! Users (the callers memvox remembers) and the mapping from phone numbers to users.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::UnixMillis;
 
@@ -30,4 +31,25 @@ pub struct CallerIdentity {
     pub user_id: String,
     /// When the binding was made.
     pub created_at: UnixMillis,
+}
+
+/// The user id memvox gives a caller it has never seen, derived from the phone number so every
+/// service (the initiation webhook, the extraction worker) arrives at the same id:
+/// `guest_` + the first 16 hex digits of SHA-256 of the number.
+pub fn guest_user_id(phone_number: &str) -> String {
+    let digest = Sha256::digest(phone_number.trim().as_bytes());
+    format!("guest_{}", hex::encode(&digest[..8]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_ids_are_stable_and_distinct() {
+        let id = guest_user_id("+14155550199");
+        assert_eq!(id, guest_user_id(" +14155550199 "));
+        assert_eq!(id.len(), "guest_".len() + 16);
+        assert_ne!(id, guest_user_id("+14155550100"));
+    }
 }

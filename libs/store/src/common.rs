@@ -713,6 +713,29 @@ macro_rules! impl_store {
                 Ok(())
             }
 
+            async fn reinforce_memories(
+                &self,
+                user_id: &str,
+                ids: &[memvox_core::MemoryId],
+                bump: f64,
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<u64> {
+                let mut tx = self.pool.begin().await?;
+                let mut touched = 0;
+                for id in ids {
+                    touched += sqlx::query($sql($crate::sql::REINFORCE_MEMORY))
+                        .bind(bump)
+                        .bind(now)
+                        .bind(*id)
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(touched)
+            }
+
             async fn delete_memory(
                 &self,
                 user_id: &str,

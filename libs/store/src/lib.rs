@@ -180,6 +180,16 @@ pub trait Store: Send + Sync {
         now: UnixMillis,
     ) -> StoreResult<()>;
 
+    /// Marks memories as recalled now (recency restarts, salience nudged up by `bump`, capped at
+    /// 1); returns how many of the user's memories were touched.
+    async fn reinforce_memories(
+        &self,
+        user_id: &str,
+        ids: &[MemoryId],
+        bump: f64,
+        now: UnixMillis,
+    ) -> StoreResult<u64>;
+
     /// Deletes one memory with its vector and links; `false` if it did not exist.
     async fn delete_memory(&self, user_id: &str, id: MemoryId) -> StoreResult<bool>;
 

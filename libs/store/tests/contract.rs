@@ -968,6 +968,38 @@ async fn extraction_updates_supersedes_and_reinforces(store: &dyn Store) {
     let reinforced = store.get_memory("u1", tea.id).await.unwrap().unwrap();
     assert!((reinforced.salience - 0.95).abs() < 1e-9);
     assert_eq!(reinforced.last_seen_at, later);
+
+    let recalled = store
+        .reinforce_memories("u1", &[tea.id, email.id], 0.1, later + 5)
+        .await
+        .unwrap();
+    assert_eq!(recalled, 2);
+    assert_eq!(
+        store
+            .get_memory("u1", tea.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .salience,
+        1.0,
+        "capped"
+    );
+    assert_eq!(
+        store
+            .get_memory("u1", email.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seen_at,
+        later + 5
+    );
+    assert_eq!(
+        store
+            .reinforce_memories("u2", &[tea.id], 0.1, later)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 macro_rules! contract_suite {
