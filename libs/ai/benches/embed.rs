@@ -1,7 +1,7 @@
 //! Embedding throughput on one core and model load time.
 //!
 //! Run: `taskset -c 0 cargo bench -p memvox-ai --bench embed` (add `--features minilm` for the
-//! transformer). Texts are the 327 facts and questions of `probes/retrieval/` (~7 words each);
+//! transformer, with `RAYON_NUM_THREADS=1` so candle stays on one core). Texts are the 327 facts and questions of `probes/retrieval/` (~7 words each);
 //! throughput is reported in sentences (elements) per second.
 
 use std::hint::black_box;
@@ -57,5 +57,36 @@ fn load(c: &mut Criterion) {
     group.finish();
 }
 
+#[cfg(feature = "minilm")]
+fn minilm(c: &mut Criterion) {
+    use memvox_ai::MiniLmEmbedder;
+    let texts = sentences();
+    let refs: Vec<&str> = texts.iter().take(64).map(String::as_str).collect();
+    let model = MiniLmEmbedder::find(None).expect("run scripts/fetch-minilm.sh first");
+    let mut group = c.benchmark_group("embed");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(refs.len() as u64));
+    group.bench_function("minilm_batch32", |b| {
+        b.iter(|| model.embed_sync(black_box(&refs)).expect("embed"))
+    });
+    group.bench_function("minilm_batch1", |b| {
+        b.iter(|| {
+            for t in &refs {
+                black_box(model.embed_sync(&[black_box(*t)]).expect("embed"));
+            }
+        })
+    });
+    group.finish();
+    let mut group = c.benchmark_group("load");
+    group.sample_size(10);
+    group.bench_function("minilm", |b| {
+        b.iter(|| MiniLmEmbedder::find(black_box(None)).expect("load"))
+    });
+    group.finish();
+}
+
+#[cfg(feature = "minilm")]
+criterion_group!(benches, embed, load, minilm);
+#[cfg(not(feature = "minilm"))]
 criterion_group!(benches, embed, load);
 criterion_main!(benches);

@@ -41,6 +41,12 @@ async fn main() -> Result<(), AiError> {
     let static_model = StaticEmbedder::find(None)?;
     embedders.push((Arc::new(static_model), t.elapsed().as_secs_f64() * 1e3));
     embedders.push((Arc::new(HashingEmbedder::new()), 0.0));
+    #[cfg(feature = "minilm")]
+    {
+        let t = Instant::now();
+        let minilm = memvox_ai::MiniLmEmbedder::find(None)?;
+        embedders.push((Arc::new(minilm), t.elapsed().as_secs_f64() * 1e3));
+    }
     for (embedder, load_ms) in embedders {
         let t = Instant::now();
         let report = evaluate(embedder.as_ref(), &set).await?;

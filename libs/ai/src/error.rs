@@ -1,7 +1,7 @@
 //! The error type of every model call in this crate.
 //!
 //! Owns [`AiError`] and [`Fault`]. Invariant: provider error types (async-openai, reqwest,
-//! model2vec) never leak through the [`crate::Embedder`] trait; each failure is mapped
+//! model2vec, candle) never leak through the [`crate::Embedder`] trait; each failure is mapped
 //! once, here or in its provider module, to a variant that says whose fault it is, and
 //! [`AiError::retryable`] is true only when the same call may succeed later unchanged.
 
@@ -10,8 +10,8 @@ use std::path::PathBuf;
 /// Whose fault an error is, which decides what the caller does with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
-    /// Our setup: a missing model file, a wrong setting, a rejected API key, a model that
-    /// returns another dimension than configured. Retrying will not help; an operator must act.
+    /// Our setup: a missing or failing local model, a wrong setting, a rejected API key, a
+    /// model that returns another dimension than configured. Retrying will not help; an operator must act.
     Config,
     /// The provider failed in passing (429, 5xx, timeout, connection refused). Retry later.
     Provider,
@@ -41,6 +41,9 @@ pub enum AiError {
         /// The loader's explanation.
         reason: String,
     },
+    /// A model running in this process failed on valid input (a bug or a corrupt model).
+    #[error("the local embedding model failed: {0}")]
+    LocalModel(String),
     /// A setting is wrong or two settings contradict each other.
     #[error("invalid embedder settings: {0}")]
     Config(String),
@@ -102,6 +105,7 @@ impl AiError {
         match self {
             AiError::ModelMissing { .. }
             | AiError::ModelLoad { .. }
+            | AiError::LocalModel(_)
             | AiError::Config(_)
             | AiError::Rejected { .. }
             | AiError::DimensionMismatch { .. } => Fault::Config,

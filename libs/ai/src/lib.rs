@@ -20,6 +20,8 @@ pub mod eval;
 pub mod extract;
 pub mod summarize;
 
+#[cfg(feature = "minilm")]
+pub use embed::MiniLmEmbedder;
 pub use embed::{
     ApiKey, CachedEmbedder, Embedder, EmbedderProvider, EmbedderSettings, HashingEmbedder,
     OpenAiEmbedder, OpenAiSettings, StaticEmbedder, build_embedder, cosine,

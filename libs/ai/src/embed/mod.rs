@@ -10,11 +10,14 @@
 //!   vectors would not be comparable; the store records it next to every vector.
 //!
 //! Providers: [`StaticEmbedder`] (bundled model2vec model, the default), [`HashingEmbedder`]
-//! (no asset, fallback and tests), [`OpenAiEmbedder`] (any OpenAI-compatible server), and
-//! [`CachedEmbedder`], which wraps any of them. [`build_embedder`] is the one place that chooses between them.
+//! (no asset, fallback and tests), [`OpenAiEmbedder`] (any OpenAI-compatible server),
+//! `MiniLmEmbedder` (the transformer in process, `minilm` feature), and [`CachedEmbedder`],
+//! which wraps any of them. [`build_embedder`] is the one place that chooses between them.
 
 mod cached;
 mod hashing;
+#[cfg(feature = "minilm")]
+mod minilm;
 mod model_path;
 mod openai;
 mod settings;
@@ -26,6 +29,8 @@ use crate::AiError;
 
 pub use cached::CachedEmbedder;
 pub use hashing::HashingEmbedder;
+#[cfg(feature = "minilm")]
+pub use minilm::MiniLmEmbedder;
 pub use openai::OpenAiEmbedder;
 pub use settings::{ApiKey, EmbedderProvider, EmbedderSettings, OpenAiSettings, build_embedder};
 pub use static_model::StaticEmbedder;

@@ -22,6 +22,7 @@ fn providers_parse_from_their_names() {
         ("static", EmbedderProvider::Static),
         ("hashing", EmbedderProvider::Hashing),
         ("openai", EmbedderProvider::OpenAi),
+        ("minilm", EmbedderProvider::MiniLm),
     ] {
         let s = parse(&format!(r#"{{"provider": "{name}"}}"#)).unwrap();
         assert_eq!(s.provider, want);
@@ -121,4 +122,15 @@ fn the_default_settings_load_the_bundled_model() {
     let e = build_embedder(&EmbedderSettings::default()).unwrap();
     assert_eq!(e.model_id(), "static-minilm-256");
     assert_eq!(e.dimension(), 256);
+}
+
+#[cfg(not(feature = "minilm"))]
+#[test]
+fn minilm_without_the_feature_says_how_to_enable_it() {
+    let s = EmbedderSettings {
+        provider: EmbedderProvider::MiniLm,
+        ..EmbedderSettings::default()
+    };
+    let msg = build_embedder(&s).unwrap_err().to_string();
+    assert!(msg.contains("--features memvox-ai/minilm"), "{msg}");
 }
