@@ -5,6 +5,8 @@
 //! builder (`open_store`, `connect_bus`, `build_embedder`) is the one place that matches on its
 //! backend.
 
+mod http;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -14,6 +16,8 @@ use memvox_config::Config;
 use memvox_store::{EmbeddingSpace, Store, open_store};
 use memvox_telemetry::{Health, Metrics, ReadinessCheck};
 use tokio_util::sync::CancellationToken;
+
+pub use http::{cancel_on_signal, serve_http};
 
 /// Why a process could not start; each variant names the part at fault.
 #[derive(Debug, thiserror::Error)]

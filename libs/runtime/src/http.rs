@@ -1,0 +1,71 @@
+//! Serving a service's HTTP router until shutdown, the same way in every binary.
+//!
+//! SIGTERM or Ctrl-C cancels the app's shutdown token: readiness turns 503 at once (the health
+//! router watches the token), the listener stops accepting, and in-flight requests get
+//! `http.shutdown_grace_ms` to finish.
+
+use std::time::Duration;
+
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+
+use crate::App;
+
+/// Binds `http.listen` and serves `router` (instrumented for `service`, with the health
+/// endpoints merged in) until the app shuts down.
+pub async fn serve_http(app: &App, service: &'static str, router: Router) -> std::io::Result<()> {
+    let router = memvox_telemetry::instrument(
+        router.merge(app.health(service).into_router()),
+        service,
+        app.metrics.clone(),
+    );
+    let http = &app.config.http;
+    let listener = tokio::net::TcpListener::bind(http.listen).await?;
+    tracing::info!(service, address = %listener.local_addr()?, "listening");
+    let drained = app.shutdown.clone();
+    let server = axum::serve(listener, router)
+        .with_graceful_shutdown(async move { drained.cancelled().await });
+    let server = tokio::spawn(async move { server.await });
+    app.shutdown.cancelled().await;
+    match tokio::time::timeout(Duration::from_millis(http.shutdown_grace_ms), server).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => Err(std::io::Error::other(join)),
+        Err(_) => {
+            tracing::warn!(grace_ms = http.shutdown_grace_ms, "drain deadline passed");
+            Ok(())
+        }
+    }
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM.
+pub fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested: readiness is now 503, draining");
+        token.cancel();
+    });
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,49 @@
+//! Why processing an event failed, and whether a retry could help.
+
+use memvox_bus::HandlerError;
+
+/// A failure while processing one post-call event.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The event row named by the message does not exist.
+    #[error("event {0} is not in the store")]
+    MissingEvent(i64),
+    /// The stored payload is not a valid post-call webhook.
+    #[error("malformed payload: {0}")]
+    Payload(#[from] memvox_elevenlabs::PayloadError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] memvox_store::StoreError),
+    /// The extractor failed.
+    #[error("extractor: {0}")]
+    Extract(#[from] memvox_ai::ExtractError),
+    /// The embedder failed while looking up similar memories.
+    #[error("embedder: {0}")]
+    Embed(#[from] memvox_ai::AiError),
+    /// The bus failed to take the follow-up message.
+    #[error("bus: {0}")]
+    Bus(#[from] memvox_bus::BusError),
+}
+
+impl ProcessError {
+    /// Whether trying the same event again later may succeed.
+    pub fn retryable(&self) -> bool {
+        match self {
+            ProcessError::MissingEvent(_) | ProcessError::Payload(_) => false,
+            ProcessError::Store(e) => e.retryable(),
+            ProcessError::Extract(e) => e.is_retryable(),
+            ProcessError::Embed(e) => e.retryable(),
+            ProcessError::Bus(e) => e.retryable(),
+        }
+    }
+}
+
+impl From<ProcessError> for HandlerError {
+    fn from(error: ProcessError) -> Self {
+        if error.retryable() {
+            HandlerError::Retryable(error.to_string())
+        } else {
+            HandlerError::Permanent(error.to_string())
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! The extraction step for one `EventAccepted` message.
+//!
+//! 1. Read the raw event. Already completed (a redelivery after a crash between commit and ack):
+//!    announce the recorded results again and stop. Dead-lettered: stop.
+//! 2. Parse it; a malformed payload is permanent (dead letter, row marked).
+//! 3. Transcriptions: resolve the caller, gather their most relevant existing memories (top by
+//!    salience plus nearest to the call's summary), run the extractor, plan the changes.
+//!    Initiation failures: a failed conversation. Audio and unknown types: nothing to extract.
+//! 4. Commit everything, and mark the event completed, in one store transaction
+//!    ([`Store::apply_extraction`], idempotent on the event).
+//! 5. Publish `MemoriesChanged` for the embedding worker; only then is the message acked.
+//!
+//! A failure on the last allowed attempt marks the row dead-lettered too, so the outbox
+//! reconciler does not publish it again; `memvox dlq replay` reopens it.
+
+use std::{collections::HashSet, sync::Arc, time::Instant};
+
+use async_trait::async_trait;
+use memvox_ai::{CallTranscript, Embedder, ExistingMemory, Extractor};
+use memvox_bus::{Bus, Envelope, Handler, HandlerError, MEMORIES, Message, now_unix_ms};
+use memvox_config::WorkerSettings;
+use memvox_core::{CallOutcome, UnixMillis};
+use memvox_elevenlabs::{EventPayload, TranscriptionData, WebhookEvent};
+use memvox_store::{
+    EventStatus, ExtractionCommit, ExtractionOutcome, MemoryFilter, MemoryOrder, PlannedMemory,
+    Store,
+};
+
+use crate::{
+    call::{failure_record, transcription_record},
+    error::ProcessError,
+    identity,
+    metrics::ExtractionMetrics,
+    plan::plan,
+};
+
+/// Past calls looked at for reflective (time-of-day) patterns.
+const PAST_CALLS: usize = 50;
+
+/// Consumes the events stream.
+pub struct ExtractionHandler {
+    /// System of record.
+    pub store: Arc<dyn Store>,
+    /// Where `MemoriesChanged` goes.
+    pub bus: Arc<dyn Bus>,
+    /// Embeds the call summary to find similar existing memories.
+    pub embedder: Arc<dyn Embedder>,
+    /// Turns a call into memory candidates.
+    pub extractor: Arc<dyn Extractor>,
+    /// Worker tuning.
+    pub settings: WorkerSettings,
+    /// Deliveries after which the bus dead-letters a message.
+    pub max_attempts: u32,
+    /// Metrics.
+    pub metrics: ExtractionMetrics,
+}
+
+/// The store changes one event produces, and whom they concern.
+struct Prepared {
+    commit: ExtractionCommit,
+    user_id: Option<String>,
+    conversation_id: Option<String>,
+    outcome_label: &'static str,
+}
+
+#[async_trait]
+impl Handler for ExtractionHandler {
+    async fn handle(&self, envelope: &Envelope) -> Result<(), HandlerError> {
+        let Message::EventAccepted { event_id, .. } = &envelope.message else {
+            return Err(HandlerError::Permanent(format!(
+                "the events stream carries EventAccepted, not {}",
+                envelope.message.kind()
+            )));
+        };
+        match self.process(*event_id).await {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                let last = !error.retryable() || envelope.attempts >= self.max_attempts;
+                tracing::warn!(event_id, attempt = envelope.attempts, last, %error, "event failed");
+                if last {
+                    let reason = error.to_string();
+                    let marked = self
+                        .store
+                        .finish_event(*event_id, EventStatus::DeadLetter, Some(&reason), now())
+                        .await;
+                    if let Err(mark_error) = marked {
+                        tracing::warn!(event_id, %mark_error, "could not mark the event dead-lettered");
+                    }
+                }
+                Err(error.into())
+            }
+        }
+    }
+}
+
+impl ExtractionHandler {
+    /// Processes one raw event end to end.
+    pub async fn process(&self, event_id: i64) -> Result<(), ProcessError> {
+        let event = self
+            .store
+            .get_event(event_id)
+            .await?
+            .ok_or(ProcessError::MissingEvent(event_id))?;
+        match event.status {
+            EventStatus::DeadLetter => return Ok(()),
+            EventStatus::Completed => {
+                let outcome = self.store.apply_extraction(&empty_commit(event_id)).await?;
+                let user = match self.store.get_call(&event.conversation_id).await? {
+                    Some(call) => call.conversation.user_id,
+                    None => None,
+                };
+                self.metrics.event(&event.event_type, "repeat");
+                return self
+                    .announce(user.as_deref(), Some(&event.conversation_id), &outcome)
+                    .await;
+            }
+            EventStatus::Pending => {}
+        }
+        let parsed = WebhookEvent::parse(event.payload.as_bytes())?;
+        let prepared = match &parsed.payload {
+            EventPayload::Transcription(data) => self.prepare_transcription(event_id, data).await?,
+            EventPayload::InitiationFailure(data) => Prepared {
+                commit: ExtractionCommit {
+                    call: Some(failure_record(data, parsed.event_timestamp, None)),
+                    ..empty_commit(event_id)
+                },
+                user_id: None,
+                conversation_id: Some(data.conversation_id.clone()),
+                outcome_label: "recorded",
+            },
+            EventPayload::Audio(_) | EventPayload::Unknown { .. } => Prepared {
+                commit: empty_commit(event_id),
+                user_id: None,
+                conversation_id: parsed.conversation_id().map(str::to_owned),
+                outcome_label: "recorded",
+            },
+        };
+        let started = Instant::now();
+        let outcome = self.store.apply_extraction(&prepared.commit).await?;
+        self.metrics.stage("commit", started.elapsed().as_secs_f64());
+        if !outcome.already_applied {
+            count_plans(&self.metrics, &prepared.commit.memories);
+        }
+        self.metrics.event(parsed.event_type(), prepared.outcome_label);
+        self.announce(
+            prepared.user_id.as_deref(),
+            prepared.conversation_id.as_deref(),
+            &outcome,
+        )
+        .await
+    }
+
+    async fn prepare_transcription(
+        &self,
+        event_id: i64,
+        data: &TranscriptionData,
+    ) -> Result<Prepared, ProcessError> {
+        let Some(identity) = identity::resolve(self.store.as_ref(), data).await? else {
+            tracing::info!(conversation_id = %data.conversation_id, "call has no user id and no caller number: recorded without memories");
+            return Ok(Prepared {
+                commit: ExtractionCommit {
+                    call: Some(transcription_record(data, None)),
+                    ..empty_commit(event_id)
+                },
+                user_id: None,
+                conversation_id: Some(data.conversation_id.clone()),
+                outcome_label: "no_identity",
+            });
+        };
+        let record = transcription_record(data, Some(&identity.user_id));
+        let started = Instant::now();
+        let existing = self.existing_memories(&identity.user_id, data).await?;
+        let previous_call_times: Vec<UnixMillis> = self
+            .store
+            .user_call_times(&identity.user_id, PAST_CALLS)
+            .await?
+            .into_iter()
+            .filter(|t| *t != record.conversation.started_at)
+            .collect();
+        self.metrics.stage("existing", started.elapsed().as_secs_f64());
+        let transcript = CallTranscript {
+            user_id: identity.user_id.clone(),
+            conversation_id: data.conversation_id.clone(),
+            started_at: record.conversation.started_at,
+            utc_offset_minutes: None,
+            turns: record.turns.clone(),
+            summary: record.analysis.as_ref().and_then(|a| a.summary.clone()),
+            action_items: data.action_items(),
+            outcome: record
+                .analysis
+                .as_ref()
+                .map_or(CallOutcome::Unknown, |a| a.outcome),
+            existing,
+            previous_call_times,
+        };
+        let started = Instant::now();
+        let candidates = self.extractor.extract(&transcript).await?;
+        self.metrics.stage("extract", started.elapsed().as_secs_f64());
+        let memories = plan(
+            self.store.as_ref(),
+            &identity.user_id,
+            &data.conversation_id,
+            candidates,
+        )
+        .await?;
+        Ok(Prepared {
+            commit: ExtractionCommit {
+                event_id,
+                call: Some(record),
+                bind_caller: identity.bind_caller,
+                memories,
+                now: now(),
+            },
+            user_id: Some(identity.user_id),
+            conversation_id: Some(data.conversation_id.clone()),
+            outcome_label: "extracted",
+        })
+    }
+
+    /// The user's memories an extractor should compare against: those nearest to what the
+    /// caller said (or the call summary), then the most salient, without repeats.
+    async fn existing_memories(
+        &self,
+        user_id: &str,
+        data: &TranscriptionData,
+    ) -> Result<Vec<ExistingMemory>, ProcessError> {
+        let limit = self.settings.existing_memories;
+        let caller_text: Vec<&str> = data
+            .messages()
+            .filter(|m| matches!(m.role, memvox_elevenlabs::post_call::Role::User))
+            .map(|m| m.text)
+            .collect();
+        let probe = match data.summary() {
+            Some(summary) if !summary.trim().is_empty() => summary.to_owned(),
+            _ => caller_text.join(" "),
+        };
+        let filter = MemoryFilter::default();
+        let mut seen = HashSet::new();
+        let mut existing = Vec::new();
+        if !probe.trim().is_empty() {
+            let vectors = self.embedder.embed(&[probe.as_str()]).await?;
+            if let Some(vector) = vectors.first() {
+                for hit in self.store.search_memories(user_id, vector, &filter, limit).await? {
+                    if seen.insert(hit.memory.id) {
+                        existing.push(ExistingMemory {
+                            id: hit.memory.id,
+                            content: hit.memory.content,
+                            sector: hit.memory.sector,
+                        });
+                    }
+                }
+            }
+        }
+        let salient = self
+            .store
+            .list_memories(user_id, &filter, MemoryOrder::Salience, limit)
+            .await?;
+        for memory in salient {
+            if seen.insert(memory.id) {
+                existing.push(ExistingMemory {
+                    id: memory.id,
+                    content: memory.content,
+                    sector: memory.sector,
+                });
+            }
+        }
+        Ok(existing)
+    }
+
+    /// Tells the embedding worker which memories changed.
+    async fn announce(
+        &self,
+        user_id: Option<&str>,
+        conversation_id: Option<&str>,
+        outcome: &ExtractionOutcome,
+    ) -> Result<(), ProcessError> {
+        let Some(user_id) = user_id else {
+            return Ok(());
+        };
+        if outcome.memory_ids.is_empty() {
+            return Ok(());
+        }
+        let message = Message::MemoriesChanged {
+            user_id: user_id.to_owned(),
+            memory_ids: outcome.memory_ids.clone(),
+            conversation_id: conversation_id.map(str::to_owned),
+        };
+        self.bus.publish(MEMORIES, &Envelope::new(message)).await?;
+        Ok(())
+    }
+}
+
+fn empty_commit(event_id: i64) -> ExtractionCommit {
+    ExtractionCommit {
+        event_id,
+        call: None,
+        bind_caller: None,
+        memories: Vec::new(),
+        now: now(),
+    }
+}
+
+fn count_plans(metrics: &ExtractionMetrics, plans: &[PlannedMemory]) {
+    for plan in plans {
+        let op = match plan {
+            PlannedMemory::Add(_) => "add",
+            PlannedMemory::Update { .. } => "update",
+            PlannedMemory::Supersede { .. } => "supersede",
+            PlannedMemory::Reinforce { .. } => "reinforce",
+        };
+        metrics.memories(op, 1);
+    }
+}
+
+fn now() -> UnixMillis {
+    i64::try_from(now_unix_ms()).unwrap_or(i64::MAX)
+}

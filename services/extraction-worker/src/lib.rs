@@ -1,0 +1,67 @@
+//! memvox extraction worker: a consumer group on the `events` stream that turns each accepted
+//! post-call webhook into a recorded call and deduplicated memories, exactly once in effect
+//! (see [`handler`]), plus the outbox reconciler that re-publishes events whose message was lost.
+
+pub mod call;
+mod error;
+pub mod handler;
+pub mod identity;
+mod metrics;
+mod outbox;
+pub mod plan;
+
+use std::{sync::Arc, time::Duration};
+
+use memvox_bus::{EVENTS, Reconciler, Worker, WorkerConfig, unique_consumer_name};
+use memvox_runtime::App;
+
+pub use error::ProcessError;
+pub use handler::ExtractionHandler;
+pub use metrics::ExtractionMetrics;
+pub use outbox::StoreOutbox;
+
+/// Consumer group of the extraction workers on the events stream.
+pub const GROUP: &str = "extraction";
+
+/// Events re-published per reconciliation pass.
+const OUTBOX_BATCH: usize = 500;
+
+/// Builds the extraction worker (handler + bus runner) and the outbox reconciler from the app.
+pub fn build(app: &App) -> anyhow::Result<(Worker, Reconciler)> {
+    let extractor = memvox_ai::build_extractor(&app.config.extractor)?;
+    let handler = ExtractionHandler {
+        store: app.store.clone(),
+        bus: app.bus.clone(),
+        embedder: app.embedder.clone(),
+        extractor,
+        settings: app.config.workers.clone(),
+        max_attempts: app.config.bus.max_attempts,
+        metrics: ExtractionMetrics::register(app.metrics.registry())?,
+    };
+    let config = WorkerConfig::new(
+        &app.config.bus,
+        EVENTS,
+        GROUP,
+        &unique_consumer_name("extraction"),
+    );
+    let worker = Worker::new(app.bus.clone(), Arc::new(handler), config)
+        .with_metrics(app.bus_metrics.clone());
+    let reconciler = Reconciler::new(
+        app.bus.clone(),
+        Arc::new(StoreOutbox(app.store.clone())),
+        Duration::from_millis(app.config.workers.outbox_grace_ms),
+        OUTBOX_BATCH,
+    );
+    Ok((worker, reconciler))
+}
+
+/// Runs the worker and the reconciler until the app's shutdown token is cancelled.
+pub async fn run(app: &App) -> anyhow::Result<()> {
+    let (worker, reconciler) = build(app)?;
+    let interval = Duration::from_millis(app.config.workers.outbox_interval_ms);
+    tokio::join!(
+        worker.run(app.shutdown.clone()),
+        reconciler.run(interval, app.shutdown.clone())
+    );
+    Ok(())
+}

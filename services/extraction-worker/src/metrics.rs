@@ -1,0 +1,67 @@
+//! Prometheus metrics of the extraction worker.
+
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+
+/// Counters and timings of extraction.
+#[derive(Clone)]
+pub struct ExtractionMetrics {
+    memories: IntCounterVec,
+    calls: IntCounterVec,
+    stage: HistogramVec,
+}
+
+impl ExtractionMetrics {
+    /// Registers the metrics on `registry`.
+    pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let memories = IntCounterVec::new(
+            Opts::new(
+                "memvox_extraction_memories_total",
+                "Memory changes committed by the extraction worker, by operation",
+            ),
+            &["op"],
+        )?;
+        let calls = IntCounterVec::new(
+            Opts::new(
+                "memvox_extraction_events_total",
+                "Post-call events processed, by event type and outcome",
+            ),
+            &["type", "outcome"],
+        )?;
+        let stage = HistogramVec::new(
+            HistogramOpts::new(
+                "memvox_extraction_stage_seconds",
+                "Time spent per extraction stage",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0, 30.0,
+            ]),
+            &["stage"],
+        )?;
+        registry.register(Box::new(memories.clone()))?;
+        registry.register(Box::new(calls.clone()))?;
+        registry.register(Box::new(stage.clone()))?;
+        Ok(Self {
+            memories,
+            calls,
+            stage,
+        })
+    }
+
+    /// Counts committed memory changes by operation (`add`, `update`, `supersede`, `reinforce`).
+    pub fn memories(&self, op: &str, n: usize) {
+        self.memories
+            .with_label_values(&[op])
+            .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+
+    /// Counts a processed event (`outcome`: `extracted`, `no_identity`, `recorded`, `repeat`).
+    pub fn event(&self, event_type: &str, outcome: &str) {
+        self.calls.with_label_values(&[event_type, outcome]).inc();
+    }
+
+    /// Records the duration of one stage (`existing`, `extract`, `commit`).
+    pub fn stage(&self, stage: &str, seconds: f64) {
+        self.stage.with_label_values(&[stage]).observe(seconds);
+    }
+}
