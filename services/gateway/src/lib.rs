@@ -1,0 +1,145 @@
+//! memvox gateway: the ElevenLabs post-call webhook, `POST /webhook/post-call`.
+//!
+//! A delivery is acknowledged with 200 only after its signature checked out over the exact bytes
+//! received and its raw event row is durably stored (idempotently, on `(type, conversation_id)`);
+//! the row is then announced on the `events` stream for the extraction worker. Everything heavy
+//! happens in the workers. See `routes::post_call` for the steps and the README for why the row
+//! comes before the publish and why a failed publish still answers 200.
+//!
+//! [`router`] builds the routes from a [`GatewayState`]; `main.rs` adds health endpoints,
+//! instrumentation and the listener.
+
+mod audio;
+mod body;
+pub mod clock;
+pub mod error;
+mod ingest;
+pub mod metrics;
+mod rate_limit;
+pub mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use memvox_bus::Bus;
+use memvox_config::GatewaySettings;
+use memvox_elevenlabs::SignatureVerifier;
+use memvox_elevenlabs::signature::SecretError;
+use memvox_runtime::App;
+use memvox_store::Store;
+
+pub use audio::audio_path;
+pub use clock::Clock;
+pub use error::GatewayError;
+pub use metrics::GatewayMetrics;
+
+/// Why a gateway could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A configured webhook secret is unusable (e.g. empty).
+    #[error("gateway.webhook_secrets: {0}")]
+    Secret(#[from] SecretError),
+    /// The gateway metrics could not be registered.
+    #[error("gateway metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+/// Everything the gateway's handlers need. Cheap to clone.
+#[derive(Clone)]
+pub struct GatewayState {
+    /// System of record for raw events.
+    pub store: Arc<dyn Store>,
+    /// Where accepted events are announced.
+    pub bus: Arc<dyn Bus>,
+    /// Signature verifier; `None` when no secret is configured (every delivery gets 503).
+    pub verifier: Option<Arc<SignatureVerifier>>,
+    /// Limits, audio directory, rate limits.
+    pub settings: Arc<GatewaySettings>,
+    /// Time source for signature freshness and receipt times.
+    pub clock: Clock,
+    /// The gateway's Prometheus metrics.
+    pub metrics: GatewayMetrics,
+}
+
+impl GatewayState {
+    /// Builds the state; the verifier comes from `settings` (secrets, tolerance, future skew).
+    ///
+    /// # Errors
+    /// [`SetupError::Secret`] if a configured secret is empty.
+    pub fn new(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        settings: GatewaySettings,
+        metrics: GatewayMetrics,
+    ) -> Result<Self, SetupError> {
+        let verifier = verifier(&settings)?;
+        if verifier.is_none() {
+            tracing::warn!(
+                "no gateway.webhook_secrets configured: post-call webhooks will be refused with 503"
+            );
+        }
+        Ok(Self {
+            store,
+            bus,
+            verifier: verifier.map(Arc::new),
+            settings: Arc::new(settings),
+            clock: Clock::system(),
+            metrics,
+        })
+    }
+
+    /// The state for a process built by [`App::build`], with metrics on the app's registry.
+    ///
+    /// # Errors
+    /// [`SetupError`] for an empty secret or metrics already registered.
+    pub fn from_app(app: &App) -> Result<Self, SetupError> {
+        let metrics = GatewayMetrics::register(app.metrics.registry())?;
+        Self::new(
+            app.store.clone(),
+            app.bus.clone(),
+            app.config.gateway.clone(),
+            metrics,
+        )
+    }
+
+    /// Replaces the clock (tests pin it to a signature's instant).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+/// The verifier for the configured secrets; `None` when there are none.
+fn verifier(settings: &GatewaySettings) -> Result<Option<SignatureVerifier>, SecretError> {
+    if settings.webhook_secrets.is_empty() {
+        return Ok(None);
+    }
+    let secrets = settings
+        .webhook_secrets
+        .iter()
+        .map(|s| s.expose().as_bytes());
+    let mut verifier =
+        SignatureVerifier::new(secrets)?.with_tolerance_secs(settings.signature_tolerance_secs);
+    if let Some(skew) = settings.signature_future_skew_secs {
+        verifier = verifier.with_max_future_skew_secs(skew);
+    }
+    Ok(Some(verifier))
+}
+
+/// The gateway's routes (`POST /webhook/post-call`), rate limited per client address.
+///
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so the limiter sees
+/// client addresses; without them all requests share one bucket.
+pub fn router(state: GatewayState) -> Router {
+    let limiter = rate_limit::limiter(
+        state.settings.rate_limit_per_second,
+        state.settings.rate_limit_burst,
+    );
+    let routes = routes::post_call::router();
+    let routes = match limiter {
+        Some(limiter) => routes.layer(from_fn_with_state(limiter, rate_limit::limit)),
+        None => routes,
+    };
+    routes.with_state(state)
+}

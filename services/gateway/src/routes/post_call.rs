@@ -1,0 +1,140 @@
+//! `POST /webhook/post-call`: the ElevenLabs post-call webhook (spec §1, §2, §6, §8).
+//!
+//! Steps, each answering as soon as it fails: a secret must be configured (503); the body must
+//! be declared JSON (415); it is read up to the larger of the two size limits (413); the
+//! signature is checked over the exact bytes (401); the envelope head is parsed (400 with the
+//! field path); an undocumented `type` is acknowledged and dropped (200, never 4xx: rejections
+//! count towards auto-disabling the webhook); the per-type limit applies (413); audio is taken
+//! out; the row is stored idempotently on `(type, conversation_id)` and published (see
+//! `ingest`). Only then is the 200 sent.
+
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use memvox_elevenlabs::{EnvelopeHead, EventKind, SIGNATURE_HEADER};
+use memvox_store::NewEvent;
+use serde::Serialize;
+
+use crate::GatewayState;
+use crate::audio::strip_audio;
+use crate::body::{read_limited, require_json};
+use crate::error::GatewayError;
+use crate::ingest::{Recorded, record};
+use crate::metrics::EventOutcome;
+
+/// Path of the post-call webhook.
+pub const PATH: &str = "/webhook/post-call";
+
+/// The 200 body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Ack {
+    /// `accepted`, or `ignored` for an event type memvox does not process.
+    pub status: &'static str,
+    /// Whether this delivery repeated one already stored.
+    pub duplicate: bool,
+}
+
+/// The post-call webhook route.
+pub fn router() -> Router<GatewayState> {
+    Router::new().route(PATH, post(receive))
+}
+
+async fn receive(
+    State(state): State<GatewayState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Ack>, GatewayError> {
+    let started = Instant::now();
+    let (kind, outcome) = accept(&state, &headers, body).await?;
+    state.metrics.acknowledged(kind, outcome, started.elapsed());
+    Ok(Json(Ack {
+        status: match outcome {
+            EventOutcome::Ignored => "ignored",
+            EventOutcome::Accepted | EventOutcome::Duplicate => "accepted",
+        },
+        duplicate: outcome == EventOutcome::Duplicate,
+    }))
+}
+
+async fn accept(
+    state: &GatewayState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(EventKind, EventOutcome), GatewayError> {
+    let Some(verifier) = state.verifier.as_deref() else {
+        tracing::error!("post-call webhook refused: set gateway.webhook_secrets to accept it");
+        return Err(GatewayError::NotConfigured);
+    };
+    require_json(headers)?;
+    let settings = &state.settings;
+    let read_limit = settings.max_body_bytes.max(settings.max_audio_body_bytes);
+    let body = read_limited(headers, body, read_limit).await?;
+
+    let signature = headers.get(SIGNATURE_HEADER).map(|value| value.as_bytes());
+    if let Err(error) = verifier.verify(signature, &body, state.clock.now_secs()) {
+        state.metrics.signature_rejected(error.reason());
+        log_rejection(&error, &body);
+        return Err(GatewayError::Signature(error));
+    }
+
+    let head = EnvelopeHead::parse(&body).map_err(GatewayError::Payload)?;
+    let kind = head.kind;
+    let Some(conversation_id) = head.conversation_id.filter(|_| kind != EventKind::Unknown) else {
+        tracing::info!(event_type = %head.event_type, "post-call event of an unprocessed type acknowledged and dropped");
+        return Ok((EventKind::Unknown, EventOutcome::Ignored));
+    };
+    let limit = match kind {
+        EventKind::Audio => settings.max_audio_body_bytes,
+        _ => settings.max_body_bytes,
+    };
+    if body.len() > limit {
+        return Err(GatewayError::PayloadTooLarge { limit });
+    }
+    let event = NewEvent {
+        event_type: head.event_type.into_owned(),
+        conversation_id: conversation_id.into_owned(),
+        event_timestamp: i64::try_from(head.event_timestamp).unwrap_or(i64::MAX),
+        payload: row_payload(state, kind, body).await?,
+        received_at: state.clock.now_millis(),
+    };
+    let outcome = match record(state, event).await? {
+        Recorded::New => EventOutcome::Accepted,
+        Recorded::Duplicate => EventOutcome::Duplicate,
+    };
+    Ok((kind, outcome))
+}
+
+/// The JSON to store: the body as received, except audio, whose content is taken out.
+async fn row_payload(
+    state: &GatewayState,
+    kind: EventKind,
+    body: Bytes,
+) -> Result<String, GatewayError> {
+    if kind == EventKind::Audio {
+        return strip_audio(&body, state.settings.audio_dir.as_deref()).await;
+    }
+    // `EnvelopeHead::parse` accepted it as JSON, which serde_json only does for valid UTF-8.
+    String::from_utf8(Vec::from(body)).map_err(|_| GatewayError::Invalid {
+        path: ".",
+        rule: "body must be UTF-8",
+    })
+}
+
+/// Logs a signature rejection; stale ones name their conversation so they can be backfilled
+/// from the ElevenLabs API (spec §2.4: late retries may reuse the original timestamp).
+fn log_rejection(error: &memvox_elevenlabs::SignatureError, body: &[u8]) {
+    let reason = error.reason();
+    if reason == "stale" {
+        let head = EnvelopeHead::parse(body).ok();
+        let conversation_id = head
+            .as_ref()
+            .and_then(|head| head.conversation_id.as_deref());
+        tracing::warn!(reason, error = %error, conversation_id, "post-call webhook rejected as stale; backfill it from the conversations API");
+    } else {
+        tracing::warn!(reason, error = %error, "post-call webhook signature rejected");
+    }
+}

@@ -1,0 +1,170 @@
+//! Gateway behaviour that does not depend on the backends: configuration, bus failure, per-type
+//! size limits, audio without a directory, rate limiting. Runs on SQLite and the in-process bus
+//! unless a case needs something else.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use memvox_bus::{BusBackend, BusSettings, RedisBus};
+use memvox_gateway::{GatewayMetrics, GatewayState, router};
+use serde_json::json;
+use support::{BusKind, Gateway, StoreKind, fixture, signed, transcription};
+
+#[tokio::test]
+async fn without_a_secret_every_delivery_is_refused_with_503() {
+    let gateway = Gateway::start_with(StoreKind::Sqlite, BusKind::InProcess, |settings| {
+        settings.webhook_secrets.clear();
+    })
+    .await;
+    let (status, error) = gateway.post_signed(&transcription("conv_a")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error["error"]["code"], "not_configured");
+    assert!(gateway.events().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_publish_still_acknowledges_and_leaves_the_row_to_the_reconciler() {
+    let gateway = Gateway::start(StoreKind::Sqlite, BusKind::InProcess).await;
+    // A Redis bus pointing at a closed port: every publish fails.
+    let dead_bus = RedisBus::new(&BusSettings {
+        backend: BusBackend::Redis,
+        redis_url: "redis://127.0.0.1:1".into(),
+        ..BusSettings::default()
+    })
+    .unwrap();
+    let registry = prometheus::Registry::new();
+    let state = GatewayState {
+        bus: Arc::new(dead_bus),
+        metrics: GatewayMetrics::register(&registry).unwrap(),
+        ..gateway.state.clone()
+    };
+    let response =
+        tower::ServiceExt::oneshot(router(state), signed_request(&transcription("conv_p")))
+            .await
+            .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let events = gateway.events().await;
+    assert_eq!(events.len(), 1, "the row is the source of truth");
+    assert_eq!(
+        events[0].published_at, None,
+        "not marked: the reconciler will publish it"
+    );
+    let stale = gateway
+        .state
+        .store
+        .stale_pending_events(i64::MAX, 10)
+        .await
+        .unwrap();
+    assert_eq!(stale.len(), 1);
+    let text = prometheus::TextEncoder::new()
+        .encode_to_string(&registry.gather())
+        .unwrap();
+    assert!(
+        text.contains("memvox_webhook_publish_failures_total 1"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn size_limits_depend_on_the_event_type() {
+    let gateway = Gateway::start_with(StoreKind::Sqlite, BusKind::InProcess, |settings| {
+        settings.max_body_bytes = 1_000;
+        settings.max_audio_body_bytes = 4_000;
+    })
+    .await;
+    let audio = format!(
+        r#"{{"type":"post_call_audio","event_timestamp":1,"data":{{"agent_id":"a","conversation_id":"conv_big","full_audio":"{}"}}}}"#,
+        "A".repeat(2_000)
+    );
+    let (status, ack) = gateway.post_signed(audio.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "audio within its own limit: {ack}");
+
+    let transcript = transcription(&format!("conv_{}", "t".repeat(1_000)));
+    let (status, _) = gateway.post_signed(&transcript).await;
+    assert_eq!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "transcription over its limit"
+    );
+
+    let huge = audio.replace(&"A".repeat(2_000), &"A".repeat(5_000));
+    let (status, _) = gateway.post_signed(huge.as_bytes()).await;
+    assert_eq!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "audio over its limit"
+    );
+    assert_eq!(gateway.events().await.len(), 1);
+}
+
+#[tokio::test]
+async fn audio_is_dropped_when_no_directory_is_configured() {
+    let gateway = Gateway::start_with(StoreKind::Sqlite, BusKind::InProcess, |settings| {
+        settings.audio_dir = None;
+    })
+    .await;
+    let body = fixture("post_call_audio.json");
+    let (status, _) = gateway.post_signed(&body).await;
+    assert_eq!(status, StatusCode::OK);
+    let events = gateway.events().await;
+    assert_eq!(events.len(), 1);
+    let row: serde_json::Value = serde_json::from_str(&events[0].payload).unwrap();
+    assert_eq!(row["data"]["full_audio"], "");
+    assert!(!gateway.audio_dir.exists(), "nothing written");
+}
+
+#[tokio::test]
+async fn json_with_a_charset_parameter_is_accepted() {
+    let gateway = Gateway::start(StoreKind::Sqlite, BusKind::InProcess).await;
+    let body = transcription("conv_charset");
+    let (status, ack) = gateway
+        .post_as(
+            &body,
+            Some(&signed(&body)),
+            Some("application/json; charset=utf-8"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+}
+
+#[tokio::test]
+async fn clients_over_their_rate_get_429_with_retry_after() {
+    let gateway = Gateway::start_with(StoreKind::Sqlite, BusKind::InProcess, |settings| {
+        settings.rate_limit_per_second = 1;
+        settings.rate_limit_burst = 2;
+    })
+    .await;
+    for n in 0..2 {
+        let (status, _) = gateway
+            .post_signed(&transcription(&format!("conv_r{n}")))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let response = tower::ServiceExt::oneshot(
+        gateway.router.clone(),
+        signed_request(&transcription("conv_r2")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(error["error"]["code"], json!("rate_limited"));
+    assert_eq!(gateway.events().await.len(), 2);
+}
+
+fn signed_request(body: &[u8]) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::post("/webhook/post-call")
+        .header("content-type", "application/json")
+        .header("elevenlabs-signature", signed(body))
+        .body(axum::body::Body::from(body.to_vec()))
+        .unwrap()
+}
