@@ -16,12 +16,14 @@ use memvox_runtime::{App, cancel_on_signal, serve_http};
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = App::build(config).await?;
     cancel_on_signal(app.shutdown.clone());
-    let (served, extraction) = tokio::join!(
+    let (served, extraction, embedding) = tokio::join!(
         serve_http(&app, "memvox", Router::new()),
         memvox_extraction_worker::run(&app),
+        memvox_embedding_worker::run(&app),
     );
     served?;
     extraction?;
+    embedding?;
     tracing::info!("memvox stopped");
     Ok(())
 }

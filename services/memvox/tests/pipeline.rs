@@ -1,0 +1,219 @@
+//! The write path end to end on both deployments — SQLite + in-process bus, and PostgreSQL +
+//! Redis Streams: a post-call webhook's raw event goes through the extraction worker and the
+//! embedding worker and ends as memories with provenance, vectors, links and a user summary;
+//! repeated facts merge, redelivery changes nothing, and a crash before commit leaves no trace.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use memvox_bus::{BusBackend, EVENTS, Envelope, Message, Worker};
+use memvox_config::Config;
+use memvox_runtime::App;
+use memvox_store::{EventStatus, MemoryFilter, MemoryOrder, NewEvent};
+use rand::Rng;
+
+const FIXTURE: &str = include_str!("../../../fixtures/elevenlabs/post_call_transcription.json");
+const USER: &str = "mem_usr_8c1f2a";
+
+/// Where the test runs.
+enum Deployment {
+    Embedded,
+    Distributed,
+}
+
+async fn app(deployment: Deployment, dir: &std::path::Path) -> App {
+    let mut config = Config::default();
+    config.embedder.model_path =
+        Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/static-minilm-256").into());
+    config.bus.claim_idle_ms = 60_000;
+    config.bus.block_ms = 0;
+    let tag = format!("{:012x}", rand::rng().random::<u64>() >> 16);
+    match deployment {
+        Deployment::Embedded => {
+            config.store.url = format!("sqlite://{}/memvox.db", dir.display());
+        }
+        Deployment::Distributed => {
+            config.store.url = std::env::var("MEMVOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+                "postgres://memvox:memvox@127.0.0.1:5432/memvox_test".to_owned()
+            });
+            config.store.schema = Some(format!("test_pipeline_{tag}"));
+            config.store.migrate_on_start = Some(true);
+            config.bus.backend = BusBackend::Redis;
+            config.bus.key_prefix = format!("test:pipeline:{tag}");
+        }
+    }
+    App::build(config).await.unwrap()
+}
+
+/// A copy of the fixture call with another conversation id and, optionally, other caller words
+/// in turn 5.
+fn call_payload(conversation_id: &str, caller_says: Option<&str>) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
+    value["data"]["conversation_id"] = conversation_id.into();
+    if let Some(words) = caller_says {
+        value["data"]["transcript"][5]["message"] = words.into();
+    }
+    value.to_string()
+}
+
+async fn accept(app: &App, conversation_id: &str, payload: String) -> i64 {
+    let recorded = app
+        .store
+        .record_event(&NewEvent {
+            event_type: "post_call_transcription".into(),
+            conversation_id: conversation_id.into(),
+            event_timestamp: 1_767_225_645,
+            payload,
+            received_at: 1_767_225_645_000,
+        })
+        .await
+        .unwrap();
+    let message = Message::EventAccepted {
+        event_id: recorded.id,
+        event_type: "post_call_transcription".into(),
+        conversation_id: conversation_id.into(),
+    };
+    app.bus.publish(EVENTS, &Envelope::new(message)).await.unwrap();
+    recorded.id
+}
+
+async fn drain(worker: &Worker) {
+    for _ in 0..100 {
+        let report = worker.process_batch().await.unwrap();
+        if report.claimed + report.read == 0 {
+            return;
+        }
+    }
+    panic!("the worker never went idle");
+}
+
+/// Both workers of one app (built once: they register their metrics).
+struct Pipeline {
+    extraction: std::sync::Arc<Worker>,
+    embedding: Worker,
+}
+
+impl Pipeline {
+    fn new(app: &App) -> Self {
+        Self {
+            extraction: std::sync::Arc::new(memvox_extraction_worker::build(app).unwrap().0),
+            embedding: memvox_embedding_worker::build(app).unwrap(),
+        }
+    }
+
+    async fn run(&self) {
+        drain(&self.extraction).await;
+        drain(&self.embedding).await;
+    }
+}
+
+async fn active_memories(app: &App) -> Vec<memvox_core::Memory> {
+    app.store
+        .list_memories(USER, &MemoryFilter::default(), MemoryOrder::Newest, 100)
+        .await
+        .unwrap()
+}
+
+async fn fixture_call_becomes_linked_embedded_memories(deployment: Deployment) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(deployment, dir.path()).await;
+    let pipeline = Pipeline::new(&app);
+    let event_id = accept(&app, "conv_first", call_payload("conv_first", None)).await;
+    pipeline.run().await;
+
+    assert_eq!(app.store.get_event(event_id).await.unwrap().unwrap().status, EventStatus::Completed);
+    let call = app.store.get_call("conv_first").await.unwrap().unwrap();
+    assert_eq!(call.conversation.user_id.as_deref(), Some(USER));
+    assert_eq!(call.turns.len(), 9);
+    assert_eq!(
+        app.store.user_for_caller("+14155550199").await.unwrap().as_deref(),
+        Some(USER),
+        "the caller number is bound to the user"
+    );
+    let memories = active_memories(&app).await;
+    assert!(!memories.is_empty());
+    let mornings = memories.iter().find(|m| m.content == "Prefers mornings for callbacks").unwrap();
+    let source = mornings.provenance.as_ref().unwrap();
+    assert_eq!(source.conversation_id, "conv_first");
+    assert_eq!(source.turn_indexes, vec![5]);
+
+    let query = app.embedder.embed(&["when should we call her back"]).await.unwrap();
+    let hits = app.store.search_memories(USER, &query[0], &MemoryFilter::default(), 10).await.unwrap();
+    assert_eq!(hits.len(), memories.len(), "every memory has a vector");
+    let user = app.store.get_user(USER).await.unwrap().unwrap();
+    assert!(user.summary.as_deref().is_some_and(|s| !s.is_empty()), "the user summary is written");
+
+    // A second call repeating the fact merges into the same memory.
+    accept(&app, "conv_second", call_payload("conv_second", None)).await;
+    pipeline.run().await;
+    let again = active_memories(&app).await;
+    let repeated: Vec<_> = again.iter().filter(|m| m.content == "Prefers mornings for callbacks").collect();
+    assert_eq!(repeated.len(), 1, "a repeated fact is not duplicated");
+    assert!(repeated[0].salience > mornings.salience, "repeating a fact reinforces it");
+
+    // Redelivery of an already processed event changes nothing.
+    let before = active_memories(&app).await;
+    let message = Message::EventAccepted {
+        event_id,
+        event_type: "post_call_transcription".into(),
+        conversation_id: "conv_first".into(),
+    };
+    app.bus.publish(EVENTS, &Envelope::new(message)).await.unwrap();
+    pipeline.run().await;
+    assert_eq!(active_memories(&app).await, before);
+}
+
+async fn a_crash_before_commit_leaves_no_trace(deployment: Deployment) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(deployment, dir.path()).await;
+    let event_id = accept(&app, "conv_crash", call_payload("conv_crash", None)).await;
+    let pipeline = Pipeline::new(&app);
+    let worker = pipeline.extraction.clone();
+    let running = {
+        let worker = worker.clone();
+        tokio::spawn(async move { worker.process_batch().await })
+    };
+    running.abort();
+    let _ = running.await;
+    let status = app.store.get_event(event_id).await.unwrap().unwrap().status;
+    let memories = active_memories(&app).await;
+    match status {
+        EventStatus::Pending => assert!(memories.is_empty(), "nothing half-written"),
+        EventStatus::Completed => assert!(!memories.is_empty(), "a commit that happened is whole"),
+        EventStatus::DeadLetter => panic!("an aborted worker must not dead-letter"),
+    }
+    // Another worker finishes the job after the first one's message becomes claimable: here the
+    // pending entry is re-read by republishing, as the outbox reconciler would.
+    let message = Message::EventAccepted {
+        event_id,
+        event_type: "post_call_transcription".into(),
+        conversation_id: "conv_crash".into(),
+    };
+    app.bus.publish(EVENTS, &Envelope::new(message)).await.unwrap();
+    pipeline.run().await;
+    let clean = active_memories(&app).await;
+    let contents: Vec<_> = clean.iter().map(|m| m.content.clone()).collect();
+    let mut unique = contents.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(contents.len(), unique.len(), "no duplicate memories: {contents:?}");
+    assert!(contents.iter().any(|c| c == "Prefers mornings for callbacks"));
+}
+
+#[tokio::test]
+async fn embedded_fixture_call_becomes_linked_embedded_memories() {
+    fixture_call_becomes_linked_embedded_memories(Deployment::Embedded).await;
+}
+
+#[tokio::test]
+async fn distributed_fixture_call_becomes_linked_embedded_memories() {
+    fixture_call_becomes_linked_embedded_memories(Deployment::Distributed).await;
+}
+
+#[tokio::test]
+async fn embedded_crash_before_commit_leaves_no_trace() {
+    a_crash_before_commit_leaves_no_trace(Deployment::Embedded).await;
+}
+
+#[tokio::test]
+async fn distributed_crash_before_commit_leaves_no_trace() {
+    a_crash_before_commit_leaves_no_trace(Deployment::Distributed).await;
+}
