@@ -11,9 +11,11 @@ use std::{
     path::{Path, PathBuf},
 };
 
+mod query;
 mod secret;
 mod services;
 
+pub use query::QuerySettings;
 pub use secret::Secret;
 pub use services::{GatewaySettings, WorkerSettings};
 
@@ -55,6 +57,8 @@ pub struct Config {
     pub gateway: GatewaySettings,
     /// Extraction and embedding workers.
     pub workers: WorkerSettings,
+    /// Query service: memory-query tool, conversation-init webhook, REST API.
+    pub query: QuerySettings,
 }
 
 /// HTTP listener settings.

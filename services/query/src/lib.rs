@@ -1,0 +1,51 @@
+//! memvox query service: what an ElevenLabs agent asks memvox during and before a call, and the
+//! REST API people use to read, correct and erase what memvox remembers.
+//!
+//! * `POST /tools/memory-query` — the `memory_query` server tool (bearer token): vector search
+//!   over the caller's active memories, composite ranking, one-hop graph expansion, a short
+//!   summary; compact JSON, because every token the agent's LLM reads delays the caller.
+//! * `POST /webhook/conversation-init` — the initiation webhook (shared-secret header): caller id
+//!   to user, every dynamic variable the agent uses, a first message for returning callers.
+//!   It always answers 200 with a complete variable set, even when the store fails or is slow.
+//! * `/v1/users/...` — the memory REST API (bearer token), described at `/openapi.json`.
+//!
+//! [`router`] builds every route from a [`QueryState`]; `main.rs` adds health endpoints,
+//! instrumentation and the listener.
+
+pub mod auth;
+pub mod clock;
+pub mod error;
+mod extract;
+pub mod invocations;
+pub mod present;
+pub mod retrieval;
+pub mod routes;
+pub mod search;
+mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+
+pub use auth::hash_token;
+pub use clock::Clock;
+pub use error::ApiError;
+pub use state::{QueryState, SetupError};
+
+/// Every route of the query service. Tool and `/v1` routes need a bearer token (and are rate
+/// limited per token); the initiation webhook checks its own secret; `/openapi.json` is public.
+pub fn router(state: QueryState) -> Router {
+    let limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
+    let protected = Router::new()
+        .merge(routes::tool::router())
+        .merge(routes::users::router())
+        .merge(routes::memories::router())
+        .route_layer(from_fn_with_state(state.clone(), auth::require_token));
+    Router::new()
+        .merge(protected)
+        .merge(routes::init::router())
+        .merge(routes::openapi::router())
+        .fallback(routes::not_found)
+        .layer(limit)
+        .with_state(state)
+}

@@ -1,0 +1,174 @@
+//! `POST /webhook/conversation-init`: personalises an inbound call before it starts.
+//!
+//! The caller's number maps to a user (`user_for_caller`); a number never seen becomes a guest
+//! user `guest_<hash>` bound to it, so the post-call webhook and later tool calls share its id.
+//! The answer carries every dynamic variable in [`VARIABLES`] (empty strings when unknown),
+//! `user_id`, and for a returning caller a first-message override. It reads only the user row
+//! and the five most salient memories: no vector search, no model call.
+//!
+//! The call must never fail to start because of memvox: a store error or a lookup slower than
+//! `init_deadline_ms` still answers 200 with every variable empty. Only a wrong secret (401),
+//! a missing configuration (503) or a body that is not the webhook's JSON (400) is refused.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use memvox_core::{Memory, User, guest_user_id};
+use memvox_elevenlabs::initiation::ConversationInitRequest;
+use memvox_elevenlabs::{ConversationInitResponse, DynamicVariableName};
+use memvox_store::{MemoryFilter, MemoryOrder, StoreResult};
+
+use crate::extract::ApiJson;
+use crate::present::rfc3339;
+use crate::{ApiError, QueryState};
+
+/// Our user id for the call (also sent as top-level `user_id`).
+pub const MEMORY_USER_ID: DynamicVariableName = DynamicVariableName::from_static("memory_user_id");
+/// The caller's name, when known.
+pub const USER_NAME: DynamicVariableName = DynamicVariableName::from_static("user_name");
+/// The caller's stored profile summary.
+pub const MEMORY_SUMMARY: DynamicVariableName = DynamicVariableName::from_static("memory_summary");
+/// The most salient memories, one sentence each.
+pub const MEMORY_CONTEXT: DynamicVariableName = DynamicVariableName::from_static("memory_context");
+/// The most recently seen of those memories.
+pub const RECENT_TOPICS: DynamicVariableName = DynamicVariableName::from_static("recent_topics");
+/// Time of the last call or interaction (RFC 3339).
+pub const LAST_INTERACTION: DynamicVariableName =
+    DynamicVariableName::from_static("last_interaction");
+
+/// Every dynamic variable an answer carries, always.
+pub const VARIABLES: [DynamicVariableName; 6] = [
+    MEMORY_USER_ID,
+    USER_NAME,
+    MEMORY_SUMMARY,
+    MEMORY_CONTEXT,
+    RECENT_TOPICS,
+    LAST_INTERACTION,
+];
+
+/// Memories read for the context.
+const CONTEXT_MEMORIES: usize = 5;
+/// Memories named in `recent_topics`.
+const RECENT_MEMORIES: usize = 2;
+
+/// `POST /webhook/conversation-init`.
+pub fn router() -> Router<QueryState> {
+    Router::new().route("/webhook/conversation-init", post(conversation_init))
+}
+
+async fn conversation_init(
+    State(state): State<QueryState>,
+    headers: HeaderMap,
+    request: Result<ApiJson<ConversationInitRequest>, ApiError>,
+) -> Result<Json<ConversationInitResponse>, ApiError> {
+    state.init_secret.verify(&headers)?;
+    let ApiJson(request) = request?;
+    let Some(caller) = request.caller_id() else {
+        return Ok(Json(generic()));
+    };
+    let deadline = Duration::from_millis(state.settings.init_deadline_ms);
+    let response = match tokio::time::timeout(deadline, personalise(&state, caller)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "conversation-init lookup failed; answering generically");
+            generic()
+        }
+        Err(_) => {
+            tracing::warn!(
+                deadline_ms = state.settings.init_deadline_ms,
+                "conversation-init lookup missed its deadline; answering generically"
+            );
+            generic()
+        }
+    };
+    Ok(Json(response))
+}
+
+/// Every variable, empty: for unknown callers, failures and timeouts.
+pub fn generic() -> ConversationInitResponse {
+    VARIABLES
+        .into_iter()
+        .fold(ConversationInitResponse::new(), |response, name| {
+            response.with_variable(name, "")
+        })
+}
+
+async fn personalise(state: &QueryState, caller: &str) -> StoreResult<ConversationInitResponse> {
+    let store = &state.store;
+    let now = state.clock.now();
+    let user_id = match store.user_for_caller(caller).await? {
+        Some(user_id) => user_id,
+        None => {
+            let guest = guest_user_id(caller);
+            store.ensure_user(&guest, now).await?;
+            store.bind_caller(caller, &guest, now).await?.user_id
+        }
+    };
+    let user = store.get_user(&user_id).await?;
+    let memories = store
+        .list_memories(
+            &user_id,
+            &MemoryFilter::default(),
+            MemoryOrder::Salience,
+            CONTEXT_MEMORIES,
+        )
+        .await?;
+    Ok(respond(state, &user_id, user.as_ref(), &memories))
+}
+
+fn respond(
+    state: &QueryState,
+    user_id: &str,
+    user: Option<&User>,
+    memories: &[Memory],
+) -> ConversationInitResponse {
+    let name = user
+        .and_then(|u| u.display_name.clone())
+        .unwrap_or_default();
+    let summary = user.and_then(|u| u.summary.clone()).unwrap_or_default();
+    let last = user.and_then(|u| u.last_interaction);
+    let context: Vec<&str> = memories.iter().map(|m| m.content.as_str()).collect();
+    let mut recent: Vec<&Memory> = memories.iter().collect();
+    recent.sort_by_key(|m| std::cmp::Reverse(m.last_seen_at));
+    let recent: Vec<&str> = recent
+        .iter()
+        .take(RECENT_MEMORIES)
+        .map(|m| m.content.as_str())
+        .collect();
+    let mut response = generic()
+        .with_user_id(user_id)
+        .with_variable(MEMORY_USER_ID, user_id)
+        .with_variable(USER_NAME, name.as_str())
+        .with_variable(MEMORY_SUMMARY, summary)
+        .with_variable(MEMORY_CONTEXT, sentences(&context))
+        .with_variable(RECENT_TOPICS, sentences(&recent))
+        .with_variable(LAST_INTERACTION, last.map(rfc3339).unwrap_or_default());
+    if !memories.is_empty() || last.is_some() {
+        let greeting = if name.is_empty() {
+            state.settings.greeting.clone()
+        } else {
+            state.settings.greeting_named.replace("{name}", &name)
+        };
+        response = response.with_first_message(greeting);
+    }
+    response
+}
+
+/// Texts joined as sentences: `"Likes tea. Lives in Lyon."`.
+fn sentences(texts: &[&str]) -> String {
+    texts
+        .iter()
+        .map(|text| {
+            let text = text.trim();
+            if text.ends_with(['.', '!', '?']) {
+                text.to_owned()
+            } else {
+                format!("{text}.")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,230 @@
+//! `/v1/users/{user_id}/memories`: list with filters, search (ranked like the tool), add by
+//! hand, read, edit and delete one memory.
+//!
+//! Writes embed the new text at once, so a memory added or reworded through the API is
+//! searchable on the next query, and announce `MemoriesChanged` so the embedding worker links
+//! it and refreshes the user's summary.
+
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use memvox_bus::Message;
+use memvox_core::{Memory, MemoryId, MemoryState, NewMemory, Sector};
+use memvox_store::{MemoryEdit, MemoryFilter, MemoryOrder};
+use serde::Deserialize;
+
+use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::users::require_user;
+use crate::search::{SearchAnswer, SearchParams, search};
+use crate::{ApiError, QueryState};
+
+/// Default and largest page of a listing.
+const LIST_DEFAULT: usize = 50;
+const LIST_MAX: usize = 1_000;
+
+/// The memory routes.
+pub fn router() -> Router<QueryState> {
+    Router::new()
+        .route(
+            "/v1/users/{user_id}/memories",
+            get(list_memories).post(add_memory),
+        )
+        .route("/v1/users/{user_id}/memories/search", post(search_memories))
+        .route(
+            "/v1/users/{user_id}/memories/{memory_id}",
+            get(get_memory).patch(edit_memory).delete(delete_memory),
+        )
+}
+
+/// Query string of a listing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    /// Comma-separated sectors.
+    sector: Option<String>,
+    /// Comma-separated states (default: active).
+    state: Option<String>,
+    #[serde(default)]
+    include_superseded: bool,
+    created_after: Option<i64>,
+    created_before: Option<i64>,
+    limit: Option<usize>,
+}
+
+fn split<T: std::str::FromStr>(list: Option<&str>) -> Result<Vec<T>, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    list.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse()
+                .map_err(|e: T::Err| ApiError::Invalid(e.to_string()))
+        })
+        .collect()
+}
+
+async fn list_memories(
+    State(state): State<QueryState>,
+    Path(user_id): Path<String>,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<Vec<Memory>>, ApiError> {
+    require_user(&state, &user_id).await?;
+    let filter = MemoryFilter {
+        sectors: split::<Sector>(params.sector.as_deref())?,
+        states: split::<MemoryState>(params.state.as_deref())?,
+        include_superseded: params.include_superseded,
+        created_after: params.created_after,
+        created_before: params.created_before,
+    };
+    let limit = params.limit.unwrap_or(LIST_DEFAULT).clamp(1, LIST_MAX);
+    let memories = state
+        .store
+        .list_memories(&user_id, &filter, MemoryOrder::Newest, limit)
+        .await?;
+    Ok(Json(memories))
+}
+
+async fn search_memories(
+    State(state): State<QueryState>,
+    Path(user_id): Path<String>,
+    ApiJson(params): ApiJson<SearchParams>,
+) -> Result<Json<SearchAnswer>, ApiError> {
+    let started = Instant::now();
+    require_user(&state, &user_id).await?;
+    Ok(Json(
+        search(&state, Some(&user_id), &params, started).await?,
+    ))
+}
+
+/// Body of a manual add.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddMemory {
+    content: String,
+    sector: Sector,
+    #[serde(default = "default_salience")]
+    salience: f64,
+}
+
+fn default_salience() -> f64 {
+    0.5
+}
+
+async fn add_memory(
+    State(state): State<QueryState>,
+    Path(user_id): Path<String>,
+    ApiJson(body): ApiJson<AddMemory>,
+) -> Result<(StatusCode, Json<Memory>), ApiError> {
+    let content = body.content.trim();
+    if content.is_empty() {
+        return Err(ApiError::Invalid("content must not be empty".to_owned()));
+    }
+    let now = state.clock.now();
+    let vector = state.embedder.embed_one(content).await?;
+    state.store.ensure_user(&user_id, now).await?;
+    let memory = state
+        .store
+        .insert_memory(
+            &NewMemory {
+                user_id: user_id.clone(),
+                content: content.to_owned(),
+                sector: body.sector,
+                salience: body.salience,
+                provenance: None,
+            },
+            now,
+        )
+        .await?;
+    state
+        .store
+        .store_embeddings(&[(memory.id, vector)], now)
+        .await?;
+    announce_change(&state, &memory);
+    Ok((StatusCode::CREATED, Json(memory)))
+}
+
+async fn get_memory(
+    State(state): State<QueryState>,
+    Path((user_id, id)): Path<(String, String)>,
+) -> Result<Json<Memory>, ApiError> {
+    let id = memory_id(&id)?;
+    state
+        .store
+        .get_memory(&user_id, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("memory {id}")))
+}
+
+/// Body of an edit; absent fields stay as they are.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditMemory {
+    content: Option<String>,
+    sector: Option<Sector>,
+    salience: Option<f64>,
+    state: Option<MemoryState>,
+}
+
+async fn edit_memory(
+    State(state): State<QueryState>,
+    Path((user_id, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<EditMemory>,
+) -> Result<Json<Memory>, ApiError> {
+    let id = memory_id(&id)?;
+    let content = body.content.as_deref().map(str::trim);
+    if content.is_some_and(str::is_empty) {
+        return Err(ApiError::Invalid("content must not be empty".to_owned()));
+    }
+    let vector = match content {
+        Some(text) => Some(state.embedder.embed_one(text).await?),
+        None => None,
+    };
+    let now = state.clock.now();
+    let edit = MemoryEdit {
+        content: content.map(str::to_owned),
+        sector: body.sector,
+        salience: body.salience,
+        state: body.state,
+    };
+    let memory = state.store.edit_memory(&user_id, id, &edit, now).await?;
+    if let Some(vector) = vector {
+        state
+            .store
+            .store_embeddings(&[(memory.id, vector)], now)
+            .await?;
+    }
+    announce_change(&state, &memory);
+    Ok(Json(memory))
+}
+
+async fn delete_memory(
+    State(state): State<QueryState>,
+    Path((user_id, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = memory_id(&id)?;
+    if state.store.delete_memory(&user_id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("memory {id}")))
+    }
+}
+
+fn memory_id(text: &str) -> Result<MemoryId, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::Invalid(format!("memory id `{text}` is not an integer")))
+}
+
+fn announce_change(state: &QueryState, memory: &Memory) {
+    state.announce(Message::MemoriesChanged {
+        user_id: memory.user_id.clone(),
+        memory_ids: vec![memory.id],
+        conversation_id: None,
+    });
+}

@@ -1,0 +1,143 @@
+//! `/v1/users/{user_id}`: a user's profile with memory counts, their full export, and erasure
+//! (the right to be forgotten).
+//!
+//! Erasure deletes every row about the user in one store transaction, then announces
+//! `UserErased` so other services drop what they derived (caches, pending work). The query
+//! service itself caches no per-user data: the only cache on its path is the embedder's, keyed
+//! by query text.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use memvox_bus::Message;
+use memvox_core::{Memory, MemoryState, User};
+use memvox_store::{MemoryFilter, MemoryOrder, StoreResult};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::present::rfc3339;
+use crate::{ApiError, QueryState};
+
+/// Most memories one export or count covers.
+pub const MAX_USER_MEMORIES: usize = 1_000_000;
+
+/// `GET|DELETE /v1/users/{user_id}`, `GET /v1/users/{user_id}/export`.
+pub fn router() -> Router<QueryState> {
+    Router::new()
+        .route("/v1/users/{user_id}", get(get_user).delete(erase_user))
+        .route("/v1/users/{user_id}/export", get(export_user))
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Serialize)]
+struct UserView {
+    #[serde(flatten)]
+    user: User,
+    last_interaction_at: Option<String>,
+    counts: Counts,
+}
+
+/// Memory counts by sector and state.
+#[derive(Debug, Default, Serialize)]
+struct Counts {
+    total: usize,
+    by_sector: BTreeMap<String, usize>,
+    by_state: BTreeMap<String, usize>,
+    superseded: usize,
+}
+
+async fn get_user(
+    State(state): State<QueryState>,
+    Path(user_id): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
+    let user = require_user(&state, &user_id).await?;
+    let memories = every_memory(&state, &user_id).await?;
+    let mut counts = Counts {
+        total: memories.len(),
+        ..Counts::default()
+    };
+    for memory in &memories {
+        *counts
+            .by_sector
+            .entry(memory.sector.to_string())
+            .or_default() += 1;
+        *counts.by_state.entry(memory.state.to_string()).or_default() += 1;
+        counts.superseded += usize::from(memory.superseded_by.is_some());
+    }
+    Ok(Json(UserView {
+        last_interaction_at: user.last_interaction.map(rfc3339),
+        user,
+        counts,
+    }))
+}
+
+async fn erase_user(
+    State(state): State<QueryState>,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let receipt = state.store.erase_user(&user_id).await?;
+    state.announce(Message::UserErased {
+        user_id: user_id.clone(),
+    });
+    tracing::info!(rows = receipt.total(), "user erased");
+    let deleted: BTreeMap<&str, u64> = receipt
+        .deleted
+        .iter()
+        .map(|(table, rows)| (table.as_str(), *rows))
+        .collect();
+    Ok(Json(json!({
+        "user_id": receipt.user_id,
+        "deleted": deleted,
+        "total": receipt.total(),
+    })))
+}
+
+async fn export_user(
+    State(state): State<QueryState>,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = require_user(&state, &user_id).await?;
+    let memories = every_memory(&state, &user_id).await?;
+    let mut exported = Vec::with_capacity(memories.len());
+    for memory in memories {
+        let history: Vec<Value> = state
+            .store
+            .memory_history(&user_id, memory.id)
+            .await?
+            .into_iter()
+            .map(|(content, changed_at)| json!({"content": content, "changed_at": changed_at}))
+            .collect();
+        let mut value = serde_json::to_value(&memory).unwrap_or_default();
+        value["history"] = Value::Array(history);
+        exported.push(value);
+    }
+    Ok(Json(json!({
+        "exported_at": rfc3339(state.clock.now()),
+        "user": user,
+        "memories": exported,
+    })))
+}
+
+/// The user, or 404.
+pub async fn require_user(state: &QueryState, user_id: &str) -> Result<User, ApiError> {
+    state
+        .store
+        .get_user(user_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("user {user_id}")))
+}
+
+/// Every memory of the user in every state, superseded ones included, newest first.
+async fn every_memory(state: &QueryState, user_id: &str) -> StoreResult<Vec<Memory>> {
+    let filter = MemoryFilter {
+        states: MemoryState::ALL.to_vec(),
+        include_superseded: true,
+        ..MemoryFilter::default()
+    };
+    state
+        .store
+        .list_memories(user_id, &filter, MemoryOrder::Newest, MAX_USER_MEMORIES)
+        .await
+}

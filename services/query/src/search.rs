@@ -1,0 +1,129 @@
+//! One memory query, shared by the `memory_query` tool and `POST /v1/users/{id}/memories/search`:
+//! validate, embed, rank, summarise, announce the recall.
+//!
+//! Limits are clamped, not refused: 0 becomes 1 and anything above `max_limit` becomes
+//! `max_limit`, so an agent's constant never turns a lookup into an error. An unknown sector
+//! or an empty query is a 400. A user with no memories (or unknown) gets an empty answer.
+
+use std::time::Instant;
+
+use memvox_ai::SummaryMemory;
+use memvox_bus::Message;
+use memvox_core::Sector;
+use memvox_store::MemoryFilter;
+use serde::{Deserialize, Serialize};
+
+use crate::present::MemoryView;
+use crate::{ApiError, QueryState, retrieval};
+
+/// What to look up.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SearchParams {
+    /// The question, in words.
+    pub query: String,
+    /// Memories to return (default `default_limit`, clamped to `1..=max_limit`).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Only these sectors (names as in `memvox-core`).
+    #[serde(default)]
+    pub sectors: Option<Vec<String>>,
+}
+
+/// A query's answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchAnswer {
+    /// Ranked memories, best first.
+    pub memories: Vec<MemoryView>,
+    /// One or two sentences restating the top memories; empty when there are none.
+    pub summary: String,
+    /// Time spent answering, in ms.
+    pub query_time_ms: u64,
+}
+
+impl SearchAnswer {
+    /// The answer for a user with nothing to recall.
+    pub fn empty(started: Instant) -> Self {
+        Self {
+            memories: Vec::new(),
+            summary: String::new(),
+            query_time_ms: elapsed_ms(started),
+        }
+    }
+}
+
+/// The effective limit: `requested` (or the default) clamped to `1..=max_limit`.
+pub fn clamp_limit(state: &QueryState, requested: Option<u32>) -> usize {
+    let max = state.settings.max_limit.max(1);
+    requested
+        .unwrap_or(state.settings.default_limit)
+        .clamp(1, max) as usize
+}
+
+/// Parses sector names.
+///
+/// # Errors
+/// [`ApiError::Invalid`] naming the first unknown sector.
+pub fn parse_sectors(names: Option<&[String]>) -> Result<Vec<Sector>, ApiError> {
+    names
+        .unwrap_or_default()
+        .iter()
+        .map(|name| {
+            name.trim()
+                .parse::<Sector>()
+                .map_err(|e| ApiError::Invalid(e.to_string()))
+        })
+        .collect()
+}
+
+/// Answers `params` over `user_id`'s memories (`None`: nobody to recall, an empty answer).
+///
+/// # Errors
+/// [`ApiError::Invalid`] for an empty query or unknown sector; store and embedder failures.
+pub async fn search(
+    state: &QueryState,
+    user_id: Option<&str>,
+    params: &SearchParams,
+    started: Instant,
+) -> Result<SearchAnswer, ApiError> {
+    let query = params.query.trim();
+    if query.is_empty() {
+        return Err(ApiError::Invalid("query must not be empty".to_owned()));
+    }
+    let filter = MemoryFilter {
+        sectors: parse_sectors(params.sectors.as_deref())?,
+        ..MemoryFilter::default()
+    };
+    let limit = clamp_limit(state, params.limit);
+    let Some(user_id) = user_id else {
+        return Ok(SearchAnswer::empty(started));
+    };
+    let vector = state.embedder.embed_one(query).await?;
+    let ranked = retrieval::rank(state, user_id, &vector, &filter, limit).await?;
+    if ranked.is_empty() {
+        return Ok(SearchAnswer::empty(started));
+    }
+    let inputs: Vec<SummaryMemory> = ranked.iter().map(|r| (&r.memory).into()).collect();
+    let summary = match state.summarizer.summarize_for_query(query, &inputs).await {
+        Ok(summary) => summary.text,
+        Err(error) => {
+            tracing::warn!(%error, "summary failed; answering with the extractive one");
+            memvox_ai::ExtractiveSummarizer::default()
+                .for_query(&inputs)
+                .text
+        }
+    };
+    state.announce(Message::MemoryRecalled {
+        user_id: user_id.to_owned(),
+        memory_ids: ranked.iter().map(|r| r.memory.id).collect(),
+    });
+    Ok(SearchAnswer {
+        memories: ranked.iter().map(MemoryView::from).collect(),
+        summary,
+        query_time_ms: elapsed_ms(started),
+    })
+}
+
+/// Milliseconds since `started`.
+pub fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,123 @@
+//! [`QueryState`]: the cheap handles every handler needs, built once per process.
+
+use std::sync::Arc;
+
+use memvox_ai::{Embedder, SummarizeError, Summarizer, build_summarizer};
+use memvox_bus::{Bus, Envelope, Message};
+use memvox_config::QuerySettings;
+use memvox_core::ScoreWeights;
+use memvox_runtime::App;
+use memvox_store::Store;
+
+use crate::auth::{BadTokenDigest, InitSecret, TokenAuth};
+use crate::clock::Clock;
+use crate::invocations::InvocationLog;
+
+/// Why the query service could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A configured token digest is malformed.
+    #[error(transparent)]
+    Token(#[from] BadTokenDigest),
+    /// The summarizer settings are unusable.
+    #[error("summarizer: {0}")]
+    Summarizer(#[from] SummarizeError),
+}
+
+/// Everything the handlers need. Cheap to clone.
+#[derive(Clone)]
+pub struct QueryState {
+    /// System of record.
+    pub store: Arc<dyn Store>,
+    /// Where recalls and erasures are announced.
+    pub bus: Arc<dyn Bus>,
+    /// Query embedder (with its cache).
+    pub embedder: Arc<dyn Embedder>,
+    /// Writes the summary of a query's results (within its own deadline).
+    pub summarizer: Arc<dyn Summarizer>,
+    /// Limits, secrets, greetings.
+    pub settings: Arc<QuerySettings>,
+    /// Weights of the composite score.
+    pub weights: ScoreWeights,
+    /// Time source for recency.
+    pub clock: Clock,
+    /// Accepted bearer tokens and their rate limits.
+    pub tokens: Arc<TokenAuth>,
+    /// The initiation webhook's secret.
+    pub init_secret: InitSecret,
+    /// Off-the-hot-path log of tool calls.
+    pub invocations: InvocationLog,
+}
+
+impl QueryState {
+    /// Builds the state and starts the tool-invocation log task (needs a Tokio runtime).
+    ///
+    /// # Errors
+    /// [`SetupError::Token`] for a malformed token digest.
+    pub fn new(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        embedder: Arc<dyn Embedder>,
+        summarizer: Arc<dyn Summarizer>,
+        settings: QuerySettings,
+    ) -> Result<Self, SetupError> {
+        let tokens = TokenAuth::new(
+            &settings.api_token_sha256,
+            settings.rate_limit_per_second,
+            settings.rate_limit_burst,
+        )?;
+        if settings.api_token_sha256.is_empty() {
+            tracing::warn!("no query.api_token_sha256 configured: tool and API calls get 401");
+        }
+        let init_secret = InitSecret::new(
+            &settings.init_secret_header,
+            settings.init_secrets.iter().map(|s| s.expose()),
+        );
+        let invocations = InvocationLog::start(store.clone(), settings.invocation_queue);
+        Ok(Self {
+            store,
+            bus,
+            embedder,
+            summarizer,
+            settings: Arc::new(settings),
+            weights: ScoreWeights::default(),
+            clock: Clock::system(),
+            tokens: Arc::new(tokens),
+            init_secret,
+            invocations,
+        })
+    }
+
+    /// The state for a process built by [`App::build`], with the configured summarizer.
+    ///
+    /// # Errors
+    /// [`SetupError`] for malformed token digests or summarizer settings.
+    pub fn from_app(app: &App) -> Result<Self, SetupError> {
+        let summarizer = build_summarizer(&app.config.summarizer)?;
+        Self::new(
+            app.store.clone(),
+            app.bus.clone(),
+            app.embedder.clone(),
+            summarizer,
+            app.config.query.clone(),
+        )
+    }
+
+    /// Replaces the clock (tests pin it to compute recency by hand).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Publishes `message` in a background task: announcing is never on the request's path,
+    /// and a failed publish is logged, not reported to the caller.
+    pub fn announce(&self, message: Message) {
+        let bus = self.bus.clone();
+        tokio::spawn(async move {
+            let kind = message.kind();
+            if let Err(error) = bus.publish(message.stream(), &Envelope::new(message)).await {
+                tracing::warn!(kind, %error, "could not publish to the bus");
+            }
+        });
+    }
+}

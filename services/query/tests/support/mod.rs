@@ -1,0 +1,281 @@
+//! Test harness: a query service over a fresh store on either backend, a 4-dimensional embedder
+//! with hand-made vectors, an in-process bus and a fixed clock, driven with `oneshot`.
+//!
+//! SQLite gets a temporary file; PostgreSQL its own schema in the test database (dropped at the
+//! end), so tests run in parallel and leave nothing behind.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use memvox_ai::{AiError, Embedder, ExtractiveSummarizer};
+use memvox_bus::InProcessBus;
+use memvox_config::{QuerySettings, Secret};
+use memvox_query::{Clock, QueryState, hash_token, router};
+use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
+use rand::Rng;
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+/// The fixed "now" of every test: 2026-01-01T00:00:45Z.
+pub const NOW: i64 = 1_767_225_645_000;
+/// Milliseconds per day.
+pub const DAY: i64 = 86_400_000;
+/// The API token tests present.
+pub const TOKEN: &str = "test-token";
+/// The initiation secret tests present.
+pub const INIT_SECRET: &str = "init-secret";
+
+/// Every table of the schema (besides migration bookkeeping).
+pub const TABLES: [&str; 13] = [
+    "store_meta",
+    "users",
+    "caller_identities",
+    "webhook_events",
+    "conversations",
+    "conversation_turns",
+    "conversation_analysis",
+    "tool_invocations",
+    "memories",
+    "memory_embeddings",
+    "memory_links",
+    "conversation_memories",
+    "memory_history",
+];
+
+/// A 4-d embedder: known texts get their hand-made vector, others a stable hashed one.
+#[derive(Debug, Default)]
+pub struct TestEmbedder {
+    vectors: HashMap<String, Vec<f32>>,
+}
+
+impl TestEmbedder {
+    /// An embedder mapping each text to its vector.
+    pub fn new(pairs: &[(&str, [f32; 4])]) -> Self {
+        Self {
+            vectors: pairs
+                .iter()
+                .map(|(text, v)| ((*text).to_owned(), v.to_vec()))
+                .collect(),
+        }
+    }
+}
+
+#[async_trait]
+impl Embedder for TestEmbedder {
+    fn model_id(&self) -> &str {
+        "test-4d"
+    }
+
+    fn dimension(&self) -> usize {
+        4
+    }
+
+    async fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, AiError> {
+        Ok(texts
+            .iter()
+            .map(|text| {
+                self.vectors.get(*text).cloned().unwrap_or_else(|| {
+                    let mut v: Vec<f32> = (0..4u8)
+                        .map(|i| {
+                            f32::from(text.bytes().fold(i, |a, b| a.wrapping_mul(31) ^ b)) + 1.0
+                        })
+                        .collect();
+                    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                    v.iter_mut().for_each(|x| *x /= norm);
+                    v
+                })
+            })
+            .collect())
+    }
+}
+
+/// The store under test.
+pub enum Backend {
+    /// SQLite in a temporary directory.
+    Sqlite(SqliteStore, tempfile::TempDir),
+    /// PostgreSQL in a private schema.
+    Postgres(PostgresStore, String),
+}
+
+/// A query service and its store.
+pub struct Harness {
+    /// The backend.
+    pub backend: Backend,
+    /// The state the router runs on.
+    pub state: QueryState,
+}
+
+fn space() -> EmbeddingSpace {
+    EmbeddingSpace {
+        model: "test-4d".into(),
+        dimension: 4,
+    }
+}
+
+/// Settings with the test token and initiation secret.
+pub fn settings() -> QuerySettings {
+    QuerySettings {
+        api_token_sha256: vec![hash_token(TOKEN)],
+        init_secrets: vec![Secret::new(INIT_SECRET)],
+        ..QuerySettings::default()
+    }
+}
+
+impl Harness {
+    /// A service over a fresh store of `backend` (`sqlite` or `postgres`).
+    pub async fn new(backend: &str, embedder: TestEmbedder) -> Self {
+        Self::with_settings(backend, embedder, settings()).await
+    }
+
+    /// Same, with other settings.
+    pub async fn with_settings(
+        backend: &str,
+        embedder: TestEmbedder,
+        settings: QuerySettings,
+    ) -> Self {
+        let backend = match backend {
+            "sqlite" => {
+                let dir = tempfile::tempdir().unwrap();
+                let store =
+                    SqliteStore::open(&dir.path().join("m.db"), &StoreSettings::default(), space())
+                        .await
+                        .unwrap();
+                Backend::Sqlite(store, dir)
+            }
+            _ => {
+                let schema = format!("qtest_{:016x}", rand::rng().random::<u64>());
+                let url = std::env::var("MEMVOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+                    "postgres://memvox:memvox@127.0.0.1:5432/memvox_test".to_owned()
+                });
+                let store_settings = StoreSettings {
+                    url: url.clone(),
+                    schema: Some(schema.clone()),
+                    max_connections: 4,
+                    migrate_on_start: Some(true),
+                    ..StoreSettings::default()
+                };
+                let store = PostgresStore::open(&url, Some(&schema), &store_settings, space())
+                    .await
+                    .expect("PostgreSQL with pgvector must be running: scripts/test-services.sh");
+                Backend::Postgres(store, schema)
+            }
+        };
+        let store: Arc<dyn Store> = match &backend {
+            Backend::Sqlite(store, _) => Arc::new(store.clone()),
+            Backend::Postgres(store, _) => Arc::new(store.clone()),
+        };
+        let state = QueryState::new(
+            store,
+            Arc::new(InProcessBus::new(10_000)),
+            Arc::new(embedder),
+            Arc::new(ExtractiveSummarizer::default()),
+            settings,
+        )
+        .unwrap()
+        .with_clock(Clock::fixed(NOW));
+        Self { backend, state }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.state.store
+    }
+
+    /// Sends a request; returns the status and the JSON body (`Null` when empty).
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = router(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, body)
+    }
+
+    /// An authenticated JSON request.
+    pub async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.send(request(method, uri, Some(TOKEN), body)).await
+    }
+
+    /// Row count of every table.
+    pub async fn table_counts(&self) -> BTreeMap<&'static str, i64> {
+        let mut counts = BTreeMap::new();
+        for table in TABLES {
+            let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+            let count: i64 = match &self.backend {
+                Backend::Sqlite(store, _) => sqlx::query_scalar(sql).fetch_one(store.pool()).await,
+                Backend::Postgres(store, _) => {
+                    sqlx::query_scalar(sql).fetch_one(store.pool()).await
+                }
+            }
+            .unwrap();
+            counts.insert(table, count);
+        }
+        counts
+    }
+
+    /// Closes the store's connection pool: every later store call fails.
+    pub async fn break_store(&self) {
+        match &self.backend {
+            Backend::Sqlite(store, _) => store.pool().close().await,
+            Backend::Postgres(store, _) => store.pool().close().await,
+        }
+    }
+
+    /// Drops the PostgreSQL schema.
+    pub async fn cleanup(self) {
+        if let Backend::Postgres(store, schema) = self.backend {
+            if store.pool().is_closed() {
+                let url = std::env::var("MEMVOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+                    "postgres://memvox:memvox@127.0.0.1:5432/memvox_test".to_owned()
+                });
+                let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                drop_schema(&pool, &schema).await;
+            } else {
+                drop_schema(store.pool(), &schema).await;
+                store.pool().close().await;
+            }
+        }
+    }
+}
+
+async fn drop_schema(pool: &sqlx::PgPool, schema: &str) {
+    let sql = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
+    sqlx::query(sql).execute(pool).await.unwrap();
+}
+
+/// A request with an optional bearer token and JSON body.
+pub fn request(method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    match body {
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+        None => builder.body(Body::empty()).unwrap(),
+    }
+}
+
+/// Runs an async test body on both backends.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name("sqlite").await; })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name("postgres").await; })*
+        }
+    };
+}

@@ -1,0 +1,389 @@
+//! `POST /tools/memory-query` on both store backends: the composite ranking on hand-computed
+//! cases, graph expansion, sector filter, limit clamping, hidden memories, unknown users, auth,
+//! and the invocation log.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::Arc;
+
+use memvox_core::{
+    Conversation, ConversationStatus, LinkKind, MemoryLink, MemoryState, NewMemory, Provenance,
+    Sector,
+};
+use memvox_store::{CallRecord, MemoryEdit, Store, ToolInvocation};
+use serde_json::{Value, json};
+use support::{DAY, Harness, NOW, TestEmbedder, request};
+
+const QUERY: &str = "which pharmacy";
+
+fn embedder() -> TestEmbedder {
+    TestEmbedder::new(&[(QUERY, [1.0, 0.0, 0.0, 0.0])])
+}
+
+async fn add(
+    store: &Arc<dyn Store>,
+    user: &str,
+    content: &str,
+    sector: Sector,
+    salience: f64,
+    at: i64,
+    vector: [f32; 4],
+) -> i64 {
+    store.ensure_user(user, at).await.unwrap();
+    let memory = store
+        .insert_memory(
+            &NewMemory {
+                user_id: user.into(),
+                content: content.into(),
+                sector,
+                salience,
+                provenance: None,
+            },
+            at,
+        )
+        .await
+        .unwrap();
+    store
+        .store_embeddings(&[(memory.id, vector.to_vec())], at)
+        .await
+        .unwrap();
+    memory.id
+}
+
+async fn query(harness: &Harness, body: Value) -> Value {
+    let (status, answer) = harness
+        .call("POST", "/tools/memory-query", Some(body))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+fn ids(answer: &Value) -> Vec<i64> {
+    answer["memories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect()
+}
+
+fn close(actual: &Value, expected: f64) {
+    let actual = actual.as_f64().unwrap();
+    assert!((actual - expected).abs() < 6e-4, "{actual} != {expected}");
+}
+
+async fn ranking_follows_the_composite_formula_and_expands_one_waypoint(backend: &str) {
+    let h = Harness::new(backend, embedder()).await;
+    let s = h.store();
+    let a = add(
+        s,
+        "u1",
+        "Switched to Elm Street pharmacy",
+        Sector::Semantic,
+        0.5,
+        NOW,
+        [1.0, 0.0, 0.0, 0.0],
+    )
+    .await;
+    let b = add(
+        s,
+        "u1",
+        "Called about a refill",
+        Sector::Episodic,
+        0.9,
+        NOW - 10 * DAY,
+        [0.6, 0.8, 0.0, 0.0],
+    )
+    .await;
+    let c = add(
+        s,
+        "u1",
+        "Pharmacist is called Ana",
+        Sector::Semantic,
+        0.2,
+        NOW,
+        [0.0, 0.0, 1.0, 0.0],
+    )
+    .await;
+    let link = MemoryLink {
+        source: b,
+        target: c,
+        weight: 0.9,
+        kind: LinkKind::Manual,
+    };
+    s.upsert_links(&[link], NOW).await.unwrap();
+
+    let answer = query(&h, json!({"query": QUERY, "user_id": "u1", "limit": 2})).await;
+    // a: 0.6·1 + 0.2·0.5 + 0.1·1 + 0.1·0 = 0.8
+    // b: 0.6·0.6 + 0.2·0.9 + 0.1·e^(−0.015·10) + 0.1·0.9 = 0.716070…
+    // c is third by its own score (0.6·0 + 0.2·0.2 + 0.1 = 0.14), so it only comes back through
+    // b's link: b.total · 0.9 = 0.644463…
+    let b_total = 0.6 * 0.6 + 0.2 * 0.9 + 0.1 * (-0.15f64).exp() + 0.1 * 0.9;
+    assert_eq!(ids(&answer), vec![a, b, c]);
+    let memories = &answer["memories"];
+    close(&memories[0]["score"]["total"], 0.8);
+    close(&memories[0]["score"]["similarity"], 1.0);
+    close(&memories[1]["score"]["recency"], (-0.15f64).exp());
+    close(&memories[1]["score"]["link"], 0.9);
+    close(&memories[1]["score"]["total"], b_total);
+    close(&memories[2]["score"]["total"], b_total * 0.9);
+    assert_eq!(memories[2]["via"], b);
+    assert_eq!(memories[0]["timestamp"], "2026-01-01T00:00:45Z");
+    assert_eq!(memories[0]["sector"], "semantic");
+    assert!(memories[0].get("source").is_none());
+    assert!(answer["summary"].as_str().unwrap().contains("Elm Street"));
+    assert!(answer["query_time_ms"].is_u64());
+    h.cleanup().await;
+}
+
+async fn sector_filter_and_hidden_memories(backend: &str) {
+    let h = Harness::new(backend, embedder()).await;
+    let s = h.store();
+    let semantic = add(
+        s,
+        "u1",
+        "Likes tea",
+        Sector::Semantic,
+        0.5,
+        NOW,
+        [1.0, 0.0, 0.0, 0.0],
+    )
+    .await;
+    let episodic = add(
+        s,
+        "u1",
+        "Asked about tea",
+        Sector::Episodic,
+        0.5,
+        NOW,
+        [0.9, 0.1, 0.0, 0.0],
+    )
+    .await;
+    let paused = add(
+        s,
+        "u1",
+        "Likes coffee",
+        Sector::Semantic,
+        1.0,
+        NOW,
+        [1.0, 0.0, 0.0, 0.0],
+    )
+    .await;
+    let old = add(
+        s,
+        "u1",
+        "Lives in Lyon",
+        Sector::Semantic,
+        1.0,
+        NOW,
+        [1.0, 0.0, 0.0, 0.0],
+    )
+    .await;
+    let new = add(
+        s,
+        "u1",
+        "Lives in Paris",
+        Sector::Semantic,
+        0.1,
+        NOW,
+        [0.0, 1.0, 0.0, 0.0],
+    )
+    .await;
+    let pause = MemoryEdit {
+        state: Some(MemoryState::Paused),
+        ..MemoryEdit::default()
+    };
+    s.edit_memory("u1", paused, &pause, NOW).await.unwrap();
+    s.supersede_memory("u1", old, new, NOW).await.unwrap();
+
+    let all = query(&h, json!({"query": QUERY, "user_id": "u1", "limit": 10})).await;
+    assert_eq!(ids(&all), vec![semantic, episodic, new]);
+    let only = json!({"query": QUERY, "user_id": "u1", "sectors": ["episodic"]});
+    assert_eq!(ids(&query(&h, only).await), vec![episodic]);
+    let bad = json!({"query": QUERY, "user_id": "u1", "sectors": ["gossip"]});
+    let (status, body) = h.call("POST", "/tools/memory-query", Some(bad)).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_request");
+    h.cleanup().await;
+}
+
+async fn limits_are_clamped_to_one_and_twenty(backend: &str) {
+    let h = Harness::new(backend, embedder()).await;
+    for i in 0..25 {
+        let v = [1.0, i as f32 / 25.0, 0.0, 0.0];
+        add(
+            h.store(),
+            "u1",
+            &format!("fact {i}"),
+            Sector::Semantic,
+            0.5,
+            NOW,
+            v,
+        )
+        .await;
+    }
+    let count = |answer: Value| answer["memories"].as_array().unwrap().len();
+    assert_eq!(
+        count(query(&h, json!({"query": QUERY, "user_id": "u1"})).await),
+        3
+    );
+    assert_eq!(
+        count(query(&h, json!({"query": QUERY, "user_id": "u1", "limit": 0})).await),
+        1
+    );
+    assert_eq!(
+        count(query(&h, json!({"query": QUERY, "user_id": "u1", "limit": 21})).await),
+        20
+    );
+    h.cleanup().await;
+}
+
+async fn unknown_users_get_an_empty_answer_and_callers_resolve(backend: &str) {
+    let h = Harness::new(backend, embedder()).await;
+    let nobody = query(&h, json!({"query": QUERY, "user_id": "nobody"})).await;
+    assert_eq!(nobody["memories"], json!([]));
+    assert_eq!(nobody["summary"], "");
+    let empty = query(
+        &h,
+        json!({"query": QUERY, "user_id": "", "caller_id": "+15550100"}),
+    )
+    .await;
+    assert_eq!(empty["memories"], json!([]));
+    let id = add(
+        h.store(),
+        "dana",
+        "Likes tea",
+        Sector::Semantic,
+        0.5,
+        NOW,
+        [1.0, 0.0, 0.0, 0.0],
+    )
+    .await;
+    h.store()
+        .bind_caller("+15550100", "dana", NOW)
+        .await
+        .unwrap();
+    let by_caller = query(
+        &h,
+        json!({"query": QUERY, "user_id": "", "caller_id": "+15550100"}),
+    )
+    .await;
+    assert_eq!(ids(&by_caller), vec![id]);
+    let (status, _) = h
+        .call(
+            "POST",
+            "/tools/memory-query",
+            Some(json!({"query": " ", "user_id": "dana"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    h.cleanup().await;
+}
+
+async fn wrong_or_absent_tokens_are_refused(backend: &str) {
+    let h = Harness::new(backend, embedder()).await;
+    let body = json!({"query": QUERY, "user_id": "u1"});
+    for token in [None, Some("wrong")] {
+        let (status, answer) = h
+            .send(request(
+                "POST",
+                "/tools/memory-query",
+                token,
+                Some(body.clone()),
+            ))
+            .await;
+        assert_eq!(status, 401);
+        assert_eq!(answer["error"]["code"], "unauthorized");
+    }
+    let malformed = axum::http::Request::builder()
+        .method("POST")
+        .uri("/tools/memory-query")
+        .header("authorization", format!("Bearer {}", support::TOKEN))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from("{not json"))
+        .unwrap();
+    let (status, answer) = h.send(malformed).await;
+    assert_eq!(status, 400);
+    assert_eq!(answer["error"]["code"], "malformed_json");
+    h.cleanup().await;
+}
+
+async fn invocations_are_written_in_batches(backend: &str) {
+    let h = Harness::new(backend, embedder()).await;
+    let (sender, receiver) = tokio::sync::mpsc::channel(8);
+    for i in 0..3 {
+        let invocation = ToolInvocation {
+            tool_name: "memory_query".into(),
+            conversation_id: Some(format!("conv_{i}")),
+            user_id: Some("u1".into()),
+            request_params: json!({"query": QUERY}),
+            response_data: Some(json!({"memories": []})),
+            latency_ms: 1,
+            success: true,
+            error_message: None,
+            created_at: NOW,
+        };
+        sender.send(invocation).await.unwrap();
+    }
+    drop(sender);
+    memvox_query::invocations::write_batches(receiver, h.store().clone()).await;
+    let receipt = h.store().erase_user("u1").await.unwrap();
+    let logged = receipt
+        .deleted
+        .iter()
+        .find(|(table, _)| table == "tool_invocations");
+    assert_eq!(logged.map(|(_, n)| *n), Some(3), "{receipt:?}");
+    h.cleanup().await;
+}
+
+async fn provenance_is_returned_as_source(backend: &str) {
+    let h = Harness::new(backend, embedder()).await;
+    let s = h.store();
+    s.ensure_user("u1", NOW).await.unwrap();
+    let call = CallRecord {
+        conversation: Conversation {
+            conversation_id: "conv_1".into(),
+            agent_id: "agent_1".into(),
+            user_id: Some("u1".into()),
+            started_at: NOW - 60_000,
+            duration_secs: Some(60),
+            status: ConversationStatus::Completed,
+            failure_reason: None,
+        },
+        turns: Vec::new(),
+        analysis: None,
+    };
+    s.record_call(&call, NOW).await.unwrap();
+    let provenance = Provenance {
+        conversation_id: "conv_1".into(),
+        turn_indexes: vec![1, 3],
+    };
+    let memory = NewMemory {
+        user_id: "u1".into(),
+        content: "Likes tea".into(),
+        sector: Sector::Semantic,
+        salience: 0.5,
+        provenance: Some(provenance),
+    };
+    let memory = s.insert_memory(&memory, NOW).await.unwrap();
+    s.store_embeddings(&[(memory.id, vec![1.0, 0.0, 0.0, 0.0])], NOW)
+        .await
+        .unwrap();
+    let answer = query(&h, json!({"query": QUERY, "user_id": "u1"})).await;
+    assert_eq!(
+        answer["memories"][0]["source"],
+        json!({"conversation_id": "conv_1", "turns": [1, 3]})
+    );
+    h.cleanup().await;
+}
+
+on_both_backends!(
+    ranking_follows_the_composite_formula_and_expands_one_waypoint,
+    sector_filter_and_hidden_memories,
+    limits_are_clamped_to_one_and_twenty,
+    unknown_users_get_an_empty_answer_and_callers_resolve,
+    wrong_or_absent_tokens_are_refused,
+    invocations_are_written_in_batches,
+    provenance_is_returned_as_source,
+);
