@@ -33,14 +33,75 @@ pub enum Command {
     /// Apply pending database migrations to the configured store (SQLite or PostgreSQL) and
     /// report how many were applied. Safe to run repeatedly.
     Migrate,
+    /// Manage dead-lettered messages: list, show, replay onto their stream, purge.
+    Dlq {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::dlq::DlqCommand,
+    },
+    /// Exit 0 if URL answers 2xx (http://…) or accepts a connection (tcp://…); for container
+    /// health checks.
+    Healthcheck {
+        /// Target, e.g. http://127.0.0.1:8080/health/ready.
+        url: String,
+    },
+    /// Wait until every target answers (http://… 2xx, tcp://… connects), then exit 0.
+    WaitFor {
+        /// Targets, e.g. tcp://postgres:5432 http://query:8080/health/ready.
+        #[arg(required = true)]
+        targets: Vec<String>,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout_secs: u64,
+    },
+    /// ElevenLabs integration helpers.
+    Elevenlabs {
+        /// What to print.
+        #[command(subcommand)]
+        command: ElevenlabsCommand,
+    },
 }
 
-/// Loads the configuration and runs the command.
+/// ElevenLabs helpers.
+#[derive(Debug, Subcommand)]
+pub enum ElevenlabsCommand {
+    /// Print the webhook URLs and the memory_query tool definition (JSON) to paste into the
+    /// agent's settings.
+    Config {
+        /// Public base URL of this memvox deployment.
+        #[arg(long, default_value = "https://memvox.example.com")]
+        base_url: String,
+        /// ElevenLabs workspace secret holding `Bearer <token>` for the tool's Authorization header.
+        #[arg(long, default_value = "MEMVOX_API_TOKEN_SECRET_ID")]
+        secret_id: String,
+    },
+}
+
+/// Runs the command; commands that need the configuration load it (and start logging) first.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load(cli.config.as_deref())?;
-    memvox_telemetry::init_logging(&config.log).context("logging")?;
+    let file = cli.config.as_deref();
     match cli.command {
-        Command::Serve => crate::serve::serve(config).await,
-        Command::Migrate => crate::migrate::migrate(&config).await,
+        Command::Healthcheck { url } => crate::probe::probe(&url).await,
+        Command::WaitFor {
+            targets,
+            timeout_secs,
+        } => crate::probe::wait_for(&targets, std::time::Duration::from_secs(timeout_secs)).await,
+        Command::Elevenlabs {
+            command:
+                ElevenlabsCommand::Config {
+                    base_url,
+                    secret_id,
+                },
+        } => crate::elevenlabs::print_config(&base_url, &secret_id),
+        Command::Serve => crate::serve::serve(load(file)?).await,
+        Command::Migrate => crate::migrate::migrate(&load(file)?).await,
+        Command::Dlq { command } => crate::dlq::run(load(file)?, command).await,
     }
+}
+
+/// Loads and validates the configuration, then starts logging as it says.
+fn load(file: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    let config = Config::load(file)?;
+    memvox_telemetry::init_logging(&config.log).context("logging")?;
+    Ok(config)
 }

@@ -2,7 +2,10 @@
 //! its embedded defaults (`memvox serve`) and the operator's tool (`memvox migrate`, …).
 
 mod cli;
+mod dlq;
+mod elevenlabs;
 mod migrate;
+mod probe;
 mod serve;
 
 use std::process::ExitCode;

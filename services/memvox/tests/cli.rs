@@ -267,3 +267,84 @@ fn embedding_dimension_mismatch_is_one_clear_error() {
         "embedding mismatch: the store holds `text-embedding-3-small` vectors of dimension 8",
     );
 }
+
+#[test]
+fn healthcheck_and_wait_for_probe_http_and_tcp() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = memvox(dir.path())
+        .arg("serve")
+        .env("MEMVOX_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _running = Running(child);
+    let ready = format!("http://127.0.0.1:{port}/health/ready");
+    let waited = memvox(dir.path())
+        .args([
+            "wait-for",
+            "--timeout-secs",
+            "60",
+            &format!("tcp://127.0.0.1:{port}"),
+            &ready,
+        ])
+        .output()
+        .unwrap();
+    assert!(waited.status.success(), "{}", stderr_of(&waited));
+    let healthy = memvox(dir.path())
+        .args(["healthcheck", &ready])
+        .output()
+        .unwrap();
+    assert!(healthy.status.success(), "{}", stderr_of(&healthy));
+    let missing = memvox(dir.path())
+        .args([
+            "healthcheck",
+            &format!("http://127.0.0.1:{port}/no-such-page"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success(), "a 404 is not healthy");
+    let closed = memvox(dir.path())
+        .args([
+            "wait-for",
+            "--timeout-secs",
+            "1",
+            &format!("tcp://127.0.0.1:{}", free_port()),
+        ])
+        .output()
+        .unwrap();
+    assert!(!closed.status.success(), "a closed port times out");
+}
+
+#[test]
+fn elevenlabs_config_prints_the_tool_and_webhook_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = memvox(dir.path())
+        .args([
+            "elevenlabs",
+            "config",
+            "--base-url",
+            "https://mem.example.org/",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let config: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        config["post_call_webhook"]["url"],
+        "https://mem.example.org/webhook/post-call"
+    );
+    assert_eq!(config["memory_query_tool"]["name"], "memory_query");
+    assert_eq!(
+        config["memory_query_tool"]["api_schema"]["url"],
+        "https://mem.example.org/tools/memory-query"
+    );
+}
+
+#[test]
+fn dlq_explains_that_the_in_process_bus_is_not_reachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = memvox(dir.path()).args(["dlq", "list"]).output().unwrap();
+    assert_one_line_error(&output, "set bus.backend = \"redis\"");
+}

@@ -21,8 +21,13 @@ enum Deployment {
 
 async fn app(deployment: Deployment, dir: &std::path::Path) -> App {
     let mut config = Config::default();
-    config.embedder.model_path =
-        Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/static-minilm-256").into());
+    config.embedder.model_path = Some(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/static-minilm-256"
+        )
+        .into(),
+    );
     config.bus.claim_idle_ms = 60_000;
     config.bus.block_ms = 0;
     let tag = format!("{:012x}", rand::rng().random::<u64>() >> 16);
@@ -71,7 +76,10 @@ async fn accept(app: &App, conversation_id: &str, payload: String) -> i64 {
         event_type: "post_call_transcription".into(),
         conversation_id: conversation_id.into(),
     };
-    app.bus.publish(EVENTS, &Envelope::new(message)).await.unwrap();
+    app.bus
+        .publish(EVENTS, &Envelope::new(message))
+        .await
+        .unwrap();
     recorded.id
 }
 
@@ -119,35 +127,62 @@ async fn fixture_call_becomes_linked_embedded_memories(deployment: Deployment) {
     let event_id = accept(&app, "conv_first", call_payload("conv_first", None)).await;
     pipeline.run().await;
 
-    assert_eq!(app.store.get_event(event_id).await.unwrap().unwrap().status, EventStatus::Completed);
+    assert_eq!(
+        app.store.get_event(event_id).await.unwrap().unwrap().status,
+        EventStatus::Completed
+    );
     let call = app.store.get_call("conv_first").await.unwrap().unwrap();
     assert_eq!(call.conversation.user_id.as_deref(), Some(USER));
     assert_eq!(call.turns.len(), 9);
     assert_eq!(
-        app.store.user_for_caller("+14155550199").await.unwrap().as_deref(),
+        app.store
+            .user_for_caller("+14155550199")
+            .await
+            .unwrap()
+            .as_deref(),
         Some(USER),
         "the caller number is bound to the user"
     );
     let memories = active_memories(&app).await;
     assert!(!memories.is_empty());
-    let mornings = memories.iter().find(|m| m.content == "Prefers mornings for callbacks").unwrap();
+    let mornings = memories
+        .iter()
+        .find(|m| m.content == "Prefers mornings for callbacks")
+        .unwrap();
     let source = mornings.provenance.as_ref().unwrap();
     assert_eq!(source.conversation_id, "conv_first");
     assert_eq!(source.turn_indexes, vec![5]);
 
-    let query = app.embedder.embed(&["when should we call her back"]).await.unwrap();
-    let hits = app.store.search_memories(USER, &query[0], &MemoryFilter::default(), 10).await.unwrap();
+    let query = app
+        .embedder
+        .embed(&["when should we call her back"])
+        .await
+        .unwrap();
+    let hits = app
+        .store
+        .search_memories(USER, &query[0], &MemoryFilter::default(), 10)
+        .await
+        .unwrap();
     assert_eq!(hits.len(), memories.len(), "every memory has a vector");
     let user = app.store.get_user(USER).await.unwrap().unwrap();
-    assert!(user.summary.as_deref().is_some_and(|s| !s.is_empty()), "the user summary is written");
+    assert!(
+        user.summary.as_deref().is_some_and(|s| !s.is_empty()),
+        "the user summary is written"
+    );
 
     // A second call repeating the fact merges into the same memory.
     accept(&app, "conv_second", call_payload("conv_second", None)).await;
     pipeline.run().await;
     let again = active_memories(&app).await;
-    let repeated: Vec<_> = again.iter().filter(|m| m.content == "Prefers mornings for callbacks").collect();
+    let repeated: Vec<_> = again
+        .iter()
+        .filter(|m| m.content == "Prefers mornings for callbacks")
+        .collect();
     assert_eq!(repeated.len(), 1, "a repeated fact is not duplicated");
-    assert!(repeated[0].salience > mornings.salience, "repeating a fact reinforces it");
+    assert!(
+        repeated[0].salience > mornings.salience,
+        "repeating a fact reinforces it"
+    );
 
     // Redelivery of an already processed event changes nothing.
     let before = active_memories(&app).await;
@@ -156,7 +191,10 @@ async fn fixture_call_becomes_linked_embedded_memories(deployment: Deployment) {
         event_type: "post_call_transcription".into(),
         conversation_id: "conv_first".into(),
     };
-    app.bus.publish(EVENTS, &Envelope::new(message)).await.unwrap();
+    app.bus
+        .publish(EVENTS, &Envelope::new(message))
+        .await
+        .unwrap();
     pipeline.run().await;
     assert_eq!(active_memories(&app).await, before);
 }
@@ -187,15 +225,26 @@ async fn a_crash_before_commit_leaves_no_trace(deployment: Deployment) {
         event_type: "post_call_transcription".into(),
         conversation_id: "conv_crash".into(),
     };
-    app.bus.publish(EVENTS, &Envelope::new(message)).await.unwrap();
+    app.bus
+        .publish(EVENTS, &Envelope::new(message))
+        .await
+        .unwrap();
     pipeline.run().await;
     let clean = active_memories(&app).await;
     let contents: Vec<_> = clean.iter().map(|m| m.content.clone()).collect();
     let mut unique = contents.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(contents.len(), unique.len(), "no duplicate memories: {contents:?}");
-    assert!(contents.iter().any(|c| c == "Prefers mornings for callbacks"));
+    assert_eq!(
+        contents.len(),
+        unique.len(),
+        "no duplicate memories: {contents:?}"
+    );
+    assert!(
+        contents
+            .iter()
+            .any(|c| c == "Prefers mornings for callbacks")
+    );
 }
 
 #[tokio::test]
