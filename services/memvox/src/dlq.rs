@@ -13,6 +13,9 @@ use memvox_config::Config;
 use memvox_runtime::App;
 use memvox_store::EventStatus;
 
+/// Dead letters read per request when selecting all of them.
+const PAGE: usize = 500;
+
 /// Dead-letter operations.
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
@@ -113,7 +116,15 @@ async fn selected(
     all: bool,
 ) -> anyhow::Result<Vec<DeadLetter>> {
     if all {
-        return Ok(app.bus.list_dead_letters(stream, None, usize::MAX).await?);
+        let mut letters: Vec<DeadLetter> = Vec::new();
+        loop {
+            let after = letters.last().map(|l| l.id.clone());
+            let page = app.bus.list_dead_letters(stream, after.as_ref(), PAGE).await?;
+            if page.is_empty() {
+                return Ok(letters);
+            }
+            letters.extend(page);
+        }
     }
     let id = id.context("give a dead-letter id or --all")?;
     let letter = app

@@ -1,0 +1,83 @@
+//! `memvox dlq` against the Redis bus: a poisoned event is dead-lettered by the extraction
+//! worker (and its row marked), listed, replayed (row reopened, message back on the stream) and
+//! purged.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::process::Command;
+
+use memvox_bus::{BusBackend, EVENTS, Envelope, Message};
+use memvox_config::Config;
+use memvox_runtime::App;
+use memvox_store::{EventStatus, NewEvent};
+use rand::Rng;
+
+fn memvox(dir: &std::path::Path, prefix: &str, args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_memvox"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("MEMVOX_CONFIG")
+        .env("MEMVOX_EMBEDDER__PROVIDER", "hashing")
+        .env("MEMVOX_STORE__URL", format!("sqlite://{}/memvox.db", dir.display()))
+        .env("MEMVOX_BUS__BACKEND", "redis")
+        .env("MEMVOX_BUS__KEY_PREFIX", prefix)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn poisoned_events_are_listed_replayed_and_purged() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("test:dlq:{:012x}", rand::rng().random::<u64>() >> 16);
+    let mut config = Config::default();
+    config.store.url = format!("sqlite://{}/memvox.db", dir.path().display());
+    config.embedder.provider = memvox_ai::EmbedderProvider::Hashing;
+    config.bus.backend = BusBackend::Redis;
+    config.bus.key_prefix = prefix.clone();
+    config.bus.block_ms = 0;
+    let app = App::build(config).await.unwrap();
+    let event = app
+        .store
+        .record_event(&NewEvent {
+            event_type: "post_call_transcription".into(),
+            conversation_id: "conv_poison".into(),
+            event_timestamp: 1,
+            payload: "{\"type\":\"post_call_transcription\",\"event_timestamp\":1,\"data\":{}}".into(),
+            received_at: 1,
+        })
+        .await
+        .unwrap();
+    let message = Message::EventAccepted {
+        event_id: event.id,
+        event_type: "post_call_transcription".into(),
+        conversation_id: "conv_poison".into(),
+    };
+    app.bus.publish(EVENTS, &Envelope::new(message)).await.unwrap();
+    let (worker, _) = memvox_extraction_worker::build(&app).unwrap();
+    let report = worker.process_batch().await.unwrap();
+    assert_eq!(report.dead_lettered, 1, "a malformed payload is permanent");
+    assert_eq!(app.store.get_event(event.id).await.unwrap().unwrap().status, EventStatus::DeadLetter);
+
+    let (ok, listed) = memvox(dir.path(), &prefix, &["dlq", "list"]);
+    assert!(ok, "{listed}");
+    assert!(listed.contains("1 dead letter(s) on events"), "{listed}");
+    assert!(listed.contains("malformed payload"), "the reason is shown: {listed}");
+
+    let (ok, replayed) = memvox(dir.path(), &prefix, &["dlq", "replay", "--all"]);
+    assert!(ok, "{replayed}");
+    assert!(replayed.contains("1 dead letter(s) replayed onto events"), "{replayed}");
+    assert_eq!(app.store.get_event(event.id).await.unwrap().unwrap().status, EventStatus::Pending);
+    assert_eq!(app.bus.list_dead_letters(EVENTS, None, 10).await.unwrap().len(), 0);
+
+    let report = worker.process_batch().await.unwrap();
+    assert_eq!(report.dead_lettered, 1, "the replayed message is processed again");
+    let (ok, purged) = memvox(dir.path(), &prefix, &["dlq", "purge", "--all"]);
+    assert!(ok, "{purged}");
+    assert!(purged.contains("1 dead letter(s) purged from events"), "{purged}");
+    app.bus.delete_stream(EVENTS).await.unwrap();
+}
