@@ -1,0 +1,148 @@
+//! Write-path benchmark on the embedded defaults (SQLite, in-process bus, bundled static model,
+//! rule extractor), both workers running as in `memvox serve`:
+//!
+//! - `call_to_queryable`: one call at a time, from the raw event accepted (row written and
+//!   message published, as the gateway does) until vector search finds its memories;
+//! - `sustained`: a burst of calls accepted back to back, until the last one is embedded.
+//!
+//! Run: `cargo bench -p memvox --bench pipeline` (`PIPELINE_CALLS=N` for the burst size).
+//! Prints JSON with p50/p95/p99/max in milliseconds and calls per second.
+
+use std::time::{Duration, Instant};
+
+use memvox_bus::{EVENTS, Envelope, Message};
+use memvox_config::Config;
+use memvox_runtime::App;
+use memvox_store::{EventStatus, MemoryFilter, NewEvent};
+
+const FIXTURE: &str = include_str!("../../../fixtures/elevenlabs/post_call_transcription.json");
+
+fn payload(conversation_id: &str, user_id: &str) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(FIXTURE).expect("fixture parses");
+    value["data"]["conversation_id"] = conversation_id.into();
+    value["data"]["user_id"] = user_id.into();
+    value["data"]["transcript"][5]["message"] =
+        format!("Mornings work best for callbacks. I'm allergic to peanuts and my name is Dana {user_id}.")
+            .into();
+    value.to_string()
+}
+
+async fn accept(app: &App, conversation_id: &str, user_id: &str) -> i64 {
+    let recorded = app
+        .store
+        .record_event(&NewEvent {
+            event_type: "post_call_transcription".into(),
+            conversation_id: conversation_id.into(),
+            event_timestamp: 1_767_225_645,
+            payload: payload(conversation_id, user_id),
+            received_at: 0,
+        })
+        .await
+        .expect("record event");
+    let message = Message::EventAccepted {
+        event_id: recorded.id,
+        event_type: "post_call_transcription".into(),
+        conversation_id: conversation_id.into(),
+    };
+    app.bus.publish(EVENTS, &Envelope::new(message)).await.expect("publish");
+    recorded.id
+}
+
+/// Waits until a search over the user's memories finds one from `conversation_id`.
+async fn wait_queryable(app: &App, user_id: &str, conversation_id: &str, probe: &[f32]) {
+    loop {
+        let hits = app
+            .store
+            .search_memories(user_id, probe, &MemoryFilter::default(), 20)
+            .await
+            .expect("search");
+        if hits.iter().any(|h| {
+            h.memory
+                .provenance
+                .as_ref()
+                .is_some_and(|p| p.conversation_id == conversation_id)
+        }) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::default();
+    config.store.url = format!("sqlite://{}/bench.db", dir.path().display());
+    config.embedder.model_path =
+        Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/static-minilm-256").into());
+    config.log.filter = "warn".into();
+    let app = App::build(config).await.expect("app");
+    let workers = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            tokio::join!(
+                memvox_extraction_worker::run(&app),
+                memvox_embedding_worker::run(&app)
+            )
+        })
+    };
+    let probe = app.embedder.embed(&["when to call back"]).await.expect("embed")[0].clone();
+
+    let rounds = 200;
+    let mut latencies = Vec::with_capacity(rounds);
+    for i in 0..rounds {
+        let conversation = format!("conv_latency_{i}");
+        let user = format!("user_{}", i % 50);
+        let started = Instant::now();
+        accept(&app, &conversation, &user).await;
+        wait_queryable(&app, &user, &conversation, &probe).await;
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+
+    let calls: usize = std::env::var("PIPELINE_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let started = Instant::now();
+    let mut last = 0;
+    for i in 0..calls {
+        last = accept(&app, &format!("conv_burst_{i}"), &format!("burst_user_{}", i % 500)).await;
+    }
+    let accepted = started.elapsed();
+    loop {
+        let event = app.store.get_event(last).await.expect("event").expect("row");
+        if event.status == EventStatus::Completed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let last_user = format!("burst_user_{}", (calls - 1) % 500);
+    wait_queryable(&app, &last_user, &format!("conv_burst_{}", calls - 1), &probe).await;
+    let elapsed = started.elapsed();
+    app.shutdown.cancel();
+    let _ = workers.await;
+
+    let report = serde_json::json!({
+        "machine": format!("{} cores", std::thread::available_parallelism().map_or(0, usize::from)),
+        "call_to_queryable_ms": {
+            "rounds": rounds,
+            "p50": percentile(&latencies, 0.50),
+            "p95": percentile(&latencies, 0.95),
+            "p99": percentile(&latencies, 0.99),
+            "max": latencies.last(),
+        },
+        "sustained": {
+            "calls": calls,
+            "accept_seconds": accepted.as_secs_f64(),
+            "total_seconds": elapsed.as_secs_f64(),
+            "calls_per_second": calls as f64 / elapsed.as_secs_f64(),
+        }
+    });
+    println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+}
