@@ -37,6 +37,7 @@ pub struct BusMetrics {
     length: IntGaugeVec,
     pending: IntGaugeVec,
     lag: IntGaugeVec,
+    consumers: IntGaugeVec,
     dead_letters: IntGaugeVec,
     messages: IntCounterVec,
 }
@@ -68,6 +69,11 @@ impl BusMetrics {
                 "Entries in the stream not yet delivered to the group.",
                 &["stream", "group"],
             )?,
+            consumers: gauge(
+                "memvox_stream_consumers",
+                "Members known to the group (Redis keeps idle members until removed).",
+                &["stream", "group"],
+            )?,
             dead_letters: gauge(
                 "memvox_stream_dead_letters",
                 "Entries in the stream's dead-letter list.",
@@ -84,6 +90,7 @@ impl BusMetrics {
         registry.register(Box::new(metrics.length.clone()))?;
         registry.register(Box::new(metrics.pending.clone()))?;
         registry.register(Box::new(metrics.lag.clone()))?;
+        registry.register(Box::new(metrics.consumers.clone()))?;
         registry.register(Box::new(metrics.dead_letters.clone()))?;
         registry.register(Box::new(metrics.messages.clone()))?;
         Ok(metrics)
@@ -114,6 +121,9 @@ impl BusMetrics {
                 self.pending
                     .with_label_values(&labels)
                     .set(clamp(g.pending));
+                self.consumers
+                    .with_label_values(&labels)
+                    .set(clamp(g.consumers));
                 if let Some(lag) = g.lag {
                     self.lag.with_label_values(&labels).set(clamp(lag));
                 }

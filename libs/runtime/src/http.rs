@@ -19,6 +19,7 @@ pub async fn serve_http(app: &App, service: &'static str, router: Router) -> std
         service,
         app.metrics.clone(),
     );
+    spawn_stream_metrics(app);
     let http = &app.config.http;
     let listener = tokio::net::TcpListener::bind(http.listen).await?;
     tracing::info!(service, address = %listener.local_addr()?, "listening");
@@ -35,6 +36,31 @@ pub async fn serve_http(app: &App, service: &'static str, router: Router) -> std
             Ok(())
         }
     }
+}
+
+/// How often the stream gauges (length, pending, lag, consumers, dead letters) are refreshed.
+const STREAM_METRICS_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Refreshes the stream gauges of both streams until shutdown, so every process's `/metrics`
+/// shows queue depth and lag.
+fn spawn_stream_metrics(app: &App) {
+    let (bus, metrics, shutdown) = (
+        app.bus.clone(),
+        app.bus_metrics.clone(),
+        app.shutdown.clone(),
+    );
+    tokio::spawn(async move {
+        let streams = [memvox_bus::EVENTS, memvox_bus::MEMORIES];
+        loop {
+            if let Err(error) = metrics.refresh(bus.as_ref(), &streams).await {
+                tracing::debug!(%error, "stream metrics not refreshed");
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(STREAM_METRICS_INTERVAL) => {}
+            }
+        }
+    });
 }
 
 /// Cancels `token` on Ctrl-C or SIGTERM.

@@ -131,6 +131,10 @@ fn serve_starts_on_a_fresh_directory_and_stops_on_sigterm() {
         })
         .unwrap();
     assert!(metrics.contains("memvox_http_requests_total"), "{metrics}");
+    assert!(
+        metrics.contains("memvox_stream_length{stream=\"events\"}"),
+        "queue depth is exported: {metrics}"
+    );
 
     let pid = running.0.id().to_string();
     assert!(
