@@ -21,9 +21,10 @@ fn payload(conversation_id: &str, user_id: &str) -> String {
     let mut value: serde_json::Value = serde_json::from_str(FIXTURE).expect("fixture parses");
     value["data"]["conversation_id"] = conversation_id.into();
     value["data"]["user_id"] = user_id.into();
-    value["data"]["transcript"][5]["message"] =
-        format!("Mornings work best for callbacks. I'm allergic to peanuts and my name is Dana {user_id}.")
-            .into();
+    value["data"]["transcript"][5]["message"] = format!(
+        "Mornings work best for callbacks. I'm allergic to peanuts and my name is Dana {user_id}."
+    )
+    .into();
     value.to_string()
 }
 
@@ -44,7 +45,10 @@ async fn accept(app: &App, conversation_id: &str, user_id: &str) -> i64 {
         event_type: "post_call_transcription".into(),
         conversation_id: conversation_id.into(),
     };
-    app.bus.publish(EVENTS, &Envelope::new(message)).await.expect("publish");
+    app.bus
+        .publish(EVENTS, &Envelope::new(message))
+        .await
+        .expect("publish");
     recorded.id
 }
 
@@ -78,8 +82,13 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::default();
     config.store.url = format!("sqlite://{}/bench.db", dir.path().display());
-    config.embedder.model_path =
-        Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/static-minilm-256").into());
+    config.embedder.model_path = Some(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/static-minilm-256"
+        )
+        .into(),
+    );
     config.log.filter = "warn".into();
     let app = App::build(config).await.expect("app");
     let workers = {
@@ -91,7 +100,12 @@ async fn main() {
             )
         })
     };
-    let probe = app.embedder.embed(&["when to call back"]).await.expect("embed")[0].clone();
+    let probe = app
+        .embedder
+        .embed(&["when to call back"])
+        .await
+        .expect("embed")[0]
+        .clone();
 
     let rounds = 200;
     let mut latencies = Vec::with_capacity(rounds);
@@ -112,18 +126,34 @@ async fn main() {
     let started = Instant::now();
     let mut last = 0;
     for i in 0..calls {
-        last = accept(&app, &format!("conv_burst_{i}"), &format!("burst_user_{}", i % 500)).await;
+        last = accept(
+            &app,
+            &format!("conv_burst_{i}"),
+            &format!("burst_user_{}", i % 500),
+        )
+        .await;
     }
     let accepted = started.elapsed();
     loop {
-        let event = app.store.get_event(last).await.expect("event").expect("row");
+        let event = app
+            .store
+            .get_event(last)
+            .await
+            .expect("event")
+            .expect("row");
         if event.status == EventStatus::Completed {
             break;
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let last_user = format!("burst_user_{}", (calls - 1) % 500);
-    wait_queryable(&app, &last_user, &format!("conv_burst_{}", calls - 1), &probe).await;
+    wait_queryable(
+        &app,
+        &last_user,
+        &format!("conv_burst_{}", calls - 1),
+        &probe,
+    )
+    .await;
     let elapsed = started.elapsed();
     app.shutdown.cancel();
     let _ = workers.await;

@@ -54,6 +54,12 @@ pub enum Command {
         #[arg(long, default_value_t = 60)]
         timeout_secs: u64,
     },
+    /// Local embedding models: list, check, fetch.
+    Models {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::models::ModelsCommand,
+    },
     /// ElevenLabs integration helpers.
     Elevenlabs {
         /// What to print.
@@ -96,6 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => crate::serve::serve(load(file)?).await,
         Command::Migrate => crate::migrate::migrate(&load(file)?).await,
         Command::Dlq { command } => crate::dlq::run(load(file)?, command).await,
+        Command::Models { command } => crate::models::run(&load(file)?, command).await,
     }
 }
 

@@ -119,7 +119,10 @@ async fn selected(
         let mut letters: Vec<DeadLetter> = Vec::new();
         loop {
             let after = letters.last().map(|l| l.id.clone());
-            let page = app.bus.list_dead_letters(stream, after.as_ref(), PAGE).await?;
+            let page = app
+                .bus
+                .list_dead_letters(stream, after.as_ref(), PAGE)
+                .await?;
             if page.is_empty() {
                 return Ok(letters);
             }

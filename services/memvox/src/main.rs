@@ -5,6 +5,7 @@ mod cli;
 mod dlq;
 mod elevenlabs;
 mod migrate;
+mod models;
 mod probe;
 mod serve;
 

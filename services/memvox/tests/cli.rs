@@ -352,3 +352,24 @@ fn dlq_explains_that_the_in_process_bus_is_not_reachable() {
     let output = memvox(dir.path()).args(["dlq", "list"]).output().unwrap();
     assert_one_line_error(&output, "set bus.backend = \"redis\"");
 }
+
+#[test]
+fn models_check_loads_the_bundled_model_and_verifies_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = memvox(dir.path())
+        .args(["models", "check"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(stdout.contains("checksum ok"), "{stdout}");
+    assert!(
+        stdout.contains("static-minilm-256: dimension 256"),
+        "{stdout}"
+    );
+    let listed = memvox(dir.path())
+        .args(["models", "list"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("static   bundled model at"));
+}

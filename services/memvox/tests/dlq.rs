@@ -17,7 +17,10 @@ fn memvox(dir: &std::path::Path, prefix: &str, args: &[&str]) -> (bool, String) 
         .current_dir(dir)
         .env_remove("MEMVOX_CONFIG")
         .env("MEMVOX_EMBEDDER__PROVIDER", "hashing")
-        .env("MEMVOX_STORE__URL", format!("sqlite://{}/memvox.db", dir.display()))
+        .env(
+            "MEMVOX_STORE__URL",
+            format!("sqlite://{}/memvox.db", dir.display()),
+        )
         .env("MEMVOX_BUS__BACKEND", "redis")
         .env("MEMVOX_BUS__KEY_PREFIX", prefix)
         .output()
@@ -47,7 +50,8 @@ async fn poisoned_events_are_listed_replayed_and_purged() {
             event_type: "post_call_transcription".into(),
             conversation_id: "conv_poison".into(),
             event_timestamp: 1,
-            payload: "{\"type\":\"post_call_transcription\",\"event_timestamp\":1,\"data\":{}}".into(),
+            payload: "{\"type\":\"post_call_transcription\",\"event_timestamp\":1,\"data\":{}}"
+                .into(),
             received_at: 1,
         })
         .await
@@ -57,27 +61,55 @@ async fn poisoned_events_are_listed_replayed_and_purged() {
         event_type: "post_call_transcription".into(),
         conversation_id: "conv_poison".into(),
     };
-    app.bus.publish(EVENTS, &Envelope::new(message)).await.unwrap();
+    app.bus
+        .publish(EVENTS, &Envelope::new(message))
+        .await
+        .unwrap();
     let (worker, _) = memvox_extraction_worker::build(&app).unwrap();
     let report = worker.process_batch().await.unwrap();
     assert_eq!(report.dead_lettered, 1, "a malformed payload is permanent");
-    assert_eq!(app.store.get_event(event.id).await.unwrap().unwrap().status, EventStatus::DeadLetter);
+    assert_eq!(
+        app.store.get_event(event.id).await.unwrap().unwrap().status,
+        EventStatus::DeadLetter
+    );
 
     let (ok, listed) = memvox(dir.path(), &prefix, &["dlq", "list"]);
     assert!(ok, "{listed}");
     assert!(listed.contains("1 dead letter(s) on events"), "{listed}");
-    assert!(listed.contains("malformed payload"), "the reason is shown: {listed}");
+    assert!(
+        listed.contains("malformed payload"),
+        "the reason is shown: {listed}"
+    );
 
     let (ok, replayed) = memvox(dir.path(), &prefix, &["dlq", "replay", "--all"]);
     assert!(ok, "{replayed}");
-    assert!(replayed.contains("1 dead letter(s) replayed onto events"), "{replayed}");
-    assert_eq!(app.store.get_event(event.id).await.unwrap().unwrap().status, EventStatus::Pending);
-    assert_eq!(app.bus.list_dead_letters(EVENTS, None, 10).await.unwrap().len(), 0);
+    assert!(
+        replayed.contains("1 dead letter(s) replayed onto events"),
+        "{replayed}"
+    );
+    assert_eq!(
+        app.store.get_event(event.id).await.unwrap().unwrap().status,
+        EventStatus::Pending
+    );
+    assert_eq!(
+        app.bus
+            .list_dead_letters(EVENTS, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
 
     let report = worker.process_batch().await.unwrap();
-    assert_eq!(report.dead_lettered, 1, "the replayed message is processed again");
+    assert_eq!(
+        report.dead_lettered, 1,
+        "the replayed message is processed again"
+    );
     let (ok, purged) = memvox(dir.path(), &prefix, &["dlq", "purge", "--all"]);
     assert!(ok, "{purged}");
-    assert!(purged.contains("1 dead letter(s) purged from events"), "{purged}");
+    assert!(
+        purged.contains("1 dead letter(s) purged from events"),
+        "{purged}"
+    );
     app.bus.delete_stream(EVENTS).await.unwrap();
 }
