@@ -1,0 +1,249 @@
+//! The `/v1` REST API on both store backends: manual add, read, edit, list filters, search,
+//! delete, user profile, export, erasure down to zero rows; and `/openapi.json` against the
+//! routes actually served.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use memvox_query::routes::ROUTES;
+use memvox_query::routes::openapi::OPENAPI_JSON;
+use serde_json::{Value, json};
+use support::{Harness, NOW, TestEmbedder, request};
+
+fn embedder() -> TestEmbedder {
+    TestEmbedder::new(&[
+        ("Likes green tea", [1.0, 0.0, 0.0, 0.0]),
+        ("Likes black coffee", [0.0, 1.0, 0.0, 0.0]),
+        ("Lives in Lyon", [0.0, 0.0, 1.0, 0.0]),
+        ("tea", [1.0, 0.0, 0.0, 0.0]),
+        ("coffee", [0.0, 1.0, 0.0, 0.0]),
+    ])
+}
+
+async fn add(h: &Harness, content: &str, sector: &str) -> i64 {
+    let body = json!({"content": content, "sector": sector, "salience": 0.7});
+    let (status, memory) = h.call("POST", "/v1/users/u1/memories", Some(body)).await;
+    assert_eq!(status, 201, "{memory}");
+    assert_eq!(memory["content"], content);
+    memory["id"].as_i64().unwrap()
+}
+
+async fn memories_can_be_added_edited_listed_searched_and_deleted(backend: &str) {
+    let h = Harness::new(backend, embedder()).await;
+    let tea = add(&h, "Likes green tea", "semantic").await;
+    let lyon = add(&h, "Lives in Lyon", "episodic").await;
+
+    let (status, found) = h
+        .call(
+            "POST",
+            "/v1/users/u1/memories/search",
+            Some(json!({"query": "tea", "limit": 1})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(found["memories"][0]["id"], tea);
+
+    let edit = json!({"content": "Likes black coffee", "salience": 0.9});
+    let (status, edited) = h
+        .call("PATCH", &format!("/v1/users/u1/memories/{tea}"), Some(edit))
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["content"], "Likes black coffee");
+    let (_, found) = h
+        .call(
+            "POST",
+            "/v1/users/u1/memories/search",
+            Some(json!({"query": "coffee", "limit": 1})),
+        )
+        .await;
+    assert_eq!(found["memories"][0]["id"], tea, "the edit was re-embedded");
+
+    let pause = json!({"state": "paused"});
+    let (status, _) = h
+        .call(
+            "PATCH",
+            &format!("/v1/users/u1/memories/{lyon}"),
+            Some(pause),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, active) = h.call("GET", "/v1/users/u1/memories", None).await;
+    assert_eq!(active.as_array().unwrap().len(), 1);
+    let (_, paused) = h
+        .call(
+            "GET",
+            "/v1/users/u1/memories?state=paused&sector=episodic",
+            None,
+        )
+        .await;
+    assert_eq!(paused[0]["id"], lyon);
+    let (status, bad) = h
+        .call("GET", "/v1/users/u1/memories?sector=gossip", None)
+        .await;
+    assert_eq!(
+        (status.as_u16(), bad["error"]["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (_, none) = h
+        .call(
+            "GET",
+            &format!("/v1/users/u1/memories?created_after={}", NOW + 1),
+            None,
+        )
+        .await;
+    assert_eq!(none, json!([]));
+
+    let (status, user) = h.call("GET", "/v1/users/u1", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(user["counts"]["total"], 2);
+    assert_eq!(
+        user["counts"]["by_state"],
+        json!({"active": 1, "paused": 1})
+    );
+
+    let uri = format!("/v1/users/u1/memories/{lyon}");
+    assert_eq!(h.call("DELETE", &uri, None).await.0, 204);
+    assert_eq!(h.call("GET", &uri, None).await.0, 404);
+    assert_eq!(h.call("DELETE", &uri, None).await.0, 404);
+    assert_eq!(
+        h.call("GET", "/v1/users/u1/memories/abc", None).await.0,
+        400
+    );
+    assert_eq!(h.call("GET", "/v1/users/nobody", None).await.0, 404);
+    assert_eq!(
+        h.call("GET", &format!("/v1/users/other/memories/{tea}"), None)
+            .await
+            .0,
+        404
+    );
+    h.cleanup().await;
+}
+
+async fn export_holds_every_memory_and_its_history(backend: &str) {
+    let h = Harness::new(backend, embedder()).await;
+    let tea = add(&h, "Likes green tea", "semantic").await;
+    let coffee = add(&h, "Likes black coffee", "semantic").await;
+    let lyon = add(&h, "Lives in Lyon", "episodic").await;
+    h.store()
+        .supersede_memory("u1", tea, coffee, NOW)
+        .await
+        .unwrap();
+    h.call(
+        "PATCH",
+        &format!("/v1/users/u1/memories/{lyon}"),
+        Some(json!({"state": "paused"})),
+    )
+    .await;
+    let (status, export) = h.call("GET", "/v1/users/u1/export", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(export["user"]["user_id"], "u1");
+    let memories = export["memories"].as_array().unwrap();
+    assert_eq!(memories.len(), 3);
+    let superseded = memories.iter().find(|m| m["id"] == tea).unwrap();
+    assert_eq!(superseded["superseded_by"], coffee);
+    assert!(superseded["history"].is_array());
+    assert!(
+        memories
+            .iter()
+            .any(|m| m["id"] == lyon && m["state"] == "paused")
+    );
+    h.cleanup().await;
+}
+
+async fn erasure_leaves_zero_rows_for_the_user(backend: &str) {
+    let h = Harness::new(backend, embedder()).await;
+    let baseline = h.table_counts().await;
+    add(&h, "Likes green tea", "semantic").await;
+    let coffee = add(&h, "Likes black coffee", "semantic").await;
+    h.call(
+        "PATCH",
+        &format!("/v1/users/u1/memories/{coffee}"),
+        Some(json!({"content": "Lives in Lyon"})),
+    )
+    .await;
+    h.store().bind_caller("+15550100", "u1", NOW).await.unwrap();
+    assert_ne!(h.table_counts().await, baseline);
+    let (status, receipt) = h.call("DELETE", "/v1/users/u1", None).await;
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(receipt["user_id"], "u1");
+    assert!(receipt["total"].as_u64().unwrap() >= 6, "{receipt}");
+    assert_eq!(h.table_counts().await, baseline);
+    assert_eq!(h.call("GET", "/v1/users/u1", None).await.0, 404);
+    h.cleanup().await;
+}
+
+async fn the_api_needs_a_token(backend: &str) {
+    let h = Harness::new(backend, embedder()).await;
+    let (status, body) = h.send(request("GET", "/v1/users/u1", None, None)).await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, _) = h
+        .send(request("GET", "/v1/users/u1", Some("nope"), None))
+        .await;
+    assert_eq!(status, 401);
+    h.cleanup().await;
+}
+
+/// `(METHOD, path)` of every operation in the OpenAPI document.
+fn documented() -> BTreeSet<(String, String)> {
+    let doc: Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+    let mut operations = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "parameters")
+        {
+            operations.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    operations
+}
+
+async fn openapi_matches_the_routes(backend: &str) {
+    let h = Harness::new(backend, embedder()).await;
+    let table: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    assert_eq!(documented(), table);
+    let (status, served) = h.send(request("GET", "/openapi.json", None, None)).await;
+    assert_eq!(status, 200);
+    assert_eq!(served["openapi"], "3.1.0");
+    let paths: BTreeSet<&str> = ROUTES.iter().map(|(_, path)| *path).collect();
+    for path in paths {
+        let uri = path.replace("{user_id}", "u1").replace("{memory_id}", "1");
+        for method in ["GET", "POST", "PATCH", "DELETE", "PUT"] {
+            let mut req = request(method, &uri, Some(support::TOKEN), None);
+            req.headers_mut()
+                .insert("x-memvox-secret", support::INIT_SECRET.parse().unwrap());
+            let (status, body) = h.send(req).await;
+            let routed = table.contains(&(method.to_owned(), path.to_owned()));
+            if routed {
+                assert_ne!(status, 405, "{method} {path}");
+                assert_ne!(body["error"]["code"], "route_not_found", "{method} {path}");
+            } else {
+                assert_eq!(status, 405, "{method} {path} is served but not documented");
+            }
+        }
+    }
+    let (status, body) = h.call("GET", "/v1/nothing", None).await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["code"].as_str()),
+        (404, Some("route_not_found"))
+    );
+    h.cleanup().await;
+}
+
+on_both_backends!(
+    memories_can_be_added_edited_listed_searched_and_deleted,
+    export_holds_every_memory_and_its_history,
+    erasure_leaves_zero_rows_for_the_user,
+    the_api_needs_a_token,
+    openapi_matches_the_routes,
+);

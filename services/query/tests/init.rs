@@ -1,0 +1,172 @@
+//! `POST /webhook/conversation-init` on both store backends: a new caller becomes a bound guest,
+//! a returning caller is greeted with what memvox knows, and a failing store still yields a
+//! complete 200 answer.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use axum::body::Body;
+use axum::http::Request;
+use memvox_core::{NewMemory, Sector, guest_user_id};
+use serde_json::{Value, json};
+use support::{DAY, Harness, INIT_SECRET, NOW, TestEmbedder};
+
+const CALLER: &str = "+14155550199";
+const VARIABLES: [&str; 6] = [
+    "memory_user_id",
+    "user_name",
+    "memory_summary",
+    "memory_context",
+    "recent_topics",
+    "last_interaction",
+];
+
+fn init_request(secret: Option<&str>, body: &Value) -> Request<Body> {
+    let mut builder = Request::builder()
+        .method("POST")
+        .uri("/webhook/conversation-init")
+        .header("content-type", "application/json");
+    if let Some(secret) = secret {
+        builder = builder.header("x-memvox-secret", secret);
+    }
+    builder.body(Body::from(body.to_string())).unwrap()
+}
+
+fn body(caller: &str) -> Value {
+    json!({
+        "caller_id": caller,
+        "called_number": "+14155550142",
+        "agent_id": "agent_1",
+        "call_sid": "CA1",
+        "conversation_id": "conv_1"
+    })
+}
+
+async fn init(h: &Harness, caller: &str) -> Value {
+    let (status, answer) = h.send(init_request(Some(INIT_SECRET), &body(caller))).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["type"], "conversation_initiation_client_data");
+    for name in VARIABLES {
+        assert!(
+            answer["dynamic_variables"][name].is_string(),
+            "{name} missing: {answer}"
+        );
+    }
+    answer
+}
+
+async fn a_new_caller_becomes_a_bound_guest(backend: &str) {
+    let h = Harness::new(backend, TestEmbedder::default()).await;
+    let answer = init(&h, CALLER).await;
+    let guest = guest_user_id(CALLER);
+    assert_eq!(answer["user_id"], guest.as_str());
+    assert_eq!(
+        answer["dynamic_variables"]["memory_user_id"],
+        guest.as_str()
+    );
+    assert_eq!(answer["dynamic_variables"]["user_name"], "");
+    assert!(answer.get("conversation_config_override").is_none());
+    let bound = h.store().user_for_caller(CALLER).await.unwrap();
+    assert_eq!(bound.as_deref(), Some(guest.as_str()));
+    assert_eq!(init(&h, CALLER).await["user_id"], guest.as_str());
+    h.cleanup().await;
+}
+
+async fn a_returning_caller_is_greeted_with_their_memories(backend: &str) {
+    let h = Harness::new(backend, TestEmbedder::default()).await;
+    let s = h.store();
+    s.ensure_user("dana", NOW - 30 * DAY).await.unwrap();
+    s.bind_caller(CALLER, "dana", NOW - 30 * DAY).await.unwrap();
+    s.update_user_profile("dana", Some("Dana"), Some("Prefers short answers."))
+        .await
+        .unwrap();
+    s.touch_user("dana", 1_765_815_600_000).await.unwrap();
+    for (content, salience, at) in [
+        ("Moved prescriptions to Elm Street", 0.9, NOW - 20 * DAY),
+        ("Allergic to penicillin", 0.8, NOW - 25 * DAY),
+        ("Asked about refill pickup times", 0.3, NOW - DAY),
+    ] {
+        let memory = NewMemory {
+            user_id: "dana".into(),
+            content: content.into(),
+            sector: Sector::Semantic,
+            salience,
+            provenance: None,
+        };
+        s.insert_memory(&memory, at).await.unwrap();
+    }
+    let answer = init(&h, CALLER).await;
+    let variables = &answer["dynamic_variables"];
+    assert_eq!(answer["user_id"], "dana");
+    assert_eq!(variables["user_name"], "Dana");
+    assert_eq!(variables["memory_summary"], "Prefers short answers.");
+    assert_eq!(
+        variables["memory_context"],
+        "Moved prescriptions to Elm Street. Allergic to penicillin. Asked about refill pickup times."
+    );
+    assert_eq!(
+        variables["recent_topics"],
+        "Asked about refill pickup times. Moved prescriptions to Elm Street."
+    );
+    assert_eq!(variables["last_interaction"], "2025-12-15T16:20:00Z");
+    assert_eq!(
+        answer["conversation_config_override"]["agent"]["first_message"],
+        "Hi Dana, welcome back! How can I help you today?"
+    );
+    h.cleanup().await;
+}
+
+async fn a_failing_store_still_yields_a_complete_answer(backend: &str) {
+    let h = Harness::new(backend, TestEmbedder::default()).await;
+    h.break_store().await;
+    let answer = init(&h, CALLER).await;
+    for name in VARIABLES {
+        assert_eq!(answer["dynamic_variables"][name], "", "{name}");
+    }
+    assert!(answer.get("user_id").is_none());
+    h.cleanup().await;
+}
+
+/// PostgreSQL only: a table lock held by another transaction blocks the lookup for as long as
+/// the test wants, so the deadline passes without any timing assumption.
+#[tokio::test]
+async fn a_lookup_past_its_deadline_yields_a_complete_answer() {
+    let settings = memvox_config::QuerySettings {
+        init_deadline_ms: 50,
+        ..support::settings()
+    };
+    let h = Harness::with_settings("postgres", TestEmbedder::default(), settings).await;
+    let support::Backend::Postgres(store, _) = &h.backend else {
+        unreachable!("a PostgreSQL harness")
+    };
+    let mut lock = store.pool().begin().await.unwrap();
+    sqlx::query("LOCK TABLE caller_identities IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let answer = init(&h, CALLER).await;
+    lock.rollback().await.unwrap();
+    assert_eq!(answer["dynamic_variables"]["memory_user_id"], "");
+    assert!(answer.get("conversation_config_override").is_none());
+    h.cleanup().await;
+}
+
+async fn the_secret_is_required(backend: &str) {
+    let h = Harness::new(backend, TestEmbedder::default()).await;
+    for secret in [None, Some("wrong")] {
+        let (status, answer) = h.send(init_request(secret, &body(CALLER))).await;
+        assert_eq!(status, 401);
+        assert_eq!(answer["error"]["code"], "unauthorized");
+    }
+    assert_eq!(h.store().user_for_caller(CALLER).await.unwrap(), None);
+    let anonymous = init(&h, "").await;
+    assert_eq!(anonymous["dynamic_variables"]["memory_user_id"], "");
+    h.cleanup().await;
+}
+
+on_both_backends!(
+    a_new_caller_becomes_a_bound_guest,
+    a_returning_caller_is_greeted_with_their_memories,
+    a_failing_store_still_yields_a_complete_answer,
+    the_secret_is_required,
+);
