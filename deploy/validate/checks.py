@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Consistency checks of the deployment files against each other and against the Rust sources.
+
+Run by scripts/validate-deploy.sh (with the venv that has PyYAML and jsonschema):
+
+  checks.py metrics     every memvox_* metric named in dashboards and alert rules is registered
+                        somewhere in libs/ or services/ (histogram suffixes _bucket/_sum/_count
+                        are stripped first)
+  checks.py copies      k8s PrometheusRule, the chart's files/alerts.yml and the chart's dashboards
+                        are identical to deploy/prometheus/alerts.yml and deploy/grafana/dashboards
+  checks.py crds FILE.. structural checks of the custom resources kubernetes-validate has no
+                        schema for: KEDA ScaledObject / TriggerAuthentication, ServiceMonitor,
+                        PrometheusRule. The ScaledObjects must name the real stream key (KeySpace
+                        of libs/bus) and the real consumer groups (GROUP of each worker crate).
+  checks.py schema      helm/memvox/values.yaml validates against values.schema.json, and a
+                        broken copy does not (so the schema is not vacuous)
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import pathlib
+import re
+import sys
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SUFFIXES = ("_bucket", "_sum", "_count")
+failures: list[str] = []
+
+
+def fail(msg: str) -> None:
+    failures.append(msg)
+    print(f"  FAIL {msg}")
+
+
+def rust_sources() -> str:
+    parts = []
+    for sub in ("libs", "services"):
+        for p in sorted((ROOT / sub).rglob("*.rs")):
+            if "/tests/" in str(p) or p.name == "tests.rs":
+                continue
+            parts.append(p.read_text(errors="replace"))
+    return "\n".join(parts)
+
+
+def check_metrics() -> None:
+    src = rust_sources()
+    registered = set(re.findall(r'"(memvox_[a-z0-9_]+)"', src))
+    files = sorted((ROOT / "deploy/grafana/dashboards").glob("*.json")) + [ROOT / "deploy/prometheus/alerts.yml"]
+    used: dict[str, set[str]] = {}
+    for f in files:
+        for name in re.findall(r"\b(memvox_[a-z0-9_]+)", f.read_text()):
+            base = name
+            for suf in SUFFIXES:
+                if base.endswith(suf) and base[: -len(suf)] in registered:
+                    base = base[: -len(suf)]
+            used.setdefault(base, set()).add(f.relative_to(ROOT).as_posix())
+    for name in sorted(used):
+        if name not in registered:
+            fail(f"metric {name} (used in {', '.join(sorted(used[name]))}) is not registered in libs/ or services/")
+    print(f"  {len(used)} metric names referenced, {len(registered)} registered in the Rust sources")
+
+
+def check_copies() -> None:
+    alerts = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())
+    rule = yaml.safe_load((ROOT / "k8s/base/prometheusrule.yaml").read_text())
+    if rule["spec"]["groups"] != alerts["groups"]:
+        fail("k8s/base/prometheusrule.yaml differs from deploy/prometheus/alerts.yml (regenerate it)")
+    if (ROOT / "helm/memvox/files/alerts.yml").read_text() != (ROOT / "deploy/prometheus/alerts.yml").read_text():
+        fail("helm/memvox/files/alerts.yml differs from deploy/prometheus/alerts.yml (copy it)")
+    for d in sorted((ROOT / "deploy/grafana/dashboards").glob("*.json")):
+        json.loads(d.read_text())
+        copy_ = ROOT / "helm/memvox/dashboards" / d.name
+        if not copy_.exists() or copy_.read_text() != d.read_text():
+            fail(f"helm/memvox/dashboards/{d.name} differs from deploy/grafana/dashboards/{d.name} (copy it)")
+    print("  alert rules and dashboards: k8s, chart and compose copies compared")
+
+
+def source_constant(path: str, name: str) -> str:
+    m = re.search(rf'pub const {name}: &str = "([^"]+)";', (ROOT / path).read_text())
+    if not m:
+        fail(f"{path}: constant {name} not found")
+        return ""
+    return m.group(1)
+
+
+def check_crds(paths: list[str]) -> None:
+    streams = {
+        source_constant("services/extraction-worker/src/lib.rs", "GROUP"): source_constant(
+            "libs/bus/src/message.rs", "EVENTS"
+        ),
+        source_constant("services/embedding-worker/src/lib.rs", "GROUP"): source_constant(
+            "libs/bus/src/message.rs", "MEMORIES"
+        ),
+    }
+    keys_rs = (ROOT / "libs/bus/src/redis_streams/keys.rs").read_text()
+    if 'format!("{}:stream:{{{stream}}}", self.prefix)' not in keys_rs:
+        fail("libs/bus KeySpace::stream no longer builds `<prefix>:stream:{<stream>}`: update the ScaledObjects")
+    seen = 0
+    for path in paths:
+        for doc in yaml.safe_load_all(pathlib.Path(path).read_text()):
+            if not doc:
+                continue
+            kind, name = doc.get("kind"), doc.get("metadata", {}).get("name")
+            where = f"{path}: {kind}/{name}"
+            spec = doc.get("spec") or {}
+            if kind == "ScaledObject":
+                seen += 1
+                if not spec.get("scaleTargetRef", {}).get("name"):
+                    fail(f"{where}: spec.scaleTargetRef.name missing")
+                lo, hi = spec.get("minReplicaCount", 0), spec.get("maxReplicaCount", 100)
+                if not (isinstance(lo, int) and isinstance(hi, int) and 0 <= lo <= hi):
+                    fail(f"{where}: min/maxReplicaCount must be integers with min <= max")
+                if not spec.get("triggers"):
+                    fail(f"{where}: no triggers")
+                for t in spec.get("triggers", []):
+                    md = t.get("metadata", {})
+                    if t.get("type") != "redis-streams":
+                        fail(f"{where}: trigger type {t.get('type')} (expected redis-streams)")
+                        continue
+                    group = md.get("consumerGroup")
+                    if group not in streams:
+                        fail(f"{where}: consumerGroup {group!r} is not a memvox worker group {sorted(streams)}")
+                        continue
+                    m = re.fullmatch(r"([a-z0-9_-]+):stream:\{([a-z]+)\}", md.get("stream", ""))
+                    if not m or m.group(2) != streams[group]:
+                        fail(f"{where}: stream {md.get('stream')!r} is not the key of stream "
+                             f"{streams[group]!r} (<prefix>:stream:{{{streams[group]}}})")
+                    if not (md.get("address") or md.get("addressFromEnv") or md.get("host")):
+                        fail(f"{where}: trigger has no Redis address")
+                    counts = [k for k in ("lagCount", "pendingEntriesCount", "streamLength") if k in md]
+                    if len(counts) != 1 or not str(md[counts[0]]).isdigit():
+                        fail(f"{where}: a trigger needs exactly one numeric string of lagCount/pendingEntriesCount/streamLength")
+                    for k, v in md.items():
+                        if not isinstance(v, str):
+                            fail(f"{where}: trigger metadata {k} must be a string (KEDA's map[string]string)")
+            elif kind == "TriggerAuthentication":
+                seen += 1
+                for ref in spec.get("secretTargetRef", []):
+                    if not {"parameter", "name", "key"} <= set(ref):
+                        fail(f"{where}: secretTargetRef needs parameter, name and key")
+            elif kind == "ServiceMonitor":
+                seen += 1
+                if not spec.get("selector", {}).get("matchLabels"):
+                    fail(f"{where}: spec.selector.matchLabels missing")
+                for ep in spec.get("endpoints", []):
+                    if ep.get("port") != "http" or ep.get("path") != "/metrics":
+                        fail(f"{where}: endpoint must scrape port http, path /metrics")
+            elif kind == "PrometheusRule":
+                seen += 1
+                for g in spec.get("groups", []):
+                    for r in g.get("rules", []):
+                        if "alert" in r and not r.get("annotations", {}).get("runbook_url"):
+                            fail(f"{where}: alert {r['alert']} has no runbook_url")
+    print(f"  {seen} custom resources checked")
+
+
+def check_schema() -> None:
+    import jsonschema
+
+    chart = ROOT / "helm/memvox"
+    schema = json.loads((chart / "values.schema.json").read_text())
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    jsonschema.Draft7Validator.check_schema(schema)
+    for err in validator.iter_errors(values):
+        fail(f"values.yaml: {'/'.join(map(str, err.path))}: {err.message}")
+    broken = copy.deepcopy(values)
+    broken["services"]["query"]["replicas"] = "two"
+    broken["config"]["MEMVOX_STORE__URL"] = "postgres://x"
+    if len(list(validator.iter_errors(broken))) < 2:
+        fail("values.schema.json accepts broken values (replicas: 'two', a store URL in config)")
+    print("  values.yaml valid; broken values rejected")
+
+
+def check_runbook() -> None:
+    runbook = (ROOT / "docs/runbook.md").read_text()
+    anchors = {re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", runbook, re.M)}
+    alerts = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())
+    for g in alerts["groups"]:
+        for r in g["rules"]:
+            url = r.get("annotations", {}).get("runbook_url", "")
+            anchor = url.split("#", 1)[-1] if "#" in url else ""
+            if anchor not in anchors:
+                fail(f"alert {r.get('alert')}: runbook_url {url!r} has no section in docs/runbook.md")
+    print("  every alert's runbook_url has a section in docs/runbook.md")
+
+
+def main() -> None:
+    what, args = sys.argv[1], sys.argv[2:]
+    {"metrics": check_metrics, "copies": check_copies, "schema": check_schema, "runbook": check_runbook}.get(
+        what, lambda: check_crds(args)
+    )() if what != "crds" else check_crds(args)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
