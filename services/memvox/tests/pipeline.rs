@@ -20,6 +20,14 @@ enum Deployment {
 }
 
 async fn app(deployment: Deployment, dir: &std::path::Path) -> App {
+    app_with(deployment, dir, |_| {}).await
+}
+
+async fn app_with(
+    deployment: Deployment,
+    dir: &std::path::Path,
+    adjust: impl FnOnce(&mut Config),
+) -> App {
     let mut config = Config::default();
     config.embedder.model_path = Some(
         concat!(
@@ -45,6 +53,7 @@ async fn app(deployment: Deployment, dir: &std::path::Path) -> App {
             config.bus.key_prefix = format!("test:pipeline:{tag}");
         }
     }
+    adjust(&mut config);
     App::build(config).await.unwrap()
 }
 
@@ -245,6 +254,120 @@ async fn a_crash_before_commit_leaves_no_trace(deployment: Deployment) {
             .iter()
             .any(|c| c == "Prefers mornings for callbacks")
     );
+}
+
+async fn contradictions_supersede_and_distinct_facts_stay_distinct(deployment: Deployment) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(deployment, dir.path()).await;
+    let pipeline = Pipeline::new(&app);
+    let calls = [
+        (
+            "conv_a",
+            "I live in Denver. I'm allergic to peanuts. Please email me the details.",
+        ),
+        (
+            "conv_b",
+            "I'm also allergic to shellfish. I moved to Austin last month.",
+        ),
+    ];
+    for (conversation, words) in calls {
+        accept(&app, conversation, call_payload(conversation, Some(words))).await;
+        pipeline.run().await;
+    }
+    let audit = MemoryFilter {
+        include_superseded: true,
+        ..MemoryFilter::default()
+    };
+    let all = app
+        .store
+        .list_memories(USER, &audit, MemoryOrder::Newest, 100)
+        .await
+        .unwrap();
+    let find = |needle: &str| {
+        all.iter()
+            .find(|m| m.content.contains(needle))
+            .unwrap_or_else(|| panic!("no memory mentions {needle}: {all:#?}"))
+    };
+    let (denver, austin) = (find("Denver"), find("Austin"));
+    assert_eq!(
+        denver.superseded_by,
+        Some(austin.id),
+        "moving supersedes the old city"
+    );
+    assert!(austin.superseded_by.is_none());
+    let (peanuts, shellfish) = (find("peanut"), find("shellfish"));
+    assert_ne!(peanuts.id, shellfish.id);
+    assert!(
+        peanuts.superseded_by.is_none() && shellfish.superseded_by.is_none(),
+        "distinct allergies stay distinct"
+    );
+    let visible = active_memories(&app).await;
+    assert!(
+        visible.iter().all(|m| !m.content.contains("Denver")),
+        "superseded memories are hidden"
+    );
+}
+
+/// An OpenAI-compatible extractor that answers garbage: the event is dead-lettered with its
+/// reason and nothing is written.
+async fn garbage_from_the_llm_dead_letters_the_event(deployment: Deployment, status: u16) {
+    let server = wiremock::MockServer::start().await;
+    let body = serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": "this is not json"}}]
+    });
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(status).set_body_json(body))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(deployment, dir.path(), |config| {
+        config.extractor.provider = memvox_ai::ExtractorProvider::OpenAi;
+        config.extractor.openai.base_url = format!("{}/v1", server.uri());
+        config.extractor.openai.api_key = Some(memvox_ai::ApiKey::new("test-key"));
+        config.bus.max_attempts = 1;
+    })
+    .await;
+    let pipeline = Pipeline::new(&app);
+    let event_id = accept(&app, "conv_llm", call_payload("conv_llm", None)).await;
+    let report = pipeline.extraction.process_batch().await.unwrap();
+    assert_eq!(report.dead_lettered, 1, "{report:?}");
+    let event = app.store.get_event(event_id).await.unwrap().unwrap();
+    assert_eq!(event.status, EventStatus::DeadLetter);
+    assert!(event.error_message.unwrap().contains("extractor"));
+    assert!(
+        active_memories(&app).await.is_empty(),
+        "nothing half-written"
+    );
+    assert!(app.store.get_call("conv_llm").await.unwrap().is_none());
+    let letters = app.bus.list_dead_letters(EVENTS, None, 10).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert!(
+        letters[0].reason.contains("extractor"),
+        "{}",
+        letters[0].reason
+    );
+}
+
+#[tokio::test]
+async fn embedded_contradictions_supersede_and_distinct_facts_stay_distinct() {
+    contradictions_supersede_and_distinct_facts_stay_distinct(Deployment::Embedded).await;
+}
+
+#[tokio::test]
+async fn distributed_contradictions_supersede_and_distinct_facts_stay_distinct() {
+    contradictions_supersede_and_distinct_facts_stay_distinct(Deployment::Distributed).await;
+}
+
+#[tokio::test]
+async fn embedded_llm_garbage_dead_letters_the_event() {
+    garbage_from_the_llm_dead_letters_the_event(Deployment::Embedded, 200).await;
+}
+
+#[tokio::test]
+async fn distributed_llm_outage_dead_letters_after_the_last_attempt() {
+    garbage_from_the_llm_dead_letters_the_event(Deployment::Distributed, 503).await;
 }
 
 #[tokio::test]
