@@ -12,6 +12,8 @@ Run by scripts/validate-deploy.sh (with the venv that has PyYAML and jsonschema)
                         schema for: KEDA ScaledObject / TriggerAuthentication, ServiceMonitor,
                         PrometheusRule. The ScaledObjects must name the real stream key (KeySpace
                         of libs/bus) and the real consumer groups (GROUP of each worker crate).
+  checks.py sync        rewrites the copies from the sources: k8s/base/prometheusrule.yaml,
+                        helm/memvox/files/alerts.yml, helm/memvox/dashboards/*.json
   checks.py schema      helm/memvox/values.yaml validates against values.schema.json, and a
                         broken copy does not (so the schema is not vacuous)
 """
@@ -68,14 +70,14 @@ def check_copies() -> None:
     alerts = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())
     rule = yaml.safe_load((ROOT / "k8s/base/prometheusrule.yaml").read_text())
     if rule["spec"]["groups"] != alerts["groups"]:
-        fail("k8s/base/prometheusrule.yaml differs from deploy/prometheus/alerts.yml (regenerate it)")
+        fail("k8s/base/prometheusrule.yaml differs from deploy/prometheus/alerts.yml (run: deploy/validate/checks.py sync)")
     if (ROOT / "helm/memvox/files/alerts.yml").read_text() != (ROOT / "deploy/prometheus/alerts.yml").read_text():
-        fail("helm/memvox/files/alerts.yml differs from deploy/prometheus/alerts.yml (copy it)")
+        fail("helm/memvox/files/alerts.yml differs from deploy/prometheus/alerts.yml (run: deploy/validate/checks.py sync)")
     for d in sorted((ROOT / "deploy/grafana/dashboards").glob("*.json")):
         json.loads(d.read_text())
         copy_ = ROOT / "helm/memvox/dashboards" / d.name
         if not copy_.exists() or copy_.read_text() != d.read_text():
-            fail(f"helm/memvox/dashboards/{d.name} differs from deploy/grafana/dashboards/{d.name} (copy it)")
+            fail(f"helm/memvox/dashboards/{d.name} differs from deploy/grafana/dashboards/{d.name} (run: deploy/validate/checks.py sync)")
     print("  alert rules and dashboards: k8s, chart and compose copies compared")
 
 
@@ -158,6 +160,41 @@ def check_crds(paths: list[str]) -> None:
     print(f"  {seen} custom resources checked")
 
 
+def sync() -> None:
+    import shutil
+
+    class Dumper(yaml.SafeDumper):
+        def increase_indent(self, flow=False, indentless=False):
+            return super().increase_indent(flow, False)
+
+        def ignore_aliases(self, data):
+            return True
+
+    Dumper.add_representer(
+        str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style="|" if "\n" in v else None)
+    )
+    alerts_path = ROOT / "deploy/prometheus/alerts.yml"
+    alerts = yaml.safe_load(alerts_path.read_text())
+    labels = {"app.kubernetes.io/name": "memvox", "app.kubernetes.io/part-of": "memvox"}
+    rule = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "memvox", "labels": labels},
+        "spec": {"groups": alerts["groups"]},
+    }
+    header = (
+        "# Generated from deploy/prometheus/alerts.yml (scripts/validate-deploy.sh fails if they differ).\n"
+        "# Alert rules for the Prometheus Operator; runbooks: docs/runbook.md.\n"
+    )
+    (ROOT / "k8s/base/prometheusrule.yaml").write_text(
+        header + yaml.dump(rule, Dumper=Dumper, sort_keys=False, width=200)
+    )
+    shutil.copyfile(alerts_path, ROOT / "helm/memvox/files/alerts.yml")
+    for d in sorted((ROOT / "deploy/grafana/dashboards").glob("*.json")):
+        shutil.copyfile(d, ROOT / "helm/memvox/dashboards" / d.name)
+    print("  copies rewritten")
+
+
 def check_schema() -> None:
     import jsonschema
 
@@ -191,7 +228,7 @@ def check_runbook() -> None:
 
 def main() -> None:
     what, args = sys.argv[1], sys.argv[2:]
-    {"metrics": check_metrics, "copies": check_copies, "schema": check_schema, "runbook": check_runbook}.get(
+    {"metrics": check_metrics, "copies": check_copies, "sync": sync, "schema": check_schema, "runbook": check_runbook}.get(
         what, lambda: check_crds(args)
     )() if what != "crds" else check_crds(args)
     sys.exit(1 if failures else 0)
