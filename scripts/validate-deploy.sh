@@ -65,6 +65,15 @@ for bin in memvox memvox-gateway memvox-query memvox-extraction-worker memvox-em
   grep -rqs "^name = \"$bin\"" services/*/Cargo.toml || die "no workspace package named $bin"
 done
 [[ -d models/static-minilm-256 ]] || die "models/static-minilm-256 (copied into the image) is missing"
+# The image builds with `--locked`: Cargo.lock must exist and match the manifests.
+if command -v cargo >/dev/null; then
+  [[ -f Cargo.lock ]] || die "Cargo.lock is missing: the Dockerfile builds with --locked"
+  { cargo metadata --locked --offline --format-version 1 >/dev/null 2>&1 \
+      || cargo metadata --locked --format-version 1 >/dev/null; } \
+    || die "Cargo.lock is out of date (cargo metadata --locked failed): the Docker build would fail"
+  git ls-files --error-unmatch Cargo.lock >/dev/null 2>&1 \
+    || note "Cargo.lock is not tracked by git: a clean checkout cannot build the image with --locked"
+fi
 note "the image itself is not built here (no Docker engine)"
 
 # --- YAML -----------------------------------------------------------------------------------
