@@ -1,0 +1,105 @@
+//! Summaries of recorded runs: printed as a table and written as JSON.
+
+use serde::Serialize;
+
+use crate::drive::Recorded;
+
+/// The figures of one target in one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Scenario name, e.g. `ack`.
+    pub scenario: &'static str,
+    /// `open` (fixed rate) or `closed` (fixed concurrency).
+    pub mode: &'static str,
+    /// Target label: `gateway` or `bare`.
+    pub target: &'static str,
+    /// Offered rate (open loop), requests per second.
+    pub rate: Option<u64>,
+    /// Workers (closed loop).
+    pub concurrency: Option<usize>,
+    /// Requests answered 200.
+    pub ok: u64,
+    /// Requests that failed.
+    pub errors: u64,
+    /// Answered requests per second of wall time.
+    pub throughput_rps: f64,
+    /// Latency percentiles and maximum, in milliseconds.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// 99.9th percentile.
+    pub p999_ms: f64,
+    /// Largest latency.
+    pub max_ms: f64,
+}
+
+impl Summary {
+    /// Summarises `recorded`.
+    pub fn new(
+        scenario: &'static str,
+        mode: &'static str,
+        target: &'static str,
+        recorded: &Recorded,
+    ) -> Self {
+        let h = &recorded.histogram;
+        let ms = |micros: u64| micros as f64 / 1000.0;
+        Self {
+            scenario,
+            mode,
+            target,
+            rate: None,
+            concurrency: None,
+            ok: recorded.ok,
+            errors: recorded.errors,
+            throughput_rps: recorded.ok as f64 / recorded.elapsed.as_secs_f64().max(1e-9),
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p95_ms: ms(h.value_at_quantile(0.95)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            p999_ms: ms(h.value_at_quantile(0.999)),
+            max_ms: ms(h.max()),
+        }
+    }
+
+    /// Prints one table row.
+    pub fn print(&self) {
+        let load = match (self.rate, self.concurrency) {
+            (Some(rate), _) => format!("{rate}/s"),
+            (_, Some(concurrency)) => format!("c={concurrency}"),
+            _ => String::new(),
+        };
+        println!(
+            "{:<6} {:<7} {:<8} {:>8} {:>7} {:>9.0} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
+            self.mode,
+            self.target,
+            load,
+            self.ok,
+            self.errors,
+            self.throughput_rps,
+            self.p50_ms,
+            self.p95_ms,
+            self.p99_ms,
+            self.p999_ms,
+            self.max_ms
+        );
+    }
+}
+
+/// Prints the table header.
+pub fn print_header() {
+    println!(
+        "{:<6} {:<7} {:<8} {:>8} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "mode",
+        "target",
+        "load",
+        "ok",
+        "errors",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "p99.9",
+        "max ms"
+    );
+}
