@@ -13,9 +13,22 @@
 # deploy/validate/checks.py, not the operators' schemas; without helm the chart is rendered by
 # deploy/validate/helm_render.py (a Go-template subset interpreter that fails on anything else).
 #
-# Usage: scripts/validate-deploy.sh            (exit 1 on the first failing step)
+# With --smoke it also runs deploy/validate/smoke.py: the environment of docker-compose.yml and of
+# the k8s ConfigMap/Secret on the real binaries (cargo build) against the local Redis and PostgreSQL
+# that scripts/test-services.sh starts (run it first): wait-for, migrate, the 4 services, the image's health check command,
+# a signed webhook through to a memory-query, SIGTERM.
+#
+# Usage: scripts/validate-deploy.sh [--smoke]   (exit 1 on the first failing step)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+SMOKE=0
+for arg in "$@"; do
+  case $arg in
+    --smoke) SMOKE=1 ;;
+    *) printf 'usage: %s [--smoke]\n' "$0" >&2; exit 2 ;;
+  esac
+done
 
 CACHE="${MEMVOX_DEPLOY_CACHE:-$HOME/.cache/memvox}"
 VENV="$CACHE/deploy-venv"
@@ -197,6 +210,22 @@ if grep -qE "^kind: (ScaledObject|Ingress|ServiceMonitor|PrometheusRule)$" "$WOR
   die "helm chart renders optional objects although they are disabled"
 fi
 grep -q "image: registry.example.com/memvox/memvox:1.2.3" "$WORK/helm-minimal.yaml" || die "image.tag not applied"
+
+# --- smoke test on the real binaries ---------------------------------------------------------
+
+if ((SMOKE)); then
+  step "smoke: compose and k8s environments on the real binaries (local Redis + PostgreSQL)"
+  # Not started here: scripts/test-services.sh also drops leftover test schemas, which would break a
+  # test run going on at the same time. Run it first (CI: scripts/test.sh does).
+  cargo build --locked -q -p memvox -p memvox-gateway -p memvox-query \
+    -p memvox-extraction-worker -p memvox-embedding-worker
+  "$PY" deploy/validate/kustomize_render.py k8s/base > "$WORK/smoke-base.yaml"
+  target/debug/memvox wait-for --timeout-secs 5 tcp://127.0.0.1:5432 tcp://127.0.0.1:6379 >/dev/null \
+    || die "--smoke needs Redis and PostgreSQL on 127.0.0.1: run scripts/test-services.sh first"
+  "$PY" deploy/validate/smoke.py target/debug "$WORK/smoke-base.yaml"
+else
+  note "smoke test on the real binaries skipped (run with --smoke)"
+fi
 
 # --- this script ----------------------------------------------------------------------------
 
