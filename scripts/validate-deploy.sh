@@ -211,6 +211,9 @@ if grep -qE "^kind: (ScaledObject|Ingress|ServiceMonitor|PrometheusRule)$" "$WOR
 fi
 grep -q "image: registry.example.com/memvox/memvox:1.2.3" "$WORK/helm-minimal.yaml" || die "image.tag not applied"
 
+step "k8s/base and the Helm chart (default values) describe the same workloads"
+"$PY" deploy/validate/checks.py same "$WORK/k8s_base.yaml" "$WORK/helm-default.yaml"
+
 # --- smoke test on the real binaries ---------------------------------------------------------
 
 if ((SMOKE)); then
@@ -222,7 +225,7 @@ if ((SMOKE)); then
   "$PY" deploy/validate/kustomize_render.py k8s/base > "$WORK/smoke-base.yaml"
   target/debug/memvox wait-for --timeout-secs 5 tcp://127.0.0.1:5432 tcp://127.0.0.1:6379 >/dev/null \
     || die "--smoke needs Redis and PostgreSQL on 127.0.0.1: run scripts/test-services.sh first"
-  "$PY" deploy/validate/smoke.py target/debug "$WORK/smoke-base.yaml"
+  "$PY" deploy/validate/smoke.py target/debug "$WORK/smoke-base.yaml" "$WORK/helm-default.yaml"
 else
   note "smoke test on the real binaries skipped (run with --smoke)"
 fi

@@ -14,6 +14,10 @@ Run by scripts/validate-deploy.sh (with the venv that has PyYAML and jsonschema)
                         of libs/bus) and the real consumer groups (GROUP of each worker crate).
   checks.py sync        rewrites the copies from the sources: k8s/base/prometheusrule.yaml,
                         helm/memvox/files/alerts.yml, helm/memvox/dashboards/*.json
+  checks.py same K8S.yaml HELM.yaml
+                        the rendered kustomize base and Helm chart (default values) describe the same
+                        workloads: commands, probes, lifecycle, security, env names, scaling,
+                        disruption budgets, ingress routes, configuration keys and alert rules
   checks.py schema      helm/memvox/values.yaml validates against values.schema.json, and a
                         broken copy does not (so the schema is not vacuous)
 """
@@ -195,6 +199,70 @@ def sync() -> None:
     print("  copies rewritten")
 
 
+def workload_view(path: str) -> dict:
+    """What must agree between the two renderings, keyed by component, names stripped of prefixes."""
+    docs = [d for d in yaml.safe_load_all(pathlib.Path(path).read_text()) if d]
+    view: dict = {}
+    comp = lambda d: d["metadata"].get("labels", {}).get("app.kubernetes.io/component", "")  # noqa: E731
+
+    def tail(name: str) -> str:  # memvox-query / <release>-memvox-query -> query
+        return name.split("memvox-", 1)[-1]
+
+    for d in docs:
+        kind, spec = d["kind"], d.get("spec", {})
+        if kind in ("Deployment", "Job"):
+            pod = spec["template"]["spec"]
+            c = pod["containers"][0]
+            view[(kind, comp(d))] = {
+                "command": c["command"],
+                "ports": c.get("ports"),
+                "probes": [c.get(k) for k in ("startupProbe", "livenessProbe", "readinessProbe")],
+                "lifecycle": c.get("lifecycle"),
+                "securityContext": c.get("securityContext"),
+                "podSecurityContext": {k: v for k, v in pod.get("securityContext", {}).items() if k != "fsGroup"},
+                "env": sorted(e["name"] for e in c.get("env", [])) if kind == "Deployment" else None,
+                "resources": c.get("resources") if kind == "Deployment" else None,
+                "grace": pod.get("terminationGracePeriodSeconds"),
+                "init": [i["command"] for i in pod.get("initContainers", [])] if kind == "Deployment" else None,
+                "mounts": c.get("volumeMounts"),
+            }
+        elif kind == "ScaledObject":
+            view[(kind, comp(d))] = {
+                "range": (spec["minReplicaCount"], spec["maxReplicaCount"], spec.get("cooldownPeriod")),
+                "triggers": [{k: v for k, v in t["metadata"].items()} for t in spec["triggers"]],
+            }
+        elif kind == "HorizontalPodAutoscaler":
+            view[(kind, comp(d))] = {k: spec[k] for k in ("minReplicas", "maxReplicas", "metrics")}
+        elif kind == "PodDisruptionBudget":
+            view[(kind, comp(d))] = {k: v for k, v in spec.items() if k != "selector"}
+        elif kind == "Ingress":
+            view[(kind, "")] = sorted(
+                (p["path"], p["pathType"], tail(p["backend"]["service"]["name"]))
+                for r in spec["rules"] for p in r["http"]["paths"]
+            )
+        elif kind == "ConfigMap" and d["metadata"]["name"].endswith("-config"):
+            view[(kind, "")] = sorted(d["data"])
+        elif kind == "PrometheusRule":
+            view[(kind, "")] = spec["groups"]
+        elif kind == "Service":
+            view[(kind, comp(d))] = spec["ports"]
+    return view
+
+
+def check_same(k8s: str, helm: str) -> None:
+    a, b = workload_view(k8s), workload_view(helm)
+    for key in sorted(set(a) | set(b), key=str):
+        if key not in a or key not in b:
+            fail(f"{key[0]} {key[1] or ''} is rendered only by {'kustomize' if key in a else 'the Helm chart'}")
+        elif a[key] != b[key]:
+            for field in a[key] if isinstance(a[key], dict) else [None]:
+                x = a[key][field] if field else a[key]
+                y = b[key][field] if field else b[key]
+                if x != y:
+                    fail(f"{key[0]} {key[1]} {field or ''} differs: k8s {x!r:.200} / helm {y!r:.200}")
+    print(f"  {len(a)} objects compared between k8s/base and the Helm chart")
+
+
 def check_schema() -> None:
     import jsonschema
 
@@ -228,6 +296,9 @@ def check_runbook() -> None:
 
 def main() -> None:
     what, args = sys.argv[1], sys.argv[2:]
+    if what == "same":
+        check_same(*args)
+        sys.exit(1 if failures else 0)
     {"metrics": check_metrics, "copies": check_copies, "sync": sync, "schema": check_schema, "runbook": check_runbook}.get(
         what, lambda: check_crds(args)
     )() if what != "crds" else check_crds(args)

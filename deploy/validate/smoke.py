@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Smoke test of the deployment environment on the real binaries, without Docker or a cluster.
 
-Takes the environment each service gets from docker-compose.yml (`docker-compose config`) and
-from the k8s ConfigMap plus Secret mapping, points it at a local Redis and PostgreSQL (as started by
+Takes the environment each service gets from docker-compose.yml (`docker-compose config`), from
+the k8s ConfigMap plus Secret mapping and (optionally) from the rendered Helm chart, points it at a local Redis and PostgreSQL (as started by
 scripts/test-services.sh) under a throw-away key prefix and schema, and runs what the containers
 run: `memvox wait-for`, `memvox migrate`, the four service binaries, the image's health check
 command, a signed post-call webhook, a memory-query that must find the memories, the initiation
@@ -10,7 +10,7 @@ webhook's 503 without a secret, and SIGTERM, which every process must survive wi
 period. Configuration is strict (unknown MEMVOX_* keys stop a process), so this proves every
 variable the deployment files set is one memvox accepts.
 
-Usage: smoke.py BIN_DIR RENDERED_K8S_BASE.yaml
+Usage: smoke.py BIN_DIR RENDERED_K8S_BASE.yaml [RENDERED_HELM_CHART.yaml]
 Env: MEMVOX_TEST_POSTGRES_URL (default postgres://memvox:memvox@127.0.0.1:5432/memvox_test),
      MEMVOX_TEST_REDIS_URL (default redis://127.0.0.1:6379/0).
 """
@@ -66,7 +66,7 @@ def compose_env() -> dict[str, tuple[list[str], dict[str, str]]]:
 
 def k8s_env(rendered: str) -> dict[str, tuple[list[str], dict[str, str]]]:
     docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
-    config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-config"))["data"]
     secret_values = {
         "store-url": PG, "redis-url": REDIS, "webhook-secrets": f"[{SECRET}]",
         "init-secrets": "[]", "api-token-sha256": f"[{TOKEN_HASH}]",
@@ -115,7 +115,7 @@ def http(method, url, body=None, headers=None):
 def run(flavour: str, services, healthcheck, bins: pathlib.Path, workdir: pathlib.Path) -> None:
     prefix = f"smoke{flavour}{uuid.uuid4().hex[:6]}"
     model = str(ROOT / "models/static-minilm-256")
-    base = 18600 + (0 if flavour == "compose" else 10)
+    base = 18600 + 10 * ["compose", "k8s", "helm"].index(flavour)
     cmd = lambda argv: [str(bins / argv[0]), *argv[1:]]  # noqa: E731
     procs: dict[str, subprocess.Popen] = {}
     try:
@@ -199,12 +199,15 @@ def cleanup(prefix: str) -> None:
 
 def main() -> None:
     bins, rendered = pathlib.Path(sys.argv[1]).resolve(), sys.argv[2]
+    helm_rendered = sys.argv[3] if len(sys.argv) > 3 else None
     workdir = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"memvox-smoke-{os.getpid()}"
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         compose, healthcheck = compose_env()
         run("compose", compose, healthcheck, bins, workdir)
         run("k8s", k8s_env(rendered), healthcheck, bins, workdir)
+        if helm_rendered:
+            run("helm", k8s_env(helm_rendered), healthcheck, bins, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
