@@ -78,7 +78,13 @@ def check_copies() -> None:
     if (ROOT / "helm/memvox/files/alerts.yml").read_text() != (ROOT / "deploy/prometheus/alerts.yml").read_text():
         fail("helm/memvox/files/alerts.yml differs from deploy/prometheus/alerts.yml (run: deploy/validate/checks.py sync)")
     for d in sorted((ROOT / "deploy/grafana/dashboards").glob("*.json")):
-        json.loads(d.read_text())
+        dash = json.loads(d.read_text())
+        ids = [p["id"] for p in dash["panels"]]
+        if len(ids) != len(set(ids)) or not dash.get("uid"):
+            fail(f"{d.name}: panel ids must be unique and the dashboard needs a uid")
+        for p in dash["panels"]:
+            if p["type"] != "row" and not all(t.get("expr") for t in p.get("targets") or [{}]):
+                fail(f"{d.name}: panel {p['title']!r} has a target without a query")
         copy_ = ROOT / "helm/memvox/dashboards" / d.name
         if not copy_.exists() or copy_.read_text() != d.read_text():
             fail(f"helm/memvox/dashboards/{d.name} differs from deploy/grafana/dashboards/{d.name} (run: deploy/validate/checks.py sync)")
