@@ -170,6 +170,9 @@ def run(flavour: str, services, healthcheck, bins: pathlib.Path, workdir: pathli
         metrics = http("GET", f"http://127.0.0.1:{base + 2}/metrics")[1].decode()
         if 'memvox_bus_messages_total{group="extraction",outcome="processed",stream="events"}' not in metrics:
             fail(f"{flavour}: extraction worker's /metrics shows no processed message")
+        # MemvoxNotReady relies on readiness probes being counted under their route template.
+        if 'route="/health/ready"' not in metrics or "memvox_stream_lag{" not in metrics:
+            fail(f"{flavour}: /metrics lacks /health/ready requests or the stream gauges the alerts use")
     finally:
         for name, p in procs.items():
             if p.poll() is None:
