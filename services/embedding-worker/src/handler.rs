@@ -118,10 +118,9 @@ impl EmbeddingHandler {
                     .get_memory(user_id, *id)
                     .await
                     .map_err(store_failure)?
+                    && !memories.iter().any(|m| m.id == memory.id)
                 {
-                    if !memories.iter().any(|m| m.id == memory.id) {
-                        memories.push(memory);
-                    }
+                    memories.push(memory);
                 }
             }
         }
