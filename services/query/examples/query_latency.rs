@@ -1,0 +1,194 @@
+//! Memory-query latency over one user with 10,000 memories, with the bundled static embedder.
+//!
+//! Seeds a fresh SQLite store (or PostgreSQL with `--postgres`) directly through the store,
+//! then sends sequential `POST /tools/memory-query` requests through the router in process
+//! (`oneshot`, no sockets), each with a distinct query so the embedding cache never answers,
+//! and prints p50 / p99 / max. Run in release mode:
+//!
+//! ```text
+//! cargo run --release -p memvox-query --example query_latency [-- --postgres] [-- --requests 2000]
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::Request;
+use memvox_ai::{EmbedderSettings, ExtractiveSummarizer, build_embedder};
+use memvox_bus::InProcessBus;
+use memvox_config::QuerySettings;
+use memvox_core::{NewMemory, Sector};
+use memvox_query::{QueryState, hash_token, router};
+use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
+use tower::ServiceExt as _;
+
+const MEMORIES: usize = 10_000;
+const SUBJECTS: [&str; 10] = [
+    "pharmacy",
+    "refill",
+    "insurance",
+    "doctor",
+    "allergy",
+    "appointment",
+    "billing",
+    "address",
+    "daughter",
+    "dog",
+];
+const VERBS: [&str; 8] = [
+    "switched",
+    "asked about",
+    "complained about",
+    "likes",
+    "moved",
+    "forgot",
+    "confirmed",
+    "cancelled",
+];
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let postgres = args.iter().any(|a| a == "--postgres");
+    let requests: usize = args
+        .iter()
+        .position(|a| a == "--requests")
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(1_000);
+    let embedder = build_embedder(&EmbedderSettings::default()).expect("static model");
+    let space = EmbeddingSpace {
+        model: embedder.model_id().to_owned(),
+        dimension: embedder.dimension(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let schema = format!("bench_{}", std::process::id());
+    let mut pg = None;
+    let store: Arc<dyn Store> = if postgres {
+        let url = "postgres://memvox:memvox@127.0.0.1:5432/memvox_test";
+        let settings = StoreSettings {
+            url: url.into(),
+            schema: Some(schema.clone()),
+            migrate_on_start: Some(true),
+            ..StoreSettings::default()
+        };
+        let store = PostgresStore::open(url, Some(&schema), &settings, space)
+            .await
+            .unwrap();
+        pg = Some(store.clone());
+        Arc::new(store)
+    } else {
+        Arc::new(
+            SqliteStore::open(
+                &dir.path().join("bench.db"),
+                &StoreSettings::default(),
+                space,
+            )
+            .await
+            .unwrap(),
+        )
+    };
+    let seeded = Instant::now();
+    store.ensure_user("bench", 0).await.unwrap();
+    let now = 1_767_225_645_000;
+    for chunk in (0..MEMORIES).collect::<Vec<_>>().chunks(500) {
+        let mut vectors = Vec::with_capacity(chunk.len());
+        let texts: Vec<String> = chunk
+            .iter()
+            .map(|i| {
+                format!(
+                    "Caller {} the {} on visit {i}",
+                    VERBS[i % 8],
+                    SUBJECTS[i % 10]
+                )
+            })
+            .collect();
+        let embedded = embedder
+            .embed(&texts.iter().map(String::as_str).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        for ((&i, text), vector) in chunk.iter().zip(&texts).zip(embedded) {
+            let memory = NewMemory {
+                user_id: "bench".into(),
+                content: text.clone(),
+                sector: Sector::ALL[i % 5],
+                salience: (i % 10) as f64 / 10.0,
+                provenance: None,
+            };
+            let memory = store
+                .insert_memory(&memory, now - (i as i64) * 60_000)
+                .await
+                .unwrap();
+            vectors.push((memory.id, vector));
+        }
+        store.store_embeddings(&vectors, now).await.unwrap();
+    }
+    eprintln!(
+        "seeded {MEMORIES} memories in {:?} ({})",
+        seeded.elapsed(),
+        store.backend()
+    );
+
+    let probe = embedder.embed_one("what about the pharmacy").await.unwrap();
+    let started = Instant::now();
+    for _ in 0..100 {
+        let filter = memvox_store::MemoryFilter::default();
+        store
+            .search_memories("bench", &probe, &filter, 12)
+            .await
+            .unwrap();
+    }
+    eprintln!("store search alone: mean {:?}", started.elapsed() / 100);
+    let started = Instant::now();
+    for i in 0..100 {
+        embedder
+            .embed_one(&format!("a question never asked before {i}"))
+            .await
+            .unwrap();
+    }
+    eprintln!("embedding alone: mean {:?}", started.elapsed() / 100);
+
+    let settings = QuerySettings {
+        api_token_sha256: vec![hash_token("bench")],
+        rate_limit_per_second: 0,
+        ..QuerySettings::default()
+    };
+    let state = QueryState::new(
+        store,
+        Arc::new(InProcessBus::new(100_000)),
+        embedder,
+        Arc::new(ExtractiveSummarizer::default()),
+        settings,
+    )
+    .unwrap();
+    let app = router(state);
+    let mut latencies = Vec::with_capacity(requests);
+    for i in 0..requests + 50 {
+        let body = serde_json::json!({"query": format!("what did the caller say about the {} {i}", SUBJECTS[i % 10]), "user_id": "bench"});
+        let request = Request::post("/tools/memory-query")
+            .header("authorization", "Bearer bench")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let started = Instant::now();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let _ = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        if i >= 50 {
+            latencies.push(started.elapsed());
+        }
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "memory-query, {MEMORIES} memories, {requests} requests: p50 {:?} p99 {:?} max {:?}",
+        at(0.50),
+        at(0.99),
+        latencies.last().copied().unwrap_or(Duration::ZERO)
+    );
+    if let Some(store) = pg {
+        let drop = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
+        sqlx::query(drop).execute(store.pool()).await.unwrap();
+    }
+}
