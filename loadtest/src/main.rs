@@ -49,6 +49,9 @@ pub struct AckArgs {
     /// Use Redis Streams at this URL for the gateway's bus instead of the in-process bus.
     #[arg(long, num_args = 0..=1, default_missing_value = "redis://127.0.0.1:6379")]
     pub redis: Option<String>,
+    /// SQLite pool size of the gateway's store (the store's default is 8).
+    #[arg(long, default_value_t = 8)]
+    pub store_connections: u32,
     /// Distinct caller numbers in the generated traffic.
     #[arg(long, default_value_t = 500)]
     pub callers: usize,

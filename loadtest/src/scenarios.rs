@@ -17,7 +17,8 @@ const WARMUP_REQUESTS: usize = 500;
 /// The `ack` scenario: see the crate documentation.
 pub async fn ack(args: AckArgs) -> anyhow::Result<()> {
     let secret = format!("wsec_load_{:016x}", rand::random::<u64>());
-    let (gateway, backends) = start_gateway(&secret, args.redis.as_deref()).await?;
+    let (gateway, backends) =
+        start_gateway(&secret, args.redis.as_deref(), args.store_connections).await?;
     let bare = start_bare().await?;
     let targets = [gateway, bare];
     let client = reqwest::Client::builder()
@@ -72,6 +73,7 @@ pub async fn ack(args: AckArgs) -> anyhow::Result<()> {
         "scenario": "ack",
         "bus": bus,
         "store": "sqlite",
+        "store_connections": args.store_connections,
         "machine": { "cpus": std::thread::available_parallelism().map_or(0, usize::from) },
         "seconds": args.seconds,
         "scheduler_max_lag_ms": lag.as_secs_f64() * 1000.0,

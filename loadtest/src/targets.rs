@@ -36,22 +36,23 @@ pub struct GatewayBackends {
     redis: Option<(String, String)>,
 }
 
-/// Starts the gateway on `127.0.0.1:0`; `redis_url` selects Redis Streams over the in-process bus.
+/// Starts the gateway on `127.0.0.1:0` with a SQLite pool of `store_connections`; `redis_url`
+/// selects Redis Streams over the in-process bus.
 pub async fn start_gateway(
     secret: &str,
     redis_url: Option<&str>,
+    store_connections: u32,
 ) -> anyhow::Result<(Target, GatewayBackends)> {
     let dir = tempfile::tempdir()?;
     let space = EmbeddingSpace {
         model: "loadtest".into(),
         dimension: 4,
     };
-    let store = SqliteStore::open(
-        &dir.path().join("memvox.db"),
-        &StoreSettings::default(),
-        space,
-    )
-    .await?;
+    let store_settings = StoreSettings {
+        max_connections: store_connections,
+        ..StoreSettings::default()
+    };
+    let store = SqliteStore::open(&dir.path().join("memvox.db"), &store_settings, space).await?;
     let mut redis = None;
     let bus: Arc<dyn Bus> = match redis_url {
         None => Arc::new(InProcessBus::new(1_000_000)),

@@ -60,9 +60,9 @@ pub enum GatewayError {
     /// The audio file could not be written; nothing was recorded or published.
     #[error("audio could not be saved")]
     Audio(#[source] std::io::Error),
-    /// The task recording the event ended abnormally.
+    /// The task recording the event ended without answering (it panicked).
     #[error("recording task failed")]
-    Task(#[source] tokio::task::JoinError),
+    TaskFailed,
 }
 
 impl GatewayError {
@@ -77,7 +77,7 @@ impl GatewayError {
             Self::BodyRead(_) | Self::Payload(_) | Self::Invalid { .. } => StatusCode::BAD_REQUEST,
             Self::Signature(_) => StatusCode::UNAUTHORIZED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Store(_) | Self::Task(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Store(_) | Self::TaskFailed => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -93,7 +93,7 @@ impl GatewayError {
             Self::Payload(_) | Self::Invalid { .. } => "invalid_payload",
             Self::RateLimited { .. } => "rate_limited",
             Self::StoreUnavailable(_) | Self::Audio(_) => "unavailable",
-            Self::Store(_) | Self::Task(_) => "internal",
+            Self::Store(_) | Self::TaskFailed => "internal",
         }
     }
 }

@@ -1,15 +1,17 @@
-//! The durable part of accepting an event: row, then publish, then mark published.
+//! The durable part of accepting an event: row, then publish; the published mark comes after.
 //!
 //! Order matters. The row is written first and is the source of truth: once it is committed the
 //! delivery can be acknowledged, whatever happens to the bus. A publish failure is logged and
 //! counted but still answers 200, because the outbox reconciler re-publishes rows that were
 //! never marked published. A duplicate delivery (row already there) publishes nothing; if its
-//! first delivery's publish was lost, the reconciler covers that too.
+//! first delivery's publish was lost, the reconciler covers that too. The mark itself is written
+//! after the answer, in batches (see `marks`).
 //!
-//! The steps run in their own task so a client hanging up mid-request cannot cut them in half.
+//! The steps run in their own task so a client hanging up cannot cut them in half.
 
 use memvox_bus::{EVENTS, Envelope, Message};
 use memvox_store::NewEvent;
+use tokio::sync::oneshot;
 
 use crate::GatewayState;
 use crate::error::GatewayError;
@@ -17,8 +19,10 @@ use crate::error::GatewayError;
 /// Whether the event was new.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Recorded {
-    /// First delivery: stored (and published unless the bus failed).
-    New,
+    /// First delivery: stored and published (row id), its mark still to be written.
+    Published(i64),
+    /// First delivery: stored, but the publish failed; left to the outbox reconciler.
+    Unpublished,
     /// Already stored by an earlier delivery; nothing published.
     Duplicate,
 }
@@ -32,13 +36,30 @@ pub(crate) async fn record(
     state: &GatewayState,
     event: NewEvent,
 ) -> Result<Recorded, GatewayError> {
+    let (answer, answered) = oneshot::channel();
     let state = state.clone();
-    tokio::spawn(async move { record_inline(&state, &event).await })
-        .await
-        .map_err(GatewayError::Task)?
+    tokio::spawn(async move {
+        let result = store_and_publish(&state, &event).await;
+        let published = matches!(result, Ok(Recorded::Published(_)));
+        if let Ok(Recorded::Published(id)) = result {
+            state.published.enqueue(id);
+        }
+        // The handler may be gone (client hung up); the row and the publish stand regardless.
+        let _ = answer.send(result);
+        if published {
+            state
+                .published
+                .flush(state.store.as_ref(), &state.clock)
+                .await;
+        }
+    });
+    answered.await.map_err(|_| GatewayError::TaskFailed)?
 }
 
-async fn record_inline(state: &GatewayState, event: &NewEvent) -> Result<Recorded, GatewayError> {
+async fn store_and_publish(
+    state: &GatewayState,
+    event: &NewEvent,
+) -> Result<Recorded, GatewayError> {
     let recorded = state.store.record_event(event).await.map_err(|error| {
         if error.retryable() {
             GatewayError::StoreUnavailable(error)
@@ -54,23 +75,17 @@ async fn record_inline(state: &GatewayState, event: &NewEvent) -> Result<Recorde
         event_type: event.event_type.clone(),
         conversation_id: event.conversation_id.clone(),
     });
-    if let Err(error) = state.bus.publish(EVENTS, &envelope).await {
-        state.metrics.publish_failed();
-        tracing::warn!(
-            event_id = recorded.id,
-            conversation_id = %event.conversation_id,
-            error = %error,
-            "event stored but not published; the outbox reconciler will publish it"
-        );
-        return Ok(Recorded::New);
+    match state.bus.publish(EVENTS, &envelope).await {
+        Ok(_) => Ok(Recorded::Published(recorded.id)),
+        Err(error) => {
+            state.metrics.publish_failed();
+            tracing::warn!(
+                event_id = recorded.id,
+                conversation_id = %event.conversation_id,
+                error = %error,
+                "event stored but not published; the outbox reconciler will publish it"
+            );
+            Ok(Recorded::Unpublished)
+        }
     }
-    let now = state.clock.now_millis();
-    if let Err(error) = state.store.mark_events_published(&[recorded.id], now).await {
-        tracing::warn!(
-            event_id = recorded.id,
-            error = %error,
-            "event published but not marked; the reconciler may publish it again"
-        );
-    }
-    Ok(Recorded::New)
 }

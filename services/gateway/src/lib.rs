@@ -14,6 +14,7 @@ mod body;
 pub mod clock;
 pub mod error;
 mod ingest;
+mod marks;
 pub mod metrics;
 mod rate_limit;
 pub mod routes;
@@ -32,6 +33,7 @@ use memvox_store::Store;
 pub use audio::audio_path;
 pub use clock::Clock;
 pub use error::GatewayError;
+pub use marks::PublishedMarks;
 pub use metrics::GatewayMetrics;
 
 /// Why a gateway could not be set up.
@@ -60,6 +62,8 @@ pub struct GatewayState {
     pub clock: Clock,
     /// The gateway's Prometheus metrics.
     pub metrics: GatewayMetrics,
+    /// Published rows waiting for their `published_at` mark (written after the 200).
+    pub published: Arc<PublishedMarks>,
 }
 
 impl GatewayState {
@@ -86,6 +90,7 @@ impl GatewayState {
             settings: Arc::new(settings),
             clock: Clock::system(),
             metrics,
+            published: Arc::default(),
         })
     }
 

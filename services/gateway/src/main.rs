@@ -20,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
     init_logging(&config.log)?;
     let app = App::build(config).await?;
     let state = GatewayState::from_app(&app)?;
+    let published = state.published.clone();
     let routes = router(state).merge(app.health("gateway").into_router());
     let routes = instrument(routes, "gateway", app.metrics.clone());
 
@@ -39,8 +40,14 @@ async fn main() -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("shutdown requested: readiness is now 503, draining");
     app.shutdown.cancel();
-    match tokio::time::timeout(Duration::from_millis(http.shutdown_grace_ms), server).await {
-        Ok(joined) => joined.context("server task")?.context("server")?,
+    let drain = async {
+        server.await.context("server task")?.context("server")?;
+        // Unwritten marks only cost re-publishes, but writing them spares the workers.
+        published.settled().await;
+        anyhow::Ok(())
+    };
+    match tokio::time::timeout(Duration::from_millis(http.shutdown_grace_ms), drain).await {
+        Ok(drained) => drained?,
         Err(_) => tracing::warn!(grace_ms = http.shutdown_grace_ms, "drain deadline passed"),
     }
     Ok(())

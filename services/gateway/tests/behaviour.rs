@@ -71,6 +71,23 @@ async fn a_failed_publish_still_acknowledges_and_leaves_the_row_to_the_reconcile
 }
 
 #[tokio::test]
+async fn every_published_row_gets_its_mark_after_the_answer() {
+    let gateway = Gateway::start(StoreKind::Sqlite, BusKind::InProcess).await;
+    let bodies: Vec<_> = (0..20)
+        .map(|n| transcription(&format!("conv_m{n}")))
+        .collect();
+    let answers = futures::future::join_all(bodies.iter().map(|b| gateway.post_signed(b))).await;
+    assert!(answers.iter().all(|(status, _)| *status == StatusCode::OK));
+    gateway.state.published.settled().await;
+    let events = gateway.events().await;
+    assert_eq!(events.len(), 20);
+    assert!(
+        events.iter().all(|row| row.published_at.is_some()),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
 async fn size_limits_depend_on_the_event_type() {
     let gateway = Gateway::start_with(StoreKind::Sqlite, BusKind::InProcess, |settings| {
         settings.max_body_bytes = 1_000;

@@ -62,6 +62,7 @@ async fn valid_delivery_is_stored_and_published_once(gateway: &Gateway) {
     assert_eq!(status, StatusCode::OK, "{ack}");
     assert_eq!(ack, json!({"status": "accepted", "duplicate": false}));
 
+    gateway.state.published.settled().await;
     let events = gateway.events().await;
     assert_eq!(events.len(), 1);
     let row = &events[0];

@@ -6,7 +6,7 @@
 //! field path); an undocumented `type` is acknowledged and dropped (200, never 4xx: rejections
 //! count towards auto-disabling the webhook); the per-type limit applies (413); audio is taken
 //! out; the row is stored idempotently on `(type, conversation_id)` and published (see
-//! `ingest`). Only then is the 200 sent.
+//! `ingest`). Only then is the 200 sent; the row's published mark follows (see `marks`).
 
 use std::time::Instant;
 
@@ -102,7 +102,7 @@ async fn accept(
         received_at: state.clock.now_millis(),
     };
     let outcome = match record(state, event).await? {
-        Recorded::New => EventOutcome::Accepted,
+        Recorded::Published(_) | Recorded::Unpublished => EventOutcome::Accepted,
         Recorded::Duplicate => EventOutcome::Duplicate,
     };
     Ok((kind, outcome))
