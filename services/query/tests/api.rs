@@ -247,3 +247,35 @@ on_both_backends!(
     the_api_needs_a_token,
     openapi_matches_the_routes,
 );
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_refused() {
+    let settings = memvox_config::QuerySettings {
+        max_body_bytes: 64,
+        ..support::settings()
+    };
+    let h = Harness::with_settings("sqlite", embedder(), settings).await;
+    let body = json!({"content": "x".repeat(100), "sector": "semantic"});
+    let (status, answer) = h.call("POST", "/v1/users/u1/memories", Some(body)).await;
+    assert_eq!(status, 413);
+    assert_eq!(answer["error"]["code"], "payload_too_large");
+}
+
+#[tokio::test]
+async fn each_token_is_rate_limited() {
+    let settings = memvox_config::QuerySettings {
+        rate_limit_per_second: 1,
+        rate_limit_burst: 1,
+        ..support::settings()
+    };
+    let h = Harness::with_settings("sqlite", embedder(), settings).await;
+    assert_eq!(h.call("GET", "/v1/users/nobody", None).await.0, 404);
+    let response = tower::ServiceExt::oneshot(
+        memvox_query::router(h.state.clone()),
+        request("GET", "/v1/users/nobody", Some(support::TOKEN), None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+}
