@@ -4,6 +4,9 @@
 //! Limits are clamped, not refused: 0 becomes 1 and anything above `max_limit` becomes
 //! `max_limit`, so an agent's constant never turns a lookup into an error. An unknown sector
 //! or an empty query is a 400. A user with no memories (or unknown) gets an empty answer.
+//!
+//! Answers are cached per (user, user cache version, query, limit, sectors) when the cache is
+//! on; a hit is still announced as a recall, and reports its own `query_time_ms`.
 
 use std::time::Instant;
 
@@ -49,6 +52,17 @@ impl SearchAnswer {
             query_time_ms: elapsed_ms(started),
         }
     }
+}
+
+/// What a cached answer is keyed by, besides the user and their cache version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct QueryKey {
+    /// The trimmed query text.
+    pub query: String,
+    /// The effective limit.
+    pub limit: usize,
+    /// The sector filter, sorted.
+    pub sectors: Vec<Sector>,
 }
 
 /// The effective limit: `requested` (or the default) clamped to `1..=max_limit`.
@@ -97,8 +111,40 @@ pub async fn search(
     let Some(user_id) = user_id else {
         return Ok(SearchAnswer::empty(started));
     };
+    let Some(cache) = &state.answers else {
+        return answer(state, user_id, query, &filter, limit, started).await;
+    };
+    let mut sectors = filter.sectors.clone();
+    sectors.sort();
+    let key = QueryKey {
+        query: query.to_owned(),
+        limit,
+        sectors,
+    };
+    let version = cache.version(user_id).await;
+    if let Some(hit) = cache.get(user_id, version, key.clone()).await {
+        announce_recall(state, user_id, &hit.memories);
+        return Ok(SearchAnswer {
+            query_time_ms: elapsed_ms(started),
+            ..(*hit).clone()
+        });
+    }
+    let fresh = answer(state, user_id, query, &filter, limit, started).await?;
+    cache.insert(user_id, version, key, fresh.clone()).await;
+    Ok(fresh)
+}
+
+/// Computes the answer (no cache).
+async fn answer(
+    state: &QueryState,
+    user_id: &str,
+    query: &str,
+    filter: &MemoryFilter,
+    limit: usize,
+    started: Instant,
+) -> Result<SearchAnswer, ApiError> {
     let vector = state.embedder.embed_one(query).await?;
-    let ranked = retrieval::rank(state, user_id, &vector, &filter, limit).await?;
+    let ranked = retrieval::rank(state, user_id, &vector, filter, limit).await?;
     if ranked.is_empty() {
         return Ok(SearchAnswer::empty(started));
     }
@@ -112,15 +158,24 @@ pub async fn search(
                 .text
         }
     };
-    state.announce(Message::MemoryRecalled {
-        user_id: user_id.to_owned(),
-        memory_ids: ranked.iter().map(|r| r.memory.id).collect(),
-    });
+    let memories: Vec<MemoryView> = ranked.iter().map(MemoryView::from).collect();
+    announce_recall(state, user_id, &memories);
     Ok(SearchAnswer {
-        memories: ranked.iter().map(MemoryView::from).collect(),
+        memories,
         summary,
         query_time_ms: elapsed_ms(started),
     })
+}
+
+/// Announces that `memories` were recalled, for reinforcement (no-op when there are none).
+fn announce_recall(state: &QueryState, user_id: &str, memories: &[MemoryView]) {
+    if memories.is_empty() {
+        return;
+    }
+    state.announce(Message::MemoryRecalled {
+        user_id: user_id.to_owned(),
+        memory_ids: memories.iter().map(|m| m.id).collect(),
+    });
 }
 
 /// Milliseconds since `started`.

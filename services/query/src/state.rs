@@ -1,9 +1,11 @@
 //! [`QueryState`]: the cheap handles every handler needs, built once per process.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use memvox_ai::{Embedder, SummarizeError, Summarizer, build_summarizer};
 use memvox_bus::{Bus, Envelope, Message};
+use memvox_cache::UserCache;
 use memvox_config::QuerySettings;
 use memvox_core::ScoreWeights;
 use memvox_runtime::App;
@@ -12,6 +14,7 @@ use memvox_store::Store;
 use crate::auth::{BadTokenDigest, InitSecret, TokenAuth};
 use crate::clock::Clock;
 use crate::invocations::InvocationLog;
+use crate::search::{QueryKey, SearchAnswer};
 
 /// Why the query service could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +50,8 @@ pub struct QueryState {
     pub init_secret: InitSecret,
     /// Off-the-hot-path log of tool calls.
     pub invocations: InvocationLog,
+    /// Recent query answers per user; `None` when disabled.
+    pub answers: Option<UserCache<QueryKey, SearchAnswer>>,
 }
 
 impl QueryState {
@@ -74,6 +79,12 @@ impl QueryState {
             settings.init_secrets.iter().map(|s| s.expose()),
         );
         let invocations = InvocationLog::start(store.clone(), settings.invocation_queue);
+        let answers = (settings.cache_capacity > 0 && settings.cache_ttl_ms > 0).then(|| {
+            UserCache::new(
+                settings.cache_capacity,
+                Duration::from_millis(settings.cache_ttl_ms),
+            )
+        });
         Ok(Self {
             store,
             bus,
@@ -85,6 +96,7 @@ impl QueryState {
             tokens: Arc::new(tokens),
             init_secret,
             invocations,
+            answers,
         })
     }
 
@@ -107,6 +119,13 @@ impl QueryState {
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Drops every cached answer about `user_id`; called after each write to their memories.
+    pub async fn invalidate(&self, user_id: &str) {
+        if let Some(answers) = &self.answers {
+            answers.invalidate_user(user_id).await;
+        }
     }
 
     /// Publishes `message` in a background task: announcing is never on the request's path,

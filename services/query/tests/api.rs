@@ -246,6 +246,7 @@ on_both_backends!(
     erasure_leaves_zero_rows_for_the_user,
     the_api_needs_a_token,
     openapi_matches_the_routes,
+    answers_are_cached_until_a_write_through_the_api,
 );
 
 #[tokio::test]
@@ -278,4 +279,32 @@ async fn each_token_is_rate_limited() {
     .unwrap();
     assert_eq!(response.status(), 429);
     assert!(response.headers().contains_key("retry-after"));
+}
+
+async fn answers_are_cached_until_a_write_through_the_api(backend: &str) {
+    let settings = memvox_config::QuerySettings {
+        cache_ttl_ms: 3_600_000,
+        ..support::settings()
+    };
+    let h = Harness::with_settings(backend, embedder(), settings).await;
+    let tea = add(&h, "Likes green tea", "semantic").await;
+    let search = json!({"query": "tea", "limit": 5});
+    let uri = "/v1/users/u1/memories/search";
+    let (_, first) = h.call("POST", uri, Some(search.clone())).await;
+    assert_eq!(first["memories"][0]["id"], tea);
+    // A write the API does not see (a worker's) is not visible until the entry expires...
+    h.store().delete_memory("u1", tea).await.unwrap();
+    let (_, cached) = h.call("POST", uri, Some(search.clone())).await;
+    assert_eq!(cached["memories"], first["memories"]);
+    // ...while a write through the API drops the user's answers at once.
+    let coffee = add(&h, "Likes black coffee", "semantic").await;
+    let (_, fresh) = h.call("POST", uri, Some(search)).await;
+    let ids: Vec<i64> = fresh["memories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![coffee]);
+    h.cleanup().await;
 }

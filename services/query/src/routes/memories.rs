@@ -3,7 +3,7 @@
 //!
 //! Writes embed the new text at once, so a memory added or reworded through the API is
 //! searchable on the next query, and announce `MemoriesChanged` so the embedding worker links
-//! it and refreshes the user's summary.
+//! it and refreshes the user's summary. Every write drops the user's cached query answers.
 
 use std::time::Instant;
 
@@ -145,7 +145,7 @@ async fn add_memory(
         .store
         .store_embeddings(&[(memory.id, vector)], now)
         .await?;
-    announce_change(&state, &memory);
+    announce_change(&state, &memory).await;
     Ok((StatusCode::CREATED, Json(memory)))
 }
 
@@ -200,7 +200,7 @@ async fn edit_memory(
             .store_embeddings(&[(memory.id, vector)], now)
             .await?;
     }
-    announce_change(&state, &memory);
+    announce_change(&state, &memory).await;
     Ok(Json(memory))
 }
 
@@ -210,6 +210,7 @@ async fn delete_memory(
 ) -> Result<StatusCode, ApiError> {
     let id = memory_id(&id)?;
     if state.store.delete_memory(&user_id, id).await? {
+        state.invalidate(&user_id).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(format!("memory {id}")))
@@ -221,7 +222,8 @@ fn memory_id(text: &str) -> Result<MemoryId, ApiError> {
         .map_err(|_| ApiError::Invalid(format!("memory id `{text}` is not an integer")))
 }
 
-fn announce_change(state: &QueryState, memory: &Memory) {
+async fn announce_change(state: &QueryState, memory: &Memory) {
+    state.invalidate(&memory.user_id).await;
     state.announce(Message::MemoriesChanged {
         user_id: memory.user_id.clone(),
         memory_ids: vec![memory.id],

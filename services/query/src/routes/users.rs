@@ -2,9 +2,8 @@
 //! (the right to be forgotten).
 //!
 //! Erasure deletes every row about the user in one store transaction, then announces
-//! `UserErased` so other services drop what they derived (caches, pending work). The query
-//! service itself caches no per-user data: the only cache on its path is the embedder's, keyed
-//! by query text.
+//! `UserErased` so other services drop what they derived (caches, pending work); this process
+//! drops the user's cached query answers at once.
 
 use std::collections::BTreeMap;
 
@@ -78,6 +77,7 @@ async fn erase_user(
     Path(user_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let receipt = state.store.erase_user(&user_id).await?;
+    state.invalidate(&user_id).await;
     state.announce(Message::UserErased {
         user_id: user_id.clone(),
     });
