@@ -185,3 +185,34 @@ fn signed_request(body: &[u8]) -> axum::http::Request<axum::body::Body> {
         .body(axum::body::Body::from(body.to_vec()))
         .unwrap()
 }
+
+#[tokio::test]
+async fn configured_future_skew_and_tolerance_are_enforced() {
+    let gateway = Gateway::start_with(StoreKind::Sqlite, BusKind::InProcess, |settings| {
+        settings.signature_future_skew_secs = Some(300);
+        settings.signature_tolerance_secs = 60;
+    })
+    .await;
+    let body = transcription("conv_skew");
+    for (offset, expected) in [
+        (-61, StatusCode::UNAUTHORIZED),
+        (301, StatusCode::UNAUTHORIZED),
+    ] {
+        let at = support::NOW.checked_add_signed(offset).unwrap();
+        let header = memvox_elevenlabs::sign(support::SECRET.as_bytes(), at, &body);
+        let (status, error) = gateway.post(&body, Some(&header)).await;
+        assert_eq!(status, expected, "offset {offset}: {error}");
+    }
+    let header = memvox_elevenlabs::sign(support::SECRET.as_bytes(), support::NOW + 300, &body);
+    let (status, _) = gateway.post(&body, Some(&header)).await;
+    assert_eq!(status, StatusCode::OK, "300 s ahead is within the skew");
+    let text = gateway.metrics_text();
+    assert!(
+        text.contains(r#"memvox_webhook_signature_rejections_total{reason="future"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"memvox_webhook_signature_rejections_total{reason="stale"} 1"#),
+        "{text}"
+    );
+}
