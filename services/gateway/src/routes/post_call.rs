@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
-use memvox_elevenlabs::{EnvelopeHead, EventKind, SIGNATURE_HEADER};
+use memvox_elevenlabs::{EnvelopeHead, EventKind, SIGNATURE_HEADER, SignatureError};
 use memvox_store::NewEvent;
 use serde::Serialize;
 
@@ -126,9 +126,9 @@ async fn row_payload(
 
 /// Logs a signature rejection; stale ones name their conversation so they can be backfilled
 /// from the ElevenLabs API (spec §2.4: late retries may reuse the original timestamp).
-fn log_rejection(error: &memvox_elevenlabs::SignatureError, body: &[u8]) {
+fn log_rejection(error: &SignatureError, body: &[u8]) {
     let reason = error.reason();
-    if reason == "stale" {
+    if let SignatureError::Stale { .. } = error {
         let head = EnvelopeHead::parse(body).ok();
         let conversation_id = head
             .as_ref()
