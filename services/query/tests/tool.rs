@@ -378,7 +378,40 @@ async fn provenance_is_returned_as_source(backend: &str) {
     h.cleanup().await;
 }
 
+async fn the_fixture_request_is_answered(backend: &str) {
+    let fixture: Value = serde_json::from_str(include_str!(
+        "../../../fixtures/elevenlabs/memory_query_tool_request.json"
+    ))
+    .unwrap();
+    let body = fixture["body"].clone();
+    let query_text = body["query"].as_str().unwrap().to_owned();
+    let h = Harness::new(
+        backend,
+        TestEmbedder::new(&[(query_text.as_str(), [1.0, 0.0, 0.0, 0.0])]),
+    )
+    .await;
+    let user = body["user_id"].as_str().unwrap();
+    let id = add(
+        h.store(),
+        user,
+        "Moved prescriptions to the Elm Street pharmacy",
+        Sector::Semantic,
+        0.8,
+        NOW,
+        [1.0, 0.0, 0.0, 0.0],
+    )
+    .await;
+    let answer = query(&h, body).await;
+    assert_eq!(ids(&answer), vec![id]);
+    assert_eq!(
+        answer["summary"],
+        "Moved prescriptions to the Elm Street pharmacy."
+    );
+    h.cleanup().await;
+}
+
 on_both_backends!(
+    the_fixture_request_is_answered,
     ranking_follows_the_composite_formula_and_expands_one_waypoint,
     sector_filter_and_hidden_memories,
     limits_are_clamped_to_one_and_twenty,
