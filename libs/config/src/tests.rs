@@ -1,6 +1,7 @@
 //! Layering and validation tests. Environment variables are process-global, so these tests use
 //! figment's jail, which serialises them and restores the environment.
 
+#![allow(clippy::result_large_err)] // figment's Jail closures must return its (large) error type
 use figment::Jail;
 
 use super::*;

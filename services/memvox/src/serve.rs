@@ -1,6 +1,6 @@
-//! `memvox serve`: everything in one process on the configured backends — the HTTP API with
-//! health and metrics, the extraction worker with its outbox reconciler, and the embedding
-//! worker.
+//! `memvox serve`: everything in one process on the configured backends — the HTTP API (the
+//! post-call webhook, the memory-query tool, the conversation-init webhook, the REST API, health
+//! and metrics), the extraction worker with its outbox reconciler, and the embedding worker.
 //!
 //! Start-up opens the store (migrating SQLite), loads the embedder and checks that the store's
 //! embedding space matches it; any failure is one clear error line and a non-zero exit. Then
@@ -16,12 +16,19 @@ use memvox_runtime::{App, cancel_on_signal, serve_http};
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = App::build(config).await?;
     cancel_on_signal(app.shutdown.clone());
+    let gateway = memvox_gateway::GatewayState::from_app(&app)?;
+    let published = gateway.published.clone();
+    let query = memvox_query::QueryState::from_app(&app)?;
+    let router = Router::new()
+        .merge(memvox_gateway::router(gateway))
+        .merge(memvox_query::router(query));
     let (served, extraction, embedding) = tokio::join!(
-        serve_http(&app, "memvox", Router::new()),
+        serve_http(&app, "memvox", router),
         memvox_extraction_worker::run(&app),
         memvox_embedding_worker::run(&app),
     );
     served?;
+    published.settled().await;
     extraction?;
     embedding?;
     tracing::info!("memvox stopped");

@@ -373,3 +373,119 @@ fn models_check_loads_the_bundled_model_and_verifies_it() {
         .unwrap();
     assert!(String::from_utf8_lossy(&listed.stdout).contains("static   bundled model at"));
 }
+
+#[test]
+fn a_signed_webhook_to_serve_becomes_memories_the_agent_can_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let token_hash = memvox_query::hash_token("agent-token");
+    let child = memvox(dir.path())
+        .arg("serve")
+        .env("MEMVOX_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        .env("MEMVOX_GATEWAY__WEBHOOK_SECRETS", "[\"wsec_test_secret\"]")
+        .env(
+            "MEMVOX_QUERY__API_TOKEN_SHA256",
+            format!("[\"{token_hash}\"]"),
+        )
+        .env("MEMVOX_QUERY__INIT_SECRETS", "[\"init-secret\"]")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _running = Running(child);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/elevenlabs/post_call_transcription.json"
+    ))
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let signature = memvox_elevenlabs::sign(b"wsec_test_secret", now, &body);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    runtime.block_on(async {
+        while reqwest::get(format!("{base}/health/ready")).await.is_err() {
+            assert!(Instant::now() < deadline, "memvox serve never answered");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let post = |signature: Option<&str>| {
+            let mut request = client
+                .post(format!("{base}/webhook/post-call"))
+                .header("content-type", "application/json")
+                .body(body.clone());
+            if let Some(signature) = signature {
+                request = request.header("ElevenLabs-Signature", signature);
+            }
+            request.send()
+        };
+        assert_eq!(
+            post(None).await.unwrap().status().as_u16(),
+            401,
+            "unsigned is refused"
+        );
+        assert_eq!(post(Some(&signature)).await.unwrap().status().as_u16(), 200);
+
+        let tool = serde_json::json!({
+            "query": "when does she want a callback", "user_id": "mem_usr_8c1f2a", "limit": 3
+        });
+        let answer = loop {
+            let response = client
+                .post(format!("{base}/tools/memory-query"))
+                .bearer_auth("agent-token")
+                .json(&tool)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            let answer: serde_json::Value = response.json().await.unwrap();
+            if answer["memories"].as_array().is_some_and(|m| !m.is_empty()) {
+                break answer;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no memory became queryable: {answer}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let contents: Vec<&str> = answer["memories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["content"].as_str())
+            .collect();
+        assert!(
+            contents.contains(&"Prefers mornings for callbacks"),
+            "{answer}"
+        );
+        let wrong = client
+            .post(format!("{base}/tools/memory-query"))
+            .bearer_auth("not-the-token")
+            .json(&tool)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status().as_u16(), 401);
+
+        let init = client
+            .post(format!("{base}/webhook/conversation-init"))
+            .header("x-memvox-secret", "init-secret")
+            .json(&serde_json::json!({
+                "caller_id": "+14155550199", "agent_id": "agent_1",
+                "called_number": "+14155550100", "call_sid": "CA1"
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(init.status().as_u16(), 200);
+        let init: serde_json::Value = init.json().await.unwrap();
+        assert_eq!(init["type"], "conversation_initiation_client_data");
+        assert_eq!(
+            init["dynamic_variables"]["memory_user_id"], "mem_usr_8c1f2a",
+            "the returning caller is recognised by number: {init}"
+        );
+    });
+}

@@ -47,6 +47,7 @@ pub fn test_settings() -> BusSettings {
         backoff_base_ms: 10,
         backoff_max_ms: 40,
         pool_size: 16,
+        ..BusSettings::default()
     }
 }
 
