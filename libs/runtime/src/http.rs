@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::App;
 
 /// Binds `http.listen` and serves `router` (instrumented for `service`, with the health
-/// endpoints merged in) until the app shuts down.
+/// endpoints merged in, client addresses available to rate limiters) until the app shuts down.
 pub async fn serve_http(app: &App, service: &'static str, router: Router) -> std::io::Result<()> {
     let router = memvox_telemetry::instrument(
         router.merge(app.health(service).into_router()),
@@ -24,7 +24,8 @@ pub async fn serve_http(app: &App, service: &'static str, router: Router) -> std
     let listener = tokio::net::TcpListener::bind(http.listen).await?;
     tracing::info!(service, address = %listener.local_addr()?, "listening");
     let drained = app.shutdown.clone();
-    let server = axum::serve(listener, router)
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, service)
         .with_graceful_shutdown(async move { drained.cancelled().await });
     let server = tokio::spawn(async move { server.await });
     app.shutdown.cancelled().await;

@@ -137,11 +137,13 @@ impl ExtractionHandler {
         };
         let started = Instant::now();
         let outcome = self.store.apply_extraction(&prepared.commit).await?;
-        self.metrics.stage("commit", started.elapsed().as_secs_f64());
+        self.metrics
+            .stage("commit", started.elapsed().as_secs_f64());
         if !outcome.already_applied {
             count_plans(&self.metrics, &prepared.commit.memories);
         }
-        self.metrics.event(parsed.event_type(), prepared.outcome_label);
+        self.metrics
+            .event(parsed.event_type(), prepared.outcome_label);
         self.announce(
             prepared.user_id.as_deref(),
             prepared.conversation_id.as_deref(),
@@ -177,7 +179,8 @@ impl ExtractionHandler {
             .into_iter()
             .filter(|t| *t != record.conversation.started_at)
             .collect();
-        self.metrics.stage("existing", started.elapsed().as_secs_f64());
+        self.metrics
+            .stage("existing", started.elapsed().as_secs_f64());
         let transcript = CallTranscript {
             user_id: identity.user_id.clone(),
             conversation_id: data.conversation_id.clone(),
@@ -195,7 +198,8 @@ impl ExtractionHandler {
         };
         let started = Instant::now();
         let candidates = self.extractor.extract(&transcript).await?;
-        self.metrics.stage("extract", started.elapsed().as_secs_f64());
+        self.metrics
+            .stage("extract", started.elapsed().as_secs_f64());
         let memories = plan(
             self.store.as_ref(),
             &identity.user_id,
@@ -240,7 +244,11 @@ impl ExtractionHandler {
         if !probe.trim().is_empty() {
             let vectors = self.embedder.embed(&[probe.as_str()]).await?;
             if let Some(vector) = vectors.first() {
-                for hit in self.store.search_memories(user_id, vector, &filter, limit).await? {
+                for hit in self
+                    .store
+                    .search_memories(user_id, vector, &filter, limit)
+                    .await?
+                {
                     if seen.insert(hit.memory.id) {
                         existing.push(ExistingMemory {
                             id: hit.memory.id,

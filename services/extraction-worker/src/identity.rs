@@ -21,8 +21,14 @@ pub struct CallIdentity {
 }
 
 /// Resolves the identity of a transcribed call.
-pub async fn resolve(store: &dyn Store, data: &TranscriptionData) -> StoreResult<Option<CallIdentity>> {
-    let number = data.remote_number().map(str::trim).filter(|n| !n.is_empty());
+pub async fn resolve(
+    store: &dyn Store,
+    data: &TranscriptionData,
+) -> StoreResult<Option<CallIdentity>> {
+    let number = data
+        .remote_number()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
     if let Some(user_id) = data.user_id() {
         return Ok(Some(CallIdentity {
             user_id: user_id.to_owned(),

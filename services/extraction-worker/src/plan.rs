@@ -29,7 +29,9 @@ pub async fn plan(
         };
         plans.push(match candidate.op {
             MemoryOp::Add => {
-                let duplicates = store.find_exact_duplicates(user_id, &memory.content).await?;
+                let duplicates = store
+                    .find_exact_duplicates(user_id, &memory.content)
+                    .await?;
                 match duplicates.iter().find(|m| m.is_searchable()) {
                     Some(existing) => PlannedMemory::Reinforce {
                         user_id: user_id.to_owned(),
