@@ -111,6 +111,17 @@ pub(crate) fn parse_result_ids(text: Option<String>) -> StoreResult<Vec<memvox_c
     }
 }
 
+/// The user a planned memory change concerns.
+pub(crate) fn planned_user(plan: &crate::PlannedMemory) -> &str {
+    match plan {
+        crate::PlannedMemory::Add(memory) | crate::PlannedMemory::Update { memory, .. } => {
+            &memory.user_id
+        }
+        crate::PlannedMemory::Supersede { replacement, .. } => &replacement.user_id,
+        crate::PlannedMemory::Reinforce { user_id, .. } => user_id,
+    }
+}
+
 /// Rows per multi-row insert: keeps every statement under SQLite's bound-parameter limit.
 pub(crate) const INSERT_CHUNK: usize = 500;
 
@@ -268,6 +279,7 @@ macro_rules! impl_store {
                     }
                 }
                 tx.commit().await?;
+                self.user_vectors_changed(user_id).await;
                 Ok($crate::ErasureReceipt {
                     user_id: user_id.to_owned(),
                     deleted,
@@ -553,6 +565,9 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
+                for plan in &commit.memories {
+                    self.user_vectors_changed($crate::common::planned_user(plan)).await;
+                }
                 Ok($crate::ExtractionOutcome {
                     memory_ids,
                     already_applied: false,
@@ -683,6 +698,7 @@ macro_rules! impl_store {
                     .ok_or_else(|| $crate::StoreError::NotFound {
                         what: format!("memory {id}"),
                     })?;
+                self.user_vectors_changed(user_id).await;
                 $crate::common::memory_from_row(&row)
             }
 
@@ -710,6 +726,7 @@ macro_rules! impl_store {
                         what: format!("memory {old} or {new} of user {user_id}"),
                     });
                 }
+                self.user_vectors_changed(user_id).await;
                 Ok(())
             }
 
@@ -746,6 +763,7 @@ macro_rules! impl_store {
                     .bind(user_id)
                     .execute(&self.pool)
                     .await?;
+                self.user_vectors_changed(user_id).await;
                 Ok(result.rows_affected() > 0)
             }
 

@@ -19,6 +19,7 @@ mod postgres;
 mod settings;
 mod sql;
 mod sqlite;
+mod vector_index;
 
 use std::sync::Arc;
 

@@ -122,6 +122,9 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// PostgreSQL searches in SQL: nothing is cached in the process.
+    async fn user_vectors_changed(&self, _user_id: &str) {}
+
     async fn backend_search_memories(
         &self,
         user_id: &str,

@@ -3,7 +3,9 @@
 
 use std::{path::Path, str::FromStr, time::Duration};
 
-use memvox_core::{MemoryId, UnixMillis, vector::dot};
+use std::{collections::HashMap, sync::Arc};
+
+use memvox_core::{Memory, MemoryId, UnixMillis};
 use sqlx::{
     Row,
     sqlite::{
@@ -14,7 +16,8 @@ use sqlx::{
 use crate::{
     EmbeddingSpace, MemoryFilter, SearchHit, StoreError, StoreResult, StoreSettings,
     common::{impl_store, memory_from_row},
-    sql::{self, Bind, for_sqlite},
+    sql::{self, for_sqlite},
+    vector_index::{IndexedMemory, UserVectors, VectorIndex},
 };
 
 /// The SQLite store.
@@ -22,6 +25,7 @@ use crate::{
 pub struct SqliteStore {
     pool: SqlitePool,
     space: EmbeddingSpace,
+    index: VectorIndex,
 }
 
 impl SqliteStore {
@@ -36,7 +40,11 @@ impl SqliteStore {
         if settings.migrate_on_start.unwrap_or(true) {
             Self::migrate_pool(&pool).await?;
         }
-        let store = Self { pool, space };
+        let store = Self {
+            pool,
+            space,
+            index: VectorIndex::default(),
+        };
         store.check_embedding_space().await?;
         Ok(store)
     }
@@ -90,18 +98,77 @@ impl SqliteStore {
         now: UnixMillis,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
+        let mut users = Vec::new();
         for (id, vector) in vectors {
-            sqlx::query(for_sqlite(sql::UPSERT_EMBEDDING))
-                .bind(*id)
-                .bind(&self.space.model)
-                .bind(dimension_i64(vector.len()))
-                .bind(encode_vector(vector))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            let row = sqlx::query(for_sqlite(format!(
+                "{} RETURNING user_id",
+                sql::UPSERT_EMBEDDING
+            )))
+            .bind(*id)
+            .bind(&self.space.model)
+            .bind(dimension_i64(vector.len()))
+            .bind(encode_vector(vector))
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = row {
+                users.push(row.try_get::<String, _>("user_id")?);
+            }
         }
         tx.commit().await?;
+        users.sort();
+        users.dedup();
+        for user in &users {
+            self.index.invalidate(user).await;
+        }
         Ok(())
+    }
+
+    /// Forgets the cached vector index of a user whose memories changed.
+    async fn user_vectors_changed(&self, user_id: &str) {
+        self.index.invalidate(user_id).await;
+    }
+
+    /// Reads a user's vectors and filter attributes into an index.
+    async fn load_user_vectors(&self, user_id: &str) -> StoreResult<UserVectors> {
+        let rows = sqlx::query(for_sqlite(sql::SELECT_USER_VECTORS))
+            .bind(user_id)
+            .bind(&self.space.model)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut vectors = UserVectors {
+            memories: Vec::with_capacity(rows.len()),
+            matrix: Vec::with_capacity(rows.len() * self.space.dimension),
+        };
+        for row in &rows {
+            let blob: &[u8] = row.try_get("embedding")?;
+            if blob.len() != self.space.dimension * 4 {
+                return Err(StoreError::Corrupt(format!(
+                    "stored vector has {} bytes, expected {}",
+                    blob.len(),
+                    self.space.dimension * 4
+                )));
+            }
+            let sector: String = row.try_get("sector")?;
+            let state: String = row.try_get("state")?;
+            let superseded: Option<i64> = row.try_get("superseded_by")?;
+            vectors.memories.push(IndexedMemory {
+                id: row.try_get("id")?,
+                sector: sector
+                    .parse()
+                    .map_err(|e: memvox_core::UnknownVariant| StoreError::Corrupt(e.to_string()))?,
+                state: state
+                    .parse()
+                    .map_err(|e: memvox_core::UnknownVariant| StoreError::Corrupt(e.to_string()))?,
+                superseded: superseded.is_some(),
+                created_at: row.try_get("created_at")?,
+            });
+            vectors.matrix.extend(
+                blob.chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
+        }
+        Ok(vectors)
     }
 
     async fn backend_search_memories(
@@ -111,44 +178,43 @@ impl SqliteStore {
         filter: &MemoryFilter,
         limit: usize,
     ) -> StoreResult<Vec<SearchHit>> {
-        let mut next = 3;
-        let (conditions, binds) = sql::filter_conditions(filter, &mut next);
+        let vectors = match self.index.get(user_id).await {
+            Some(vectors) => vectors,
+            None => {
+                let epoch = self.index.epoch(user_id);
+                let loaded = Arc::new(self.load_user_vectors(user_id).await?);
+                self.index.offer(user_id, epoch, loaded.clone()).await;
+                loaded
+            }
+        };
+        let top = vectors.top(query, filter, limit);
+        if top.is_empty() {
+            return Ok(Vec::new());
+        }
         let statement = format!(
-            "SELECT {}, e.embedding FROM memory_embeddings e JOIN memories m ON m.id = e.memory_id \
-             WHERE e.user_id = $1 AND e.model = $2{conditions}",
-            sql::memory_columns!()
+            "SELECT {} FROM memories m WHERE m.user_id = $1 AND m.id IN ({})",
+            sql::memory_columns!(),
+            sql::placeholders(2, top.len())
         );
-        let mut sql_query = sqlx::query(for_sqlite(statement))
-            .bind(user_id)
-            .bind(&self.space.model);
-        for bind in binds {
-            sql_query = match bind {
-                Bind::Text(text) => sql_query.bind(text),
-                Bind::Int(int) => sql_query.bind(int),
-            };
+        let mut fetch = sqlx::query(for_sqlite(statement)).bind(user_id);
+        for (_, id) in &top {
+            fetch = fetch.bind(*id);
         }
-        let rows = sql_query.fetch_all(&self.pool).await?;
-        let mut scored = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let blob: &[u8] = row.try_get("embedding")?;
-            let similarity = dot_with_blob(query, blob)?;
-            scored.push((similarity, row));
+        let mut memories: HashMap<MemoryId, Memory> = HashMap::with_capacity(top.len());
+        for row in fetch.fetch_all(&self.pool).await? {
+            let memory = memory_from_row(&row)?;
+            memories.insert(memory.id, memory);
         }
-        let keep = limit.min(scored.len());
-        if keep < scored.len() {
-            scored.select_nth_unstable_by(keep, |a, b| b.0.total_cmp(&a.0));
-            scored.truncate(keep);
-        }
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-        scored
+        Ok(top
             .into_iter()
-            .map(|(similarity, row)| {
-                Ok(SearchHit {
-                    memory: memory_from_row(row)?,
+            .filter_map(|(similarity, id)| {
+                let memory = memories.remove(&id)?;
+                filter.matches(&memory).then(|| SearchHit {
+                    memory,
                     similarity: f64::from(similarity),
                 })
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -169,38 +235,4 @@ fn dimension_i64(dimension: usize) -> i64 {
 /// Little-endian `f32` bytes.
 fn encode_vector(vector: &[f32]) -> Vec<u8> {
     vector.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// Dot product of `query` with a stored little-endian `f32` blob, without allocating.
-fn dot_with_blob(query: &[f32], blob: &[u8]) -> StoreResult<f32> {
-    if blob.len() != query.len() * 4 {
-        return Err(StoreError::Corrupt(format!(
-            "stored vector has {} bytes, expected {}",
-            blob.len(),
-            query.len() * 4
-        )));
-    }
-    let mut stored = [0.0f32; 64];
-    let mut total = 0.0;
-    for (q_chunk, b_chunk) in query.chunks(64).zip(blob.chunks(256)) {
-        for (slot, bytes) in stored.iter_mut().zip(b_chunk.chunks_exact(4)) {
-            *slot = f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-        }
-        total += dot(q_chunk, &stored[..q_chunk.len()]);
-    }
-    Ok(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blob_dot_matches_plain_dot() {
-        let a: Vec<f32> = (0..300).map(|i| (i as f32 * 0.37).sin()).collect();
-        let b: Vec<f32> = (0..300).map(|i| (i as f32 * 0.11).cos()).collect();
-        let from_blob = dot_with_blob(&a, &encode_vector(&b)).unwrap();
-        assert!((from_blob - dot(&a, &b)).abs() < 1e-3);
-        assert!(dot_with_blob(&a, &encode_vector(&b[..10])).is_err());
-    }
 }
