@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: starts (or installs and starts) Redis and PostgreSQL with
-# pgvector, then checks formatting and lints and runs every test against the real servers.
+# pgvector, checks formatting and lints, runs every test against the real servers, then validates
+# the deployment files offline.
 # Usage: scripts/test.sh [extra cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +19,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked "$@"
+
+step "deployment files (offline validators, then the compose/k8s/Helm environments on the binaries)"
+scripts/validate-deploy.sh --smoke
