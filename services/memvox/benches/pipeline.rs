@@ -1,8 +1,9 @@
 //! Write-path benchmark on the embedded defaults (SQLite, in-process bus, bundled static model,
 //! rule extractor), both workers running as in `memvox serve`:
 //!
-//! - `call_to_queryable`: one call at a time, from the raw event accepted (row written and
-//!   message published, as the gateway does) until vector search finds its memories;
+//! - `call_to_queryable`: one call at a time (each from a new caller, so its facts are new
+//!   memories citing it), from the raw event accepted (row written and message published, as the
+//!   gateway does) until vector search finds its memories;
 //! - `sustained`: a burst of calls accepted back to back, until the last one is embedded.
 //!
 //! Run: `cargo bench -p memvox --bench pipeline` (`PIPELINE_CALLS=N` for the burst size).
@@ -111,7 +112,7 @@ async fn main() {
     let mut latencies = Vec::with_capacity(rounds);
     for i in 0..rounds {
         let conversation = format!("conv_latency_{i}");
-        let user = format!("user_{}", i % 50);
+        let user = format!("user_{i}");
         let started = Instant::now();
         accept(&app, &conversation, &user).await;
         wait_queryable(&app, &user, &conversation, &probe).await;
@@ -126,12 +127,7 @@ async fn main() {
     let started = Instant::now();
     let mut last = 0;
     for i in 0..calls {
-        last = accept(
-            &app,
-            &format!("conv_burst_{i}"),
-            &format!("burst_user_{}", i % 500),
-        )
-        .await;
+        last = accept(&app, &format!("conv_burst_{i}"), &format!("burst_user_{i}")).await;
     }
     let accepted = started.elapsed();
     loop {
@@ -146,7 +142,7 @@ async fn main() {
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    let last_user = format!("burst_user_{}", (calls - 1) % 500);
+    let last_user = format!("burst_user_{}", calls - 1);
     wait_queryable(
         &app,
         &last_user,
