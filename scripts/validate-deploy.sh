@@ -223,9 +223,10 @@ if ((SMOKE)); then
   cargo build --locked -q -p memvox -p memvox-gateway -p memvox-query \
     -p memvox-extraction-worker -p memvox-embedding-worker
   "$PY" deploy/validate/kustomize_render.py k8s/base > "$WORK/smoke-base.yaml"
-  target/debug/memvox wait-for --timeout-secs 5 tcp://127.0.0.1:5432 tcp://127.0.0.1:6379 >/dev/null \
+  bins="${CARGO_TARGET_DIR:-target}/debug"
+  "$bins/memvox" wait-for --timeout-secs 5 tcp://127.0.0.1:5432 tcp://127.0.0.1:6379 >/dev/null \
     || die "--smoke needs Redis and PostgreSQL on 127.0.0.1: run scripts/test-services.sh first"
-  "$PY" deploy/validate/smoke.py target/debug "$WORK/smoke-base.yaml" "$WORK/helm-default.yaml"
+  "$PY" deploy/validate/smoke.py "$bins" "$WORK/smoke-base.yaml" "$WORK/helm-default.yaml"
 else
   note "smoke test on the real binaries skipped (run with --smoke)"
 fi
