@@ -167,7 +167,14 @@ def run(flavour: str, services, healthcheck, bins: pathlib.Path, workdir: pathli
                          {"content-type": "application/json"})
         if status != 503:
             fail(f"{flavour}: conversation-init without configured secrets answered {status}, expected 503")
-        metrics = http("GET", f"http://127.0.0.1:{base + 2}/metrics")[1].decode()
+        # Stream gauges are refreshed every 5 s and a group exists once its worker first reads:
+        # give the next refresh time to run.
+        deadline = time.time() + 12
+        while True:
+            metrics = http("GET", f"http://127.0.0.1:{base + 2}/metrics")[1].decode()
+            if "memvox_stream_lag{" in metrics or time.time() > deadline:
+                break
+            time.sleep(0.5)
         if 'memvox_bus_messages_total{group="extraction",outcome="processed",stream="events"}' not in metrics:
             fail(f"{flavour}: extraction worker's /metrics shows no processed message")
         # MemvoxNotReady relies on readiness probes being counted under their route template.
