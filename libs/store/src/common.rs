@@ -228,17 +228,7 @@ macro_rules! impl_store {
                     return Err($crate::StoreError::Invalid("phone number is empty".into()));
                 }
                 let mut tx = self.pool.begin().await?;
-                sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
-                    .bind(user_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query($sql($crate::sql::INSERT_CALLER))
-                    .bind(phone_number)
-                    .bind(user_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                Self::bind_caller_in(&mut *tx, phone_number, user_id, now).await?;
                 let row = sqlx::query($sql($crate::sql::SELECT_CALLER))
                     .bind(phone_number)
                     .fetch_one(&mut *tx)
@@ -534,17 +524,7 @@ macro_rules! impl_store {
                     Self::record_call_in(&mut *tx, call, now).await?;
                 }
                 if let Some((phone, user_id)) = &commit.bind_caller {
-                    sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
-                        .bind(user_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query($sql($crate::sql::INSERT_CALLER))
-                        .bind(phone)
-                        .bind(user_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    Self::bind_caller_in(&mut *tx, phone, user_id, now).await?;
                 }
                 let mut memory_ids = Vec::with_capacity(commit.memories.len());
                 for plan in &commit.memories {
@@ -979,6 +959,28 @@ macro_rules! impl_store {
                     Self::link_conversation_in(&mut *conn, fk, memory_id, extraction_type, provenance, now)
                         .await?;
                 }
+                Ok(())
+            }
+
+            /// Creates the user if needed and binds the number to it, unless the number is bound
+            /// already (the first binding wins), inside an open transaction.
+            async fn bind_caller_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                phone_number: &str,
+                user_id: &str,
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query($sql($crate::sql::INSERT_CALLER))
+                    .bind(phone_number)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
             }
 
