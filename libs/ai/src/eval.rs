@@ -10,7 +10,9 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use crate::{AiError, Embedder, cosine};
+use memvox_core::vector::dot as cosine;
+
+use crate::{AiError, Embedder};
 
 /// Facts and questions whose answer is one of the facts.
 #[derive(Clone, Debug)]

@@ -24,7 +24,7 @@ pub mod summarize;
 pub use embed::MiniLmEmbedder;
 pub use embed::{
     ApiKey, CachedEmbedder, Embedder, EmbedderProvider, EmbedderSettings, HashingEmbedder,
-    OpenAiEmbedder, OpenAiSettings, StaticEmbedder, build_embedder, cosine,
+    OpenAiEmbedder, OpenAiSettings, StaticEmbedder, build_embedder,
 };
 pub use error::{AiError, Fault};
 pub use extract::{

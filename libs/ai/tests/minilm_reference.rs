@@ -7,7 +7,8 @@
 //! `scripts/fetch-minilm.sh`.
 #![cfg(feature = "minilm")]
 
-use memvox_ai::{Embedder, MiniLmEmbedder, cosine};
+use memvox_ai::{Embedder, MiniLmEmbedder};
+use memvox_core::vector::dot as cosine;
 use serde_json::Value;
 
 #[tokio::test]

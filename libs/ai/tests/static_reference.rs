@@ -5,7 +5,8 @@
 //! exercise the tokenizer: punctuation, digits, accents, unknown words, extra whitespace,
 //! capitals and a long sentence. Rust must agree to cosine > 0.999 on every one.
 
-use memvox_ai::{Embedder, StaticEmbedder, cosine};
+use memvox_ai::{Embedder, StaticEmbedder};
+use memvox_core::vector::dot as cosine;
 use serde_json::Value;
 
 fn reference() -> Vec<(String, Vec<f32>)> {

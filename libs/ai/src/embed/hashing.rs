@@ -11,8 +11,9 @@
 
 use async_trait::async_trait;
 
-use super::{Embedder, check_inputs, l2_normalize};
+use super::{Embedder, check_inputs};
 use crate::AiError;
+use memvox_core::vector::l2_normalize;
 
 /// Weight of a whole-word feature; each character n-gram weighs 1.
 const WORD_WEIGHT: f32 = 2.0;
@@ -100,7 +101,7 @@ impl Embedder for HashingEmbedder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cosine;
+    use memvox_core::vector::dot as cosine;
 
     #[tokio::test]
     async fn vectors_are_unit_length_and_deterministic() {

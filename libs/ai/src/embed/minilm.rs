@@ -21,8 +21,9 @@ use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 use super::model_path::resolve_model_dir;
-use super::{Embedder, check_inputs, l2_normalize};
+use super::{Embedder, check_inputs};
 use crate::AiError;
+use memvox_core::vector::l2_normalize;
 
 /// Texts run through the model together (padded to the longest of them).
 const BATCH: usize = 32;

@@ -71,19 +71,6 @@ pub(crate) fn check_inputs(texts: &[&str]) -> Result<(), AiError> {
     }
 }
 
-/// Scales `v` to unit length in place; a zero vector stays zero.
-pub(crate) fn l2_normalize(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
-}
-
-/// Dot product of two vectors of equal length (cosine similarity for unit vectors).
-pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,15 +81,5 @@ mod tests {
         assert!(matches!(err, AiError::InvalidInput { index: 1, .. }));
         assert!(!err.retryable());
         assert!(check_inputs(&["a", "b"]).is_ok());
-    }
-
-    #[test]
-    fn l2_normalize_gives_unit_length_and_keeps_zero() {
-        let mut v = vec![3.0, 4.0];
-        l2_normalize(&mut v);
-        assert_eq!(v, vec![0.6, 0.8]);
-        let mut z = vec![0.0; 3];
-        l2_normalize(&mut z);
-        assert_eq!(z, vec![0.0; 3]);
     }
 }

@@ -24,8 +24,9 @@ use async_openai::types::embeddings::{
 };
 use async_trait::async_trait;
 
-use super::{Embedder, OpenAiSettings, check_inputs, l2_normalize};
+use super::{Embedder, OpenAiSettings, check_inputs};
 use crate::AiError;
+use memvox_core::vector::l2_normalize;
 
 const PROVIDER: &str = "openai";
 /// Longest wait between two attempts, whatever the backoff doubling reaches.
