@@ -124,29 +124,9 @@ fn scores(ranks: &[usize]) -> Scores {
     }
 }
 
-const STOP_WORDS: &[&str] = &[
-    "a", "about", "after", "all", "an", "and", "any", "are", "as", "at", "be", "been", "being",
-    "by", "can", "could", "do", "does", "doesn", "for", "from", "get", "gets", "had", "has",
-    "have", "he", "her", "him", "his", "how", "in", "into", "is", "it", "its", "like", "more",
-    "must", "need", "needs", "never", "no", "not", "of", "on", "or", "our", "s", "she", "should",
-    "so", "than", "that", "the", "their", "them", "there", "they", "this", "to", "too", "us",
-    "was", "we", "were", "what", "when", "where", "which", "who", "whose", "why", "will", "with",
-    "would", "t",
-];
-
-/// Lower-cased words minus stop words, with `ing`, `ed`, `es`, `s` stripped.
+/// Content words as lexical search sees them ([`memvox_core::text::lexical_terms`]).
 fn content_words(text: &str) -> HashSet<String> {
-    text.to_lowercase()
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && !STOP_WORDS.contains(w))
-        .map(|w| {
-            ["ing", "ed", "es", "s"]
-                .iter()
-                .find_map(|suffix| w.strip_suffix(suffix).filter(|stem| stem.len() >= 3))
-                .unwrap_or(w)
-                .to_owned()
-        })
-        .collect()
+    memvox_core::text::lexical_terms(text).into_iter().collect()
 }
 
 #[cfg(test)]

@@ -131,6 +131,11 @@ impl Config {
                 "workers.link_threshold is a cosine similarity and must be within 0..=1".into(),
             ));
         }
+        if !(0.0..=1.0).contains(&self.query.lexical_weight) {
+            return Err(ConfigError::Invalid(
+                "query.lexical_weight must be within 0..=1 (0 turns lexical search off)".into(),
+            ));
+        }
         if self.store.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "store.max_connections must be at least 1".into(),

@@ -29,6 +29,9 @@ pub struct QuerySettings {
     pub max_limit: u32,
     /// Vector-search candidates fetched per returned memory, before ranking.
     pub candidate_factor: usize,
+    /// Weight of lexical coverage (exact words: names, numbers, product codes) in the
+    /// composite score, beside the vector similarity's 0.6; `0` turns lexical search off.
+    pub lexical_weight: f64,
     /// Links followed from each returned memory in graph expansion.
     pub expansion_per_match: usize,
     /// Memories graph expansion may add to a result.
@@ -63,6 +66,7 @@ impl Default for QuerySettings {
             default_limit: 3,
             max_limit: 20,
             candidate_factor: 4,
+            lexical_weight: 0.15,
             expansion_per_match: 1,
             expansion_max: 2,
             max_body_bytes: 64 * 1024,

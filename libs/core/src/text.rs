@@ -1,4 +1,4 @@
-//! Text normalisation for exact-duplicate detection.
+//! Text normalisation: exact-duplicate detection and the words lexical search matches on.
 //!
 //! Two memory texts are exact duplicates when they are equal after lower-casing, dropping
 //! punctuation and folding white space. This catches a fact repeated verbatim across calls and
@@ -30,9 +30,55 @@ pub fn content_fingerprint(text: &str) -> String {
     hex::encode(&digest[..16])
 }
 
+/// Words too common to say anything about a memory; lexical search ignores them.
+const STOP_WORDS: &[&str] = &[
+    "a", "about", "after", "all", "an", "and", "any", "are", "as", "at", "be", "been", "being",
+    "by", "can", "could", "do", "does", "doesn", "for", "from", "get", "gets", "had", "has",
+    "have", "he", "her", "him", "his", "how", "in", "into", "is", "it", "its", "like", "more",
+    "must", "need", "needs", "never", "no", "not", "of", "on", "or", "our", "s", "she", "should",
+    "so", "than", "that", "the", "their", "them", "there", "they", "this", "to", "too", "us",
+    "was", "we", "were", "what", "when", "where", "which", "who", "whose", "why", "will", "with",
+    "would", "t",
+];
+
+/// The distinct content words of `text`, in first-seen order: lower-cased runs of letters and
+/// digits, stop words dropped, and a crude stem (`-ing`, `-ed`, `-es`, `-s` stripped when at
+/// least three characters remain) so "orders" matches "order". Codes such as `HX-4471-B` become
+/// their parts (`hx`, `4471`, `b`).
+pub fn lexical_terms(text: &str) -> Vec<String> {
+    let lower = text.to_lowercase();
+    let mut terms: Vec<String> = Vec::new();
+    for word in lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !STOP_WORDS.contains(w))
+    {
+        let stem = ["ing", "ed", "es", "s"]
+            .iter()
+            .find_map(|suffix| word.strip_suffix(suffix).filter(|stem| stem.len() >= 3))
+            .unwrap_or(word);
+        if !terms.iter().any(|t| t == stem) {
+            terms.push(stem.to_owned());
+        }
+    }
+    terms
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lexical_terms_drop_stop_words_stem_and_split_codes() {
+        assert_eq!(
+            lexical_terms("Who is moving to the cats' homes? Cats!"),
+            ["mov", "cat", "hom"]
+        );
+        assert_eq!(
+            lexical_terms("Policy HX-4471-B, order #58213"),
+            ["policy", "hx", "4471", "b", "order", "58213"]
+        );
+        assert!(lexical_terms("is it that they have").is_empty());
+    }
 
     #[test]
     fn normalisation_ignores_case_punctuation_and_spacing() {

@@ -1,14 +1,18 @@
 //! The part of the [`Store`](crate::Store) implementation both backends share: row decoding and
 //! a macro that implements the trait over a backend's pool with the SQL in `sql.rs`.
 //!
-//! A backend type using [`impl_store!`] has fields `pool` and `space`, and inherent methods
-//! `backend_store_embeddings` and `backend_search_memories` (vector storage is the one thing
-//! that differs).
+//! A backend type using [`impl_store!`] has fields `pool`, `space` and `lexical`, and inherent
+//! methods `backend_store_embeddings`, `backend_search_memories` (vector storage and search),
+//! `backend_token_frequencies` and `backend_search_tokens` (the full-text index): the things
+//! that differ.
 
 use memvox_core::{Memory, Provenance, Sector, UnixMillis};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::{EventStatus, StoreError, StoreResult, StoredEvent};
+
+/// Memories indexed per transaction when earlier memories get their lexical tokens.
+pub(crate) const INDEX_BATCH: usize = 500;
 
 /// Decodes a memory from a row selected with `memory_columns!()`.
 pub(crate) fn memory_from_row<'r, R>(row: &'r R) -> StoreResult<Memory>
@@ -528,7 +532,7 @@ macro_rules! impl_store {
                 }
                 let mut memory_ids = Vec::with_capacity(commit.memories.len());
                 for plan in &commit.memories {
-                    if let Some(id) = Self::apply_plan_in(&mut *tx, plan, now).await? {
+                    if let Some(id) = Self::apply_plan_in(&mut *tx, &self.lexical, plan, now).await? {
                         memory_ids.push(id);
                     }
                 }
@@ -576,7 +580,7 @@ macro_rules! impl_store {
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<memvox_core::Memory> {
                 let mut tx = self.pool.begin().await?;
-                let stored = Self::insert_memory_in(&mut *tx, memory, now, "manual").await?;
+                let stored = Self::insert_memory_in(&mut *tx, &self.lexical, memory, now, "manual").await?;
                 tx.commit().await?;
                 Ok(stored)
             }
@@ -653,7 +657,7 @@ macro_rules! impl_store {
                         what: format!("memory {id}"),
                     }
                 })?;
-                let content = edit.content.clone().unwrap_or(current.content);
+                let content = edit.content.clone().unwrap_or_else(|| current.content.clone());
                 if content.trim().is_empty() {
                     return Err($crate::StoreError::Invalid("memory content is empty".into()));
                 }
@@ -663,6 +667,16 @@ macro_rules! impl_store {
                 } else {
                     current.decay_per_day
                 };
+                let mut tx = self.pool.begin().await?;
+                if content != current.content {
+                    sqlx::query($sql($crate::sql::INSERT_HISTORY))
+                        .bind("edit")
+                        .bind(Option::<String>::None)
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let row = sqlx::query($sql($crate::sql::UPDATE_MEMORY))
                     .bind(&content)
                     .bind(memvox_core::text::content_fingerprint(&content))
@@ -673,11 +687,13 @@ macro_rules! impl_store {
                     .bind(now)
                     .bind(id)
                     .bind(user_id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *tx)
                     .await?
                     .ok_or_else(|| $crate::StoreError::NotFound {
                         what: format!("memory {id}"),
                     })?;
+                Self::index_terms_in(&mut *tx, &self.lexical, id, user_id, &content).await?;
+                tx.commit().await?;
                 self.user_vectors_changed(user_id).await;
                 $crate::common::memory_from_row(&row)
             }
@@ -771,6 +787,38 @@ macro_rules! impl_store {
                 }
                 self.backend_search_memories(user_id, query, filter, limit)
                     .await
+            }
+
+            async fn search_lexical(
+                &self,
+                user_id: &str,
+                query: &str,
+                query_vector: &[f32],
+                filter: &$crate::MemoryFilter,
+                limit: usize,
+            ) -> $crate::StoreResult<$crate::LexicalSearch> {
+                self.space.check_dimension(query_vector.len())?;
+                let tokens = self.lexical.query_tokens(user_id, query);
+                if tokens.is_empty() || limit == 0 {
+                    return Ok($crate::LexicalSearch::default());
+                }
+                let (memories, document_frequency) =
+                    self.backend_token_frequencies(user_id, &tokens).await?;
+                let hits = self
+                    .backend_search_tokens(user_id, &tokens, query_vector, filter, limit)
+                    .await?
+                    .into_iter()
+                    .map(|(memory, similarity, terms)| $crate::LexicalHit {
+                        memory,
+                        similarity,
+                        matched: $crate::lexical::matched_tokens(&tokens, &terms),
+                    })
+                    .collect();
+                Ok($crate::LexicalSearch {
+                    memories,
+                    document_frequency,
+                    hits,
+                })
             }
 
             async fn upsert_links(
@@ -877,12 +925,13 @@ macro_rules! impl_store {
             /// memory it produced or touched (`None` when its target no longer exists).
             async fn apply_plan_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
+                lexical: &$crate::LexicalKey,
                 plan: &$crate::PlannedMemory,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<Option<memvox_core::MemoryId>> {
                 match plan {
                     $crate::PlannedMemory::Add(memory) => {
-                        Ok(Some(Self::insert_memory_in(&mut *conn, memory, now, "auto").await?.id))
+                        Ok(Some(Self::insert_memory_in(&mut *conn, lexical, memory, now, "auto").await?.id))
                     }
                     $crate::PlannedMemory::Update { target, memory } => {
                         let current = sqlx::query($sql($crate::sql::SELECT_MEMORY))
@@ -891,7 +940,7 @@ macro_rules! impl_store {
                             .fetch_optional(&mut *conn)
                             .await?;
                         let Some(current) = current.as_ref().map($crate::common::memory_from_row).transpose()? else {
-                            return Ok(Some(Self::insert_memory_in(&mut *conn, memory, now, "auto").await?.id));
+                            return Ok(Some(Self::insert_memory_in(&mut *conn, lexical, memory, now, "auto").await?.id));
                         };
                         let conversation_id = memory.provenance.as_ref().map(|p| p.conversation_id.clone());
                         if current.content != memory.content {
@@ -913,11 +962,13 @@ macro_rules! impl_store {
                             .bind(&memory.user_id)
                             .execute(&mut *conn)
                             .await?;
+                        Self::index_terms_in(&mut *conn, lexical, current.id, &memory.user_id, &memory.content)
+                            .await?;
                         Self::cite_in(&mut *conn, current.id, "reinforced", memory.provenance.as_ref(), now).await?;
                         Ok(Some(current.id))
                     }
                     $crate::PlannedMemory::Supersede { target, replacement } => {
-                        let new = Self::insert_memory_in(&mut *conn, replacement, now, "auto").await?;
+                        let new = Self::insert_memory_in(&mut *conn, lexical, replacement, now, "auto").await?;
                         sqlx::query($sql($crate::sql::SUPERSEDE_MEMORY))
                             .bind(new.id)
                             .bind(now)
@@ -1049,6 +1100,7 @@ macro_rules! impl_store {
             /// to the conversation it came from (`auto` or `manual`).
             async fn insert_memory_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
+                lexical: &$crate::LexicalKey,
                 memory: &memvox_core::NewMemory,
                 now: memvox_core::UnixMillis,
                 extraction_type: &str,
@@ -1091,11 +1143,55 @@ macro_rules! impl_store {
                     .fetch_one(&mut *conn)
                     .await?;
                 let stored = $crate::common::memory_from_row(&row)?;
+                Self::index_terms_in(&mut *conn, lexical, stored.id, &memory.user_id, &memory.content)
+                    .await?;
                 if let (Some(fk), Some(provenance)) = (conversation_fk, &memory.provenance) {
                     Self::link_conversation_in(&mut *conn, fk, stored.id, extraction_type, provenance, now)
                         .await?;
                 }
                 Ok(stored)
+            }
+
+            /// Writes a memory's lexical tokens (replacing earlier ones).
+            async fn index_terms_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                lexical: &$crate::LexicalKey,
+                memory_id: memvox_core::MemoryId,
+                user_id: &str,
+                content: &str,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query($sql($crate::sql::UPSERT_TERMS))
+                    .bind(memory_id)
+                    .bind(user_id)
+                    .bind(lexical.memory_terms(user_id, content))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
+            /// Gives every memory written before the lexical index existed its tokens, a batch
+            /// per transaction; returns how many it indexed.
+            async fn index_unindexed_memories(&self) -> $crate::StoreResult<usize> {
+                let mut indexed = 0;
+                loop {
+                    let mut tx = self.pool.begin().await?;
+                    let rows = sqlx::query($sql($crate::sql::SELECT_UNINDEXED_MEMORIES))
+                        .bind(i64::try_from($crate::common::INDEX_BATCH).unwrap_or(i64::MAX))
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    for row in &rows {
+                        let memory = $crate::common::memory_from_row(row)?;
+                        Self::index_terms_in(&mut *tx, &self.lexical, memory.id, &memory.user_id, &memory.content)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    indexed += rows.len();
+                    if rows.len() < $crate::common::INDEX_BATCH {
+                        break;
+                    }
+                    tracing::info!(indexed, "indexing earlier memories for lexical search");
+                }
+                Ok(indexed)
             }
 
             /// The row id of a recorded conversation.

@@ -9,11 +9,13 @@
 //! open; opening with another space, or storing or searching a vector of another dimension, is
 //! an [`StoreError::EmbeddingMismatch`], never a silent mismatch.
 //!
-//! Most SQL is shared between the backends (see `common`); only schema, connection set-up and
-//! vector storage/search differ.
+//! Most SQL is shared between the backends (see `common`); only schema, connection set-up,
+//! vector storage/search and the full-text index (SQLite FTS5, PostgreSQL `tsvector` + GIN over
+//! per-user keyed word tokens, see `lexical`) differ.
 
 mod common;
 mod error;
+mod lexical;
 mod model;
 mod postgres;
 mod settings;
@@ -27,10 +29,11 @@ use async_trait::async_trait;
 use memvox_core::{CallerIdentity, Memory, MemoryId, MemoryLink, NewMemory, UnixMillis, User};
 
 pub use error::{StoreError, StoreResult};
+pub use lexical::{LexicalKey, MAX_QUERY_TERMS};
 pub use model::{
     CallAnalysis, CallRecord, EmbeddingSpace, ErasureReceipt, EventStatus, ExtractionCommit,
-    ExtractionOutcome, MemoryEdit, MemoryFilter, NewEvent, PlannedMemory, RecordedEvent, SearchHit,
-    StoredEvent, ToolInvocation,
+    ExtractionOutcome, LexicalHit, LexicalSearch, MemoryEdit, MemoryFilter, NewEvent,
+    PlannedMemory, RecordedEvent, SearchHit, StoredEvent, ToolInvocation,
 };
 pub use postgres::PostgresStore;
 pub use settings::{StoreBackend, StoreSettings};
@@ -209,6 +212,19 @@ pub trait Store: Send + Sync {
         filter: &MemoryFilter,
         limit: usize,
     ) -> StoreResult<Vec<SearchHit>>;
+
+    /// The at most `limit` memories of a user that contain words of `query` (exact words, see
+    /// `memvox_core::text::lexical_terms`) and pass `filter`, most matching first, each with its
+    /// cosine similarity to `query_vector`. Finds names, numbers and product codes an embedding
+    /// may miss; a query with no content word finds nothing.
+    async fn search_lexical(
+        &self,
+        user_id: &str,
+        query: &str,
+        query_vector: &[f32],
+        filter: &MemoryFilter,
+        limit: usize,
+    ) -> StoreResult<LexicalSearch>;
 
     /// Creates links, or strengthens existing ones (weight becomes the maximum, kind
     /// `reinforced`).

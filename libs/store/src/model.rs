@@ -196,6 +196,28 @@ pub struct SearchHit {
     pub similarity: f64,
 }
 
+/// A memory found by lexical search: it contains at least one of the query's words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LexicalHit {
+    /// The memory.
+    pub memory: Memory,
+    /// Cosine similarity of its vector to the query vector (`0` when it has no vector yet).
+    pub similarity: f64,
+    /// Indexes of the query words it contains (into [`LexicalSearch::document_frequency`]).
+    pub matched: Vec<usize>,
+}
+
+/// The result of a lexical search, with what scoring the matches needs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LexicalSearch {
+    /// How many memories the user has in the lexical index.
+    pub memories: usize,
+    /// For each distinct query word, how many of the user's memories contain it.
+    pub document_frequency: Vec<usize>,
+    /// The matches, most query words (BM25) first.
+    pub hits: Vec<LexicalHit>,
+}
+
 /// Changes to a memory's text or ranking inputs.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MemoryEdit {

@@ -7,14 +7,14 @@
 
 use std::{str::FromStr, time::Duration};
 
-use memvox_core::{MemoryId, UnixMillis};
+use memvox_core::{Memory, MemoryId, UnixMillis};
 use sqlx::{
     Row,
     postgres::{PgConnectOptions, PgPool, PgPoolOptions},
 };
 
 use crate::{
-    EmbeddingSpace, MemoryFilter, SearchHit, StoreError, StoreResult, StoreSettings,
+    EmbeddingSpace, LexicalKey, MemoryFilter, SearchHit, StoreError, StoreResult, StoreSettings,
     common::{impl_store, memory_from_row},
     settings::{redact_url, validate_schema_name},
     sql::{self, Bind, for_postgres},
@@ -25,6 +25,7 @@ use crate::{
 pub struct PostgresStore {
     pool: PgPool,
     space: EmbeddingSpace,
+    lexical: LexicalKey,
 }
 
 impl PostgresStore {
@@ -40,7 +41,11 @@ impl PostgresStore {
         if settings.migrate_on_start.unwrap_or(false) {
             Self::migrate_pool(&pool).await?;
         }
-        let store = Self { pool, space };
+        let store = Self {
+            pool,
+            space,
+            lexical: LexicalKey::default(),
+        };
         store.check_embedding_space().await.map_err(|e| match e {
             StoreError::Database(db) if db.to_string().contains("store_meta") => {
                 StoreError::Config(format!(
@@ -49,6 +54,7 @@ impl PostgresStore {
             }
             other => other,
         })?;
+        store.index_unindexed_memories().await?;
         Ok(store)
     }
 
@@ -124,6 +130,87 @@ impl PostgresStore {
 
     /// PostgreSQL searches in SQL: nothing is cached in the process.
     async fn user_vectors_changed(&self, _user_id: &str) {}
+
+    /// How many memories the user has in the lexical index, and how many contain each token,
+    /// in one statement (each count is a GIN lookup of one per-user token).
+    async fn backend_token_frequencies(
+        &self,
+        user_id: &str,
+        tokens: &[String],
+    ) -> StoreResult<(usize, Vec<usize>)> {
+        let counts: Vec<String> = (0..tokens.len())
+            .map(|i| {
+                format!(
+                    "(SELECT COUNT(*) FROM memory_terms WHERE user_id = $1 \
+                     AND tsv @@ to_tsquery('simple', ${}))",
+                    i + 2
+                )
+            })
+            .collect();
+        let statement = format!(
+            "SELECT (SELECT COUNT(*) FROM memory_terms WHERE user_id = $1), {}",
+            counts.join(", ")
+        );
+        let mut query = sqlx::query(for_postgres(statement)).bind(user_id);
+        for token in tokens {
+            query = query.bind(token);
+        }
+        let row = query.fetch_one(&self.pool).await?;
+        let count = |i: usize| -> StoreResult<usize> {
+            Ok(usize::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
+        };
+        let frequencies = (0..tokens.len())
+            .map(|i| count(i + 1))
+            .collect::<StoreResult<_>>()?;
+        Ok((count(0)?, frequencies))
+    }
+
+    /// The user's memories holding any of `tokens` and passing `filter`, best `ts_rank` first,
+    /// with their cosine similarity to `query` and their stored tokens.
+    async fn backend_search_tokens(
+        &self,
+        user_id: &str,
+        tokens: &[String],
+        query: &[f32],
+        filter: &MemoryFilter,
+        limit: usize,
+    ) -> StoreResult<Vec<(Memory, f64, String)>> {
+        let mut next = 5;
+        let (conditions, binds) = sql::filter_conditions(filter, &mut next);
+        let statement = format!(
+            "SELECT {}, t.terms AS terms, \
+             COALESCE(1 - (e.embedding <=> $1), 0)::float8 AS similarity \
+             FROM memory_terms t JOIN memories m ON m.id = t.memory_id \
+             LEFT JOIN memory_embeddings e ON e.memory_id = m.id AND e.model = $3 \
+             WHERE t.user_id = $2 AND t.tsv @@ to_tsquery('simple', $4){conditions} \
+             ORDER BY ts_rank(t.tsv, to_tsquery('simple', $4)) DESC, m.id LIMIT ${next}",
+            sql::memory_columns!()
+        );
+        let mut fetch = sqlx::query(for_postgres(statement))
+            .bind(pgvector::Vector::from(query.to_vec()))
+            .bind(user_id)
+            .bind(&self.space.model)
+            .bind(tokens.join(" | "));
+        for bind in binds {
+            fetch = match bind {
+                Bind::Text(text) => fetch.bind(text),
+                Bind::Int(int) => fetch.bind(int),
+            };
+        }
+        let rows = fetch
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    memory_from_row(row)?,
+                    row.try_get("similarity")?,
+                    row.try_get("terms")?,
+                ))
+            })
+            .collect()
+    }
 
     async fn backend_search_memories(
         &self,

@@ -139,7 +139,7 @@ pub const SELECT_CALLER: &str =
     "SELECT phone_number, user_id, created_at FROM caller_identities WHERE phone_number = $1";
 
 /// Erasure, child rows first so every count is exact; `$1` is the user id.
-pub const ERASE_USER: [(&str, &str); 12] = [
+pub const ERASE_USER: [(&str, &str); 13] = [
     (
         "memory_links",
         "DELETE FROM memory_links WHERE source_memory_id IN (SELECT id FROM memories WHERE user_id = $1) \
@@ -158,6 +158,11 @@ pub const ERASE_USER: [(&str, &str); 12] = [
     (
         "memory_history",
         "DELETE FROM memory_history WHERE user_id = $1 \
+         OR memory_id IN (SELECT id FROM memories WHERE user_id = $1)",
+    ),
+    (
+        "memory_terms",
+        "DELETE FROM memory_terms WHERE user_id = $1 \
          OR memory_id IN (SELECT id FROM memories WHERE user_id = $1)",
     ),
     ("memories", "DELETE FROM memories WHERE user_id = $1"),
@@ -335,6 +340,18 @@ pub const UPSERT_EMBEDDING: &str = "INSERT INTO memory_embeddings \
 pub const SELECT_USER_VECTORS: &str = "SELECT m.id, m.sector, m.state, m.superseded_by, \
      m.created_at, e.embedding FROM memory_embeddings e JOIN memories m ON m.id = e.memory_id \
      WHERE e.user_id = $1 AND e.model = $2 ORDER BY m.id";
+
+/// Writes a memory's lexical tokens (`$1` memory id, `$2` user, `$3` tokens).
+pub const UPSERT_TERMS: &str = "INSERT INTO memory_terms (memory_id, user_id, terms) \
+     VALUES ($1, $2, $3) ON CONFLICT (memory_id) DO UPDATE SET terms = excluded.terms";
+
+/// Memories without lexical tokens (written before the index existed), a batch at a time.
+pub const SELECT_UNINDEXED_MEMORIES: &str = concat!(
+    "SELECT ",
+    memory_columns!(),
+    " FROM memories m WHERE NOT EXISTS \
+     (SELECT 1 FROM memory_terms t WHERE t.memory_id = m.id) ORDER BY m.id LIMIT $1"
+);
 
 pub const COUNT_EMBEDDINGS: &str = "SELECT COUNT(*) FROM memory_embeddings";
 

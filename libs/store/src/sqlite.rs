@@ -14,9 +14,9 @@ use sqlx::{
 };
 
 use crate::{
-    EmbeddingSpace, MemoryFilter, SearchHit, StoreError, StoreResult, StoreSettings,
+    EmbeddingSpace, LexicalKey, MemoryFilter, SearchHit, StoreError, StoreResult, StoreSettings,
     common::{impl_store, memory_from_row},
-    sql::{self, for_sqlite},
+    sql::{self, Bind, for_sqlite},
     vector_index::{IndexedMemory, UserVectors, VectorIndex},
 };
 
@@ -26,6 +26,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
     space: EmbeddingSpace,
     index: VectorIndex,
+    lexical: LexicalKey,
 }
 
 impl SqliteStore {
@@ -44,8 +45,10 @@ impl SqliteStore {
             pool,
             space,
             index: VectorIndex::default(),
+            lexical: LexicalKey::default(),
         };
         store.check_embedding_space().await?;
+        store.index_unindexed_memories().await?;
         Ok(store)
     }
 
@@ -171,6 +174,95 @@ impl SqliteStore {
         Ok(vectors)
     }
 
+    /// The user's vector index, loaded and cached on first use.
+    async fn user_vectors(&self, user_id: &str) -> StoreResult<Arc<UserVectors>> {
+        if let Some(vectors) = self.index.get(user_id).await {
+            return Ok(vectors);
+        }
+        let epoch = self.index.epoch(user_id);
+        let loaded = Arc::new(self.load_user_vectors(user_id).await?);
+        self.index.offer(user_id, epoch, loaded.clone()).await;
+        Ok(loaded)
+    }
+
+    /// How many memories the user has in the lexical index, and how many contain each token,
+    /// in one statement (tokens are per user, so a token's FTS posting list is the user's).
+    async fn backend_token_frequencies(
+        &self,
+        user_id: &str,
+        tokens: &[String],
+    ) -> StoreResult<(usize, Vec<usize>)> {
+        let counts: Vec<String> = (0..tokens.len())
+            .map(|i| {
+                format!(
+                    "(SELECT COUNT(*) FROM memory_terms_fts WHERE memory_terms_fts MATCH ${})",
+                    i + 2
+                )
+            })
+            .collect();
+        let statement = format!(
+            "SELECT (SELECT COUNT(*) FROM memory_terms WHERE user_id = $1), {}",
+            counts.join(", ")
+        );
+        let mut query = sqlx::query(for_sqlite(statement)).bind(user_id);
+        for token in tokens {
+            query = query.bind(token);
+        }
+        let row = query.fetch_one(&self.pool).await?;
+        let count = |i: usize| -> StoreResult<usize> {
+            Ok(usize::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
+        };
+        let frequencies = (0..tokens.len())
+            .map(|i| count(i + 1))
+            .collect::<StoreResult<_>>()?;
+        Ok((count(0)?, frequencies))
+    }
+
+    /// The user's memories holding any of `tokens` and passing `filter`, best BM25 first, with
+    /// their similarity to `query` (from the vector index) and their stored tokens.
+    async fn backend_search_tokens(
+        &self,
+        user_id: &str,
+        tokens: &[String],
+        query: &[f32],
+        filter: &MemoryFilter,
+        limit: usize,
+    ) -> StoreResult<Vec<(Memory, f64, String)>> {
+        let mut next = 3;
+        let (conditions, binds) = sql::filter_conditions(filter, &mut next);
+        let statement = format!(
+            "SELECT {}, t.terms AS terms FROM memory_terms_fts f \
+             JOIN memory_terms t ON t.memory_id = f.rowid JOIN memories m ON m.id = t.memory_id \
+             WHERE memory_terms_fts MATCH $1 AND t.user_id = $2{conditions} \
+             ORDER BY f.rank, m.id LIMIT ${next}",
+            sql::memory_columns!()
+        );
+        let mut fetch = sqlx::query(for_sqlite(statement))
+            .bind(tokens.join(" OR "))
+            .bind(user_id);
+        for bind in binds {
+            fetch = match bind {
+                Bind::Text(text) => fetch.bind(text),
+                Bind::Int(int) => fetch.bind(int),
+            };
+        }
+        let rows = fetch
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let vectors = self.user_vectors(user_id).await?;
+        rows.iter()
+            .map(|row| {
+                let memory = memory_from_row(row)?;
+                let similarity = vectors.similarity(query, memory.id).map_or(0.0, f64::from);
+                Ok((memory, similarity, row.try_get("terms")?))
+            })
+            .collect()
+    }
+
     async fn backend_search_memories(
         &self,
         user_id: &str,
@@ -178,15 +270,7 @@ impl SqliteStore {
         filter: &MemoryFilter,
         limit: usize,
     ) -> StoreResult<Vec<SearchHit>> {
-        let vectors = match self.index.get(user_id).await {
-            Some(vectors) => vectors,
-            None => {
-                let epoch = self.index.epoch(user_id);
-                let loaded = Arc::new(self.load_user_vectors(user_id).await?);
-                self.index.offer(user_id, epoch, loaded.clone()).await;
-                loaded
-            }
-        };
+        let vectors = self.user_vectors(user_id).await?;
         let top = vectors.top(query, filter, limit);
         if top.is_empty() {
             return Ok(Vec::new());

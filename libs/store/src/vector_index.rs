@@ -76,6 +76,19 @@ impl UserVectors {
     }
 }
 
+impl UserVectors {
+    /// Cosine similarity of `query` to memory `id`'s vector (`None` when it has none).
+    /// Rows are ordered by memory id (`SELECT_USER_VECTORS`), so this is a binary search.
+    pub fn similarity(&self, query: &[f32], id: MemoryId) -> Option<f32> {
+        let row = self.memories.binary_search_by_key(&id, |m| m.id).ok()?;
+        let dimension = query.len();
+        let start = row * dimension;
+        self.matrix
+            .get(start..start + dimension)
+            .map(|vector| dot(query, vector))
+    }
+}
+
 /// Cached per-user indexes with write epochs.
 #[derive(Clone)]
 pub struct VectorIndex {

@@ -1002,6 +1002,139 @@ async fn extraction_updates_supersedes_and_reinforces(store: &dyn Store) {
     );
 }
 
+async fn lexical_search_finds_exact_words_filters_and_isolates(harness: &Harness) {
+    let store = harness.store();
+    let add = |user: &'static str, content: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .insert_memory(&memory(user, content, Sector::Semantic, 0.5), NOW)
+                .await
+                .unwrap()
+        }
+    };
+    let wrong = add("u1", "Order 58213 was delivered to the wrong address").await;
+    let waiting = add("u1", "Order 58231 is waiting for a part").await;
+    let refunded = add("u1", "Order 60417 was refunded").await;
+    let email = add("u1", "Prefers email").await;
+    let paused = add("u1", "Order 58213 needs a second look").await;
+    let other = add("u2", "Order 58213 belongs to someone else").await;
+    store
+        .edit_memory(
+            "u1",
+            paused.id,
+            &MemoryEdit {
+                state: Some(MemoryState::Paused),
+                ..MemoryEdit::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    let vector = vec![0.5_f32; 4];
+    store
+        .store_embeddings(
+            &[
+                (wrong.id, vector.clone()),
+                (waiting.id, vec![1.0, 0.0, 0.0, 0.0]),
+                (email.id, vector.clone()),
+                (other.id, vector.clone()),
+            ],
+            NOW,
+        )
+        .await
+        .unwrap();
+    let query = vec![1.0_f32, 0.0, 0.0, 0.0];
+    let found = store
+        .search_lexical(
+            "u1",
+            "What happened to order 58213?",
+            &query,
+            &MemoryFilter::default(),
+            10,
+        )
+        .await
+        .unwrap();
+    // Query words: happen, order, 58213. Five u1 memories are indexed (the paused one too).
+    assert_eq!(found.memories, 5);
+    assert_eq!(found.document_frequency, [0, 4, 2]);
+    let ids: Vec<_> = found.hits.iter().map(|h| h.memory.id).collect();
+    assert_eq!(ids[0], wrong.id, "the memory with the number ranks first");
+    let mut rest = ids[1..].to_vec();
+    rest.sort_unstable();
+    assert_eq!(
+        rest,
+        [waiting.id, refunded.id],
+        "paused, other users' and wordless excluded"
+    );
+    assert_eq!(found.hits[0].matched, [1, 2]);
+    assert!((found.hits[0].similarity - 0.5).abs() < 1e-6);
+    let hit = |id| found.hits.iter().find(|h| h.memory.id == id).unwrap();
+    assert!((hit(waiting.id).similarity - 1.0).abs() < 1e-6);
+    assert_eq!(hit(refunded.id).similarity, 0.0, "no vector yet");
+    assert_eq!(hit(refunded.id).matched, [1]);
+
+    let only_email = MemoryFilter {
+        sectors: vec![Sector::Emotional],
+        ..MemoryFilter::default()
+    };
+    let filtered = store
+        .search_lexical("u1", "order 58213", &query, &only_email, 10)
+        .await
+        .unwrap();
+    assert!(filtered.hits.is_empty(), "the sector filter applies");
+    let nothing = store
+        .search_lexical("u1", "is it the", &query, &MemoryFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(nothing, memvox_store::LexicalSearch::default());
+
+    store
+        .edit_memory(
+            "u1",
+            waiting.id,
+            &MemoryEdit {
+                content: Some("Prefers phone calls".into()),
+                ..MemoryEdit::default()
+            },
+            NOW + 1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.memory_history("u1", waiting.id).await.unwrap(),
+        [("Order 58231 is waiting for a part".to_owned(), NOW + 1)],
+        "an edit keeps the old text"
+    );
+    assert!(store.delete_memory("u1", wrong.id).await.unwrap());
+    let after = store
+        .search_lexical(
+            "u1",
+            "order 58213 phone",
+            &query,
+            &MemoryFilter::default(),
+            10,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<_> = after.hits.iter().map(|h| h.memory.id).collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids.contains(&waiting.id) && ids.contains(&refunded.id));
+    assert_eq!(after.memories, 4);
+
+    harness.execute("DELETE FROM memory_terms").await;
+    let reopened = harness.reopen(support::space()).await.unwrap();
+    let again = reopened
+        .search_lexical("u2", "58213", &query, &MemoryFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.hits.iter().map(|h| h.memory.id).collect::<Vec<_>>(),
+        [other.id],
+        "memories written before the index are indexed on open"
+    );
+}
+
 macro_rules! contract_suite {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -1041,6 +1174,7 @@ macro_rules! contract_suite {
             store_test!(extraction_updates_supersedes_and_reinforces);
             harness_test!(erasure_reaches_every_table);
             harness_test!(embedding_space_is_enforced_on_reopen);
+            harness_test!(lexical_search_finds_exact_words_filters_and_isolates);
         }
     };
 }

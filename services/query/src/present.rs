@@ -46,6 +46,8 @@ pub struct SourceView {
 pub struct ScoreView {
     /// Cosine similarity to the query.
     pub similarity: f64,
+    /// Share of the query's words (BM25-weighted) the memory contains.
+    pub lexical: f64,
     /// Salience term.
     pub salience: f64,
     /// Recency factor.
@@ -71,6 +73,7 @@ impl From<&Ranked> for MemoryView {
             }),
             score: ScoreView {
                 similarity: round3(ranked.score.similarity),
+                lexical: round3(ranked.score.lexical),
                 salience: round3(ranked.score.salience),
                 recency: round3(ranked.score.recency),
                 link: round3(ranked.score.link),

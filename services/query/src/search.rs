@@ -144,7 +144,7 @@ async fn answer(
     started: Instant,
 ) -> Result<SearchAnswer, ApiError> {
     let vector = state.embedder.embed_one(query).await?;
-    let ranked = retrieval::rank(state, user_id, &vector, filter, limit).await?;
+    let ranked = retrieval::rank(state, user_id, query, &vector, filter, limit).await?;
     if ranked.is_empty() {
         return Ok(SearchAnswer::empty(started));
     }

@@ -85,13 +85,17 @@ impl QueryState {
                 Duration::from_millis(settings.cache_ttl_ms),
             )
         });
+        let weights = ScoreWeights {
+            lexical: settings.lexical_weight,
+            ..ScoreWeights::default()
+        };
         Ok(Self {
             store,
             bus,
             embedder,
             summarizer,
             settings: Arc::new(settings),
-            weights: ScoreWeights::default(),
+            weights,
             clock: Clock::system(),
             tokens: Arc::new(tokens),
             init_secret,

@@ -115,15 +115,19 @@ async fn ranking_follows_the_composite_formula_and_expands_one_waypoint(backend:
     s.upsert_links(&[link], NOW).await.unwrap();
 
     let answer = query(&h, json!({"query": QUERY, "user_id": "u1", "limit": 2})).await;
-    // a: 0.6·1 + 0.2·0.5 + 0.1·1 + 0.1·0 = 0.8
-    // b: 0.6·0.6 + 0.2·0.9 + 0.1·e^(−0.015·10) + 0.1·0.9 = 0.716070…
+    // The query's one content word, "pharmacy", is in a only ("pharmacist" is another word), so
+    // a covers the query fully (lexical 1) and the others not at all.
+    // a: 0.6·1 + 0.15·1 + 0.2·0.5 + 0.1·1 + 0.1·0 = 0.95
+    // b: 0.6·0.6 + 0.15·0 + 0.2·0.9 + 0.1·e^(−0.015·10) + 0.1·0.9 = 0.716070…
     // c is third by its own score (0.6·0 + 0.2·0.2 + 0.1 = 0.14), so it only comes back through
     // b's link: b.total · 0.9 = 0.644463…
     let b_total = 0.6 * 0.6 + 0.2 * 0.9 + 0.1 * (-0.15f64).exp() + 0.1 * 0.9;
     assert_eq!(ids(&answer), vec![a, b, c]);
     let memories = &answer["memories"];
-    close(&memories[0]["score"]["total"], 0.8);
+    close(&memories[0]["score"]["total"], 0.95);
     close(&memories[0]["score"]["similarity"], 1.0);
+    close(&memories[0]["score"]["lexical"], 1.0);
+    close(&memories[1]["score"]["lexical"], 0.0);
     close(&memories[1]["score"]["recency"], (-0.15f64).exp());
     close(&memories[1]["score"]["link"], 0.9);
     close(&memories[1]["score"]["total"], b_total);
@@ -410,7 +414,67 @@ async fn the_fixture_request_is_answered(backend: &str) {
     h.cleanup().await;
 }
 
+async fn exact_words_find_what_the_embedding_misses(backend: &str) {
+    const CODE_QUERY: &str = "What about order 58213?";
+    let embedder = TestEmbedder::new(&[(CODE_QUERY, [0.0, 0.0, 0.6, 0.8])]);
+    let mut quiet = support::settings();
+    quiet.lexical_weight = 0.0;
+    for (settings, lexical) in [(support::settings(), true), (quiet, false)] {
+        let h = Harness::with_settings(backend, embedder.clone(), settings).await;
+        // Four memories nearer the query vector (cosine 0.8) fill the vector candidates of a
+        // one-memory query (limit 1 × candidate factor 4); the one naming the order is at 0.6.
+        for text in [
+            "Prefers email",
+            "Lives in Denver",
+            "Has a cat",
+            "Likes jazz",
+        ] {
+            add(
+                h.store(),
+                "u1",
+                text,
+                Sector::Semantic,
+                0.5,
+                NOW,
+                [0.0, 0.0, 0.0, 1.0],
+            )
+            .await;
+        }
+        let order = add(
+            h.store(),
+            "u1",
+            "Order 58213 arrived damaged",
+            Sector::Semantic,
+            0.5,
+            NOW,
+            [0.0, 0.0, 1.0, 0.0],
+        )
+        .await;
+        let answer = query(
+            &h,
+            json!({"query": CODE_QUERY, "user_id": "u1", "limit": 1}),
+        )
+        .await;
+        if lexical {
+            // The query's content words ("what" and "about" are stop words), "order" and
+            // "58213", are both in this memory: lexical 1, and
+            // 0.6·0.6 + 0.15·1 + 0.2·0.5 + 0.1·1 = 0.71 beats 0.6·0.8 + 0.2·0.5 + 0.1·1 = 0.68.
+            assert_eq!(ids(&answer), vec![order]);
+            close(&answer["memories"][0]["score"]["lexical"], 1.0);
+            close(&answer["memories"][0]["score"]["total"], 0.71);
+        } else {
+            assert_ne!(
+                ids(&answer),
+                vec![order],
+                "lexical off: the vector alone misses it"
+            );
+        }
+        h.cleanup().await;
+    }
+}
+
 on_both_backends!(
+    exact_words_find_what_the_embedding_misses,
     the_fixture_request_is_answered,
     ranking_follows_the_composite_formula_and_expands_one_waypoint,
     sector_filter_and_hidden_memories,

@@ -8,7 +8,7 @@ use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreResul
 use rand::Rng;
 
 /// Every table of the schema (besides migration bookkeeping).
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 14] = [
     "store_meta",
     "users",
     "caller_identities",
@@ -22,6 +22,7 @@ pub const TABLES: [&str; 13] = [
     "memory_links",
     "conversation_memories",
     "memory_history",
+    "memory_terms",
 ];
 
 /// The PostgreSQL URL tests use.
@@ -130,6 +131,18 @@ impl Harness {
             counts.insert(table, count);
         }
         counts
+    }
+
+    /// Runs one SQL statement directly, behind the store's back.
+    pub async fn execute(&self, statement: &str) {
+        let sql = sqlx::AssertSqlSafe(statement.to_owned());
+        match self {
+            Harness::Sqlite { store, .. } => sqlx::query(sql).execute(store.pool()).await.map(drop),
+            Harness::Postgres { store, .. } => {
+                sqlx::query(sql).execute(store.pool()).await.map(drop)
+            }
+        }
+        .expect("execute SQL");
     }
 
     /// Drops the PostgreSQL schema (SQLite's directory goes with the value).

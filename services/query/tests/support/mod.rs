@@ -30,7 +30,7 @@ pub const TOKEN: &str = "test-token";
 pub const INIT_SECRET: &str = "init-secret";
 
 /// Every table of the schema (besides migration bookkeeping).
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 14] = [
     "store_meta",
     "users",
     "caller_identities",
@@ -44,10 +44,11 @@ pub const TABLES: [&str; 13] = [
     "memory_links",
     "conversation_memories",
     "memory_history",
+    "memory_terms",
 ];
 
 /// A 4-d embedder: known texts get their hand-made vector, others a stable hashed one.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct TestEmbedder {
     vectors: HashMap<String, Vec<f32>>,
 }
