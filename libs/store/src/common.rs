@@ -804,8 +804,21 @@ macro_rules! impl_store {
                 }
                 let (memories, document_frequency) =
                     self.backend_token_frequencies(user_id, &tokens).await?;
+                let selective: Vec<String> = tokens
+                    .iter()
+                    .zip(&document_frequency)
+                    .filter(|&(_, &df)| df > 0 && $crate::lexical::is_selective(df, memories))
+                    .map(|(token, _)| token.clone())
+                    .collect();
+                if selective.is_empty() {
+                    return Ok($crate::LexicalSearch {
+                        memories,
+                        document_frequency,
+                        hits: Vec::new(),
+                    });
+                }
                 let hits = self
-                    .backend_search_tokens(user_id, &tokens, query_vector, filter, limit)
+                    .backend_search_tokens(user_id, &selective, query_vector, filter, limit)
                     .await?
                     .into_iter()
                     .map(|(memory, similarity, terms)| $crate::LexicalHit {

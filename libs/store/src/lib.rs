@@ -216,7 +216,8 @@ pub trait Store: Send + Sync {
     /// The at most `limit` memories of a user that contain words of `query` (exact words, see
     /// `memvox_core::text::lexical_terms`) and pass `filter`, most matching first, each with its
     /// cosine similarity to `query_vector`. Finds names, numbers and product codes an embedding
-    /// may miss; a query with no content word finds nothing.
+    /// may miss; a query with no content word finds nothing, and words most of the user's
+    /// memories share are not looked up (they still count in `matched`).
     async fn search_lexical(
         &self,
         user_id: &str,
