@@ -136,6 +136,11 @@ impl Config {
                 "query.lexical_weight must be within 0..=1 (0 turns lexical search off)".into(),
             ));
         }
+        if let Some((sector, rate)) = self.query.decay.invalid() {
+            return Err(ConfigError::Invalid(format!(
+                "query.decay.{sector} is {rate}: a decay rate per day must be a number >= 0"
+            )));
+        }
         if self.store.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "store.max_connections must be at least 1".into(),

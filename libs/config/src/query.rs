@@ -32,6 +32,9 @@ pub struct QuerySettings {
     /// Weight of lexical coverage (exact words: names, numbers, product codes) in the
     /// composite score, beside the vector similarity's 0.6; `0` turns lexical search off.
     pub lexical_weight: f64,
+    /// Decay rate λ per day of each sector, applied when ranking (`recency = e^(−λ·days)`
+    /// since the memory was last seen or recalled).
+    pub decay: memvox_core::SectorDecay,
     /// Links followed from each returned memory in graph expansion.
     pub expansion_per_match: usize,
     /// Memories graph expansion may add to a result.
@@ -67,6 +70,7 @@ impl Default for QuerySettings {
             max_limit: 20,
             candidate_factor: 4,
             lexical_weight: 0.15,
+            decay: memvox_core::SectorDecay::default(),
             expansion_per_match: 1,
             expansion_max: 2,
             max_body_bytes: 64 * 1024,

@@ -86,3 +86,34 @@ fn test_variables_do_not_leak_into_the_configuration() {
         Ok(())
     });
 }
+
+#[test]
+fn ranking_settings_are_configurable_and_checked() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "memvox.toml",
+            "[query]\nlexical_weight = 0.3\n[query.decay]\nemotional = 0.1\n",
+        )?;
+        let config = Config::load(Some(Path::new("memvox.toml"))).expect("loads");
+        assert_eq!(config.query.lexical_weight, 0.3);
+        assert_eq!(config.query.decay.rate(memvox_core::Sector::Emotional), 0.1);
+        assert_eq!(
+            config.query.decay.rate(memvox_core::Sector::Semantic),
+            memvox_core::Sector::Semantic.default_decay_per_day(),
+            "unset sectors keep their default"
+        );
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_QUERY__DECAY__EPISODIC", "-1");
+        let err = Config::load(None).expect_err("negative decay").to_string();
+        assert!(err.contains("query.decay.episodic is -1"), "{err}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_QUERY__LEXICAL_WEIGHT", "2");
+        let err = Config::load(None).expect_err("weight above 1").to_string();
+        assert!(err.contains("query.lexical_weight"), "{err}");
+        Ok(())
+    });
+}

@@ -18,7 +18,7 @@ pub use memory::{
     Provenance,
 };
 pub use scoring::{ScoreBreakdown, ScoreWeights, Scored};
-pub use sector::Sector;
+pub use sector::{Sector, SectorDecay};
 pub use user::{CallerIdentity, User, guest_user_id};
 
 /// Milliseconds since the Unix epoch (UTC). The one time representation inside memvox.

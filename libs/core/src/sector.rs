@@ -62,6 +62,57 @@ impl Sector {
     }
 }
 
+/// Decay rate λ per day of each sector, as configured (defaults:
+/// [`Sector::default_decay_per_day`]). Ranking applies it at read time, so a changed rate
+/// takes effect on the next query for every memory of the sector.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SectorDecay {
+    /// Facts and attributes.
+    pub semantic: f64,
+    /// Events.
+    pub episodic: f64,
+    /// How-to and standing instructions.
+    pub procedural: f64,
+    /// Sentiment.
+    pub emotional: f64,
+    /// Patterns across calls.
+    pub reflective: f64,
+}
+
+impl Default for SectorDecay {
+    fn default() -> Self {
+        Self {
+            semantic: Sector::Semantic.default_decay_per_day(),
+            episodic: Sector::Episodic.default_decay_per_day(),
+            procedural: Sector::Procedural.default_decay_per_day(),
+            emotional: Sector::Emotional.default_decay_per_day(),
+            reflective: Sector::Reflective.default_decay_per_day(),
+        }
+    }
+}
+
+impl SectorDecay {
+    /// The rate of `sector`.
+    pub fn rate(&self, sector: Sector) -> f64 {
+        match sector {
+            Sector::Semantic => self.semantic,
+            Sector::Episodic => self.episodic,
+            Sector::Procedural => self.procedural,
+            Sector::Emotional => self.emotional,
+            Sector::Reflective => self.reflective,
+        }
+    }
+
+    /// The first sector whose rate is negative or not finite, with its rate.
+    pub fn invalid(&self) -> Option<(Sector, f64)> {
+        Sector::ALL
+            .into_iter()
+            .map(|sector| (sector, self.rate(sector)))
+            .find(|(_, rate)| !rate.is_finite() || *rate < 0.0)
+    }
+}
+
 impl fmt::Display for Sector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -101,6 +152,22 @@ mod tests {
         let err = "Semantic".parse::<Sector>().unwrap_err();
         assert!(err.to_string().contains("unknown sector `Semantic`"));
         assert!(err.to_string().contains("procedural"));
+    }
+
+    #[test]
+    fn configured_rates_default_to_the_sector_defaults_and_are_checked() {
+        let decay = SectorDecay::default();
+        for sector in Sector::ALL {
+            assert_eq!(decay.rate(sector), sector.default_decay_per_day());
+        }
+        assert_eq!(decay.invalid(), None);
+        let odd = SectorDecay {
+            emotional: 0.5,
+            procedural: -0.1,
+            ..SectorDecay::default()
+        };
+        assert_eq!(odd.rate(Sector::Emotional), 0.5);
+        assert_eq!(odd.invalid(), Some((Sector::Procedural, -0.1)));
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! 2. One `links_from` call fetches their outgoing links; each candidate scores
 //!    `0.6·similarity + 0.15·lexical + 0.2·salience + 0.1·recency + 0.1·mean link weight`,
 //!    lexical being the BM25-weighted share of the query's words the memory holds and recency
-//!    decaying with the memory's sector rate since it was last seen.
+//!    decaying with the configured rate of the memory's sector (`query.decay`) since it was last
+//!    seen.
 //! 3. The best `limit` are kept, and expansion follows the strongest links of each
 //!    (`expansion_per_match`, at most `expansion_max` added), scoring an added memory
 //!    `parent total × link weight`. Added memories pass the same filter as search (a link to a
@@ -85,7 +86,11 @@ pub async fn rank(
                     candidate.similarity,
                     candidate.lexical,
                     memory.salience,
-                    recency(memory.last_seen_at, now, memory.decay_per_day),
+                    recency(
+                        memory.last_seen_at,
+                        now,
+                        state.settings.decay.rate(memory.sector),
+                    ),
                     mean_link_weight(&weights),
                 ),
                 via: None,

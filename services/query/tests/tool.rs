@@ -473,7 +473,31 @@ async fn exact_words_find_what_the_embedding_misses(backend: &str) {
     }
 }
 
+async fn recency_decays_at_the_configured_rate_of_the_sector(backend: &str) {
+    for (rate, expected) in [(None, (-0.15f64).exp()), (Some(0.1), (-1.0f64).exp())] {
+        let mut settings = support::settings();
+        if let Some(rate) = rate {
+            settings.decay.episodic = rate;
+        }
+        let h = Harness::with_settings(backend, embedder(), settings).await;
+        add(
+            h.store(),
+            "u1",
+            "Called about a refill",
+            Sector::Episodic,
+            0.9,
+            NOW - 10 * DAY,
+            [1.0, 0.0, 0.0, 0.0],
+        )
+        .await;
+        let answer = query(&h, json!({"query": QUERY, "user_id": "u1"})).await;
+        close(&answer["memories"][0]["score"]["recency"], expected);
+        h.cleanup().await;
+    }
+}
+
 on_both_backends!(
+    recency_decays_at_the_configured_rate_of_the_sector,
     exact_words_find_what_the_embedding_misses,
     the_fixture_request_is_answered,
     ranking_follows_the_composite_formula_and_expands_one_waypoint,
