@@ -90,15 +90,13 @@ where
     }
 
     /// Caches `value` for `key` at `version` (the version read before computing it), in process
-    /// and, for a shared version, in Redis (written in the background, off the caller's path).
+    /// and, for a shared version, in Redis (one `SET`, bounded by the Redis timeout).
     pub async fn insert(&self, user: &str, version: Version, key: K, value: V) -> Arc<V> {
         if let (Version::Shared(v), Some(shared)) = (version, self.versions.shared())
-            && let Some(key) = key_bytes(&key)
-            && let Ok(bytes) = serde_json::to_vec(&value)
+            && let Some(bytes) = key_bytes(&key)
+            && let Ok(json) = serde_json::to_vec(&value)
         {
-            let shared = shared.clone();
-            let (user, name) = (user.to_owned(), self.name);
-            tokio::spawn(async move { shared.put(&user, name, v, &key, &bytes).await });
+            shared.put(user, self.name, v, &bytes, &json).await;
         }
         let value = Arc::new(value);
         self.local

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use memvox_cache::{CacheSettings, Caching, UserCache, Version};
 use prometheus::Registry;
@@ -23,10 +22,19 @@ fn prefix() -> String {
 
 /// One "process": its own registry, moka tier and version map, on the shared `prefix`.
 fn process(url: &str, prefix: &str) -> (Caching, UserCache<String, String>, Registry) {
+    process_retrying(url, prefix, 1_000)
+}
+
+/// Same, skipping Redis for `retry_ms` after a failure.
+fn process_retrying(
+    url: &str,
+    prefix: &str,
+    retry_ms: u64,
+) -> (Caching, UserCache<String, String>, Registry) {
     let settings = CacheSettings {
         key_prefix: prefix.to_owned(),
         redis_timeout_ms: 200,
-        redis_retry_ms: 20,
+        redis_retry_ms: retry_ms,
         ..CacheSettings::default()
     };
     let registry = Registry::new();
@@ -71,17 +79,6 @@ async fn cleanup(prefix: &str) {
     }
 }
 
-/// Waits until background entry writes have landed (at least `n` keys under `prefix`).
-async fn until_keys(prefix: &str, n: usize) {
-    for _ in 0..500 {
-        if keys(prefix).await.len() >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("fewer than {n} keys under {prefix}");
-}
-
 fn counter(registry: &Registry, name: &str, label: (&str, &str)) -> u64 {
     registry
         .gather()
@@ -112,7 +109,6 @@ async fn a_write_in_another_process_invalidates_both_tiers_at_once() {
     let v = query.version("u1").await;
     assert!(matches!(v, Version::Shared(_)), "{v:?}");
     query.insert("u1", v, k("q"), k("old answer")).await;
-    until_keys(&prefix, 2).await;
     // Another replica finds the entry in Redis.
     let seen = replica.version("u1").await;
     assert_eq!(seen, v);
@@ -149,7 +145,6 @@ async fn a_value_computed_across_a_bump_is_never_served() {
     let before = query.version("u1").await;
     worker.versions.bump("u1").await;
     query.insert("u1", before, k("q"), k("stale")).await;
-    until_keys(&prefix, 2).await;
     for cache in [&query, &replica] {
         let v = cache.version("u1").await;
         assert_ne!(v, before);
@@ -238,7 +233,8 @@ impl Proxy {
 async fn redis_is_used_again_when_it_returns() {
     let proxy = Proxy::start().await;
     let prefix = prefix();
-    let (_, cache, registry) = process(&proxy.url, &prefix);
+    // No skip interval: every call after the cut tries Redis again.
+    let (_, cache, registry) = process_retrying(&proxy.url, &prefix, 0);
 
     assert!(matches!(cache.version("u1").await, Version::Shared(_)));
     proxy.cut().await;
@@ -254,13 +250,13 @@ async fn redis_is_used_again_when_it_returns() {
     assert!(counter(&registry, "memvox_cache_degraded_total", ("op", "version")) >= 1);
 
     proxy.restore();
+    // The pool may first hand out a connection the cut broke: a few calls at most.
     let mut back = false;
-    for _ in 0..200 {
+    for _ in 0..3 {
         if matches!(cache.version("u1").await, Version::Shared(_)) {
             back = true;
             break;
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(back, "the shared tier is used again once Redis answers");
     cleanup(&prefix).await;
@@ -276,7 +272,7 @@ async fn erasure_deletes_every_key_of_the_user_and_only_theirs() {
         cache.insert(user, v, k("q1"), k("a1")).await;
         cache.insert(user, v, k("q2"), k("a2")).await;
     }
-    until_keys(&prefix, 6).await;
+    assert_eq!(keys(&prefix).await.len(), 6);
 
     assert_eq!(caching.versions.forget("gone").await, Some(3));
     let left = keys(&prefix).await;
