@@ -7,6 +7,8 @@
 //!   key in Redis that writers `INCR` after their commit and readers `GET` once per lookup.
 //! - [`UserCache`]: the two-tier cache of one kind of value (query answers), keyed by
 //!   (user, version, key).
+//! - [`QueryVectors`]: query embeddings in the same two tiers (no version: a vector depends on
+//!   the text only), for remote embedders.
 //! - [`Caching`]: the per-process bundle built from [`CacheSettings`].
 //!
 //! # Why a reader never serves a value older than the last committed write
@@ -35,12 +37,14 @@ mod metrics;
 mod settings;
 mod shared;
 mod user_cache;
+mod vectors;
 mod versions;
 
 pub use metrics::CacheMetrics;
 pub use settings::CacheSettings;
 pub use shared::{LOG_EVERY, SharedTier};
 pub use user_cache::UserCache;
+pub use vectors::QueryVectors;
 pub use versions::{Version, Versions};
 
 use prometheus::Registry;
@@ -105,6 +109,23 @@ impl Caching {
                 self.settings.capacity,
                 self.settings.local_ttl(),
                 self.versions.clone(),
+                self.metrics.clone(),
+            )
+        })
+    }
+}
+
+impl Caching {
+    /// Query vectors of `model` in two tiers; `None` when the cache is off, there is no Redis
+    /// tier, or `shared_query_vectors` is off.
+    pub fn query_vectors(&self, model: &str) -> Option<QueryVectors> {
+        let shared = self.versions.shared()?;
+        (self.settings.enabled && self.settings.shared_query_vectors).then(|| {
+            QueryVectors::new(
+                model,
+                self.settings.capacity,
+                self.settings.local_ttl(),
+                shared.clone(),
                 self.metrics.clone(),
             )
         })

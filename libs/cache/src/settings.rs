@@ -25,6 +25,9 @@ pub struct CacheSettings {
     pub key_prefix: String,
     /// Longest wait for one Redis operation, in ms; past it the operation is served in process.
     pub redis_timeout_ms: u64,
+    /// Whether query embeddings are also cached in Redis, shared by replicas. Worth it for a
+    /// remote embedder (`openai`); the bundled static model is faster than a Redis round trip.
+    pub shared_query_vectors: bool,
     /// After a failed Redis operation, how long the shared tier is skipped before being tried
     /// again, in ms.
     pub redis_retry_ms: u64,
@@ -40,6 +43,7 @@ impl Default for CacheSettings {
             key_prefix: "memvox:cache".into(),
             redis_timeout_ms: 50,
             redis_retry_ms: 1_000,
+            shared_query_vectors: false,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! shared by every process pointed at the same Redis and key prefix.
 //!
 //! Key layout: `{prefix}:{<user hash>}:v` holds the user's version and
-//! `{prefix}:{<user hash>}:<cache>:<version>:<key hash>` their entries. The user part is the
+//! `{prefix}:{<user hash>}:<cache>:<version>:<key hash>` their entries; query vectors, which
+//! belong to no user, live under `{prefix}:qv:<model hash>:<text hash>`. The user part is the
 //! hex SHA-256 of the user id (no user id appears in Redis, and any id makes a safe pattern),
 //! wrapped in a hash tag so a user's keys share a cluster slot; erasure finds them with
 //! `SCAN MATCH {prefix}:{<user hash>}:*`, never with `KEYS`. Every key has a time to live.
@@ -157,15 +158,8 @@ impl SharedTier {
         .await;
     }
 
-    /// The bytes stored for (`cache`, `version`, `key`) of `user`.
-    pub(crate) async fn get(
-        &self,
-        user: &str,
-        cache: &str,
-        version: i64,
-        key: &[u8],
-    ) -> Option<Vec<u8>> {
-        let key = self.entry_key(user, cache, version, key);
+    /// The bytes stored under `key`.
+    pub(crate) async fn get(&self, key: String) -> Option<Vec<u8>> {
         self.run("get", |mut conn| async move {
             redis::cmd("GET")
                 .arg(&key)
@@ -176,16 +170,8 @@ impl SharedTier {
         .flatten()
     }
 
-    /// Stores `value` for (`cache`, `version`, `key`) of `user`, with the shared time to live.
-    pub(crate) async fn put(
-        &self,
-        user: &str,
-        cache: &str,
-        version: i64,
-        key: &[u8],
-        value: &[u8],
-    ) {
-        let key = self.entry_key(user, cache, version, key);
+    /// Stores `value` under `key`, with the shared time to live.
+    pub(crate) async fn put(&self, key: String, value: &[u8]) {
         let ttl = self.inner.ttl_ms;
         self.run("put", |mut conn| async move {
             redis::cmd("SET")
@@ -236,12 +222,24 @@ impl SharedTier {
         format!("{}:{{{}}}:v", self.inner.prefix, hash_hex(user.as_bytes()))
     }
 
-    fn entry_key(&self, user: &str, cache: &str, version: i64, key: &[u8]) -> String {
+    /// The key of (`cache`, `version`, `key`) of `user`.
+    pub(crate) fn entry_key(&self, user: &str, cache: &str, version: i64, key: &[u8]) -> String {
         format!(
             "{}:{{{}}}:{cache}:{version}:{}",
             self.inner.prefix,
             hash_hex(user.as_bytes()),
             hash_hex(key)
+        )
+    }
+
+    /// The key of the query vector of `text` by `model` (no user's: a vector of a query text
+    /// is the same for everyone).
+    pub(crate) fn vector_key(&self, model: &str, text: &str) -> String {
+        format!(
+            "{}:qv:{}:{}",
+            self.inner.prefix,
+            hash_hex(model.as_bytes()),
+            hash_hex(text.as_bytes())
         )
     }
 

@@ -81,7 +81,9 @@ where
         let (Version::Shared(v), Some(shared)) = (version, self.versions.shared()) else {
             return None;
         };
-        let bytes = shared.get(user, self.name, v, &key_bytes(key)?).await;
+        let bytes = shared
+            .get(shared.entry_key(user, self.name, v, &key_bytes(key)?))
+            .await;
         let value = bytes.and_then(|b| serde_json::from_slice::<V>(&b).ok());
         self.metrics.lookup(self.name, "redis", value.is_some());
         let value = Arc::new(value?);
@@ -96,7 +98,9 @@ where
             && let Some(bytes) = key_bytes(&key)
             && let Ok(json) = serde_json::to_vec(&value)
         {
-            shared.put(user, self.name, v, &bytes, &json).await;
+            shared
+                .put(shared.entry_key(user, self.name, v, &bytes), &json)
+                .await;
         }
         let value = Arc::new(value);
         self.local

@@ -33,7 +33,7 @@ fn process_retrying(
 ) -> (Caching, UserCache<String, String>, Registry) {
     let settings = CacheSettings {
         key_prefix: prefix.to_owned(),
-        redis_timeout_ms: 200,
+        redis_timeout_ms: 1_000,
         redis_retry_ms: retry_ms,
         ..CacheSettings::default()
     };
@@ -284,5 +284,42 @@ async fn erasure_deletes_every_key_of_the_user_and_only_theirs() {
         cache.get("kept", kept, &k("q1")).await.as_deref(),
         Some(&k("a1"))
     );
+    cleanup(&prefix).await;
+}
+
+#[tokio::test]
+async fn query_vectors_embedded_by_one_replica_are_found_by_another() {
+    let url = redis_url();
+    let prefix = prefix();
+    let settings = CacheSettings {
+        key_prefix: prefix.clone(),
+        redis_timeout_ms: 1_000,
+        shared_query_vectors: true,
+        ..CacheSettings::default()
+    };
+    let vectors = |url: &str| {
+        Caching::new(settings.clone(), Some(url), &Registry::new())
+            .unwrap()
+            .query_vectors("model-a")
+            .unwrap()
+    };
+    let (first, second) = (vectors(&url), vectors(&url));
+    assert_eq!(second.get("what is my dog called").await, None);
+    first.insert("what is my dog called", &[0.5, -0.25]).await;
+    assert_eq!(
+        second.get("what is my dog called").await.as_deref(),
+        Some(&[0.5_f32, -0.25][..])
+    );
+    let other_model = Caching::new(settings.clone(), Some(&url), &Registry::new())
+        .unwrap()
+        .query_vectors("model-b")
+        .unwrap();
+    assert_eq!(other_model.get("what is my dog called").await, None);
+
+    let down = vectors("redis://127.0.0.1:1");
+    down.insert("q", &[1.0]).await;
+    assert_eq!(down.get("q").await.as_deref(), Some(&[1.0_f32][..]));
+    let off = Caching::new(CacheSettings::default(), Some(&url), &Registry::new()).unwrap();
+    assert!(off.query_vectors("model-a").is_none());
     cleanup(&prefix).await;
 }

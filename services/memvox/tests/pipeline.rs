@@ -55,6 +55,8 @@ async fn app_with(
             config.bus.backend = BusBackend::Redis;
             config.bus.key_prefix = format!("test:pipeline:{tag}");
             config.cache.key_prefix = format!("test:pipeline:{tag}:cache");
+            // Generous for a loaded test machine: a slow Redis is not what these tests test.
+            config.cache.redis_timeout_ms = 1_000;
         }
     }
     adjust(&mut config);

@@ -145,7 +145,7 @@ async fn answer(
     limit: usize,
     started: Instant,
 ) -> Result<SearchAnswer, ApiError> {
-    let vector = state.embedder.embed_one(query).await?;
+    let vector = embed_query(state, query).await?;
     let ranked = retrieval::rank(state, user_id, &vector, filter, limit).await?;
     if ranked.is_empty() {
         return Ok(SearchAnswer::empty(started));
@@ -167,6 +167,20 @@ async fn answer(
         summary,
         query_time_ms: elapsed_ms(started),
     })
+}
+
+/// The query's vector: from the shared query-vector cache when it is on, else the embedder
+/// (which keeps its own in-process cache).
+async fn embed_query(state: &QueryState, query: &str) -> Result<Vec<f32>, ApiError> {
+    let Some(vectors) = &state.query_vectors else {
+        return Ok(state.embedder.embed_one(query).await?);
+    };
+    if let Some(hit) = vectors.get(query).await {
+        return Ok(hit.to_vec());
+    }
+    let vector = state.embedder.embed_one(query).await?;
+    vectors.insert(query, &vector).await;
+    Ok(vector)
 }
 
 /// Announces that `memories` were recalled, for reinforcement (no-op when there are none).

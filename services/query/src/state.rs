@@ -2,7 +2,7 @@
 
 use memvox_ai::{Embedder, SummarizeError, Summarizer, build_summarizer};
 use memvox_bus::{Bus, Envelope, Message};
-use memvox_cache::{Caching, UserCache, Versions};
+use memvox_cache::{Caching, QueryVectors, UserCache, Versions};
 use memvox_config::QuerySettings;
 use memvox_core::ScoreWeights;
 use memvox_runtime::App;
@@ -50,6 +50,8 @@ pub struct QueryState {
     pub invocations: InvocationLog,
     /// Recent query answers per user, in process and in Redis; `None` when disabled.
     pub answers: Option<UserCache<QueryKey, SearchAnswer>>,
+    /// Query embeddings shared through Redis (`cache.shared_query_vectors`); `None` when off.
+    pub query_vectors: Option<QueryVectors>,
     /// Per-user cache versions, shared with the process's workers (and, through Redis, with
     /// every other process).
     pub versions: Versions,
@@ -82,6 +84,7 @@ impl QueryState {
             settings.init_secrets.iter().map(|s| s.expose()),
         );
         let invocations = InvocationLog::start(store.clone(), settings.invocation_queue);
+        let query_vectors = cache.query_vectors(embedder.model_id());
         Ok(Self {
             store,
             bus,
@@ -94,6 +97,7 @@ impl QueryState {
             init_secret,
             invocations,
             answers: cache.user_cache("answers"),
+            query_vectors,
             versions: cache.versions.clone(),
         })
     }

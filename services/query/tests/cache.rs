@@ -190,3 +190,39 @@ async fn with_the_cache_off_every_query_computes() {
     );
     h.cleanup().await;
 }
+
+#[tokio::test]
+async fn shared_query_vectors_spare_other_replicas_the_embedder() {
+    let settings = CacheSettings {
+        shared_query_vectors: true,
+        ..support::cache_settings()
+    };
+    let prefix = settings.key_prefix.clone();
+    let redis = support::redis_url();
+    let h = Harness::with_cache(
+        "sqlite",
+        embedder(),
+        support::settings(),
+        &support::caching(settings.clone(), Some(&redis), &Registry::new()),
+    )
+    .await;
+    let registry = Registry::new();
+    let other = replica(&h, &support::caching(settings, Some(&redis), &registry));
+    let tea = add(&h.state, "Likes green tea").await;
+    assert_eq!(tea_ids(&h.state).await, vec![tea]);
+    // A write drops the answers, not the vector: the other replica reuses the query's vector.
+    let coffee = add(&other, "Likes black coffee").await;
+    assert_eq!(tea_ids(&other).await, vec![tea, coffee]);
+    let vector_hits = support::counter_where(
+        &registry,
+        "memvox_cache_lookups_total",
+        &[
+            ("cache", "query_vectors"),
+            ("tier", "redis"),
+            ("result", "hit"),
+        ],
+    );
+    assert_eq!(vector_hits, 1, "the query vector came from Redis");
+    support::delete_redis_keys(&prefix).await;
+    h.cleanup().await;
+}

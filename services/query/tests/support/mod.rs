@@ -284,10 +284,12 @@ pub fn redis_url() -> String {
     std::env::var("MEMVOX_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-/// Cache settings with a key prefix of their own.
+/// Cache settings with a key prefix of their own, and a Redis timeout generous enough for a
+/// loaded test machine (degradation is tested with an unreachable Redis, not a slow one).
 pub fn cache_settings() -> CacheSettings {
     CacheSettings {
         key_prefix: format!("test:qcache:{:016x}", rand::rng().random::<u64>()),
+        redis_timeout_ms: 1_000,
         ..CacheSettings::default()
     }
 }
@@ -332,15 +334,22 @@ pub async fn delete_redis_keys(prefix: &str) {
 
 /// The sum of counter `name` over the series carrying `label`.
 pub fn counter(registry: &prometheus::Registry, name: &str, label: (&str, &str)) -> u64 {
+    counter_where(registry, name, &[label])
+}
+
+/// The sum of counter `name` over the series carrying every one of `labels`.
+pub fn counter_where(registry: &prometheus::Registry, name: &str, labels: &[(&str, &str)]) -> u64 {
     registry
         .gather()
         .iter()
         .filter(|family| family.name() == name)
         .flat_map(|family| family.get_metric().iter())
         .filter(|m| {
-            m.get_label()
-                .iter()
-                .any(|l| l.name() == label.0 && l.value() == label.1)
+            labels.iter().all(|(name, value)| {
+                m.get_label()
+                    .iter()
+                    .any(|l| l.name() == *name && l.value() == *value)
+            })
         })
         .map(|m| m.get_counter().value() as u64)
         .sum()
