@@ -141,11 +141,11 @@ impl ExtractionHandler {
         };
         let started = Instant::now();
         let outcome = self.store.apply_extraction(&prepared.commit).await?;
+        self.metrics
+            .stage("commit", started.elapsed().as_secs_f64());
         if let Some(user_id) = &prepared.user_id {
             self.versions.bump(user_id).await;
         }
-        self.metrics
-            .stage("commit", started.elapsed().as_secs_f64());
         if !outcome.already_applied {
             count_plans(&self.metrics, &prepared.commit.memories);
         }

@@ -1,5 +1,7 @@
 //! [`QueryState`]: the cheap handles every handler needs, built once per process.
 
+use std::sync::Arc;
+
 use memvox_ai::{Embedder, SummarizeError, Summarizer, build_summarizer};
 use memvox_bus::{Bus, Envelope, Message};
 use memvox_cache::{Caching, QueryVectors, UserCache, Versions};
@@ -7,7 +9,6 @@ use memvox_config::QuerySettings;
 use memvox_core::ScoreWeights;
 use memvox_runtime::App;
 use memvox_store::Store;
-use std::sync::Arc;
 
 use crate::auth::{BadTokenDigest, InitSecret, TokenAuth};
 use crate::clock::Clock;
