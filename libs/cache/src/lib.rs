@@ -1,94 +1,134 @@
-//! memvox caches: [`UserCache`], an in-process (moka) cache of per-user values whose keys carry
-//! the user's cache *version*, so one write invalidates every entry of that user at once
-//! without scanning.
+//! memvox caches: per-user values in two tiers — [moka](moka) in process, then Redis shared by
+//! every process — whose keys carry the user's cache *version*, so one write anywhere
+//! invalidates every entry of that user at once, without scanning.
 //!
-//! Protocol for a reader: read [`UserCache::version`] *before* computing, look up with it, and
-//! insert the computed value under that same version. A write that lands while the value is
-//! being computed bumps the version, so the value is stored under a version nobody asks for any
-//! more and is never served: a stale answer cannot outlive the write that made it stale.
+//! - [`Versions`]: per-user versions. In one process (embedded mode) a single handle is shared
+//!   by the query service and the workers; with a [`SharedTier`] each user also has a version
+//!   key in Redis that writers `INCR` after their commit and readers `GET` once per lookup.
+//! - [`UserCache`]: the two-tier cache of one kind of value (query answers), keyed by
+//!   (user, version, key).
+//! - [`QueryVectors`]: query embeddings in the same two tiers (no version: a vector depends on
+//!   the text only), for remote embedders.
+//! - [`Caching`]: the per-process bundle built from [`CacheSettings`].
 //!
-//! Versions come from one counter that only grows, so a user whose version entry was evicted
-//! gets a fresh, never-used number, never one an old entry was stored under. Entries also
-//! expire after a time to live, which bounds staleness from writers this process does not see
-//! (other replicas, the workers).
+//! # Why a reader never serves a value older than the last committed write
+//!
+//! A reader reads the version *before* computing, looks up with it, and stores what it computed
+//! under that same version. A writer bumps the version *after* its commit. So:
+//! - a lookup that starts after a bump reads the new version, under which only values computed
+//!   after the bump (hence after the commit) can be stored;
+//! - a value whose computation overlapped a bump was stored under the old version, which
+//!   nobody asks for any more: it is unreachable in both tiers, never served.
+//!
+//! Versions never repeat: local ones come from one growing counter; a Redis version key is
+//! created at a random 62-bit value (first use, expiry, a Redis restart that lost it) and only
+//! grows from there, so an old entry cannot match a new version by accident.
+//!
+//! # When Redis is unreachable
+//!
+//! Nothing fails: each Redis operation is bounded by `redis_timeout_ms`, a failure is counted in
+//! `memvox_cache_degraded_total{op}` and logged (rate-limited), and Redis is skipped for
+//! `redis_retry_ms`, then tried again. Meanwhile readers use the local version and the moka
+//! tier, which still sees this process's own writes; writes of other processes are then only
+//! bounded by `local_ttl_ms`, and a bump lost during the outage by the time to live of the
+//! entries written before it.
 
-use std::hash::Hash;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+mod metrics;
+mod settings;
+mod shared;
+mod user_cache;
+mod vectors;
+mod versions;
 
-use moka::future::Cache;
+pub use metrics::CacheMetrics;
+pub use settings::CacheSettings;
+pub use shared::{LOG_EVERY, SharedTier};
+pub use user_cache::UserCache;
+pub use vectors::QueryVectors;
+pub use versions::{Version, Versions};
 
-/// Values of type `V` per (user, version, key `K`).
-pub struct UserCache<K, V> {
-    entries: Cache<(String, u64, K), Arc<V>>,
-    versions: Cache<String, u64>,
-    next_version: Arc<AtomicU64>,
+use prometheus::Registry;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A cache that cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// A setting is out of range, or the Redis URL is malformed.
+    #[error("invalid cache settings: {0}")]
+    Invalid(String),
+    /// The cache counters could not be registered.
+    #[error("cache metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
-impl<K, V> Clone for UserCache<K, V> {
-    fn clone(&self) -> Self {
-        Self {
-            entries: self.entries.clone(),
-            versions: self.versions.clone(),
-            next_version: self.next_version.clone(),
-        }
+/// The caching handles of one process. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Caching {
+    /// The settings the caches were built from.
+    pub settings: CacheSettings,
+    /// Per-user versions, shared by every reader and writer of the process.
+    pub versions: Versions,
+    /// Counters of every cache of the process.
+    pub metrics: CacheMetrics,
+}
+
+impl Caching {
+    /// Validates `settings`, registers the counters in `registry` and, given a Redis URL, sets
+    /// up the shared tier (connecting lazily: an unreachable Redis is not an error).
+    ///
+    /// # Errors
+    /// [`CacheError`] for invalid settings, a malformed URL or a metric registered twice.
+    pub fn new(
+        settings: CacheSettings,
+        redis_url: Option<&str>,
+        registry: &Registry,
+    ) -> Result<Self, CacheError> {
+        settings.validate()?;
+        let metrics = CacheMetrics::register(registry)?;
+        let shared = redis_url
+            .map(|url| SharedTier::new(url, &settings, metrics.clone()))
+            .transpose()?;
+        Ok(Self {
+            versions: Versions::new(settings.capacity, shared),
+            settings,
+            metrics,
+        })
+    }
+
+    /// A cache named `name` with the configured capacity and times to live; `None` when the
+    /// cache is off.
+    pub fn user_cache<K, V>(&self, name: &'static str) -> Option<UserCache<K, V>>
+    where
+        K: std::hash::Hash + Eq + Serialize + Clone + Send + Sync + 'static,
+        V: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.settings.enabled.then(|| {
+            UserCache::new(
+                name,
+                self.settings.capacity,
+                self.settings.local_ttl(),
+                self.versions.clone(),
+                self.metrics.clone(),
+            )
+        })
     }
 }
 
-impl<K, V> std::fmt::Debug for UserCache<K, V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserCache")
-            .field("entries", &self.entries.entry_count())
-            .finish()
-    }
-}
-
-impl<K, V> UserCache<K, V>
-where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Send + Sync + 'static,
-{
-    /// A cache of at most `capacity` entries, each living at most `ttl`.
-    pub fn new(capacity: u64, ttl: Duration) -> Self {
-        Self {
-            entries: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(ttl)
-                .build(),
-            versions: Cache::builder().max_capacity(capacity.max(1)).build(),
-            next_version: Arc::new(AtomicU64::new(1)),
-        }
-    }
-
-    /// The user's current version; read it before computing a value to cache.
-    pub async fn version(&self, user: &str) -> u64 {
-        let next = &self.next_version;
-        self.versions
-            .get_with(user.to_owned(), async {
-                next.fetch_add(1, Ordering::Relaxed)
-            })
-            .await
-    }
-
-    /// The value cached for `key` at `version`.
-    pub async fn get(&self, user: &str, version: u64, key: K) -> Option<Arc<V>> {
-        self.entries.get(&(user.to_owned(), version, key)).await
-    }
-
-    /// Caches `value` for `key` at `version` (the version read before computing it).
-    pub async fn insert(&self, user: &str, version: u64, key: K, value: V) -> Arc<V> {
-        let value = Arc::new(value);
-        self.entries
-            .insert((user.to_owned(), version, key), value.clone())
-            .await;
-        value
-    }
-
-    /// Makes every entry of the user unreachable (call after each write to their data).
-    pub async fn invalidate_user(&self, user: &str) {
-        let version = self.next_version.fetch_add(1, Ordering::Relaxed);
-        self.versions.insert(user.to_owned(), version).await;
+impl Caching {
+    /// Query vectors of `model` in two tiers; `None` when the cache is off, there is no Redis
+    /// tier, or `shared_query_vectors` is off.
+    pub fn query_vectors(&self, model: &str) -> Option<QueryVectors> {
+        let shared = self.versions.shared()?;
+        (self.settings.enabled && self.settings.shared_query_vectors).then(|| {
+            QueryVectors::new(
+                model,
+                self.settings.capacity,
+                self.settings.local_ttl(),
+                shared.clone(),
+                self.metrics.clone(),
+            )
+        })
     }
 }
 
@@ -96,34 +136,32 @@ where
 mod tests {
     use super::*;
 
-    fn cache() -> UserCache<&'static str, i32> {
-        UserCache::new(100, Duration::from_secs(3600))
+    fn cache() -> UserCache<String, i32> {
+        Caching::new(CacheSettings::default(), None, &Registry::new())
+            .unwrap()
+            .user_cache("t")
+            .unwrap()
+    }
+
+    fn k(s: &str) -> String {
+        s.to_owned()
     }
 
     #[tokio::test]
     async fn a_value_is_served_until_the_user_is_invalidated() {
         let cache = cache();
         let v = cache.version("u1").await;
-        assert_eq!(cache.get("u1", v, "q").await, None);
-        cache.insert("u1", v, "q", 7).await;
+        assert_eq!(cache.get("u1", v, &k("q")).await, None);
+        cache.insert("u1", v, k("q"), 7).await;
         let other = cache.version("u2").await;
-        cache.insert("u2", other, "q", 8).await;
-        assert_eq!(
-            cache
-                .get("u1", cache.version("u1").await, "q")
-                .await
-                .as_deref(),
-            Some(&7)
-        );
+        cache.insert("u2", other, k("q"), 8).await;
+        let v1 = cache.version("u1").await;
+        assert_eq!(cache.get("u1", v1, &k("q")).await.as_deref(), Some(&7));
         cache.invalidate_user("u1").await;
-        assert_eq!(cache.get("u1", cache.version("u1").await, "q").await, None);
-        assert_eq!(
-            cache
-                .get("u2", cache.version("u2").await, "q")
-                .await
-                .as_deref(),
-            Some(&8)
-        );
+        let v1 = cache.version("u1").await;
+        assert_eq!(cache.get("u1", v1, &k("q")).await, None);
+        let v2 = cache.version("u2").await;
+        assert_eq!(cache.get("u2", v2, &k("q")).await.as_deref(), Some(&8));
     }
 
     #[tokio::test]
@@ -131,8 +169,9 @@ mod tests {
         let cache = cache();
         let before = cache.version("u1").await;
         cache.invalidate_user("u1").await;
-        cache.insert("u1", before, "q", 1).await;
-        assert_eq!(cache.get("u1", cache.version("u1").await, "q").await, None);
+        cache.insert("u1", before, k("q"), 1).await;
+        let now = cache.version("u1").await;
+        assert_eq!(cache.get("u1", now, &k("q")).await, None);
     }
 
     #[tokio::test]
@@ -143,5 +182,28 @@ mod tests {
             cache.invalidate_user(user).await;
             assert!(seen.insert(cache.version(user).await));
         }
+    }
+
+    #[test]
+    fn the_cache_can_be_off_and_bad_settings_are_refused() {
+        let off = CacheSettings {
+            enabled: false,
+            ..CacheSettings::default()
+        };
+        let caching = Caching::new(off, None, &Registry::new()).unwrap();
+        assert!(caching.user_cache::<String, i32>("t").is_none());
+        let bad = CacheSettings {
+            capacity: 0,
+            ..CacheSettings::default()
+        };
+        assert!(Caching::new(bad, None, &Registry::new()).is_err());
+        assert!(
+            Caching::new(
+                CacheSettings::default(),
+                Some("not a url"),
+                &Registry::new()
+            )
+            .is_err()
+        );
     }
 }

@@ -25,6 +25,7 @@ use figment::{
 };
 use memvox_ai::{EmbedderSettings, ExtractorSettings, SummarizerSettings};
 use memvox_bus::BusSettings;
+use memvox_cache::CacheSettings;
 use memvox_store::StoreSettings;
 use memvox_telemetry::LogSettings;
 use serde::Deserialize;
@@ -59,6 +60,8 @@ pub struct Config {
     pub workers: WorkerSettings,
     /// Query service: memory-query tool, conversation-init webhook, REST API.
     pub query: QuerySettings,
+    /// Query caches and per-user cache versions.
+    pub cache: CacheSettings,
 }
 
 /// HTTP listener settings.
@@ -124,6 +127,9 @@ impl Config {
             .backend()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.bus
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        self.cache
             .validate()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if !(0.0..=1.0).contains(&self.workers.link_threshold) {

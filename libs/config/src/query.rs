@@ -45,12 +45,6 @@ pub struct QuerySettings {
     pub rate_limit_per_second: u32,
     /// Burst above the steady rate, per API token.
     pub rate_limit_burst: u32,
-    /// Query answers kept in the in-process cache (0 disables it).
-    pub cache_capacity: u64,
-    /// Longest life of a cached answer, in ms; bounds staleness from writes this process does
-    /// not see (the workers, other replicas). Writes through this process's API invalidate the
-    /// user's answers at once.
-    pub cache_ttl_ms: u64,
     /// Tool invocations queued for the log before new ones are dropped (with a warning).
     pub invocation_queue: usize,
     /// First message for a returning caller whose name is known; `{name}` is replaced.
@@ -76,8 +70,6 @@ impl Default for QuerySettings {
             max_body_bytes: 64 * 1024,
             rate_limit_per_second: 1_000,
             rate_limit_burst: 2_000,
-            cache_capacity: 10_000,
-            cache_ttl_ms: 5_000,
             invocation_queue: 10_000,
             greeting_named: "Hi {name}, welcome back! How can I help you today?".to_owned(),
             greeting: "Welcome back! How can I help you today?".to_owned(),

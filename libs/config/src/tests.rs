@@ -117,3 +117,18 @@ fn ranking_settings_are_configurable_and_checked() {
         Ok(())
     });
 }
+
+#[test]
+fn cache_settings_come_from_the_environment_and_are_validated() {
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_CACHE__ENABLED", "false");
+        jail.set_env("MEMVOX_CACHE__KEY_PREFIX", "tenant-a:cache");
+        let config = Config::load(None).expect("loads");
+        assert!(!config.cache.enabled);
+        assert_eq!(config.cache.key_prefix, "tenant-a:cache");
+        jail.set_env("MEMVOX_CACHE__KEY_PREFIX", "bad*prefix");
+        let error = Config::load(None).expect_err("a glob in the prefix is refused");
+        assert!(error.to_string().contains("cache.key_prefix"), "{error}");
+        Ok(())
+    });
+}

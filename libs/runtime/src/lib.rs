@@ -1,5 +1,10 @@
 //! Process bootstrap shared by `memvox serve` and each service's own binary: from a validated
-//! [`Config`] to one [`App`] of cheap handles (store, bus, embedder, metrics, shutdown token).
+//! [`Config`] to one [`App`] of cheap handles (store, bus, embedder, cache versions, metrics,
+//! shutdown token).
+//!
+//! The cache versions ([`Caching`]) are built once per process and shared by the query service
+//! and the workers of that process; with the Redis bus they also live in that Redis, so writers
+//! in one process invalidate the cached answers of every other.
 //!
 //! This is the one place that turns configuration into live connections; each library's own
 //! builder (`open_store`, `connect_bus`, `build_embedder`) is the one place that matches on its
@@ -11,7 +16,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use memvox_ai::Embedder;
-use memvox_bus::{Bus, BusMetrics};
+use memvox_bus::{Bus, BusBackend, BusMetrics};
+use memvox_cache::Caching;
 use memvox_config::Config;
 use memvox_store::{EmbeddingSpace, Store, open_store};
 use memvox_telemetry::{Health, Metrics, ReadinessCheck};
@@ -34,6 +40,9 @@ pub enum StartupError {
     /// Metrics could not be registered.
     #[error("metrics: {0}")]
     Metrics(String),
+    /// The caches could not be set up.
+    #[error("cache: {0}")]
+    Cache(#[from] memvox_cache::CacheError),
 }
 
 /// The handles every service runs on. Cheap to clone.
@@ -51,6 +60,8 @@ pub struct App {
     pub metrics: Metrics,
     /// Bus counters and gauges.
     pub bus_metrics: BusMetrics,
+    /// Per-user cache versions (bumped by every writer) and the cache settings and counters.
+    pub cache: Caching,
     /// Cancelled when the process should stop.
     pub shutdown: CancellationToken,
 }
@@ -68,6 +79,9 @@ impl App {
         let metrics = Metrics::new();
         let bus_metrics = BusMetrics::register(metrics.registry())
             .map_err(|e| StartupError::Metrics(e.to_string()))?;
+        let shared_redis =
+            (config.bus.backend == BusBackend::Redis).then_some(config.bus.redis_url.as_str());
+        let cache = Caching::new(config.cache.clone(), shared_redis, metrics.registry())?;
         tracing::info!(
             store = store.backend(),
             embedder = embedder.model_id(),
@@ -80,6 +94,7 @@ impl App {
             embedder,
             metrics,
             bus_metrics,
+            cache,
             shutdown: CancellationToken::new(),
         })
     }

@@ -8,6 +8,11 @@
 //!   rises a little (written here, never on the query's hot path).
 //! - `UserErased`: nothing is left to do in the store; acknowledged.
 //!
+//! After a batch of changed memories (whatever its outcome: part of it may be stored), the cache
+//! version of each user concerned is bumped: this is when new memories become searchable, so
+//! no query may serve an answer computed before. Recall reinforcement does not bump (it would
+//! invalidate every answer the moment it is served).
+//!
 //! Every effect is idempotent (vectors are replaced, links upserted), so a redelivered batch
 //! leaves the same state.
 
@@ -19,6 +24,7 @@ use std::{
 use async_trait::async_trait;
 use memvox_ai::{Embedder, Summarizer, SummaryMemory};
 use memvox_bus::{Envelope, Handler, HandlerError, Message, now_unix_ms};
+use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
 use memvox_core::{LinkKind, Memory, MemoryId, MemoryLink, UnixMillis};
 use memvox_store::{MemoryFilter, MemoryOrder, Store, StoreError};
@@ -41,6 +47,8 @@ pub struct EmbeddingHandler {
     pub settings: WorkerSettings,
     /// Last summary time per user, for the debounce.
     pub summarized: Mutex<HashMap<String, UnixMillis>>,
+    /// Per-user cache versions, bumped after each batch of changed memories.
+    pub versions: Versions,
 }
 
 fn failure(error: impl std::fmt::Display, retryable: bool) -> HandlerError {
@@ -81,6 +89,9 @@ impl Handler for EmbeddingHandler {
             }
         }
         let embedded = self.embed_changed(&changed).await;
+        for user_id in changed.keys() {
+            self.versions.bump(user_id).await;
+        }
         let mut outcomes = Vec::with_capacity(batch.len());
         for envelope in batch {
             outcomes.push(match &envelope.message {

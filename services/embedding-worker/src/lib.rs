@@ -25,6 +25,7 @@ pub fn build(app: &App) -> anyhow::Result<Worker> {
         summarizer: memvox_ai::build_summarizer(&app.config.summarizer)?,
         settings: app.config.workers.clone(),
         summarized: Mutex::new(HashMap::new()),
+        versions: app.cache.versions.clone(),
     };
     let mut config = WorkerConfig::new(
         &app.config.bus,

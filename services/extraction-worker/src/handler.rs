@@ -8,6 +8,7 @@
 //!    Initiation failures: a failed conversation. Audio and unknown types: nothing to extract.
 //! 4. Commit everything, and mark the event completed, in one store transaction
 //!    ([`Store::apply_extraction`], idempotent on the event).
+//!    Then bump the user's cache version, so no query serves an answer from before the commit.
 //! 5. Publish `MemoriesChanged` for the embedding worker; only then is the message acked.
 //!
 //! A failure on the last allowed attempt marks the row dead-lettered too, so the outbox
@@ -18,6 +19,7 @@ use std::{collections::HashSet, sync::Arc, time::Instant};
 use async_trait::async_trait;
 use memvox_ai::{CallTranscript, Embedder, ExistingMemory, Extractor};
 use memvox_bus::{Bus, Envelope, Handler, HandlerError, MEMORIES, Message, now_unix_ms};
+use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
 use memvox_core::{CallOutcome, UnixMillis};
 use memvox_elevenlabs::{EventPayload, TranscriptionData, WebhookEvent};
@@ -53,6 +55,8 @@ pub struct ExtractionHandler {
     pub max_attempts: u32,
     /// Metrics.
     pub metrics: ExtractionMetrics,
+    /// Per-user cache versions, bumped after each commit.
+    pub versions: Versions,
 }
 
 /// The store changes one event produces, and whom they concern.
@@ -139,6 +143,9 @@ impl ExtractionHandler {
         let outcome = self.store.apply_extraction(&prepared.commit).await?;
         self.metrics
             .stage("commit", started.elapsed().as_secs_f64());
+        if let Some(user_id) = &prepared.user_id {
+            self.versions.bump(user_id).await;
+        }
         if !outcome.already_applied {
             count_plans(&self.metrics, &prepared.commit.memories);
         }

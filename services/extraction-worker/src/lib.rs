@@ -37,6 +37,7 @@ pub fn build(app: &App) -> anyhow::Result<(Worker, Reconciler)> {
         settings: app.config.workers.clone(),
         max_attempts: app.config.bus.max_attempts,
         metrics: ExtractionMetrics::register(app.metrics.registry())?,
+        versions: app.cache.versions.clone(),
     };
     let config = WorkerConfig::new(
         &app.config.bus,

@@ -1,14 +1,17 @@
 //! The write path end to end on both deployments — SQLite + in-process bus, and PostgreSQL +
 //! Redis Streams: a post-call webhook's raw event goes through the extraction worker and the
 //! embedding worker and ends as memories with provenance, vectors, links and a user summary;
-//! repeated facts merge, redelivery changes nothing, and a crash before commit leaves no trace.
+//! repeated facts merge, redelivery changes nothing, and a crash before commit leaves no trace;
+//! a memory that becomes searchable is seen by the next query at once, whatever its cache.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use memvox_bus::{BusBackend, EVENTS, Envelope, Message, Worker};
 use memvox_config::Config;
+use memvox_query::search::{SearchParams, search};
 use memvox_runtime::App;
 use memvox_store::{EventStatus, MemoryFilter, MemoryOrder, NewEvent};
 use rand::Rng;
+use std::time::Instant;
 
 const FIXTURE: &str = include_str!("../../../fixtures/elevenlabs/post_call_transcription.json");
 const USER: &str = "mem_usr_8c1f2a";
@@ -51,6 +54,9 @@ async fn app_with(
             config.store.migrate_on_start = Some(true);
             config.bus.backend = BusBackend::Redis;
             config.bus.key_prefix = format!("test:pipeline:{tag}");
+            config.cache.key_prefix = format!("test:pipeline:{tag}:cache");
+            // Generous for a loaded test machine: a slow Redis is not what these tests test.
+            config.cache.redis_timeout_ms = 1_000;
         }
     }
     adjust(&mut config);
@@ -306,6 +312,100 @@ async fn contradictions_supersede_and_distinct_facts_stay_distinct(deployment: D
         visible.iter().all(|m| !m.content.contains("Denver")),
         "superseded memories are hidden"
     );
+}
+
+/// The sum of the cache lookup counters of `app` with `result`.
+fn cache_lookups(app: &App, result: &str) -> f64 {
+    app.metrics
+        .registry()
+        .gather()
+        .iter()
+        .filter(|family| family.name() == "memvox_cache_lookups_total")
+        .flat_map(|family| family.get_metric().iter())
+        .filter(|m| {
+            m.get_label()
+                .iter()
+                .any(|l| l.name() == "result" && l.value() == result)
+        })
+        .map(|m| m.get_counter().value())
+        .sum()
+}
+
+async fn a_new_memory_is_seen_by_the_next_query_without_waiting(deployment: Deployment) {
+    let dir = tempfile::tempdir().unwrap();
+    let distributed = matches!(deployment, Deployment::Distributed);
+    // Cached answers live an hour: only the version bump can make the new memory visible.
+    let app = app_with(deployment, dir.path(), |config| {
+        config.cache.local_ttl_ms = 3_600_000;
+    })
+    .await;
+    // Embedded: the query service shares the workers' process (and version handle).
+    // Distributed: a separate process sharing only the store and Redis.
+    let query_app = if distributed {
+        App::build((*app.config).clone()).await.unwrap()
+    } else {
+        app.clone()
+    };
+    let state = memvox_query::QueryState::from_app(&query_app).unwrap();
+    let ask = || async {
+        let params = SearchParams {
+            query: "what should I know about the caller".into(),
+            limit: Some(20),
+            sectors: None,
+        };
+        search(&state, Some(USER), &params, Instant::now())
+            .await
+            .unwrap()
+            .memories
+    };
+    let mentions = |memories: &[memvox_query::present::MemoryView], needle: &str| {
+        memories.iter().any(|m| m.content.contains(needle))
+    };
+    let pipeline = Pipeline::new(&app);
+    accept(
+        &app,
+        "conv_a",
+        call_payload("conv_a", Some("I live in Denver.")),
+    )
+    .await;
+    pipeline.run().await;
+
+    let first = ask().await;
+    assert!(mentions(&first, "Denver"), "{first:#?}");
+    assert!(!mentions(&first, "peanut"));
+    assert_eq!(ask().await, first);
+    assert!(
+        cache_lookups(&query_app, "hit") >= 1.0,
+        "the answer is cached"
+    );
+
+    accept(
+        &app,
+        "conv_b",
+        call_payload("conv_b", Some("I'm allergic to peanuts.")),
+    )
+    .await;
+    drain(&pipeline.extraction).await;
+    assert!(
+        !mentions(&ask().await, "peanut"),
+        "not searchable before it is embedded"
+    );
+    drain(&pipeline.embedding).await;
+    let next = ask().await;
+    assert!(
+        mentions(&next, "peanut"),
+        "the embedding worker's bump makes it visible at once: {next:#?}"
+    );
+}
+
+#[tokio::test]
+async fn embedded_new_memories_are_seen_by_the_next_query_at_once() {
+    a_new_memory_is_seen_by_the_next_query_without_waiting(Deployment::Embedded).await;
+}
+
+#[tokio::test]
+async fn distributed_new_memories_are_seen_by_every_query_process_at_once() {
+    a_new_memory_is_seen_by_the_next_query_without_waiting(Deployment::Distributed).await;
 }
 
 /// An OpenAI-compatible extractor that answers garbage: the event is dead-lettered with its

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use memvox_ai::eval::ProbeSet;
 use memvox_ai::{Embedder, EmbedderSettings, ExtractiveSummarizer, build_embedder};
 use memvox_bus::InProcessBus;
+use memvox_cache::{CacheSettings, Caching};
 use memvox_config::QuerySettings;
 use memvox_core::{MemoryId, NewMemory, Sector};
 use memvox_query::{QueryState, retrieval};
@@ -92,12 +93,22 @@ async fn load(
         .iter()
         .map(|(gold, question)| (texts[*gold].0.clone(), question.clone(), ids[*gold]))
         .collect();
+    let caching = Caching::new(
+        CacheSettings {
+            enabled: false,
+            ..CacheSettings::default()
+        },
+        None,
+        memvox_telemetry::Metrics::new().registry(),
+    )
+    .unwrap();
     let state = QueryState::new(
         store,
         Arc::new(InProcessBus::new(1_000)),
         embedder.clone(),
         Arc::new(ExtractiveSummarizer::default()),
         QuerySettings::default(),
+        &caching,
     )
     .unwrap()
     .with_clock(memvox_query::Clock::fixed(NOW));

@@ -3,20 +3,24 @@
 //! Seeds a fresh SQLite store (or PostgreSQL with `--postgres`) directly through the store,
 //! then sends sequential `POST /tools/memory-query` requests through the router in process
 //! (`oneshot`, no sockets), each with a distinct query so the embedding cache never answers,
-//! and prints p50 / p99 / max. Run in release mode:
+//! and prints p50 / p99 / max; then asks the same questions again (answers cached in process)
+//! and, with `--redis`, through a second replica with its own in-process tier (answers found in
+//! the shared Redis tier, `MEMVOX_TEST_REDIS_URL`). Run in release mode:
 //!
 //! ```text
-//! cargo run --release -p memvox-query --example query_latency [-- --postgres] [-- --requests 2000]
+//! cargo run --release -p memvox-query --example query_latency [-- --postgres] [-- --redis] [-- --requests 2000]
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use memvox_ai::{EmbedderSettings, ExtractiveSummarizer, build_embedder};
 use memvox_bus::InProcessBus;
+use memvox_cache::{CacheSettings, Caching};
 use memvox_config::QuerySettings;
 use memvox_core::{NewMemory, Sector};
 use memvox_query::{QueryState, hash_token, router};
@@ -51,6 +55,7 @@ const VERBS: [&str; 8] = [
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let postgres = args.iter().any(|a| a == "--postgres");
+    let redis = args.iter().any(|a| a == "--redis");
     let requests: usize = args
         .iter()
         .position(|a| a == "--requests")
@@ -153,18 +158,82 @@ async fn main() {
         rate_limit_per_second: 0,
         ..QuerySettings::default()
     };
-    let state = QueryState::new(
-        store,
-        Arc::new(InProcessBus::new(100_000)),
-        embedder,
-        Arc::new(ExtractiveSummarizer::default()),
-        settings,
-    )
-    .unwrap();
-    let app = router(state);
+    let redis = redis.then(|| {
+        std::env::var("MEMVOX_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+    });
+    let cache_settings = CacheSettings {
+        key_prefix: format!("bench:cache:{}", std::process::id()),
+        local_ttl_ms: 3_600_000,
+        ..CacheSettings::default()
+    };
+    // Two replicas on one store and one Redis prefix, each with its own in-process tier.
+    let replica = |name: &str| {
+        let caching = Caching::new(
+            cache_settings.clone(),
+            redis.as_deref(),
+            memvox_telemetry::Metrics::new().registry(),
+        )
+        .unwrap();
+        let state = QueryState::new(
+            store.clone(),
+            Arc::new(InProcessBus::new(100_000)),
+            embedder.clone(),
+            Arc::new(ExtractiveSummarizer::default()),
+            settings.clone(),
+            &caching,
+        )
+        .unwrap();
+        eprintln!("replica {name}: redis tier {}", redis.is_some());
+        router(state)
+    };
+    let (first, second) = (replica("a"), replica("b"));
+    let question = |i: usize| format!("what did the caller say about the {} {i}", SUBJECTS[i % 10]);
+    let tier = if redis.is_some() {
+        "moka + redis"
+    } else {
+        "moka"
+    };
+    report(
+        &format!("miss ({tier})"),
+        &measure(&first, requests, question).await,
+    );
+    report("hit in moka", &measure(&first, requests, question).await);
+    if redis.is_some() {
+        report(
+            "hit in redis (other replica)",
+            &measure(&second, requests, question).await,
+        );
+        let prefix = format!("{}:*", cache_settings.key_prefix);
+        let client = redis::Client::open(redis.unwrap_or_default()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(prefix)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if !keys.is_empty() {
+            redis::cmd("DEL")
+                .arg(keys)
+                .exec_async(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+    if let Some(store) = pg {
+        let drop = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
+        sqlx::query(drop).execute(store.pool()).await.unwrap();
+    }
+}
+
+/// Latencies of `requests` sequential memory queries (`question(i)`), after 50 warm-up ones.
+async fn measure(
+    app: &Router,
+    requests: usize,
+    question: impl Fn(usize) -> String,
+) -> Vec<Duration> {
     let mut latencies = Vec::with_capacity(requests);
     for i in 0..requests + 50 {
-        let body = serde_json::json!({"query": format!("what did the caller say about the {} {i}", SUBJECTS[i % 10]), "user_id": "bench"});
+        let body = serde_json::json!({"query": question(i), "user_id": "bench"});
         let request = Request::post("/tools/memory-query")
             .header("authorization", "Bearer bench")
             .header("content-type", "application/json")
@@ -172,6 +241,7 @@ async fn main() {
             .unwrap();
         let started = Instant::now();
         let response = app.clone().oneshot(request).await.unwrap();
+        assert!(response.status().is_success());
         let _ = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap();
@@ -180,15 +250,17 @@ async fn main() {
         }
     }
     latencies.sort();
+    latencies
+}
+
+/// Prints p50 / p99 / max of sorted `latencies`.
+fn report(label: &str, latencies: &[Duration]) {
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     println!(
-        "memory-query, {MEMORIES} memories, {requests} requests: p50 {:?} p99 {:?} max {:?}",
+        "memory-query {label}, {MEMORIES} memories, {} requests: p50 {:?} p99 {:?} max {:?}",
+        latencies.len(),
         at(0.50),
         at(0.99),
         latencies.last().copied().unwrap_or(Duration::ZERO)
     );
-    if let Some(store) = pg {
-        let drop = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
-        sqlx::query(drop).execute(store.pool()).await.unwrap();
-    }
 }

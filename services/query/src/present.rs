@@ -5,12 +5,12 @@
 //! terms rounded to three decimals — and omits empty fields.
 
 use memvox_core::{MemoryId, Sector, UnixMillis};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::retrieval::Ranked;
 
 /// One memory in a query answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemoryView {
     /// Memory id (for the REST API).
     pub id: MemoryId,
@@ -33,7 +33,7 @@ pub struct MemoryView {
 }
 
 /// Where a memory came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceView {
     /// ElevenLabs conversation id.
     pub conversation_id: String,
@@ -42,7 +42,7 @@ pub struct SourceView {
 }
 
 /// Score terms, rounded to three decimals.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ScoreView {
     /// Cosine similarity to the query.
     pub similarity: f64,

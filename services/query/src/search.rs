@@ -6,7 +6,9 @@
 //! or an empty query is a 400. A user with no memories (or unknown) gets an empty answer.
 //!
 //! Answers are cached per (user, user cache version, query, limit, sectors) when the cache is
-//! on; a hit is still announced as a recall, and reports its own `query_time_ms`.
+//! on, in process and in Redis (see `memvox-cache`: the version is read before computing, so an
+//! answer is never served after a write committed by any process); a hit is still announced as
+//! a recall, and reports its own `query_time_ms`.
 
 use std::time::Instant;
 
@@ -33,7 +35,7 @@ pub struct SearchParams {
 }
 
 /// A query's answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchAnswer {
     /// Ranked memories, best first.
     pub memories: Vec<MemoryView>,
@@ -55,7 +57,7 @@ impl SearchAnswer {
 }
 
 /// What a cached answer is keyed by, besides the user and their cache version.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct QueryKey {
     /// The trimmed query text.
     pub query: String,
@@ -122,7 +124,7 @@ pub async fn search(
         sectors,
     };
     let version = cache.version(user_id).await;
-    if let Some(hit) = cache.get(user_id, version, key.clone()).await {
+    if let Some(hit) = cache.get(user_id, version, &key).await {
         announce_recall(state, user_id, &hit.memories);
         return Ok(SearchAnswer {
             query_time_ms: elapsed_ms(started),
@@ -143,7 +145,7 @@ async fn answer(
     limit: usize,
     started: Instant,
 ) -> Result<SearchAnswer, ApiError> {
-    let vector = state.embedder.embed_one(query).await?;
+    let vector = embed_query(state, query).await?;
     let ranked = retrieval::rank(state, user_id, query, &vector, filter, limit).await?;
     if ranked.is_empty() {
         return Ok(SearchAnswer::empty(started));
@@ -165,6 +167,20 @@ async fn answer(
         summary,
         query_time_ms: elapsed_ms(started),
     })
+}
+
+/// The query's vector: from the shared query-vector cache when it is on, else the embedder
+/// (which keeps its own in-process cache).
+async fn embed_query(state: &QueryState, query: &str) -> Result<Vec<f32>, ApiError> {
+    let Some(vectors) = &state.query_vectors else {
+        return Ok(state.embedder.embed_one(query).await?);
+    };
+    if let Some(hit) = vectors.get(query).await {
+        return Ok(hit.to_vec());
+    }
+    let vector = state.embedder.embed_one(query).await?;
+    vectors.insert(query, &vector).await;
+    Ok(vector)
 }
 
 /// Announces that `memories` were recalled, for reinforcement (no-op when there are none).

@@ -1,11 +1,10 @@
 //! [`QueryState`]: the cheap handles every handler needs, built once per process.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use memvox_ai::{Embedder, SummarizeError, Summarizer, build_summarizer};
 use memvox_bus::{Bus, Envelope, Message};
-use memvox_cache::UserCache;
+use memvox_cache::{Caching, QueryVectors, UserCache, Versions};
 use memvox_config::QuerySettings;
 use memvox_core::ScoreWeights;
 use memvox_runtime::App;
@@ -50,12 +49,18 @@ pub struct QueryState {
     pub init_secret: InitSecret,
     /// Off-the-hot-path log of tool calls.
     pub invocations: InvocationLog,
-    /// Recent query answers per user; `None` when disabled.
+    /// Recent query answers per user, in process and in Redis; `None` when disabled.
     pub answers: Option<UserCache<QueryKey, SearchAnswer>>,
+    /// Query embeddings shared through Redis (`cache.shared_query_vectors`); `None` when off.
+    pub query_vectors: Option<QueryVectors>,
+    /// Per-user cache versions, shared with the process's workers (and, through Redis, with
+    /// every other process).
+    pub versions: Versions,
 }
 
 impl QueryState {
-    /// Builds the state and starts the tool-invocation log task (needs a Tokio runtime).
+    /// Builds the state, with the answer cache of `cache`, and starts the tool-invocation log
+    /// task (needs a Tokio runtime).
     ///
     /// # Errors
     /// [`SetupError::Token`] for a malformed token digest.
@@ -65,6 +70,7 @@ impl QueryState {
         embedder: Arc<dyn Embedder>,
         summarizer: Arc<dyn Summarizer>,
         settings: QuerySettings,
+        cache: &Caching,
     ) -> Result<Self, SetupError> {
         let tokens = TokenAuth::new(
             &settings.api_token_sha256,
@@ -79,12 +85,7 @@ impl QueryState {
             settings.init_secrets.iter().map(|s| s.expose()),
         );
         let invocations = InvocationLog::start(store.clone(), settings.invocation_queue);
-        let answers = (settings.cache_capacity > 0 && settings.cache_ttl_ms > 0).then(|| {
-            UserCache::new(
-                settings.cache_capacity,
-                Duration::from_millis(settings.cache_ttl_ms),
-            )
-        });
+        let query_vectors = cache.query_vectors(embedder.model_id());
         let weights = ScoreWeights {
             lexical: settings.lexical_weight,
             ..ScoreWeights::default()
@@ -100,7 +101,9 @@ impl QueryState {
             tokens: Arc::new(tokens),
             init_secret,
             invocations,
-            answers,
+            answers: cache.user_cache("answers"),
+            query_vectors,
+            versions: cache.versions.clone(),
         })
     }
 
@@ -116,6 +119,7 @@ impl QueryState {
             app.embedder.clone(),
             summarizer,
             app.config.query.clone(),
+            &app.cache,
         )
     }
 
@@ -125,10 +129,20 @@ impl QueryState {
         self
     }
 
-    /// Drops every cached answer about `user_id`; called after each write to their memories.
+    /// Drops every cached answer about `user_id`, in every process; called after each write to
+    /// their memories.
     pub async fn invalidate(&self, user_id: &str) {
-        if let Some(answers) = &self.answers {
-            answers.invalidate_user(user_id).await;
+        self.versions.bump(user_id).await;
+    }
+
+    /// Erasure: drops every cached answer about `user_id` and deletes their Redis cache keys.
+    pub async fn forget(&self, user_id: &str) {
+        match self.versions.forget(user_id).await {
+            Some(keys) => tracing::info!(keys, "user's cache keys deleted"),
+            None if self.versions.shared().is_some() => tracing::warn!(
+                "could not delete the user's cache keys: they expire within cache.shared_ttl_ms"
+            ),
+            None => {}
         }
     }
 

@@ -152,8 +152,15 @@ async fn export_holds_every_memory_and_its_history(backend: &str) {
     h.cleanup().await;
 }
 
-async fn erasure_leaves_zero_rows_for_the_user(backend: &str) {
-    let h = Harness::new(backend, embedder()).await;
+async fn erasure_leaves_zero_rows_and_zero_cache_keys_for_the_user(backend: &str) {
+    let cache = support::cache_settings();
+    let prefix = cache.key_prefix.clone();
+    let caching = support::caching(
+        cache,
+        Some(&support::redis_url()),
+        &prometheus::Registry::new(),
+    );
+    let h = Harness::with_cache(backend, embedder(), support::settings(), &caching).await;
     let baseline = h.table_counts().await;
     add(&h, "Likes green tea", "semantic").await;
     let coffee = add(&h, "Likes black coffee", "semantic").await;
@@ -164,12 +171,22 @@ async fn erasure_leaves_zero_rows_for_the_user(backend: &str) {
     )
     .await;
     h.store().bind_caller("+15550100", "u1", NOW).await.unwrap();
+    for query in ["tea", "coffee"] {
+        let search = json!({"query": query});
+        let (status, _) = h
+            .call("POST", "/v1/users/u1/memories/search", Some(search))
+            .await;
+        assert_eq!(status, 200);
+    }
     assert_ne!(h.table_counts().await, baseline);
+    // The version key and both answers are in Redis.
+    assert_eq!(support::redis_keys(&prefix).await.len(), 3);
     let (status, receipt) = h.call("DELETE", "/v1/users/u1", None).await;
     assert_eq!(status, 200, "{receipt}");
     assert_eq!(receipt["user_id"], "u1");
     assert!(receipt["total"].as_u64().unwrap() >= 6, "{receipt}");
     assert_eq!(h.table_counts().await, baseline);
+    assert_eq!(support::redis_keys(&prefix).await, Vec::<String>::new());
     assert_eq!(h.call("GET", "/v1/users/u1", None).await.0, 404);
     h.cleanup().await;
 }
@@ -243,7 +260,7 @@ async fn openapi_matches_the_routes(backend: &str) {
 on_both_backends!(
     memories_can_be_added_edited_listed_searched_and_deleted,
     export_holds_every_memory_and_its_history,
-    erasure_leaves_zero_rows_for_the_user,
+    erasure_leaves_zero_rows_and_zero_cache_keys_for_the_user,
     the_api_needs_a_token,
     openapi_matches_the_routes,
     answers_are_cached_until_a_write_through_the_api,
@@ -282,17 +299,13 @@ async fn each_token_is_rate_limited() {
 }
 
 async fn answers_are_cached_until_a_write_through_the_api(backend: &str) {
-    let settings = memvox_config::QuerySettings {
-        cache_ttl_ms: 3_600_000,
-        ..support::settings()
-    };
-    let h = Harness::with_settings(backend, embedder(), settings).await;
+    let h = Harness::new(backend, embedder()).await;
     let tea = add(&h, "Likes green tea", "semantic").await;
     let search = json!({"query": "tea", "limit": 5});
     let uri = "/v1/users/u1/memories/search";
     let (_, first) = h.call("POST", uri, Some(search.clone())).await;
     assert_eq!(first["memories"][0]["id"], tea);
-    // A write the API does not see (a worker's) is not visible until the entry expires...
+    // A store write that bumps no cache version is not seen (every writer bumps it)...
     h.store().delete_memory("u1", tea).await.unwrap();
     let (_, cached) = h.call("POST", uri, Some(search.clone())).await;
     assert_eq!(cached["memories"], first["memories"]);

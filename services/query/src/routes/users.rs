@@ -2,8 +2,8 @@
 //! (the right to be forgotten).
 //!
 //! Erasure deletes every row about the user in one store transaction, then announces
-//! `UserErased` so other services drop what they derived (caches, pending work); this process
-//! drops the user's cached query answers at once.
+//! `UserErased` so other services drop what they derived (pending work); the user's cached query
+//! answers are dropped at once in every process, and their Redis cache keys deleted.
 
 use std::collections::BTreeMap;
 
@@ -77,7 +77,7 @@ async fn erase_user(
     Path(user_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let receipt = state.store.erase_user(&user_id).await?;
-    state.invalidate(&user_id).await;
+    state.forget(&user_id).await;
     state.announce(Message::UserErased {
         user_id: user_id.clone(),
     });

@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use memvox_ai::{AiError, Embedder, ExtractiveSummarizer};
 use memvox_bus::InProcessBus;
+use memvox_cache::{CacheSettings, Caching};
 use memvox_config::{QuerySettings, Secret};
 use memvox_query::{Clock, QueryState, hash_token, router};
 use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
@@ -138,6 +139,17 @@ impl Harness {
         embedder: TestEmbedder,
         settings: QuerySettings,
     ) -> Self {
+        let cache = caching(CacheSettings::default(), None, &prometheus::Registry::new());
+        Self::with_cache(backend, embedder, settings, &cache).await
+    }
+
+    /// Same, with other settings and caches.
+    pub async fn with_cache(
+        backend: &str,
+        embedder: TestEmbedder,
+        settings: QuerySettings,
+        cache: &Caching,
+    ) -> Self {
         let backend = match backend {
             "sqlite" => {
                 let dir = tempfile::tempdir().unwrap();
@@ -175,6 +187,7 @@ impl Harness {
             Arc::new(embedder),
             Arc::new(ExtractiveSummarizer::default()),
             settings,
+            cache,
         )
         .unwrap()
         .with_clock(Clock::fixed(NOW));
@@ -251,6 +264,96 @@ impl Harness {
 async fn drop_schema(pool: &sqlx::PgPool, schema: &str) {
     let sql = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
     sqlx::query(sql).execute(pool).await.unwrap();
+}
+
+/// Caches from `settings` (in-process answers live an hour, so only versions invalidate them
+/// within a test), on the Redis at `redis_url` if given, counting into `registry`.
+pub fn caching(
+    settings: CacheSettings,
+    redis_url: Option<&str>,
+    registry: &prometheus::Registry,
+) -> Caching {
+    let settings = CacheSettings {
+        local_ttl_ms: 3_600_000,
+        ..settings
+    };
+    Caching::new(settings, redis_url, registry).unwrap()
+}
+
+/// The test Redis (`MEMVOX_TEST_REDIS_URL`, default 127.0.0.1:6379).
+pub fn redis_url() -> String {
+    std::env::var("MEMVOX_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Cache settings with a key prefix of their own, and a Redis timeout generous enough for a
+/// loaded test machine (degradation is tested with an unreachable Redis, not a slow one).
+pub fn cache_settings() -> CacheSettings {
+    CacheSettings {
+        key_prefix: format!("test:qcache:{:016x}", rand::rng().random::<u64>()),
+        redis_timeout_ms: 1_000,
+        ..CacheSettings::default()
+    }
+}
+
+/// Every Redis key under `prefix`.
+pub async fn redis_keys(prefix: &str) -> Vec<String> {
+    let client = redis::Client::open(redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut found = Vec::new();
+    let mut cursor = 0_u64;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}:*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        found.extend(batch);
+        if next == 0 {
+            return found;
+        }
+        cursor = next;
+    }
+}
+
+/// Deletes every Redis key under `prefix`.
+pub async fn delete_redis_keys(prefix: &str) {
+    let keys = redis_keys(prefix).await;
+    if !keys.is_empty() {
+        let client = redis::Client::open(redis_url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("DEL")
+            .arg(keys)
+            .exec_async(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
+/// The sum of counter `name` over the series carrying `label`.
+pub fn counter(registry: &prometheus::Registry, name: &str, label: (&str, &str)) -> u64 {
+    counter_where(registry, name, &[label])
+}
+
+/// The sum of counter `name` over the series carrying every one of `labels`.
+pub fn counter_where(registry: &prometheus::Registry, name: &str, labels: &[(&str, &str)]) -> u64 {
+    registry
+        .gather()
+        .iter()
+        .filter(|family| family.name() == name)
+        .flat_map(|family| family.get_metric().iter())
+        .filter(|m| {
+            labels.iter().all(|(name, value)| {
+                m.get_label()
+                    .iter()
+                    .any(|l| l.name() == *name && l.value() == *value)
+            })
+        })
+        .map(|m| m.get_counter().value() as u64)
+        .sum()
 }
 
 /// A request with an optional bearer token and JSON body.
