@@ -1,9 +1,10 @@
 //! The part of the [`Store`](crate::Store) implementation both backends share: row decoding and
 //! a macro that implements the trait over a backend's pool with the SQL in `sql.rs`.
 //!
-//! A backend type using [`impl_store!`] has fields `pool` and `space`, and inherent methods
-//! `backend_store_embeddings` and `backend_search_memories` (vector storage is the one thing
-//! that differs).
+//! A backend type using [`impl_store!`] has fields `pool`, `space` and `index` (its
+//! [`VectorIndex`](crate::vector_index::VectorIndex)), and inherent methods
+//! `backend_store_embeddings` and `push_row_vector` (vector storage is the one thing that
+//! differs). Search goes through the per-user vector index on both backends.
 
 use memvox_core::{Memory, Provenance, Sector, UnixMillis};
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -108,17 +109,6 @@ pub(crate) fn parse_result_ids(text: Option<String>) -> StoreResult<Vec<memvox_c
         Some(json) => serde_json::from_str(&json)
             .map_err(|e| StoreError::Corrupt(format!("webhook_events.result_memory_ids: {e}"))),
         None => Ok(Vec::new()),
-    }
-}
-
-/// The user a planned memory change concerns.
-pub(crate) fn planned_user(plan: &crate::PlannedMemory) -> &str {
-    match plan {
-        crate::PlannedMemory::Add(memory) | crate::PlannedMemory::Update { memory, .. } => {
-            &memory.user_id
-        }
-        crate::PlannedMemory::Supersede { replacement, .. } => &replacement.user_id,
-        crate::PlannedMemory::Reinforce { user_id, .. } => user_id,
     }
 }
 
@@ -269,7 +259,6 @@ macro_rules! impl_store {
                     }
                 }
                 tx.commit().await?;
-                self.user_vectors_changed(user_id).await;
                 Ok($crate::ErasureReceipt {
                     user_id: user_id.to_owned(),
                     deleted,
@@ -545,9 +534,6 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                for plan in &commit.memories {
-                    self.user_vectors_changed($crate::common::planned_user(plan)).await;
-                }
                 Ok($crate::ExtractionOutcome {
                     memory_ids,
                     already_applied: false,
@@ -678,7 +664,6 @@ macro_rules! impl_store {
                     .ok_or_else(|| $crate::StoreError::NotFound {
                         what: format!("memory {id}"),
                     })?;
-                self.user_vectors_changed(user_id).await;
                 $crate::common::memory_from_row(&row)
             }
 
@@ -706,7 +691,6 @@ macro_rules! impl_store {
                         what: format!("memory {old} or {new} of user {user_id}"),
                     });
                 }
-                self.user_vectors_changed(user_id).await;
                 Ok(())
             }
 
@@ -743,7 +727,6 @@ macro_rules! impl_store {
                     .bind(user_id)
                     .execute(&self.pool)
                     .await?;
-                self.user_vectors_changed(user_id).await;
                 Ok(result.rows_affected() > 0)
             }
 
@@ -769,8 +752,7 @@ macro_rules! impl_store {
                 if limit == 0 {
                     return Ok(Vec::new());
                 }
-                self.backend_search_memories(user_id, query, filter, limit)
-                    .await
+                self.indexed_search(user_id, query, filter, limit).await
             }
 
             async fn upsert_links(
@@ -872,6 +854,94 @@ macro_rules! impl_store {
         }
 
         impl $ty {
+            /// The `limit` memories most similar to `query` through the user's vector index,
+            /// (re)loaded when the user's vectors version moved; hits are re-read from the
+            /// database and re-checked against the filter.
+            async fn indexed_search(
+                &self,
+                user_id: &str,
+                query: &[f32],
+                filter: &$crate::MemoryFilter,
+                limit: usize,
+            ) -> $crate::StoreResult<Vec<$crate::SearchHit>> {
+                use sqlx::Row;
+                let version: i64 = sqlx::query($sql($crate::sql::SELECT_VECTORS_VERSION))
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| row.try_get("vectors_version"))
+                    .transpose()?
+                    .unwrap_or(0);
+                let entry = match self.index.get(user_id, version).await {
+                    Some(entry) => entry,
+                    None => {
+                        let loaded = self.load_user_vectors(user_id).await?;
+                        self.index.insert(user_id, version, loaded).await
+                    }
+                };
+                let top = entry.1.top(query, filter, limit);
+                if top.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let statement = format!(
+                    "SELECT {} FROM memories m WHERE m.user_id = $1 AND m.id IN ({})",
+                    $crate::sql::memory_columns!(),
+                    $crate::sql::placeholders(2, top.len())
+                );
+                let mut fetch = sqlx::query($sql(statement)).bind(user_id);
+                for (_, id) in &top {
+                    fetch = fetch.bind(*id);
+                }
+                let mut memories = std::collections::HashMap::with_capacity(top.len());
+                for row in fetch.fetch_all(&self.pool).await? {
+                    let memory = $crate::common::memory_from_row(&row)?;
+                    memories.insert(memory.id, memory);
+                }
+                Ok(top
+                    .into_iter()
+                    .filter_map(|(similarity, id)| {
+                        let memory = memories.remove(&id)?;
+                        filter.matches(&memory).then(|| $crate::SearchHit {
+                            memory,
+                            similarity: f64::from(similarity),
+                        })
+                    })
+                    .collect())
+            }
+
+            /// Reads a user's vectors and filter attributes into an index.
+            async fn load_user_vectors(
+                &self,
+                user_id: &str,
+            ) -> $crate::StoreResult<$crate::vector_index::UserVectors> {
+                use sqlx::Row;
+                let corrupt =
+                    |e: memvox_core::UnknownVariant| $crate::StoreError::Corrupt(e.to_string());
+                let rows = sqlx::query($sql($crate::sql::SELECT_USER_VECTORS))
+                    .bind(user_id)
+                    .bind(&self.space.model)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut vectors = $crate::vector_index::UserVectors {
+                    memories: Vec::with_capacity(rows.len()),
+                    matrix: Vec::with_capacity(rows.len() * self.space.dimension),
+                };
+                for row in &rows {
+                    self.push_row_vector(row, &mut vectors.matrix)?;
+                    let superseded: Option<i64> = row.try_get("superseded_by")?;
+                    let sector: String = row.try_get("sector")?;
+                    let state: String = row.try_get("state")?;
+                    vectors.memories.push($crate::vector_index::IndexedMemory {
+                        id: row.try_get("id")?,
+                        sector: sector.parse().map_err(corrupt)?,
+                        state: state.parse().map_err(corrupt)?,
+                        superseded: superseded.is_some(),
+                        created_at: row.try_get("created_at")?,
+                    });
+                }
+                Ok(vectors)
+            }
+
 
             /// Applies one planned memory change inside the extraction transaction; returns the
             /// memory it produced or touched (`None` when its target no longer exists).

@@ -1,17 +1,16 @@
-//! The SQLite backend's in-memory per-user vector index: a user's embedded memories as one
+//! The per-user in-memory vector index both backends search: a user's embedded memories as one
 //! contiguous `f32` matrix plus the attributes search filters on, so a search scans memory
-//! instead of reading and decoding every row.
+//! instead of reading and decoding every row (SQLite) or ranking every row in SQL (PostgreSQL).
 //!
-//! Correctness rests on two rules. Every write that changes a user's vectors or filterable
-//! attributes calls [`VectorIndex::invalidate`], which also bumps the user's epoch; and a loaded
-//! index is only cached if the user's epoch did not move while it was read, so a load racing a
-//! write can never put a stale index in the cache. Search results are re-read from the database
-//! and re-checked against the filter, so salience, content and state are always current.
+//! Correctness rests on the user's *vectors version* (`users.vectors_version`), which database
+//! triggers move to a never-reused value in the transaction of every write that changes what the
+//! index holds, whichever process writes. A search reads the version first (one primary-key
+//! read), uses the cached index only if it was loaded at that very version, and otherwise loads
+//! the index *after* reading the version: a write committed in between moves the version again,
+//! so the next search reloads, and a stale index is never used. Search results are re-read from
+//! the database and re-checked against the filter, so salience, content and state are current.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 use memvox_core::{MemoryId, MemoryState, Sector, UnixMillis, vector::dot};
 use moka::future::Cache;
@@ -76,11 +75,10 @@ impl UserVectors {
     }
 }
 
-/// Cached per-user indexes with write epochs.
+/// Cached per-user indexes, each with the vectors version it was loaded at.
 #[derive(Clone)]
 pub struct VectorIndex {
-    cache: Cache<String, Arc<UserVectors>>,
-    epochs: Arc<Mutex<HashMap<String, u64>>>,
+    cache: Cache<String, Arc<(i64, UserVectors)>>,
 }
 
 impl std::fmt::Debug for VectorIndex {
@@ -95,43 +93,36 @@ impl Default for VectorIndex {
     fn default() -> Self {
         Self {
             cache: Cache::builder()
-                .weigher(|_, vectors: &Arc<UserVectors>| {
+                .weigher(|_, entry: &Arc<(i64, UserVectors)>| {
+                    let vectors = &entry.1;
                     u32::try_from(vectors.matrix.len() * 4 + vectors.memories.len() * 48)
                         .unwrap_or(u32::MAX)
                 })
                 .max_capacity(CAPACITY_BYTES)
                 .build(),
-            epochs: Arc::default(),
         }
     }
 }
 
 impl VectorIndex {
-    /// The cached index of a user.
-    pub async fn get(&self, user_id: &str) -> Option<Arc<UserVectors>> {
-        self.cache.get(user_id).await
+    /// The cached index of a user if it was loaded at `version`.
+    pub async fn get(&self, user_id: &str, version: i64) -> Option<Arc<(i64, UserVectors)>> {
+        self.cache
+            .get(user_id)
+            .await
+            .filter(|entry| entry.0 == version)
     }
 
-    /// The user's current write epoch; read it before loading an index.
-    pub fn epoch(&self, user_id: &str) -> u64 {
-        self.epochs
-            .lock()
-            .map_or(0, |epochs| epochs.get(user_id).copied().unwrap_or(0))
-    }
-
-    /// Caches a loaded index unless the user was written since `epoch`.
-    pub async fn offer(&self, user_id: &str, epoch: u64, vectors: Arc<UserVectors>) {
-        if self.epoch(user_id) == epoch {
-            self.cache.insert(user_id.to_owned(), vectors).await;
-        }
-    }
-
-    /// Forgets a user's index after a write.
-    pub async fn invalidate(&self, user_id: &str) {
-        if let Ok(mut epochs) = self.epochs.lock() {
-            *epochs.entry(user_id.to_owned()).or_insert(0) += 1;
-        }
-        self.cache.invalidate(user_id).await;
+    /// Caches an index loaded after reading `version`, replacing any older one.
+    pub async fn insert(
+        &self,
+        user_id: &str,
+        version: i64,
+        vectors: UserVectors,
+    ) -> Arc<(i64, UserVectors)> {
+        let entry = Arc::new((version, vectors));
+        self.cache.insert(user_id.to_owned(), entry.clone()).await;
+        entry
     }
 }
 
@@ -169,18 +160,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_load_racing_a_write_is_not_cached() {
+    async fn an_index_is_only_used_at_the_version_it_was_loaded_at() {
         let index = VectorIndex::default();
-        let epoch = index.epoch("u1");
-        index.invalidate("u1").await;
-        index
-            .offer("u1", epoch, Arc::new(UserVectors::default()))
-            .await;
-        assert!(index.get("u1").await.is_none(), "stale load discarded");
-        let epoch = index.epoch("u1");
-        index
-            .offer("u1", epoch, Arc::new(UserVectors::default()))
-            .await;
-        assert!(index.get("u1").await.is_some());
+        index.insert("u1", 7, UserVectors::default()).await;
+        assert!(index.get("u1", 7).await.is_some());
+        assert!(
+            index.get("u1", 8).await.is_none(),
+            "a write moved the version"
+        );
+        assert!(index.get("u2", 7).await.is_none());
     }
 }
