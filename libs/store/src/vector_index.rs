@@ -20,6 +20,11 @@ use crate::MemoryFilter;
 /// Bytes of cached vectors across all users.
 const CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
 
+/// Users with fewer embedded memories are read afresh on every search: a few dozen rows load in
+/// well under a millisecond, and caching the long tail of light users would only evict the
+/// heavy users whose loads are expensive (10,000 vectors take tens of milliseconds).
+pub const MIN_CACHED_MEMORIES: usize = 100;
+
 /// One embedded memory as the index sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexedMemory {
@@ -92,7 +97,11 @@ impl std::fmt::Debug for VectorIndex {
 impl Default for VectorIndex {
     fn default() -> Self {
         Self {
+            // Least-recently-used eviction: the default TinyLFU admission compares a large entry
+            // with the combined frequency of all the small ones it would evict, and so would
+            // refuse a heavy user's index for good once light users have filled the cache.
             cache: Cache::builder()
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
                 .weigher(|_, entry: &Arc<(i64, UserVectors)>| {
                     let vectors = &entry.1;
                     u32::try_from(vectors.matrix.len() * 4 + vectors.memories.len() * 48)
@@ -113,7 +122,8 @@ impl VectorIndex {
             .filter(|entry| entry.0 == version)
     }
 
-    /// Caches an index loaded after reading `version`, replacing any older one.
+    /// An index loaded after reading `version`, cached (replacing any older one) when the user
+    /// has at least [`MIN_CACHED_MEMORIES`] embedded memories.
     pub async fn insert(
         &self,
         user_id: &str,
@@ -121,7 +131,9 @@ impl VectorIndex {
         vectors: UserVectors,
     ) -> Arc<(i64, UserVectors)> {
         let entry = Arc::new((version, vectors));
-        self.cache.insert(user_id.to_owned(), entry.clone()).await;
+        if entry.1.memories.len() >= MIN_CACHED_MEMORIES {
+            self.cache.insert(user_id.to_owned(), entry.clone()).await;
+        }
         entry
     }
 }
@@ -159,15 +171,34 @@ mod tests {
         assert_eq!(vectors.top(&[1.0, 0.0], &emotional, 5).len(), 1);
     }
 
+    fn vectors(count: usize) -> UserVectors {
+        UserVectors {
+            memories: (0..count)
+                .map(|i| memory(i as MemoryId, Sector::Semantic))
+                .collect(),
+            matrix: vec![0.5; count * 4],
+        }
+    }
+
     #[tokio::test]
     async fn an_index_is_only_used_at_the_version_it_was_loaded_at() {
         let index = VectorIndex::default();
-        index.insert("u1", 7, UserVectors::default()).await;
+        index.insert("u1", 7, vectors(MIN_CACHED_MEMORIES)).await;
         assert!(index.get("u1", 7).await.is_some());
         assert!(
             index.get("u1", 8).await.is_none(),
             "a write moved the version"
         );
         assert!(index.get("u2", 7).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn light_users_are_not_cached() {
+        let index = VectorIndex::default();
+        let entry = index
+            .insert("u1", 3, vectors(MIN_CACHED_MEMORIES - 1))
+            .await;
+        assert_eq!(entry.1.memories.len(), MIN_CACHED_MEMORIES - 1);
+        assert!(index.get("u1", 3).await.is_none());
     }
 }

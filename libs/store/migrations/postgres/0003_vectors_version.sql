@@ -59,6 +59,7 @@ CREATE TRIGGER memories_deleted AFTER DELETE ON memories
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION bump_vectors_version_old();
 
--- The initiation webhook's "most salient active memories of a user", read in index order.
+-- The initiation webhook's "most salient active memories of a user", read in index order, and
+-- the user's count of active memories, read from the index alone (`superseded_by` is in it).
 CREATE INDEX idx_memories_user_salience
-    ON memories(user_id, state, salience DESC, last_seen_at DESC, id DESC);
+    ON memories(user_id, state, salience DESC, last_seen_at DESC, id DESC) INCLUDE (superseded_by);
