@@ -33,7 +33,8 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    fn new() -> Self {
+    /// An empty record.
+    pub fn new() -> Self {
         Self {
             // 1 µs to 60 s at 3 significant digits; values beyond are clamped.
             histogram: Histogram::new_with_bounds(1, 60_000_000, 3)
@@ -44,7 +45,8 @@ impl Recorded {
         }
     }
 
-    fn record(&mut self, ok: bool, latency: Duration) {
+    /// Counts one request and records its latency when it succeeded.
+    pub fn record(&mut self, ok: bool, latency: Duration) {
         if ok {
             self.ok += 1;
             let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
@@ -128,18 +130,41 @@ pub async fn closed_loop(
     seconds: u64,
     seed: u64,
 ) -> Recorded {
+    closed_loop_with(concurrency, Duration::from_secs(seconds), |worker| {
+        let (client, url) = (client.clone(), target.url.clone());
+        let mut generator = Generator::new(secret, 500, seed ^ (worker as u64 + 1));
+        move || {
+            let webhook = generator.next(crate::now_unix_secs());
+            let (client, url) = (client.clone(), url.clone());
+            async move { send(&client, &url, &webhook).await }
+        }
+    })
+    .await
+}
+
+/// Closed loop over any request: `concurrency` workers, each built by `worker(index)`, call
+/// their request function and wait for it (`true` on success) until `duration` has passed.
+pub async fn closed_loop_with<W, F, Fut>(
+    concurrency: usize,
+    duration: Duration,
+    mut worker: W,
+) -> Recorded
+where
+    W: FnMut(usize) -> F,
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = bool> + Send,
+{
     let recorder = Arc::new(Mutex::new(Recorded::new()));
     let start = Instant::now();
-    let deadline = start + Duration::from_secs(seconds);
+    let deadline = start + duration;
     let mut workers = JoinSet::new();
-    for worker in 0..concurrency {
-        let (client, url, recorder) = (client.clone(), target.url.clone(), recorder.clone());
-        let mut generator = Generator::new(secret, 500, seed ^ (worker as u64 + 1));
+    for index in 0..concurrency {
+        let mut request = worker(index);
+        let recorder = recorder.clone();
         workers.spawn(async move {
             while Instant::now() < deadline {
-                let webhook = generator.next(crate::now_unix_secs());
                 let sent = Instant::now();
-                let ok = send(&client, &url, &webhook).await;
+                let ok = request().await;
                 lock(&recorder).record(ok, sent.elapsed());
             }
         });

@@ -8,10 +8,17 @@
 //! directory, in-process bus or `--redis`) and a bare axum handler returning the same 200 run in
 //! this process on loopback ports and receive the same traffic in the same run; the ratio of
 //! their figures is what this machine says the gateway costs. Target: p99 < 5 ms at 1,000 req/s.
+//!
+//! Scenario `query`: memory-query and conversation-init over a bulk-seeded population of
+//! 100,000 users with heavy-tailed memory counts (see `query.rs`). Target: p99 < 10 ms for both
+//! at 10,000 memories per user with the static embedder.
 
 mod drive;
+mod population;
+mod query;
 mod report;
 mod scenarios;
+mod seed;
 mod targets;
 mod traffic;
 
@@ -32,6 +39,46 @@ struct Cli {
 enum Scenario {
     /// Post-call webhook acknowledgement: gateway against a bare handler.
     Ack(AckArgs),
+    /// Memory-query and conversation-init over a seeded 100,000-user population.
+    Query(QueryArgs),
+}
+
+/// Options of the `query` scenario.
+#[derive(Debug, Clone, Args)]
+pub struct QueryArgs {
+    /// Store backend to seed and query.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub backend: query::Backend,
+    /// PostgreSQL server (a private schema is created and dropped).
+    #[arg(
+        long,
+        default_value = "postgres://memvox:memvox@127.0.0.1:5432/memvox_test"
+    )]
+    pub postgres_url: String,
+    /// Users in the population.
+    #[arg(long, default_value_t = 100_000)]
+    pub users: usize,
+    /// Users with `--heavy-memories` memories each.
+    #[arg(long, default_value_t = 10)]
+    pub heavy_users: usize,
+    /// Memories of each heavy user.
+    #[arg(long, default_value_t = 10_000)]
+    pub heavy_memories: usize,
+    /// Closed-loop concurrencies, one measured phase each.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
+    pub concurrency: Vec<usize>,
+    /// Length of each measured phase, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Connection pool size of the store (the store's default is 8).
+    #[arg(long, default_value_t = 8)]
+    pub store_connections: u32,
+    /// Random seed of the population and the traffic.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "target/loadtest/query.json")]
+    pub out: PathBuf,
 }
 
 /// Options of the `ack` scenario.
@@ -74,5 +121,6 @@ pub fn now_unix_secs() -> u64 {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().scenario {
         Scenario::Ack(args) => scenarios::ack(args).await,
+        Scenario::Query(args) => query::query(args).await,
     }
 }

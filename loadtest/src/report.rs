@@ -11,7 +11,7 @@ pub struct Summary {
     pub scenario: &'static str,
     /// `open` (fixed rate) or `closed` (fixed concurrency).
     pub mode: &'static str,
-    /// Target label: `gateway` or `bare`.
+    /// Target label: `gateway` or `bare` (`ack`), endpoint and population (`query`).
     pub target: &'static str,
     /// Offered rate (open loop), requests per second.
     pub rate: Option<u64>,
@@ -70,7 +70,7 @@ impl Summary {
             _ => String::new(),
         };
         println!(
-            "{:<6} {:<7} {:<8} {:>8} {:>7} {:>9.0} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
+            "{:<6} {:<25} {:<6} {:>8} {:>7} {:>9.0} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
             self.mode,
             self.target,
             load,
@@ -89,7 +89,7 @@ impl Summary {
 /// Prints the table header.
 pub fn print_header() {
     println!(
-        "{:<6} {:<7} {:<8} {:>8} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "{:<6} {:<25} {:<6} {:>8} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8}",
         "mode",
         "target",
         "load",
@@ -102,4 +102,29 @@ pub fn print_header() {
         "p99.9",
         "max ms"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn percentiles_and_throughput_come_from_the_recorded_latencies() {
+        let mut recorded = Recorded::new();
+        for millis in 1..=100 {
+            recorded.record(true, Duration::from_millis(millis));
+        }
+        recorded.record(false, Duration::from_millis(500));
+        recorded.elapsed = Duration::from_secs(4);
+        let summary = Summary::new("query", "closed", "memory-query all", &recorded);
+        assert_eq!((summary.ok, summary.errors), (100, 1));
+        assert!((summary.throughput_rps - 25.0).abs() < 1e-9);
+        let close = |actual: f64, expected: f64| (actual - expected).abs() <= expected * 0.001;
+        assert!(close(summary.p50_ms, 50.0), "{}", summary.p50_ms);
+        assert!(close(summary.p95_ms, 95.0), "{}", summary.p95_ms);
+        assert!(close(summary.p99_ms, 99.0), "{}", summary.p99_ms);
+        assert!(close(summary.max_ms, 100.0), "{}", summary.max_ms);
+    }
 }

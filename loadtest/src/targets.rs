@@ -80,7 +80,7 @@ pub async fn start_gateway(
     let gateway_metrics = GatewayMetrics::register(metrics.registry())?;
     let state = GatewayState::new(Arc::new(store), bus, settings, gateway_metrics)?;
     let app = instrument(router(state), "gateway", metrics);
-    let url = serve(app).await?;
+    let url = format!("{}{PATH}", serve(app).await?);
     Ok((
         Target {
             name: "gateway",
@@ -104,11 +104,12 @@ pub async fn start_bare() -> anyhow::Result<Target> {
     );
     Ok(Target {
         name: "bare",
-        url: serve(app).await?,
+        url: format!("{}{PATH}", serve(app).await?),
     })
 }
 
-async fn serve(app: Router) -> anyhow::Result<String> {
+/// Serves `app` on `127.0.0.1:0` in the background; returns `http://address`.
+pub async fn serve(app: Router) -> anyhow::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     tokio::spawn(async move {
@@ -117,7 +118,7 @@ async fn serve(app: Router) -> anyhow::Result<String> {
             eprintln!("server on {address} stopped: {error}");
         }
     });
-    Ok(format!("http://{address}{PATH}"))
+    Ok(format!("http://{address}"))
 }
 
 impl GatewayBackends {

@@ -1,10 +1,12 @@
 //! The part of the [`Store`](crate::Store) implementation both backends share: row decoding and
 //! a macro that implements the trait over a backend's pool with the SQL in `sql.rs`.
 //!
-//! A backend type using [`impl_store!`] has fields `pool`, `space` and `lexical`, and inherent
-//! methods `backend_store_embeddings`, `backend_search_memories` (vector storage and search),
-//! `backend_token_frequencies` and `backend_search_tokens` (the full-text index): the things
-//! that differ.
+//! A backend type using [`impl_store!`] has fields `pool`, `space`, `index` (its
+//! [`VectorIndex`](crate::vector_index::VectorIndex)) and `lexical` (its
+//! [`LexicalKey`](crate::LexicalKey)), and inherent methods `backend_store_embeddings` and
+//! `push_row_vector` (vector storage), `backend_token_frequencies` and `backend_search_tokens`
+//! (the full-text index): the things that differ. Vector search goes through the per-user
+//! vector index on both backends.
 
 use memvox_core::{Memory, Provenance, Sector, UnixMillis};
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -112,17 +114,6 @@ pub(crate) fn parse_result_ids(text: Option<String>) -> StoreResult<Vec<memvox_c
         Some(json) => serde_json::from_str(&json)
             .map_err(|e| StoreError::Corrupt(format!("webhook_events.result_memory_ids: {e}"))),
         None => Ok(Vec::new()),
-    }
-}
-
-/// The user a planned memory change concerns.
-pub(crate) fn planned_user(plan: &crate::PlannedMemory) -> &str {
-    match plan {
-        crate::PlannedMemory::Add(memory) | crate::PlannedMemory::Update { memory, .. } => {
-            &memory.user_id
-        }
-        crate::PlannedMemory::Supersede { replacement, .. } => &replacement.user_id,
-        crate::PlannedMemory::Reinforce { user_id, .. } => user_id,
     }
 }
 
@@ -273,7 +264,6 @@ macro_rules! impl_store {
                     }
                 }
                 tx.commit().await?;
-                self.user_vectors_changed(user_id).await;
                 Ok($crate::ErasureReceipt {
                     user_id: user_id.to_owned(),
                     deleted,
@@ -549,9 +539,6 @@ macro_rules! impl_store {
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                for plan in &commit.memories {
-                    self.user_vectors_changed($crate::common::planned_user(plan)).await;
-                }
                 Ok($crate::ExtractionOutcome {
                     memory_ids,
                     already_applied: false,
@@ -694,7 +681,6 @@ macro_rules! impl_store {
                     })?;
                 Self::index_terms_in(&mut *tx, &self.lexical, id, user_id, &content).await?;
                 tx.commit().await?;
-                self.user_vectors_changed(user_id).await;
                 $crate::common::memory_from_row(&row)
             }
 
@@ -722,7 +708,6 @@ macro_rules! impl_store {
                         what: format!("memory {old} or {new} of user {user_id}"),
                     });
                 }
-                self.user_vectors_changed(user_id).await;
                 Ok(())
             }
 
@@ -759,7 +744,6 @@ macro_rules! impl_store {
                     .bind(user_id)
                     .execute(&self.pool)
                     .await?;
-                self.user_vectors_changed(user_id).await;
                 Ok(result.rows_affected() > 0)
             }
 
@@ -785,8 +769,7 @@ macro_rules! impl_store {
                 if limit == 0 {
                     return Ok(Vec::new());
                 }
-                self.backend_search_memories(user_id, query, filter, limit)
-                    .await
+                self.indexed_search(user_id, query, filter, limit).await
             }
 
             async fn search_lexical(
@@ -817,14 +800,23 @@ macro_rules! impl_store {
                         hits: Vec::new(),
                     });
                 }
-                let hits = self
-                    .backend_search_tokens(user_id, &selective, query_vector, filter, limit)
-                    .await?
+                let rows = self
+                    .backend_search_tokens(user_id, &selective, filter, limit)
+                    .await?;
+                let index = if rows.is_empty() {
+                    None
+                } else {
+                    Some(self.user_index(user_id).await?)
+                };
+                let hits = rows
                     .into_iter()
-                    .map(|(memory, similarity, terms)| $crate::LexicalHit {
-                        memory,
-                        similarity,
+                    .map(|(memory, terms)| $crate::LexicalHit {
+                        similarity: index
+                            .as_ref()
+                            .and_then(|entry| entry.1.similarity(query_vector, memory.id))
+                            .map_or(0.0, f64::from),
                         matched: $crate::lexical::matched_tokens(&tokens, &terms),
+                        memory,
                     })
                     .collect();
                 Ok($crate::LexicalSearch {
@@ -933,6 +925,101 @@ macro_rules! impl_store {
         }
 
         impl $ty {
+            /// The `limit` memories most similar to `query` through the user's vector index,
+            /// (re)loaded when the user's vectors version moved; hits are re-read from the
+            /// database and re-checked against the filter.
+            async fn indexed_search(
+                &self,
+                user_id: &str,
+                query: &[f32],
+                filter: &$crate::MemoryFilter,
+                limit: usize,
+            ) -> $crate::StoreResult<Vec<$crate::SearchHit>> {
+                let entry = self.user_index(user_id).await?;
+                let top = entry.1.top(query, filter, limit);
+                if top.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let statement = format!(
+                    "SELECT {} FROM memories m WHERE m.user_id = $1 AND m.id IN ({})",
+                    $crate::sql::memory_columns!(),
+                    $crate::sql::placeholders(2, top.len())
+                );
+                let mut fetch = sqlx::query($sql(statement)).bind(user_id);
+                for (_, id) in &top {
+                    fetch = fetch.bind(*id);
+                }
+                let mut memories = std::collections::HashMap::with_capacity(top.len());
+                for row in fetch.fetch_all(&self.pool).await? {
+                    let memory = $crate::common::memory_from_row(&row)?;
+                    memories.insert(memory.id, memory);
+                }
+                Ok(top
+                    .into_iter()
+                    .filter_map(|(similarity, id)| {
+                        let memory = memories.remove(&id)?;
+                        filter.matches(&memory).then(|| $crate::SearchHit {
+                            memory,
+                            similarity: f64::from(similarity),
+                        })
+                    })
+                    .collect())
+            }
+
+            /// The user's vector index at their current vectors version: the cached one if it was
+            /// loaded at that version, else loaded now (after reading the version).
+            async fn user_index(
+                &self,
+                user_id: &str,
+            ) -> $crate::StoreResult<std::sync::Arc<(i64, $crate::vector_index::UserVectors)>> {
+                use sqlx::Row;
+                let version: i64 = sqlx::query($sql($crate::sql::SELECT_VECTORS_VERSION))
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|row| row.try_get("vectors_version"))
+                    .transpose()?
+                    .unwrap_or(0);
+                if let Some(entry) = self.index.get(user_id, version).await {
+                    return Ok(entry);
+                }
+                let loaded = self.load_user_vectors(user_id).await?;
+                Ok(self.index.insert(user_id, version, loaded).await)
+            }
+
+            /// Reads a user's vectors and filter attributes into an index.
+            async fn load_user_vectors(
+                &self,
+                user_id: &str,
+            ) -> $crate::StoreResult<$crate::vector_index::UserVectors> {
+                use sqlx::Row;
+                let corrupt =
+                    |e: memvox_core::UnknownVariant| $crate::StoreError::Corrupt(e.to_string());
+                let rows = sqlx::query($sql($crate::sql::SELECT_USER_VECTORS))
+                    .bind(user_id)
+                    .bind(&self.space.model)
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut vectors = $crate::vector_index::UserVectors {
+                    memories: Vec::with_capacity(rows.len()),
+                    matrix: Vec::with_capacity(rows.len() * self.space.dimension),
+                };
+                for row in &rows {
+                    self.push_row_vector(row, &mut vectors.matrix)?;
+                    let superseded: Option<i64> = row.try_get("superseded_by")?;
+                    let sector: String = row.try_get("sector")?;
+                    let state: String = row.try_get("state")?;
+                    vectors.memories.push($crate::vector_index::IndexedMemory {
+                        id: row.try_get("id")?,
+                        sector: sector.parse().map_err(corrupt)?,
+                        state: state.parse().map_err(corrupt)?,
+                        superseded: superseded.is_some(),
+                        created_at: row.try_get("created_at")?,
+                    });
+                }
+                Ok(vectors)
+            }
+
 
             /// Applies one planned memory change inside the extraction transaction; returns the
             /// memory it produced or touched (`None` when its target no longer exists).

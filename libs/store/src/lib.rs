@@ -2,8 +2,11 @@
 //! shared contract test suite:
 //!
 //! - [`SqliteStore`], the embedded default: one file, WAL, the seed plan's pragmas on every
-//!   connection, vectors as little-endian `f32` blobs scanned per user.
-//! - [`PostgresStore`]: PostgreSQL with pgvector, exact per-user cosine search in SQL.
+//!   connection, vectors as little-endian `f32` blobs.
+//! - [`PostgresStore`]: PostgreSQL with pgvector `vector` columns.
+//!
+//! Both search exactly through a per-user in-process vector index, kept current across
+//! processes by a per-user vectors version that database triggers move on every relevant write.
 //!
 //! Both hold one [`EmbeddingSpace`] (model id and dimension), recorded in the database on first
 //! open; opening with another space, or storing or searching a vector of another dimension, is

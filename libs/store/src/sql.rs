@@ -336,7 +336,10 @@ pub const UPSERT_EMBEDDING: &str = "INSERT INTO memory_embeddings \
      ON CONFLICT (memory_id) DO UPDATE SET model = excluded.model, dimension = excluded.dimension, \
      embedding = excluded.embedding, created_at = excluded.created_at";
 
-/// A user's vectors with the attributes search filters on (SQLite's in-memory index).
+/// The version of a user's vectors (moved by triggers on every write the index depends on).
+pub const SELECT_VECTORS_VERSION: &str = "SELECT vectors_version FROM users WHERE user_id = $1";
+
+/// A user's vectors with the attributes search filters on (the in-memory index).
 pub const SELECT_USER_VECTORS: &str = "SELECT m.id, m.sector, m.state, m.superseded_by, \
      m.created_at, e.embedding FROM memory_embeddings e JOIN memories m ON m.id = e.memory_id \
      WHERE e.user_id = $1 AND e.model = $2 ORDER BY m.id";

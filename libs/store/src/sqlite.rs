@@ -1,23 +1,23 @@
 //! The embedded SQLite backend: one file, WAL journal, the seed plan's pragmas on every
-//! connection, vectors as little-endian `f32` blobs and an exact per-user scan in Rust.
+//! connection, vectors as little-endian `f32` blobs searched through the per-user in-memory
+//! index (`vector_index`).
 
 use std::{path::Path, str::FromStr, time::Duration};
-
-use std::{collections::HashMap, sync::Arc};
 
 use memvox_core::{Memory, MemoryId, UnixMillis};
 use sqlx::{
     Row,
     sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+        SqliteSynchronous,
     },
 };
 
 use crate::{
-    EmbeddingSpace, LexicalKey, MemoryFilter, SearchHit, StoreError, StoreResult, StoreSettings,
+    EmbeddingSpace, LexicalKey, MemoryFilter, StoreError, StoreResult, StoreSettings,
     common::{impl_store, memory_from_row},
     sql::{self, Bind, for_sqlite},
-    vector_index::{IndexedMemory, UserVectors, VectorIndex},
+    vector_index::VectorIndex,
 };
 
 /// The SQLite store.
@@ -101,92 +101,22 @@ impl SqliteStore {
         now: UnixMillis,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        let mut users = Vec::new();
         for (id, vector) in vectors {
-            let row = sqlx::query(for_sqlite(format!(
-                "{} RETURNING user_id",
-                sql::UPSERT_EMBEDDING
-            )))
-            .bind(*id)
-            .bind(&self.space.model)
-            .bind(dimension_i64(vector.len()))
-            .bind(encode_vector(vector))
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = row {
-                users.push(row.try_get::<String, _>("user_id")?);
-            }
+            sqlx::query(for_sqlite(sql::UPSERT_EMBEDDING))
+                .bind(*id)
+                .bind(&self.space.model)
+                .bind(dimension_i64(vector.len()))
+                .bind(encode_vector(vector))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
-        users.sort();
-        users.dedup();
-        for user in &users {
-            self.index.invalidate(user).await;
-        }
         Ok(())
     }
 
-    /// Forgets the cached vector index of a user whose memories changed.
-    async fn user_vectors_changed(&self, user_id: &str) {
-        self.index.invalidate(user_id).await;
-    }
-
-    /// Reads a user's vectors and filter attributes into an index.
-    async fn load_user_vectors(&self, user_id: &str) -> StoreResult<UserVectors> {
-        let rows = sqlx::query(for_sqlite(sql::SELECT_USER_VECTORS))
-            .bind(user_id)
-            .bind(&self.space.model)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut vectors = UserVectors {
-            memories: Vec::with_capacity(rows.len()),
-            matrix: Vec::with_capacity(rows.len() * self.space.dimension),
-        };
-        for row in &rows {
-            let blob: &[u8] = row.try_get("embedding")?;
-            if blob.len() != self.space.dimension * 4 {
-                return Err(StoreError::Corrupt(format!(
-                    "stored vector has {} bytes, expected {}",
-                    blob.len(),
-                    self.space.dimension * 4
-                )));
-            }
-            let sector: String = row.try_get("sector")?;
-            let state: String = row.try_get("state")?;
-            let superseded: Option<i64> = row.try_get("superseded_by")?;
-            vectors.memories.push(IndexedMemory {
-                id: row.try_get("id")?,
-                sector: sector
-                    .parse()
-                    .map_err(|e: memvox_core::UnknownVariant| StoreError::Corrupt(e.to_string()))?,
-                state: state
-                    .parse()
-                    .map_err(|e: memvox_core::UnknownVariant| StoreError::Corrupt(e.to_string()))?,
-                superseded: superseded.is_some(),
-                created_at: row.try_get("created_at")?,
-            });
-            vectors.matrix.extend(
-                blob.chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            );
-        }
-        Ok(vectors)
-    }
-
-    /// The user's vector index, loaded and cached on first use.
-    async fn user_vectors(&self, user_id: &str) -> StoreResult<Arc<UserVectors>> {
-        if let Some(vectors) = self.index.get(user_id).await {
-            return Ok(vectors);
-        }
-        let epoch = self.index.epoch(user_id);
-        let loaded = Arc::new(self.load_user_vectors(user_id).await?);
-        self.index.offer(user_id, epoch, loaded.clone()).await;
-        Ok(loaded)
-    }
-
     /// How many memories the user has in the lexical index, and how many contain each token,
-    /// in one statement (tokens are per user, so a token's FTS posting list is the user's).
+    /// in one statement (tokens are per user, so each count reads one user's posting list).
     async fn backend_token_frequencies(
         &self,
         user_id: &str,
@@ -218,16 +148,15 @@ impl SqliteStore {
         Ok((count(0)?, frequencies))
     }
 
-    /// The user's memories holding any of `tokens` and passing `filter`, best BM25 first, with
-    /// their similarity to `query` (from the vector index) and their stored tokens.
+    /// The user's memories holding any of `tokens` and passing `filter`, best BM25 first,
+    /// each with its stored tokens.
     async fn backend_search_tokens(
         &self,
         user_id: &str,
         tokens: &[String],
-        query: &[f32],
         filter: &MemoryFilter,
         limit: usize,
-    ) -> StoreResult<Vec<(Memory, f64, String)>> {
+    ) -> StoreResult<Vec<(Memory, String)>> {
         let mut next = 3;
         let (conditions, binds) = sql::filter_conditions(filter, &mut next);
         let statement = format!(
@@ -250,55 +179,26 @@ impl SqliteStore {
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let vectors = self.user_vectors(user_id).await?;
         rows.iter()
-            .map(|row| {
-                let memory = memory_from_row(row)?;
-                let similarity = vectors.similarity(query, memory.id).map_or(0.0, f64::from);
-                Ok((memory, similarity, row.try_get("terms")?))
-            })
+            .map(|row| Ok((memory_from_row(row)?, row.try_get("terms")?)))
             .collect()
     }
 
-    async fn backend_search_memories(
-        &self,
-        user_id: &str,
-        query: &[f32],
-        filter: &MemoryFilter,
-        limit: usize,
-    ) -> StoreResult<Vec<SearchHit>> {
-        let vectors = self.user_vectors(user_id).await?;
-        let top = vectors.top(query, filter, limit);
-        if top.is_empty() {
-            return Ok(Vec::new());
+    /// Appends a row's little-endian `f32` blob to an index matrix.
+    fn push_row_vector(&self, row: &SqliteRow, matrix: &mut Vec<f32>) -> StoreResult<()> {
+        let blob: &[u8] = row.try_get("embedding")?;
+        if blob.len() != self.space.dimension * 4 {
+            return Err(StoreError::Corrupt(format!(
+                "stored vector has {} bytes, expected {}",
+                blob.len(),
+                self.space.dimension * 4
+            )));
         }
-        let statement = format!(
-            "SELECT {} FROM memories m WHERE m.user_id = $1 AND m.id IN ({})",
-            sql::memory_columns!(),
-            sql::placeholders(2, top.len())
+        matrix.extend(
+            blob.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
         );
-        let mut fetch = sqlx::query(for_sqlite(statement)).bind(user_id);
-        for (_, id) in &top {
-            fetch = fetch.bind(*id);
-        }
-        let mut memories: HashMap<MemoryId, Memory> = HashMap::with_capacity(top.len());
-        for row in fetch.fetch_all(&self.pool).await? {
-            let memory = memory_from_row(&row)?;
-            memories.insert(memory.id, memory);
-        }
-        Ok(top
-            .into_iter()
-            .filter_map(|(similarity, id)| {
-                let memory = memories.remove(&id)?;
-                filter.matches(&memory).then(|| SearchHit {
-                    memory,
-                    similarity: f64::from(similarity),
-                })
-            })
-            .collect())
+        Ok(())
     }
 }
 

@@ -1,17 +1,16 @@
-//! The SQLite backend's in-memory per-user vector index: a user's embedded memories as one
+//! The per-user in-memory vector index both backends search: a user's embedded memories as one
 //! contiguous `f32` matrix plus the attributes search filters on, so a search scans memory
-//! instead of reading and decoding every row.
+//! instead of reading and decoding every row (SQLite) or ranking every row in SQL (PostgreSQL).
 //!
-//! Correctness rests on two rules. Every write that changes a user's vectors or filterable
-//! attributes calls [`VectorIndex::invalidate`], which also bumps the user's epoch; and a loaded
-//! index is only cached if the user's epoch did not move while it was read, so a load racing a
-//! write can never put a stale index in the cache. Search results are re-read from the database
-//! and re-checked against the filter, so salience, content and state are always current.
+//! Correctness rests on the user's *vectors version* (`users.vectors_version`), which database
+//! triggers move to a never-reused value in the transaction of every write that changes what the
+//! index holds, whichever process writes. A search reads the version first (one primary-key
+//! read), uses the cached index only if it was loaded at that very version, and otherwise loads
+//! the index *after* reading the version: a write committed in between moves the version again,
+//! so the next search reloads, and a stale index is never used. Search results are re-read from
+//! the database and re-checked against the filter, so salience, content and state are current.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 use memvox_core::{MemoryId, MemoryState, Sector, UnixMillis, vector::dot};
 use moka::future::Cache;
@@ -20,6 +19,11 @@ use crate::MemoryFilter;
 
 /// Bytes of cached vectors across all users.
 const CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Users with fewer embedded memories are read afresh on every search: a few dozen rows load in
+/// well under a millisecond, and caching the long tail of light users would only evict the
+/// heavy users whose loads are expensive (10,000 vectors take tens of milliseconds).
+pub const MIN_CACHED_MEMORIES: usize = 100;
 
 /// One embedded memory as the index sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,11 +93,10 @@ impl UserVectors {
     }
 }
 
-/// Cached per-user indexes with write epochs.
+/// Cached per-user indexes, each with the vectors version it was loaded at.
 #[derive(Clone)]
 pub struct VectorIndex {
-    cache: Cache<String, Arc<UserVectors>>,
-    epochs: Arc<Mutex<HashMap<String, u64>>>,
+    cache: Cache<String, Arc<(i64, UserVectors)>>,
 }
 
 impl std::fmt::Debug for VectorIndex {
@@ -107,44 +110,44 @@ impl std::fmt::Debug for VectorIndex {
 impl Default for VectorIndex {
     fn default() -> Self {
         Self {
+            // Least-recently-used eviction: the default TinyLFU admission compares a large entry
+            // with the combined frequency of all the small ones it would evict, and so would
+            // refuse a heavy user's index for good once light users have filled the cache.
             cache: Cache::builder()
-                .weigher(|_, vectors: &Arc<UserVectors>| {
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
+                .weigher(|_, entry: &Arc<(i64, UserVectors)>| {
+                    let vectors = &entry.1;
                     u32::try_from(vectors.matrix.len() * 4 + vectors.memories.len() * 48)
                         .unwrap_or(u32::MAX)
                 })
                 .max_capacity(CAPACITY_BYTES)
                 .build(),
-            epochs: Arc::default(),
         }
     }
 }
 
 impl VectorIndex {
-    /// The cached index of a user.
-    pub async fn get(&self, user_id: &str) -> Option<Arc<UserVectors>> {
-        self.cache.get(user_id).await
+    /// The cached index of a user if it was loaded at `version`.
+    pub async fn get(&self, user_id: &str, version: i64) -> Option<Arc<(i64, UserVectors)>> {
+        self.cache
+            .get(user_id)
+            .await
+            .filter(|entry| entry.0 == version)
     }
 
-    /// The user's current write epoch; read it before loading an index.
-    pub fn epoch(&self, user_id: &str) -> u64 {
-        self.epochs
-            .lock()
-            .map_or(0, |epochs| epochs.get(user_id).copied().unwrap_or(0))
-    }
-
-    /// Caches a loaded index unless the user was written since `epoch`.
-    pub async fn offer(&self, user_id: &str, epoch: u64, vectors: Arc<UserVectors>) {
-        if self.epoch(user_id) == epoch {
-            self.cache.insert(user_id.to_owned(), vectors).await;
+    /// An index loaded after reading `version`, cached (replacing any older one) when the user
+    /// has at least [`MIN_CACHED_MEMORIES`] embedded memories.
+    pub async fn insert(
+        &self,
+        user_id: &str,
+        version: i64,
+        vectors: UserVectors,
+    ) -> Arc<(i64, UserVectors)> {
+        let entry = Arc::new((version, vectors));
+        if entry.1.memories.len() >= MIN_CACHED_MEMORIES {
+            self.cache.insert(user_id.to_owned(), entry.clone()).await;
         }
-    }
-
-    /// Forgets a user's index after a write.
-    pub async fn invalidate(&self, user_id: &str) {
-        if let Ok(mut epochs) = self.epochs.lock() {
-            *epochs.entry(user_id.to_owned()).or_insert(0) += 1;
-        }
-        self.cache.invalidate(user_id).await;
+        entry
     }
 }
 
@@ -181,19 +184,34 @@ mod tests {
         assert_eq!(vectors.top(&[1.0, 0.0], &emotional, 5).len(), 1);
     }
 
+    fn vectors(count: usize) -> UserVectors {
+        UserVectors {
+            memories: (0..count)
+                .map(|i| memory(i as MemoryId, Sector::Semantic))
+                .collect(),
+            matrix: vec![0.5; count * 4],
+        }
+    }
+
     #[tokio::test]
-    async fn a_load_racing_a_write_is_not_cached() {
+    async fn an_index_is_only_used_at_the_version_it_was_loaded_at() {
         let index = VectorIndex::default();
-        let epoch = index.epoch("u1");
-        index.invalidate("u1").await;
-        index
-            .offer("u1", epoch, Arc::new(UserVectors::default()))
+        index.insert("u1", 7, vectors(MIN_CACHED_MEMORIES)).await;
+        assert!(index.get("u1", 7).await.is_some());
+        assert!(
+            index.get("u1", 8).await.is_none(),
+            "a write moved the version"
+        );
+        assert!(index.get("u2", 7).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn light_users_are_not_cached() {
+        let index = VectorIndex::default();
+        let entry = index
+            .insert("u1", 3, vectors(MIN_CACHED_MEMORIES - 1))
             .await;
-        assert!(index.get("u1").await.is_none(), "stale load discarded");
-        let epoch = index.epoch("u1");
-        index
-            .offer("u1", epoch, Arc::new(UserVectors::default()))
-            .await;
-        assert!(index.get("u1").await.is_some());
+        assert_eq!(entry.1.memories.len(), MIN_CACHED_MEMORIES - 1);
+        assert!(index.get("u1", 3).await.is_none());
     }
 }

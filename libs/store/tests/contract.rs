@@ -1135,6 +1135,150 @@ async fn lexical_search_finds_exact_words_filters_and_isolates(harness: &Harness
     );
 }
 
+/// A unit vector from a seeded generator.
+fn random_unit(rng: &mut rand::rngs::StdRng) -> Vec<f32> {
+    use rand::Rng as _;
+    let v: Vec<f32> = (0..4).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+    v.into_iter().map(|x| x / n).collect()
+}
+
+/// The ids an exact ranking by dot product gives (ties by id), computed here.
+fn exact_top(
+    vectors: &[(memvox_core::MemoryId, Vec<f32>)],
+    query: &[f32],
+    limit: usize,
+) -> Vec<i64> {
+    let mut scored: Vec<(f32, i64)> = vectors
+        .iter()
+        .map(|(id, v)| (v.iter().zip(query).map(|(a, b)| a * b).sum(), *id))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().take(limit).map(|(_, id)| id).collect()
+}
+
+/// Search through the cached per-user index equals an exact ranking, and what another store
+/// instance on the same database writes (another process, with its own cache) is seen by the
+/// very next search: a new vector, a replaced vector, a deletion, an erasure.
+async fn index_search_is_exact_and_sees_other_writers(harness: &Harness) {
+    use rand::SeedableRng as _;
+    let reader = harness.store();
+    let writer = harness.reopen(support::space()).await.unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let mut vectors = Vec::new();
+    for i in 0..300 {
+        let stored = writer
+            .insert_memory(
+                &memory("u1", &format!("fact {i}"), Sector::ALL[i % 5], 0.5),
+                NOW,
+            )
+            .await
+            .unwrap();
+        vectors.push((stored.id, random_unit(&mut rng)));
+    }
+    writer.store_embeddings(&vectors, NOW).await.unwrap();
+    let all = MemoryFilter::default();
+    for _ in 0..25 {
+        let query = random_unit(&mut rng);
+        let hits = reader
+            .search_memories("u1", &query, &all, 10)
+            .await
+            .unwrap();
+        let ids: Vec<i64> = hits.iter().map(|h| h.memory.id).collect();
+        assert_eq!(ids, exact_top(&vectors, &query, 10));
+        let best: f32 = vectors
+            .iter()
+            .find(|(id, _)| *id == ids[0])
+            .map(|(_, v)| v.iter().zip(&query).map(|(a, b)| a * b).sum())
+            .unwrap();
+        assert!((hits[0].similarity - f64::from(best)).abs() < 1e-4);
+    }
+    let semantic = MemoryFilter {
+        sectors: vec![Sector::Semantic],
+        ..MemoryFilter::default()
+    };
+    let query = random_unit(&mut rng);
+    let hits = reader
+        .search_memories("u1", &query, &semantic, 5)
+        .await
+        .unwrap();
+    let semantic_vectors: Vec<_> = vectors
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Sector::ALL[i % 5] == Sector::Semantic)
+        .map(|(_, v)| v.clone())
+        .collect();
+    assert_eq!(
+        hits.iter().map(|h| h.memory.id).collect::<Vec<_>>(),
+        exact_top(&semantic_vectors, &query, 5)
+    );
+
+    // A new memory written elsewhere, pointing exactly at the query: the next search finds it.
+    let fresh = writer
+        .insert_memory(&memory("u1", "fresh fact", Sector::Semantic, 0.5), NOW)
+        .await
+        .unwrap();
+    writer
+        .store_embeddings(&[(fresh.id, query.clone())], NOW)
+        .await
+        .unwrap();
+    let top = reader.search_memories("u1", &query, &all, 1).await.unwrap();
+    assert_eq!(top[0].memory.id, fresh.id);
+
+    // An old memory's vector replaced elsewhere: ranked by its new vector at once.
+    let moved = vectors[0].0;
+    let target = random_unit(&mut rng);
+    writer
+        .store_embeddings(&[(moved, target.clone())], NOW)
+        .await
+        .unwrap();
+    let top = reader
+        .search_memories("u1", &target, &all, 1)
+        .await
+        .unwrap();
+    assert_eq!(top[0].memory.id, moved);
+
+    // Deleted elsewhere: gone, and the rest still ranks exactly.
+    assert!(writer.delete_memory("u1", moved).await.unwrap());
+    let top = reader
+        .search_memories("u1", &target, &all, 3)
+        .await
+        .unwrap();
+    assert!(top.iter().all(|h| h.memory.id != moved));
+    vectors.retain(|(id, _)| *id != moved);
+    vectors.push((fresh.id, query));
+    assert_eq!(
+        top.iter().map(|h| h.memory.id).collect::<Vec<_>>(),
+        exact_top(&vectors, &target, 3)
+    );
+
+    // Erased elsewhere and created again with one new memory: only that one is found.
+    writer.erase_user("u1").await.unwrap();
+    assert!(
+        reader
+            .search_memories("u1", &target, &all, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = writer
+        .insert_memory(&memory("u1", "a new life", Sector::Semantic, 0.5), NOW)
+        .await
+        .unwrap();
+    writer
+        .store_embeddings(&[(again.id, target.clone())], NOW)
+        .await
+        .unwrap();
+    let top = reader
+        .search_memories("u1", &target, &all, 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        top.iter().map(|h| h.memory.id).collect::<Vec<_>>(),
+        vec![again.id]
+    );
+}
+
 macro_rules! contract_suite {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -1175,6 +1319,7 @@ macro_rules! contract_suite {
             harness_test!(erasure_reaches_every_table);
             harness_test!(embedding_space_is_enforced_on_reopen);
             harness_test!(lexical_search_finds_exact_words_filters_and_isolates);
+            harness_test!(index_search_is_exact_and_sees_other_writers);
         }
     };
 }

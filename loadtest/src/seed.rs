@@ -1,0 +1,349 @@
+//! Bulk seeding of a generated population straight into a migrated store's tables: multi-row
+//! inserts in one transaction per chunk of users, explicit memory ids, vectors from the real
+//! embedder in large batches. Seeding 100,000 users through HTTP would take hours; this takes
+//! minutes and writes exactly the rows the store itself writes (same columns, fingerprints,
+//! decay rates, vector encoding), so the store's triggers and indexes see the real data.
+
+use std::time::Instant;
+
+use memvox_ai::Embedder;
+use memvox_core::text::content_fingerprint;
+use sqlx::{PgPool, SqlitePool};
+
+use crate::population::{GeneratedUser, Shape, user};
+
+/// Users generated, embedded and written per transaction.
+const CHUNK_USERS: usize = 1_000;
+/// Bound parameters per PostgreSQL statement (its limit is 65,535).
+const POSTGRES_PARAMS: usize = 30_000;
+/// Bound parameters per SQLite statement: sqlx looks every parameter's name up among all of the
+/// statement's, so binding cost grows with the square of the count; small statements are fastest.
+const SQLITE_PARAMS: usize = 600;
+
+/// The database being seeded.
+pub enum Db {
+    /// A SQLite file.
+    Sqlite(SqlitePool),
+    /// A PostgreSQL schema.
+    Postgres(PgPool),
+}
+
+/// One bound value.
+enum Value {
+    Int(i64),
+    Float(f64),
+    Text(String),
+    OptText(Option<String>),
+    OptInt(Option<i64>),
+    Vector(Vec<f32>),
+}
+
+/// What was written.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct Seeded {
+    /// Users.
+    pub users: usize,
+    /// Memories (each with a vector).
+    pub memories: usize,
+    /// Memory links.
+    pub links: usize,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+/// Writes the population of `shape` (seeded with `seed`) and logs progress to stderr.
+pub async fn seed(
+    db: &Db,
+    embedder: &dyn Embedder,
+    shape: &Shape,
+    seed: u64,
+    now: i64,
+) -> anyhow::Result<Seeded> {
+    let started = Instant::now();
+    let mut seeded = Seeded::default();
+    let mut next_id: i64 = 1;
+    let model = embedder.model_id().to_owned();
+    let mut start = 0;
+    while start < shape.users {
+        let end = (start + CHUNK_USERS).min(shape.users);
+        let users: Vec<GeneratedUser> = (start..end).map(|i| user(shape, seed, i, now)).collect();
+        let texts: Vec<&str> = users
+            .iter()
+            .flat_map(|u| u.memories.iter().map(|m| m.content.as_str()))
+            .collect();
+        let mut vectors = Vec::with_capacity(texts.len());
+        for batch in texts.chunks(8_192) {
+            vectors.extend(embedder.embed(batch).await?);
+        }
+        let tables = rows(&users, vectors, &model, &mut next_id, now);
+        seeded.users += users.len();
+        seeded.memories += tables.memories.len();
+        seeded.links += tables.links.len();
+        write(db, tables).await?;
+        start = end;
+        if start % (CHUNK_USERS * 10) == 0 || start == shape.users {
+            let elapsed = started.elapsed().as_secs_f64();
+            eprintln!(
+                "seeded {} / {} users, {} memories, {} links in {elapsed:.1} s ({:.0} memories/s)",
+                seeded.users,
+                shape.users,
+                seeded.memories,
+                seeded.links,
+                seeded.memories as f64 / elapsed.max(1e-9)
+            );
+        }
+    }
+    finish(db).await?;
+    seeded.seconds = started.elapsed().as_secs_f64();
+    Ok(seeded)
+}
+
+/// Rows of each table for one chunk.
+struct Tables {
+    users: Vec<Vec<Value>>,
+    callers: Vec<Vec<Value>>,
+    memories: Vec<Vec<Value>>,
+    embeddings: Vec<Vec<Value>>,
+    links: Vec<Vec<Value>>,
+}
+
+fn rows(
+    users: &[GeneratedUser],
+    vectors: Vec<Vec<f32>>,
+    model: &str,
+    next_id: &mut i64,
+    now: i64,
+) -> Tables {
+    let mut tables = Tables {
+        users: Vec::with_capacity(users.len()),
+        callers: Vec::with_capacity(users.len()),
+        memories: Vec::with_capacity(vectors.len()),
+        embeddings: Vec::with_capacity(vectors.len()),
+        links: Vec::new(),
+    };
+    let mut vectors = vectors.into_iter();
+    for user in users {
+        tables.users.push(vec![
+            Value::Text(user.user_id.clone()),
+            Value::OptText(user.display_name.clone()),
+            Value::OptText(user.summary.clone()),
+            Value::OptInt(user.last_interaction),
+            Value::Int(user.created_at),
+        ]);
+        tables.callers.push(vec![
+            Value::Text(user.phone.clone()),
+            Value::Text(user.user_id.clone()),
+            Value::Int(user.created_at),
+        ]);
+        for (position, memory) in user.memories.iter().enumerate() {
+            let id = *next_id;
+            *next_id += 1;
+            tables.memories.push(vec![
+                Value::Int(id),
+                Value::Text(user.user_id.clone()),
+                Value::Text(memory.content.clone()),
+                Value::Text(content_fingerprint(&memory.content)),
+                Value::Text(memory.sector.as_str().to_owned()),
+                Value::Float(memory.salience),
+                Value::Float(memory.sector.default_decay_per_day()),
+                Value::Int(memory.last_seen_at),
+                Value::Int(memory.created_at),
+                Value::Int(memory.created_at),
+            ]);
+            let vector = vectors.next().unwrap_or_default();
+            tables.embeddings.push(vec![
+                Value::Int(id),
+                Value::Text(user.user_id.clone()),
+                Value::Text(model.to_owned()),
+                Value::Int(i64::try_from(vector.len()).unwrap_or(i64::MAX)),
+                Value::Vector(vector),
+                Value::Int(memory.created_at),
+            ]);
+            if position % 4 == 3 {
+                tables.links.push(vec![
+                    Value::Int(id),
+                    Value::Int(id - 1),
+                    Value::Float(0.5),
+                    Value::Int(now),
+                    Value::Int(now),
+                ]);
+            }
+        }
+    }
+    tables
+}
+
+const USERS: &str =
+    "INSERT INTO users (user_id, display_name, summary, last_interaction, created_at) VALUES ";
+const CALLERS: &str = "INSERT INTO caller_identities (phone_number, user_id, created_at) VALUES ";
+const MEMORIES: &str = "INSERT INTO memories (id, user_id, content, content_fingerprint, sector, \
+     salience, decay_per_day, last_seen_at, created_at, updated_at) VALUES ";
+const EMBEDDINGS: &str = "INSERT INTO memory_embeddings \
+     (memory_id, user_id, model, dimension, embedding, created_at) VALUES ";
+const LINKS: &str = "INSERT INTO memory_links \
+     (source_memory_id, target_memory_id, weight, created_at, updated_at) VALUES ";
+
+async fn write(db: &Db, tables: Tables) -> anyhow::Result<()> {
+    let statements = [
+        (USERS, tables.users),
+        (CALLERS, tables.callers),
+        (MEMORIES, tables.memories),
+        (EMBEDDINGS, tables.embeddings),
+        (LINKS, tables.links),
+    ];
+    match db {
+        Db::Sqlite(pool) => {
+            let mut tx = pool.begin().await?;
+            for (insert, rows) in statements {
+                for (sql, chunk) in statements_for(insert, &rows, '?') {
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for value in chunk.iter().flatten() {
+                        query = match value {
+                            Value::Int(v) => query.bind(*v),
+                            Value::Float(v) => query.bind(*v),
+                            Value::Text(v) => query.bind(v.as_str()),
+                            Value::OptText(v) => query.bind(v.as_deref()),
+                            Value::OptInt(v) => query.bind(*v),
+                            Value::Vector(v) => query.bind(le_bytes(v)),
+                        };
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+        }
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            for (insert, rows) in statements {
+                for (sql, chunk) in statements_for(insert, &rows, '$') {
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for value in chunk.iter().flatten() {
+                        query = match value {
+                            Value::Int(v) => query.bind(*v),
+                            Value::Float(v) => query.bind(*v),
+                            Value::Text(v) => query.bind(v.as_str()),
+                            Value::OptText(v) => query.bind(v.as_deref()),
+                            Value::OptInt(v) => query.bind(*v),
+                            Value::Vector(v) => query.bind(pgvector::Vector::from(v.clone())),
+                        };
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+        }
+    }
+    Ok(())
+}
+
+/// Multi-row statements for `rows`, numbered `?N` (SQLite) or `$N` (PostgreSQL), each with at
+/// most that backend's parameter budget.
+fn statements_for<'a>(
+    insert: &str,
+    rows: &'a [Vec<Value>],
+    sigil: char,
+) -> Vec<(String, &'a [Vec<Value>])> {
+    let Some(width) = rows.first().map(Vec::len) else {
+        return Vec::new();
+    };
+    let budget = if sigil == '?' {
+        SQLITE_PARAMS
+    } else {
+        POSTGRES_PARAMS
+    };
+    rows.chunks((budget / width).max(1))
+        .map(|chunk| (values_sql(insert, chunk.len(), width, sigil), chunk))
+        .collect()
+}
+
+/// `insert` followed by `count` rows of `width` numbered placeholders.
+pub fn values_sql(insert: &str, count: usize, width: usize, sigil: char) -> String {
+    let mut sql = String::with_capacity(insert.len() + count * width * 7);
+    sql.push_str(insert);
+    for row in 0..count {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..width {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push(sigil);
+            sql.push_str(&(row * width + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+fn le_bytes(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Planner statistics, and PostgreSQL's id sequence moved past the explicit ids.
+async fn finish(db: &Db) -> anyhow::Result<()> {
+    eprintln!("analysing tables");
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query("ANALYZE").execute(pool).await?;
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(
+                "SELECT setval(pg_get_serial_sequence('memories', 'id'), \
+                 (SELECT COALESCE(MAX(id), 0) + 1 FROM memories), false)",
+            )
+            .execute(pool)
+            .await?;
+            sqlx::query("ANALYZE").execute(pool).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_across_rows() {
+        assert_eq!(
+            values_sql("INSERT INTO t (a, b) VALUES ", 2, 2, '$'),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
+        );
+        assert_eq!(values_sql("X ", 1, 3, '?'), "X (?1, ?2, ?3)");
+    }
+
+    #[test]
+    fn statements_stay_under_the_parameter_limit() {
+        let rows: Vec<Vec<Value>> = (0..10_000)
+            .map(|i| (0..7).map(|_| Value::Int(i)).collect())
+            .collect();
+        for (sigil, budget) in [('?', SQLITE_PARAMS), ('$', POSTGRES_PARAMS)] {
+            let statements = statements_for("X ", &rows, sigil);
+            assert_eq!(statements.iter().map(|s| s.1.len()).sum::<usize>(), 10_000);
+            assert!(statements.iter().all(|s| s.1.len() * 7 <= budget));
+        }
+    }
+
+    #[test]
+    fn rows_number_memories_and_link_every_fourth() {
+        let shape = Shape {
+            users: 2,
+            heavy_users: 1,
+            heavy_memories: 8,
+        };
+        let users = vec![user(&shape, 1, 0, 1_767_225_645_000)];
+        let vectors = vec![vec![0.5_f32; 4]; 8];
+        let mut next_id = 10;
+        let tables = rows(&users, vectors, "m", &mut next_id, 0);
+        assert_eq!(next_id, 18);
+        assert_eq!(tables.memories.len(), 8);
+        assert_eq!(tables.embeddings.len(), 8);
+        assert_eq!(tables.links.len(), 2);
+        assert!(matches!(
+            tables.links[0][..2],
+            [Value::Int(13), Value::Int(12)]
+        ));
+    }
+}
