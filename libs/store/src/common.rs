@@ -2,8 +2,8 @@
 //! a macro that implements the trait over a backend's pool with the SQL in `sql.rs`.
 //!
 //! A backend type using [`impl_store!`] has fields `pool` and `space`, and inherent methods
-//! `backend_store_embeddings` and `backend_search_memories` (vector storage is the one thing
-//! that differs).
+//! `backend_store_embeddings`, `backend_search_memories` and `backend_similar_memories` (vector
+//! storage is the one thing that differs).
 
 use memvox_core::{Memory, Provenance, Sector, UnixMillis};
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -771,6 +771,37 @@ macro_rules! impl_store {
                 }
                 self.backend_search_memories(user_id, query, filter, limit)
                     .await
+            }
+
+            async fn similar_memories(
+                &self,
+                user_id: &str,
+                ids: &[memvox_core::MemoryId],
+                filter: &$crate::MemoryFilter,
+                threshold: f64,
+                limit: usize,
+            ) -> $crate::StoreResult<Vec<$crate::Neighbour>> {
+                let mut position = std::collections::HashMap::with_capacity(ids.len());
+                let mut unique = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if !position.contains_key(id) {
+                        position.insert(*id, unique.len());
+                        unique.push(*id);
+                    }
+                }
+                if unique.is_empty() || limit == 0 {
+                    return Ok(Vec::new());
+                }
+                let mut found = self
+                    .backend_similar_memories(user_id, &unique, filter, threshold, limit)
+                    .await?;
+                found.sort_by(|a, b| {
+                    position.get(&a.memory)
+                        .cmp(&position.get(&b.memory))
+                        .then(b.similarity.total_cmp(&a.similarity))
+                        .then(a.neighbour.cmp(&b.neighbour))
+                });
+                Ok(found)
             }
 
             async fn upsert_links(

@@ -29,8 +29,8 @@ use memvox_core::{CallerIdentity, Memory, MemoryId, MemoryLink, NewMemory, UnixM
 pub use error::{StoreError, StoreResult};
 pub use model::{
     CallAnalysis, CallRecord, EmbeddingSpace, ErasureReceipt, EventStatus, ExtractionCommit,
-    ExtractionOutcome, MemoryEdit, MemoryFilter, NewEvent, PlannedMemory, RecordedEvent, SearchHit,
-    StoredEvent, ToolInvocation,
+    ExtractionOutcome, MemoryEdit, MemoryFilter, Neighbour, NewEvent, PlannedMemory, RecordedEvent,
+    SearchHit, StoredEvent, ToolInvocation,
 };
 pub use postgres::PostgresStore;
 pub use settings::{StoreBackend, StoreSettings};
@@ -209,6 +209,19 @@ pub trait Store: Send + Sync {
         filter: &MemoryFilter,
         limit: usize,
     ) -> StoreResult<Vec<SearchHit>>;
+
+    /// For each of the user's embedded memories in `ids`, up to `limit` other memories of the
+    /// user that pass `filter` and whose cosine similarity to it is above `threshold`, best first,
+    /// grouped in the order of `ids`: one read for a whole batch of memories to link. An id
+    /// without a vector, or not the user's, has no neighbours.
+    async fn similar_memories(
+        &self,
+        user_id: &str,
+        ids: &[MemoryId],
+        filter: &MemoryFilter,
+        threshold: f64,
+        limit: usize,
+    ) -> StoreResult<Vec<Neighbour>>;
 
     /// Creates links, or strengthens existing ones (weight becomes the maximum, kind
     /// `reinforced`).

@@ -14,7 +14,7 @@ use sqlx::{
 };
 
 use crate::{
-    EmbeddingSpace, MemoryFilter, SearchHit, StoreError, StoreResult, StoreSettings,
+    EmbeddingSpace, MemoryFilter, Neighbour, SearchHit, StoreError, StoreResult, StoreSettings,
     common::{impl_store, memory_from_row},
     sql::{self, for_sqlite},
     vector_index::{IndexedMemory, UserVectors, VectorIndex},
@@ -171,6 +171,31 @@ impl SqliteStore {
         Ok(vectors)
     }
 
+    /// The user's vector index, from the cache or loaded (and cached) now.
+    async fn user_index(&self, user_id: &str) -> StoreResult<Arc<UserVectors>> {
+        if let Some(vectors) = self.index.get(user_id).await {
+            return Ok(vectors);
+        }
+        let epoch = self.index.epoch(user_id);
+        let loaded = Arc::new(self.load_user_vectors(user_id).await?);
+        self.index.offer(user_id, epoch, loaded.clone()).await;
+        Ok(loaded)
+    }
+
+    /// Neighbours from the user's index: each memory's own row is the query, so nothing but
+    /// the index is read.
+    async fn backend_similar_memories(
+        &self,
+        user_id: &str,
+        ids: &[MemoryId],
+        filter: &MemoryFilter,
+        threshold: f64,
+        limit: usize,
+    ) -> StoreResult<Vec<Neighbour>> {
+        let vectors = self.user_index(user_id).await?;
+        Ok(vectors.neighbours(ids, filter, threshold, limit))
+    }
+
     async fn backend_search_memories(
         &self,
         user_id: &str,
@@ -178,15 +203,7 @@ impl SqliteStore {
         filter: &MemoryFilter,
         limit: usize,
     ) -> StoreResult<Vec<SearchHit>> {
-        let vectors = match self.index.get(user_id).await {
-            Some(vectors) => vectors,
-            None => {
-                let epoch = self.index.epoch(user_id);
-                let loaded = Arc::new(self.load_user_vectors(user_id).await?);
-                self.index.offer(user_id, epoch, loaded.clone()).await;
-                loaded
-            }
-        };
+        let vectors = self.user_index(user_id).await?;
         let top = vectors.top(query, filter, limit);
         if top.is_empty() {
             return Ok(Vec::new());

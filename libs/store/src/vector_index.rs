@@ -16,7 +16,7 @@ use std::{
 use memvox_core::{MemoryId, MemoryState, Sector, UnixMillis, vector::dot};
 use moka::future::Cache;
 
-use crate::MemoryFilter;
+use crate::{MemoryFilter, Neighbour};
 
 /// Bytes of cached vectors across all users.
 const CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
@@ -73,6 +73,47 @@ impl UserVectors {
         }
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         scored
+    }
+}
+
+impl UserVectors {
+    /// For each memory of `ids` in the index, up to `limit` other memories passing `filter`
+    /// with a similarity above `threshold`, best first.
+    pub fn neighbours(
+        &self,
+        ids: &[MemoryId],
+        filter: &MemoryFilter,
+        threshold: f64,
+        limit: usize,
+    ) -> Vec<Neighbour> {
+        let Some(dimension) = self.matrix.len().checked_div(self.memories.len()) else {
+            return Vec::new();
+        };
+        let rows: HashMap<MemoryId, usize> = self
+            .memories
+            .iter()
+            .enumerate()
+            .map(|(row, memory)| (memory.id, row))
+            .collect();
+        let mut found = Vec::new();
+        for id in ids {
+            let Some(&row) = rows.get(id) else {
+                continue;
+            };
+            let query = &self.matrix[row * dimension..(row + 1) * dimension];
+            found.extend(
+                self.top(query, filter, limit + 1)
+                    .into_iter()
+                    .filter(|(similarity, other)| other != id && f64::from(*similarity) > threshold)
+                    .take(limit)
+                    .map(|(similarity, other)| Neighbour {
+                        memory: *id,
+                        neighbour: other,
+                        similarity: f64::from(similarity),
+                    }),
+            );
+        }
+        found
     }
 }
 
