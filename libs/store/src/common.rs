@@ -1,9 +1,10 @@
 //! The part of the [`Store`](crate::Store) implementation both backends share: row decoding and
 //! a macro that implements the trait over a backend's pool with the SQL in `sql.rs`.
 //!
-//! A backend type using [`impl_store!`] has fields `pool` and `space`, and inherent methods
-//! `backend_store_embeddings`, `backend_search_memories` and `backend_similar_memories` (vector
-//! storage is the one thing that differs).
+//! A backend type using [`impl_store!`] has fields `pool` (reads) and `space`, and inherent
+//! methods `writer` (the pool every write uses), `backend_store_embeddings`,
+//! `backend_search_memories` and `backend_similar_memories` (vector storage is the one thing
+//! that differs).
 
 use memvox_core::{Memory, Provenance, Sector, UnixMillis};
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -155,7 +156,7 @@ macro_rules! impl_store {
                 sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
                     .bind(user_id)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 self.get_user(user_id).await?.ok_or_else(|| $crate::StoreError::NotFound {
                     what: format!("user {user_id}"),
@@ -194,7 +195,7 @@ macro_rules! impl_store {
                     .bind(display_name)
                     .bind(summary)
                     .bind(user_id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 if updated.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound {
@@ -212,7 +213,7 @@ macro_rules! impl_store {
                 sqlx::query($sql($crate::sql::TOUCH_USER))
                     .bind(at)
                     .bind(user_id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -227,7 +228,7 @@ macro_rules! impl_store {
                 if phone_number.trim().is_empty() {
                     return Err($crate::StoreError::Invalid("phone number is empty".into()));
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 Self::bind_caller_in(&mut *tx, phone_number, user_id, now).await?;
                 let row = sqlx::query($sql($crate::sql::SELECT_CALLER))
                     .bind(phone_number)
@@ -257,7 +258,7 @@ macro_rules! impl_store {
                 &self,
                 user_id: &str,
             ) -> $crate::StoreResult<$crate::ErasureReceipt> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 let mut deleted = Vec::new();
                 for (table, statement) in $crate::sql::ERASE_USER {
                     let result = sqlx::query($sql(statement))
@@ -287,7 +288,7 @@ macro_rules! impl_store {
                     .bind(event.event_timestamp)
                     .bind(&event.payload)
                     .bind(event.received_at)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.writer())
                     .await?;
                 if let Some(row) = inserted {
                     return Ok($crate::RecordedEvent {
@@ -331,7 +332,7 @@ macro_rules! impl_store {
                     for id in chunk {
                         query = query.bind(*id);
                     }
-                    query.execute(&self.pool).await?;
+                    query.execute(self.writer()).await?;
                 }
                 Ok(())
             }
@@ -348,7 +349,7 @@ macro_rules! impl_store {
                     .bind(error)
                     .bind(at)
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 if result.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound {
@@ -374,7 +375,7 @@ macro_rules! impl_store {
             async fn reopen_event(&self, id: i64) -> $crate::StoreResult<()> {
                 let result = sqlx::query($sql($crate::sql::REOPEN_EVENT))
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 if result.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound {
@@ -405,7 +406,7 @@ macro_rules! impl_store {
                 call: &$crate::CallRecord,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 Self::record_call_in(&mut *tx, call, now).await?;
                 tx.commit().await?;
                 Ok(())
@@ -492,7 +493,7 @@ macro_rules! impl_store {
             ) -> $crate::StoreResult<$crate::ExtractionOutcome> {
                 use sqlx::Row;
                 let now = commit.now;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 let claimed = sqlx::query($sql($crate::sql::CLAIM_EVENT))
                     .bind(now)
                     .bind(commit.event_id)
@@ -575,7 +576,7 @@ macro_rules! impl_store {
                 memory: &memvox_core::NewMemory,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<memvox_core::Memory> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 let stored = Self::insert_memory_in(&mut *tx, memory, now, "manual").await?;
                 tx.commit().await?;
                 Ok(stored)
@@ -673,7 +674,7 @@ macro_rules! impl_store {
                     .bind(now)
                     .bind(id)
                     .bind(user_id)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.writer())
                     .await?
                     .ok_or_else(|| $crate::StoreError::NotFound {
                         what: format!("memory {id}"),
@@ -699,7 +700,7 @@ macro_rules! impl_store {
                     .bind(now)
                     .bind(old)
                     .bind(user_id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 if result.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound {
@@ -717,7 +718,7 @@ macro_rules! impl_store {
                 bump: f64,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<u64> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 let mut touched = 0;
                 for id in ids {
                     touched += sqlx::query($sql($crate::sql::REINFORCE_MEMORY))
@@ -741,7 +742,7 @@ macro_rules! impl_store {
                 let result = sqlx::query($sql($crate::sql::DELETE_MEMORY))
                     .bind(id)
                     .bind(user_id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 self.user_vectors_changed(user_id).await;
                 Ok(result.rows_affected() > 0)
@@ -817,7 +818,7 @@ macro_rules! impl_store {
                         )));
                     }
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 for chunk in links.chunks($crate::common::INSERT_CHUNK) {
                     let statement = format!(
                         "INSERT INTO memory_links (source_memory_id, target_memory_id, weight, \
@@ -896,7 +897,7 @@ macro_rules! impl_store {
                             .bind(&call.error_message)
                             .bind(call.created_at);
                     }
-                    query.execute(&self.pool).await?;
+                    query.execute(self.writer()).await?;
                 }
                 Ok(())
             }
@@ -1207,7 +1208,7 @@ macro_rules! impl_store {
                     sqlx::query($sql($crate::sql::UPSERT_META))
                         .bind(key)
                         .bind(value)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                 }
                 Ok(())

@@ -102,6 +102,11 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// Writes share the pool: PostgreSQL locks rows, not the database.
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
     async fn backend_store_embeddings(
         &self,
         vectors: &[(MemoryId, Vec<f32>)],

@@ -20,10 +20,13 @@ use crate::{
     vector_index::{IndexedMemory, UserVectors, VectorIndex},
 };
 
-/// The SQLite store.
+/// The SQLite store. Reads use a pool; every write goes through one dedicated connection, so
+/// the process's writers queue in order instead of meeting `SQLITE_BUSY` and sleeping in
+/// SQLite's busy handler (which made concurrent workers slower than one).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
     space: EmbeddingSpace,
     index: VectorIndex,
 }
@@ -40,8 +43,10 @@ impl SqliteStore {
         if settings.migrate_on_start.unwrap_or(true) {
             Self::migrate_pool(&pool).await?;
         }
+        let writer = Self::connect_with(path, settings, 1).await?;
         let store = Self {
             pool,
+            writer,
             space,
             index: VectorIndex::default(),
         };
@@ -51,6 +56,15 @@ impl SqliteStore {
 
     /// Opens a pool on the file with WAL and the plan's pragmas on every connection.
     pub async fn connect(path: &Path, settings: &StoreSettings) -> StoreResult<SqlitePool> {
+        Self::connect_with(path, settings, settings.max_connections).await
+    }
+
+    /// Opens a pool of at most `max_connections` on the file, WAL and pragmas on each.
+    async fn connect_with(
+        path: &Path,
+        settings: &StoreSettings,
+        max_connections: u32,
+    ) -> StoreResult<SqlitePool> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 StoreError::Config(format!("cannot create directory {}: {e}", dir.display()))
@@ -67,7 +81,7 @@ impl SqliteStore {
             .pragma("cache_size", "-10000")
             .pragma("temp_store", "MEMORY");
         SqlitePoolOptions::new()
-            .max_connections(settings.max_connections.max(1))
+            .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
             .connect_with(options)
             .await
@@ -92,12 +106,17 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// The one connection every write goes through.
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
     async fn backend_store_embeddings(
         &self,
         vectors: &[(MemoryId, Vec<f32>)],
         now: UnixMillis,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         let mut users = Vec::new();
         for (id, vector) in vectors {
             let row = sqlx::query(for_sqlite(format!(
