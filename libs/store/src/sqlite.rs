@@ -106,6 +106,12 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// Closes the read pool and the writer: every later call fails as unavailable.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
+    }
+
     /// The one connection every write goes through.
     fn writer(&self) -> &SqlitePool {
         &self.writer
