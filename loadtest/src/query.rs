@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use memvox_ai::{EmbedderSettings, SummarizerSettings, build_embedder, build_summarizer};
 use memvox_bus::InProcessBus;
+use memvox_cache::{CacheSettings, Caching};
 use memvox_config::{QuerySettings, Secret};
 use memvox_query::{QueryState, hash_token, router};
 use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
@@ -222,14 +223,17 @@ async fn start_service(store: Arc<dyn Store>) -> anyhow::Result<String> {
         rate_limit_per_second: 0,
         ..QuerySettings::default()
     };
+    let metrics = Metrics::new();
+    let caching = Caching::new(CacheSettings::default(), None, metrics.registry())?;
     let state = QueryState::new(
         store,
         Arc::new(InProcessBus::new(1_000_000)),
         build_embedder(&EmbedderSettings::default())?,
         build_summarizer(&SummarizerSettings::default())?,
         settings,
+        &caching,
     )?;
-    let app = instrument(router(state), "memvox", Metrics::new());
+    let app = instrument(router(state), "memvox", metrics);
     crate::targets::serve(app).await
 }
 

@@ -1,12 +1,13 @@
 //! The part of the [`Store`](crate::Store) implementation both backends share: row decoding and
 //! a macro that implements the trait over a backend's pool with the SQL in `sql.rs`.
 //!
-//! A backend type using [`impl_store!`] has fields `pool`, `space`, `index` (its
+//! A backend type using [`impl_store!`] has fields `pool` (reads), `space`, `index` (its
 //! [`VectorIndex`](crate::vector_index::VectorIndex)) and `lexical` (its
-//! [`LexicalKey`](crate::LexicalKey)), and inherent methods `backend_store_embeddings` and
-//! `push_row_vector` (vector storage), `backend_token_frequencies` and `backend_search_tokens`
-//! (the full-text index): the things that differ. Vector search goes through the per-user
-//! vector index on both backends.
+//! [`LexicalKey`](crate::LexicalKey)), and inherent methods `writer` (the pool every write
+//! uses), `backend_store_embeddings` and `push_row_vector` (vector storage),
+//! `backend_similar_memories` (neighbours of a batch), `backend_token_frequencies` and
+//! `backend_search_tokens` (the full-text index): the things that differ. Vector search goes
+//! through the per-user vector index on both backends.
 
 use memvox_core::{Memory, Provenance, Sector, UnixMillis};
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -150,7 +151,7 @@ macro_rules! impl_store {
                 sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
                     .bind(user_id)
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 self.get_user(user_id).await?.ok_or_else(|| $crate::StoreError::NotFound {
                     what: format!("user {user_id}"),
@@ -189,7 +190,7 @@ macro_rules! impl_store {
                     .bind(display_name)
                     .bind(summary)
                     .bind(user_id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 if updated.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound {
@@ -207,7 +208,7 @@ macro_rules! impl_store {
                 sqlx::query($sql($crate::sql::TOUCH_USER))
                     .bind(at)
                     .bind(user_id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }
@@ -222,7 +223,7 @@ macro_rules! impl_store {
                 if phone_number.trim().is_empty() {
                     return Err($crate::StoreError::Invalid("phone number is empty".into()));
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 Self::bind_caller_in(&mut *tx, phone_number, user_id, now).await?;
                 let row = sqlx::query($sql($crate::sql::SELECT_CALLER))
                     .bind(phone_number)
@@ -252,7 +253,7 @@ macro_rules! impl_store {
                 &self,
                 user_id: &str,
             ) -> $crate::StoreResult<$crate::ErasureReceipt> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 let mut deleted = Vec::new();
                 for (table, statement) in $crate::sql::ERASE_USER {
                     let result = sqlx::query($sql(statement))
@@ -281,7 +282,7 @@ macro_rules! impl_store {
                     .bind(event.event_timestamp)
                     .bind(&event.payload)
                     .bind(event.received_at)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.writer())
                     .await?;
                 if let Some(row) = inserted {
                     return Ok($crate::RecordedEvent {
@@ -325,7 +326,7 @@ macro_rules! impl_store {
                     for id in chunk {
                         query = query.bind(*id);
                     }
-                    query.execute(&self.pool).await?;
+                    query.execute(self.writer()).await?;
                 }
                 Ok(())
             }
@@ -342,7 +343,7 @@ macro_rules! impl_store {
                     .bind(error)
                     .bind(at)
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 if result.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound {
@@ -368,7 +369,7 @@ macro_rules! impl_store {
             async fn reopen_event(&self, id: i64) -> $crate::StoreResult<()> {
                 let result = sqlx::query($sql($crate::sql::REOPEN_EVENT))
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 if result.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound {
@@ -399,7 +400,7 @@ macro_rules! impl_store {
                 call: &$crate::CallRecord,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<()> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 Self::record_call_in(&mut *tx, call, now).await?;
                 tx.commit().await?;
                 Ok(())
@@ -486,7 +487,7 @@ macro_rules! impl_store {
             ) -> $crate::StoreResult<$crate::ExtractionOutcome> {
                 use sqlx::Row;
                 let now = commit.now;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 let claimed = sqlx::query($sql($crate::sql::CLAIM_EVENT))
                     .bind(now)
                     .bind(commit.event_id)
@@ -566,7 +567,7 @@ macro_rules! impl_store {
                 memory: &memvox_core::NewMemory,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<memvox_core::Memory> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 let stored = Self::insert_memory_in(&mut *tx, &self.lexical, memory, now, "manual").await?;
                 tx.commit().await?;
                 Ok(stored)
@@ -654,7 +655,7 @@ macro_rules! impl_store {
                 } else {
                     current.decay_per_day
                 };
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 if content != current.content {
                     sqlx::query($sql($crate::sql::INSERT_HISTORY))
                         .bind("edit")
@@ -701,7 +702,7 @@ macro_rules! impl_store {
                     .bind(now)
                     .bind(old)
                     .bind(user_id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 if result.rows_affected() == 0 {
                     return Err($crate::StoreError::NotFound {
@@ -718,7 +719,7 @@ macro_rules! impl_store {
                 bump: f64,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<u64> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 let mut touched = 0;
                 for id in ids {
                     touched += sqlx::query($sql($crate::sql::REINFORCE_MEMORY))
@@ -742,7 +743,7 @@ macro_rules! impl_store {
                 let result = sqlx::query($sql($crate::sql::DELETE_MEMORY))
                     .bind(id)
                     .bind(user_id)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(result.rows_affected() > 0)
             }
@@ -826,6 +827,37 @@ macro_rules! impl_store {
                 })
             }
 
+            async fn similar_memories(
+                &self,
+                user_id: &str,
+                ids: &[memvox_core::MemoryId],
+                filter: &$crate::MemoryFilter,
+                threshold: f64,
+                limit: usize,
+            ) -> $crate::StoreResult<Vec<$crate::Neighbour>> {
+                let mut position = std::collections::HashMap::with_capacity(ids.len());
+                let mut unique = Vec::with_capacity(ids.len());
+                for id in ids {
+                    if !position.contains_key(id) {
+                        position.insert(*id, unique.len());
+                        unique.push(*id);
+                    }
+                }
+                if unique.is_empty() || limit == 0 {
+                    return Ok(Vec::new());
+                }
+                let mut found = self
+                    .backend_similar_memories(user_id, &unique, filter, threshold, limit)
+                    .await?;
+                found.sort_by(|a, b| {
+                    position.get(&a.memory)
+                        .cmp(&position.get(&b.memory))
+                        .then(b.similarity.total_cmp(&a.similarity))
+                        .then(a.neighbour.cmp(&b.neighbour))
+                });
+                Ok(found)
+            }
+
             async fn upsert_links(
                 &self,
                 links: &[memvox_core::MemoryLink],
@@ -839,7 +871,7 @@ macro_rules! impl_store {
                         )));
                     }
                 }
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.writer().begin().await?;
                 for chunk in links.chunks($crate::common::INSERT_CHUNK) {
                     let statement = format!(
                         "INSERT INTO memory_links (source_memory_id, target_memory_id, weight, \
@@ -918,7 +950,7 @@ macro_rules! impl_store {
                             .bind(&call.error_message)
                             .bind(call.created_at);
                     }
-                    query.execute(&self.pool).await?;
+                    query.execute(self.writer()).await?;
                 }
                 Ok(())
             }
@@ -1274,7 +1306,7 @@ macro_rules! impl_store {
             async fn index_unindexed_memories(&self) -> $crate::StoreResult<usize> {
                 let mut indexed = 0;
                 loop {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer().begin().await?;
                     let rows = sqlx::query($sql($crate::sql::SELECT_UNINDEXED_MEMORIES))
                         .bind(i64::try_from($crate::common::INDEX_BATCH).unwrap_or(i64::MAX))
                         .fetch_all(&mut *tx)
@@ -1372,7 +1404,7 @@ macro_rules! impl_store {
                     sqlx::query($sql($crate::sql::UPSERT_META))
                         .bind(key)
                         .bind(value)
-                        .execute(&self.pool)
+                        .execute(self.writer())
                         .await?;
                 }
                 Ok(())

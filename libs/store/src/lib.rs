@@ -35,7 +35,7 @@ pub use error::{StoreError, StoreResult};
 pub use lexical::{LexicalKey, MAX_QUERY_TERMS};
 pub use model::{
     CallAnalysis, CallRecord, EmbeddingSpace, ErasureReceipt, EventStatus, ExtractionCommit,
-    ExtractionOutcome, LexicalHit, LexicalSearch, MemoryEdit, MemoryFilter, NewEvent,
+    ExtractionOutcome, LexicalHit, LexicalSearch, MemoryEdit, MemoryFilter, Neighbour, NewEvent,
     PlannedMemory, RecordedEvent, SearchHit, StoredEvent, ToolInvocation,
 };
 pub use postgres::PostgresStore;
@@ -229,6 +229,19 @@ pub trait Store: Send + Sync {
         filter: &MemoryFilter,
         limit: usize,
     ) -> StoreResult<LexicalSearch>;
+
+    /// For each of the user's embedded memories in `ids`, up to `limit` other memories of the
+    /// user that pass `filter` and whose cosine similarity to it is above `threshold`, best first,
+    /// grouped in the order of `ids`: one read for a whole batch of memories to link. An id
+    /// without a vector, or not the user's, has no neighbours.
+    async fn similar_memories(
+        &self,
+        user_id: &str,
+        ids: &[MemoryId],
+        filter: &MemoryFilter,
+        threshold: f64,
+        limit: usize,
+    ) -> StoreResult<Vec<Neighbour>>;
 
     /// Creates links, or strengthens existing ones (weight becomes the maximum, kind
     /// `reinforced`).

@@ -218,6 +218,18 @@ pub struct LexicalSearch {
     pub hits: Vec<LexicalHit>,
 }
 
+/// A memory similar to one of the same user's memories (see
+/// [`Store::similar_memories`](crate::Store::similar_memories)).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Neighbour {
+    /// The memory whose neighbours were asked for.
+    pub memory: memvox_core::MemoryId,
+    /// A similar memory of the same user.
+    pub neighbour: memvox_core::MemoryId,
+    /// Cosine similarity of the two vectors, in `[-1, 1]`.
+    pub similarity: f64,
+}
+
 /// Changes to a memory's text or ranking inputs.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MemoryEdit {

@@ -14,16 +14,19 @@ use sqlx::{
 };
 
 use crate::{
-    EmbeddingSpace, LexicalKey, MemoryFilter, StoreError, StoreResult, StoreSettings,
+    EmbeddingSpace, LexicalKey, MemoryFilter, Neighbour, StoreError, StoreResult, StoreSettings,
     common::{impl_store, memory_from_row},
     sql::{self, Bind, for_sqlite},
     vector_index::VectorIndex,
 };
 
-/// The SQLite store.
+/// The SQLite store. Reads use a pool; every write goes through one dedicated connection, so
+/// the process's writers queue in order instead of meeting `SQLITE_BUSY` and sleeping in
+/// SQLite's busy handler (which made concurrent workers slower than one).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
     space: EmbeddingSpace,
     index: VectorIndex,
     lexical: LexicalKey,
@@ -41,8 +44,10 @@ impl SqliteStore {
         if settings.migrate_on_start.unwrap_or(true) {
             Self::migrate_pool(&pool).await?;
         }
+        let writer = Self::connect_with(path, settings, 1).await?;
         let store = Self {
             pool,
+            writer,
             space,
             index: VectorIndex::default(),
             lexical: LexicalKey::default(),
@@ -54,6 +59,15 @@ impl SqliteStore {
 
     /// Opens a pool on the file with WAL and the plan's pragmas on every connection.
     pub async fn connect(path: &Path, settings: &StoreSettings) -> StoreResult<SqlitePool> {
+        Self::connect_with(path, settings, settings.max_connections).await
+    }
+
+    /// Opens a pool of at most `max_connections` on the file, WAL and pragmas on each.
+    async fn connect_with(
+        path: &Path,
+        settings: &StoreSettings,
+        max_connections: u32,
+    ) -> StoreResult<SqlitePool> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 StoreError::Config(format!("cannot create directory {}: {e}", dir.display()))
@@ -70,7 +84,7 @@ impl SqliteStore {
             .pragma("cache_size", "-10000")
             .pragma("temp_store", "MEMORY");
         SqlitePoolOptions::new()
-            .max_connections(settings.max_connections.max(1))
+            .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
             .connect_with(options)
             .await
@@ -95,12 +109,37 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// Closes the read pool and the writer: every later call fails as unavailable.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
+    }
+
+    /// The one connection every write goes through.
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// Neighbours from the user's index: each memory's own row is the query, so nothing but
+    /// the index is read.
+    async fn backend_similar_memories(
+        &self,
+        user_id: &str,
+        ids: &[MemoryId],
+        filter: &MemoryFilter,
+        threshold: f64,
+        limit: usize,
+    ) -> StoreResult<Vec<Neighbour>> {
+        let index = self.user_index(user_id).await?;
+        Ok(index.1.neighbours(ids, filter, threshold, limit))
+    }
+
     async fn backend_store_embeddings(
         &self,
         vectors: &[(MemoryId, Vec<f32>)],
         now: UnixMillis,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         for (id, vector) in vectors {
             sqlx::query(for_sqlite(sql::UPSERT_EMBEDDING))
                 .bind(*id)

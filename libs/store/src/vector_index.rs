@@ -10,12 +10,12 @@
 //! so the next search reloads, and a stale index is never used. Search results are re-read from
 //! the database and re-checked against the filter, so salience, content and state are current.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use memvox_core::{MemoryId, MemoryState, Sector, UnixMillis, vector::dot};
 use moka::future::Cache;
 
-use crate::MemoryFilter;
+use crate::{MemoryFilter, Neighbour};
 
 /// Bytes of cached vectors across all users.
 const CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
@@ -90,6 +90,45 @@ impl UserVectors {
         self.matrix
             .get(start..start + dimension)
             .map(|vector| dot(query, vector))
+    }
+
+    /// For each memory of `ids` in the index, up to `limit` other memories passing `filter`
+    /// with a similarity above `threshold`, best first.
+    pub fn neighbours(
+        &self,
+        ids: &[MemoryId],
+        filter: &MemoryFilter,
+        threshold: f64,
+        limit: usize,
+    ) -> Vec<Neighbour> {
+        let Some(dimension) = self.matrix.len().checked_div(self.memories.len()) else {
+            return Vec::new();
+        };
+        let rows: HashMap<MemoryId, usize> = self
+            .memories
+            .iter()
+            .enumerate()
+            .map(|(row, memory)| (memory.id, row))
+            .collect();
+        let mut found = Vec::new();
+        for id in ids {
+            let Some(&row) = rows.get(id) else {
+                continue;
+            };
+            let query = &self.matrix[row * dimension..(row + 1) * dimension];
+            found.extend(
+                self.top(query, filter, limit + 1)
+                    .into_iter()
+                    .filter(|(similarity, other)| other != id && f64::from(*similarity) > threshold)
+                    .take(limit)
+                    .map(|(similarity, other)| Neighbour {
+                        memory: *id,
+                        neighbour: other,
+                        similarity: f64::from(similarity),
+                    }),
+            );
+        }
+        found
     }
 }
 

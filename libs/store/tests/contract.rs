@@ -564,6 +564,133 @@ async fn vector_search_ranks_filters_and_isolates(store: &dyn Store) {
     ));
 }
 
+async fn similar_memories_are_found_for_a_batch(store: &dyn Store) {
+    let unit = |v: [f32; 4]| {
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.map(|x| x / n).to_vec()
+    };
+    let mut ids = Vec::new();
+    for (user, content) in [
+        ("u1", "Drinks tea"),
+        ("u1", "Drinks herbal tea"),
+        ("u1", "Drinks decaf coffee"),
+        ("u1", "Upset about delays"),
+        ("u1", "Not embedded yet"),
+        ("u2", "Drinks tea too"),
+    ] {
+        let stored = store
+            .insert_memory(&memory(user, content, Sector::Semantic, 0.5), NOW)
+            .await
+            .unwrap();
+        ids.push(stored.id);
+    }
+    let [tea, herbal, coffee, upset, bare, other] = ids[..] else {
+        unreachable!()
+    };
+    store
+        .store_embeddings(
+            &[
+                (tea, unit([1.0, 0.0, 0.0, 0.0])),
+                (herbal, unit([0.95, 0.05, 0.0, 0.0])),
+                (coffee, unit([0.8, 0.6, 0.0, 0.0])),
+                (upset, unit([0.0, 0.0, 1.0, 0.0])),
+                (other, unit([1.0, 0.0, 0.0, 0.0])),
+            ],
+            NOW,
+        )
+        .await
+        .unwrap();
+    let pairs = |found: Vec<memvox_store::Neighbour>| {
+        found
+            .iter()
+            .map(|n| (n.memory, n.neighbour))
+            .collect::<Vec<_>>()
+    };
+    let filter = MemoryFilter::default();
+    let found = store
+        .similar_memories(
+            "u1",
+            &[coffee, tea, upset, bare, other, tea],
+            &filter,
+            0.7,
+            5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        pairs(found.clone()),
+        vec![
+            (coffee, herbal),
+            (coffee, tea),
+            (tea, herbal),
+            (tea, coffee)
+        ],
+        "grouped in the order asked, best first, above the threshold, never itself, \
+         nothing for a memory without a vector or of another user"
+    );
+    let tea_coffee = found
+        .iter()
+        .find(|n| n.memory == tea && n.neighbour == coffee);
+    assert!((tea_coffee.unwrap().similarity - 0.8).abs() < 1e-5);
+    assert_eq!(
+        pairs(
+            store
+                .similar_memories("u1", &[tea], &filter, 0.7, 1)
+                .await
+                .unwrap()
+        ),
+        vec![(tea, herbal)],
+        "at most `limit` per memory"
+    );
+    assert_eq!(
+        pairs(
+            store
+                .similar_memories("u1", &[tea], &filter, 0.9, 5)
+                .await
+                .unwrap()
+        ),
+        vec![(tea, herbal)],
+        "the threshold is strict"
+    );
+    store
+        .edit_memory(
+            "u1",
+            herbal,
+            &MemoryEdit {
+                state: Some(MemoryState::Archived),
+                ..MemoryEdit::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        pairs(
+            store
+                .similar_memories("u1", &[tea], &filter, 0.7, 5)
+                .await
+                .unwrap()
+        ),
+        vec![(tea, coffee)],
+        "the filter applies to neighbours"
+    );
+    assert!(
+        store
+            .similar_memories("u2", &[tea], &filter, 0.0, 5)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another user's memory has no neighbours"
+    );
+    assert!(
+        store
+            .similar_memories("u1", &[tea], &filter, 0.7, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 async fn links_are_upserted_and_reinforced(store: &dyn Store) {
     let a = store
         .insert_memory(&memory("u1", "Uses Salesforce", Sector::Semantic, 0.5), NOW)
@@ -1312,6 +1439,7 @@ macro_rules! contract_suite {
             store_test!(memories_crud_provenance_and_isolation);
             store_test!(exact_duplicates_and_supersession);
             store_test!(vector_search_ranks_filters_and_isolates);
+            store_test!(similar_memories_are_found_for_a_batch);
             store_test!(links_are_upserted_and_reinforced);
             store_test!(extraction_commits_once_per_event);
             store_test!(concurrent_applications_of_one_event_write_once);

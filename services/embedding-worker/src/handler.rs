@@ -3,7 +3,8 @@
 //! - `MemoriesChanged`: embed every changed memory of the batch in one embedder call, store the
 //!   vectors, link each memory to the user's memories with cosine above the threshold (both
 //!   directions, weight = similarity, at most N per memory; an existing link is strengthened, not
-//!   duplicated), and refresh the user's summary (debounced per user).
+//!   duplicated; one neighbour search per user and one link write per batch), and refresh each
+//!   user's summary once per batch (debounced per user).
 //! - `MemoryRecalled`: the query service returned these memories; recency restarts and salience
 //!   rises a little (written here, never on the query's hot path).
 //! - `UserErased`: nothing is left to do in the store; acknowledged.
@@ -17,8 +18,9 @@
 //! leaves the same state.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, Mutex},
+    time::Instant,
 };
 
 use async_trait::async_trait;
@@ -28,6 +30,8 @@ use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
 use memvox_core::{LinkKind, Memory, MemoryId, MemoryLink, UnixMillis};
 use memvox_store::{MemoryFilter, MemoryOrder, Store, StoreError};
+
+use crate::metrics::EmbeddingMetrics;
 
 /// Salience added to a memory each time a query returns it.
 const RECALL_BUMP: f64 = 0.02;
@@ -49,6 +53,8 @@ pub struct EmbeddingHandler {
     pub summarized: Mutex<HashMap<String, UnixMillis>>,
     /// Per-user cache versions, bumped after each batch of changed memories.
     pub versions: Versions,
+    /// Metrics.
+    pub metrics: EmbeddingMetrics,
 }
 
 fn failure(error: impl std::fmt::Display, retryable: bool) -> HandlerError {
@@ -88,7 +94,11 @@ impl Handler for EmbeddingHandler {
                     .extend(memory_ids);
             }
         }
-        let embedded = self.embed_changed(&changed).await;
+        let embedded = if changed.is_empty() {
+            Ok(())
+        } else {
+            self.embed_changed(&changed).await
+        };
         for user_id in changed.keys() {
             self.versions.bump(user_id).await;
         }
@@ -99,12 +109,7 @@ impl Handler for EmbeddingHandler {
                 Message::MemoryRecalled {
                     user_id,
                     memory_ids,
-                } => self
-                    .store
-                    .reinforce_memories(user_id, memory_ids, RECALL_BUMP, now())
-                    .await
-                    .map(|_| ())
-                    .map_err(store_failure),
+                } => self.recall(user_id, memory_ids).await,
                 Message::UserErased { .. } => Ok(()),
                 Message::EventAccepted { .. } => Err(HandlerError::Permanent(
                     "the memories stream does not carry EventAccepted".into(),
@@ -116,91 +121,131 @@ impl Handler for EmbeddingHandler {
 }
 
 impl EmbeddingHandler {
-    /// Embeds, links and summarises every changed memory of a batch.
+    /// Embeds, links and summarises every changed memory of a batch: one embedder call, one
+    /// vector write, one neighbour search per user, one link write, one summary per user.
     async fn embed_changed(
         &self,
         changed: &BTreeMap<String, Vec<MemoryId>>,
     ) -> Result<(), HandlerError> {
-        let mut memories: Vec<Memory> = Vec::new();
-        for (user_id, ids) in changed {
-            for id in ids {
-                if let Some(memory) = self
-                    .store
-                    .get_memory(user_id, *id)
-                    .await
-                    .map_err(store_failure)?
-                    && !memories.iter().any(|m| m.id == memory.id)
-                {
-                    memories.push(memory);
-                }
-            }
-        }
+        let started = Instant::now();
+        let memories = self
+            .load(changed)
+            .await
+            .inspect_err(|_| self.metrics.error("load"))?;
+        self.metrics.stage("load", started.elapsed().as_secs_f64());
         if memories.is_empty() {
             return Ok(());
         }
+        let started = Instant::now();
         let texts: Vec<&str> = memories.iter().map(|m| m.content.as_str()).collect();
         let vectors = self.embedder.embed(&texts).await.map_err(|e| {
+            self.metrics.error("embed");
             let retryable = e.retryable();
             failure(e, retryable)
         })?;
+        self.metrics.stage("embed", started.elapsed().as_secs_f64());
+        let started = Instant::now();
         let now = now();
-        let pairs: Vec<(MemoryId, Vec<f32>)> = memories
-            .iter()
-            .map(|m| m.id)
-            .zip(vectors.iter().cloned())
-            .collect();
+        let pairs: Vec<(MemoryId, Vec<f32>)> = memories.iter().map(|m| m.id).zip(vectors).collect();
         self.store
             .store_embeddings(&pairs, now)
             .await
-            .map_err(store_failure)?;
-        for (memory, vector) in memories.iter().zip(&vectors) {
-            self.link(memory, vector, now).await?;
-        }
+            .map_err(|e| self.store_error("store", e))?;
+        self.metrics.stage("store", started.elapsed().as_secs_f64());
+        self.metrics.embedded(pairs.len());
+        let started = Instant::now();
+        self.link(&memories, now).await?;
+        self.metrics.stage("links", started.elapsed().as_secs_f64());
         for user_id in changed.keys() {
             self.summarize(user_id, now).await?;
         }
         Ok(())
     }
 
-    /// Links `memory` to the user's similar memories, both ways.
-    async fn link(
+    /// The changed memories that still exist, each once.
+    async fn load(
         &self,
-        memory: &Memory,
-        vector: &[f32],
-        now: UnixMillis,
-    ) -> Result<(), HandlerError> {
-        let limit = self.settings.max_links_per_memory + 1;
-        let hits = self
-            .store
-            .search_memories(&memory.user_id, vector, &MemoryFilter::default(), limit)
-            .await
-            .map_err(store_failure)?;
-        let mut links = Vec::new();
-        for hit in hits
-            .iter()
-            .filter(|h| h.memory.id != memory.id && h.similarity > self.settings.link_threshold)
-            .take(self.settings.max_links_per_memory)
-        {
-            let weight = hit.similarity.min(1.0);
-            links.push(MemoryLink {
-                source: memory.id,
-                target: hit.memory.id,
-                weight,
-                kind: LinkKind::Automatic,
-            });
-            links.push(MemoryLink {
-                source: hit.memory.id,
-                target: memory.id,
-                weight,
-                kind: LinkKind::Automatic,
-            });
+        changed: &BTreeMap<String, Vec<MemoryId>>,
+    ) -> Result<Vec<Memory>, HandlerError> {
+        let mut seen = HashSet::new();
+        let mut memories = Vec::new();
+        for (user_id, ids) in changed {
+            for id in ids {
+                if !seen.insert(*id) {
+                    continue;
+                }
+                if let Some(memory) = self
+                    .store
+                    .get_memory(user_id, *id)
+                    .await
+                    .map_err(store_failure)?
+                {
+                    memories.push(memory);
+                }
+            }
         }
-        if !links.is_empty() {
-            self.store
-                .upsert_links(&links, now)
+        Ok(memories)
+    }
+
+    /// Links each memory to the user's similar memories, both ways: one neighbour search per
+    /// user, then one write for the whole batch. A pair found from both ends is one link.
+    async fn link(&self, memories: &[Memory], now: UnixMillis) -> Result<(), HandlerError> {
+        let mut by_user: BTreeMap<&str, Vec<MemoryId>> = BTreeMap::new();
+        for memory in memories {
+            by_user.entry(&memory.user_id).or_default().push(memory.id);
+        }
+        let mut weights: BTreeMap<(MemoryId, MemoryId), f64> = BTreeMap::new();
+        for (user_id, ids) in by_user {
+            let found = self
+                .store
+                .similar_memories(
+                    user_id,
+                    &ids,
+                    &MemoryFilter::default(),
+                    self.settings.link_threshold,
+                    self.settings.max_links_per_memory,
+                )
                 .await
-                .map_err(store_failure)?;
+                .map_err(|e| self.store_error("links", e))?;
+            for hit in found {
+                let weight = hit.similarity.min(1.0);
+                for pair in [(hit.memory, hit.neighbour), (hit.neighbour, hit.memory)] {
+                    let slot = weights.entry(pair).or_insert(weight);
+                    *slot = slot.max(weight);
+                }
+            }
         }
+        if weights.is_empty() {
+            return Ok(());
+        }
+        let sources: Vec<MemoryId> = weights.keys().map(|(source, _)| *source).collect();
+        let existing: HashSet<(MemoryId, MemoryId)> = self
+            .store
+            .links_from(&sources)
+            .await
+            .map_err(|e| self.store_error("links", e))?
+            .into_iter()
+            .map(|link| (link.source, link.target))
+            .collect();
+        let links: Vec<MemoryLink> = weights
+            .into_iter()
+            .map(|((source, target), weight)| MemoryLink {
+                source,
+                target,
+                weight,
+                kind: LinkKind::Automatic,
+            })
+            .collect();
+        self.store
+            .upsert_links(&links, now)
+            .await
+            .map_err(|e| self.store_error("links", e))?;
+        let strengthened = links
+            .iter()
+            .filter(|l| existing.contains(&(l.source, l.target)))
+            .count();
+        self.metrics.links("created", links.len() - strengthened);
+        self.metrics.links("strengthened", strengthened);
         Ok(())
     }
 
@@ -216,9 +261,11 @@ impl EmbeddingHandler {
                 .get(user_id)
                 .is_some_and(|last| now - last < debounce)
             {
+                self.metrics.summary("debounced");
                 return Ok(());
             }
         }
+        let started = Instant::now();
         let top = self
             .store
             .list_memories(
@@ -228,23 +275,48 @@ impl EmbeddingHandler {
                 SUMMARY_MEMORIES,
             )
             .await
-            .map_err(store_failure)?;
+            .map_err(|e| self.store_error("summary", e))?;
         if top.is_empty() {
             return Ok(());
         }
         let inputs: Vec<SummaryMemory> = top.iter().map(SummaryMemory::from).collect();
         let summary = self.summarizer.summarize_user(&inputs).await.map_err(|e| {
+            self.metrics.error("summary");
             let retryable = e.is_retryable();
             failure(e, retryable)
         })?;
         self.store
             .update_user_profile(user_id, None, Some(&summary.text))
             .await
-            .map_err(store_failure)?;
+            .map_err(|e| self.store_error("summary", e))?;
+        self.metrics
+            .stage("summary", started.elapsed().as_secs_f64());
+        self.metrics.summary(if summary.fallback_reason.is_some() {
+            "fallback"
+        } else {
+            "written"
+        });
         if let Ok(mut summarized) = self.summarized.lock() {
             summarized.insert(user_id.to_owned(), now);
         }
         Ok(())
+    }
+
+    /// Applies recall reinforcement to a user's memories.
+    async fn recall(&self, user_id: &str, ids: &[MemoryId]) -> Result<(), HandlerError> {
+        let touched = self
+            .store
+            .reinforce_memories(user_id, ids, RECALL_BUMP, now())
+            .await
+            .map_err(|e| self.store_error("recall", e))?;
+        self.metrics.recalled(touched);
+        Ok(())
+    }
+
+    /// Counts a store failure in `stage` and classifies it.
+    fn store_error(&self, stage: &str, error: StoreError) -> HandlerError {
+        self.metrics.error(stage);
+        store_failure(error)
     }
 }
 

@@ -3,6 +3,7 @@
 //! reinforcement (see [`handler`]).
 
 pub mod handler;
+mod metrics;
 
 use std::{
     collections::HashMap,
@@ -13,6 +14,7 @@ use memvox_bus::{MEMORIES, Worker, WorkerConfig, unique_consumer_name};
 use memvox_runtime::App;
 
 pub use handler::EmbeddingHandler;
+pub use metrics::EmbeddingMetrics;
 
 /// Consumer group of the embedding workers on the memories stream.
 pub const GROUP: &str = "embedding";
@@ -26,6 +28,7 @@ pub fn build(app: &App) -> anyhow::Result<Worker> {
         settings: app.config.workers.clone(),
         summarized: Mutex::new(HashMap::new()),
         versions: app.cache.versions.clone(),
+        metrics: EmbeddingMetrics::register(app.metrics.registry())?,
     };
     let mut config = WorkerConfig::new(
         &app.config.bus,

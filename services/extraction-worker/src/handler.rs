@@ -207,6 +207,7 @@ impl ExtractionHandler {
         let candidates = self.extractor.extract(&transcript).await?;
         self.metrics
             .stage("extract", started.elapsed().as_secs_f64());
+        let started = Instant::now();
         let memories = plan(
             self.store.as_ref(),
             &identity.user_id,
@@ -214,6 +215,7 @@ impl ExtractionHandler {
             candidates,
         )
         .await?;
+        self.metrics.stage("plan", started.elapsed().as_secs_f64());
         Ok(Prepared {
             commit: ExtractionCommit {
                 event_id,

@@ -60,7 +60,7 @@ impl ExtractionMetrics {
         self.calls.with_label_values(&[event_type, outcome]).inc();
     }
 
-    /// Records the duration of one stage (`existing`, `extract`, `commit`).
+    /// Records the duration of one stage (`existing`, `extract`, `plan`, `commit`).
     pub fn stage(&self, stage: &str, seconds: f64) {
         self.stage.with_label_values(&[stage]).observe(seconds);
     }

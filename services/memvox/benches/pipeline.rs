@@ -7,7 +7,8 @@
 //! - `sustained`: a burst of calls accepted back to back, until the last one is embedded.
 //!
 //! Run: `cargo bench -p memvox --bench pipeline` (`PIPELINE_CALLS=N` for the burst size).
-//! Prints JSON with p50/p95/p99/max in milliseconds and calls per second.
+//! Prints JSON with p50/p95/p99/max in milliseconds, calls per second, and the workers' mean
+//! time per stage (from their `*_stage_seconds` metrics, over both phases).
 
 use std::time::{Duration, Instant};
 
@@ -71,6 +72,37 @@ async fn wait_queryable(app: &App, user_id: &str, conversation_id: &str, probe: 
         }
         tokio::time::sleep(Duration::from_micros(200)).await;
     }
+}
+
+/// Mean milliseconds and count per stage of every `*_stage_seconds` histogram, from the app's
+/// registry (both workers' metrics), to see where a call's time goes.
+fn stage_report(app: &App) -> serde_json::Value {
+    let mut report = serde_json::Map::new();
+    for family in app.metrics.registry().gather() {
+        if !family.name().ends_with("_stage_seconds") {
+            continue;
+        }
+        let mut stages = serde_json::Map::new();
+        for metric in family.get_metric() {
+            let stage = metric
+                .get_label()
+                .iter()
+                .find(|l| l.name() == "stage")
+                .map_or("?", |l| l.value());
+            let histogram = metric.get_histogram();
+            let count = histogram.get_sample_count();
+            stages.insert(
+                stage.to_owned(),
+                serde_json::json!({
+                    "count": count,
+                    "mean_ms": histogram.get_sample_sum() * 1000.0 / count.max(1) as f64,
+                    "total_s": histogram.get_sample_sum(),
+                }),
+            );
+        }
+        report.insert(family.name().to_owned(), stages.into());
+    }
+    report.into()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -168,7 +200,8 @@ async fn main() {
             "accept_seconds": accepted.as_secs_f64(),
             "total_seconds": elapsed.as_secs_f64(),
             "calls_per_second": calls as f64 / elapsed.as_secs_f64(),
-        }
+        },
+        "stages": stage_report(&app),
     });
     println!("{}", serde_json::to_string_pretty(&report).expect("json"));
 }

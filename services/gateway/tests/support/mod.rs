@@ -256,7 +256,7 @@ impl Gateway {
     /// Closes the store's pool: every later store call fails as unavailable.
     pub async fn close_store(&self) {
         match &self.backend {
-            Backend::Sqlite(store) => store.pool().close().await,
+            Backend::Sqlite(store) => store.close().await,
             Backend::Postgres(store, _) => store.pool().close().await,
         }
     }

@@ -1,0 +1,291 @@
+//! The embedding worker's metrics move with real batches on the embedded deployment (SQLite,
+//! in-process bus, bundled static model): memories embedded, batch size, stage times, links
+//! created then strengthened, summaries written then debounced, recall, and embedder errors.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use async_trait::async_trait;
+use memvox_ai::{AiError, Embedder};
+use memvox_bus::{Envelope, Handler, MEMORIES, Message, Worker};
+use memvox_config::Config;
+use memvox_core::{NewMemory, Sector};
+use memvox_embedding_worker::{EmbeddingHandler, EmbeddingMetrics};
+use memvox_runtime::App;
+use prometheus::Registry;
+
+const USER: &str = "usr_metrics";
+
+async fn app(dir: &std::path::Path) -> App {
+    let mut config = Config::default();
+    config.embedder.model_path = Some(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/static-minilm-256"
+        )
+        .into(),
+    );
+    config.bus.claim_idle_ms = 60_000;
+    config.bus.block_ms = 0;
+    config.store.url = format!("sqlite://{}/memvox.db", dir.display());
+    App::build(config).await.unwrap()
+}
+
+/// The value of a counter or gauge, or the (count, sum) of a histogram, with these labels.
+fn sample(registry: &Registry, name: &str, labels: &[(&str, &str)]) -> (f64, f64) {
+    for family in registry.gather() {
+        if family.name() != name {
+            continue;
+        }
+        for metric in family.get_metric() {
+            let matches = labels.iter().all(|(key, value)| {
+                metric
+                    .get_label()
+                    .iter()
+                    .any(|l| l.name() == *key && l.value() == *value)
+            });
+            if !matches {
+                continue;
+            }
+            if metric.get_histogram().get_sample_count() > 0 {
+                let histogram = metric.get_histogram();
+                return (
+                    histogram.get_sample_count() as f64,
+                    histogram.get_sample_sum(),
+                );
+            }
+            return (metric.get_counter().value(), 0.0);
+        }
+    }
+    (0.0, 0.0)
+}
+
+fn count(registry: &Registry, name: &str, labels: &[(&str, &str)]) -> f64 {
+    sample(registry, name, labels).0
+}
+
+async fn drain(worker: &Worker) {
+    for _ in 0..100 {
+        let report = worker.process_batch().await.unwrap();
+        if report.claimed + report.read == 0 {
+            return;
+        }
+    }
+    panic!("the worker never went idle");
+}
+
+async fn remember(app: &App, content: &str) -> i64 {
+    app.store
+        .insert_memory(
+            &NewMemory {
+                user_id: USER.into(),
+                content: content.into(),
+                sector: Sector::Semantic,
+                salience: 0.5,
+                provenance: None,
+            },
+            1_767_225_645_000,
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn publish(app: &App, message: Message) {
+    app.bus
+        .publish(MEMORIES, &Envelope::new(message))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_real_batch_moves_every_counter() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let worker = memvox_embedding_worker::build(&app).unwrap();
+    let registry = app.metrics.registry();
+    // Two identical texts are certain to be linked; the third is about something else.
+    let peanuts = remember(&app, "Allergic to peanuts").await;
+    let again = remember(&app, "Allergic to peanuts").await;
+    let mornings = remember(&app, "Prefers mornings for callbacks").await;
+    publish(
+        &app,
+        Message::MemoriesChanged {
+            user_id: USER.into(),
+            memory_ids: vec![peanuts, again, mornings],
+            conversation_id: None,
+        },
+    )
+    .await;
+    publish(
+        &app,
+        Message::MemoryRecalled {
+            user_id: USER.into(),
+            memory_ids: vec![mornings],
+        },
+    )
+    .await;
+    drain(&worker).await;
+
+    assert_eq!(count(registry, "memvox_embedding_memories_total", &[]), 3.0);
+    assert_eq!(
+        sample(registry, "memvox_embedding_batch_memories", &[]),
+        (1.0, 3.0),
+        "one batch of three memories"
+    );
+    for stage in ["load", "embed", "store", "links", "summary"] {
+        assert_eq!(
+            count(
+                registry,
+                "memvox_embedding_stage_seconds",
+                &[("stage", stage)]
+            ),
+            1.0,
+            "stage {stage} timed once"
+        );
+    }
+    assert_eq!(
+        count(
+            registry,
+            "memvox_embedding_links_total",
+            &[("op", "created")]
+        ),
+        2.0,
+        "the identical pair is linked both ways, once"
+    );
+    assert_eq!(
+        count(
+            registry,
+            "memvox_embedding_links_total",
+            &[("op", "strengthened")]
+        ),
+        0.0
+    );
+    let links = app.store.links_from(&[peanuts, again]).await.unwrap();
+    assert_eq!(links.len(), 2);
+    assert_eq!(
+        count(
+            registry,
+            "memvox_embedding_summaries_total",
+            &[("outcome", "written")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        count(registry, "memvox_embedding_recalled_memories_total", &[]),
+        1.0
+    );
+
+    // The same memory again: its links exist (strengthened), the summary is debounced.
+    publish(
+        &app,
+        Message::MemoriesChanged {
+            user_id: USER.into(),
+            memory_ids: vec![peanuts],
+            conversation_id: None,
+        },
+    )
+    .await;
+    drain(&worker).await;
+    assert_eq!(count(registry, "memvox_embedding_memories_total", &[]), 4.0);
+    assert_eq!(
+        count(
+            registry,
+            "memvox_embedding_links_total",
+            &[("op", "strengthened")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        count(
+            registry,
+            "memvox_embedding_links_total",
+            &[("op", "created")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        count(
+            registry,
+            "memvox_embedding_summaries_total",
+            &[("outcome", "debounced")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        count(
+            registry,
+            "memvox_embedding_errors_total",
+            &[("stage", "embed")]
+        ),
+        0.0
+    );
+}
+
+/// An embedder whose provider is down.
+#[derive(Debug)]
+struct Down;
+
+#[async_trait]
+impl Embedder for Down {
+    fn model_id(&self) -> &str {
+        "static-minilm-256"
+    }
+
+    fn dimension(&self) -> usize {
+        256
+    }
+
+    async fn embed(&self, _texts: &[&str]) -> Result<Vec<Vec<f32>>, AiError> {
+        Err(AiError::LocalModel("the model crashed".into()))
+    }
+}
+
+#[tokio::test]
+async fn an_embedder_failure_is_counted_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let registry = Registry::new();
+    let handler = EmbeddingHandler {
+        store: app.store.clone(),
+        embedder: Arc::new(Down),
+        summarizer: memvox_ai::build_summarizer(&app.config.summarizer).unwrap(),
+        settings: app.config.workers.clone(),
+        summarized: Mutex::new(HashMap::new()),
+        metrics: EmbeddingMetrics::register(&registry).unwrap(),
+        versions: app.cache.versions.clone(),
+    };
+    let peanuts = remember(&app, "Allergic to peanuts").await;
+    let outcome = handler
+        .handle(&Envelope::new(Message::MemoriesChanged {
+            user_id: USER.into(),
+            memory_ids: vec![peanuts],
+            conversation_id: None,
+        }))
+        .await;
+    assert!(outcome.is_err());
+    assert_eq!(
+        count(
+            &registry,
+            "memvox_embedding_errors_total",
+            &[("stage", "embed")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        count(&registry, "memvox_embedding_memories_total", &[]),
+        0.0
+    );
+    let probe = app.embedder.embed(&["peanuts"]).await.unwrap();
+    assert!(
+        app.store
+            .search_memories(USER, &probe[0], &memvox_store::MemoryFilter::default(), 5)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no vector was stored"
+    );
+}
