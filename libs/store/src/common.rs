@@ -1301,8 +1301,44 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            /// Gives every memory written before the lexical index existed its tokens, a batch
-            /// per transaction; returns how many it indexed.
+            /// Makes the lexical index match the store's key: tokens made under another key
+            /// (the key changed, or encryption was turned on) are dropped, then every memory
+            /// without tokens (those, and memories from before the index existed) gets them.
+            /// Safe to interrupt: the next open carries on.
+            async fn ensure_lexical_index(&self) -> $crate::StoreResult<()> {
+                use sqlx::Row;
+                let check = self.lexical.token("", "memvox lexical index");
+                let recorded: Option<String> = sqlx::query($sql($crate::sql::SELECT_META))
+                    .bind("lexical_key_check")
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|r| r.try_get("value"))
+                    .transpose()?;
+                if recorded.as_deref() != Some(check.as_str()) {
+                    let mut tx = self.writer().begin().await?;
+                    let dropped = sqlx::query("DELETE FROM memory_terms")
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    sqlx::query($sql($crate::sql::UPSERT_META))
+                        .bind("lexical_key_check")
+                        .bind(&check)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    if dropped > 0 {
+                        tracing::info!(dropped, "lexical index key changed: re-indexing memories");
+                    }
+                }
+                let indexed = self.index_unindexed_memories().await?;
+                if indexed > 0 {
+                    tracing::info!(indexed, "lexical index complete");
+                }
+                Ok(())
+            }
+
+            /// Gives every memory without lexical tokens its tokens, a batch per transaction;
+            /// returns how many it indexed.
             async fn index_unindexed_memories(&self) -> $crate::StoreResult<usize> {
                 let mut indexed = 0;
                 loop {

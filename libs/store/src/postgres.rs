@@ -58,7 +58,7 @@ impl PostgresStore {
             }
             other => other,
         })?;
-        store.index_unindexed_memories().await?;
+        store.ensure_lexical_index().await?;
         Ok(store)
     }
 

@@ -53,7 +53,7 @@ impl SqliteStore {
             lexical: LexicalKey::default(),
         };
         store.check_embedding_space().await?;
-        store.index_unindexed_memories().await?;
+        store.ensure_lexical_index().await?;
         Ok(store)
     }
 
