@@ -8,6 +8,7 @@
 use std::{str::FromStr, time::Duration};
 
 use memvox_core::{MemoryId, UnixMillis};
+use memvox_crypto::Keyring;
 use sqlx::{
     Row,
     postgres::{PgConnectOptions, PgPool, PgPoolOptions},
@@ -25,6 +26,7 @@ use crate::{
 pub struct PostgresStore {
     pool: PgPool,
     space: EmbeddingSpace,
+    keyring: Keyring,
 }
 
 impl PostgresStore {
@@ -35,12 +37,17 @@ impl PostgresStore {
         schema: Option<&str>,
         settings: &StoreSettings,
         space: EmbeddingSpace,
+        keyring: Keyring,
     ) -> StoreResult<Self> {
         let pool = Self::connect(url, schema, settings).await?;
         if settings.migrate_on_start.unwrap_or(false) {
             Self::migrate_pool(&pool).await?;
         }
-        let store = Self { pool, space };
+        let store = Self {
+            pool,
+            space,
+            keyring,
+        };
         store.check_embedding_space().await.map_err(|e| match e {
             StoreError::Database(db) if db.to_string().contains("store_meta") => {
                 StoreError::Config(format!(
@@ -49,6 +56,7 @@ impl PostgresStore {
             }
             other => other,
         })?;
+        store.check_encryption().await?;
         Ok(store)
     }
 
@@ -158,7 +166,7 @@ impl PostgresStore {
         rows.iter()
             .map(|row| {
                 Ok(SearchHit {
-                    memory: memory_from_row(row)?,
+                    memory: memory_from_row(&self.keyring, row)?,
                     similarity: row.try_get("similarity")?,
                 })
             })

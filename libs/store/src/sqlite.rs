@@ -6,6 +6,7 @@ use std::{path::Path, str::FromStr, time::Duration};
 use std::{collections::HashMap, sync::Arc};
 
 use memvox_core::{Memory, MemoryId, UnixMillis};
+use memvox_crypto::Keyring;
 use sqlx::{
     Row,
     sqlite::{
@@ -25,6 +26,7 @@ use crate::{
 pub struct SqliteStore {
     pool: SqlitePool,
     space: EmbeddingSpace,
+    keyring: Keyring,
     index: VectorIndex,
 }
 
@@ -35,6 +37,7 @@ impl SqliteStore {
         path: &Path,
         settings: &StoreSettings,
         space: EmbeddingSpace,
+        keyring: Keyring,
     ) -> StoreResult<Self> {
         let pool = Self::connect(path, settings).await?;
         if settings.migrate_on_start.unwrap_or(true) {
@@ -43,9 +46,11 @@ impl SqliteStore {
         let store = Self {
             pool,
             space,
+            keyring,
             index: VectorIndex::default(),
         };
         store.check_embedding_space().await?;
+        store.check_encryption().await?;
         Ok(store)
     }
 
@@ -202,7 +207,7 @@ impl SqliteStore {
         }
         let mut memories: HashMap<MemoryId, Memory> = HashMap::with_capacity(top.len());
         for row in fetch.fetch_all(&self.pool).await? {
-            let memory = memory_from_row(&row)?;
+            let memory = memory_from_row(&self.keyring, &row)?;
             memories.insert(memory.id, memory);
         }
         Ok(top

@@ -3,7 +3,8 @@
 //! Seeds a fresh SQLite store (or PostgreSQL with `--postgres`) directly through the store,
 //! then sends sequential `POST /tools/memory-query` requests through the router in process
 //! (`oneshot`, no sockets), each with a distinct query so the embedding cache never answers,
-//! and prints p50 / p99 / max. Run in release mode:
+//! and prints p50 / p99 / max. The store is encrypted like production; set
+//! `MEMVOX_BENCH_ENCRYPTION=off` to measure the plaintext store. Run in release mode:
 //!
 //! ```text
 //! cargo run --release -p memvox-query --example query_latency [-- --postgres] [-- --requests 2000]
@@ -72,7 +73,7 @@ async fn main() {
             migrate_on_start: Some(true),
             ..StoreSettings::default()
         };
-        let store = PostgresStore::open(url, Some(&schema), &settings, space)
+        let store = PostgresStore::open(url, Some(&schema), &settings, space, keyring())
             .await
             .unwrap();
         pg = Some(store.clone());
@@ -83,6 +84,7 @@ async fn main() {
                 &dir.path().join("bench.db"),
                 &StoreSettings::default(),
                 space,
+                keyring(),
             )
             .await
             .unwrap(),
@@ -190,5 +192,14 @@ async fn main() {
     if let Some(store) = pg {
         let drop = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
         sqlx::query(drop).execute(store.pool()).await.unwrap();
+    }
+}
+
+/// Encrypted like production (a fresh key); `MEMVOX_BENCH_ENCRYPTION=off` measures plaintext.
+fn keyring() -> memvox_crypto::Keyring {
+    if std::env::var("MEMVOX_BENCH_ENCRYPTION").is_ok_and(|v| v == "off") {
+        memvox_crypto::Keyring::disabled()
+    } else {
+        memvox_crypto::Keyring::from_key_set(memvox_crypto::KeySet::generate())
     }
 }
