@@ -52,9 +52,12 @@ impl fmt::Debug for EncryptionSettings {
 }
 
 impl EncryptionSettings {
-    /// Whether keys are given inline (`keys`, `active_key`, `index_key`).
+    /// Whether keys are given inline (`keys`, `active_key`, `index_key`); blank values (an
+    /// unset variable passed through by a container runtime) count as unset.
     pub fn has_inline_keys(&self) -> bool {
-        self.keys.is_some() || self.active_key.is_some() || self.index_key.is_some()
+        [&self.keys, &self.active_key, &self.index_key]
+            .into_iter()
+            .any(|v| given(v).is_some())
     }
 
     /// Checks the settings are coherent (without reading any file).
@@ -73,9 +76,11 @@ impl EncryptionSettings {
 
     /// The key set given inline.
     pub fn inline_key_set(&self) -> CryptoResult<KeySet> {
-        let (Some(keys), Some(active), Some(index)) =
-            (&self.keys, &self.active_key, &self.index_key)
-        else {
+        let (Some(keys), Some(active), Some(index)) = (
+            given(&self.keys),
+            given(&self.active_key),
+            given(&self.index_key),
+        ) else {
             return Err(CryptoError::KeySource(
                 "encryption.keys, encryption.active_key and encryption.index_key must be set together"
                     .into(),
@@ -104,6 +109,11 @@ impl EncryptionSettings {
     }
 }
 
+/// A setting's value unless it is missing or blank.
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +139,18 @@ mod tests {
         assert_eq!(set.active(), "k2");
         let debug = format!("{settings:?}");
         assert!(!debug.contains(&a) && !debug.contains(&b), "{debug}");
+    }
+
+    #[test]
+    fn blank_inline_values_count_as_unset() {
+        let blank = EncryptionSettings {
+            keys: Some(String::new()),
+            active_key: Some(" ".into()),
+            index_key: Some(String::new()),
+            ..EncryptionSettings::default()
+        };
+        assert!(!blank.has_inline_keys());
+        assert!(blank.validate().is_ok());
     }
 
     #[test]
