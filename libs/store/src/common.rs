@@ -92,6 +92,24 @@ pub(crate) fn json_text(value: Option<&serde_json::Value>) -> Option<String> {
     value.map(serde_json::Value::to_string)
 }
 
+/// Encrypts an optional value (`None` stays `None`).
+pub(crate) fn encrypt_optional(
+    keyring: &Keyring,
+    value: Option<String>,
+    context: memvox_crypto::Context<'_>,
+) -> StoreResult<Option<String>> {
+    Ok(value.map(|v| keyring.encrypt(&v, context)).transpose()?)
+}
+
+/// Decrypts an optional stored value (`None` stays `None`).
+pub(crate) fn decrypt_optional(
+    keyring: &Keyring,
+    value: Option<String>,
+    context: memvox_crypto::Context<'_>,
+) -> StoreResult<Option<String>> {
+    Ok(value.map(|v| keyring.decrypt(&v, context)).transpose()?)
+}
+
 /// Parses an optional TEXT column holding JSON.
 pub(crate) fn parse_json_text(
     column: &str,
@@ -500,11 +518,19 @@ macro_rules! impl_store {
                             outcome: memvox_core::CallOutcome::from_wire(&outcome),
                             evaluation: $crate::common::parse_json_text(
                                 "evaluation_json",
-                                row.try_get("evaluation_json")?,
+                                $crate::common::decrypt_optional(
+                                    &self.keyring,
+                                    row.try_get("evaluation_json")?,
+                                    $crate::encryption::columns::ANALYSIS_EVALUATION.at(&conversation_id),
+                                )?,
                             )?,
                             data_collection: $crate::common::parse_json_text(
                                 "data_collection",
-                                row.try_get("data_collection")?,
+                                $crate::common::decrypt_optional(
+                                    &self.keyring,
+                                    row.try_get("data_collection")?,
+                                    $crate::encryption::columns::ANALYSIS_DATA_COLLECTION.at(&conversation_id),
+                                )?,
                             )?,
                         })
                     }
@@ -977,12 +1003,20 @@ macro_rules! impl_store {
                     );
                     let mut query = sqlx::query($sql(statement));
                     for call in chunk {
+                        let owner = $crate::encryption::tool_owner(call);
                         query = query
                             .bind(&call.tool_name)
                             .bind(&call.conversation_id)
                             .bind(&call.user_id)
-                            .bind(call.request_params.to_string())
-                            .bind($crate::common::json_text(call.response_data.as_ref()))
+                            .bind(self.keyring.encrypt(
+                                &call.request_params.to_string(),
+                                $crate::encryption::columns::TOOL_REQUEST.at(owner),
+                            )?)
+                            .bind($crate::common::encrypt_optional(
+                                &self.keyring,
+                                $crate::common::json_text(call.response_data.as_ref()),
+                                $crate::encryption::columns::TOOL_RESPONSE.at(owner),
+                            )?)
                             .bind(call.latency_ms)
                             .bind(call.success)
                             .bind(&call.error_message)
@@ -1187,8 +1221,18 @@ macro_rules! impl_store {
                         .bind(fk)
                         .bind(summary)
                         .bind(analysis.outcome.as_str())
-                        .bind($crate::common::json_text(analysis.evaluation.as_ref()))
-                        .bind($crate::common::json_text(analysis.data_collection.as_ref()))
+                        .bind($crate::common::encrypt_optional(
+                            keyring,
+                            $crate::common::json_text(analysis.evaluation.as_ref()),
+                            $crate::encryption::columns::ANALYSIS_EVALUATION
+                                .at(&conversation.conversation_id),
+                        )?)
+                        .bind($crate::common::encrypt_optional(
+                            keyring,
+                            $crate::common::json_text(analysis.data_collection.as_ref()),
+                            $crate::encryption::columns::ANALYSIS_DATA_COLLECTION
+                                .at(&conversation.conversation_id),
+                        )?)
                         .execute(&mut *conn)
                         .await?;
                 }

@@ -2,9 +2,11 @@
 //! database records about its keys (`store_meta`), and the records of key status and rotation.
 //!
 //! Encrypted columns: `users.summary`, `webhook_events.payload`, `conversation_turns.message`,
-//! `conversation_analysis.summary`, `memories.content` and `memory_history.content`. Each value
-//! is bound to its column and owner (the user id, or the conversation id for call data).
-//! `caller_identities.phone_number` stays plaintext: it is looked up by equality.
+//! `conversation_analysis.summary`, `.evaluation_json` and `.data_collection`,
+//! `memories.content`, `memory_history.content`, and `tool_invocations.request_params` and
+//! `.response_data`. Each value is bound to its column and owner (the user id, or the
+//! conversation id for call data). `caller_identities.phone_number` stays plaintext: it is
+//! looked up by equality.
 
 use std::collections::BTreeMap;
 
@@ -49,6 +51,22 @@ pub(crate) mod columns {
     pub const ANALYSIS_SUMMARY: Column = Column {
         name: "conversation_analysis.summary",
     };
+    /// A call analysis's evaluation results (JSON), owned by its conversation.
+    pub const ANALYSIS_EVALUATION: Column = Column {
+        name: "conversation_analysis.evaluation_json",
+    };
+    /// A call analysis's collected data (JSON), owned by its conversation.
+    pub const ANALYSIS_DATA_COLLECTION: Column = Column {
+        name: "conversation_analysis.data_collection",
+    };
+    /// A logged tool call's parameters (JSON), owned by its user (else its conversation).
+    pub const TOOL_REQUEST: Column = Column {
+        name: "tool_invocations.request_params",
+    };
+    /// A logged tool call's response (JSON), owned by its user (else its conversation).
+    pub const TOOL_RESPONSE: Column = Column {
+        name: "tool_invocations.response_data",
+    };
     /// A memory's text, owned by its user.
     pub const MEMORY_CONTENT: Column = Column {
         name: "memories.content",
@@ -74,8 +92,17 @@ pub(crate) struct ColumnWalk {
     pub text_key: bool,
 }
 
+/// The owner a logged tool call's values are bound to: its user, else its conversation (the
+/// same expression as the rotation walk's `COALESCE(user_id, conversation_id, '')`).
+pub(crate) fn tool_owner(call: &crate::ToolInvocation) -> &str {
+    call.user_id
+        .as_deref()
+        .or(call.conversation_id.as_deref())
+        .unwrap_or("")
+}
+
 /// Every encrypted column, in rotation order.
-pub(crate) const WALKS: [ColumnWalk; 6] = [
+pub(crate) const WALKS: [ColumnWalk; 10] = [
     ColumnWalk {
         column: columns::USER_SUMMARY,
         select_page: "SELECT user_id AS k, user_id AS owner, summary AS v FROM users \
@@ -104,6 +131,39 @@ pub(crate) const WALKS: [ColumnWalk; 6] = [
              FROM conversation_analysis a JOIN conversations c ON c.id = a.conversation_fk \
              WHERE a.id > $1 AND a.summary IS NOT NULL ORDER BY a.id LIMIT $2",
         swap: "UPDATE conversation_analysis SET summary = $1 WHERE id = $2 AND summary = $3",
+        text_key: false,
+    },
+    ColumnWalk {
+        column: columns::ANALYSIS_EVALUATION,
+        select_page: "SELECT a.id AS k, c.conversation_id AS owner, a.evaluation_json AS v \
+             FROM conversation_analysis a JOIN conversations c ON c.id = a.conversation_fk \
+             WHERE a.id > $1 AND a.evaluation_json IS NOT NULL ORDER BY a.id LIMIT $2",
+        swap: "UPDATE conversation_analysis SET evaluation_json = $1 \
+             WHERE id = $2 AND evaluation_json = $3",
+        text_key: false,
+    },
+    ColumnWalk {
+        column: columns::ANALYSIS_DATA_COLLECTION,
+        select_page: "SELECT a.id AS k, c.conversation_id AS owner, a.data_collection AS v \
+             FROM conversation_analysis a JOIN conversations c ON c.id = a.conversation_fk \
+             WHERE a.id > $1 AND a.data_collection IS NOT NULL ORDER BY a.id LIMIT $2",
+        swap: "UPDATE conversation_analysis SET data_collection = $1 \
+             WHERE id = $2 AND data_collection = $3",
+        text_key: false,
+    },
+    ColumnWalk {
+        column: columns::TOOL_REQUEST,
+        select_page: "SELECT id AS k, COALESCE(user_id, conversation_id, '') AS owner, \
+             request_params AS v FROM tool_invocations WHERE id > $1 ORDER BY id LIMIT $2",
+        swap: "UPDATE tool_invocations SET request_params = $1 WHERE id = $2 AND request_params = $3",
+        text_key: false,
+    },
+    ColumnWalk {
+        column: columns::TOOL_RESPONSE,
+        select_page: "SELECT id AS k, COALESCE(user_id, conversation_id, '') AS owner, \
+             response_data AS v FROM tool_invocations \
+             WHERE id > $1 AND response_data IS NOT NULL ORDER BY id LIMIT $2",
+        swap: "UPDATE tool_invocations SET response_data = $1 WHERE id = $2 AND response_data = $3",
         text_key: false,
     },
     ColumnWalk {

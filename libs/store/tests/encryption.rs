@@ -10,7 +10,7 @@ use memvox_core::{CallOutcome, Conversation, ConversationStatus, NewMemory, Role
 use memvox_crypto::{CryptoError, Key, KeySet, Keyring};
 use memvox_store::{
     CallAnalysis, CallRecord, ExtractionCommit, MemoryEdit, MemoryFilter, NewEvent, PlannedMemory,
-    Store, StoreError, encrypted_columns,
+    Store, StoreError, ToolInvocation, encrypted_columns,
 };
 use support::Harness;
 
@@ -20,11 +20,15 @@ const NOW: i64 = 1_767_225_645_000;
 const FACT: &str = "allergic to peanuts";
 
 /// The encrypted columns as (table, column).
-const COLUMNS: [(&str, &str); 6] = [
+const COLUMNS: [(&str, &str); 10] = [
     ("users", "summary"),
     ("webhook_events", "payload"),
     ("conversation_turns", "message"),
     ("conversation_analysis", "summary"),
+    ("conversation_analysis", "evaluation_json"),
+    ("conversation_analysis", "data_collection"),
+    ("tool_invocations", "request_params"),
+    ("tool_invocations", "response_data"),
     ("memories", "content"),
     ("memory_history", "content"),
 ];
@@ -57,8 +61,8 @@ fn call(conversation_id: &str, user_id: &str) -> CallRecord {
         analysis: Some(CallAnalysis {
             summary: Some(format!("The caller is {FACT}.")),
             outcome: CallOutcome::Success,
-            evaluation: None,
-            data_collection: None,
+            evaluation: Some(serde_json::json!({"allergy": {"rationale": FACT}})),
+            data_collection: Some(serde_json::json!({"allergy": {"value": FACT}})),
         }),
     }
 }
@@ -112,6 +116,20 @@ async fn populate(store: &dyn Store, user: &str, conversation: &str) -> i64 {
         .unwrap();
     store
         .store_embeddings(&[(stored.id, vec![1.0, 0.0, 0.0, 0.0])], NOW)
+        .await
+        .unwrap();
+    store
+        .log_tool_invocations(&[ToolInvocation {
+            tool_name: "memory_query".into(),
+            conversation_id: Some(conversation.into()),
+            user_id: Some(user.into()),
+            request_params: serde_json::json!({"query": "peanuts?"}),
+            response_data: Some(serde_json::json!({"memories": [FACT]})),
+            latency_ms: 3,
+            success: true,
+            error_message: None,
+            created_at: NOW,
+        }])
         .await
         .unwrap();
     stored.id
