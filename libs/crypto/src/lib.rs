@@ -8,6 +8,11 @@
 //! prefix is legacy plaintext and reads back as is; rotation rewrites it. Tampering, an unknown
 //! key id or the wrong context is a [`CryptoError`], never garbage.
 //!
+//! Blind indexes use the index key, never a data key: [`Keyring::fingerprint`] is the per-user
+//! exact-duplicate key of a memory text, and [`Keyring::term_token`] maps a normalised term to
+//! the 16-hex-digit token a lexical (full-text) index stores instead of the term, so the index
+//! holds no plaintext words (with encryption off both are the unkeyed hash and the term itself).
+//!
 //! Keys come from a key file ([`key_file`]) or inline settings ([`EncryptionSettings`]); key
 //! material is zeroized on drop and `Debug` never prints it.
 
