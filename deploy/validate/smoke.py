@@ -17,6 +17,7 @@ Env: MEMVOX_TEST_POSTGRES_URL (default postgres://memvox:memvox@127.0.0.1:5432/m
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -37,6 +38,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 PG = os.environ.get("MEMVOX_TEST_POSTGRES_URL", "postgres://memvox:memvox@127.0.0.1:5432/memvox_test")
 REDIS = os.environ.get("MEMVOX_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET, TOKEN = "wsec_smoke_secret", "smoke-token-" + uuid.uuid4().hex
+DATA_KEY, INDEX_KEY = base64.b64encode(os.urandom(32)).decode(), base64.b64encode(os.urandom(32)).decode()
+ENCRYPTION = {"keys": f"smoke1:{DATA_KEY}", "active": "smoke1", "index": INDEX_KEY}
 TOKEN_HASH = hashlib.sha256(TOKEN.encode()).hexdigest()
 SERVICES = {"gateway": 0, "query": 1, "extraction-worker": 2, "embedding-worker": 3}
 
@@ -47,7 +50,9 @@ def fail(msg: str) -> None:
 
 
 def compose_env() -> dict[str, tuple[list[str], dict[str, str]]]:
-    env = dict(os.environ, ELEVENLABS_WEBHOOK_SECRET=SECRET, API_TOKEN_SHA256=TOKEN_HASH, ELEVENLABS_INIT_SECRET="")
+    env = dict(os.environ, ELEVENLABS_WEBHOOK_SECRET=SECRET, API_TOKEN_SHA256=TOKEN_HASH, ELEVENLABS_INIT_SECRET="",
+               ENCRYPTION_KEYS=ENCRYPTION["keys"], ENCRYPTION_ACTIVE_KEY=ENCRYPTION["active"],
+               ENCRYPTION_INDEX_KEY=ENCRYPTION["index"])
     out = subprocess.run(
         ["docker-compose", "--env-file", ".env.example", "-f", "docker-compose.yml", "config"],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
@@ -70,6 +75,8 @@ def k8s_env(rendered: str) -> dict[str, tuple[list[str], dict[str, str]]]:
     secret_values = {
         "store-url": PG, "redis-url": REDIS, "webhook-secrets": f"[{SECRET}]",
         "init-secrets": "[]", "api-token-sha256": f"[{TOKEN_HASH}]",
+        "encryption-keys": ENCRYPTION["keys"], "encryption-active-key": ENCRYPTION["active"],
+        "encryption-index-key": ENCRYPTION["index"],
     }
     result = {}
     for d in docs:

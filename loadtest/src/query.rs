@@ -18,6 +18,7 @@ use memvox_ai::{EmbedderSettings, SummarizerSettings, build_embedder, build_summ
 use memvox_bus::InProcessBus;
 use memvox_cache::{CacheSettings, Caching};
 use memvox_config::{QuerySettings, Secret};
+use memvox_crypto::{KeySet, Keyring};
 use memvox_query::{QueryState, hash_token, router};
 use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
 use memvox_telemetry::{Metrics, instrument};
@@ -75,13 +76,22 @@ pub async fn query(args: QueryArgs) -> anyhow::Result<()> {
         max_connections: args.store_connections,
         ..StoreSettings::default()
     };
-    let seat = open(&args, &settings, space).await?;
+    let keyring = Keyring::from_key_set(KeySet::generate());
+    let seat = open(&args, &settings, space, &keyring).await?;
     let (store, db): (Arc<dyn Store>, Db) = match &seat {
         Seat::Sqlite(store, _) => (Arc::new(store.clone()), Db::Sqlite(store.pool().clone())),
         Seat::Postgres(store, _) => (Arc::new(store.clone()), Db::Postgres(store.pool().clone())),
     };
     let now = i64::try_from(crate::now_unix_secs())? * 1_000;
-    let seeded = seed(&db, seeding_embedder.as_ref(), &shape, args.seed, now).await?;
+    let seeded = seed(
+        &db,
+        seeding_embedder.as_ref(),
+        &shape,
+        args.seed,
+        now,
+        &keyring,
+    )
+    .await?;
     let result = measure(&args, &shape, store, seeded).await;
     cleanup(seat).await?;
     result
@@ -91,13 +101,17 @@ async fn open(
     args: &QueryArgs,
     settings: &StoreSettings,
     space: EmbeddingSpace,
+    keyring: &Keyring,
 ) -> anyhow::Result<Seat> {
     Ok(match args.backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir()?;
             let path = dir.path().join("memvox.db");
             eprintln!("SQLite store at {}", path.display());
-            Seat::Sqlite(SqliteStore::open(&path, settings, space).await?, dir)
+            Seat::Sqlite(
+                SqliteStore::open(&path, settings, space, keyring.clone()).await?,
+                dir,
+            )
         }
         Backend::Postgres => {
             let schema = format!("loadtest_{:08x}", rand::random::<u32>());
@@ -108,9 +122,15 @@ async fn open(
                 migrate_on_start: Some(true),
                 ..settings.clone()
             };
-            let store = PostgresStore::open(&args.postgres_url, Some(&schema), &settings, space)
-                .await
-                .context("open PostgreSQL (run scripts/test-services.sh?)")?;
+            let store = PostgresStore::open(
+                &args.postgres_url,
+                Some(&schema),
+                &settings,
+                space,
+                keyring.clone(),
+            )
+            .await
+            .context("open PostgreSQL (run scripts/test-services.sh?)")?;
             Seat::Postgres(store, schema)
         }
     })

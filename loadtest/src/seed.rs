@@ -1,13 +1,16 @@
 //! Bulk seeding of a generated population straight into a migrated store's tables: multi-row
 //! inserts in one transaction per chunk of users, explicit memory ids, vectors from the real
 //! embedder in large batches. Seeding 100,000 users through HTTP would take hours; this takes
-//! minutes and writes exactly the rows the store itself writes (same columns, fingerprints,
-//! decay rates, vector encoding), so the store's triggers and indexes see the real data.
+//! minutes and writes exactly the rows the store itself writes (same columns, encrypted content,
+//! keyed fingerprints, lexical tokens, decay rates, vector encoding), so the store's triggers and
+//! indexes see the real data. User summaries are written in plaintext (the store reads them as
+//! values from before encryption).
 
 use std::time::Instant;
 
 use memvox_ai::Embedder;
-use memvox_core::text::content_fingerprint;
+use memvox_crypto::Keyring;
+use memvox_store::{LexicalKey, sealed_memory_content};
 use sqlx::{PgPool, SqlitePool};
 
 use crate::population::{GeneratedUser, Shape, user};
@@ -58,7 +61,9 @@ pub async fn seed(
     shape: &Shape,
     seed: u64,
     now: i64,
+    keyring: &Keyring,
 ) -> anyhow::Result<Seeded> {
+    let lexical = LexicalKey::for_keyring(keyring);
     let started = Instant::now();
     let mut seeded = Seeded::default();
     let mut next_id: i64 = 1;
@@ -75,7 +80,15 @@ pub async fn seed(
         for batch in texts.chunks(8_192) {
             vectors.extend(embedder.embed(batch).await?);
         }
-        let tables = rows(&users, vectors, &model, &mut next_id, now);
+        let tables = rows(
+            &users,
+            vectors,
+            &model,
+            &mut next_id,
+            now,
+            keyring,
+            &lexical,
+        )?;
         seeded.users += users.len();
         seeded.memories += tables.memories.len();
         seeded.links += tables.links.len();
@@ -103,6 +116,7 @@ struct Tables {
     users: Vec<Vec<Value>>,
     callers: Vec<Vec<Value>>,
     memories: Vec<Vec<Value>>,
+    terms: Vec<Vec<Value>>,
     embeddings: Vec<Vec<Value>>,
     links: Vec<Vec<Value>>,
 }
@@ -113,11 +127,14 @@ fn rows(
     model: &str,
     next_id: &mut i64,
     now: i64,
-) -> Tables {
+    keyring: &Keyring,
+    lexical: &LexicalKey,
+) -> anyhow::Result<Tables> {
     let mut tables = Tables {
         users: Vec::with_capacity(users.len()),
         callers: Vec::with_capacity(users.len()),
         memories: Vec::with_capacity(vectors.len()),
+        terms: Vec::with_capacity(vectors.len()),
         embeddings: Vec::with_capacity(vectors.len()),
         links: Vec::new(),
     };
@@ -141,14 +158,23 @@ fn rows(
             tables.memories.push(vec![
                 Value::Int(id),
                 Value::Text(user.user_id.clone()),
-                Value::Text(memory.content.clone()),
-                Value::Text(content_fingerprint(&memory.content)),
+                Value::Text(sealed_memory_content(
+                    keyring,
+                    &user.user_id,
+                    &memory.content,
+                )?),
+                Value::Text(keyring.fingerprint(&memory.content)),
                 Value::Text(memory.sector.as_str().to_owned()),
                 Value::Float(memory.salience),
                 Value::Float(memory.sector.default_decay_per_day()),
                 Value::Int(memory.last_seen_at),
                 Value::Int(memory.created_at),
                 Value::Int(memory.created_at),
+            ]);
+            tables.terms.push(vec![
+                Value::Int(id),
+                Value::Text(user.user_id.clone()),
+                Value::Text(lexical.memory_terms(&user.user_id, &memory.content)),
             ]);
             let vector = vectors.next().unwrap_or_default();
             tables.embeddings.push(vec![
@@ -170,7 +196,7 @@ fn rows(
             }
         }
     }
-    tables
+    Ok(tables)
 }
 
 const USERS: &str =
@@ -178,6 +204,7 @@ const USERS: &str =
 const CALLERS: &str = "INSERT INTO caller_identities (phone_number, user_id, created_at) VALUES ";
 const MEMORIES: &str = "INSERT INTO memories (id, user_id, content, content_fingerprint, sector, \
      salience, decay_per_day, last_seen_at, created_at, updated_at) VALUES ";
+const TERMS: &str = "INSERT INTO memory_terms (memory_id, user_id, terms) VALUES ";
 const EMBEDDINGS: &str = "INSERT INTO memory_embeddings \
      (memory_id, user_id, model, dimension, embedding, created_at) VALUES ";
 const LINKS: &str = "INSERT INTO memory_links \
@@ -188,6 +215,7 @@ async fn write(db: &Db, tables: Tables) -> anyhow::Result<()> {
         (USERS, tables.users),
         (CALLERS, tables.callers),
         (MEMORIES, tables.memories),
+        (TERMS, tables.terms),
         (EMBEDDINGS, tables.embeddings),
         (LINKS, tables.links),
     ];
@@ -336,10 +364,24 @@ mod tests {
         let users = vec![user(&shape, 1, 0, 1_767_225_645_000)];
         let vectors = vec![vec![0.5_f32; 4]; 8];
         let mut next_id = 10;
-        let tables = rows(&users, vectors, "m", &mut next_id, 0);
+        let keyring = Keyring::from_key_set(memvox_crypto::KeySet::generate());
+        let lexical = LexicalKey::for_keyring(&keyring);
+        let tables = rows(&users, vectors, "m", &mut next_id, 0, &keyring, &lexical).unwrap();
         assert_eq!(next_id, 18);
         assert_eq!(tables.memories.len(), 8);
+        assert_eq!(tables.terms.len(), 8);
         assert_eq!(tables.embeddings.len(), 8);
+        let Value::Text(sealed) = &tables.memories[0][2] else {
+            panic!("content is text");
+        };
+        assert!(sealed.starts_with("mvx1:"), "content is stored encrypted");
+        let Value::Text(terms) = &tables.terms[0][2] else {
+            panic!("terms are text");
+        };
+        assert_eq!(
+            terms,
+            &lexical.memory_terms(&users[0].user_id, &users[0].memories[0].content)
+        );
         assert_eq!(tables.links.len(), 2);
         assert!(matches!(
             tables.links[0][..2],

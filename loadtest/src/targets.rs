@@ -15,6 +15,7 @@ use axum::body::Bytes;
 use axum::routing::post;
 use memvox_bus::{Bus, BusBackend, BusSettings, InProcessBus, RedisBus};
 use memvox_config::{GatewaySettings, Secret};
+use memvox_crypto::{KeySet, Keyring};
 use memvox_gateway::{GatewayMetrics, GatewayState, router};
 use memvox_store::{EmbeddingSpace, SqliteStore, StoreSettings};
 use memvox_telemetry::{Metrics, instrument};
@@ -52,7 +53,15 @@ pub async fn start_gateway(
         max_connections: store_connections,
         ..StoreSettings::default()
     };
-    let store = SqliteStore::open(&dir.path().join("memvox.db"), &store_settings, space).await?;
+    // Encrypted like a default deployment: raw webhook payloads are encrypted before they are stored.
+    let keyring = Keyring::from_key_set(KeySet::generate());
+    let store = SqliteStore::open(
+        &dir.path().join("memvox.db"),
+        &store_settings,
+        space,
+        keyring,
+    )
+    .await?;
     let mut redis = None;
     let bus: Arc<dyn Bus> = match redis_url {
         None => Arc::new(InProcessBus::new(1_000_000)),

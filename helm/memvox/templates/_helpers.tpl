@@ -33,6 +33,21 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
     secretKeyRef:
       name: {{ .Values.secrets.existingSecret }}
       key: {{ .Values.secrets.keys.redisUrl }}
+- name: MEMVOX_ENCRYPTION__KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.secrets.existingSecret }}
+      key: {{ .Values.secrets.keys.encryptionKeys }}
+- name: MEMVOX_ENCRYPTION__ACTIVE_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.secrets.existingSecret }}
+      key: {{ .Values.secrets.keys.encryptionActiveKey }}
+- name: MEMVOX_ENCRYPTION__INDEX_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.secrets.existingSecret }}
+      key: {{ .Values.secrets.keys.encryptionIndexKey }}
 - name: OPENAI_API_KEY
   valueFrom:
     secretKeyRef:

@@ -26,6 +26,7 @@ use figment::{
 use memvox_ai::{EmbedderSettings, ExtractorSettings, SummarizerSettings};
 use memvox_bus::BusSettings;
 use memvox_cache::CacheSettings;
+use memvox_crypto::EncryptionSettings;
 use memvox_store::StoreSettings;
 use memvox_telemetry::LogSettings;
 use serde::Deserialize;
@@ -44,6 +45,8 @@ pub struct Config {
     pub http: HttpSettings,
     /// System of record.
     pub store: StoreSettings,
+    /// Encryption at rest of the system of record.
+    pub encryption: EncryptionSettings,
     /// Logging.
     pub log: LogSettings,
     /// Embedding model.
@@ -125,6 +128,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.store
             .backend()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        self.encryption
+            .validate()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         self.bus
             .validate()

@@ -132,3 +132,29 @@ fn cache_settings_come_from_the_environment_and_are_validated() {
         Ok(())
     });
 }
+
+#[test]
+fn encryption_is_on_by_default_and_keys_come_from_the_environment() {
+    Jail::expect_with(|jail| {
+        assert!(
+            Config::load(None)
+                .expect("defaults load")
+                .encryption
+                .enabled
+        );
+        let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        jail.set_env("MEMVOX_ENCRYPTION__KEYS", format!("k1:{key}"));
+        jail.set_env("MEMVOX_ENCRYPTION__ACTIVE_KEY", "k1");
+        jail.set_env("MEMVOX_ENCRYPTION__INDEX_KEY", key);
+        let config = Config::load(None).expect("loads");
+        assert_eq!(config.encryption.active_key.as_deref(), Some("k1"));
+        assert!(!format!("{config:?}").contains(key), "keys never print");
+        jail.set_env("MEMVOX_ENCRYPTION__ACTIVE_KEY", "k2");
+        let err = Config::load(None).expect_err("k2 is not a key").to_string();
+        assert!(
+            err.contains("active key `k2` is not among the keys (k1)"),
+            "{err}"
+        );
+        Ok(())
+    });
+}

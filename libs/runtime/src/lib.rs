@@ -19,6 +19,7 @@ use memvox_ai::Embedder;
 use memvox_bus::{Bus, BusBackend, BusMetrics};
 use memvox_cache::Caching;
 use memvox_config::Config;
+use memvox_crypto::Keyring;
 use memvox_store::{EmbeddingSpace, Store, open_store};
 use memvox_telemetry::{Health, Metrics, ReadinessCheck};
 use tokio_util::sync::CancellationToken;
@@ -31,6 +32,9 @@ pub enum StartupError {
     /// The embedder could not be built (missing model, bad settings).
     #[error("embedder: {0}")]
     Embedder(#[from] memvox_ai::AiError),
+    /// The encryption keys could not be loaded or generated.
+    #[error("encryption: {0}")]
+    Encryption(#[from] memvox_crypto::CryptoError),
     /// The store could not be opened or does not fit the embedder.
     #[error("store: {0}")]
     Store(#[from] memvox_store::StoreError),
@@ -67,14 +71,22 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the embedder, opens the store in the embedder's space and connects the bus.
+    /// Loads the encryption keys, builds the embedder, opens the store in the embedder's space
+    /// and connects the bus.
     pub async fn build(config: Config) -> Result<App, StartupError> {
+        let keyring = open_keyring(&config)?;
+        Self::build_with_keyring(config, keyring).await
+    }
+
+    /// [`App::build`] with keys already loaded (e.g. `memvox keys rotate` with another active
+    /// key).
+    pub async fn build_with_keyring(config: Config, keyring: Keyring) -> Result<App, StartupError> {
         let embedder = memvox_ai::build_embedder(&config.embedder)?;
         let space = EmbeddingSpace {
             model: embedder.model_id().to_owned(),
             dimension: embedder.dimension(),
         };
-        let store = open_store(&config.store, space).await?;
+        let store = open_store(&config.store, space, keyring).await?;
         let bus = memvox_bus::connect_bus(&config.bus).await?;
         let metrics = Metrics::new();
         let bus_metrics = BusMetrics::register(metrics.registry())
@@ -105,6 +117,15 @@ impl App {
             .check("store", Arc::new(StoreReady(self.store.clone())))
             .check("bus", Arc::new(BusReady(self.bus.clone())))
     }
+}
+
+/// The keyring the configuration describes: from the key file or the inline keys, the
+/// embedded store generating its key file beside the database on first start.
+pub fn open_keyring(config: &Config) -> Result<Keyring, StartupError> {
+    Ok(Keyring::open(
+        &config.encryption,
+        config.store.default_key_file().as_deref(),
+    )?)
 }
 
 /// Readiness of the system of record.

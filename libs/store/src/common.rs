@@ -10,15 +10,16 @@
 //! through the per-user vector index on both backends.
 
 use memvox_core::{Memory, Provenance, Sector, UnixMillis};
+use memvox_crypto::Keyring;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use crate::{EventStatus, StoreError, StoreResult, StoredEvent};
+use crate::{EventStatus, StoreError, StoreResult, StoredEvent, encryption::columns};
 
 /// Memories indexed per transaction when earlier memories get their lexical tokens.
 pub(crate) const INDEX_BATCH: usize = 500;
 
-/// Decodes a memory from a row selected with `memory_columns!()`.
-pub(crate) fn memory_from_row<'r, R>(row: &'r R) -> StoreResult<Memory>
+/// Decodes a memory from a row selected with `memory_columns!()`, decrypting its content.
+pub(crate) fn memory_from_row<'r, R>(keyring: &Keyring, row: &'r R) -> StoreResult<Memory>
 where
     R: Row,
     &'r str: ColumnIndex<R>,
@@ -41,10 +42,13 @@ where
         }),
         None => None,
     };
+    let user_id: String = row.try_get("user_id")?;
+    let stored: String = row.try_get("content")?;
+    let content = keyring.decrypt(&stored, columns::MEMORY_CONTENT.at(&user_id))?;
     Ok(Memory {
         id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        content: row.try_get("content")?,
+        user_id,
+        content,
         sector: sector
             .parse::<Sector>()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -62,8 +66,8 @@ where
     })
 }
 
-/// Decodes a raw event row.
-pub(crate) fn event_from_row<'r, R>(row: &'r R) -> StoreResult<StoredEvent>
+/// Decodes a raw event row, decrypting its payload.
+pub(crate) fn event_from_row<'r, R>(keyring: &Keyring, row: &'r R) -> StoreResult<StoredEvent>
 where
     R: Row,
     &'r str: ColumnIndex<R>,
@@ -71,12 +75,15 @@ where
     String: Decode<'r, R::Database> + Type<R::Database>,
 {
     let status: String = row.try_get("status")?;
+    let conversation_id: String = row.try_get("conversation_id")?;
+    let stored: String = row.try_get("payload")?;
+    let payload = keyring.decrypt(&stored, columns::EVENT_PAYLOAD.at(&conversation_id))?;
     Ok(StoredEvent {
         id: row.try_get("id")?,
         event_type: row.try_get("event_type")?,
-        conversation_id: row.try_get("conversation_id")?,
+        conversation_id,
         event_timestamp: row.try_get("event_timestamp")?,
-        payload: row.try_get("payload")?,
+        payload,
         status: status
             .parse::<EventStatus>()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -90,6 +97,24 @@ where
 /// Serialises an optional JSON value for a TEXT column.
 pub(crate) fn json_text(value: Option<&serde_json::Value>) -> Option<String> {
     value.map(serde_json::Value::to_string)
+}
+
+/// Encrypts an optional value (`None` stays `None`).
+pub(crate) fn encrypt_optional(
+    keyring: &Keyring,
+    value: Option<String>,
+    context: memvox_crypto::Context<'_>,
+) -> StoreResult<Option<String>> {
+    Ok(value.map(|v| keyring.encrypt(&v, context)).transpose()?)
+}
+
+/// Decrypts an optional stored value (`None` stays `None`).
+pub(crate) fn decrypt_optional(
+    keyring: &Keyring,
+    value: Option<String>,
+    context: memvox_crypto::Context<'_>,
+) -> StoreResult<Option<String>> {
+    Ok(value.map(|v| keyring.decrypt(&v, context)).transpose()?)
 }
 
 /// Parses an optional TEXT column holding JSON.
@@ -117,6 +142,9 @@ pub(crate) fn parse_result_ids(text: Option<String>) -> StoreResult<Vec<memvox_c
         None => Ok(Vec::new()),
     }
 }
+
+/// Rows read per page when counting encrypted values.
+pub(crate) const STATUS_PAGE: usize = 1_000;
 
 /// Rows per multi-row insert: keeps every statement under SQLite's bound-parameter limit.
 pub(crate) const INSERT_CHUNK: usize = 500;
@@ -168,10 +196,15 @@ macro_rules! impl_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(|row| {
+                    let user_id: String = row.try_get("user_id")?;
+                    let summary: Option<String> = row.try_get("summary")?;
+                    let summary = summary
+                        .map(|s| self.keyring.decrypt(&s, $crate::encryption::columns::USER_SUMMARY.at(&user_id)))
+                        .transpose()?;
                     Ok(memvox_core::User {
-                        user_id: row.try_get("user_id")?,
+                        user_id,
                         display_name: row.try_get("display_name")?,
-                        summary: row.try_get("summary")?,
+                        summary,
                         total_memories: row.try_get("total_memories")?,
                         last_interaction: row.try_get("last_interaction")?,
                         created_at: row.try_get("created_at")?,
@@ -186,6 +219,9 @@ macro_rules! impl_store {
                 display_name: Option<&str>,
                 summary: Option<&str>,
             ) -> $crate::StoreResult<()> {
+                let summary = summary
+                    .map(|s| self.keyring.encrypt(s, $crate::encryption::columns::USER_SUMMARY.at(user_id)))
+                    .transpose()?;
                 let updated = sqlx::query($sql($crate::sql::UPDATE_USER_PROFILE))
                     .bind(display_name)
                     .bind(summary)
@@ -276,11 +312,15 @@ macro_rules! impl_store {
                 event: &$crate::NewEvent,
             ) -> $crate::StoreResult<$crate::RecordedEvent> {
                 use sqlx::Row;
+                let payload = self.keyring.encrypt(
+                    &event.payload,
+                    $crate::encryption::columns::EVENT_PAYLOAD.at(&event.conversation_id),
+                )?;
                 let inserted = sqlx::query($sql($crate::sql::INSERT_EVENT))
                     .bind(&event.event_type)
                     .bind(&event.conversation_id)
                     .bind(event.event_timestamp)
-                    .bind(&event.payload)
+                    .bind(&payload)
                     .bind(event.received_at)
                     .fetch_optional(self.writer())
                     .await?;
@@ -309,7 +349,7 @@ macro_rules! impl_store {
                     .bind(id)
                     .fetch_optional(&self.pool)
                     .await?;
-                row.as_ref().map($crate::common::event_from_row).transpose()
+                row.as_ref().map(|r| $crate::common::event_from_row(&self.keyring, r)).transpose()
             }
 
             async fn mark_events_published(
@@ -363,7 +403,7 @@ macro_rules! impl_store {
                     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
                     .fetch_all(&self.pool)
                     .await?;
-                rows.iter().map($crate::common::event_from_row).collect()
+                rows.iter().map(|r| $crate::common::event_from_row(&self.keyring, r)).collect()
             }
 
             async fn reopen_event(&self, id: i64) -> $crate::StoreResult<()> {
@@ -401,7 +441,7 @@ macro_rules! impl_store {
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<()> {
                 let mut tx = self.writer().begin().await?;
-                Self::record_call_in(&mut *tx, call, now).await?;
+                Self::record_call_in(&mut *tx, &self.keyring, call, now).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -420,8 +460,11 @@ macro_rules! impl_store {
                 };
                 let fk: i64 = row.try_get("id")?;
                 let status: String = row.try_get("status")?;
+                let conversation_id: String = row.try_get("conversation_id")?;
+                let turn_context = $crate::encryption::columns::TURN_MESSAGE.at(&conversation_id);
+                let summary_context = $crate::encryption::columns::ANALYSIS_SUMMARY.at(&conversation_id);
                 let conversation = memvox_core::Conversation {
-                    conversation_id: row.try_get("conversation_id")?,
+                    conversation_id: conversation_id.clone(),
                     agent_id: row.try_get("agent_id")?,
                     user_id: row.try_get("user_id")?,
                     started_at: row.try_get("started_at")?,
@@ -441,6 +484,7 @@ macro_rules! impl_store {
                 for row in &turn_rows {
                     let role: String = row.try_get("role")?;
                     let index: i64 = row.try_get("turn_index")?;
+                    let message: Option<String> = row.try_get("message")?;
                     turns.push(memvox_core::Turn {
                         index: u32::try_from(index).map_err(|_| {
                             $crate::StoreError::Corrupt(format!("turn index {index}"))
@@ -448,7 +492,9 @@ macro_rules! impl_store {
                         role: role.parse().map_err(|e: memvox_core::UnknownVariant| {
                             $crate::StoreError::Corrupt(e.to_string())
                         })?,
-                        message: row.try_get("message")?,
+                        message: message
+                            .map(|m| self.keyring.decrypt(&m, turn_context))
+                            .transpose()?,
                         time_in_call_secs: row.try_get("time_in_call_secs")?,
                     });
                 }
@@ -459,16 +505,27 @@ macro_rules! impl_store {
                 {
                     Some(row) => {
                         let outcome: String = row.try_get("call_successful")?;
+                        let summary: Option<String> = row.try_get("summary")?;
                         Some($crate::CallAnalysis {
-                            summary: row.try_get("summary")?,
+                            summary: summary
+                                .map(|s| self.keyring.decrypt(&s, summary_context))
+                                .transpose()?,
                             outcome: memvox_core::CallOutcome::from_wire(&outcome),
                             evaluation: $crate::common::parse_json_text(
                                 "evaluation_json",
-                                row.try_get("evaluation_json")?,
+                                $crate::common::decrypt_optional(
+                                    &self.keyring,
+                                    row.try_get("evaluation_json")?,
+                                    $crate::encryption::columns::ANALYSIS_EVALUATION.at(&conversation_id),
+                                )?,
                             )?,
                             data_collection: $crate::common::parse_json_text(
                                 "data_collection",
-                                row.try_get("data_collection")?,
+                                $crate::common::decrypt_optional(
+                                    &self.keyring,
+                                    row.try_get("data_collection")?,
+                                    $crate::encryption::columns::ANALYSIS_DATA_COLLECTION.at(&conversation_id),
+                                )?,
                             )?,
                         })
                     }
@@ -516,14 +573,14 @@ macro_rules! impl_store {
                     });
                 }
                 if let Some(call) = &commit.call {
-                    Self::record_call_in(&mut *tx, call, now).await?;
+                    Self::record_call_in(&mut *tx, &self.keyring, call, now).await?;
                 }
                 if let Some((phone, user_id)) = &commit.bind_caller {
                     Self::bind_caller_in(&mut *tx, phone, user_id, now).await?;
                 }
                 let mut memory_ids = Vec::with_capacity(commit.memories.len());
                 for plan in &commit.memories {
-                    if let Some(id) = Self::apply_plan_in(&mut *tx, &self.lexical, plan, now).await? {
+                    if let Some(id) = Self::apply_plan_in(&mut *tx, &self.keyring, &self.lexical, plan, now).await? {
                         memory_ids.push(id);
                     }
                 }
@@ -557,8 +614,12 @@ macro_rules! impl_store {
                     .bind(user_id)
                     .fetch_all(&self.pool)
                     .await?;
+                let context = $crate::encryption::columns::HISTORY_CONTENT.at(user_id);
                 rows.iter()
-                    .map(|row| Ok((row.try_get("content")?, row.try_get("changed_at")?)))
+                    .map(|row| {
+                        let stored: String = row.try_get("content")?;
+                        Ok((self.keyring.decrypt(&stored, context)?, row.try_get("changed_at")?))
+                    })
                     .collect()
             }
 
@@ -568,7 +629,7 @@ macro_rules! impl_store {
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<memvox_core::Memory> {
                 let mut tx = self.writer().begin().await?;
-                let stored = Self::insert_memory_in(&mut *tx, &self.lexical, memory, now, "manual").await?;
+                let stored = Self::insert_memory_in(&mut *tx, &self.keyring, &self.lexical, memory, now, "manual").await?;
                 tx.commit().await?;
                 Ok(stored)
             }
@@ -583,7 +644,7 @@ macro_rules! impl_store {
                     .bind(user_id)
                     .fetch_optional(&self.pool)
                     .await?;
-                row.as_ref().map($crate::common::memory_from_row).transpose()
+                row.as_ref().map(|r| $crate::common::memory_from_row(&self.keyring, r)).transpose()
             }
 
             async fn find_exact_duplicates(
@@ -593,10 +654,10 @@ macro_rules! impl_store {
             ) -> $crate::StoreResult<Vec<memvox_core::Memory>> {
                 let rows = sqlx::query($sql($crate::sql::SELECT_EXACT_DUPLICATES))
                     .bind(user_id)
-                    .bind(memvox_core::text::content_fingerprint(content))
+                    .bind(self.keyring.fingerprint(content))
                     .fetch_all(&self.pool)
                     .await?;
-                rows.iter().map($crate::common::memory_from_row).collect()
+                rows.iter().map(|r| $crate::common::memory_from_row(&self.keyring, r)).collect()
             }
 
             async fn list_memories(
@@ -630,7 +691,7 @@ macro_rules! impl_store {
                     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
                     .fetch_all(&self.pool)
                     .await?;
-                rows.iter().map($crate::common::memory_from_row).collect()
+                rows.iter().map(|r| $crate::common::memory_from_row(&self.keyring, r)).collect()
             }
 
             async fn edit_memory(
@@ -662,12 +723,19 @@ macro_rules! impl_store {
                         .bind(Option::<String>::None)
                         .bind(now)
                         .bind(id)
+                        .bind(self.keyring.encrypt(
+                            &current.content,
+                            $crate::encryption::columns::HISTORY_CONTENT.at(user_id),
+                        )?)
                         .execute(&mut *tx)
                         .await?;
                 }
+                let sealed = self
+                    .keyring
+                    .encrypt(&content, $crate::encryption::columns::MEMORY_CONTENT.at(user_id))?;
                 let row = sqlx::query($sql($crate::sql::UPDATE_MEMORY))
-                    .bind(&content)
-                    .bind(memvox_core::text::content_fingerprint(&content))
+                    .bind(&sealed)
+                    .bind(self.keyring.fingerprint(&content))
                     .bind(sector.as_str())
                     .bind(edit.salience.unwrap_or(current.salience).clamp(0.0, 1.0))
                     .bind(decay)
@@ -682,7 +750,7 @@ macro_rules! impl_store {
                     })?;
                 Self::index_terms_in(&mut *tx, &self.lexical, id, user_id, &content).await?;
                 tx.commit().await?;
-                $crate::common::memory_from_row(&row)
+                $crate::common::memory_from_row(&self.keyring, &row)
             }
 
             async fn supersede_memory(
@@ -926,6 +994,91 @@ macro_rules! impl_store {
                 Ok(links)
             }
 
+            async fn encryption_status(
+                &self,
+            ) -> $crate::StoreResult<Vec<$crate::ColumnStatus>> {
+                let mut status = Vec::with_capacity($crate::encryption::WALKS.len());
+                for walk in &$crate::encryption::WALKS {
+                    let mut by_key = std::collections::BTreeMap::new();
+                    let mut after = None;
+                    loop {
+                        let (page, next) =
+                            self.encryption_page(walk, after.as_ref(), $crate::common::STATUS_PAGE).await?;
+                        for (_, _, value) in &page {
+                            *by_key
+                                .entry(memvox_crypto::key_id_of(value).map(str::to_owned))
+                                .or_insert(0) += 1;
+                        }
+                        match next {
+                            Some(cursor) => after = Some(cursor),
+                            None => break,
+                        }
+                    }
+                    status.push($crate::ColumnStatus {
+                        column: walk.column.name,
+                        by_key,
+                    });
+                }
+                Ok(status)
+            }
+
+            async fn reencrypt_batch(
+                &self,
+                column: &str,
+                after: Option<&$crate::Cursor>,
+                limit: usize,
+            ) -> $crate::StoreResult<$crate::ReencryptBatch> {
+                let walk = $crate::encryption::walk(column)?;
+                if !self.keyring.is_enabled() {
+                    return Err($crate::StoreError::Invalid(
+                        "encryption is off: there is nothing to re-encrypt with".into(),
+                    ));
+                }
+                let (page, next) = self.encryption_page(walk, after, limit.max(1)).await?;
+                let mut tx = self.pool.begin().await?;
+                let (mut rewritten, mut raced) = (0, 0);
+                for (key, owner, stored) in &page {
+                    if !self.keyring.needs_reencryption(stored) {
+                        continue;
+                    }
+                    let context = walk.column.at(owner);
+                    let plain = self.keyring.decrypt(stored, context)?;
+                    let sealed = self.keyring.encrypt(&plain, context)?;
+                    let query = sqlx::query($sql(walk.swap)).bind(sealed);
+                    let query = match key {
+                        $crate::Cursor::Int(id) => query.bind(*id),
+                        $crate::Cursor::Text(id) => query.bind(id.clone()),
+                    };
+                    let mut query = query.bind(stored.clone());
+                    if walk.column == $crate::encryption::columns::MEMORY_CONTENT {
+                        query = query.bind(self.keyring.fingerprint(&plain));
+                    }
+                    if query.execute(&mut *tx).await?.rows_affected() == 1 {
+                        rewritten += 1;
+                    } else {
+                        raced += 1;
+                    }
+                }
+                tx.commit().await?;
+                Ok($crate::ReencryptBatch {
+                    next,
+                    rewritten,
+                    raced,
+                })
+            }
+
+            async fn retire_inactive_keys(&self) -> $crate::StoreResult<()> {
+                let Some(active) = self.keyring.active_key_id() else {
+                    return Ok(());
+                };
+                let rows = $crate::encryption::key_rows(
+                    &self.keyring,
+                    &[active],
+                    self.keyring.index_check().unwrap_or_default(),
+                )?;
+                self.upsert_meta(rows).await
+            }
+
             async fn log_tool_invocations(
                 &self,
                 calls: &[$crate::ToolInvocation],
@@ -939,12 +1092,20 @@ macro_rules! impl_store {
                     );
                     let mut query = sqlx::query($sql(statement));
                     for call in chunk {
+                        let owner = $crate::encryption::tool_owner(call);
                         query = query
                             .bind(&call.tool_name)
                             .bind(&call.conversation_id)
                             .bind(&call.user_id)
-                            .bind(call.request_params.to_string())
-                            .bind($crate::common::json_text(call.response_data.as_ref()))
+                            .bind(self.keyring.encrypt(
+                                &call.request_params.to_string(),
+                                $crate::encryption::columns::TOOL_REQUEST.at(owner),
+                            )?)
+                            .bind($crate::common::encrypt_optional(
+                                &self.keyring,
+                                $crate::common::json_text(call.response_data.as_ref()),
+                                $crate::encryption::columns::TOOL_RESPONSE.at(owner),
+                            )?)
                             .bind(call.latency_ms)
                             .bind(call.success)
                             .bind(&call.error_message)
@@ -983,7 +1144,7 @@ macro_rules! impl_store {
                 }
                 let mut memories = std::collections::HashMap::with_capacity(top.len());
                 for row in fetch.fetch_all(&self.pool).await? {
-                    let memory = $crate::common::memory_from_row(&row)?;
+                    let memory = $crate::common::memory_from_row(&self.keyring, &row)?;
                     memories.insert(memory.id, memory);
                 }
                 Ok(top
@@ -1057,13 +1218,14 @@ macro_rules! impl_store {
             /// memory it produced or touched (`None` when its target no longer exists).
             async fn apply_plan_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
+                keyring: &memvox_crypto::Keyring,
                 lexical: &$crate::LexicalKey,
                 plan: &$crate::PlannedMemory,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<Option<memvox_core::MemoryId>> {
                 match plan {
                     $crate::PlannedMemory::Add(memory) => {
-                        Ok(Some(Self::insert_memory_in(&mut *conn, lexical, memory, now, "auto").await?.id))
+                        Ok(Some(Self::insert_memory_in(&mut *conn, keyring, lexical, memory, now, "auto").await?.id))
                     }
                     $crate::PlannedMemory::Update { target, memory } => {
                         let current = sqlx::query($sql($crate::sql::SELECT_MEMORY))
@@ -1071,8 +1233,8 @@ macro_rules! impl_store {
                             .bind(&memory.user_id)
                             .fetch_optional(&mut *conn)
                             .await?;
-                        let Some(current) = current.as_ref().map($crate::common::memory_from_row).transpose()? else {
-                            return Ok(Some(Self::insert_memory_in(&mut *conn, lexical, memory, now, "auto").await?.id));
+                        let Some(current) = current.as_ref().map(|r| $crate::common::memory_from_row(keyring, r)).transpose()? else {
+                            return Ok(Some(Self::insert_memory_in(&mut *conn, keyring, lexical, memory, now, "auto").await?.id));
                         };
                         let conversation_id = memory.provenance.as_ref().map(|p| p.conversation_id.clone());
                         if current.content != memory.content {
@@ -1081,12 +1243,19 @@ macro_rules! impl_store {
                                 .bind(&conversation_id)
                                 .bind(now)
                                 .bind(current.id)
+                                .bind(keyring.encrypt(
+                                    &current.content,
+                                    $crate::encryption::columns::HISTORY_CONTENT.at(&memory.user_id),
+                                )?)
                                 .execute(&mut *conn)
                                 .await?;
                         }
                         sqlx::query($sql($crate::sql::MERGE_MEMORY))
-                            .bind(&memory.content)
-                            .bind(memvox_core::text::content_fingerprint(&memory.content))
+                            .bind(keyring.encrypt(
+                                &memory.content,
+                                $crate::encryption::columns::MEMORY_CONTENT.at(&memory.user_id),
+                            )?)
+                            .bind(keyring.fingerprint(&memory.content))
                             .bind($crate::common::UPDATE_SALIENCE_BUMP)
                             .bind(memory.salience.clamp(0.0, 1.0))
                             .bind(now)
@@ -1100,7 +1269,7 @@ macro_rules! impl_store {
                         Ok(Some(current.id))
                     }
                     $crate::PlannedMemory::Supersede { target, replacement } => {
-                        let new = Self::insert_memory_in(&mut *conn, lexical, replacement, now, "auto").await?;
+                        let new = Self::insert_memory_in(&mut *conn, keyring, lexical, replacement, now, "auto").await?;
                         sqlx::query($sql($crate::sql::SUPERSEDE_MEMORY))
                             .bind(new.id)
                             .bind(now)
@@ -1170,6 +1339,7 @@ macro_rules! impl_store {
             /// Records a call inside an open transaction.
             async fn record_call_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
+                keyring: &memvox_crypto::Keyring,
                 call: &$crate::CallRecord,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<()> {
@@ -1194,6 +1364,8 @@ macro_rules! impl_store {
                     .fetch_one(&mut *conn)
                     .await?;
                 let fk: i64 = row.try_get("id")?;
+                let turn_context =
+                    $crate::encryption::columns::TURN_MESSAGE.at(&conversation.conversation_id);
                 sqlx::query($sql($crate::sql::DELETE_TURNS))
                     .bind(fk)
                     .execute(&mut *conn)
@@ -1206,22 +1378,48 @@ macro_rules! impl_store {
                     );
                     let mut query = sqlx::query($sql(statement));
                     for turn in chunk {
+                        let message = turn
+                            .message
+                            .as_deref()
+                            .map(|m| keyring.encrypt(m, turn_context))
+                            .transpose()?;
                         query = query
                             .bind(fk)
                             .bind(i64::from(turn.index))
                             .bind(turn.role.as_str())
-                            .bind(&turn.message)
+                            .bind(message)
                             .bind(turn.time_in_call_secs);
                     }
                     query.execute(&mut *conn).await?;
                 }
                 if let Some(analysis) = &call.analysis {
+                    let summary = analysis
+                        .summary
+                        .as_deref()
+                        .map(|s| {
+                            keyring.encrypt(
+                                s,
+                                $crate::encryption::columns::ANALYSIS_SUMMARY
+                                    .at(&conversation.conversation_id),
+                            )
+                        })
+                        .transpose()?;
                     sqlx::query($sql($crate::sql::UPSERT_ANALYSIS))
                         .bind(fk)
-                        .bind(&analysis.summary)
+                        .bind(summary)
                         .bind(analysis.outcome.as_str())
-                        .bind($crate::common::json_text(analysis.evaluation.as_ref()))
-                        .bind($crate::common::json_text(analysis.data_collection.as_ref()))
+                        .bind($crate::common::encrypt_optional(
+                            keyring,
+                            $crate::common::json_text(analysis.evaluation.as_ref()),
+                            $crate::encryption::columns::ANALYSIS_EVALUATION
+                                .at(&conversation.conversation_id),
+                        )?)
+                        .bind($crate::common::encrypt_optional(
+                            keyring,
+                            $crate::common::json_text(analysis.data_collection.as_ref()),
+                            $crate::encryption::columns::ANALYSIS_DATA_COLLECTION
+                                .at(&conversation.conversation_id),
+                        )?)
                         .execute(&mut *conn)
                         .await?;
                 }
@@ -1232,6 +1430,7 @@ macro_rules! impl_store {
             /// to the conversation it came from (`auto` or `manual`).
             async fn insert_memory_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
+                keyring: &memvox_crypto::Keyring,
                 lexical: &$crate::LexicalKey,
                 memory: &memvox_core::NewMemory,
                 now: memvox_core::UnixMillis,
@@ -1262,10 +1461,14 @@ macro_rules! impl_store {
                     .provenance
                     .as_ref()
                     .map(|p| serde_json::json!(p.turn_indexes).to_string());
+                let sealed = keyring.encrypt(
+                    &memory.content,
+                    $crate::encryption::columns::MEMORY_CONTENT.at(&memory.user_id),
+                )?;
                 let row = sqlx::query($sql($crate::sql::INSERT_MEMORY))
                     .bind(&memory.user_id)
-                    .bind(&memory.content)
-                    .bind(memvox_core::text::content_fingerprint(&memory.content))
+                    .bind(&sealed)
+                    .bind(keyring.fingerprint(&memory.content))
                     .bind(memory.sector.as_str())
                     .bind(memory.salience.clamp(0.0, 1.0))
                     .bind(memory.sector.default_decay_per_day())
@@ -1274,7 +1477,7 @@ macro_rules! impl_store {
                     .bind(&turns_json)
                     .fetch_one(&mut *conn)
                     .await?;
-                let stored = $crate::common::memory_from_row(&row)?;
+                let stored = $crate::common::memory_from_row(keyring, &row)?;
                 Self::index_terms_in(&mut *conn, lexical, stored.id, &memory.user_id, &memory.content)
                     .await?;
                 if let (Some(fk), Some(provenance)) = (conversation_fk, &memory.provenance) {
@@ -1348,7 +1551,7 @@ macro_rules! impl_store {
                         .fetch_all(&mut *tx)
                         .await?;
                     for row in &rows {
-                        let memory = $crate::common::memory_from_row(row)?;
+                        let memory = $crate::common::memory_from_row(&self.keyring, row)?;
                         Self::index_terms_in(&mut *tx, &self.lexical, memory.id, &memory.user_id, &memory.content)
                             .await?;
                     }
@@ -1393,6 +1596,75 @@ macro_rules! impl_store {
                     .bind(now)
                     .execute(&mut *conn)
                     .await?;
+                Ok(())
+            }
+
+            /// One page of an encrypted column after `after` (from the start when `None`):
+            /// `(primary key, owner, stored value)` rows and the cursor of the next page.
+            async fn encryption_page(
+                &self,
+                walk: &$crate::encryption::ColumnWalk,
+                after: Option<&$crate::Cursor>,
+                limit: usize,
+            ) -> $crate::StoreResult<(Vec<($crate::Cursor, String, String)>, Option<$crate::Cursor>)> {
+                use sqlx::Row;
+                let query = sqlx::query($sql(walk.select_page));
+                let query = match (after, walk.text_key) {
+                    (Some($crate::Cursor::Int(id)), _) => query.bind(*id),
+                    (Some($crate::Cursor::Text(id)), _) => query.bind(id.clone()),
+                    (None, true) => query.bind(String::new()),
+                    (None, false) => query.bind(i64::MIN),
+                };
+                let rows = query
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut page = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let key = if walk.text_key {
+                        $crate::Cursor::Text(row.try_get("k")?)
+                    } else {
+                        $crate::Cursor::Int(row.try_get("k")?)
+                    };
+                    page.push((key, row.try_get("owner")?, row.try_get("v")?));
+                }
+                let next = if page.len() < limit {
+                    None
+                } else {
+                    page.last().map(|(key, _, _)| key.clone())
+                };
+                Ok((page, next))
+            }
+
+            /// Writes `store_meta` rows.
+            async fn upsert_meta(&self, rows: Vec<(String, String)>) -> $crate::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for (key, value) in rows {
+                    sqlx::query($sql($crate::sql::UPSERT_META))
+                        .bind(key)
+                        .bind(value)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            /// Checks the keyring against the keys the database records (see
+            /// `encryption::check_keys`) and records the active key.
+            async fn check_encryption(&self) -> $crate::StoreResult<()> {
+                use sqlx::Row;
+                let mut recorded = std::collections::BTreeMap::new();
+                for row in sqlx::query($sql($crate::sql::SELECT_ALL_META))
+                    .fetch_all(&self.pool)
+                    .await?
+                {
+                    recorded.insert(row.try_get::<String, _>("key")?, row.try_get::<String, _>("value")?);
+                }
+                let rows = $crate::encryption::check_keys(&self.keyring, &recorded)?;
+                if !rows.is_empty() {
+                    self.upsert_meta(rows).await?;
+                }
                 Ok(())
             }
 

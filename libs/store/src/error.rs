@@ -44,6 +44,9 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// A value could not be encrypted or decrypted (unknown key, tampering, wrong context).
+    #[error("encryption: {0}")]
+    Crypto(#[from] memvox_crypto::CryptoError),
     /// A stored value could not be decoded (corrupt row or schema drift).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),

@@ -6,7 +6,9 @@
 //! per user, so a word's posting list in the full-text index holds only that user's memories: a
 //! lookup never walks other callers' data, and the same word of two users shares nothing. The
 //! tokens are plain ASCII letters and digits, which both SQLite FTS5 (`ascii` tokenizer) and
-//! PostgreSQL's `simple` text search configuration keep as single, unchanged words.
+//! PostgreSQL's `simple` text search configuration keep as single, unchanged words. With
+//! encryption on, the key derives from the keyring's index key ([`LexicalKey::for_keyring`]), so
+//! a copy of the database cannot be probed with guessed words.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -36,6 +38,16 @@ impl LexicalKey {
     /// A key from secret bytes.
     pub fn new(secret: &[u8]) -> Self {
         Self(<Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length"))
+    }
+
+    /// The key for a store opened with `keyring`: derived from its index key when encryption
+    /// is on (so tokens cannot be recomputed without the key), the built-in key when it is off.
+    pub fn for_keyring(keyring: &memvox_crypto::Keyring) -> Self {
+        if keyring.is_enabled() {
+            Self::new(keyring.fingerprint("memvox lexical index key").as_bytes())
+        } else {
+            Self::default()
+        }
     }
 
     /// The token of one (already normalised) word of `user_id`.

@@ -12,11 +12,16 @@
 //! open; opening with another space, or storing or searching a vector of another dimension, is
 //! an [`StoreError::EmbeddingMismatch`], never a silent mismatch.
 //!
+//! Transcript text, raw webhook payloads, memory content (and history), user summaries and call
+//! analysis summaries are encrypted at rest with the [`Keyring`] the store is opened with
+//! (see `encryption`); reads decrypt, so callers see plaintext.
+//!
 //! Most SQL is shared between the backends (see `common`); only schema, connection set-up,
 //! vector storage/search and the full-text index (SQLite FTS5, PostgreSQL `tsvector` + GIN over
 //! per-user keyed word tokens, see `lexical`) differ.
 
 mod common;
+mod encryption;
 mod error;
 mod lexical;
 mod model;
@@ -30,7 +35,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use memvox_core::{CallerIdentity, Memory, MemoryId, MemoryLink, NewMemory, UnixMillis, User};
+use memvox_crypto::Keyring;
 
+pub use encryption::{
+    ColumnStatus, Cursor, ReencryptBatch, encrypted_columns, sealed_memory_content,
+};
 pub use error::{StoreError, StoreResult};
 pub use lexical::{LexicalKey, MAX_QUERY_TERMS};
 pub use model::{
@@ -252,18 +261,40 @@ pub trait Store: Send + Sync {
 
     /// Appends server-tool calls to the invocation log.
     async fn log_tool_invocations(&self, calls: &[ToolInvocation]) -> StoreResult<()>;
+
+    /// How each encrypted column's values are stored: how many per key id, how many plaintext.
+    async fn encryption_status(&self) -> StoreResult<Vec<ColumnStatus>>;
+
+    /// Re-encrypts under the active key one batch of `column` (one of [`encrypted_columns`])
+    /// after `after` (from the start when `None`): legacy plaintext and values under other
+    /// keys, each compare-and-swapped against the value read so a concurrent write is never
+    /// lost, in one transaction. Memory fingerprints are recomputed with the index key.
+    async fn reencrypt_batch(
+        &self,
+        column: &str,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> StoreResult<ReencryptBatch>;
+
+    /// Records that the data needs only the active key (after a complete rotation), so older
+    /// keys can be removed from the key source.
+    async fn retire_inactive_keys(&self) -> StoreResult<()>;
 }
 
 /// Opens the configured backend, migrating it when the settings ask for it, and checks its
-/// embedding space. The one place that matches on the backend.
+/// embedding space and its keys against `keyring`, which encrypts and decrypts every sensitive
+/// value. The one place that matches on the backend.
 pub async fn open_store(
     settings: &StoreSettings,
     space: EmbeddingSpace,
+    keyring: Keyring,
 ) -> StoreResult<Arc<dyn Store>> {
     Ok(match settings.backend()? {
-        StoreBackend::Sqlite { path } => Arc::new(SqliteStore::open(&path, settings, space).await?),
+        StoreBackend::Sqlite { path } => {
+            Arc::new(SqliteStore::open(&path, settings, space, keyring).await?)
+        }
         StoreBackend::Postgres { url, schema } => {
-            Arc::new(PostgresStore::open(&url, schema.as_deref(), settings, space).await?)
+            Arc::new(PostgresStore::open(&url, schema.as_deref(), settings, space, keyring).await?)
         }
     })
 }

@@ -9,6 +9,7 @@
 use std::{str::FromStr, time::Duration};
 
 use memvox_core::{Memory, MemoryId, UnixMillis};
+use memvox_crypto::Keyring;
 use sqlx::{
     Row,
     postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow},
@@ -29,6 +30,7 @@ pub struct PostgresStore {
     space: EmbeddingSpace,
     index: VectorIndex,
     lexical: LexicalKey,
+    keyring: Keyring,
 }
 
 impl PostgresStore {
@@ -39,6 +41,7 @@ impl PostgresStore {
         schema: Option<&str>,
         settings: &StoreSettings,
         space: EmbeddingSpace,
+        keyring: Keyring,
     ) -> StoreResult<Self> {
         let pool = Self::connect(url, schema, settings).await?;
         if settings.migrate_on_start.unwrap_or(false) {
@@ -48,7 +51,8 @@ impl PostgresStore {
             pool,
             space,
             index: VectorIndex::default(),
-            lexical: LexicalKey::default(),
+            lexical: LexicalKey::for_keyring(&keyring),
+            keyring,
         };
         store.check_embedding_space().await.map_err(|e| match e {
             StoreError::Database(db) if db.to_string().contains("store_meta") => {
@@ -58,6 +62,7 @@ impl PostgresStore {
             }
             other => other,
         })?;
+        store.check_encryption().await?;
         store.ensure_lexical_index().await?;
         Ok(store)
     }
@@ -248,7 +253,7 @@ impl PostgresStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|row| Ok((memory_from_row(row)?, row.try_get("terms")?)))
+            .map(|row| Ok((memory_from_row(&self.keyring, row)?, row.try_get("terms")?)))
             .collect()
     }
 

@@ -97,6 +97,20 @@ impl StoreSettings {
         )))
     }
 
+    /// Where the embedded store keeps its generated encryption keys when `encryption.key_file`
+    /// is unset: `<database file>.keys.json` beside a SQLite file; `None` for PostgreSQL, whose
+    /// keys must be configured.
+    pub fn default_key_file(&self) -> Option<PathBuf> {
+        match self.backend().ok()? {
+            StoreBackend::Sqlite { path } => {
+                let mut name = path.as_os_str().to_owned();
+                name.push(".keys.json");
+                Some(PathBuf::from(name))
+            }
+            StoreBackend::Postgres { .. } => None,
+        }
+    }
+
     /// Whether opening should migrate: explicit setting, else yes for SQLite only.
     pub fn should_migrate_on_start(&self, backend: &StoreBackend) -> bool {
         self.migrate_on_start
@@ -184,6 +198,15 @@ mod tests {
         let debug = format!("{:?}", with_url("postgres://memvox:s3cret@db:5432/memvox"));
         assert!(!debug.contains("s3cret"), "{debug}");
         assert!(debug.contains("memvox:***@db:5432"));
+    }
+
+    #[test]
+    fn only_sqlite_has_a_default_key_file() {
+        assert_eq!(
+            with_url("sqlite://data/x.db").default_key_file(),
+            Some(PathBuf::from("data/x.db.keys.json"))
+        );
+        assert_eq!(with_url("postgres://h/db").default_key_file(), None);
     }
 
     #[test]

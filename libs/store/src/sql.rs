@@ -306,9 +306,10 @@ pub const SELECT_EVENT_RESULT: &str =
 pub const SAVE_EVENT_RESULT: &str =
     "UPDATE webhook_events SET result_memory_ids = $1 WHERE id = $2";
 
+/// `$5` is the earlier text, encrypted for `memory_history.content`.
 pub const INSERT_HISTORY: &str = "INSERT INTO memory_history \
      (memory_id, user_id, content, salience, reason, conversation_id, changed_at) \
-     SELECT id, user_id, content, salience, $1, $2, $3 FROM memories WHERE id = $4";
+     SELECT id, user_id, $5, salience, $1, $2, $3 FROM memories WHERE id = $4";
 
 pub const SELECT_HISTORY: &str = "SELECT content, changed_at FROM memory_history \
      WHERE memory_id = $1 AND user_id = $2 ORDER BY changed_at, id";
@@ -323,6 +324,8 @@ pub const MERGE_MEMORY: &str = "UPDATE memories SET content = $1, content_finger
 pub const REINFORCE_MEMORY: &str = "UPDATE memories SET \
      salience = CASE WHEN salience + $1 > 1.0 THEN 1.0 ELSE salience + $1 END, \
      last_seen_at = $2 WHERE id = $3 AND user_id = $4";
+
+pub const SELECT_ALL_META: &str = "SELECT key, value FROM store_meta";
 
 pub const SELECT_META: &str = "SELECT value FROM store_meta WHERE key = $1";
 

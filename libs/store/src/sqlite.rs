@@ -5,6 +5,7 @@
 use std::{path::Path, str::FromStr, time::Duration};
 
 use memvox_core::{Memory, MemoryId, UnixMillis};
+use memvox_crypto::Keyring;
 use sqlx::{
     Row,
     sqlite::{
@@ -30,6 +31,7 @@ pub struct SqliteStore {
     space: EmbeddingSpace,
     index: VectorIndex,
     lexical: LexicalKey,
+    keyring: Keyring,
 }
 
 impl SqliteStore {
@@ -39,6 +41,7 @@ impl SqliteStore {
         path: &Path,
         settings: &StoreSettings,
         space: EmbeddingSpace,
+        keyring: Keyring,
     ) -> StoreResult<Self> {
         let pool = Self::connect(path, settings).await?;
         if settings.migrate_on_start.unwrap_or(true) {
@@ -50,9 +53,11 @@ impl SqliteStore {
             writer,
             space,
             index: VectorIndex::default(),
-            lexical: LexicalKey::default(),
+            lexical: LexicalKey::for_keyring(&keyring),
+            keyring,
         };
         store.check_embedding_space().await?;
+        store.check_encryption().await?;
         store.ensure_lexical_index().await?;
         Ok(store)
     }
@@ -219,7 +224,7 @@ impl SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|row| Ok((memory_from_row(row)?, row.try_get("terms")?)))
+            .map(|row| Ok((memory_from_row(&self.keyring, row)?, row.try_get("terms")?)))
             .collect()
     }
 

@@ -6,7 +6,8 @@
 //!   gateway does) until vector search finds its memories;
 //! - `sustained`: a burst of calls accepted back to back, until the last one is embedded.
 //!
-//! Run: `cargo bench -p memvox --bench pipeline` (`PIPELINE_CALLS=N` for the burst size).
+//! Run: `cargo bench -p memvox --bench pipeline` (`PIPELINE_CALLS=N` for the burst size). The
+//! store is encrypted as by default; `MEMVOX_BENCH_ENCRYPTION=off` measures plaintext.
 //! Prints JSON with p50/p95/p99/max in milliseconds, calls per second, and the workers' mean
 //! time per stage (from their `*_stage_seconds` metrics, over both phases).
 
@@ -123,6 +124,8 @@ async fn main() {
         .into(),
     );
     config.log.filter = "warn".into();
+    config.encryption.enabled =
+        std::env::var("MEMVOX_BENCH_ENCRYPTION").map_or(true, |v| v != "off");
     let app = App::build(config).await.expect("app");
     let workers = {
         let app = app.clone();

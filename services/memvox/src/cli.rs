@@ -54,6 +54,13 @@ pub enum Command {
         #[arg(long, default_value_t = 60)]
         timeout_secs: u64,
     },
+    /// Encryption keys: status (values per key id), rotate (re-encrypt under a new key),
+    /// generate (keys for a secret).
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::keys::KeysCommand,
+    },
     /// Local embedding models: list, check, fetch.
     Models {
         /// What to do.
@@ -102,6 +109,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => crate::serve::serve(load(file)?).await,
         Command::Migrate => crate::migrate::migrate(&load(file)?).await,
         Command::Dlq { command } => crate::dlq::run(load(file)?, command).await,
+        Command::Keys { command } => crate::keys::run(load(file)?, command).await,
         Command::Models { command } => crate::models::run(&load(file)?, command).await,
     }
 }

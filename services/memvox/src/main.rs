@@ -4,6 +4,7 @@
 mod cli;
 mod dlq;
 mod elevenlabs;
+mod keys;
 mod migrate;
 mod models;
 mod probe;

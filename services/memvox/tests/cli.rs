@@ -66,6 +66,19 @@ fn assert_one_line_error(output: &Output, expected: &str) {
     );
 }
 
+/// Encryption keys given inline, as a secret gives them to containers.
+fn inline_keys() -> [(&'static str, String); 3] {
+    let key = memvox_crypto::Key::generate().to_base64();
+    [
+        ("MEMVOX_ENCRYPTION__KEYS", format!("k1:{key}")),
+        ("MEMVOX_ENCRYPTION__ACTIVE_KEY", "k1".to_owned()),
+        (
+            "MEMVOX_ENCRYPTION__INDEX_KEY",
+            memvox_crypto::Key::generate().to_base64(),
+        ),
+    ]
+}
+
 struct Running(Child);
 
 impl Drop for Running {
@@ -213,6 +226,7 @@ fn unreachable_database_is_one_clear_error() {
             "postgres://memvox:secret@127.0.0.1:1/memvox",
         )
         .env("MEMVOX_STORE__ACQUIRE_TIMEOUT_MS", "2000")
+        .envs(inline_keys())
         .output()
         .unwrap();
     assert_one_line_error(
@@ -248,7 +262,16 @@ fn embedding_dimension_mismatch_is_one_clear_error() {
             model: "text-embedding-3-small".into(),
             dimension: 8,
         };
-        let store = SqliteStore::open(&path, &StoreSettings::default(), space)
+        let store_settings = StoreSettings {
+            url: format!("sqlite://{}", path.display()),
+            ..StoreSettings::default()
+        };
+        let keyring = memvox_crypto::Keyring::open(
+            &memvox_crypto::EncryptionSettings::default(),
+            store_settings.default_key_file().as_deref(),
+        )
+        .unwrap();
+        let store = SqliteStore::open(&path, &store_settings, space, keyring)
             .await
             .unwrap();
         let memory = NewMemory {
@@ -488,4 +511,136 @@ fn a_signed_webhook_to_serve_becomes_memories_the_agent_can_query() {
             "the returning caller is recognised by number: {init}"
         );
     });
+}
+
+/// Opens the embedded store of `dir` as `memvox` would (same generated key file) and gives it
+/// one memory.
+fn seed_embedded_store(dir: &Path, content: &str) -> memvox_crypto::Keyring {
+    let path = dir.join("data/memvox.db");
+    let settings = StoreSettings {
+        url: format!("sqlite://{}", path.display()),
+        ..StoreSettings::default()
+    };
+    let keyring = memvox_crypto::Keyring::open(
+        &memvox_crypto::EncryptionSettings::default(),
+        settings.default_key_file().as_deref(),
+    )
+    .unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = SqliteStore::open(&path, &settings, bundled_space(), keyring.clone())
+            .await
+            .unwrap();
+        store
+            .insert_memory(
+                &NewMemory {
+                    user_id: "u1".into(),
+                    content: content.into(),
+                    sector: Sector::Semantic,
+                    salience: 0.5,
+                    provenance: None,
+                },
+                0,
+            )
+            .await
+            .unwrap();
+        store.pool().close().await;
+    });
+    keyring
+}
+
+/// The bundled model's space, which `memvox` opens the store in.
+fn bundled_space() -> EmbeddingSpace {
+    EmbeddingSpace {
+        model: "static-minilm-256".into(),
+        dimension: 256,
+    }
+}
+
+fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn keys_status_and_rotate_reencrypt_the_embedded_store() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = seed_embedded_store(dir.path(), "allergic to peanuts");
+    let key_file = dir.path().join("data/memvox.db.keys.json");
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the generated key file is private");
+    let old = keyring.active_key_id().unwrap();
+
+    let status = memvox(dir.path())
+        .args(["keys", "status"])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", stderr_of(&status));
+    assert!(
+        stdout_of(&status).contains(&format!("memories.content  {old}  1")),
+        "{}",
+        stdout_of(&status)
+    );
+
+    let rotate = memvox(dir.path())
+        .args(["keys", "rotate"])
+        .output()
+        .unwrap();
+    assert!(rotate.status.success(), "{}", stderr_of(&rotate));
+    let out = stdout_of(&rotate);
+    assert!(out.contains("rotation complete"), "{out}");
+    keyring.reload().unwrap();
+    let new = keyring.active_key_id().unwrap();
+    assert_ne!(new, old, "rotation made a new key active");
+    assert!(
+        out.contains(&format!("memories.content  {new}  1")),
+        "{out}"
+    );
+    assert!(
+        !out.contains(&format!("  {old}  ")),
+        "nothing is left under {old}: {out}"
+    );
+
+    let raw: Vec<String> = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = SqliteStore::connect(
+            &dir.path().join("data/memvox.db"),
+            &StoreSettings::default(),
+        )
+        .await
+        .unwrap();
+        sqlx::query_scalar("SELECT content FROM memories")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+    });
+    assert!(raw[0].starts_with(&format!("mvx1:{new}:")), "{raw:?}");
+    assert!(!raw[0].contains("peanuts"), "{raw:?}");
+}
+
+#[test]
+fn an_encrypted_database_does_not_start_with_encryption_off() {
+    let dir = tempfile::tempdir().unwrap();
+    seed_embedded_store(dir.path(), "allergic to peanuts");
+    let output = memvox(dir.path())
+        .args(["keys", "status"])
+        .env("MEMVOX_ENCRYPTION__ENABLED", "false")
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "this database holds encrypted data");
+    let output = memvox(dir.path())
+        .args(["keys", "status"])
+        .envs(inline_keys())
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "this database needs encryption key");
+}
+
+#[test]
+fn postgres_without_a_key_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = memvox(dir.path())
+        .arg("serve")
+        .env("MEMVOX_STORE__URL", postgres_url("memvox", "memvox_test"))
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "encryption is on but no key is configured");
 }

@@ -52,6 +52,10 @@ async fn app_with(
             });
             config.store.schema = Some(format!("test_pipeline_{tag}"));
             config.store.migrate_on_start = Some(true);
+            let key = memvox_crypto::Key::generate().to_base64();
+            config.encryption.keys = Some(format!("k1:{key}"));
+            config.encryption.active_key = Some("k1".into());
+            config.encryption.index_key = Some(memvox_crypto::Key::generate().to_base64());
             config.bus.backend = BusBackend::Redis;
             config.bus.key_prefix = format!("test:pipeline:{tag}");
             config.cache.key_prefix = format!("test:pipeline:{tag}:cache");

@@ -56,6 +56,7 @@ async fn load(
             &dir.path().join("probe.db"),
             &StoreSettings::default(),
             space,
+            memvox_crypto::Keyring::from_key_set(memvox_crypto::KeySet::generate()),
         )
         .await
         .unwrap(),

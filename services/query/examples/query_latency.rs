@@ -5,7 +5,8 @@
 //! (`oneshot`, no sockets), each with a distinct query so the embedding cache never answers,
 //! and prints p50 / p99 / max; then asks the same questions again (answers cached in process)
 //! and, with `--redis`, through a second replica with its own in-process tier (answers found in
-//! the shared Redis tier, `MEMVOX_TEST_REDIS_URL`). Run in release mode:
+//! the shared Redis tier, `MEMVOX_TEST_REDIS_URL`). The store is encrypted like production;
+//! set `MEMVOX_BENCH_ENCRYPTION=off` to measure the plaintext store. Run in release mode:
 //!
 //! ```text
 //! cargo run --release -p memvox-query --example query_latency [-- --postgres] [-- --redis] [-- --requests 2000]
@@ -77,7 +78,7 @@ async fn main() {
             migrate_on_start: Some(true),
             ..StoreSettings::default()
         };
-        let store = PostgresStore::open(url, Some(&schema), &settings, space)
+        let store = PostgresStore::open(url, Some(&schema), &settings, space, keyring())
             .await
             .unwrap();
         pg = Some(store.clone());
@@ -88,6 +89,7 @@ async fn main() {
                 &dir.path().join("bench.db"),
                 &StoreSettings::default(),
                 space,
+                keyring(),
             )
             .await
             .unwrap(),
@@ -263,4 +265,13 @@ fn report(label: &str, latencies: &[Duration]) {
         at(0.99),
         latencies.last().copied().unwrap_or(Duration::ZERO)
     );
+}
+
+/// Encrypted like production (a fresh key); `MEMVOX_BENCH_ENCRYPTION=off` measures plaintext.
+fn keyring() -> memvox_crypto::Keyring {
+    if std::env::var("MEMVOX_BENCH_ENCRYPTION").is_ok_and(|v| v == "off") {
+        memvox_crypto::Keyring::disabled()
+    } else {
+        memvox_crypto::Keyring::from_key_set(memvox_crypto::KeySet::generate())
+    }
 }

@@ -1,9 +1,11 @@
 //! Test harness: a fresh store per test on either backend. SQLite gets a temporary file;
 //! PostgreSQL gets its own schema in the test database (dropped at the end), so tests run in
 //! parallel and leave nothing behind. The PostgreSQL server comes from `scripts/test-services.sh`.
+#![allow(dead_code)] // each test file uses a different part of the harness
 
 use std::{collections::BTreeMap, sync::Arc};
 
+use memvox_crypto::{KeySet, Keyring};
 use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreResult, StoreSettings};
 use rand::Rng;
 
@@ -39,6 +41,11 @@ pub fn space() -> EmbeddingSpace {
     }
 }
 
+/// A keyring with one fresh key, as test stores are encrypted like production ones.
+pub fn test_keyring() -> Keyring {
+    Keyring::from_key_set(KeySet::generate())
+}
+
 /// A store under test and what is needed to inspect and reopen it.
 pub enum Harness {
     /// SQLite in a temporary directory.
@@ -47,6 +54,8 @@ pub enum Harness {
         store: SqliteStore,
         /// Keeps the directory alive.
         dir: tempfile::TempDir,
+        /// The keys it was opened with.
+        keyring: Keyring,
     },
     /// PostgreSQL in a private schema.
     Postgres {
@@ -54,33 +63,65 @@ pub enum Harness {
         store: PostgresStore,
         /// The schema.
         schema: String,
+        /// The keys it was opened with.
+        keyring: Keyring,
     },
 }
 
 impl Harness {
-    /// A fresh SQLite store.
+    /// A fresh encrypted SQLite store.
     pub async fn sqlite() -> Self {
+        Self::sqlite_with(test_keyring()).await
+    }
+
+    /// A fresh SQLite store with the given keys.
+    pub async fn sqlite_with(keyring: Keyring) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(
             &dir.path().join("memvox.db"),
             &StoreSettings::default(),
             space(),
+            keyring.clone(),
         )
         .await
         .expect("open sqlite store");
-        Harness::Sqlite { store, dir }
+        Harness::Sqlite {
+            store,
+            dir,
+            keyring,
+        }
     }
 
-    /// A fresh PostgreSQL store in its own schema, migrated.
+    /// A fresh encrypted PostgreSQL store in its own schema, migrated.
     pub async fn postgres() -> Self {
+        Self::postgres_with(test_keyring()).await
+    }
+
+    /// A fresh PostgreSQL store with the given keys.
+    pub async fn postgres_with(keyring: Keyring) -> Self {
         let schema = format!("test_{:016x}", rand::rng().random::<u64>());
-        let store = Self::open_postgres(&schema, space())
+        let store = Self::open_postgres(&schema, space(), keyring.clone())
             .await
             .expect("PostgreSQL with pgvector must be running: run scripts/test-services.sh");
-        Harness::Postgres { store, schema }
+        Harness::Postgres {
+            store,
+            schema,
+            keyring,
+        }
     }
 
-    async fn open_postgres(schema: &str, space: EmbeddingSpace) -> StoreResult<PostgresStore> {
+    /// The keys the store was opened with.
+    pub fn keyring(&self) -> &Keyring {
+        match self {
+            Harness::Sqlite { keyring, .. } | Harness::Postgres { keyring, .. } => keyring,
+        }
+    }
+
+    async fn open_postgres(
+        schema: &str,
+        space: EmbeddingSpace,
+        keyring: Keyring,
+    ) -> StoreResult<PostgresStore> {
         let settings = StoreSettings {
             url: postgres_url(),
             schema: Some(schema.to_owned()),
@@ -88,7 +129,7 @@ impl Harness {
             migrate_on_start: Some(true),
             ..StoreSettings::default()
         };
-        PostgresStore::open(&settings.url, Some(schema), &settings, space).await
+        PostgresStore::open(&settings.url, Some(schema), &settings, space, keyring).await
     }
 
     /// The store as the trait object services use.
@@ -101,17 +142,56 @@ impl Harness {
 
     /// Opens the same database again with another embedding space.
     pub async fn reopen(&self, space: EmbeddingSpace) -> StoreResult<Arc<dyn Store>> {
+        self.reopen_with(space, self.keyring().clone()).await
+    }
+
+    /// Opens the same database again with another embedding space and keys.
+    pub async fn reopen_with(
+        &self,
+        space: EmbeddingSpace,
+        keyring: Keyring,
+    ) -> StoreResult<Arc<dyn Store>> {
         Ok(match self {
             Harness::Sqlite { dir, .. } => Arc::new(
                 SqliteStore::open(
                     &dir.path().join("memvox.db"),
                     &StoreSettings::default(),
                     space,
+                    keyring,
                 )
                 .await?,
             ),
-            Harness::Postgres { schema, .. } => Arc::new(Self::open_postgres(schema, space).await?),
+            Harness::Postgres { schema, .. } => {
+                Arc::new(Self::open_postgres(schema, space, keyring).await?)
+            }
         })
+    }
+
+    /// Every non-null value of one text column, read with plain SQL (what a copy of the
+    /// database shows).
+    pub async fn raw_column(&self, table: &str, column: &str) -> Vec<String> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {column} FROM {table} WHERE {column} IS NOT NULL"
+        ));
+        match self {
+            Harness::Sqlite { store, .. } => sqlx::query_scalar(sql).fetch_all(store.pool()).await,
+            Harness::Postgres { store, .. } => {
+                sqlx::query_scalar(sql).fetch_all(store.pool()).await
+            }
+        }
+        .expect("read column")
+    }
+
+    /// Runs one statement with plain SQL (to plant legacy or tampered rows).
+    pub async fn execute(&self, statement: &str) {
+        let sql = sqlx::AssertSqlSafe(statement.to_owned());
+        match self {
+            Harness::Sqlite { store, .. } => sqlx::query(sql).execute(store.pool()).await.map(drop),
+            Harness::Postgres { store, .. } => {
+                sqlx::query(sql).execute(store.pool()).await.map(drop)
+            }
+        }
+        .expect("execute");
     }
 
     /// Row count of every table, counted with plain SQL independent of the store's logic.
@@ -133,21 +213,9 @@ impl Harness {
         counts
     }
 
-    /// Runs one SQL statement directly, behind the store's back.
-    pub async fn execute(&self, statement: &str) {
-        let sql = sqlx::AssertSqlSafe(statement.to_owned());
-        match self {
-            Harness::Sqlite { store, .. } => sqlx::query(sql).execute(store.pool()).await.map(drop),
-            Harness::Postgres { store, .. } => {
-                sqlx::query(sql).execute(store.pool()).await.map(drop)
-            }
-        }
-        .expect("execute SQL");
-    }
-
     /// Drops the PostgreSQL schema (SQLite's directory goes with the value).
     pub async fn cleanup(self) {
-        if let Harness::Postgres { store, schema } = self {
+        if let Harness::Postgres { store, schema, .. } = self {
             let sql = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
             sqlx::query(sql)
                 .execute(store.pool())

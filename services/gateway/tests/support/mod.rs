@@ -105,9 +105,10 @@ impl Gateway {
         let backend = match store {
             StoreKind::Sqlite => {
                 let path = dir.path().join("memvox.db");
-                let store = SqliteStore::open(&path, &StoreSettings::default(), space())
-                    .await
-                    .expect("open sqlite");
+                let store =
+                    SqliteStore::open(&path, &StoreSettings::default(), space(), test_keyring())
+                        .await
+                        .expect("open sqlite");
                 Backend::Sqlite(store)
             }
             StoreKind::Postgres => {
@@ -119,9 +120,15 @@ impl Gateway {
                     migrate_on_start: Some(true),
                     ..StoreSettings::default()
                 };
-                let store = PostgresStore::open(&settings.url, Some(&schema), &settings, space())
-                    .await
-                    .expect("PostgreSQL must be running: run scripts/test-services.sh");
+                let store = PostgresStore::open(
+                    &settings.url,
+                    Some(&schema),
+                    &settings,
+                    space(),
+                    test_keyring(),
+                )
+                .await
+                .expect("PostgreSQL must be running: run scripts/test-services.sh");
                 Backend::Postgres(store, schema)
             }
         };
@@ -313,4 +320,9 @@ pub fn transcription(conversation_id: &str) -> Vec<u8> {
         r#"{{"type":"post_call_transcription","event_timestamp":{NOW},"data":{{"agent_id":"agent_1","conversation_id":"{conversation_id}","status":"done","transcript":[{{"role":"user","message":"Hi, I'm Ada.","time_in_call_secs":1}}],"metadata":{{"start_time_unix_secs":{NOW},"call_duration_secs":30}},"has_audio":false,"has_user_audio":false,"has_response_audio":false}}}}"#
     )
     .into_bytes()
+}
+
+/// A keyring with one fresh key: test stores are encrypted like production ones.
+fn test_keyring() -> memvox_crypto::Keyring {
+    memvox_crypto::Keyring::from_key_set(memvox_crypto::KeySet::generate())
 }

@@ -153,10 +153,14 @@ impl Harness {
         let backend = match backend {
             "sqlite" => {
                 let dir = tempfile::tempdir().unwrap();
-                let store =
-                    SqliteStore::open(&dir.path().join("m.db"), &StoreSettings::default(), space())
-                        .await
-                        .unwrap();
+                let store = SqliteStore::open(
+                    &dir.path().join("m.db"),
+                    &StoreSettings::default(),
+                    space(),
+                    test_keyring(),
+                )
+                .await
+                .unwrap();
                 Backend::Sqlite(store, dir)
             }
             _ => {
@@ -171,9 +175,15 @@ impl Harness {
                     migrate_on_start: Some(true),
                     ..StoreSettings::default()
                 };
-                let store = PostgresStore::open(&url, Some(&schema), &store_settings, space())
-                    .await
-                    .expect("PostgreSQL with pgvector must be running: scripts/test-services.sh");
+                let store = PostgresStore::open(
+                    &url,
+                    Some(&schema),
+                    &store_settings,
+                    space(),
+                    test_keyring(),
+                )
+                .await
+                .expect("PostgreSQL with pgvector must be running: scripts/test-services.sh");
                 Backend::Postgres(store, schema)
             }
         };
@@ -382,4 +392,9 @@ macro_rules! on_both_backends {
             $(#[tokio::test] async fn $name() { super::$name("postgres").await; })*
         }
     };
+}
+
+/// A keyring with one fresh key: test stores are encrypted like production ones.
+fn test_keyring() -> memvox_crypto::Keyring {
+    memvox_crypto::Keyring::from_key_set(memvox_crypto::KeySet::generate())
 }
