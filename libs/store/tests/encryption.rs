@@ -395,8 +395,9 @@ async fn rotation_reencrypts_everything(build: fn(Keyring) -> futures_harness::O
     );
     assert_eq!(
         after[&Some("k2".to_owned())],
-        k1_values + 1,
-        "every value, legacy plaintext included, is under the new key: {after:?}"
+        k1_values + 1 + 20,
+        "every value, legacy plaintext and the 20 edits' history rows included, is under the \
+         new key: {after:?}"
     );
     assert_eq!(
         rotated

@@ -271,9 +271,22 @@ impl Harness {
     }
 }
 
+/// Drops the test's schema. The invocation log and recall tasks may still be writing; if the
+/// drop is chosen as a deadlock victim against them, it is retried.
 async fn drop_schema(pool: &sqlx::PgPool, schema: &str) {
-    let sql = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
-    sqlx::query(sql).execute(pool).await.unwrap();
+    let statement = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+    for attempt in 1.. {
+        match sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+            .execute(pool)
+            .await
+        {
+            Ok(_) => return,
+            Err(error) if attempt < 5 && error.to_string().contains("deadlock") => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("drop schema {schema}: {error}"),
+        }
+    }
 }
 
 /// Caches from `settings` (in-process answers live an hour, so only versions invalidate them
