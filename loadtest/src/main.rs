@@ -73,6 +73,9 @@ pub struct QueryArgs {
     /// Connection pool size of the store (the store's default is 8).
     #[arg(long, default_value_t = 8)]
     pub store_connections: u32,
+    /// Weight of lexical search in the ranking (`query.lexical_weight`; 0 turns it off).
+    #[arg(long, default_value_t = 0.15)]
+    pub lexical_weight: f64,
     /// Random seed of the population and the traffic.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,

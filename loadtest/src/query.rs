@@ -172,7 +172,7 @@ async fn measure(
     seeded: Seeded,
 ) -> anyhow::Result<()> {
     let backend = store.backend();
-    let base = start_service(store).await?;
+    let base = start_service(store, args.lexical_weight).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(1_024)
         .build()?;
@@ -236,11 +236,12 @@ fn label(endpoint: Endpoint, heavy: bool) -> &'static str {
 }
 
 /// Starts the query router as `memvox serve` mounts it; returns `http://address`.
-async fn start_service(store: Arc<dyn Store>) -> anyhow::Result<String> {
+async fn start_service(store: Arc<dyn Store>, lexical_weight: f64) -> anyhow::Result<String> {
     let settings = QuerySettings {
         api_token_sha256: vec![hash_token(TOKEN)],
         init_secrets: vec![Secret::new(INIT_SECRET)],
         rate_limit_per_second: 0,
+        lexical_weight,
         ..QuerySettings::default()
     };
     let metrics = Metrics::new();

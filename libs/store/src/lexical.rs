@@ -82,10 +82,10 @@ impl LexicalKey {
 /// Whether a word found in `df` of a user's `memories` is worth searching for: words most of a
 /// caller's memories share ("called", "order" for a shop) rank nothing and would make the
 /// full-text engine score thousands of rows, so only words in at most
-/// `max(100, memories / 20)` memories are looked up. A memory found through a rarer word is
+/// `max(50, memories / 100)` memories are looked up. A memory found through a rarer word is
 /// still credited with the common words it holds.
 pub fn is_selective(df: usize, memories: usize) -> bool {
-    df <= (memories / 20).max(100)
+    df <= (memories / 100).max(50)
 }
 
 /// Indexes into `query` of the tokens present in a memory's stored `terms`.
@@ -117,10 +117,10 @@ mod tests {
 
     #[test]
     fn only_words_in_few_memories_are_searched() {
-        assert!(is_selective(100, 150));
-        assert!(!is_selective(101, 150));
-        assert!(is_selective(500, 10_000));
-        assert!(!is_selective(501, 10_000));
+        assert!(is_selective(50, 150));
+        assert!(!is_selective(51, 150));
+        assert!(is_selective(100, 10_000));
+        assert!(!is_selective(101, 10_000));
     }
 
     #[test]
