@@ -848,11 +848,19 @@ macro_rules! impl_store {
                 query_vector: &[f32],
                 filter: &$crate::MemoryFilter,
                 limit: usize,
+                min_memories: usize,
             ) -> $crate::StoreResult<$crate::LexicalSearch> {
                 self.space.check_dimension(query_vector.len())?;
                 let tokens = self.lexical.query_tokens(user_id, query);
                 if tokens.is_empty() || limit == 0 {
                     return Ok($crate::LexicalSearch::default());
+                }
+                let index = self.user_index(user_id).await?;
+                if index.1.memories.len() < min_memories {
+                    return Ok($crate::LexicalSearch {
+                        memories: index.1.memories.len(),
+                        ..$crate::LexicalSearch::default()
+                    });
                 }
                 let (memories, document_frequency) =
                     self.backend_token_frequencies(user_id, &tokens).await?;
@@ -872,17 +880,12 @@ macro_rules! impl_store {
                 let rows = self
                     .backend_search_tokens(user_id, &selective, filter, limit)
                     .await?;
-                let index = if rows.is_empty() {
-                    None
-                } else {
-                    Some(self.user_index(user_id).await?)
-                };
                 let hits = rows
                     .into_iter()
                     .map(|(memory, terms)| $crate::LexicalHit {
                         similarity: index
-                            .as_ref()
-                            .and_then(|entry| entry.1.similarity(query_vector, memory.id))
+                            .1
+                            .similarity(query_vector, memory.id)
                             .map_or(0.0, f64::from),
                         matched: $crate::lexical::matched_tokens(&tokens, &terms),
                         memory,

@@ -229,7 +229,8 @@ pub trait Store: Send + Sync {
     /// `memvox_core::text::lexical_terms`) and pass `filter`, most matching first, each with its
     /// cosine similarity to `query_vector`. Finds names, numbers and product codes an embedding
     /// may miss; a query with no content word finds nothing, and words most of the user's
-    /// memories share are not looked up (they still count in `matched`).
+    /// memories share are not looked up (they still count in `matched`). A user with fewer than
+    /// `min_memories` embedded memories is not searched (only `memories` is filled in).
     async fn search_lexical(
         &self,
         user_id: &str,
@@ -237,6 +238,7 @@ pub trait Store: Send + Sync {
         query_vector: &[f32],
         filter: &MemoryFilter,
         limit: usize,
+        min_memories: usize,
     ) -> StoreResult<LexicalSearch>;
 
     /// For each of the user's embedded memories in `ids`, up to `limit` other memories of the

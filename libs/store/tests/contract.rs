@@ -1179,6 +1179,7 @@ async fn lexical_search_finds_exact_words_filters_and_isolates(harness: &Harness
             &query,
             &MemoryFilter::default(),
             10,
+            0,
         )
         .await
         .unwrap();
@@ -1206,15 +1207,24 @@ async fn lexical_search_finds_exact_words_filters_and_isolates(harness: &Harness
         ..MemoryFilter::default()
     };
     let filtered = store
-        .search_lexical("u1", "order 58213", &query, &only_email, 10)
+        .search_lexical("u1", "order 58213", &query, &only_email, 10, 0)
         .await
         .unwrap();
     assert!(filtered.hits.is_empty(), "the sector filter applies");
     let nothing = store
-        .search_lexical("u1", "is it the", &query, &MemoryFilter::default(), 10)
+        .search_lexical("u1", "is it the", &query, &MemoryFilter::default(), 10, 0)
         .await
         .unwrap();
     assert_eq!(nothing, memvox_store::LexicalSearch::default());
+    let small = store
+        .search_lexical("u1", "order 58213", &query, &MemoryFilter::default(), 10, 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        (small.memories, small.hits.len()),
+        (3, 0),
+        "fewer embedded memories (3) than asked for (5): not searched"
+    );
 
     store
         .edit_memory(
@@ -1241,6 +1251,7 @@ async fn lexical_search_finds_exact_words_filters_and_isolates(harness: &Harness
             &query,
             &MemoryFilter::default(),
             10,
+            0,
         )
         .await
         .unwrap();
@@ -1252,7 +1263,7 @@ async fn lexical_search_finds_exact_words_filters_and_isolates(harness: &Harness
     harness.execute("DELETE FROM memory_terms").await;
     let reopened = harness.reopen(support::space()).await.unwrap();
     let again = reopened
-        .search_lexical("u2", "58213", &query, &MemoryFilter::default(), 10)
+        .search_lexical("u2", "58213", &query, &MemoryFilter::default(), 10, 0)
         .await
         .unwrap();
     assert_eq!(

@@ -146,9 +146,14 @@ async fn gather(
         .store
         .search_memories(user_id, vector, filter, candidates);
     let (hits, lexical) = if state.weights.lexical > 0.0 {
-        let lexical = state
-            .store
-            .search_lexical(user_id, query, vector, filter, candidates);
+        let lexical = state.store.search_lexical(
+            user_id,
+            query,
+            vector,
+            filter,
+            candidates,
+            state.settings.lexical_min_memories,
+        );
         let (hits, lexical) = tokio::try_join!(dense, lexical)?;
         (hits, lexical)
     } else {

@@ -123,6 +123,7 @@ pub fn settings() -> QuerySettings {
     QuerySettings {
         api_token_sha256: vec![hash_token(TOKEN)],
         init_secrets: vec![Secret::new(INIT_SECRET)],
+        lexical_min_memories: 0,
         ..QuerySettings::default()
     }
 }
