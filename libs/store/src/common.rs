@@ -5,9 +5,9 @@
 //! [`VectorIndex`](crate::vector_index::VectorIndex)) and `lexical` (its
 //! [`LexicalKey`](crate::LexicalKey)), and inherent methods `writer` (the pool every write
 //! uses), `backend_store_embeddings` and `push_row_vector` (vector storage),
-//! `backend_similar_memories` (neighbours of a batch), `backend_token_frequencies` and
-//! `backend_search_tokens` (the full-text index): the things that differ. Vector search goes
-//! through the per-user vector index on both backends.
+//! `backend_similar_memories` (neighbours of a batch), and associated constants
+//! `TOKEN_COUNT`, `TOKEN_SEARCH` and `TOKEN_OR` (the full-text index's SQL): the things that
+//! differ. Vector search goes through the per-user vector index on both backends.
 
 use memvox_core::{Memory, Provenance, Sector, UnixMillis};
 use memvox_crypto::Keyring;
@@ -1541,6 +1541,75 @@ macro_rules! impl_store {
                     tracing::info!(indexed, "lexical index complete");
                 }
                 Ok(())
+            }
+
+            /// How many memories the user has in the lexical index, and how many contain each
+            /// token, in one statement (tokens are per user, so each count reads one user's
+            /// posting list).
+            async fn backend_token_frequencies(
+                &self,
+                user_id: &str,
+                tokens: &[String],
+            ) -> $crate::StoreResult<(usize, Vec<usize>)> {
+                use sqlx::Row;
+                let counts: Vec<String> = (0..tokens.len())
+                    .map(|i| Self::TOKEN_COUNT.replace("{n}", &(i + 2).to_string()))
+                    .collect();
+                let statement = format!(
+                    "SELECT (SELECT COUNT(*) FROM memory_terms WHERE user_id = $1), {}",
+                    counts.join(", ")
+                );
+                let mut query = sqlx::query($sql(statement)).bind(user_id);
+                for token in tokens {
+                    query = query.bind(token);
+                }
+                let row = query.fetch_one(&self.pool).await?;
+                let count = |i: usize| -> $crate::StoreResult<usize> {
+                    Ok(usize::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
+                };
+                let frequencies = (0..tokens.len())
+                    .map(|i| count(i + 1))
+                    .collect::<$crate::StoreResult<_>>()?;
+                Ok((count(0)?, frequencies))
+            }
+
+            /// The user's memories holding any of `tokens` and passing `filter`, best match
+            /// first, each with its stored tokens.
+            async fn backend_search_tokens(
+                &self,
+                user_id: &str,
+                tokens: &[String],
+                filter: &$crate::MemoryFilter,
+                limit: usize,
+            ) -> $crate::StoreResult<Vec<(memvox_core::Memory, String)>> {
+                use sqlx::Row;
+                let mut next = 3;
+                let (conditions, binds) = $crate::sql::filter_conditions(filter, &mut next);
+                let statement = Self::TOKEN_SEARCH
+                    .replace("{columns}", $crate::sql::memory_columns!())
+                    .replace("{conditions}", &conditions)
+                    .replace("{next}", &next.to_string());
+                let mut fetch = sqlx::query($sql(statement))
+                    .bind(tokens.join(Self::TOKEN_OR))
+                    .bind(user_id);
+                for bind in binds {
+                    fetch = match bind {
+                        $crate::sql::Bind::Text(text) => fetch.bind(text),
+                        $crate::sql::Bind::Int(int) => fetch.bind(int),
+                    };
+                }
+                let rows = fetch
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok((
+                            $crate::common::memory_from_row(&self.keyring, row)?,
+                            row.try_get("terms")?,
+                        ))
+                    })
+                    .collect()
             }
 
             /// Gives every memory without lexical tokens its tokens, a batch per transaction;

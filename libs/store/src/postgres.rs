@@ -8,7 +8,7 @@
 
 use std::{str::FromStr, time::Duration};
 
-use memvox_core::{Memory, MemoryId, UnixMillis};
+use memvox_core::{MemoryId, UnixMillis};
 use memvox_crypto::Keyring;
 use sqlx::{
     Row,
@@ -17,7 +17,7 @@ use sqlx::{
 
 use crate::{
     EmbeddingSpace, LexicalKey, MemoryFilter, Neighbour, StoreError, StoreResult, StoreSettings,
-    common::{impl_store, memory_from_row},
+    common::impl_store,
     settings::{redact_url, validate_schema_name},
     sql::{self, Bind, for_postgres},
     vector_index::VectorIndex,
@@ -188,74 +188,15 @@ impl PostgresStore {
             .collect()
     }
 
-    /// How many memories the user has in the lexical index, and how many contain each token,
-    /// in one statement (tokens are per user, so each count reads one user's posting list).
-    async fn backend_token_frequencies(
-        &self,
-        user_id: &str,
-        tokens: &[String],
-    ) -> StoreResult<(usize, Vec<usize>)> {
-        let counts: Vec<String> = (0..tokens.len())
-            .map(|i| {
-                format!(
-                    "(SELECT COUNT(*) FROM memory_terms WHERE user_id = $1 \
-                     AND tsv @@ to_tsquery('simple', ${}))",
-                    i + 2
-                )
-            })
-            .collect();
-        let statement = format!(
-            "SELECT (SELECT COUNT(*) FROM memory_terms WHERE user_id = $1), {}",
-            counts.join(", ")
-        );
-        let mut query = sqlx::query(for_postgres(statement)).bind(user_id);
-        for token in tokens {
-            query = query.bind(token);
-        }
-        let row = query.fetch_one(&self.pool).await?;
-        let count = |i: usize| -> StoreResult<usize> {
-            Ok(usize::try_from(row.try_get::<i64, _>(i)?).unwrap_or(0))
-        };
-        let frequencies = (0..tokens.len())
-            .map(|i| count(i + 1))
-            .collect::<StoreResult<_>>()?;
-        Ok((count(0)?, frequencies))
-    }
-
-    /// The user's memories holding any of `tokens` and passing `filter`, best `ts_rank` first,
-    /// each with its stored tokens.
-    async fn backend_search_tokens(
-        &self,
-        user_id: &str,
-        tokens: &[String],
-        filter: &MemoryFilter,
-        limit: usize,
-    ) -> StoreResult<Vec<(Memory, String)>> {
-        let mut next = 3;
-        let (conditions, binds) = sql::filter_conditions(filter, &mut next);
-        let statement = format!(
-            "SELECT {}, t.terms AS terms FROM memory_terms t JOIN memories m ON m.id = t.memory_id \
-             WHERE t.tsv @@ to_tsquery('simple', $1) AND t.user_id = $2{conditions} \
-             ORDER BY ts_rank(t.tsv, to_tsquery('simple', $1)) DESC, m.id LIMIT ${next}",
-            sql::memory_columns!()
-        );
-        let mut fetch = sqlx::query(for_postgres(statement))
-            .bind(tokens.join(" | "))
-            .bind(user_id);
-        for bind in binds {
-            fetch = match bind {
-                Bind::Text(text) => fetch.bind(text),
-                Bind::Int(int) => fetch.bind(int),
-            };
-        }
-        let rows = fetch
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| Ok((memory_from_row(&self.keyring, row)?, row.try_get("terms")?)))
-            .collect()
-    }
+    /// The lexical index's SQL (see `common`): one token's count (`{n}`: its placeholder), the
+    /// search (`{columns}`, `{conditions}`, `{next}`), and how tokens are or-ed in a match.
+    const TOKEN_COUNT: &'static str = "(SELECT COUNT(*) FROM memory_terms WHERE user_id = $1 \
+         AND tsv @@ to_tsquery('simple', ${n}))";
+    const TOKEN_SEARCH: &'static str = "SELECT {columns}, t.terms AS terms FROM memory_terms t \
+         JOIN memories m ON m.id = t.memory_id \
+         WHERE t.tsv @@ to_tsquery('simple', $1) AND t.user_id = $2{conditions} \
+         ORDER BY ts_rank(t.tsv, to_tsquery('simple', $1)) DESC, m.id LIMIT ${next}";
+    const TOKEN_OR: &'static str = " | ";
 
     /// Appends a row's pgvector `vector` to an index matrix.
     fn push_row_vector(&self, row: &PgRow, matrix: &mut Vec<f32>) -> StoreResult<()> {
