@@ -82,6 +82,10 @@ pub struct QueryArgs {
     /// Where to write the JSON results.
     #[arg(long, default_value = "target/loadtest/query.json")]
     pub out: PathBuf,
+    /// Keep the seeded PostgreSQL schema afterwards (to inspect query plans); its name is
+    /// printed. SQLite files are always deleted.
+    #[arg(long)]
+    pub keep_schema: bool,
 }
 
 /// Options of the `ack` scenario.

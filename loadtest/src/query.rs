@@ -93,7 +93,7 @@ pub async fn query(args: QueryArgs) -> anyhow::Result<()> {
     )
     .await?;
     let result = measure(&args, &shape, store, seeded).await;
-    cleanup(seat).await?;
+    cleanup(seat, args.keep_schema).await?;
     result
 }
 
@@ -136,8 +136,9 @@ async fn open(
     })
 }
 
-/// Reports the size of what was seeded, then deletes it.
-async fn cleanup(seat: Seat) -> anyhow::Result<()> {
+/// Reports the size of what was seeded, then deletes it (unless `keep_schema` asks to keep a
+/// PostgreSQL schema).
+async fn cleanup(seat: Seat, keep_schema: bool) -> anyhow::Result<()> {
     match seat {
         Seat::Sqlite(store, dir) => {
             store.pool().close().await;
@@ -157,6 +158,10 @@ async fn cleanup(seat: Seat) -> anyhow::Result<()> {
             .bind(&schema)
             .fetch_one(store.pool())
             .await?;
+            if keep_schema {
+                eprintln!("schema {schema}: {:.2} GB; kept", size as f64 / 1e9);
+                return Ok(());
+            }
             eprintln!("schema {schema}: {:.2} GB; dropping", size as f64 / 1e9);
             let drop = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
             sqlx::query(drop).execute(store.pool()).await?;

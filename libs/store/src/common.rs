@@ -542,65 +542,25 @@ macro_rules! impl_store {
                 &self,
                 commit: &$crate::ExtractionCommit,
             ) -> $crate::StoreResult<$crate::ExtractionOutcome> {
-                use sqlx::Row;
-                let now = commit.now;
-                let mut tx = self.writer().begin().await?;
-                let claimed = sqlx::query($sql($crate::sql::CLAIM_EVENT))
-                    .bind(now)
-                    .bind(commit.event_id)
-                    .execute(&mut *tx)
-                    .await?;
-                if claimed.rows_affected() == 0 {
-                    let row = sqlx::query($sql($crate::sql::SELECT_EVENT_RESULT))
-                        .bind(commit.event_id)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .ok_or_else(|| $crate::StoreError::NotFound {
-                            what: format!("event {}", commit.event_id),
-                        })?;
-                    let status: String = row.try_get("status")?;
-                    if status != "completed" {
-                        return Err($crate::StoreError::Conflict(format!(
-                            "event {} is {status}, not pending",
-                            commit.event_id
-                        )));
-                    }
-                    let memory_ids =
-                        $crate::common::parse_result_ids(row.try_get("result_memory_ids")?)?;
-                    return Ok($crate::ExtractionOutcome {
-                        memory_ids,
-                        already_applied: true,
-                    });
-                }
-                if let Some(call) = &commit.call {
-                    Self::record_call_in(&mut *tx, &self.keyring, call, now).await?;
-                }
-                if let Some((phone, user_id)) = &commit.bind_caller {
-                    Self::bind_caller_in(&mut *tx, phone, user_id, now).await?;
-                }
-                let mut memory_ids = Vec::with_capacity(commit.memories.len());
-                for plan in &commit.memories {
-                    if let Some(id) = Self::apply_plan_in(&mut *tx, &self.keyring, &self.lexical, plan, now).await? {
-                        memory_ids.push(id);
-                    }
-                }
-                if let Some(user_id) = commit.call.as_ref().and_then(|c| c.conversation.user_id.as_ref()) {
-                    sqlx::query($sql($crate::sql::TOUCH_USER))
-                        .bind(now)
-                        .bind(user_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                sqlx::query($sql($crate::sql::SAVE_EVENT_RESULT))
-                    .bind(serde_json::json!(memory_ids).to_string())
-                    .bind(commit.event_id)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok($crate::ExtractionOutcome {
-                    memory_ids,
-                    already_applied: false,
+                let mut outcomes = self.apply_extractions(std::slice::from_ref(commit)).await?;
+                outcomes.pop().ok_or_else(|| {
+                    $crate::StoreError::Corrupt("a group commit of one event returned nothing".into())
                 })
+            }
+
+            async fn apply_extractions(
+                &self,
+                commits: &[$crate::ExtractionCommit],
+            ) -> $crate::StoreResult<Vec<$crate::ExtractionOutcome>> {
+                let mut tx = self.writer().begin().await?;
+                let mut outcomes = Vec::with_capacity(commits.len());
+                for commit in commits {
+                    outcomes.push(
+                        Self::apply_extraction_in(&mut *tx, &self.keyring, &self.lexical, commit).await?,
+                    );
+                }
+                tx.commit().await?;
+                Ok(outcomes)
             }
 
             async fn memory_history(
@@ -1216,6 +1176,73 @@ macro_rules! impl_store {
                 Ok(vectors)
             }
 
+
+            /// Applies one event's extraction inside an open transaction (see
+            /// `Store::apply_extraction`).
+            async fn apply_extraction_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                keyring: &memvox_crypto::Keyring,
+                lexical: &$crate::LexicalKey,
+                commit: &$crate::ExtractionCommit,
+            ) -> $crate::StoreResult<$crate::ExtractionOutcome> {
+                use sqlx::Row;
+                let now = commit.now;
+                let claimed = sqlx::query($sql($crate::sql::CLAIM_EVENT))
+                    .bind(now)
+                    .bind(commit.event_id)
+                    .execute(&mut *conn)
+                    .await?;
+                if claimed.rows_affected() == 0 {
+                    let row = sqlx::query($sql($crate::sql::SELECT_EVENT_RESULT))
+                        .bind(commit.event_id)
+                        .fetch_optional(&mut *conn)
+                        .await?
+                        .ok_or_else(|| $crate::StoreError::NotFound {
+                            what: format!("event {}", commit.event_id),
+                        })?;
+                    let status: String = row.try_get("status")?;
+                    if status != "completed" {
+                        return Err($crate::StoreError::Conflict(format!(
+                            "event {} is {status}, not pending",
+                            commit.event_id
+                        )));
+                    }
+                    let memory_ids =
+                        $crate::common::parse_result_ids(row.try_get("result_memory_ids")?)?;
+                    return Ok($crate::ExtractionOutcome {
+                        memory_ids,
+                        already_applied: true,
+                    });
+                }
+                if let Some(call) = &commit.call {
+                    Self::record_call_in(&mut *conn, keyring, call, now).await?;
+                }
+                if let Some((phone, user_id)) = &commit.bind_caller {
+                    Self::bind_caller_in(&mut *conn, phone, user_id, now).await?;
+                }
+                let mut memory_ids = Vec::with_capacity(commit.memories.len());
+                for plan in &commit.memories {
+                    if let Some(id) = Self::apply_plan_in(&mut *conn, keyring, lexical, plan, now).await? {
+                        memory_ids.push(id);
+                    }
+                }
+                if let Some(user_id) = commit.call.as_ref().and_then(|c| c.conversation.user_id.as_ref()) {
+                    sqlx::query($sql($crate::sql::TOUCH_USER))
+                        .bind(now)
+                        .bind(user_id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                sqlx::query($sql($crate::sql::SAVE_EVENT_RESULT))
+                    .bind(serde_json::json!(memory_ids).to_string())
+                    .bind(commit.event_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok($crate::ExtractionOutcome {
+                    memory_ids,
+                    already_applied: false,
+                })
+            }
 
             /// Applies one planned memory change inside the extraction transaction; returns the
             /// memory it produced or touched (`None` when its target no longer exists).

@@ -151,6 +151,15 @@ pub trait Store: Send + Sync {
     /// racing) writes nothing and returns the first run's memory ids.
     async fn apply_extraction(&self, commit: &ExtractionCommit) -> StoreResult<ExtractionOutcome>;
 
+    /// Applies several events' extractions, in order, in one transaction (a group commit: the
+    /// transaction's fixed cost is paid once for all of them). Each is idempotent as in
+    /// [`Store::apply_extraction`]; a later commit sees what an earlier one wrote. If any of them
+    /// fails, none is written and the error is returned.
+    async fn apply_extractions(
+        &self,
+        commits: &[ExtractionCommit],
+    ) -> StoreResult<Vec<ExtractionOutcome>>;
+
     /// Earlier texts of a memory, oldest first: `(content, changed_at)`.
     async fn memory_history(
         &self,

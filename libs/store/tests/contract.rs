@@ -1417,6 +1417,83 @@ async fn index_search_is_exact_and_sees_other_writers(harness: &Harness) {
     );
 }
 
+/// A group of commits is applied in order in one transaction: a later commit sees an earlier
+/// one's writes, a commit already applied is reported as such, and one failing commit leaves
+/// every other of the group unwritten.
+async fn group_commits_apply_in_order_or_not_at_all(store: &dyn Store) {
+    let commit = |event_id: i64, conversation: &str, content: &str| ExtractionCommit {
+        event_id,
+        call: Some(call(conversation, "u1", 2)),
+        bind_caller: None,
+        memories: vec![PlannedMemory::Add(sourced("u1", content, conversation, 1))],
+        now: NOW,
+    };
+    let a = store.record_event(&event("conv_ga", NOW)).await.unwrap().id;
+    let b = store.record_event(&event("conv_gb", NOW)).await.unwrap().id;
+    let c = store.record_event(&event("conv_gc", NOW)).await.unwrap().id;
+    let first = store
+        .apply_extraction(&commit(a, "conv_ga", "Lives in Denver"))
+        .await
+        .unwrap();
+
+    let broken = ExtractionCommit {
+        memories: vec![PlannedMemory::Add(sourced(
+            "u1",
+            "Cites nothing",
+            "conv_unrecorded",
+            1,
+        ))],
+        ..commit(c, "conv_gc", "Has a cat")
+    };
+    let err = store
+        .apply_extractions(&[commit(b, "conv_gb", "Drives a Volvo"), broken])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    for id in [b, c] {
+        assert_eq!(
+            store.get_event(id).await.unwrap().unwrap().status,
+            EventStatus::Pending,
+            "a failed group writes none of its events"
+        );
+    }
+    assert!(store.get_call("conv_gb").await.unwrap().is_none());
+
+    let moved = ExtractionCommit {
+        memories: vec![PlannedMemory::Supersede {
+            target: first.memory_ids[0],
+            replacement: sourced("u1", "Lives in Austin", "conv_gc", 1),
+        }],
+        ..commit(c, "conv_gc", "")
+    };
+    let outcomes = store
+        .apply_extractions(&[
+            commit(a, "conv_ga", "Lives in Denver"),
+            commit(b, "conv_gb", "Drives a Volvo"),
+            moved,
+        ])
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 3);
+    assert!(outcomes[0].already_applied);
+    assert_eq!(outcomes[0].memory_ids, first.memory_ids);
+    assert!(!outcomes[1].already_applied && !outcomes[2].already_applied);
+    let active: Vec<String> = store
+        .list_memories("u1", &MemoryFilter::default(), MemoryOrder::Newest, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    assert_eq!(active, ["Lives in Austin", "Drives a Volvo"]);
+    for id in [a, b, c] {
+        assert_eq!(
+            store.get_event(id).await.unwrap().unwrap().status,
+            EventStatus::Completed
+        );
+    }
+}
+
 macro_rules! contract_suite {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -1454,6 +1531,7 @@ macro_rules! contract_suite {
             store_test!(links_are_upserted_and_reinforced);
             store_test!(extraction_commits_once_per_event);
             store_test!(concurrent_applications_of_one_event_write_once);
+            store_test!(group_commits_apply_in_order_or_not_at_all);
             store_test!(extraction_updates_supersedes_and_reinforces);
             harness_test!(erasure_reaches_every_table);
             harness_test!(embedding_space_is_enforced_on_reopen);

@@ -1,4 +1,4 @@
-//! The extraction step for one `EventAccepted` message.
+//! The extraction step for `EventAccepted` messages.
 //!
 //! 1. Read the raw event. Already completed (a redelivery after a crash between commit and ack):
 //!    announce the recorded results again and stop. Dead-lettered: stop.
@@ -6,8 +6,10 @@
 //! 3. Transcriptions: resolve the caller, gather their most relevant existing memories (top by
 //!    salience plus nearest to the call's summary), run the extractor, plan the changes.
 //!    Initiation failures: a failed conversation. Audio and unknown types: nothing to extract.
-//! 4. Commit everything, and mark the event completed, in one store transaction
-//!    ([`Store::apply_extraction`], idempotent on the event).
+//! 4. Commit everything, and mark the event completed, in one store transaction, idempotent on
+//!    the event. The events of one batch are committed together ([`Store::apply_extractions`],
+//!    a group commit) unless one concerns a caller or conversation already in the group, which
+//!    commits the group first so every event is prepared against what the earlier ones wrote.
 //!    Then bump the user's cache version, so no query serves an answer from before the commit.
 //! 5. Publish `MemoriesChanged` for the embedding worker; only then is the message acked.
 //!
@@ -67,46 +69,100 @@ struct Prepared {
     outcome_label: &'static str,
 }
 
+/// A prepared event waiting in the group commit, with what to do once it is committed.
+struct Member {
+    /// Position in the batch.
+    index: usize,
+    /// The raw event.
+    event_id: i64,
+    /// Delivery attempts so far (to tell a last attempt).
+    attempts: u32,
+    /// `type` of the webhook, for metrics.
+    event_type: String,
+    /// The changes and whom they concern.
+    prepared: Prepared,
+}
+
+/// Events prepared but not yet committed, and what they write (conversations, users, caller
+/// bindings): an event whose preparation reads one of them commits the group first, so it is
+/// prepared against what the earlier events wrote, exactly as one at a time.
+#[derive(Default)]
+struct Group {
+    members: Vec<Member>,
+    keys: HashSet<String>,
+}
+
+impl Group {
+    fn touches(&self, keys: &[String]) -> bool {
+        keys.iter().any(|k| self.keys.contains(k))
+    }
+}
+
+/// Per-message results of a batch, filled in as events finish.
+type Outcomes = Vec<Option<Result<(), HandlerError>>>;
+
 #[async_trait]
 impl Handler for ExtractionHandler {
     async fn handle(&self, envelope: &Envelope) -> Result<(), HandlerError> {
-        let Message::EventAccepted { event_id, .. } = &envelope.message else {
-            return Err(HandlerError::Permanent(format!(
-                "the events stream carries EventAccepted, not {}",
-                envelope.message.kind()
-            )));
-        };
-        match self.process(*event_id).await {
-            Ok(()) => Ok(()),
-            Err(error) => {
-                let last = !error.retryable() || envelope.attempts >= self.max_attempts;
-                tracing::warn!(event_id, attempt = envelope.attempts, last, %error, "event failed");
-                if last {
-                    let reason = error.to_string();
-                    let marked = self
-                        .store
-                        .finish_event(*event_id, EventStatus::DeadLetter, Some(&reason), now())
-                        .await;
-                    if let Err(mark_error) = marked {
-                        tracing::warn!(event_id, %mark_error, "could not mark the event dead-lettered");
-                    }
-                }
-                Err(error.into())
+        self.handle_batch(std::slice::from_ref(envelope))
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(HandlerError::Retryable("no outcome".into())))
+    }
+
+    /// Prepares the batch's events in order and commits them together (a group commit), so
+    /// a burst of calls pays one transaction instead of one each. An event whose caller or
+    /// conversation is already in the pending group first commits the group.
+    async fn handle_batch(&self, batch: &[Envelope]) -> Vec<Result<(), HandlerError>> {
+        let mut outcomes: Outcomes = (0..batch.len()).map(|_| None).collect();
+        let mut group = Group::default();
+        for (index, envelope) in batch.iter().enumerate() {
+            let Message::EventAccepted { event_id, .. } = &envelope.message else {
+                outcomes[index] = Some(Err(HandlerError::Permanent(format!(
+                    "the events stream carries EventAccepted, not {}",
+                    envelope.message.kind()
+                ))));
+                continue;
+            };
+            let member = Member {
+                index,
+                event_id: *event_id,
+                attempts: envelope.attempts,
+                event_type: String::new(),
+                prepared: empty_prepared(*event_id),
+            };
+            if let Err(error) = self.enter(member, &mut group, &mut outcomes).await {
+                outcomes[index] = Some(self.failed(*event_id, envelope.attempts, error).await);
             }
         }
+        self.commit_group(&mut group, &mut outcomes).await;
+        outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(HandlerError::Retryable("no outcome".into()))))
+            .collect()
     }
 }
 
 impl ExtractionHandler {
-    /// Processes one raw event end to end.
-    pub async fn process(&self, event_id: i64) -> Result<(), ProcessError> {
+    /// Reads and prepares one event and adds it to the group; an event that needs no commit
+    /// (dead-lettered, or already completed and announced again) gets its outcome at once.
+    async fn enter(
+        &self,
+        mut member: Member,
+        group: &mut Group,
+        outcomes: &mut Outcomes,
+    ) -> Result<(), ProcessError> {
+        let event_id = member.event_id;
         let event = self
             .store
             .get_event(event_id)
             .await?
             .ok_or(ProcessError::MissingEvent(event_id))?;
         match event.status {
-            EventStatus::DeadLetter => return Ok(()),
+            EventStatus::DeadLetter => {
+                outcomes[member.index] = Some(Ok(()));
+                return Ok(());
+            }
             EventStatus::Completed => {
                 let outcome = self.store.apply_extraction(&empty_commit(event_id)).await?;
                 let user = match self.store.get_call(&event.conversation_id).await? {
@@ -114,14 +170,42 @@ impl ExtractionHandler {
                     None => None,
                 };
                 self.metrics.event(&event.event_type, "repeat");
-                return self
-                    .announce(user.as_deref(), Some(&event.conversation_id), &outcome)
-                    .await;
+                self.announce(user.as_deref(), Some(&event.conversation_id), &outcome)
+                    .await?;
+                outcomes[member.index] = Some(Ok(()));
+                return Ok(());
             }
             EventStatus::Pending => {}
         }
         let parsed = WebhookEvent::parse(event.payload.as_bytes())?;
-        let prepared = match &parsed.payload {
+        let keys = conflict_keys(&parsed);
+        if group.touches(&keys) {
+            self.commit_group(group, outcomes).await;
+        }
+        parsed.event_type().clone_into(&mut member.event_type);
+        member.prepared = self.prepare(event_id, &parsed).await?;
+        if let Some(user_id) = &member.prepared.user_id
+            && group.keys.contains(user_id)
+        {
+            self.commit_group(group, outcomes).await;
+            member.prepared = self.prepare(event_id, &parsed).await?;
+        }
+        group.keys.extend(keys);
+        group.keys.extend(member.prepared.user_id.clone());
+        if let Some((number, _)) = &member.prepared.commit.bind_caller {
+            group.keys.insert(number_key(number));
+        }
+        group.members.push(member);
+        Ok(())
+    }
+
+    /// The store changes one pending event produces.
+    async fn prepare(
+        &self,
+        event_id: i64,
+        parsed: &WebhookEvent,
+    ) -> Result<Prepared, ProcessError> {
+        Ok(match &parsed.payload {
             EventPayload::Transcription(data) => self.prepare_transcription(event_id, data).await?,
             EventPayload::InitiationFailure(data) => Prepared {
                 commit: ExtractionCommit {
@@ -133,16 +217,59 @@ impl ExtractionHandler {
                 outcome_label: "recorded",
             },
             EventPayload::Audio(_) | EventPayload::Unknown { .. } => Prepared {
-                commit: empty_commit(event_id),
-                user_id: None,
                 conversation_id: parsed.conversation_id().map(str::to_owned),
                 outcome_label: "recorded",
+                ..empty_prepared(event_id)
             },
-        };
+        })
+    }
+
+    /// Commits the group's events in one transaction and finishes each. If the transaction
+    /// fails, each event is committed on its own, so one bad event does not hold back others.
+    async fn commit_group(&self, group: &mut Group, outcomes: &mut Outcomes) {
+        let members = std::mem::take(&mut group.members);
+        group.keys.clear();
+        if members.is_empty() {
+            return;
+        }
+        let commits: Vec<ExtractionCommit> =
+            members.iter().map(|m| m.prepared.commit.clone()).collect();
         let started = Instant::now();
-        let outcome = self.store.apply_extraction(&prepared.commit).await?;
-        self.metrics
-            .stage("commit", started.elapsed().as_secs_f64());
+        let committed = self.store.apply_extractions(&commits).await;
+        let per_event = started.elapsed().as_secs_f64() / commits.len() as f64;
+        match committed {
+            Ok(results) => {
+                for (member, outcome) in members.iter().zip(&results) {
+                    self.metrics.stage("commit", per_event);
+                    let finished = self.committed(member, outcome).await;
+                    outcomes[member.index] = Some(self.finish(member, finished).await);
+                }
+            }
+            Err(error) if members.len() == 1 => {
+                let member = &members[0];
+                outcomes[member.index] = Some(self.finish(member, Err(error.into())).await);
+            }
+            Err(error) => {
+                tracing::warn!(events = members.len(), %error, "group commit failed: committing its events one by one");
+                for member in &members {
+                    let finished = match self.store.apply_extraction(&member.prepared.commit).await
+                    {
+                        Ok(outcome) => self.committed(member, &outcome).await,
+                        Err(error) => Err(error.into()),
+                    };
+                    outcomes[member.index] = Some(self.finish(member, finished).await);
+                }
+            }
+        }
+    }
+
+    /// After an event's commit: bump the user's cache version, count, announce.
+    async fn committed(
+        &self,
+        member: &Member,
+        outcome: &ExtractionOutcome,
+    ) -> Result<(), ProcessError> {
+        let prepared = &member.prepared;
         if let Some(user_id) = &prepared.user_id {
             self.versions.bump(user_id).await;
         }
@@ -150,13 +277,48 @@ impl ExtractionHandler {
             count_plans(&self.metrics, &prepared.commit.memories);
         }
         self.metrics
-            .event(parsed.event_type(), prepared.outcome_label);
+            .event(&member.event_type, prepared.outcome_label);
         self.announce(
             prepared.user_id.as_deref(),
             prepared.conversation_id.as_deref(),
-            &outcome,
+            outcome,
         )
         .await
+    }
+
+    /// The handler result of a finished event.
+    async fn finish(
+        &self,
+        member: &Member,
+        result: Result<(), ProcessError>,
+    ) -> Result<(), HandlerError> {
+        match result {
+            Ok(()) => Ok(()),
+            Err(error) => self.failed(member.event_id, member.attempts, error).await,
+        }
+    }
+
+    /// Logs a failed event; on its last attempt (or a permanent failure) marks its row
+    /// dead-lettered, so the outbox reconciler does not publish it again.
+    async fn failed(
+        &self,
+        event_id: i64,
+        attempts: u32,
+        error: ProcessError,
+    ) -> Result<(), HandlerError> {
+        let last = !error.retryable() || attempts >= self.max_attempts;
+        tracing::warn!(event_id, attempt = attempts, last, %error, "event failed");
+        if last {
+            let reason = error.to_string();
+            let marked = self
+                .store
+                .finish_event(event_id, EventStatus::DeadLetter, Some(&reason), now())
+                .await;
+            if let Err(mark_error) = marked {
+                tracing::warn!(event_id, %mark_error, "could not mark the event dead-lettered");
+            }
+        }
+        Err(error.into())
     }
 
     async fn prepare_transcription(
@@ -304,6 +466,37 @@ impl ExtractionHandler {
         };
         self.bus.publish(MEMORIES, &Envelope::new(message)).await?;
         Ok(())
+    }
+}
+
+/// What preparing an event reads that an earlier event in the group may write: its
+/// conversation, the user id it names, or, without one, the caller number it is resolved by.
+fn conflict_keys(parsed: &WebhookEvent) -> Vec<String> {
+    let mut keys: Vec<String> = parsed
+        .conversation_id()
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    if let EventPayload::Transcription(data) = &parsed.payload {
+        match data.user_id() {
+            Some(user_id) => keys.push(user_id.to_owned()),
+            None => keys.extend(data.remote_number().map(number_key)),
+        }
+    }
+    keys
+}
+
+/// The group key of a caller number.
+fn number_key(number: &str) -> String {
+    format!("tel:{}", number.trim())
+}
+
+fn empty_prepared(event_id: i64) -> Prepared {
+    Prepared {
+        commit: empty_commit(event_id),
+        user_id: None,
+        conversation_id: None,
+        outcome_label: "recorded",
     }
 }
 

@@ -218,6 +218,109 @@ async fn fixture_call_becomes_linked_embedded_memories(deployment: Deployment) {
     assert_eq!(active_memories(&app).await, before);
 }
 
+/// A payload for `user_id` (`None`: no user id, so the caller is known only by number).
+fn call_payload_for(conversation_id: &str, user_id: Option<&str>, caller_says: &str) -> String {
+    let mut value: serde_json::Value =
+        serde_json::from_str(&call_payload(conversation_id, Some(caller_says))).unwrap();
+    match user_id {
+        Some(user_id) => value["data"]["user_id"] = user_id.into(),
+        None => {
+            value["data"].as_object_mut().unwrap().remove("user_id");
+            value["data"]["conversation_initiation_client_data"]["dynamic_variables"]
+                .as_object_mut()
+                .unwrap()
+                .retain(|name, _| name.starts_with("system__"));
+        }
+    }
+    value.to_string()
+}
+
+/// Calls read in one batch are committed together, yet each is prepared against what the
+/// earlier ones wrote: a contradiction of an earlier call in the batch supersedes it, a caller
+/// bound by an earlier call is recognised, and a duplicate delivery in the same batch changes
+/// nothing.
+async fn a_batch_of_calls_commits_as_if_one_at_a_time(deployment: Deployment) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(deployment, dir.path()).await;
+    let pipeline = Pipeline::new(&app);
+    let denver = call_payload_for(
+        "conv_a",
+        Some(USER),
+        "I live in Denver. I'm allergic to peanuts.",
+    );
+    let first = accept(&app, "conv_a", denver.clone()).await;
+    accept(
+        &app,
+        "conv_b",
+        call_payload_for("conv_b", Some("other_user"), "I live in Boston."),
+    )
+    .await;
+    let austin = call_payload_for("conv_c", Some(USER), "I moved to Austin last month.");
+    accept(&app, "conv_c", austin).await;
+    let by_number = call_payload_for("conv_d", None, "I'm allergic to shellfish.");
+    accept(&app, "conv_d", by_number).await;
+    let message = Message::EventAccepted {
+        event_id: first,
+        event_type: "post_call_transcription".into(),
+        conversation_id: "conv_a".into(),
+    };
+    app.bus
+        .publish(EVENTS, &Envelope::new(message))
+        .await
+        .unwrap();
+    let report = pipeline.extraction.process_batch().await.unwrap();
+    assert_eq!(report.read, 5, "the five deliveries are one batch");
+    assert_eq!(report.processed, 5);
+    drain(&pipeline.embedding).await;
+
+    let audit = MemoryFilter {
+        include_superseded: true,
+        ..MemoryFilter::default()
+    };
+    let all = app
+        .store
+        .list_memories(USER, &audit, MemoryOrder::Newest, 100)
+        .await
+        .unwrap();
+    let with = |needle: &str| -> Vec<&memvox_core::Memory> {
+        all.iter().filter(|m| m.content.contains(needle)).collect()
+    };
+    let (denver, austin) = (with("Denver"), with("Austin"));
+    assert_eq!((denver.len(), austin.len()), (1, 1), "{all:#?}");
+    assert_eq!(
+        denver[0].superseded_by,
+        Some(austin[0].id),
+        "the later call in the batch saw the earlier one's memory"
+    );
+    assert_eq!(
+        with("peanut").len(),
+        1,
+        "the duplicate delivery added nothing"
+    );
+    assert_eq!(
+        with("shellfish").len(),
+        1,
+        "the caller known by number is the same user"
+    );
+    let by_number = app.store.get_call("conv_d").await.unwrap().unwrap();
+    assert_eq!(by_number.conversation.user_id.as_deref(), Some(USER));
+    let other = app
+        .store
+        .list_memories(
+            "other_user",
+            &MemoryFilter::default(),
+            MemoryOrder::Newest,
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(
+        other.iter().any(|m| m.content.contains("Boston")),
+        "{other:#?}"
+    );
+    assert!(other.iter().all(|m| !m.content.contains("Denver")));
+}
+
 async fn a_crash_before_commit_leaves_no_trace(deployment: Deployment) {
     let dir = tempfile::tempdir().unwrap();
     let app = app(deployment, dir.path()).await;
@@ -482,6 +585,16 @@ async fn embedded_fixture_call_becomes_linked_embedded_memories() {
 #[tokio::test]
 async fn distributed_fixture_call_becomes_linked_embedded_memories() {
     fixture_call_becomes_linked_embedded_memories(Deployment::Distributed).await;
+}
+
+#[tokio::test]
+async fn embedded_batch_of_calls_commits_as_if_one_at_a_time() {
+    a_batch_of_calls_commits_as_if_one_at_a_time(Deployment::Embedded).await;
+}
+
+#[tokio::test]
+async fn distributed_batch_of_calls_commits_as_if_one_at_a_time() {
+    a_batch_of_calls_commits_as_if_one_at_a_time(Deployment::Distributed).await;
 }
 
 #[tokio::test]
