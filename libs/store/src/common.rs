@@ -18,6 +18,32 @@ use crate::{EventStatus, StoreError, StoreResult, StoredEvent, encryption::colum
 /// Memories indexed per transaction when earlier memories get their lexical tokens.
 pub(crate) const INDEX_BATCH: usize = 500;
 
+/// What an open write transaction has already made sure of — users that exist, conversations'
+/// row ids — so that the statements for several memories (and several events of a group
+/// commit) do not ask again.
+#[derive(Debug, Default)]
+pub(crate) struct Written {
+    users: std::collections::HashSet<String>,
+    conversations: std::collections::HashMap<String, i64>,
+}
+
+impl Written {
+    /// Whether `user_id` is not yet known to exist in this transaction (from now on it is).
+    pub(crate) fn user_is_new(&mut self, user_id: &str) -> bool {
+        self.users.insert(user_id.to_owned())
+    }
+
+    /// The row id of a conversation this transaction wrote or looked up.
+    pub(crate) fn conversation(&self, conversation_id: &str) -> Option<i64> {
+        self.conversations.get(conversation_id).copied()
+    }
+
+    /// Remembers a conversation's row id.
+    pub(crate) fn remember_conversation(&mut self, conversation_id: &str, fk: i64) {
+        self.conversations.insert(conversation_id.to_owned(), fk);
+    }
+}
+
 /// Decodes a memory from a row selected with `memory_columns!()`, decrypting its content.
 pub(crate) fn memory_from_row<'r, R>(keyring: &Keyring, row: &'r R) -> StoreResult<Memory>
 where
@@ -260,7 +286,7 @@ macro_rules! impl_store {
                     return Err($crate::StoreError::Invalid("phone number is empty".into()));
                 }
                 let mut tx = self.writer().begin().await?;
-                Self::bind_caller_in(&mut *tx, phone_number, user_id, now).await?;
+                Self::bind_caller_in(&mut *tx, &mut $crate::common::Written::default(), phone_number, user_id, now).await?;
                 let row = sqlx::query($sql($crate::sql::SELECT_CALLER))
                     .bind(phone_number)
                     .fetch_one(&mut *tx)
@@ -441,7 +467,7 @@ macro_rules! impl_store {
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<()> {
                 let mut tx = self.writer().begin().await?;
-                Self::record_call_in(&mut *tx, &self.keyring, call, now).await?;
+                Self::record_call_in(&mut *tx, &self.keyring, &mut $crate::common::Written::default(), call, now).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -553,10 +579,12 @@ macro_rules! impl_store {
                 commits: &[$crate::ExtractionCommit],
             ) -> $crate::StoreResult<Vec<$crate::ExtractionOutcome>> {
                 let mut tx = self.writer().begin().await?;
+                let mut written = $crate::common::Written::default();
                 let mut outcomes = Vec::with_capacity(commits.len());
                 for commit in commits {
                     outcomes.push(
-                        Self::apply_extraction_in(&mut *tx, &self.keyring, &self.lexical, commit).await?,
+                        Self::apply_extraction_in(&mut *tx, &self.keyring, &self.lexical, &mut written, commit)
+                            .await?,
                     );
                 }
                 tx.commit().await?;
@@ -589,7 +617,7 @@ macro_rules! impl_store {
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<memvox_core::Memory> {
                 let mut tx = self.writer().begin().await?;
-                let stored = Self::insert_memory_in(&mut *tx, &self.keyring, &self.lexical, memory, now, "manual").await?;
+                let stored = Self::insert_memory_in(&mut *tx, &self.keyring, &self.lexical, &mut $crate::common::Written::default(), memory, now, "manual").await?;
                 tx.commit().await?;
                 Ok(stored)
             }
@@ -605,6 +633,29 @@ macro_rules! impl_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.as_ref().map(|r| $crate::common::memory_from_row(&self.keyring, r)).transpose()
+            }
+
+            async fn get_memories(
+                &self,
+                user_id: &str,
+                ids: &[memvox_core::MemoryId],
+            ) -> $crate::StoreResult<Vec<memvox_core::Memory>> {
+                let mut memories = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks($crate::common::INSERT_CHUNK) {
+                    let statement = format!(
+                        "SELECT {} FROM memories m WHERE m.user_id = $1 AND m.id IN ({})",
+                        $crate::sql::memory_columns!(),
+                        $crate::sql::placeholders(2, chunk.len())
+                    );
+                    let mut fetch = sqlx::query($sql(statement)).bind(user_id);
+                    for id in chunk {
+                        fetch = fetch.bind(*id);
+                    }
+                    for row in fetch.fetch_all(&self.pool).await? {
+                        memories.push($crate::common::memory_from_row(&self.keyring, &row)?);
+                    }
+                }
+                Ok(memories)
             }
 
             async fn find_exact_duplicates(
@@ -1096,20 +1147,13 @@ macro_rules! impl_store {
                 if top.is_empty() {
                     return Ok(Vec::new());
                 }
-                let statement = format!(
-                    "SELECT {} FROM memories m WHERE m.user_id = $1 AND m.id IN ({})",
-                    $crate::sql::memory_columns!(),
-                    $crate::sql::placeholders(2, top.len())
-                );
-                let mut fetch = sqlx::query($sql(statement)).bind(user_id);
-                for (_, id) in &top {
-                    fetch = fetch.bind(*id);
-                }
-                let mut memories = std::collections::HashMap::with_capacity(top.len());
-                for row in fetch.fetch_all(&self.pool).await? {
-                    let memory = $crate::common::memory_from_row(&self.keyring, &row)?;
-                    memories.insert(memory.id, memory);
-                }
+                let ids: Vec<memvox_core::MemoryId> = top.iter().map(|(_, id)| *id).collect();
+                let mut memories: std::collections::HashMap<_, _> =
+                    <Self as $crate::Store>::get_memories(self, user_id, &ids)
+                    .await?
+                    .into_iter()
+                    .map(|memory| (memory.id, memory))
+                    .collect();
                 Ok(top
                     .into_iter()
                     .filter_map(|(similarity, id)| {
@@ -1183,6 +1227,7 @@ macro_rules! impl_store {
                 conn: &mut <$db as sqlx::Database>::Connection,
                 keyring: &memvox_crypto::Keyring,
                 lexical: &$crate::LexicalKey,
+                written: &mut $crate::common::Written,
                 commit: &$crate::ExtractionCommit,
             ) -> $crate::StoreResult<$crate::ExtractionOutcome> {
                 use sqlx::Row;
@@ -1215,14 +1260,14 @@ macro_rules! impl_store {
                     });
                 }
                 if let Some(call) = &commit.call {
-                    Self::record_call_in(&mut *conn, keyring, call, now).await?;
+                    Self::record_call_in(&mut *conn, keyring, written, call, now).await?;
                 }
                 if let Some((phone, user_id)) = &commit.bind_caller {
-                    Self::bind_caller_in(&mut *conn, phone, user_id, now).await?;
+                    Self::bind_caller_in(&mut *conn, written, phone, user_id, now).await?;
                 }
                 let mut memory_ids = Vec::with_capacity(commit.memories.len());
                 for plan in &commit.memories {
-                    if let Some(id) = Self::apply_plan_in(&mut *conn, keyring, lexical, plan, now).await? {
+                    if let Some(id) = Self::apply_plan_in(&mut *conn, keyring, lexical, written, plan, now).await? {
                         memory_ids.push(id);
                     }
                 }
@@ -1250,12 +1295,13 @@ macro_rules! impl_store {
                 conn: &mut <$db as sqlx::Database>::Connection,
                 keyring: &memvox_crypto::Keyring,
                 lexical: &$crate::LexicalKey,
+                written: &mut $crate::common::Written,
                 plan: &$crate::PlannedMemory,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<Option<memvox_core::MemoryId>> {
                 match plan {
                     $crate::PlannedMemory::Add(memory) => {
-                        Ok(Some(Self::insert_memory_in(&mut *conn, keyring, lexical, memory, now, "auto").await?.id))
+                        Ok(Some(Self::insert_memory_in(&mut *conn, keyring, lexical, written, memory, now, "auto").await?.id))
                     }
                     $crate::PlannedMemory::Update { target, memory } => {
                         let current = sqlx::query($sql($crate::sql::SELECT_MEMORY))
@@ -1264,7 +1310,7 @@ macro_rules! impl_store {
                             .fetch_optional(&mut *conn)
                             .await?;
                         let Some(current) = current.as_ref().map(|r| $crate::common::memory_from_row(keyring, r)).transpose()? else {
-                            return Ok(Some(Self::insert_memory_in(&mut *conn, keyring, lexical, memory, now, "auto").await?.id));
+                            return Ok(Some(Self::insert_memory_in(&mut *conn, keyring, lexical, written, memory, now, "auto").await?.id));
                         };
                         let conversation_id = memory.provenance.as_ref().map(|p| p.conversation_id.clone());
                         if current.content != memory.content {
@@ -1295,11 +1341,11 @@ macro_rules! impl_store {
                             .await?;
                         Self::index_terms_in(&mut *conn, lexical, current.id, &memory.user_id, &memory.content)
                             .await?;
-                        Self::cite_in(&mut *conn, current.id, "reinforced", memory.provenance.as_ref(), now).await?;
+                        Self::cite_in(&mut *conn, written, current.id, "reinforced", memory.provenance.as_ref(), now).await?;
                         Ok(Some(current.id))
                     }
                     $crate::PlannedMemory::Supersede { target, replacement } => {
-                        let new = Self::insert_memory_in(&mut *conn, keyring, lexical, replacement, now, "auto").await?;
+                        let new = Self::insert_memory_in(&mut *conn, keyring, lexical, written, replacement, now, "auto").await?;
                         sqlx::query($sql($crate::sql::SUPERSEDE_MEMORY))
                             .bind(new.id)
                             .bind(now)
@@ -1320,7 +1366,7 @@ macro_rules! impl_store {
                         if touched.rows_affected() == 0 {
                             return Ok(None);
                         }
-                        Self::cite_in(&mut *conn, *target, "reinforced", provenance.as_ref(), now).await?;
+                        Self::cite_in(&mut *conn, written, *target, "reinforced", provenance.as_ref(), now).await?;
                         Ok(Some(*target))
                     }
                 }
@@ -1329,6 +1375,7 @@ macro_rules! impl_store {
             /// Links a memory to the conversation that (re)stated it, when that is recorded.
             async fn cite_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
+                written: &mut $crate::common::Written,
                 memory_id: memvox_core::MemoryId,
                 extraction_type: &str,
                 provenance: Option<&memvox_core::Provenance>,
@@ -1337,7 +1384,7 @@ macro_rules! impl_store {
                 let Some(provenance) = provenance else {
                     return Ok(());
                 };
-                if let Some(fk) = Self::conversation_fk_in(&mut *conn, &provenance.conversation_id).await? {
+                if let Some(fk) = Self::conversation_fk_in(&mut *conn, written, &provenance.conversation_id).await? {
                     Self::link_conversation_in(&mut *conn, fk, memory_id, extraction_type, provenance, now)
                         .await?;
                 }
@@ -1348,15 +1395,12 @@ macro_rules! impl_store {
             /// already (the first binding wins), inside an open transaction.
             async fn bind_caller_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
+                written: &mut $crate::common::Written,
                 phone_number: &str,
                 user_id: &str,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<()> {
-                sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
-                    .bind(user_id)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
+                Self::ensure_user_in(&mut *conn, written, user_id, now).await?;
                 sqlx::query($sql($crate::sql::INSERT_CALLER))
                     .bind(phone_number)
                     .bind(user_id)
@@ -1370,17 +1414,14 @@ macro_rules! impl_store {
             async fn record_call_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 keyring: &memvox_crypto::Keyring,
+                written: &mut $crate::common::Written,
                 call: &$crate::CallRecord,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<()> {
                 use sqlx::Row;
                 let conversation = &call.conversation;
                 if let Some(user_id) = &conversation.user_id {
-                    sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
-                        .bind(user_id)
-                        .bind(now)
-                        .execute(&mut *conn)
-                        .await?;
+                    Self::ensure_user_in(&mut *conn, written, user_id, now).await?;
                 }
                 let row = sqlx::query($sql($crate::sql::UPSERT_CONVERSATION))
                     .bind(&conversation.conversation_id)
@@ -1394,6 +1435,7 @@ macro_rules! impl_store {
                     .fetch_one(&mut *conn)
                     .await?;
                 let fk: i64 = row.try_get("id")?;
+                written.remember_conversation(&conversation.conversation_id, fk);
                 let turn_context =
                     $crate::encryption::columns::TURN_MESSAGE.at(&conversation.conversation_id);
                 sqlx::query($sql($crate::sql::DELETE_TURNS))
@@ -1462,6 +1504,7 @@ macro_rules! impl_store {
                 conn: &mut <$db as sqlx::Database>::Connection,
                 keyring: &memvox_crypto::Keyring,
                 lexical: &$crate::LexicalKey,
+                written: &mut $crate::common::Written,
                 memory: &memvox_core::NewMemory,
                 now: memvox_core::UnixMillis,
                 extraction_type: &str,
@@ -1469,14 +1512,10 @@ macro_rules! impl_store {
                 if memory.content.trim().is_empty() {
                     return Err($crate::StoreError::Invalid("memory content is empty".into()));
                 }
-                sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
-                    .bind(&memory.user_id)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
+                Self::ensure_user_in(&mut *conn, written, &memory.user_id, now).await?;
                 let conversation_fk = match &memory.provenance {
                     Some(provenance) => Some(
-                        Self::conversation_fk_in(&mut *conn, &provenance.conversation_id)
+                        Self::conversation_fk_in(&mut *conn, written, &provenance.conversation_id)
                             .await?
                             .ok_or_else(|| {
                                 $crate::StoreError::Invalid(format!(
@@ -1667,14 +1706,39 @@ macro_rules! impl_store {
             /// The row id of a recorded conversation.
             async fn conversation_fk_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
+                written: &mut $crate::common::Written,
                 conversation_id: &str,
             ) -> $crate::StoreResult<Option<i64>> {
                 use sqlx::Row;
+                if let Some(fk) = written.conversation(conversation_id) {
+                    return Ok(Some(fk));
+                }
                 let row = sqlx::query($sql($crate::sql::SELECT_CONVERSATION_FK))
                     .bind(conversation_id)
                     .fetch_optional(&mut *conn)
                     .await?;
-                Ok(row.map(|r| r.try_get("id")).transpose()?)
+                let fk: Option<i64> = row.map(|r| r.try_get("id")).transpose()?;
+                if let Some(fk) = fk {
+                    written.remember_conversation(conversation_id, fk);
+                }
+                Ok(fk)
+            }
+
+            /// Creates the user unless this transaction already made sure it exists.
+            async fn ensure_user_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                written: &mut $crate::common::Written,
+                user_id: &str,
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<()> {
+                if written.user_is_new(user_id) {
+                    sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
+                        .bind(user_id)
+                        .bind(now)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
             }
 
             /// Records that a conversation mentioned a memory (provenance junction).

@@ -174,6 +174,10 @@ pub trait Store: Send + Sync {
     /// Reads one of a user's memories.
     async fn get_memory(&self, user_id: &str, id: MemoryId) -> StoreResult<Option<Memory>>;
 
+    /// Reads several of a user's memories in one statement, in no particular order; ids that
+    /// do not exist (or belong to another user) are left out.
+    async fn get_memories(&self, user_id: &str, ids: &[MemoryId]) -> StoreResult<Vec<Memory>>;
+
     /// A user's memories whose normalised text equals `content`'s (exact duplicates).
     async fn find_exact_duplicates(&self, user_id: &str, content: &str)
     -> StoreResult<Vec<Memory>>;

@@ -123,15 +123,16 @@ impl PostgresStore {
         now: UnixMillis,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        for (id, vector) in vectors {
-            sqlx::query(sql::UPSERT_EMBEDDING)
-                .bind(*id)
+        for chunk in vectors.chunks(crate::common::INSERT_CHUNK) {
+            let statement = sql::upsert_embeddings(chunk.len(), "::bigint", "::vector");
+            let mut query = sqlx::query(for_postgres(statement))
                 .bind(&self.space.model)
-                .bind(i64::try_from(vector.len()).unwrap_or(i64::MAX))
-                .bind(pgvector::Vector::from(vector.clone()))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                .bind(i64::try_from(self.space.dimension).unwrap_or(i64::MAX))
+                .bind(now);
+            for (id, vector) in chunk {
+                query = query.bind(*id).bind(pgvector::Vector::from(vector.clone()));
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

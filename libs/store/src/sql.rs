@@ -332,12 +332,24 @@ pub const SELECT_META: &str = "SELECT value FROM store_meta WHERE key = $1";
 pub const UPSERT_META: &str = "INSERT INTO store_meta (key, value) VALUES ($1, $2) \
      ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
-/// `$1` memory id, `$2` model, `$3` dimension, `$4` vector, `$5` time.
-pub const UPSERT_EMBEDDING: &str = "INSERT INTO memory_embeddings \
-     (memory_id, user_id, model, dimension, embedding, created_at) \
-     SELECT id, user_id, $2, $3, $4, $5 FROM memories WHERE id = $1 \
-     ON CONFLICT (memory_id) DO UPDATE SET model = excluded.model, dimension = excluded.dimension, \
-     embedding = excluded.embedding, created_at = excluded.created_at";
+/// Upserts `rows` memories' vectors in one statement: `$1` model, `$2` dimension, `$3` time,
+/// then a memory id and its vector per row (`$4`, `$5`, …), each written as
+/// `$N{id_cast}, $M{vector_cast}` (PostgreSQL needs the types inside `VALUES`).
+pub fn upsert_embeddings(rows: usize, id_cast: &str, vector_cast: &str) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| format!("(${}{id_cast}, ${}{vector_cast})", 4 + 2 * i, 5 + 2 * i))
+        .collect();
+    format!(
+        "WITH v(id, embedding) AS (VALUES {}) INSERT INTO memory_embeddings \
+         (memory_id, user_id, model, dimension, embedding, created_at) \
+         SELECT m.id, m.user_id, $1, $2, v.embedding, $3 FROM v \
+         JOIN memories m ON m.id = v.id WHERE true \
+         ON CONFLICT (memory_id) DO UPDATE SET model = excluded.model, \
+         dimension = excluded.dimension, embedding = excluded.embedding, \
+         created_at = excluded.created_at",
+        values.join(", ")
+    )
+}
 
 /// The version of a user's vectors (moved by triggers on every write the index depends on).
 pub const SELECT_VECTORS_VERSION: &str = "SELECT vectors_version FROM users WHERE user_id = $1";

@@ -145,15 +145,16 @@ impl SqliteStore {
         now: UnixMillis,
     ) -> StoreResult<()> {
         let mut tx = self.writer().begin().await?;
-        for (id, vector) in vectors {
-            sqlx::query(for_sqlite(sql::UPSERT_EMBEDDING))
-                .bind(*id)
+        for chunk in vectors.chunks(crate::common::INSERT_CHUNK) {
+            let statement = sql::upsert_embeddings(chunk.len(), "", "");
+            let mut query = sqlx::query(for_sqlite(statement))
                 .bind(&self.space.model)
-                .bind(dimension_i64(vector.len()))
-                .bind(encode_vector(vector))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                .bind(dimension_i64(self.space.dimension))
+                .bind(now);
+            for (id, vector) in chunk {
+                query = query.bind(*id).bind(encode_vector(vector));
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

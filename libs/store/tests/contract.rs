@@ -272,6 +272,19 @@ async fn memories_crud_provenance_and_isolation(store: &dyn Store) {
         store.get_memory("u2", stored.id).await.unwrap().is_none(),
         "other users see nothing"
     );
+    let theirs = store
+        .insert_memory(&memory("u2", "Owns a boat", Sector::Semantic, 0.5), NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_memories("u1", &[stored.id, theirs.id, stored.id + 1_000_000])
+            .await
+            .unwrap(),
+        std::slice::from_ref(&stored),
+        "a batch read leaves out missing ids and other users' memories"
+    );
+    assert!(store.get_memories("u1", &[]).await.unwrap().is_empty());
 
     let feeling = store
         .insert_memory(

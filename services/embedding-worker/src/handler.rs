@@ -18,7 +18,7 @@
 //! leaves the same state.
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     sync::{Arc, Mutex},
     time::Instant,
 };
@@ -162,27 +162,26 @@ impl EmbeddingHandler {
         Ok(())
     }
 
-    /// The changed memories that still exist, each once.
+    /// The changed memories that still exist, each once: one read per user.
     async fn load(
         &self,
         changed: &BTreeMap<String, Vec<MemoryId>>,
     ) -> Result<Vec<Memory>, HandlerError> {
-        let mut seen = HashSet::new();
         let mut memories = Vec::new();
         for (user_id, ids) in changed {
-            for id in ids {
-                if !seen.insert(*id) {
-                    continue;
-                }
-                if let Some(memory) = self
-                    .store
-                    .get_memory(user_id, *id)
-                    .await
-                    .map_err(store_failure)?
-                {
-                    memories.push(memory);
-                }
-            }
+            let unique: Vec<MemoryId> = ids
+                .iter()
+                .copied()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let mut found = self
+                .store
+                .get_memories(user_id, &unique)
+                .await
+                .map_err(store_failure)?;
+            found.sort_by_key(|m| m.id);
+            memories.extend(found);
         }
         Ok(memories)
     }
