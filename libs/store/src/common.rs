@@ -873,8 +873,7 @@ macro_rules! impl_store {
                         ..$crate::LexicalSearch::default()
                     });
                 }
-                let (memories, document_frequency) =
-                    self.backend_token_frequencies(user_id, &tokens).await?;
+                let (memories, document_frequency) = self.token_frequencies(&index.1, user_id, &tokens).await?;
                 let selective: Vec<String> = tokens
                     .iter()
                     .zip(&document_frequency)
@@ -1203,6 +1202,7 @@ macro_rules! impl_store {
                 let mut vectors = $crate::vector_index::UserVectors {
                     memories: Vec::with_capacity(rows.len()),
                     matrix: Vec::with_capacity(rows.len() * self.space.dimension),
+                    ..$crate::vector_index::UserVectors::default()
                 };
                 for row in &rows {
                     self.push_row_vector(row, &mut vectors.matrix)?;
@@ -1610,6 +1610,37 @@ macro_rules! impl_store {
             }
 
             /// How many memories the user has in the lexical index, and how many contain each
+            /// token: remembered by the user's index since its version, else counted (and
+            /// remembered).
+            async fn token_frequencies(
+                &self,
+                index: &$crate::vector_index::UserVectors,
+                user_id: &str,
+                tokens: &[String],
+            ) -> $crate::StoreResult<(usize, Vec<usize>)> {
+                let (memories, known) = index.lexical.lookup(tokens);
+                let missing: Vec<String> = tokens
+                    .iter()
+                    .zip(&known)
+                    .filter(|(_, frequency)| frequency.is_none())
+                    .map(|(token, _)| token.clone())
+                    .collect();
+                if let Some(memories) = memories
+                    && missing.is_empty()
+                {
+                    return Ok((memories, known.into_iter().flatten().collect()));
+                }
+                let (memories, counted) = self.backend_token_frequencies(user_id, &missing).await?;
+                index.lexical.record(memories, &missing, &counted);
+                let mut counted = counted.into_iter();
+                let frequencies = known
+                    .into_iter()
+                    .map(|frequency| frequency.or_else(|| counted.next()).unwrap_or(0))
+                    .collect();
+                Ok((memories, frequencies))
+            }
+
+            /// How many memories the user has in the lexical index, and how many contain each
             /// token, in one statement (tokens are per user, so each count reads one user's
             /// posting list).
             async fn backend_token_frequencies(
@@ -1622,8 +1653,8 @@ macro_rules! impl_store {
                     .map(|i| Self::TOKEN_COUNT.replace("{n}", &(i + 2).to_string()))
                     .collect();
                 let statement = format!(
-                    "SELECT (SELECT COUNT(*) FROM memory_terms WHERE user_id = $1), {}",
-                    counts.join(", ")
+                    "SELECT (SELECT COUNT(*) FROM memory_terms WHERE user_id = $1){}",
+                    counts.iter().map(|count| format!(", {count}")).collect::<String>()
                 );
                 let mut query = sqlx::query($sql(statement)).bind(user_id);
                 for token in tokens {

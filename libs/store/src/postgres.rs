@@ -191,12 +191,19 @@ impl PostgresStore {
 
     /// The lexical index's SQL (see `common`): one token's count (`{n}`: its placeholder), the
     /// search (`{columns}`, `{conditions}`, `{next}`), and how tokens are or-ed in a match.
-    const TOKEN_COUNT: &'static str = "(SELECT COUNT(*) FROM memory_terms WHERE user_id = $1 \
-         AND tsv @@ to_tsquery('simple', ${n}))";
-    const TOKEN_SEARCH: &'static str = "SELECT {columns}, t.terms AS terms FROM memory_terms t \
-         JOIN memories m ON m.id = t.memory_id \
-         WHERE t.tsv @@ to_tsquery('simple', $1) AND t.user_id = $2{conditions} \
-         ORDER BY ts_rank(t.tsv, to_tsquery('simple', $1)) DESC, m.id LIMIT ${next}";
+    ///
+    /// Tokens are keyed per user, so the GIN index alone finds only the caller's rows; neither
+    /// statement names `user_id` next to the match, because with the cached generic plan of a
+    /// prepared statement the planner then walks the caller's whole `user_id` index range and
+    /// tests every row (measured: 95 ms for a 10,000-memory caller instead of 2 ms). The
+    /// search matches in a materialised CTE for the same reason, then checks the owner.
+    const TOKEN_COUNT: &'static str =
+        "(SELECT COUNT(*) FROM memory_terms WHERE tsv @@ to_tsquery('simple', ${n}))";
+    const TOKEN_SEARCH: &'static str = "WITH t AS MATERIALIZED (\
+         SELECT memory_id, user_id, terms, ts_rank(tsv, to_tsquery('simple', $1)) AS rank \
+         FROM memory_terms WHERE tsv @@ to_tsquery('simple', $1)) \
+         SELECT {columns}, t.terms AS terms FROM t JOIN memories m ON m.id = t.memory_id \
+         WHERE t.user_id = $2{conditions} ORDER BY t.rank DESC, m.id LIMIT ${next}";
     const TOKEN_OR: &'static str = " | ";
 
     /// Appends a row's pgvector `vector` to an index matrix.

@@ -57,6 +57,56 @@ pub struct UserVectors {
     pub memories: Vec<IndexedMemory>,
     /// Row-major vectors, `dimension` values per memory.
     pub matrix: Vec<f32>,
+    /// Lexical counts made at this index's version.
+    pub lexical: LexicalCounts,
+}
+
+/// Query tokens' counts remembered per user between writes.
+const MAX_COUNTED_TOKENS: usize = 4_096;
+
+/// The lexical index's counts for a user, made at the version of the index they hang on (so
+/// dropped with it when a write moves the version): how many memories the user has in the
+/// lexical index, and how many of them hold each query token counted so far. A word's count
+/// reads its whole posting list (thousands of rows for a common word of a heavy caller), so
+/// each is counted once per version instead of on every query. Bounded: forgets everything
+/// once it holds [`MAX_COUNTED_TOKENS`] tokens.
+#[derive(Debug, Default)]
+pub struct LexicalCounts {
+    counts: std::sync::Mutex<Counts>,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    memories: Option<usize>,
+    document_frequency: HashMap<String, usize>,
+}
+
+impl LexicalCounts {
+    /// The remembered memory count and, per token, its remembered document frequency.
+    pub fn lookup(&self, tokens: &[String]) -> (Option<usize>, Vec<Option<usize>>) {
+        let Ok(counts) = self.counts.lock() else {
+            return (None, vec![None; tokens.len()]);
+        };
+        let frequencies = tokens
+            .iter()
+            .map(|token| counts.document_frequency.get(token).copied())
+            .collect();
+        (counts.memories, frequencies)
+    }
+
+    /// Remembers a memory count and the document frequencies of `tokens`.
+    pub fn record(&self, memories: usize, tokens: &[String], frequencies: &[usize]) {
+        let Ok(mut counts) = self.counts.lock() else {
+            return;
+        };
+        if counts.document_frequency.len() + tokens.len() > MAX_COUNTED_TOKENS {
+            counts.document_frequency.clear();
+        }
+        counts.memories = Some(memories);
+        for (token, frequency) in tokens.iter().zip(frequencies) {
+            counts.document_frequency.insert(token.clone(), *frequency);
+        }
+    }
 }
 
 impl UserVectors {
@@ -194,6 +244,23 @@ impl VectorIndex {
 mod tests {
     use super::*;
 
+    #[test]
+    fn lexical_counts_are_remembered_and_bounded() {
+        let counts = LexicalCounts::default();
+        let tokens = ["ta".to_owned(), "tb".to_owned()];
+        assert_eq!(counts.lookup(&tokens), (None, vec![None, None]));
+        counts.record(10, &tokens[..1], &[3]);
+        assert_eq!(counts.lookup(&tokens), (Some(10), vec![Some(3), None]));
+        let many: Vec<String> = (0..MAX_COUNTED_TOKENS).map(|i| format!("t{i}")).collect();
+        counts.record(10, &many, &vec![1; many.len()]);
+        assert_eq!(
+            counts.lookup(&tokens).1,
+            vec![None, None],
+            "forgotten when full"
+        );
+        assert_eq!(counts.lookup(&many[..1]).1, vec![Some(1)]);
+    }
+
     fn memory(id: MemoryId, sector: Sector) -> IndexedMemory {
         IndexedMemory {
             id,
@@ -213,6 +280,7 @@ mod tests {
                 memory(3, Sector::Semantic),
             ],
             matrix: vec![1.0, 0.0, 0.0, 1.0, 0.6, 0.8],
+            ..UserVectors::default()
         };
         let all = vectors.top(&[1.0, 0.0], &MemoryFilter::default(), 2);
         assert_eq!(all.iter().map(|h| h.1).collect::<Vec<_>>(), vec![1, 3]);
@@ -229,6 +297,7 @@ mod tests {
                 .map(|i| memory(i as MemoryId, Sector::Semantic))
                 .collect(),
             matrix: vec![0.5; count * 4],
+            ..UserVectors::default()
         }
     }
 

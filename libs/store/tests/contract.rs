@@ -1272,6 +1272,11 @@ async fn lexical_search_finds_exact_words_filters_and_isolates(harness: &Harness
     assert_eq!(ids.len(), 2, "{ids:?}");
     assert!(ids.contains(&waiting.id) && ids.contains(&refunded.id));
     assert_eq!(after.memories, 4);
+    assert_eq!(
+        after.document_frequency,
+        [2, 1, 1],
+        "counts remembered from earlier queries are dropped once memories change"
+    );
 
     harness.execute("DELETE FROM memory_terms").await;
     let reopened = harness.reopen(support::space()).await.unwrap();
@@ -1283,6 +1288,62 @@ async fn lexical_search_finds_exact_words_filters_and_isolates(harness: &Harness
         again.hits.iter().map(|h| h.memory.id).collect::<Vec<_>>(),
         [other.id],
         "memories written before the index are indexed on open"
+    );
+}
+
+/// A heavy caller's word counts are remembered between queries, and forgotten as soon as a
+/// write changes the caller's memories.
+async fn lexical_counts_follow_writes(store: &dyn Store) {
+    let mut ids = Vec::new();
+    for i in 0..120 {
+        let content = format!("Note number {i} about the garden");
+        let stored = store
+            .insert_memory(&memory("u1", &content, Sector::Semantic, 0.5), NOW)
+            .await
+            .unwrap();
+        ids.push((stored.id, vec![0.5_f32; 4]));
+    }
+    store.store_embeddings(&ids, NOW).await.unwrap();
+    let query = vec![0.5_f32; 4];
+    let search = |text: &'static str| {
+        let query = query.clone();
+        async move {
+            store
+                .search_lexical("u1", text, &query, &MemoryFilter::default(), 10, 100)
+                .await
+                .unwrap()
+        }
+    };
+    let first = search("invoice garden").await;
+    assert_eq!(
+        (first.memories, first.document_frequency.clone()),
+        (120, vec![0, 120])
+    );
+    assert_eq!(
+        search("invoice garden").await,
+        first,
+        "the same answer from remembered counts"
+    );
+
+    let invoice = store
+        .insert_memory(
+            &memory("u1", "Invoice 4411 is overdue", Sector::Semantic, 0.5),
+            NOW,
+        )
+        .await
+        .unwrap();
+    store
+        .store_embeddings(&[(invoice.id, vec![0.5_f32; 4])], NOW)
+        .await
+        .unwrap();
+    let after = search("invoice garden").await;
+    assert_eq!(
+        (after.memories, after.document_frequency),
+        (121, vec![1, 120])
+    );
+    assert_eq!(
+        after.hits.iter().map(|h| h.memory.id).collect::<Vec<_>>(),
+        [invoice.id]
     );
 }
 
@@ -1545,6 +1606,7 @@ macro_rules! contract_suite {
             store_test!(extraction_commits_once_per_event);
             store_test!(concurrent_applications_of_one_event_write_once);
             store_test!(group_commits_apply_in_order_or_not_at_all);
+            store_test!(lexical_counts_follow_writes);
             store_test!(extraction_updates_supersedes_and_reinforces);
             harness_test!(erasure_reaches_every_table);
             harness_test!(embedding_space_is_enforced_on_reopen);
