@@ -82,10 +82,10 @@ pub struct QueryArgs {
     /// Where to write the JSON results.
     #[arg(long, default_value = "target/loadtest/query.json")]
     pub out: PathBuf,
-    /// Keep the seeded PostgreSQL schema afterwards (to inspect query plans); its name is
-    /// printed. SQLite files are always deleted.
+    /// Keep the seeded store afterwards (to inspect query plans): the PostgreSQL schema or the
+    /// SQLite directory, whose name is printed.
     #[arg(long)]
-    pub keep_schema: bool,
+    pub keep_store: bool,
 }
 
 /// Options of the `ack` scenario.

@@ -93,7 +93,7 @@ pub async fn query(args: QueryArgs) -> anyhow::Result<()> {
     )
     .await?;
     let result = measure(&args, &shape, store, seeded).await;
-    cleanup(seat, args.keep_schema).await?;
+    cleanup(seat, args.keep_store).await?;
     result
 }
 
@@ -136,9 +136,8 @@ async fn open(
     })
 }
 
-/// Reports the size of what was seeded, then deletes it (unless `keep_schema` asks to keep a
-/// PostgreSQL schema).
-async fn cleanup(seat: Seat, keep_schema: bool) -> anyhow::Result<()> {
+/// Reports the size of what was seeded, then deletes it (unless `keep` asks to keep it).
+async fn cleanup(seat: Seat, keep: bool) -> anyhow::Result<()> {
     match seat {
         Seat::Sqlite(store, dir) => {
             store.pool().close().await;
@@ -146,6 +145,15 @@ async fn cleanup(seat: Seat, keep_schema: bool) -> anyhow::Result<()> {
                 .filter_map(|entry| entry.ok()?.metadata().ok())
                 .map(|metadata| metadata.len())
                 .sum();
+            if keep {
+                let path = dir.keep();
+                eprintln!(
+                    "SQLite files: {:.2} GB; kept in {}",
+                    bytes as f64 / 1e9,
+                    path.display()
+                );
+                return Ok(());
+            }
             eprintln!("SQLite files: {:.2} GB; deleting", bytes as f64 / 1e9);
             dir.close()?;
         }
@@ -158,7 +166,7 @@ async fn cleanup(seat: Seat, keep_schema: bool) -> anyhow::Result<()> {
             .bind(&schema)
             .fetch_one(store.pool())
             .await?;
-            if keep_schema {
+            if keep {
                 eprintln!("schema {schema}: {:.2} GB; kept", size as f64 / 1e9);
                 return Ok(());
             }

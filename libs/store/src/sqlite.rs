@@ -162,12 +162,18 @@ impl SqliteStore {
 
     /// The lexical index's SQL (see `common`): one token's count (`{n}`: its placeholder), the
     /// search (`{columns}`, `{conditions}`, `{next}`), and how tokens are or-ed in a match.
+    ///
+    /// The search matches in a materialised CTE, then checks the owner: joined directly, the
+    /// planner may walk the caller's rows and evaluate the full-text match once per row (the
+    /// search took 20–230 ms for callers with 100–1,500 memories among 20,000 users; matched
+    /// first, memory-query's p99 over all callers fell from 28.5 to 4.6 ms).
     const TOKEN_COUNT: &'static str =
         "(SELECT COUNT(*) FROM memory_terms_fts WHERE memory_terms_fts MATCH ${n})";
-    const TOKEN_SEARCH: &'static str = "SELECT {columns}, t.terms AS terms FROM memory_terms_fts f \
-         JOIN memory_terms t ON t.memory_id = f.rowid JOIN memories m ON m.id = t.memory_id \
-         WHERE memory_terms_fts MATCH $1 AND t.user_id = $2{conditions} \
-         ORDER BY f.rank, m.id LIMIT ${next}";
+    const TOKEN_SEARCH: &'static str = "WITH f AS MATERIALIZED (\
+         SELECT rowid AS memory_id, rank FROM memory_terms_fts WHERE memory_terms_fts MATCH $1) \
+         SELECT {columns}, t.terms AS terms FROM f \
+         JOIN memory_terms t ON t.memory_id = f.memory_id JOIN memories m ON m.id = t.memory_id \
+         WHERE t.user_id = $2{conditions} ORDER BY f.rank, m.id LIMIT ${next}";
     const TOKEN_OR: &'static str = " OR ";
 
     /// Appends a row's little-endian `f32` blob to an index matrix.

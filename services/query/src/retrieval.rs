@@ -109,14 +109,20 @@ pub async fn rank(
         .drain(..)
         .map(|candidate| (candidate.memory.id, candidate.memory))
         .collect();
+    let linked: Vec<MemoryId> = expanded
+        .iter()
+        .map(|entry| entry.memory_id)
+        .filter(|id| !memories.contains_key(id))
+        .collect();
+    if !linked.is_empty() {
+        for memory in state.store.get_memories(user_id, &linked).await? {
+            memories.insert(memory.id, memory);
+        }
+    }
     let mut ranked = Vec::with_capacity(expanded.len());
     for entry in expanded {
-        let memory = match memories.remove(&entry.memory_id) {
-            Some(memory) => memory,
-            None => match state.store.get_memory(user_id, entry.memory_id).await? {
-                Some(memory) => memory,
-                None => continue,
-            },
+        let Some(memory) = memories.remove(&entry.memory_id) else {
+            continue;
         };
         if entry.via.is_some() && !filter.matches(&memory) {
             continue;
