@@ -663,12 +663,41 @@ macro_rules! impl_store {
                 user_id: &str,
                 content: &str,
             ) -> $crate::StoreResult<Vec<memvox_core::Memory>> {
-                let rows = sqlx::query($sql($crate::sql::SELECT_EXACT_DUPLICATES))
-                    .bind(user_id)
-                    .bind(self.keyring.fingerprint(content))
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter().map(|r| $crate::common::memory_from_row(&self.keyring, r)).collect()
+                let mut found = self.find_exact_duplicates_of(user_id, &[content]).await?;
+                Ok(found.pop().unwrap_or_default())
+            }
+
+            async fn find_exact_duplicates_of(
+                &self,
+                user_id: &str,
+                contents: &[&str],
+            ) -> $crate::StoreResult<Vec<Vec<memvox_core::Memory>>> {
+                use sqlx::Row;
+                let fingerprints: Vec<String> =
+                    contents.iter().map(|c| self.keyring.fingerprint(c)).collect();
+                let mut found: Vec<Vec<memvox_core::Memory>> = vec![Vec::new(); contents.len()];
+                for chunk in fingerprints.chunks($crate::common::INSERT_CHUNK) {
+                    let statement = format!(
+                        "SELECT {}, m.content_fingerprint AS fingerprint FROM memories m \
+                         WHERE m.user_id = $1 AND m.content_fingerprint IN ({}) ORDER BY m.id",
+                        $crate::sql::memory_columns!(),
+                        $crate::sql::placeholders(2, chunk.len())
+                    );
+                    let mut fetch = sqlx::query($sql(statement)).bind(user_id);
+                    for fingerprint in chunk {
+                        fetch = fetch.bind(fingerprint);
+                    }
+                    for row in fetch.fetch_all(&self.pool).await? {
+                        let fingerprint: String = row.try_get("fingerprint")?;
+                        let memory = $crate::common::memory_from_row(&self.keyring, &row)?;
+                        for (slot, wanted) in found.iter_mut().zip(&fingerprints) {
+                            if *wanted == fingerprint {
+                                slot.push(memory.clone());
+                            }
+                        }
+                    }
+                }
+                Ok(found)
             }
 
             async fn list_memories(
@@ -1172,13 +1201,16 @@ macro_rules! impl_store {
                 user_id: &str,
             ) -> $crate::StoreResult<std::sync::Arc<(i64, $crate::vector_index::UserVectors)>> {
                 use sqlx::Row;
-                let version: i64 = sqlx::query($sql($crate::sql::SELECT_VECTORS_VERSION))
+                let version: Option<i64> = sqlx::query($sql($crate::sql::SELECT_VECTORS_VERSION))
                     .bind(user_id)
                     .fetch_optional(&self.pool)
                     .await?
                     .map(|row| row.try_get("vectors_version"))
-                    .transpose()?
-                    .unwrap_or(0);
+                    .transpose()?;
+                let Some(version) = version else {
+                    // Not a user yet: no memories, so nothing to load.
+                    return Ok(std::sync::Arc::new((0, $crate::vector_index::UserVectors::default())));
+                };
                 if let Some(entry) = self.index.get(user_id, version).await {
                     return Ok(entry);
                 }

@@ -182,6 +182,14 @@ pub trait Store: Send + Sync {
     async fn find_exact_duplicates(&self, user_id: &str, content: &str)
     -> StoreResult<Vec<Memory>>;
 
+    /// For each of `contents`, the user's memories whose normalised text equals it (as
+    /// [`Store::find_exact_duplicates`]), in one statement.
+    async fn find_exact_duplicates_of(
+        &self,
+        user_id: &str,
+        contents: &[&str],
+    ) -> StoreResult<Vec<Vec<Memory>>>;
+
     /// Lists a user's memories.
     async fn list_memories(
         &self,

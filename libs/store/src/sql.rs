@@ -273,12 +273,6 @@ pub const SELECT_MEMORY: &str = concat!(
     " FROM memories m WHERE m.id = $1 AND m.user_id = $2"
 );
 
-pub const SELECT_EXACT_DUPLICATES: &str = concat!(
-    "SELECT ",
-    memory_columns!(),
-    " FROM memories m WHERE m.user_id = $1 AND m.content_fingerprint = $2 ORDER BY m.id"
-);
-
 pub const UPDATE_MEMORY: &str = concat!(
     "UPDATE memories SET content = $1, content_fingerprint = $2, sector = $3, salience = $4, \
      decay_per_day = $5, state = $6, updated_at = $7 WHERE id = $8 AND user_id = $9 RETURNING ",

@@ -401,6 +401,26 @@ async fn exact_duplicates_and_supersession(store: &dyn Store) {
             .unwrap()
             .is_empty()
     );
+    let ids = |found: &[memvox_core::Memory]| found.iter().map(|m| m.id).collect::<Vec<_>>();
+    let batch = store
+        .find_exact_duplicates_of(
+            "u1",
+            &["LIVES IN AUSTIN", "Lives in Boston", "lives in denver"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        batch.iter().map(|found| ids(found)).collect::<Vec<_>>(),
+        [vec![austin.id], vec![], vec![denver.id]],
+        "one answer per content, in order"
+    );
+    assert!(
+        store
+            .find_exact_duplicates_of("u1", &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     assert!(matches!(
         store

@@ -14,6 +14,17 @@ pub async fn plan(
     conversation_id: &str,
     candidates: Vec<MemoryCandidate>,
 ) -> StoreResult<Vec<PlannedMemory>> {
+    let added: Vec<&str> = candidates
+        .iter()
+        .filter(|c| matches!(c.op, MemoryOp::Add))
+        .map(|c| c.content.as_str())
+        .collect();
+    let mut duplicates = if added.is_empty() {
+        Vec::new()
+    } else {
+        store.find_exact_duplicates_of(user_id, &added).await?
+    }
+    .into_iter();
     let mut plans = Vec::with_capacity(candidates.len());
     for candidate in candidates {
         let provenance = Provenance {
@@ -29,9 +40,7 @@ pub async fn plan(
         };
         plans.push(match candidate.op {
             MemoryOp::Add => {
-                let duplicates = store
-                    .find_exact_duplicates(user_id, &memory.content)
-                    .await?;
+                let duplicates = duplicates.next().unwrap_or_default();
                 match duplicates.iter().find(|m| m.is_searchable()) {
                     Some(existing) => PlannedMemory::Reinforce {
                         user_id: user_id.to_owned(),
