@@ -21,10 +21,46 @@ pub(crate) const INDEX_BATCH: usize = 500;
 /// What an open write transaction has already made sure of — users that exist, conversations'
 /// row ids — so that the statements for several memories (and several events of a group
 /// commit) do not ask again.
+///
+/// It also gathers the rows that only follow from memory writes — lexical tokens and
+/// conversation citations — so that they are written with one statement each when the
+/// transaction is about to commit (`flush_written_in`) rather than one per memory.
 #[derive(Debug, Default)]
 pub(crate) struct Written {
     users: std::collections::HashSet<String>,
     conversations: std::collections::HashMap<String, i64>,
+    terms: Vec<(memvox_core::MemoryId, String, String)>,
+    citations: Vec<Citation>,
+}
+
+/// A conversation's mention of a memory, waiting to be written.
+#[derive(Debug)]
+pub(crate) struct Citation {
+    pub(crate) conversation_fk: i64,
+    pub(crate) memory_id: memvox_core::MemoryId,
+    pub(crate) extraction_type: String,
+    pub(crate) turn_indexes: String,
+    pub(crate) at: memvox_core::UnixMillis,
+}
+
+impl Citation {
+    /// Conversation `conversation_fk` (row id) mentioned memory `memory_id` at `provenance`'s
+    /// turns; `extraction_type` says how (`auto`, `manual`, `reinforced`).
+    pub(crate) fn new(
+        conversation_fk: i64,
+        memory_id: memvox_core::MemoryId,
+        extraction_type: &str,
+        provenance: &memvox_core::Provenance,
+        at: memvox_core::UnixMillis,
+    ) -> Self {
+        Self {
+            conversation_fk,
+            memory_id,
+            extraction_type: extraction_type.to_owned(),
+            turn_indexes: serde_json::json!(provenance.turn_indexes).to_string(),
+            at,
+        }
+    }
 }
 
 impl Written {
@@ -41,6 +77,45 @@ impl Written {
     /// Remembers a conversation's row id.
     pub(crate) fn remember_conversation(&mut self, conversation_id: &str, fk: i64) {
         self.conversations.insert(conversation_id.to_owned(), fk);
+    }
+
+    /// A memory's lexical tokens, to write (replacing earlier ones) before commit.
+    pub(crate) fn index_terms(
+        &mut self,
+        memory_id: memvox_core::MemoryId,
+        user_id: &str,
+        terms: String,
+    ) {
+        self.terms.push((memory_id, user_id.to_owned(), terms));
+    }
+
+    /// A conversation's mention of a memory, to write before commit (the first per pair wins).
+    pub(crate) fn cite(&mut self, citation: Citation) {
+        self.citations.push(citation);
+    }
+
+    /// The tokens to write, one row per memory (its latest).
+    pub(crate) fn take_terms(&mut self) -> Vec<(memvox_core::MemoryId, String, String)> {
+        let mut latest: std::collections::HashMap<memvox_core::MemoryId, usize> =
+            std::collections::HashMap::new();
+        for (i, (memory_id, _, _)) in self.terms.iter().enumerate() {
+            latest.insert(*memory_id, i);
+        }
+        std::mem::take(&mut self.terms)
+            .into_iter()
+            .enumerate()
+            .filter(|(i, (memory_id, _, _))| latest.get(memory_id) == Some(i))
+            .map(|(_, row)| row)
+            .collect()
+    }
+
+    /// The citations to write, one per conversation and memory (the first).
+    pub(crate) fn take_citations(&mut self) -> Vec<Citation> {
+        let mut seen = std::collections::HashSet::new();
+        std::mem::take(&mut self.citations)
+            .into_iter()
+            .filter(|c| seen.insert((c.conversation_fk, c.memory_id)))
+            .collect()
     }
 }
 
@@ -587,6 +662,7 @@ macro_rules! impl_store {
                             .await?,
                     );
                 }
+                Self::flush_written_in(&mut *tx, &mut written).await?;
                 tx.commit().await?;
                 Ok(outcomes)
             }
@@ -617,7 +693,9 @@ macro_rules! impl_store {
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<memvox_core::Memory> {
                 let mut tx = self.writer().begin().await?;
-                let stored = Self::insert_memory_in(&mut *tx, &self.keyring, &self.lexical, &mut $crate::common::Written::default(), memory, now, "manual").await?;
+                let mut written = $crate::common::Written::default();
+                let stored = Self::insert_memory_in(&mut *tx, &self.keyring, &self.lexical, &mut written, memory, now, "manual").await?;
+                Self::flush_written_in(&mut *tx, &mut written).await?;
                 tx.commit().await?;
                 Ok(stored)
             }
@@ -1371,8 +1449,7 @@ macro_rules! impl_store {
                             .bind(&memory.user_id)
                             .execute(&mut *conn)
                             .await?;
-                        Self::index_terms_in(&mut *conn, lexical, current.id, &memory.user_id, &memory.content)
-                            .await?;
+                        written.index_terms(current.id, &memory.user_id, lexical.memory_terms(&memory.user_id, &memory.content));
                         Self::cite_in(&mut *conn, written, current.id, "reinforced", memory.provenance.as_ref(), now).await?;
                         Ok(Some(current.id))
                     }
@@ -1417,8 +1494,7 @@ macro_rules! impl_store {
                     return Ok(());
                 };
                 if let Some(fk) = Self::conversation_fk_in(&mut *conn, written, &provenance.conversation_id).await? {
-                    Self::link_conversation_in(&mut *conn, fk, memory_id, extraction_type, provenance, now)
-                        .await?;
+                    written.cite($crate::common::Citation::new(fk, memory_id, extraction_type, provenance, now));
                 }
                 Ok(())
             }
@@ -1579,11 +1655,9 @@ macro_rules! impl_store {
                     .fetch_one(&mut *conn)
                     .await?;
                 let stored = $crate::common::memory_from_row(keyring, &row)?;
-                Self::index_terms_in(&mut *conn, lexical, stored.id, &memory.user_id, &memory.content)
-                    .await?;
+                written.index_terms(stored.id, &memory.user_id, lexical.memory_terms(&memory.user_id, &memory.content));
                 if let (Some(fk), Some(provenance)) = (conversation_fk, &memory.provenance) {
-                    Self::link_conversation_in(&mut *conn, fk, stored.id, extraction_type, provenance, now)
-                        .await?;
+                    written.cite($crate::common::Citation::new(fk, stored.id, extraction_type, provenance, now));
                 }
                 Ok(stored)
             }
@@ -1596,13 +1670,9 @@ macro_rules! impl_store {
                 user_id: &str,
                 content: &str,
             ) -> $crate::StoreResult<()> {
-                sqlx::query($sql($crate::sql::UPSERT_TERMS))
-                    .bind(memory_id)
-                    .bind(user_id)
-                    .bind(lexical.memory_terms(user_id, content))
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(())
+                let mut written = $crate::common::Written::default();
+                written.index_terms(memory_id, user_id, lexical.memory_terms(user_id, content));
+                Self::flush_written_in(&mut *conn, &mut written).await
             }
 
             /// Makes the lexical index match the store's key: tokens made under another key
@@ -1751,11 +1821,16 @@ macro_rules! impl_store {
                         .bind(i64::try_from($crate::common::INDEX_BATCH).unwrap_or(i64::MAX))
                         .fetch_all(&mut *tx)
                         .await?;
+                    let mut written = $crate::common::Written::default();
                     for row in &rows {
                         let memory = $crate::common::memory_from_row(&self.keyring, row)?;
-                        Self::index_terms_in(&mut *tx, &self.lexical, memory.id, &memory.user_id, &memory.content)
-                            .await?;
+                        written.index_terms(
+                            memory.id,
+                            &memory.user_id,
+                            self.lexical.memory_terms(&memory.user_id, &memory.content),
+                        );
                     }
+                    Self::flush_written_in(&mut *tx, &mut written).await?;
                     tx.commit().await?;
                     indexed += rows.len();
                     if rows.len() < $crate::common::INDEX_BATCH {
@@ -1804,24 +1879,45 @@ macro_rules! impl_store {
                 Ok(())
             }
 
-            /// Records that a conversation mentioned a memory (provenance junction).
-            async fn link_conversation_in(
+            /// Writes the tokens and citations a transaction gathered, one statement per table
+            /// (and per chunk of rows).
+            async fn flush_written_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
-                conversation_fk: i64,
-                memory_id: memvox_core::MemoryId,
-                extraction_type: &str,
-                provenance: &memvox_core::Provenance,
-                now: memvox_core::UnixMillis,
+                written: &mut $crate::common::Written,
             ) -> $crate::StoreResult<()> {
-                sqlx::query($sql($crate::sql::INSERT_CONVERSATION_MEMORY))
-                    .bind(conversation_fk)
-                    .bind(memory_id)
-                    .bind(extraction_type)
-                    .bind(serde_json::json!(provenance.turn_indexes).to_string())
-                    .bind(Option::<f64>::None)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
+                let terms = written.take_terms();
+                for chunk in terms.chunks($crate::common::INSERT_CHUNK) {
+                    let statement = format!(
+                        "INSERT INTO memory_terms (memory_id, user_id, terms) VALUES {} \
+                         ON CONFLICT (memory_id) DO UPDATE SET terms = excluded.terms",
+                        $crate::sql::values_rows(chunk.len(), 3)
+                    );
+                    let mut query = sqlx::query($sql(statement));
+                    for (memory_id, user_id, tokens) in chunk {
+                        query = query.bind(*memory_id).bind(user_id).bind(tokens);
+                    }
+                    query.execute(&mut *conn).await?;
+                }
+                let citations = written.take_citations();
+                for chunk in citations.chunks($crate::common::INSERT_CHUNK) {
+                    let statement = format!(
+                        "INSERT INTO conversation_memories (conversation_fk, memory_id, \
+                         extraction_type, turn_indexes, confidence, created_at) VALUES {} \
+                         ON CONFLICT (conversation_fk, memory_id) DO NOTHING",
+                        $crate::sql::values_rows(chunk.len(), 6)
+                    );
+                    let mut query = sqlx::query($sql(statement));
+                    for citation in chunk {
+                        query = query
+                            .bind(citation.conversation_fk)
+                            .bind(citation.memory_id)
+                            .bind(&citation.extraction_type)
+                            .bind(&citation.turn_indexes)
+                            .bind(Option::<f64>::None)
+                            .bind(citation.at);
+                    }
+                    query.execute(&mut *conn).await?;
+                }
                 Ok(())
             }
 
@@ -1947,3 +2043,47 @@ macro_rules! impl_store {
     };
 }
 pub(crate) use impl_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gathered_rows_are_written_once_per_key() {
+        let mut written = Written::default();
+        written.index_terms(1, "u", "ta".into());
+        written.index_terms(2, "u", "tb".into());
+        written.index_terms(1, "u", "tc".into());
+        let terms = written.take_terms();
+        assert_eq!(
+            terms,
+            [
+                (2, "u".to_owned(), "tb".to_owned()),
+                (1, "u".to_owned(), "tc".to_owned())
+            ],
+            "a memory's latest tokens win"
+        );
+        assert!(written.take_terms().is_empty(), "taken once");
+
+        let provenance = memvox_core::Provenance {
+            conversation_id: "c".into(),
+            turn_indexes: vec![3],
+        };
+        written.cite(Citation::new(7, 1, "auto", &provenance, 10));
+        written.cite(Citation::new(7, 1, "reinforced", &provenance, 11));
+        written.cite(Citation::new(8, 1, "reinforced", &provenance, 12));
+        let citations = written.take_citations();
+        assert_eq!(
+            citations
+                .iter()
+                .map(|c| (
+                    c.conversation_fk,
+                    c.extraction_type.as_str(),
+                    c.turn_indexes.as_str()
+                ))
+                .collect::<Vec<_>>(),
+            [(7, "auto", "[3]"), (8, "reinforced", "[3]")],
+            "the first mention per conversation wins, as ON CONFLICT DO NOTHING"
+        );
+    }
+}

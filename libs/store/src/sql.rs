@@ -263,10 +263,6 @@ pub const INSERT_MEMORY: &str = concat!(
     returned_memory_columns!()
 );
 
-pub const INSERT_CONVERSATION_MEMORY: &str = "INSERT INTO conversation_memories \
-     (conversation_fk, memory_id, extraction_type, turn_indexes, confidence, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (conversation_fk, memory_id) DO NOTHING";
-
 pub const SELECT_MEMORY: &str = concat!(
     "SELECT ",
     memory_columns!(),
@@ -352,10 +348,6 @@ pub const SELECT_VECTORS_VERSION: &str = "SELECT vectors_version FROM users WHER
 pub const SELECT_USER_VECTORS: &str = "SELECT m.id, m.sector, m.state, m.superseded_by, \
      m.created_at, e.embedding FROM memory_embeddings e JOIN memories m ON m.id = e.memory_id \
      WHERE e.user_id = $1 AND e.model = $2 ORDER BY m.id";
-
-/// Writes a memory's lexical tokens (`$1` memory id, `$2` user, `$3` tokens).
-pub const UPSERT_TERMS: &str = "INSERT INTO memory_terms (memory_id, user_id, terms) \
-     VALUES ($1, $2, $3) ON CONFLICT (memory_id) DO UPDATE SET terms = excluded.terms";
 
 /// Memories without lexical tokens (written before the index existed), a batch at a time.
 pub const SELECT_UNINDEXED_MEMORIES: &str = concat!(
