@@ -132,6 +132,18 @@ impl Pipeline {
     }
 }
 
+/// Every memory of `USER`, superseded ones too (the audit view).
+async fn audited_memories(app: &App) -> Vec<memvox_core::Memory> {
+    let audit = MemoryFilter {
+        include_superseded: true,
+        ..MemoryFilter::default()
+    };
+    app.store
+        .list_memories(USER, &audit, MemoryOrder::Newest, 100)
+        .await
+        .unwrap()
+}
+
 async fn active_memories(app: &App) -> Vec<memvox_core::Memory> {
     app.store
         .list_memories(USER, &MemoryFilter::default(), MemoryOrder::Newest, 100)
@@ -273,15 +285,7 @@ async fn a_batch_of_calls_commits_as_if_one_at_a_time(deployment: Deployment) {
     assert_eq!(report.processed, 5);
     drain(&pipeline.embedding).await;
 
-    let audit = MemoryFilter {
-        include_superseded: true,
-        ..MemoryFilter::default()
-    };
-    let all = app
-        .store
-        .list_memories(USER, &audit, MemoryOrder::Newest, 100)
-        .await
-        .unwrap();
+    let all = audited_memories(&app).await;
     let with = |needle: &str| -> Vec<&memvox_core::Memory> {
         all.iter().filter(|m| m.content.contains(needle)).collect()
     };
@@ -387,15 +391,7 @@ async fn contradictions_supersede_and_distinct_facts_stay_distinct(deployment: D
         accept(&app, conversation, call_payload(conversation, Some(words))).await;
         pipeline.run().await;
     }
-    let audit = MemoryFilter {
-        include_superseded: true,
-        ..MemoryFilter::default()
-    };
-    let all = app
-        .store
-        .list_memories(USER, &audit, MemoryOrder::Newest, 100)
-        .await
-        .unwrap();
+    let all = audited_memories(&app).await;
     let find = |needle: &str| {
         all.iter()
             .find(|m| m.content.contains(needle))
