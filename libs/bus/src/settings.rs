@@ -39,7 +39,8 @@ pub struct BusSettings {
     /// How long a read waits for new entries before returning empty, in ms. Also bounds how long a
     /// Redis connection stays blocked.
     pub block_ms: u64,
-    /// Maximum number of entries a worker takes per step.
+    /// Maximum number of entries a worker takes per step (the extraction worker commits them
+    /// in one transaction).
     pub batch_size: usize,
     /// How long an entry must stay unacknowledged before another group member may claim it, in
     /// ms. Must exceed the slowest handler run, or in-flight entries are delivered twice.
