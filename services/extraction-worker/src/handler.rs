@@ -227,11 +227,14 @@ impl ExtractionHandler {
     /// Commits the group's events in one transaction and finishes each. If the transaction
     /// fails, each event is committed on its own, so one bad event does not hold back others.
     async fn commit_group(&self, group: &mut Group, outcomes: &mut Outcomes) {
-        let members = std::mem::take(&mut group.members);
+        let mut members = std::mem::take(&mut group.members);
         group.keys.clear();
         if members.is_empty() {
             return;
         }
+        // No two members share a caller or conversation, so their order is free: writing the
+        // callers' rows in one global order keeps two replicas' groups from deadlocking.
+        members.sort_by(|a, b| a.prepared.user_id.cmp(&b.prepared.user_id));
         let commits: Vec<ExtractionCommit> =
             members.iter().map(|m| m.prepared.commit.clone()).collect();
         let started = Instant::now();
