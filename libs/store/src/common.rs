@@ -643,7 +643,7 @@ macro_rules! impl_store {
                 &self,
                 commit: &$crate::ExtractionCommit,
             ) -> $crate::StoreResult<$crate::ExtractionOutcome> {
-                let mut outcomes = self.apply_extractions(std::slice::from_ref(commit)).await?;
+                let mut outcomes = self.apply_extractions(&[commit]).await?;
                 outcomes.pop().ok_or_else(|| {
                     $crate::StoreError::Corrupt("a group commit of one event returned nothing".into())
                 })
@@ -651,7 +651,7 @@ macro_rules! impl_store {
 
             async fn apply_extractions(
                 &self,
-                commits: &[$crate::ExtractionCommit],
+                commits: &[&$crate::ExtractionCommit],
             ) -> $crate::StoreResult<Vec<$crate::ExtractionOutcome>> {
                 let mut tx = self.writer().begin().await?;
                 let mut written = $crate::common::Written::default();

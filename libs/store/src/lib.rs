@@ -157,7 +157,7 @@ pub trait Store: Send + Sync {
     /// fails, none is written and the error is returned.
     async fn apply_extractions(
         &self,
-        commits: &[ExtractionCommit],
+        commits: &[&ExtractionCommit],
     ) -> StoreResult<Vec<ExtractionOutcome>>;
 
     /// Earlier texts of a memory, oldest first: `(content, changed_at)`.

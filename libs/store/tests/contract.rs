@@ -1540,7 +1540,7 @@ async fn group_commits_apply_in_order_or_not_at_all(store: &dyn Store) {
         ..commit(c, "conv_gc", "Has a cat")
     };
     let err = store
-        .apply_extractions(&[commit(b, "conv_gb", "Drives a Volvo"), broken])
+        .apply_extractions(&[&commit(b, "conv_gb", "Drives a Volvo"), &broken])
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err}");
@@ -1562,9 +1562,9 @@ async fn group_commits_apply_in_order_or_not_at_all(store: &dyn Store) {
     };
     let outcomes = store
         .apply_extractions(&[
-            commit(a, "conv_ga", "Lives in Denver"),
-            commit(b, "conv_gb", "Drives a Volvo"),
-            moved,
+            &commit(a, "conv_ga", "Lives in Denver"),
+            &commit(b, "conv_gb", "Drives a Volvo"),
+            &moved,
         ])
         .await
         .unwrap();

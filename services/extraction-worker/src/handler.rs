@@ -235,8 +235,7 @@ impl ExtractionHandler {
         // No two members share a caller or conversation, so their order is free: writing the
         // callers' rows in one global order keeps two replicas' groups from deadlocking.
         members.sort_by(|a, b| a.prepared.user_id.cmp(&b.prepared.user_id));
-        let commits: Vec<ExtractionCommit> =
-            members.iter().map(|m| m.prepared.commit.clone()).collect();
+        let commits: Vec<&ExtractionCommit> = members.iter().map(|m| &m.prepared.commit).collect();
         let started = Instant::now();
         let committed = self.store.apply_extractions(&commits).await;
         let per_event = started.elapsed().as_secs_f64() / commits.len() as f64;
