@@ -139,10 +139,7 @@ impl GatewayBackends {
         let mut conn = redis::Client::open(url)?
             .get_multiplexed_async_connection()
             .await?;
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{prefix}:*"))
-            .query_async(&mut conn)
-            .await?;
+        let keys = memvox_cache::scan_keys(&mut conn, &format!("{prefix}:*")).await?;
         if !keys.is_empty() {
             let _: u64 = redis::cmd("DEL").arg(keys).query_async(&mut conn).await?;
         }

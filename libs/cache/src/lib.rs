@@ -42,7 +42,7 @@ mod versions;
 
 pub use metrics::CacheMetrics;
 pub use settings::CacheSettings;
-pub use shared::{LOG_EVERY, SharedTier};
+pub use shared::{LOG_EVERY, SharedTier, scan_keys};
 pub use user_cache::UserCache;
 pub use vectors::QueryVectors;
 pub use versions::{Version, Versions};

@@ -34,6 +34,31 @@ const HASH_HEX: usize = 32;
 /// Keys deleted per `UNLINK` during erasure (and asked per `SCAN` step).
 const SCAN_BATCH: usize = 500;
 
+/// Every key matching `pattern`, found with `SCAN MATCH` (never `KEYS`, which blocks the
+/// server while it walks every key).
+pub async fn scan_keys<C>(conn: &mut C, pattern: &str) -> redis::RedisResult<Vec<String>>
+where
+    C: redis::aio::ConnectionLike + Send,
+{
+    let mut found = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(SCAN_BATCH)
+            .query_async(conn)
+            .await?;
+        found.extend(keys);
+        if next == 0 {
+            return Ok(found);
+        }
+        cursor = next;
+    }
+}
+
 /// The Redis tier. Cheap to clone.
 #[derive(Clone)]
 pub struct SharedTier {
@@ -191,29 +216,15 @@ impl SharedTier {
         let pattern = format!("{}:{{{}}}:*", self.inner.prefix, hash_hex(user.as_bytes()));
         // Erasure may cover many keys: allow it more than one operation's timeout.
         self.run_within("forget", self.inner.timeout * 20, |mut conn| async move {
-            let mut cursor: u64 = 0;
             let mut deleted = 0;
-            loop {
-                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(SCAN_BATCH)
+            for keys in scan_keys(&mut conn, &pattern).await?.chunks(SCAN_BATCH) {
+                let n: usize = redis::cmd("UNLINK")
+                    .arg(keys)
                     .query_async(&mut conn)
                     .await?;
-                if !keys.is_empty() {
-                    let n: usize = redis::cmd("UNLINK")
-                        .arg(&keys)
-                        .query_async(&mut conn)
-                        .await?;
-                    deleted += n;
-                }
-                if next == 0 {
-                    return Ok(deleted);
-                }
-                cursor = next;
+                deleted += n;
             }
+            Ok(deleted)
         })
         .await
     }

@@ -46,24 +46,9 @@ fn process_retrying(
 async fn keys(prefix: &str) -> Vec<String> {
     let client = redis::Client::open(redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let mut found = Vec::new();
-    let mut cursor = 0_u64;
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}:*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        found.extend(batch);
-        if next == 0 {
-            return found;
-        }
-        cursor = next;
-    }
+    memvox_cache::scan_keys(&mut conn, &format!("{prefix}:*"))
+        .await
+        .unwrap()
 }
 
 async fn cleanup(prefix: &str) {
