@@ -219,46 +219,33 @@ async fn write(db: &Db, tables: Tables) -> anyhow::Result<()> {
         (EMBEDDINGS, tables.embeddings),
         (LINKS, tables.links),
     ];
+    // One body for both backends: only the placeholder sigil and the vector type differ.
+    macro_rules! write_in_one_transaction {
+        ($pool:expr, $sigil:expr, $vector:expr) => {{
+            let mut tx = $pool.begin().await?;
+            for (insert, rows) in statements {
+                for (sql, chunk) in statements_for(insert, &rows, $sigil) {
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for value in chunk.iter().flatten() {
+                        query = match value {
+                            Value::Int(v) => query.bind(*v),
+                            Value::Float(v) => query.bind(*v),
+                            Value::Text(v) => query.bind(v.as_str()),
+                            Value::OptText(v) => query.bind(v.as_deref()),
+                            Value::OptInt(v) => query.bind(*v),
+                            Value::Vector(v) => query.bind($vector(v)),
+                        };
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+        }};
+    }
     match db {
-        Db::Sqlite(pool) => {
-            let mut tx = pool.begin().await?;
-            for (insert, rows) in statements {
-                for (sql, chunk) in statements_for(insert, &rows, '?') {
-                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for value in chunk.iter().flatten() {
-                        query = match value {
-                            Value::Int(v) => query.bind(*v),
-                            Value::Float(v) => query.bind(*v),
-                            Value::Text(v) => query.bind(v.as_str()),
-                            Value::OptText(v) => query.bind(v.as_deref()),
-                            Value::OptInt(v) => query.bind(*v),
-                            Value::Vector(v) => query.bind(le_bytes(v)),
-                        };
-                    }
-                    query.execute(&mut *tx).await?;
-                }
-            }
-            tx.commit().await?;
-        }
+        Db::Sqlite(pool) => write_in_one_transaction!(pool, '?', le_bytes),
         Db::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            for (insert, rows) in statements {
-                for (sql, chunk) in statements_for(insert, &rows, '$') {
-                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                    for value in chunk.iter().flatten() {
-                        query = match value {
-                            Value::Int(v) => query.bind(*v),
-                            Value::Float(v) => query.bind(*v),
-                            Value::Text(v) => query.bind(v.as_str()),
-                            Value::OptText(v) => query.bind(v.as_deref()),
-                            Value::OptInt(v) => query.bind(*v),
-                            Value::Vector(v) => query.bind(pgvector::Vector::from(v.clone())),
-                        };
-                    }
-                    query.execute(&mut *tx).await?;
-                }
-            }
-            tx.commit().await?;
+            write_in_one_transaction!(pool, '$', |v: &Vec<f32>| pgvector::Vector::from(v.clone()))
         }
     }
     Ok(())
