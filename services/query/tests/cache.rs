@@ -70,6 +70,22 @@ fn replica(h: &Harness, cache: &Caching) -> QueryState {
     .with_clock(Clock::fixed(NOW))
 }
 
+/// A harness and a second replica sharing its store and Redis, the second with its own
+/// metrics registry (returned).
+async fn two_replicas(settings: CacheSettings) -> (Harness, QueryState, Registry) {
+    let redis = support::redis_url();
+    let h = Harness::with_cache(
+        "sqlite",
+        embedder(),
+        support::settings(),
+        &support::caching(settings.clone(), Some(&redis), &Registry::new()),
+    )
+    .await;
+    let registry = Registry::new();
+    let other = replica(&h, &support::caching(settings, Some(&redis), &registry));
+    (h, other, registry)
+}
+
 #[tokio::test]
 async fn writes_by_a_worker_or_another_replica_invalidate_every_replica_at_once() {
     let settings = support::cache_settings();
@@ -116,16 +132,7 @@ async fn writes_by_a_worker_or_another_replica_invalidate_every_replica_at_once(
 async fn another_replica_is_answered_from_the_redis_tier() {
     let settings = support::cache_settings();
     let prefix = settings.key_prefix.clone();
-    let redis = support::redis_url();
-    let h = Harness::with_cache(
-        "sqlite",
-        embedder(),
-        support::settings(),
-        &support::caching(settings.clone(), Some(&redis), &Registry::new()),
-    )
-    .await;
-    let registry = Registry::new();
-    let other = replica(&h, &support::caching(settings, Some(&redis), &registry));
+    let (h, other, registry) = two_replicas(settings).await;
     let tea = add(&h.state, "Likes green tea").await;
     assert_eq!(tea_ids(&h.state).await, vec![tea]);
     assert_eq!(
@@ -198,16 +205,7 @@ async fn shared_query_vectors_spare_other_replicas_the_embedder() {
         ..support::cache_settings()
     };
     let prefix = settings.key_prefix.clone();
-    let redis = support::redis_url();
-    let h = Harness::with_cache(
-        "sqlite",
-        embedder(),
-        support::settings(),
-        &support::caching(settings.clone(), Some(&redis), &Registry::new()),
-    )
-    .await;
-    let registry = Registry::new();
-    let other = replica(&h, &support::caching(settings, Some(&redis), &registry));
+    let (h, other, registry) = two_replicas(settings).await;
     let tea = add(&h.state, "Likes green tea").await;
     assert_eq!(tea_ids(&h.state).await, vec![tea]);
     // A write drops the answers, not the vector: the other replica reuses the query's vector.
