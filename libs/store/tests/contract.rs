@@ -640,6 +640,17 @@ async fn similar_memories_are_found_for_a_batch(store: &dyn Store) {
             .collect::<Vec<_>>()
     };
     let filter = MemoryFilter::default();
+    let tea_pairs = |user: &'static str, threshold: f64, limit: usize| {
+        let filter = filter.clone();
+        async move {
+            pairs(
+                store
+                    .similar_memories(user, &[tea], &filter, threshold, limit)
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
     let found = store
         .similar_memories(
             "u1",
@@ -666,22 +677,12 @@ async fn similar_memories_are_found_for_a_batch(store: &dyn Store) {
         .find(|n| n.memory == tea && n.neighbour == coffee);
     assert!((tea_coffee.unwrap().similarity - 0.8).abs() < 1e-5);
     assert_eq!(
-        pairs(
-            store
-                .similar_memories("u1", &[tea], &filter, 0.7, 1)
-                .await
-                .unwrap()
-        ),
+        tea_pairs("u1", 0.7, 1).await,
         vec![(tea, herbal)],
         "at most `limit` per memory"
     );
     assert_eq!(
-        pairs(
-            store
-                .similar_memories("u1", &[tea], &filter, 0.9, 5)
-                .await
-                .unwrap()
-        ),
+        tea_pairs("u1", 0.9, 5).await,
         vec![(tea, herbal)],
         "the threshold is strict"
     );
@@ -698,30 +699,15 @@ async fn similar_memories_are_found_for_a_batch(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(
-        pairs(
-            store
-                .similar_memories("u1", &[tea], &filter, 0.7, 5)
-                .await
-                .unwrap()
-        ),
+        tea_pairs("u1", 0.7, 5).await,
         vec![(tea, coffee)],
         "the filter applies to neighbours"
     );
     assert!(
-        store
-            .similar_memories("u2", &[tea], &filter, 0.0, 5)
-            .await
-            .unwrap()
-            .is_empty(),
+        tea_pairs("u2", 0.0, 5).await.is_empty(),
         "another user's memory has no neighbours"
     );
-    assert!(
-        store
-            .similar_memories("u1", &[tea], &filter, 0.7, 0)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(tea_pairs("u1", 0.7, 0).await.is_empty());
 }
 
 async fn links_are_upserted_and_reinforced(store: &dyn Store) {
