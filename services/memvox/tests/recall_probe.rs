@@ -85,11 +85,16 @@ fn recall_probe_through_the_real_path_keeps_its_floors() {
     );
 }
 
-/// Conversational probe, evidence recall@10: measured PLACEHOLDER on the current code.
-const FLOOR_CONVERSATIONS_R10: f64 = 0.0;
-/// Conversational probe, evidence recall@5: measured PLACEHOLDER.
-const FLOOR_CONVERSATIONS_R5: f64 = 0.0;
-/// Paraphrase probe R@5 through the tool: measured PLACEHOLDER.
-const FLOOR_PARAPHRASE_R5: f64 = 0.0;
-/// Lexical probe R@5 through the tool: measured PLACEHOLDER.
-const FLOOR_LEXICAL_R5: f64 = 0.0;
+// Floors, each just under the figure measured on the code of this commit (facts from the rule
+// extractor only, 11–21 memories per caller, evidence of 19.6 % of the questions stored at all;
+// no episodes yet). Three runs measured R@10 0.117–0.119 and R@5 0.056–0.059 (the order in
+// which the workers batch the calls varies a little). Raise them when episodes land.
+
+/// Conversational probe, evidence recall@10: measured 0.117–0.119.
+const FLOOR_CONVERSATIONS_R10: f64 = 0.10;
+/// Conversational probe, evidence recall@5: measured 0.056–0.059.
+const FLOOR_CONVERSATIONS_R5: f64 = 0.045;
+/// Paraphrase probe R@5 through the tool (facts added by the REST API): measured 0.937.
+const FLOOR_PARAPHRASE_R5: f64 = 0.90;
+/// Lexical probe R@5 through the tool: measured 1.000.
+const FLOOR_LEXICAL_R5: f64 = 0.95;

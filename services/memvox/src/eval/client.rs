@@ -55,6 +55,22 @@ pub struct Answer {
     pub latency: Duration,
 }
 
+/// A memory as the REST listing shows it.
+#[derive(Deserialize)]
+struct Listed {
+    id: Value,
+    content: String,
+    #[serde(default)]
+    provenance: Option<Provenance>,
+}
+
+#[derive(Deserialize)]
+struct Provenance {
+    conversation_id: String,
+    #[serde(default)]
+    turn_indexes: Vec<u32>,
+}
+
 #[derive(Deserialize)]
 struct AnswerBody {
     memories: Vec<Item>,
@@ -188,6 +204,29 @@ impl Client {
             .await?;
         let memory: Value = serde_json::from_slice(&bytes).context("add memory answer")?;
         memory.get("id").cloned().context("added memory has no id")
+    }
+
+    /// `GET /v1/users/{user_id}/memories` (active, up to 1,000), as items with their source.
+    pub async fn list_memories(&self, user_id: &str) -> anyhow::Result<Vec<Item>> {
+        let bytes = self
+            .send("list memories", || {
+                self.http
+                    .get(self.url(&format!("/v1/users/{user_id}/memories?limit=1000")))
+                    .bearer_auth(&self.endpoint.token)
+            })
+            .await?;
+        let memories: Vec<Listed> = serde_json::from_slice(&bytes).context("memory list")?;
+        Ok(memories
+            .into_iter()
+            .map(|m| Item {
+                id: m.id,
+                content: m.content,
+                source: m.provenance.map(|p| Source {
+                    conversation_id: p.conversation_id,
+                    turns: p.turn_indexes,
+                }),
+            })
+            .collect())
     }
 
     /// `GET /metrics` as text.

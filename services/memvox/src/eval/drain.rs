@@ -101,13 +101,17 @@ pub async fn wait(
 ) -> anyhow::Result<Progress> {
     let started = Instant::now();
     let mut settled_since: Option<Instant> = None;
+    let mut shown = None;
     loop {
         let now = progress(client, app).await?;
         let handled = now.handled().saturating_sub(baseline.handled());
-        eprint!(
-            "\r  pipeline: {handled}/{expected} calls handled, {} queued   ",
-            now.backlog
-        );
+        if shown != Some((handled, now.backlog)) {
+            shown = Some((handled, now.backlog));
+            eprint!(
+                "\r  pipeline: {handled}/{expected} calls handled, {} queued   ",
+                now.backlog
+            );
+        }
         if handled >= expected && now.backlog == 0 {
             let since = *settled_since.get_or_insert_with(Instant::now);
             if app.is_some() || since.elapsed() >= REMOTE_SETTLE {

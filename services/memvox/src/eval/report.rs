@@ -16,6 +16,11 @@ pub struct Report {
     pub calls: usize,
     /// Turns in those calls.
     pub turns: usize,
+    /// Memories each replayed caller has once the pipeline drained: `[min, mean, max]`.
+    pub memories_per_caller: [f64; 3],
+    /// Share of questions whose evidence is in any stored memory of the caller (a ceiling on
+    /// recall at any k).
+    pub evidence_stored: f64,
     /// Time to send every call (init + signed webhook), seconds.
     pub replay_secs: f64,
     /// Time from the last webhook until the pipeline had processed everything, seconds.
@@ -50,6 +55,14 @@ impl Report {
                 self.replay_secs,
                 self.drain_secs,
                 self.ask_secs
+            ),
+            format!(
+                "memories per caller after the replay: min {:.0}, mean {:.1}, max {:.0}; \
+                 questions whose evidence is stored at all: {:.3}",
+                self.memories_per_caller[0],
+                self.memories_per_caller[1],
+                self.memories_per_caller[2],
+                self.evidence_stored
             ),
             String::new(),
             "| category | questions | R@1 | R@5 | R@10 |".to_owned(),
