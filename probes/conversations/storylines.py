@@ -169,6 +169,9 @@ class GpAppointment(Story):
             ("paraphrase", f"has the caller arranged any {self.reason_para}", self.ev("reason")),
             ("temporal", f"what GP appointment did the caller book in {self.booked_month}",
              self.ev("reason", "first")),
+            ("multi_hop", self.q([f"who is the caller's {self.reason.split(' about')[0].replace('a ', '', 1)} with, and when is it now",
+                                  "which doctor is the rescheduled appointment with"]),
+             self.ev("reason", "new")),
         ]
 
 
@@ -243,7 +246,8 @@ class Allergy(Story):
     def questions(self):
         allergen, _, para = self.p["allergy"]
         return [
-            ("single_hop", self.q(["does the caller have any allergies", "caller's allergies"]), self.ev("what")),
+            ("single_hop", self.q(["does the caller have any allergies", "caller's allergies",
+                                   "is the caller allergic to anything"]), self.ev("what")),
             ("paraphrase", self.q([f"should the caller be kept away from {para}",
                                    f"any reaction to {para} on record"]), self.ev("what")),
         ]
@@ -279,7 +283,8 @@ class Medication(Story):
     def questions(self):
         drug, _, _, condition, para = self.p["medication"]
         return [
-            ("single_hop", self.q(["what medication is the caller on", "caller's regular medicines"]), self.ev("drug")),
+            ("single_hop", self.q(["what medication is the caller on", "caller's regular medicines",
+                                   "which drugs does the caller take regularly"]), self.ev("drug")),
             ("paraphrase", f"what does the caller take for their {para}", self.ev("drug")),
             ("updated", f"current dose of the caller's {drug}", self.ev("new_dose")),
             ("temporal", f"what dose of {drug} was the caller taking before it was increased", self.ev("first_dose")),
@@ -313,8 +318,10 @@ class Daughter(Story):
     def questions(self):
         d = self.p["daughter"]
         return [
-            ("single_hop", "name of the caller's daughter", self.ev("name")),
-            ("paraphrase", "how old is the caller's little girl", self.ev("age")),
+            ("single_hop", self.q(["name of the caller's daughter", "what is the caller's daughter called",
+                                   "caller's daughter"]), self.ev("name")),
+            ("paraphrase", self.q(["how old is the caller's little girl", "age of the caller's kid, the girl"]),
+             self.ev("age")),
             ("multi_hop", "when is the caller's daughter's birthday", self.ev("name", "birthday")),
             ("single_hop", f"what is happening for {d['name']}'s birthday", self.ev("birthday")),
         ]
@@ -347,7 +354,7 @@ class Son(Story):
 
     def questions(self):
         return [
-            ("single_hop", "what is the caller's son called", self.ev("name")),
+            ("single_hop", self.q(["what is the caller's son called", "name of the caller's son"]), self.ev("name")),
             ("multi_hop", "when is the caller's son booked in at the clinic", self.ev("name", "appointment")),
         ]
 
@@ -429,7 +436,8 @@ class Pets(Story):
     def questions(self):
         first, second = self.p["pets"]
         return [
-            ("single_hop", f"caller's {first['species']}'s name", self.ev("first_name")),
+            ("single_hop", self.q([f"caller's {first['species']}'s name", f"what is the caller's {first['species']} called"]),
+             self.ev("first_name")),
             ("paraphrase", f"what breed is the caller's {first['paraphrase']}", self.ev("first_breed")),
             ("multi_hop", f"what did the caller order for their {first['species']}", self.ev("first_name", "item")),
             ("single_hop", self.q(["does the caller have any other pets", f"name of the caller's {second['species']}"]),
@@ -501,6 +509,8 @@ class Order(Story):
              self.p["ordered_in"][self.month]),
             ("updated", f"what is the latest on the caller's order {self.number}", self.ev("outcome")),
             ("paraphrase", f"what went wrong with {self.para} the caller bought", self.ev("problem")),
+            ("multi_hop", f"how was the problem with the caller's {self.month} order resolved",
+             self.ev("placed", "outcome")),
         ]
         if self.gift:
             word = self.p["partner"]["word"]
@@ -563,7 +573,8 @@ class Home(Story):
 
     def questions(self):
         return [
-            ("updated", "caller's current address", self.ev("new")),
+            ("updated", self.q(["caller's current address", "where does the caller live now",
+                                "delivery address for the caller"]), self.ev("new")),
             ("temporal", "where did the caller live before they moved", self.ev("old")),
             ("paraphrase", "which city has the caller relocated to", self.ev("new")),
         ]
@@ -638,7 +649,8 @@ class Contact(Story):
     def questions(self):
         _, para = self.p["time"]
         return [
-            ("updated", "how does the caller want to be contacted", self.ev("new")),
+            ("updated", self.q(["how does the caller want to be contacted", "caller's preferred contact method",
+                                "best way to reach the caller"]), self.ev("new")),
             ("temporal", "how did the caller first ask to be contacted", self.ev("first")),
             ("paraphrase", f"is it okay to phone the caller {para}", self.ev("time")),
         ]
@@ -678,7 +690,8 @@ class Job(Story):
     def questions(self):
         _, para = self.p["job"]
         return [
-            ("single_hop", "what does the caller do for work", self.ev("job")),
+            ("single_hop", self.q(["what does the caller do for work", "caller's job", "caller's occupation"]),
+             self.ev("job")),
             ("paraphrase", f"is the caller someone who {para}", self.ev("job")),
         ]
 
