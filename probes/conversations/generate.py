@@ -131,7 +131,8 @@ def build_caller(number: int, rng: random.Random) -> tuple[list[dict], list[dict
             if fillers and rng.random() < 0.6:
                 filler_exchange(ctx)
                 fillers -= 1
-        while len(call.turns) < 19 or fillers > 0:
+        target = rng.randint(18, 34)  # the closing adds three turns
+        while len(call.turns) < target or fillers > 0:
             filler_exchange(ctx)
             fillers = max(0, fillers - 1)
         closing(ctx)
