@@ -150,7 +150,7 @@ def persona(number: int, rng: random.Random) -> dict:
         "home_old": {"number": rng.randint(2, 98), "street": streets[0], "town": towns[0]},
         "home_new": {"number": rng.randint(2, 98), "street": streets[1], "town": towns[1]},
         "trip": {"pair": rng.choice(TRIPS), "reason": rng.choice(TRIP_REASONS),
-                 "month": rng.choice(["June", "July", "August", "September", "October"])},
+                 "month": rng.choice(["November", "December"])},  # after the last call
         "channels": channels,
         "time": rng.choice(TIMES),
         "diet": rng.choice(DIETS),

@@ -40,6 +40,15 @@ class Ctx:
         return MONTHS[self.call.start.month - 1]
 
 
+def cap(text: str) -> str:
+    """First letter upper case, the rest as written (unlike str.capitalize)."""
+    return text[:1].upper() + text[1:]
+
+
+def article(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
 def say_date(ctx: Ctx, day: dt.date) -> str:
     styles = [
         f"{WEEKDAYS[day.weekday()]} the {ordinal(day.day)}",
@@ -147,11 +156,14 @@ class GpAppointment(Story):
         self.new_time = (ctx.rng.choice([8, 9, 12, 13, 16, 17]), ctx.pick([0, 10, 30, 40]))
         old = f"{WEEKDAYS[self.first_day.weekday()]}"
         new_day, new_time = say_date(ctx, self.new_day), say_time(ctx, *self.new_time)
-        a, u = ctx.call.exchange(
-            ctx.pick(["How can I help?", "What can I do for you?"]),
-            ctx.pick([f"I can't make my appointment on {old} any more, something's come up at work. Can we move it?",
-                      f"I need to rearrange my {old} appointment with {self.p['gp']}.",
-                      f"Is it possible to change the time of my appointment? The {old} one."]))
+        if ctx.today >= self.first_day:
+            asks = [f"I missed my appointment with {self.p['gp']} on {old}, I was poorly. Can I rebook it?",
+                    f"Sorry, I didn't make it in on {old}. Can we find another slot for the same thing?"]
+        else:
+            asks = [f"I can't make my appointment on {old} any more, something's come up at work. Can we move it?",
+                    f"I need to rearrange my {old} appointment with {self.p['gp']}.",
+                    f"Is it possible to change the time of my appointment? The {old} one."]
+        a, u = ctx.call.exchange(ctx.pick(["How can I help?", "What can I do for you?"]), ctx.pick(asks))
         self.mark(ctx, "move_request", u)
         a, u = ctx.call.exchange(
             ctx.pick([f"I can offer {new_day} at {new_time} instead.", f"There's {new_day}, {new_time}. Any good?"]),
@@ -197,11 +209,14 @@ class Specialist(Story):
 
     def step1(self, ctx):
         kind = self.p["specialist"]["kind"][0]
-        a, u = ctx.call.exchange(
-            "How can I help today?",
-            ctx.pick([f"I need to cancel the {kind} appointment. It's cleared up on its own, honestly.",
-                      f"Can you cancel my {kind} booking? I've gone private in the end.",
-                      f"I won't need the {kind} appointment after all, please cancel it."]))
+        if ctx.today >= self.day:
+            says = [f"I didn't go to the {kind} appointment in the end, it cleared up. Please close the referral.",
+                    f"I never made the {kind} appointment, I went private. Can you take me off their list?"]
+        else:
+            says = [f"I need to cancel the {kind} appointment. It's cleared up on its own, honestly.",
+                    f"Can you cancel my {kind} booking? I've gone private in the end.",
+                    f"I won't need the {kind} appointment after all, please cancel it."]
+        a, u = ctx.call.exchange("How can I help today?", ctx.pick(says))
         self.mark(ctx, "cancel", u)
         a, u = ctx.call.exchange("No problem, I've cancelled that for you.", "Thanks.")
         self.mark(ctx, "cancel", a)
@@ -229,7 +244,7 @@ class Allergy(Story):
                       "Do you have any allergies we should be aware of?"]),
             ctx.pick([f"Yes, I'm allergic to {said}. Quite badly.",
                       f"Only {said}. I carry an EpiPen just in case.",
-                      f"{said.capitalize()}. I found out the hard way years ago.",
+                      f"{cap(said)}. I found out the hard way years ago.",
                       f"Just {said}, I think it's already on my file."]))
         self.mark(ctx, "what", u)
 
@@ -263,8 +278,8 @@ class Medication(Story):
         a, u = ctx.call.exchange(
             ctx.pick(["Are you taking any regular medication?", "What are you currently on, medication-wise?"]),
             ctx.pick([f"I'm on {drug}, {dose}, for my {condition}.".replace("my an ", "my "),
-                      f"Just the {drug}. {dose.capitalize()}. It's for {condition}.",
-                      f"{drug.capitalize()}, {dose}. I was diagnosed with {condition} a few years back."]))
+                      f"Just the {drug}. {cap(dose)}. It's for {condition}.",
+                      f"{cap(drug)}, {dose}. I was diagnosed with {condition} a few years back."]))
         self.mark(ctx, "drug", u)
         self.mark(ctx, "first_dose", u)
 
@@ -409,7 +424,7 @@ class Pets(Story):
             ctx.pick(["Sorry, was that barking?", "Is that your pet I can hear?", "Do you have any pets at home?"]),
             ctx.pick([f"Yes, that's our {pet['species']}, {pet['name']}. A {pet['breed']}, very nosy.",
                       f"That's {pet['name']}, our {pet['breed']} {pet['species']}. Ignore him.",
-                      f"Oh, {pet['name']}. {pet['breed'].capitalize()}. We got her from a rescue last year."]))
+                      f"Oh, {pet['name']}. {cap(pet['breed'])}. We got her from a rescue last year."]))
         self.mark(ctx, "first_name", u)
         self.mark(ctx, "first_breed", u)
 
@@ -463,7 +478,7 @@ class Order(Story):
         for_whom = f" It's a present for {self.p['partner']['name']}." if self.gift else ""
         a, u = ctx.call.exchange(
             ctx.pick(["What can I help you with?", "How can I help?"]),
-            ctx.pick([f"I placed an order for a {self.product} this morning, the number's {self.number}. Just checking it went through.{for_whom}",
+            ctx.pick([f"I placed an order for {article(self.product)} this morning, the number's {self.number}. Just checking it went through.{for_whom}",
                       f"I've just ordered the {self.product}, order {self.number}, and I want to know when it'll come.{for_whom}",
                       f"Hi, it's about order {self.number}. The {self.product}.{for_whom} Can you confirm the delivery?"]))
         self.mark(ctx, "placed", u)
@@ -597,7 +612,7 @@ class Trip(Story):
         seat = self.p["seat"]
         a, u = ctx.call.exchange(
             "Any seating preference for the flights?",
-            ctx.pick([f"{seat.capitalize()} seat, always.", f"I like the {seat}, please.",
+            ctx.pick([f"{cap(seat)} seat, always.", f"I like the {seat}, please.",
                       f"{'Aisle, my knees need the room' if seat == 'aisle' else 'Window, I like to sleep against it'}."]))
         self.mark(ctx, "seat", u)
 
@@ -632,7 +647,7 @@ class Contact(Story):
         a, u = ctx.call.exchange(
             "How would you like us to contact you?",
             ctx.pick([f"By {channel[0]} please, rather than ringing. And {time} is best.",
-                      f"{channel[1].capitalize()} is easiest. If you must call, {time}.",
+                      f"{cap(channel[1])} is easiest. If you must call, {time}.",
                       f"Send me {channel[1]}. I'm only free {time}."]))
         self.mark(ctx, "first", u)
         self.mark(ctx, "time", u)
@@ -708,7 +723,7 @@ class Pharmacy(Story):
 
     def step0(self, ctx):
         a, u = ctx.call.exchange("Where should we send your prescription?",
-                                 ctx.pick([f"To {self.first}, please.", f"{self.first.capitalize()}, as usual."]))
+                                 ctx.pick([f"To {self.first}, please.", f"{cap(self.first)}, as usual."]))
         self.mark(ctx, "first", u)
 
     def step1(self, ctx):
@@ -716,7 +731,7 @@ class Pharmacy(Story):
             "Anything else for the prescription?",
             ctx.pick([f"Yes, I've switched chemists. Send it to {self.second} from now on.",
                       f"Please move my repeats to {self.second}, it's closer to the new place.",
-                      f"{self.second.capitalize()} from now on, not the old one."]))
+                      f"{cap(self.second)} from now on, not the old one."]))
         self.mark(ctx, "new", u)
 
     def questions(self):
