@@ -107,6 +107,39 @@ pub async fn conversations(
     Ok(scores)
 }
 
+/// What the callers have once the pipeline drained, read through the REST listing (up to
+/// 1,000 memories each): `[min, mean, max]` memories per caller, and the share of questions
+/// whose evidence is in any of the caller's memories (the recall no ranking can exceed).
+pub async fn stored(
+    client: &Client,
+    probe: &Conversations,
+    identities: &BTreeMap<String, Identity>,
+) -> anyhow::Result<([f64; 3], f64)> {
+    let mut memories = BTreeMap::new();
+    for (caller, identity) in identities {
+        memories.insert(
+            caller.as_str(),
+            client.list_memories(&identity.user_id).await?,
+        );
+    }
+    let counts: Vec<f64> = memories.values().map(|m| m.len() as f64).collect();
+    let per_caller = [
+        counts.iter().copied().fold(f64::INFINITY, f64::min),
+        counts.iter().sum::<f64>() / counts.len().max(1) as f64,
+        counts.iter().copied().fold(0.0, f64::max),
+    ];
+    let asked: Vec<_> = probe
+        .questions
+        .iter()
+        .filter(|q| memories.contains_key(q.caller.as_str()))
+        .collect();
+    let found = asked
+        .iter()
+        .filter(|q| first_evidence(&memories[q.caller.as_str()], &q.evidence).is_some())
+        .count();
+    Ok((per_caller, found as f64 / asked.len().max(1) as f64))
+}
+
 /// What a fact probe measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct FactScores {

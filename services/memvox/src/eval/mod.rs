@@ -123,19 +123,7 @@ async fn recall(config: Config, args: &RecallArgs) -> anyhow::Result<report::Rep
     let drained = Instant::now();
     drain::wait(&client, app, baseline, probe.calls.len() as u64, timeout).await?;
     let drain_secs = drained.elapsed().as_secs_f64();
-    let mut counts = Vec::new();
-    let mut stored = std::collections::BTreeMap::new();
-    for (caller, identity) in &identities {
-        let memories = client.list_memories(&identity.user_id).await?;
-        counts.push(memories.len() as f64);
-        stored.insert(caller.clone(), memories);
-    }
-    let evidence_stored = evidence_stored(&probe, &stored);
-    let memories_per_caller = [
-        counts.iter().copied().fold(f64::INFINITY, f64::min),
-        counts.iter().sum::<f64>() / counts.len().max(1) as f64,
-        counts.iter().copied().fold(0.0, f64::max),
-    ];
+    let (memories_per_caller, evidence_stored) = ask::stored(&client, &probe, &identities).await?;
     let asking = Instant::now();
     let conversations = ask::conversations(&client, &probe, &identities).await?;
     let ask_secs = asking.elapsed().as_secs_f64();
@@ -164,22 +152,4 @@ async fn recall(config: Config, args: &RecallArgs) -> anyhow::Result<report::Rep
     };
     target.stop().await?;
     Ok(report)
-}
-
-/// Share of the questions with an evidence turn among *all* the caller's stored memories:
-/// the recall no ranking can exceed.
-fn evidence_stored(
-    probe: &Conversations,
-    stored: &std::collections::BTreeMap<String, Vec<client::Item>>,
-) -> f64 {
-    let asked: Vec<_> = probe
-        .questions
-        .iter()
-        .filter(|q| stored.contains_key(&q.caller))
-        .collect();
-    let found = asked
-        .iter()
-        .filter(|q| score::first_evidence(&stored[&q.caller], &q.evidence).is_some())
-        .count();
-    found as f64 / asked.len().max(1) as f64
 }
