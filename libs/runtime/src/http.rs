@@ -14,6 +14,17 @@ use crate::App;
 /// Binds `http.listen` and serves `router` (instrumented for `service`, with the health
 /// endpoints merged in, client addresses available to rate limiters) until the app shuts down.
 pub async fn serve_http(app: &App, service: &'static str, router: Router) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(app.config.http.listen).await?;
+    serve_http_on(app, service, router, listener).await
+}
+
+/// [`serve_http`] on a listener the caller bound (e.g. port 0, to learn the port first).
+pub async fn serve_http_on(
+    app: &App,
+    service: &'static str,
+    router: Router,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<()> {
     let router = memvox_telemetry::instrument(
         router.merge(app.health(service).into_router()),
         service,
@@ -21,7 +32,6 @@ pub async fn serve_http(app: &App, service: &'static str, router: Router) -> std
     );
     spawn_stream_metrics(app);
     let http = &app.config.http;
-    let listener = tokio::net::TcpListener::bind(http.listen).await?;
     tracing::info!(service, address = %listener.local_addr()?, "listening");
     let drained = app.shutdown.clone();
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();

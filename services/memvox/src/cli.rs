@@ -67,6 +67,13 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::models::ModelsCommand,
     },
+    /// Evaluation through the real path (signed webhooks in, the memory-query tool out):
+    /// `recall` replays the conversational probe and scores evidence recall.
+    Eval {
+        /// What to measure.
+        #[command(subcommand)]
+        command: crate::eval::EvalCommand,
+    },
     /// ElevenLabs integration helpers.
     Elevenlabs {
         /// What to print.
@@ -111,7 +118,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dlq { command } => crate::dlq::run(load(file)?, command).await,
         Command::Keys { command } => crate::keys::run(load(file)?, command).await,
         Command::Models { command } => crate::models::run(&load(file)?, command).await,
+        Command::Eval { command } => crate::eval::run(load_quiet(file)?, command).await,
     }
+}
+
+/// [`load`], logging only warnings unless `MEMVOX_LOG__FILTER` says otherwise: the
+/// evaluation's progress goes to stderr and its report to stdout.
+fn load_quiet(file: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    let mut config = Config::load(file)?;
+    if std::env::var_os("MEMVOX_LOG__FILTER").is_none() {
+        config.log.filter = "warn".to_owned();
+    }
+    memvox_telemetry::init_logging(&config.log).context("logging")?;
+    Ok(config)
 }
 
 /// Loads and validates the configuration, then starts logging as it says.

@@ -4,6 +4,7 @@
 mod cli;
 mod dlq;
 mod elevenlabs;
+mod eval;
 mod keys;
 mod migrate;
 mod models;

@@ -6,16 +6,27 @@
 //! embedding space matches it; any failure is one clear error line and a non-zero exit. Then
 //! everything runs until Ctrl-C or SIGTERM: readiness turns 503 first, in-flight requests get
 //! `http.shutdown_grace_ms` to finish, and workers stop reading, leaving unacknowledged messages
-//! to be claimed again.
+//! to be claimed again. `memvox eval` runs the same [`run`] on a port-0 listener.
 
+use anyhow::Context;
 use axum::Router;
 use memvox_config::Config;
-use memvox_runtime::{App, cancel_on_signal, serve_http};
+use memvox_runtime::{App, cancel_on_signal, serve_http_on};
+use tokio::net::TcpListener;
 
 /// Runs everything until a shutdown signal.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = App::build(config).await?;
     cancel_on_signal(app.shutdown.clone());
+    let listen = app.config.http.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    run(app, listener).await
+}
+
+/// Serves the HTTP API on `listener` and runs both workers until `app.shutdown` is cancelled.
+pub async fn run(app: App, listener: TcpListener) -> anyhow::Result<()> {
     let gateway = memvox_gateway::GatewayState::from_app(&app)?;
     let published = gateway.published.clone();
     let query = memvox_query::QueryState::from_app(&app)?;
@@ -23,7 +34,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .merge(memvox_gateway::router(gateway))
         .merge(memvox_query::router(query));
     let (served, extraction, embedding) = tokio::join!(
-        serve_http(&app, "memvox", router),
+        serve_http_on(&app, "memvox", router, listener),
         memvox_extraction_worker::run(&app),
         memvox_embedding_worker::run(&app),
     );

@@ -1,0 +1,107 @@
+//! The memvox under evaluation: started in process exactly as `memvox serve` runs it (same
+//! [`crate::serve::run`]: HTTP API, extraction and embedding workers), on the embedded
+//! backends — SQLite in a temporary directory, the in-process bus — on 127.0.0.1 port 0, with
+//! a webhook secret, an init secret and an API token generated for the run; or a running
+//! server reached by URL with the credentials given.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use memvox_bus::BusBackend;
+use memvox_config::{Config, Secret};
+use memvox_runtime::App;
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use super::client::Endpoint;
+
+/// A memvox being evaluated.
+pub struct Target {
+    /// How to reach it.
+    pub endpoint: Endpoint,
+    /// The process-local app, when started in process.
+    pub app: Option<App>,
+    running: Option<(JoinHandle<anyhow::Result<()>>, tempfile::TempDir)>,
+}
+
+/// A random secret with a readable prefix.
+fn secret(prefix: &str) -> String {
+    format!("{prefix}_{:032x}", rand::random::<u128>())
+}
+
+impl Target {
+    /// A running memvox at `endpoint`.
+    pub fn remote(endpoint: Endpoint) -> Self {
+        Self {
+            endpoint,
+            app: None,
+            running: None,
+        }
+    }
+
+    /// Starts memvox in process on `config` moved onto the embedded backends (the embedder,
+    /// extractor and query settings stay as configured).
+    pub async fn in_process(mut config: Config) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir().context("temporary directory")?;
+        config.store.url = format!("sqlite://{}", dir.path().join("memvox.db").display());
+        config.store.schema = None;
+        config.store.migrate_on_start = Some(true);
+        config.encryption.key_file = None;
+        config.encryption.keys = None;
+        config.encryption.active_key = None;
+        config.encryption.index_key = None;
+        config.bus.backend = BusBackend::InProcess;
+        let (webhook, init, token) = (secret("wsec_eval"), secret("init_eval"), secret("mvx_eval"));
+        config.gateway.webhook_secrets = vec![Secret::new(webhook.clone())];
+        config.query.init_secrets = vec![Secret::new(init.clone())];
+        config.query.api_token_sha256 = vec![hex::encode(Sha256::digest(token.as_bytes()))];
+        let init_header = config.query.init_secret_header.clone();
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .context("cannot listen on 127.0.0.1")?;
+        let address = listener.local_addr()?;
+        config.http.listen = address;
+        let app = App::build(config).await?;
+        let task = tokio::spawn(crate::serve::run(app.clone(), listener));
+        let endpoint = Endpoint {
+            base_url: format!("http://{address}"),
+            webhook_secret: webhook,
+            token,
+            init: Some((init_header, init)),
+        };
+        wait_ready(&endpoint.base_url).await?;
+        Ok(Self {
+            endpoint,
+            app: Some(app),
+            running: Some((task, dir)),
+        })
+    }
+
+    /// Stops an in-process memvox (graceful shutdown) and removes its data.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        if let (Some(app), Some((task, dir))) = (self.app, self.running) {
+            app.shutdown.cancel();
+            task.await.context("memvox task")??;
+            drop(dir);
+        }
+        Ok(())
+    }
+}
+
+/// Waits for `/health/ready` to answer 200.
+async fn wait_ready(base_url: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let url = format!("{base_url}/health/ready");
+    loop {
+        if let Ok(response) = reqwest::get(&url).await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("memvox did not become ready at {url}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,100 @@
+//! `memvox eval recall` end to end on the in-process path: memvox started as `memvox serve`
+//! runs it, every call of the conversational probe replayed as a signed ElevenLabs webhook
+//! after a conversation-init, every question asked through the memory-query tool, then the
+//! paraphrase and lexical fact probes through the REST API. Asserts recall floors.
+//!
+//! The floors sit just under what the current code measures (see the comments): they catch a
+//! regression of the real path, not a quality target. Raise them when retrieval improves
+//! (episodes of turns are expected to lift the conversational figures far above these).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde_json::Value;
+
+fn repo(path: &str) -> String {
+    format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn recall_probe_through_the_real_path_keeps_its_floors() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_memvox"))
+        .current_dir(dir.path())
+        .env_remove("MEMVOX_CONFIG")
+        .env(
+            "MEMVOX_EMBEDDER__MODEL_PATH",
+            repo("models/static-minilm-256"),
+        )
+        .args([
+            "eval",
+            "recall",
+            "--json",
+            "--timeout-secs",
+            "300",
+            "--probes",
+        ])
+        .arg(repo("probes"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "eval failed: {stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    eprintln!("{stderr}\nran in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "{}",
+        serde_json::to_string_pretty(&report["conversations"]).unwrap()
+    );
+
+    // The whole probe is replayed and asked.
+    assert_eq!(report["calls"], 216);
+    assert_eq!(report["conversations"]["overall"]["questions"], 665);
+    let overall = &report["conversations"]["overall"];
+    let at = |v: &Value, k: &str| v[k].as_f64().unwrap();
+    // Measured on current code (facts only, no episodes): see the floor constants' comments.
+    assert!(
+        at(overall, "recall_at_10") >= FLOOR_CONVERSATIONS_R10,
+        "{overall}"
+    );
+    assert!(
+        at(overall, "recall_at_5") >= FLOOR_CONVERSATIONS_R5,
+        "{overall}"
+    );
+
+    let facts = report["facts"].as_array().unwrap();
+    let probe = |name: &str| {
+        facts
+            .iter()
+            .find(|f| f["probe"] == name)
+            .unwrap_or_else(|| panic!("no {name} probe"))
+            .clone()
+    };
+    let paraphrase = probe("paraphrase");
+    assert_eq!(paraphrase["recall"]["questions"], 127);
+    assert!(
+        at(&paraphrase["recall"], "recall_at_5") >= FLOOR_PARAPHRASE_R5,
+        "{paraphrase}"
+    );
+    let lexical = probe("lexical");
+    assert!(
+        at(&lexical["recall"], "recall_at_5") >= FLOOR_LEXICAL_R5,
+        "{lexical}"
+    );
+}
+
+// Floors, each just under the figure measured on the code of this commit (facts from the rule
+// extractor only, 14–23 memories per caller, evidence of 18.2 % of the questions stored at all;
+// no episodes yet). Three runs measured R@10 0.068–0.069 and R@5 0.038 (the order in which the
+// workers batch the calls varies a little). Raise them when episodes land.
+
+/// Conversational probe, evidence recall@10: measured 0.068–0.069.
+const FLOOR_CONVERSATIONS_R10: f64 = 0.06;
+/// Conversational probe, evidence recall@5: measured 0.038.
+const FLOOR_CONVERSATIONS_R5: f64 = 0.03;
+/// Paraphrase probe R@5 through the tool (facts added by the REST API): measured 0.937.
+const FLOOR_PARAPHRASE_R5: f64 = 0.90;
+/// Lexical probe R@5 through the tool: measured 1.000.
+const FLOOR_LEXICAL_R5: f64 = 0.95;
