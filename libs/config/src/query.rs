@@ -29,12 +29,13 @@ pub struct QuerySettings {
     pub max_limit: u32,
     /// Vector-search candidates fetched per returned memory, before ranking.
     pub candidate_factor: usize,
-    /// Weight of lexical coverage (exact words: names, numbers, product codes) in the
-    /// composite score, beside the vector similarity's 0.6; `0` turns lexical search off.
+    /// Weight of the lexical score (BM25 of the query's exact words — names, numbers, product
+    /// codes — normalised by the best candidate's) in a memory's relevance; the cosine
+    /// similarity weighs the rest (`1 − lexical_weight`). `0` turns lexical search off.
     pub lexical_weight: f64,
-    /// Callers with fewer embedded memories are not searched lexically: the vector search
-    /// already finds their names and numbers (probe: no gain at 40 memories, +10 points of
-    /// recall@1 at 5,040), and the full-text lookups would cost more than they give.
+    /// Callers with fewer embedded memories are not searched lexically. `0` (the default):
+    /// every caller is, since every call's episodes make even a new caller's history long
+    /// enough for exact words to matter.
     pub lexical_min_memories: usize,
     /// Decay rate λ per day of each sector, applied when ranking (`recency = e^(−λ·days)`
     /// since the memory was last seen or recalled).
@@ -67,8 +68,8 @@ impl Default for QuerySettings {
             default_limit: 3,
             max_limit: 20,
             candidate_factor: 4,
-            lexical_weight: 0.15,
-            lexical_min_memories: 100,
+            lexical_weight: 0.3,
+            lexical_min_memories: 0,
             decay: memvox_core::SectorDecay::default(),
             expansion_per_match: 1,
             expansion_max: 2,

@@ -66,7 +66,13 @@ pub struct WorkerSettings {
     pub outbox_grace_ms: u64,
     /// How often the reconciler looks, in ms.
     pub outbox_interval_ms: u64,
+    /// Spoken turns before each caller turn that its episode keeps as context (the window of
+    /// an episode is this many turns plus the caller's; one window per caller turn).
+    pub episode_context_turns: usize,
 }
+
+/// Longest episode context accepted: wider windows blur which turn answered a question.
+pub const MAX_EPISODE_CONTEXT_TURNS: usize = 8;
 
 impl Default for WorkerSettings {
     fn default() -> Self {
@@ -79,6 +85,7 @@ impl Default for WorkerSettings {
             summary_debounce_ms: 60_000,
             outbox_grace_ms: 30_000,
             outbox_interval_ms: 10_000,
+            episode_context_turns: 1,
         }
     }
 }

@@ -5,6 +5,8 @@
 //! milliseconds, so every formula is deterministic and unit-tested.
 
 pub mod conversation;
+pub mod episode;
+pub mod fusion;
 pub mod memory;
 pub mod scoring;
 pub mod sector;
@@ -13,6 +15,7 @@ pub mod user;
 pub mod vector;
 
 pub use conversation::{CallOutcome, Conversation, ConversationStatus, Role, Turn};
+pub use episode::{EpisodeWindows, MemoryKind, NewEpisode};
 pub use memory::{
     LinkKind, Memory, MemoryCandidate, MemoryId, MemoryLink, MemoryOp, MemoryState, NewMemory,
     Provenance,

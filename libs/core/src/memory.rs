@@ -9,7 +9,7 @@ use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Sector, UnixMillis, UnknownVariant};
+use crate::{MemoryKind, Sector, UnixMillis, UnknownVariant};
 
 /// Database identifier of a memory.
 pub type MemoryId = i64;
@@ -82,8 +82,12 @@ pub struct Memory {
     pub id: MemoryId,
     /// Owner.
     pub user_id: String,
-    /// The fact itself, short (extractors aim for under 100 characters).
+    /// The fact itself, short (extractors aim for under 100 characters); for an episode, its
+    /// speaker-labelled turns.
     pub content: String,
+    /// Its layer: a fact, or an episode (a window of a call's transcript).
+    #[serde(default)]
+    pub kind: MemoryKind,
     /// Kind of memory.
     pub sector: Sector,
     /// Importance in `[0, 1]`.
@@ -94,7 +98,8 @@ pub struct Memory {
     pub state: MemoryState,
     /// Last time the memory was created, repeated or recalled: recency counts from here.
     pub last_seen_at: UnixMillis,
-    /// Creation time.
+    /// When it was said: the time of the call it came from (the time it was added, for a memory
+    /// added by hand).
     pub created_at: UnixMillis,
     /// Last modification time.
     pub updated_at: UnixMillis,
@@ -244,6 +249,7 @@ mod tests {
             id: 1,
             user_id: "u".into(),
             content: "likes tea".into(),
+            kind: MemoryKind::Fact,
             sector: Sector::Semantic,
             salience: 0.5,
             decay_per_day: 0.005,

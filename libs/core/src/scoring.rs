@@ -1,11 +1,17 @@
 //! Ranking: the composite score, recency decay by sector, and single-waypoint graph expansion.
 //!
-//! `score = 0.6·similarity + 0.15·lexical + 0.2·salience + 0.1·recency + 0.1·mean link weight`
-//! (weights configurable), where recency is `e^(−λ·days since last seen)` with the memory's
-//! sector decay rate λ and `lexical` is the share of the query's rare words the memory contains
-//! ([`lexical_coverage`]; 0 for a memory sharing no word with the query, so the lexical term
-//! only ever lifts exact matches of names, numbers and products). Graph expansion follows at most a few links from each match (one hop, the "single
-//! waypoint") and adds the linked memories with the parent's score times the link weight.
+//! A memory's score is its *relevance* to the query, scaled by a bounded *prior*:
+//!
+//! `relevance = w_sim·max(similarity, 0) + w_lex·lexical` (the dense cosine and the lexical
+//! score, BM25 normalised by the query's best candidate — see [`crate::fusion`]), and
+//! `total = relevance · (1 − p + w_sal·salience + w_rec·recency + w_link·link)` with
+//! `p = w_sal + w_rec + w_link`. Salience, recency (`e^(−λ·days since last seen)`, λ the
+//! sector's decay rate) and the mean link weight can lift a memory by at most the factor
+//! `1/(1 − p)`: they order matches of similar relevance, but a weak match never outranks a
+//! strong one (additive terms let a fact with similarity 0.25 outrank better matches because
+//! salience and links swamped the ~0.2 spread of similarities). Graph expansion follows at
+//! most a few links from each match (one hop, the "single waypoint") and adds the linked
+//! memories with the parent's score times the link weight.
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,27 +22,34 @@ use crate::{MILLIS_PER_DAY, MemoryId, UnixMillis};
 /// Weights of the composite score's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ScoreWeights {
-    /// Weight of the query–memory cosine similarity.
+    /// Weight of the query–memory cosine similarity in the relevance.
     pub similarity: f64,
-    /// Weight of the lexical coverage of the query by the memory (0 turns lexical search off).
+    /// Weight of the normalised lexical score in the relevance (0 turns lexical search off).
     pub lexical: f64,
-    /// Weight of the memory's salience.
+    /// Weight of the memory's salience in the prior.
     pub salience: f64,
-    /// Weight of the recency factor.
+    /// Weight of the recency factor in the prior.
     pub recency: f64,
-    /// Weight of the mean weight of the memory's links.
+    /// Weight of the mean weight of the memory's links in the prior.
     pub link: f64,
 }
 
 impl Default for ScoreWeights {
     fn default() -> Self {
         Self {
-            similarity: 0.6,
-            lexical: 0.15,
-            salience: 0.2,
-            recency: 0.1,
-            link: 0.1,
+            similarity: 0.7,
+            lexical: 0.3,
+            salience: 0.06,
+            recency: 0.06,
+            link: 0.03,
         }
+    }
+}
+
+impl ScoreWeights {
+    /// The largest share of a memory's relevance the prior can take away (`p`).
+    pub fn prior_span(&self) -> f64 {
+        (self.salience + self.recency + self.link).clamp(0.0, 1.0)
     }
 }
 
@@ -46,7 +59,8 @@ impl Default for ScoreWeights {
 pub struct ScoreBreakdown {
     /// Cosine similarity to the query, in `[-1, 1]`.
     pub similarity: f64,
-    /// Lexical coverage of the query's words, in `[0, 1]` (see [`lexical_coverage`]).
+    /// Lexical score in `[0, 1]`: the memory's BM25 for the query's words over the best
+    /// candidate's (see [`crate::fusion`]).
     pub lexical: f64,
     /// Salience in `[0, 1]`.
     pub salience: f64,
@@ -87,34 +101,7 @@ pub fn mean_link_weight(weights: &[f64]) -> f64 {
     }
 }
 
-/// Lexical coverage of a query by one memory: the inverse-document-frequency-weighted share of
-/// the query's distinct terms the memory contains, in `[0, 1]`.
-///
-/// `memories` is how many memories the user has, `document_frequency[i]` how many of them
-/// contain query term `i`, and `matched` the indexes of the query terms this memory contains.
-/// Term weights are BM25's `ln(1 + (N − df + ½)/(df + ½))`, so a product code found in one
-/// memory counts far more than a word most memories share, and a query term no memory contains
-/// still counts in the denominator (a memory matching one word of a long question covers
-/// little of it).
-pub fn lexical_coverage(memories: usize, document_frequency: &[usize], matched: &[usize]) -> f64 {
-    let n = memories as f64;
-    let weight = |df: usize| {
-        let df = (df as f64).min(n);
-        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
-    };
-    let total: f64 = document_frequency.iter().map(|&df| weight(df)).sum();
-    if total <= 0.0 {
-        return 0.0;
-    }
-    let covered: f64 = matched
-        .iter()
-        .filter_map(|&i| document_frequency.get(i))
-        .map(|&df| weight(df))
-        .sum();
-    (covered / total).clamp(0.0, 1.0)
-}
-
-/// The composite score of one memory.
+/// The composite score of one memory (see the module documentation).
 pub fn composite(
     weights: &ScoreWeights,
     similarity: f64,
@@ -123,18 +110,18 @@ pub fn composite(
     recency: f64,
     link: f64,
 ) -> ScoreBreakdown {
-    let total = weights.similarity * similarity
-        + weights.lexical * lexical
-        + weights.salience * salience
-        + weights.recency * recency
-        + weights.link * link;
+    let relevance = weights.similarity * similarity.max(0.0) + weights.lexical * lexical;
+    let prior = 1.0 - weights.prior_span()
+        + weights.salience * salience.clamp(0.0, 1.0)
+        + weights.recency * recency.clamp(0.0, 1.0)
+        + weights.link * link.clamp(0.0, 1.0);
     ScoreBreakdown {
         similarity,
         lexical,
         salience,
         recency,
         link,
-        total,
+        total: relevance * prior,
     }
 }
 
@@ -229,13 +216,21 @@ mod tests {
     }
 
     #[test]
-    fn composite_matches_the_seed_plan_example() {
-        let score = composite(&ScoreWeights::default(), 0.9, 0.0, 0.8, 0.7, 0.6);
-        let expected = 0.6 * 0.9 + 0.2 * 0.8 + 0.1 * 0.7 + 0.1 * 0.6;
-        assert!((score.total - expected).abs() < 1e-12);
-        assert!((score.total - 0.83).abs() < 1e-12);
-        assert_eq!(score.similarity, 0.9);
-        assert_eq!(score.link, 0.6);
+    fn relevance_is_scaled_by_a_bounded_prior() {
+        let weights = ScoreWeights::default();
+        let best = composite(&weights, 0.8, 0.5, 1.0, 1.0, 1.0);
+        assert!((best.total - (0.7 * 0.8 + 0.3 * 0.5)).abs() < 1e-12);
+        let worst = composite(&weights, 0.8, 0.5, 0.0, 0.0, 0.0);
+        assert!((worst.total - best.total * (1.0 - weights.prior_span())).abs() < 1e-12);
+        assert_eq!(composite(&weights, -0.3, 0.0, 1.0, 1.0, 1.0).total, 0.0);
+    }
+
+    #[test]
+    fn a_weak_match_with_every_prior_does_not_outrank_a_strong_one() {
+        let weights = ScoreWeights::default();
+        let weak = composite(&weights, 0.25, 0.0, 1.0, 1.0, 0.81);
+        let strong = composite(&weights, 0.45, 0.0, 0.3, 0.2, 0.0);
+        assert!(strong.total > weak.total, "{strong:?} vs {weak:?}");
     }
 
     #[test]
@@ -248,33 +243,6 @@ mod tests {
             link: 0.0,
         };
         assert_eq!(composite(&weights, 0.42, 1.0, 1.0, 1.0, 1.0).total, 0.42);
-    }
-
-    #[test]
-    fn the_lexical_term_adds_its_weighted_coverage() {
-        let with = composite(&ScoreWeights::default(), 0.5, 0.8, 0.0, 0.0, 0.0);
-        let without = composite(&ScoreWeights::default(), 0.5, 0.0, 0.0, 0.0, 0.0);
-        assert!((with.total - without.total - 0.15 * 0.8).abs() < 1e-12);
-        assert_eq!(with.lexical, 0.8);
-    }
-
-    #[test]
-    fn lexical_coverage_weighs_rare_terms_by_bm25_idf() {
-        // 100 memories; term 0 (a product code) is in 1 of them, term 1 (a common word) in 50.
-        let idf = |df: f64| (1.0 + (100.0 - df + 0.5) / (df + 0.5)).ln();
-        let rare = lexical_coverage(100, &[1, 50], &[0]);
-        assert!((rare - idf(1.0) / (idf(1.0) + idf(50.0))).abs() < 1e-12);
-        let common = lexical_coverage(100, &[1, 50], &[1]);
-        assert!(rare > 0.8 && common < 0.2 && rare > common);
-        assert!((lexical_coverage(100, &[1, 50], &[0, 1]) - 1.0).abs() < 1e-12);
-        assert_eq!(lexical_coverage(100, &[1, 50], &[]), 0.0);
-    }
-
-    #[test]
-    fn lexical_coverage_is_zero_without_terms_and_ignores_bad_indexes() {
-        assert_eq!(lexical_coverage(10, &[], &[]), 0.0);
-        assert_eq!(lexical_coverage(0, &[0], &[0]), 1.0);
-        assert_eq!(lexical_coverage(10, &[2], &[7]), 0.0);
     }
 
     #[test]

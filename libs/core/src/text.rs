@@ -30,34 +30,46 @@ pub fn content_fingerprint(text: &str) -> String {
     hex::encode(&digest[..16])
 }
 
-/// Words too common to say anything about a memory; lexical search ignores them.
+/// Words too common to say anything about a memory; lexical search ignores them. Besides
+/// function words, the fillers of spoken calls and the speaker labels of episodes (`caller:`,
+/// `agent:`), which every episode holds.
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "after", "all", "an", "and", "any", "are", "as", "at", "be", "been", "being",
-    "by", "can", "could", "do", "does", "doesn", "for", "from", "get", "gets", "had", "has",
-    "have", "he", "her", "him", "his", "how", "in", "into", "is", "it", "its", "like", "more",
-    "must", "need", "needs", "never", "no", "not", "of", "on", "or", "our", "s", "she", "should",
-    "so", "than", "that", "the", "their", "them", "there", "they", "this", "to", "too", "us",
-    "was", "we", "were", "what", "when", "where", "which", "who", "whose", "why", "will", "with",
-    "would", "t",
+    "a", "about", "after", "agent", "all", "also", "am", "an", "and", "any", "are", "as", "at",
+    "be", "been", "being", "by", "caller", "can", "could", "d", "did", "didn", "do", "does",
+    "doesn", "don", "for", "from", "get", "gets", "had", "has", "have", "he", "her", "him", "his",
+    "how", "i", "if", "in", "into", "is", "isn", "it", "its", "just", "like", "ll", "m", "me",
+    "more", "must", "my", "need", "needs", "never", "no", "not", "of", "oh", "ok", "okay", "on",
+    "or", "our", "re", "s", "she", "should", "so", "than", "that", "the", "their", "them", "then",
+    "there", "they", "this", "to", "too", "uh", "um", "us", "ve", "very", "was", "wasn", "we",
+    "were", "what", "when", "where", "which", "who", "whose", "why", "will", "with", "would",
+    "yeah", "yes", "you", "your", "t",
 ];
 
-/// The distinct content words of `text`, in first-seen order: lower-cased runs of letters and
+/// The content words of `text`, in order and with repeats: lower-cased runs of letters and
 /// digits, stop words dropped, and a crude stem (`-ing`, `-ed`, `-es`, `-s` stripped when at
 /// least three characters remain) so "orders" matches "order". Codes such as `HX-4471-B` become
 /// their parts (`hx`, `4471`, `b`).
-pub fn lexical_terms(text: &str) -> Vec<String> {
+pub fn lexical_words(text: &str) -> Vec<String> {
     let lower = text.to_lowercase();
-    let mut terms: Vec<String> = Vec::new();
-    for word in lower
+    lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty() && !STOP_WORDS.contains(w))
-    {
-        let stem = ["ing", "ed", "es", "s"]
-            .iter()
-            .find_map(|suffix| word.strip_suffix(suffix).filter(|stem| stem.len() >= 3))
-            .unwrap_or(word);
-        if !terms.iter().any(|t| t == stem) {
-            terms.push(stem.to_owned());
+        .map(|word| {
+            ["ing", "ed", "es", "s"]
+                .iter()
+                .find_map(|suffix| word.strip_suffix(suffix).filter(|stem| stem.len() >= 3))
+                .unwrap_or(word)
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The distinct content words of `text` ([`lexical_words`]), in first-seen order.
+pub fn lexical_terms(text: &str) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in lexical_words(text) {
+        if !terms.contains(&word) {
+            terms.push(word);
         }
     }
     terms

@@ -34,6 +34,10 @@ pub struct MemoryQueryRequest {
     /// Restrict to these memory sectors (names as in `memvox-core`; validated by the caller).
     #[serde(default)]
     pub sectors: Option<Vec<String>>,
+    /// Also return each memory's sector, salience, time and score breakdown (debugging; the
+    /// agent needs only content, kind, date and source).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub explain: bool,
 }
 
 impl MemoryQueryRequest {

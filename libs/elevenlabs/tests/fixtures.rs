@@ -330,6 +330,7 @@ fn generated_tool_config_equals_the_fixture_and_matches_the_request_type() {
         conversation_id: Some(String::new()),
         limit: Some(1),
         sectors: Some(Vec::new()),
+        explain: false,
     };
     let fields = serde_json::to_value(every_field).unwrap();
     let properties = config["api_schema"]["request_body_schema"]["properties"]

@@ -15,6 +15,22 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::{EventStatus, StoreError, StoreResult, StoredEvent, encryption::columns};
 
+/// The two times a memory write carries: when what it records was said (the call's time, which
+/// memories, their history and episodes are stamped with, and recency decays from) and when
+/// the write happens.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Times {
+    pub(crate) said: UnixMillis,
+    pub(crate) now: UnixMillis,
+}
+
+impl Times {
+    /// A write of something said now (a memory added through the API).
+    pub(crate) fn now(now: UnixMillis) -> Self {
+        Self { said: now, now }
+    }
+}
+
 /// Memories indexed per transaction when earlier memories get their lexical tokens.
 pub(crate) const INDEX_BATCH: usize = 500;
 
@@ -128,6 +144,7 @@ where
     f64: Decode<'r, R::Database> + Type<R::Database>,
     String: Decode<'r, R::Database> + Type<R::Database>,
 {
+    let kind: String = row.try_get("kind")?;
     let sector: String = row.try_get("sector")?;
     let state: String = row.try_get("state")?;
     let source_conversation: Option<String> = row.try_get("source_conversation")?;
@@ -150,6 +167,9 @@ where
         id: row.try_get("id")?,
         user_id,
         content,
+        kind: kind
+            .parse()
+            .map_err(|e: memvox_core::UnknownVariant| StoreError::Corrupt(e.to_string()))?,
         sector: sector
             .parse::<Sector>()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -234,6 +254,10 @@ pub(crate) const UPDATE_SALIENCE_BUMP: f64 = 0.05;
 
 /// Salience added when a call confirms a memory unchanged.
 pub(crate) const REINFORCE_SALIENCE_BUMP: f64 = 0.05;
+
+/// The salience an episode is stored with: below an extracted fact's usual 0.5–0.9, so that of
+/// a fact and an episode matching a query equally, the compact fact ranks first.
+pub(crate) const EPISODE_SALIENCE: f64 = 0.3;
 
 /// Parses the stored JSON list of an event's result memory ids.
 pub(crate) fn parse_result_ids(text: Option<String>) -> StoreResult<Vec<memvox_core::MemoryId>> {
@@ -694,7 +718,7 @@ macro_rules! impl_store {
             ) -> $crate::StoreResult<memvox_core::Memory> {
                 let mut tx = self.writer().begin().await?;
                 let mut written = $crate::common::Written::default();
-                let stored = Self::insert_memory_in(&mut *tx, &self.keyring, &self.lexical, &mut written, memory, now, "manual").await?;
+                let stored = Self::insert_memory_in(&mut *tx, &self.keyring, &self.lexical, &mut written, memory, $crate::common::Times::now(now), "manual").await?;
                 Self::flush_written_in(&mut *tx, &mut written).await?;
                 tx.commit().await?;
                 Ok(stored)
@@ -757,7 +781,8 @@ macro_rules! impl_store {
                 for chunk in fingerprints.chunks($crate::common::INSERT_CHUNK) {
                     let statement = format!(
                         "SELECT {}, m.content_fingerprint AS fingerprint FROM memories m \
-                         WHERE m.user_id = $1 AND m.content_fingerprint IN ({}) ORDER BY m.id",
+                         WHERE m.user_id = $1 AND m.kind = 'fact' AND m.content_fingerprint IN ({}) \
+                         ORDER BY m.id",
                         $crate::sql::memory_columns!(),
                         $crate::sql::placeholders(2, chunk.len())
                     );
@@ -1319,8 +1344,10 @@ macro_rules! impl_store {
                     let superseded: Option<i64> = row.try_get("superseded_by")?;
                     let sector: String = row.try_get("sector")?;
                     let state: String = row.try_get("state")?;
+                    let kind: String = row.try_get("kind")?;
                     vectors.memories.push($crate::vector_index::IndexedMemory {
                         id: row.try_get("id")?,
+                        kind: kind.parse().map_err(corrupt)?,
                         sector: sector.parse().map_err(corrupt)?,
                         state: state.parse().map_err(corrupt)?,
                         superseded: superseded.is_some(),
@@ -1375,11 +1402,24 @@ macro_rules! impl_store {
                 if let Some((phone, user_id)) = &commit.bind_caller {
                     Self::bind_caller_in(&mut *conn, written, phone, user_id, now).await?;
                 }
-                let mut memory_ids = Vec::with_capacity(commit.memories.len());
+                let at = $crate::common::Times {
+                    said: commit.call.as_ref().map_or(now, |c| c.conversation.started_at),
+                    now,
+                };
+                let mut memory_ids = Vec::with_capacity(commit.memories.len() + commit.episodes.len());
                 for plan in &commit.memories {
-                    if let Some(id) = Self::apply_plan_in(&mut *conn, keyring, lexical, written, plan, now).await? {
+                    if let Some(id) = Self::apply_plan_in(&mut *conn, keyring, lexical, written, plan, at).await? {
                         memory_ids.push(id);
                     }
+                }
+                if let Some(call) = &commit.call
+                    && let Some(user_id) = &call.conversation.user_id
+                {
+                    let episodes = Self::write_episodes_in(
+                        &mut *conn, keyring, lexical, written, user_id,
+                        &call.conversation.conversation_id, &commit.episodes, now,
+                    ).await?;
+                    memory_ids.extend(episodes);
                 }
                 if let Some(user_id) = commit.call.as_ref().and_then(|c| c.conversation.user_id.as_ref()) {
                     sqlx::query($sql($crate::sql::TOUCH_USER))
@@ -1407,11 +1447,12 @@ macro_rules! impl_store {
                 lexical: &$crate::LexicalKey,
                 written: &mut $crate::common::Written,
                 plan: &$crate::PlannedMemory,
-                now: memvox_core::UnixMillis,
+                at: $crate::common::Times,
             ) -> $crate::StoreResult<Option<memvox_core::MemoryId>> {
+                let now = at.said;
                 match plan {
                     $crate::PlannedMemory::Add(memory) => {
-                        Ok(Some(Self::insert_memory_in(&mut *conn, keyring, lexical, written, memory, now, "auto").await?.id))
+                        Ok(Some(Self::insert_memory_in(&mut *conn, keyring, lexical, written, memory, at, "auto").await?.id))
                     }
                     $crate::PlannedMemory::Update { target, memory } => {
                         let current = sqlx::query($sql($crate::sql::SELECT_MEMORY))
@@ -1420,7 +1461,7 @@ macro_rules! impl_store {
                             .fetch_optional(&mut *conn)
                             .await?;
                         let Some(current) = current.as_ref().map(|r| $crate::common::memory_from_row(keyring, r)).transpose()? else {
-                            return Ok(Some(Self::insert_memory_in(&mut *conn, keyring, lexical, written, memory, now, "auto").await?.id));
+                            return Ok(Some(Self::insert_memory_in(&mut *conn, keyring, lexical, written, memory, at, "auto").await?.id));
                         };
                         let conversation_id = memory.provenance.as_ref().map(|p| p.conversation_id.clone());
                         if current.content != memory.content {
@@ -1447,6 +1488,7 @@ macro_rules! impl_store {
                             .bind(now)
                             .bind(current.id)
                             .bind(&memory.user_id)
+                            .bind(at.now)
                             .execute(&mut *conn)
                             .await?;
                         written.index_terms(current.id, &memory.user_id, lexical.memory_terms(&memory.user_id, &memory.content));
@@ -1454,7 +1496,7 @@ macro_rules! impl_store {
                         Ok(Some(current.id))
                     }
                     $crate::PlannedMemory::Supersede { target, replacement } => {
-                        let new = Self::insert_memory_in(&mut *conn, keyring, lexical, written, replacement, now, "auto").await?;
+                        let new = Self::insert_memory_in(&mut *conn, keyring, lexical, written, replacement, at, "auto").await?;
                         sqlx::query($sql($crate::sql::SUPERSEDE_MEMORY))
                             .bind(new.id)
                             .bind(now)
@@ -1614,9 +1656,10 @@ macro_rules! impl_store {
                 lexical: &$crate::LexicalKey,
                 written: &mut $crate::common::Written,
                 memory: &memvox_core::NewMemory,
-                now: memvox_core::UnixMillis,
+                at: $crate::common::Times,
                 extraction_type: &str,
             ) -> $crate::StoreResult<memvox_core::Memory> {
+                let now = at.said;
                 if memory.content.trim().is_empty() {
                     return Err($crate::StoreError::Invalid("memory content is empty".into()));
                 }
@@ -1652,6 +1695,7 @@ macro_rules! impl_store {
                     .bind(now)
                     .bind(memory.provenance.as_ref().map(|p| p.conversation_id.clone()))
                     .bind(&turns_json)
+                    .bind(at.now)
                     .fetch_one(&mut *conn)
                     .await?;
                 let stored = $crate::common::memory_from_row(keyring, &row)?;
@@ -1660,6 +1704,70 @@ macro_rules! impl_store {
                     written.cite($crate::common::Citation::new(fk, stored.id, extraction_type, provenance, now));
                 }
                 Ok(stored)
+            }
+
+            /// Stores a call's episodes for `user_id` inside an open transaction, replacing any an
+            /// earlier recording of the conversation wrote, with one multi-row insert per chunk;
+            /// returns their ids in `episodes` order. Each gets lexical tokens like a memory.
+            #[allow(clippy::too_many_arguments)]
+            async fn write_episodes_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                keyring: &memvox_crypto::Keyring,
+                lexical: &$crate::LexicalKey,
+                written: &mut $crate::common::Written,
+                user_id: &str,
+                conversation_id: &str,
+                episodes: &[memvox_core::NewEpisode],
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<Vec<memvox_core::MemoryId>> {
+                use sqlx::Row;
+                sqlx::query($sql($crate::sql::DELETE_CONVERSATION_EPISODES))
+                    .bind(user_id)
+                    .bind(conversation_id)
+                    .execute(&mut *conn)
+                    .await?;
+                let sector = memvox_core::Sector::Episodic;
+                let context = $crate::encryption::columns::MEMORY_CONTENT.at(user_id);
+                let mut ids = Vec::with_capacity(episodes.len());
+                for chunk in episodes.chunks($crate::common::INSERT_CHUNK) {
+                    let statement = format!(
+                        "INSERT INTO memories (user_id, content, content_fingerprint, kind, sector, \
+                         salience, decay_per_day, state, last_seen_at, source_conversation, \
+                         source_turns, created_at, updated_at) VALUES {} RETURNING id, source_turns",
+                        $crate::sql::values_rows(chunk.len(), 13)
+                    );
+                    let mut insert = sqlx::query($sql(statement));
+                    for episode in chunk {
+                        insert = insert
+                            .bind(user_id)
+                            .bind(keyring.encrypt(&episode.content, context)?)
+                            .bind(keyring.fingerprint(&episode.content))
+                            .bind(memvox_core::MemoryKind::Episode.as_str())
+                            .bind(sector.as_str())
+                            .bind($crate::common::EPISODE_SALIENCE)
+                            .bind(sector.default_decay_per_day())
+                            .bind(memvox_core::MemoryState::Active.as_str())
+                            .bind(episode.said_at)
+                            .bind(conversation_id)
+                            .bind(serde_json::json!(episode.turn_indexes).to_string())
+                            .bind(episode.said_at)
+                            .bind(now);
+                    }
+                    let mut by_turns: std::collections::HashMap<String, memvox_core::MemoryId> =
+                        std::collections::HashMap::with_capacity(chunk.len());
+                    for row in insert.fetch_all(&mut *conn).await? {
+                        by_turns.insert(row.try_get("source_turns")?, row.try_get("id")?);
+                    }
+                    for episode in chunk {
+                        let turns = serde_json::json!(episode.turn_indexes).to_string();
+                        let id = by_turns.get(&turns).copied().ok_or_else(|| {
+                            $crate::StoreError::Corrupt(format!("episode at turns {turns} was not returned"))
+                        })?;
+                        written.index_terms(id, user_id, lexical.memory_terms(user_id, &episode.content));
+                        ids.push(id);
+                    }
+                }
+                Ok(ids)
             }
 
             /// Writes a memory's lexical tokens (replacing earlier ones).

@@ -82,10 +82,11 @@ impl LexicalKey {
 /// Whether a word found in `df` of a user's `memories` is worth searching for: words most of a
 /// caller's memories share ("called", "order" for a shop) rank nothing and would make the
 /// full-text engine score thousands of rows, so only words in at most
-/// `max(50, memories / 100)` memories are looked up. A memory found through a rarer word is
+/// `max(200, memories / 50)` memories are looked up (with every call's episodes indexed, a
+/// caller's name for their dog is in dozens of turns). A memory found through a rarer word is
 /// still credited with the common words it holds.
 pub fn is_selective(df: usize, memories: usize) -> bool {
-    df <= (memories / 100).max(50)
+    df <= (memories / 50).max(200)
 }
 
 /// Indexes into `query` of the tokens present in a memory's stored `terms`.
@@ -117,10 +118,10 @@ mod tests {
 
     #[test]
     fn only_words_in_few_memories_are_searched() {
-        assert!(is_selective(50, 150));
-        assert!(!is_selective(51, 150));
-        assert!(is_selective(100, 10_000));
-        assert!(!is_selective(101, 10_000));
+        assert!(is_selective(200, 600));
+        assert!(!is_selective(201, 600));
+        assert!(is_selective(2_000, 100_000));
+        assert!(!is_selective(2_001, 100_000));
     }
 
     #[test]

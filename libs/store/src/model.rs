@@ -3,7 +3,8 @@
 use std::{fmt, str::FromStr};
 
 use memvox_core::{
-    CallOutcome, Conversation, Memory, MemoryState, Sector, Turn, UnixMillis, UnknownVariant,
+    CallOutcome, Conversation, Memory, MemoryKind, MemoryState, NewEpisode, Sector, Turn,
+    UnixMillis, UnknownVariant,
 };
 use serde::{Deserialize, Serialize};
 
@@ -155,6 +156,9 @@ pub struct CallRecord {
 /// Filters for listing and searching a user's memories.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MemoryFilter {
+    /// Only these kinds (empty: facts only — episodes are searched and listed only when asked
+    /// for, so extraction, summaries and listings keep to the compact layer).
+    pub kinds: Vec<MemoryKind>,
     /// Only these sectors (empty: all).
     pub sectors: Vec<Sector>,
     /// Only these states (empty: active only).
@@ -168,6 +172,41 @@ pub struct MemoryFilter {
 }
 
 impl MemoryFilter {
+    /// Facts and episodes, with every other field at its default.
+    pub fn both_layers() -> Self {
+        Self {
+            kinds: MemoryKind::ALL.to_vec(),
+            ..Self::default()
+        }
+    }
+
+    /// The kinds to match: those given, or facts only.
+    pub fn effective_kinds(&self) -> Vec<MemoryKind> {
+        if self.kinds.is_empty() {
+            vec![MemoryKind::Fact]
+        } else {
+            self.kinds.clone()
+        }
+    }
+
+    /// Whether a memory's kind, sector, state, supersession and time pass this filter.
+    pub fn admits(
+        &self,
+        kind: MemoryKind,
+        sector: Sector,
+        state: MemoryState,
+        superseded: bool,
+        created_at: UnixMillis,
+    ) -> bool {
+        (self.kinds.is_empty() && kind == MemoryKind::Fact || self.kinds.contains(&kind))
+            && (self.sectors.is_empty() || self.sectors.contains(&sector))
+            && (self.states.is_empty() && state == MemoryState::Active
+                || self.states.contains(&state))
+            && (self.include_superseded || !superseded)
+            && self.created_after.is_none_or(|t| created_at >= t)
+            && self.created_before.is_none_or(|t| created_at < t)
+    }
+
     /// The states to match: those given, or active only.
     pub fn effective_states(&self) -> Vec<MemoryState> {
         if self.states.is_empty() {
@@ -179,11 +218,13 @@ impl MemoryFilter {
 
     /// Whether `memory` passes this filter.
     pub fn matches(&self, memory: &Memory) -> bool {
-        (self.sectors.is_empty() || self.sectors.contains(&memory.sector))
-            && self.effective_states().contains(&memory.state)
-            && (self.include_superseded || memory.superseded_by.is_none())
-            && self.created_after.is_none_or(|t| memory.created_at >= t)
-            && self.created_before.is_none_or(|t| memory.created_at < t)
+        self.admits(
+            memory.kind,
+            memory.sector,
+            memory.state,
+            memory.superseded_by.is_some(),
+            memory.created_at,
+        )
     }
 }
 
@@ -324,6 +365,9 @@ pub struct ExtractionCommit {
     pub bind_caller: Option<(String, String)>,
     /// Memory changes, for the call's user.
     pub memories: Vec<PlannedMemory>,
+    /// The call's episodes, stored for the call's user (replacing any an earlier recording of
+    /// the conversation wrote); ignored without a call that has a user.
+    pub episodes: Vec<NewEpisode>,
     /// Commit time.
     pub now: UnixMillis,
 }
@@ -331,7 +375,8 @@ pub struct ExtractionCommit {
 /// What committing an extraction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtractionOutcome {
-    /// Memories added, updated, superseding or reinforced, in plan order.
+    /// Memories added, updated, superseding or reinforced, in plan order, then the call's
+    /// episodes.
     pub memory_ids: Vec<memvox_core::MemoryId>,
     /// `true` when the event had already been processed: nothing was written, and
     /// `memory_ids` are those recorded by the earlier run.

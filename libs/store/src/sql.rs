@@ -28,7 +28,7 @@ pub fn to_sqlite(sql: &str) -> String {
 /// The memory columns every memory query selects, from table alias `m`.
 macro_rules! memory_columns {
     () => {
-        "m.id, m.user_id, m.content, m.sector, m.salience, m.decay_per_day, m.state, \
+        "m.id, m.user_id, m.content, m.kind, m.sector, m.salience, m.decay_per_day, m.state, \
          m.last_seen_at, m.source_conversation, m.source_turns, m.superseded_by, \
          m.superseded_at, m.created_at, m.updated_at"
     };
@@ -38,7 +38,7 @@ pub(crate) use memory_columns;
 /// The same columns unqualified, for `RETURNING` clauses.
 macro_rules! returned_memory_columns {
     () => {
-        "id, user_id, content, sector, salience, decay_per_day, state, last_seen_at, \
+        "id, user_id, content, kind, sector, salience, decay_per_day, state, last_seen_at, \
          source_conversation, source_turns, superseded_by, superseded_at, created_at, updated_at"
     };
 }
@@ -63,6 +63,12 @@ pub fn filter_conditions(filter: &MemoryFilter, next: &mut usize) -> (String, Ve
         *next += 1;
         text
     };
+    let kinds: Vec<String> = filter
+        .effective_kinds()
+        .iter()
+        .map(|k| placeholder(Bind::Text(k.as_str().to_owned()), &mut binds))
+        .collect();
+    sql.push_str(&format!(" AND m.kind IN ({})", kinds.join(", ")));
     if !filter.sectors.is_empty() {
         let list: Vec<String> = filter
             .sectors
@@ -123,7 +129,7 @@ pub const INSERT_USER_IF_MISSING: &str =
 
 pub const SELECT_USER: &str = "SELECT u.user_id, u.display_name, u.summary, u.last_interaction, \
      u.created_at, (SELECT COUNT(*) FROM memories m WHERE m.user_id = u.user_id \
-     AND m.state = 'active' AND m.superseded_by IS NULL) AS total_memories \
+     AND m.kind = 'fact' AND m.state = 'active' AND m.superseded_by IS NULL) AS total_memories \
      FROM users u WHERE u.user_id = $1";
 
 pub const UPDATE_USER_PROFILE: &str = "UPDATE users SET display_name = COALESCE($1, display_name), \
@@ -259,7 +265,7 @@ pub const SELECT_CONVERSATION_FK: &str = "SELECT id FROM conversations WHERE con
 pub const INSERT_MEMORY: &str = concat!(
     "INSERT INTO memories (user_id, content, content_fingerprint, sector, salience, \
      decay_per_day, state, last_seen_at, source_conversation, source_turns, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $7, $7) RETURNING ",
+     VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $7, $10) RETURNING ",
     returned_memory_columns!()
 );
 
@@ -304,16 +310,23 @@ pub const INSERT_HISTORY: &str = "INSERT INTO memory_history \
 pub const SELECT_HISTORY: &str = "SELECT content, changed_at FROM memory_history \
      WHERE memory_id = $1 AND user_id = $2 ORDER BY changed_at, id";
 
-/// Merge an update: new text, salience `max(old, new) + $3` capped at 1, seen now.
+/// Merge an update: new text, salience `max(old, new) + $3` capped at 1, seen at `$5` (the
+/// call's time; an older call does not move `last_seen_at` back), modified at `$8`.
 pub const MERGE_MEMORY: &str = "UPDATE memories SET content = $1, content_fingerprint = $2, \
      salience = CASE WHEN (CASE WHEN salience > $4 THEN salience ELSE $4 END) + $3 > 1.0 THEN 1.0 \
      ELSE (CASE WHEN salience > $4 THEN salience ELSE $4 END) + $3 END, \
-     last_seen_at = $5, updated_at = $5 WHERE id = $6 AND user_id = $7";
+     last_seen_at = CASE WHEN last_seen_at > $5 THEN last_seen_at ELSE $5 END, updated_at = $8 \
+     WHERE id = $6 AND user_id = $7";
 
-/// Reinforce: salience `+ $1` capped at 1, seen now.
+/// Reinforce: salience `+ $1` capped at 1, seen at `$2` (never moved back).
 pub const REINFORCE_MEMORY: &str = "UPDATE memories SET \
      salience = CASE WHEN salience + $1 > 1.0 THEN 1.0 ELSE salience + $1 END, \
-     last_seen_at = $2 WHERE id = $3 AND user_id = $4";
+     last_seen_at = CASE WHEN last_seen_at > $2 THEN last_seen_at ELSE $2 END \
+     WHERE id = $3 AND user_id = $4";
+
+/// Removes the episodes a conversation's earlier recording wrote (`$1` user, `$2` conversation).
+pub const DELETE_CONVERSATION_EPISODES: &str = "DELETE FROM memories WHERE kind = 'episode' \
+     AND source_conversation = $2 AND user_id = $1";
 
 pub const SELECT_ALL_META: &str = "SELECT key, value FROM store_meta";
 
@@ -345,7 +358,7 @@ pub fn upsert_embeddings(rows: usize, id_cast: &str, vector_cast: &str) -> Strin
 pub const SELECT_VECTORS_VERSION: &str = "SELECT vectors_version FROM users WHERE user_id = $1";
 
 /// A user's vectors with the attributes search filters on (the in-memory index).
-pub const SELECT_USER_VECTORS: &str = "SELECT m.id, m.sector, m.state, m.superseded_by, \
+pub const SELECT_USER_VECTORS: &str = "SELECT m.id, m.kind, m.sector, m.state, m.superseded_by, \
      m.created_at, e.embedding FROM memory_embeddings e JOIN memories m ON m.id = e.memory_id \
      WHERE e.user_id = $1 AND e.model = $2 ORDER BY m.id";
 
@@ -384,12 +397,13 @@ mod tests {
         let (sql, binds) = filter_conditions(&filter, &mut next);
         assert_eq!(
             sql,
-            " AND m.sector IN ($3, $4) AND m.state IN ($5) AND m.superseded_by IS NULL \
-             AND m.created_at >= $6"
+            " AND m.kind IN ($3) AND m.sector IN ($4, $5) AND m.state IN ($6) \
+             AND m.superseded_by IS NULL AND m.created_at >= $7"
         );
-        assert_eq!(binds.len(), 4);
-        assert_eq!(binds[3], Bind::Int(5));
-        assert_eq!(next, 7);
+        assert_eq!(binds.len(), 5);
+        assert_eq!(binds[0], Bind::Text("fact".into()));
+        assert_eq!(binds[4], Bind::Int(5));
+        assert_eq!(next, 8);
     }
 
     #[test]

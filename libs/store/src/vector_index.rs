@@ -12,7 +12,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use memvox_core::{MemoryId, MemoryState, Sector, UnixMillis, vector::dot};
+use memvox_core::{MemoryId, MemoryKind, MemoryState, Sector, UnixMillis, vector::dot};
 use moka::future::Cache;
 
 use crate::{MemoryFilter, Neighbour};
@@ -30,6 +30,8 @@ pub const MIN_CACHED_MEMORIES: usize = 100;
 pub struct IndexedMemory {
     /// The memory.
     pub id: MemoryId,
+    /// Its layer.
+    pub kind: MemoryKind,
     /// Its sector.
     pub sector: Sector,
     /// Its state.
@@ -42,11 +44,13 @@ pub struct IndexedMemory {
 
 impl IndexedMemory {
     fn passes(&self, filter: &MemoryFilter) -> bool {
-        (filter.sectors.is_empty() || filter.sectors.contains(&self.sector))
-            && filter.effective_states().contains(&self.state)
-            && (filter.include_superseded || !self.superseded)
-            && filter.created_after.is_none_or(|t| self.created_at >= t)
-            && filter.created_before.is_none_or(|t| self.created_at < t)
+        filter.admits(
+            self.kind,
+            self.sector,
+            self.state,
+            self.superseded,
+            self.created_at,
+        )
     }
 }
 
@@ -264,6 +268,7 @@ mod tests {
     fn memory(id: MemoryId, sector: Sector) -> IndexedMemory {
         IndexedMemory {
             id,
+            kind: MemoryKind::Fact,
             sector,
             state: MemoryState::Active,
             superseded: false,

@@ -825,6 +825,7 @@ async fn populate(store: &dyn Store, user: &str, conversation: &str, phone: &str
                 target: second.id,
                 memory: memory(user, "Prefers mornings before 10", Sector::Procedural, 0.6),
             }],
+            episodes: Vec::new(),
             now: NOW,
         })
         .await
@@ -936,6 +937,7 @@ async fn extraction_commits_once_per_event(store: &dyn Store) {
             PlannedMemory::Add(sourced("u1", "Switched to Walgreens", "conv_x", 1)),
             PlannedMemory::Add(sourced("u1", "Allergic to peanuts", "conv_x", 3)),
         ],
+        episodes: Vec::new(),
         now: NOW,
     };
     let first = store.apply_extraction(&commit).await.unwrap();
@@ -1011,6 +1013,7 @@ async fn concurrent_applications_of_one_event_write_once(store: &dyn Store) {
             "conv_y",
             1,
         ))],
+        episodes: Vec::new(),
         now: NOW,
     };
     let (a, b) = tokio::join!(
@@ -1049,10 +1052,13 @@ async fn extraction_updates_supersedes_and_reinforces(store: &dyn Store) {
         .unwrap();
     let event_id = store.record_event(&event("conv_2", NOW)).await.unwrap().id;
     let later = NOW + 86_400_000;
+    // The call happened a day later: its changes carry its time.
+    let mut second = call("conv_2", "u1", 4);
+    second.conversation.started_at = later;
     let outcome = store
         .apply_extraction(&ExtractionCommit {
             event_id,
-            call: Some(call("conv_2", "u1", 4)),
+            call: Some(second),
             bind_caller: None,
             memories: vec![
                 PlannedMemory::Supersede {
@@ -1074,6 +1080,7 @@ async fn extraction_updates_supersedes_and_reinforces(store: &dyn Store) {
                     provenance: None,
                 },
             ],
+            episodes: Vec::new(),
             now: later,
         })
         .await
@@ -1301,7 +1308,7 @@ async fn lexical_search_finds_exact_words_filters_and_isolates(harness: &Harness
 /// write changes the caller's memories.
 async fn lexical_counts_follow_writes(store: &dyn Store) {
     let mut ids = Vec::new();
-    for i in 0..120 {
+    for i in 0..250 {
         let content = format!("Note number {i} about the garden");
         let stored = store
             .insert_memory(&memory("u1", &content, Sector::Semantic, 0.5), NOW)
@@ -1323,7 +1330,7 @@ async fn lexical_counts_follow_writes(store: &dyn Store) {
     let first = search("invoice garden").await;
     assert_eq!(
         (first.memories, first.document_frequency.clone()),
-        (120, vec![0, 120])
+        (250, vec![0, 250])
     );
     assert_eq!(
         search("invoice garden").await,
@@ -1345,7 +1352,7 @@ async fn lexical_counts_follow_writes(store: &dyn Store) {
     let after = search("invoice garden").await;
     assert_eq!(
         (after.memories, after.document_frequency),
-        (121, vec![1, 120])
+        (251, vec![1, 250])
     );
     assert_eq!(
         after.hits.iter().map(|h| h.memory.id).collect::<Vec<_>>(),
@@ -1506,6 +1513,7 @@ async fn group_commits_apply_in_order_or_not_at_all(store: &dyn Store) {
         call: Some(call(conversation, "u1", 2)),
         bind_caller: None,
         memories: vec![PlannedMemory::Add(sourced("u1", content, conversation, 1))],
+        episodes: Vec::new(),
         now: NOW,
     };
     let a = store.record_event(&event("conv_ga", NOW)).await.unwrap().id;

@@ -6,7 +6,9 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use memvox_core::{CallOutcome, Conversation, ConversationStatus, NewMemory, Role, Sector, Turn};
+use memvox_core::{
+    CallOutcome, Conversation, ConversationStatus, EpisodeWindows, NewMemory, Role, Sector, Turn,
+};
 use memvox_crypto::{CryptoError, Key, KeySet, Keyring};
 use memvox_store::{
     CallAnalysis, CallRecord, ExtractionCommit, MemoryEdit, MemoryFilter, NewEvent, PlannedMemory,
@@ -77,7 +79,8 @@ fn memory(user_id: &str, content: &str) -> NewMemory {
     }
 }
 
-/// Writes the fact through every encrypted column for `user`; returns the memory id.
+/// Writes the fact through every encrypted column for `user` (an episode of the call among
+/// them); returns the memory id.
 async fn populate(store: &dyn Store, user: &str, conversation: &str) -> i64 {
     store
         .record_call(&call(conversation, user), NOW)
@@ -97,15 +100,23 @@ async fn populate(store: &dyn Store, user: &str, conversation: &str) -> i64 {
         .insert_memory(&memory(user, &format!("Is {FACT}")), NOW)
         .await
         .unwrap();
+    let recorded = call(conversation, user);
+    let episodes = EpisodeWindows::default().cut(&recorded.turns, recorded.conversation.started_at);
+    assert_eq!(
+        episodes.len(),
+        1,
+        "the call's one caller turn is an episode"
+    );
     store
         .apply_extraction(&ExtractionCommit {
             event_id: event.id,
-            call: None,
+            call: Some(recorded),
             bind_caller: None,
             memories: vec![PlannedMemory::Update {
                 target: stored.id,
                 memory: memory(user, &format!("Is severely {FACT}")),
             }],
+            episodes,
             now: NOW + 1,
         })
         .await

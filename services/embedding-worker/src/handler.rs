@@ -4,7 +4,9 @@
 //!   vectors, link each memory to the user's memories with cosine above the threshold (both
 //!   directions, weight = similarity, at most N per memory; an existing link is strengthened, not
 //!   duplicated; one neighbour search per user and one link write per batch), and refresh each
-//!   user's summary once per batch (debounced per user).
+//!   user's summary once per batch (debounced per user). Episodes (windows of a call's
+//!   transcript) are embedded with the facts but neither linked nor summarised: links and the
+//!   summary belong to the compact layer of facts.
 //! - `MemoryRecalled`: the query service returned these memories; recency restarts and salience
 //!   rises a little (written here, never on the query's hot path).
 //! - `UserErased`: nothing is left to do in the store; acknowledged.
@@ -28,7 +30,7 @@ use memvox_ai::{Embedder, Summarizer, SummaryMemory};
 use memvox_bus::{Envelope, Handler, HandlerError, Message, now_unix_ms};
 use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
-use memvox_core::{LinkKind, Memory, MemoryId, MemoryLink, UnixMillis};
+use memvox_core::{LinkKind, Memory, MemoryId, MemoryKind, MemoryLink, UnixMillis};
 use memvox_store::{MemoryFilter, MemoryOrder, Store, StoreError};
 
 use crate::metrics::EmbeddingMetrics;
@@ -154,9 +156,14 @@ impl EmbeddingHandler {
         self.metrics.stage("store", started.elapsed().as_secs_f64());
         self.metrics.embedded(pairs.len());
         let started = Instant::now();
-        self.link(&memories, now).await?;
+        let facts: Vec<Memory> = memories
+            .into_iter()
+            .filter(|m| m.kind == MemoryKind::Fact)
+            .collect();
+        self.link(&facts, now).await?;
         self.metrics.stage("links", started.elapsed().as_secs_f64());
-        for user_id in changed.keys() {
+        let users: BTreeSet<&str> = facts.iter().map(|m| m.user_id.as_str()).collect();
+        for user_id in users {
             self.summarize(user_id, now).await?;
         }
         Ok(())

@@ -6,6 +6,8 @@
 //! 3. Transcriptions: resolve the caller, gather their most relevant existing memories (top by
 //!    salience plus nearest to the call's summary), run the extractor, plan the changes.
 //!    Initiation failures: a failed conversation. Audio and unknown types: nothing to extract.
+//!    Every transcription is also cut into episodes (each caller turn with the turns before it,
+//!    `workers.episode_context_turns`), stored beside the facts so every call is searchable.
 //! 4. Commit everything, and mark the event completed, in one store transaction, idempotent on
 //!    the event. The events of one batch are committed together ([`Store::apply_extractions`],
 //!    a group commit) unless one concerns a caller or conversation already in the group, which
@@ -23,7 +25,7 @@ use memvox_ai::{CallTranscript, Embedder, ExistingMemory, Extractor};
 use memvox_bus::{Bus, Envelope, Handler, HandlerError, MEMORIES, Message, now_unix_ms};
 use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
-use memvox_core::{CallOutcome, UnixMillis};
+use memvox_core::{CallOutcome, EpisodeWindows, UnixMillis};
 use memvox_elevenlabs::{EventPayload, TranscriptionData, WebhookEvent};
 use memvox_store::{
     EventStatus, ExtractionCommit, ExtractionOutcome, MemoryFilter, MemoryOrder, PlannedMemory,
@@ -380,12 +382,17 @@ impl ExtractionHandler {
         )
         .await?;
         self.metrics.stage("plan", started.elapsed().as_secs_f64());
+        let episodes = EpisodeWindows {
+            context_turns: self.settings.episode_context_turns,
+        }
+        .cut(&record.turns, record.conversation.started_at);
         Ok(Prepared {
             commit: ExtractionCommit {
                 event_id,
                 call: Some(record),
                 bind_caller: identity.bind_caller,
                 memories,
+                episodes,
                 now: now(),
             },
             user_id: Some(identity.user_id),
@@ -508,6 +515,7 @@ fn empty_commit(event_id: i64) -> ExtractionCommit {
         call: None,
         bind_caller: None,
         memories: Vec::new(),
+        episodes: Vec::new(),
         now: now(),
     }
 }

@@ -7,6 +7,7 @@
 
 use memvox_bus::{BusBackend, EVENTS, Envelope, Message, Worker};
 use memvox_config::Config;
+use memvox_core::MemoryKind;
 use memvox_query::search::{SearchParams, search};
 use memvox_runtime::App;
 use memvox_store::{EventStatus, MemoryFilter, MemoryOrder, NewEvent};
@@ -183,6 +184,29 @@ async fn fixture_call_becomes_linked_embedded_memories(deployment: Deployment) {
     let source = mornings.provenance.as_ref().unwrap();
     assert_eq!(source.conversation_id, "conv_first");
     assert_eq!(source.turn_indexes, vec![5]);
+    let started = call.conversation.started_at;
+    assert!(
+        memories.iter().all(|m| m.created_at == started),
+        "a memory carries its call's time, not the processing time"
+    );
+    let episode_filter = MemoryFilter {
+        kinds: vec![MemoryKind::Episode],
+        ..MemoryFilter::default()
+    };
+    let episodes = app
+        .store
+        .list_memories(USER, &episode_filter, MemoryOrder::Newest, 100)
+        .await
+        .unwrap();
+    let caller_turns = call
+        .turns
+        .iter()
+        .filter(|t| t.role == memvox_core::Role::User && t.message.is_some())
+        .count();
+    assert_eq!(episodes.len(), caller_turns, "one episode per caller turn");
+    assert!(episodes.iter().all(|e| e.created_at >= started
+        && e.provenance.as_ref().unwrap().conversation_id == "conv_first"
+        && e.content.contains("caller: ")));
 
     let query = app
         .embedder
@@ -191,10 +215,14 @@ async fn fixture_call_becomes_linked_embedded_memories(deployment: Deployment) {
         .unwrap();
     let hits = app
         .store
-        .search_memories(USER, &query[0], &MemoryFilter::default(), 10)
+        .search_memories(USER, &query[0], &MemoryFilter::both_layers(), 100)
         .await
         .unwrap();
-    assert_eq!(hits.len(), memories.len(), "every memory has a vector");
+    assert_eq!(
+        hits.len(),
+        memories.len() + episodes.len(),
+        "every fact and episode has a vector"
+    );
     let user = app.store.get_user(USER).await.unwrap().unwrap();
     assert!(
         user.summary.as_deref().is_some_and(|s| !s.is_empty()),
@@ -455,6 +483,7 @@ async fn a_new_memory_is_seen_by_the_next_query_without_waiting(deployment: Depl
             query: "what should I know about the caller".into(),
             limit: Some(20),
             sectors: None,
+            explain: false,
         };
         search(&state, Some(USER), &params, Instant::now())
             .await

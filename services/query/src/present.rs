@@ -1,35 +1,42 @@
 //! What callers read: the compact memory view of a query result, and times as RFC 3339.
 //!
-//! The memory-query answer is read by the agent's LLM while the caller waits, so it carries
-//! only what explains a memory — id, text, sector, salience, when, where from, and the score
-//! terms rounded to three decimals — and omits empty fields.
+//! The memory-query answer is read by the agent's LLM while the caller waits, so by default it
+//! carries only what the agent uses — id, kind, text, the date it was said, where from — and
+//! omits empty fields; an episode's text is trimmed to the turns that share the query's words
+//! (all of its turns when none does), each speaker-labelled and at most
+//! [`MAX_TURN_CHARS`] long. With `explain`, each memory also carries its sector, salience,
+//! exact time and the terms of its score, rounded to three decimals.
 
-use memvox_core::{MemoryId, Sector, UnixMillis};
+use memvox_core::episode::episode_lines;
+use memvox_core::text::lexical_terms;
+use memvox_core::{Memory, MemoryId, MemoryKind, Sector, UnixMillis};
 use serde::{Deserialize, Serialize};
 
 use crate::retrieval::Ranked;
+
+/// Longest turn text shown in an episode, in characters (longer turns are cut at a word).
+pub const MAX_TURN_CHARS: usize = 220;
 
 /// One memory in a query answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemoryView {
     /// Memory id (for the REST API).
     pub id: MemoryId,
-    /// The fact.
+    /// `fact` or `episode` (what the caller said on a call, as said).
+    pub kind: MemoryKind,
+    /// The fact, or the episode's matching turns (`caller: …`, `agent: …` lines).
     pub content: String,
-    /// Its sector.
-    pub sector: Sector,
-    /// Importance in `[0, 1]`.
-    pub salience: f64,
-    /// When it was first remembered (RFC 3339, UTC).
-    pub timestamp: String,
+    /// The day it was said (the call's date, UTC, `YYYY-MM-DD`).
+    pub date: String,
     /// The call and transcript turns it came from; absent for memories added by hand.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceView>,
-    /// The terms of its score.
-    pub score: ScoreView,
     /// For a memory reached through a link, the memory whose link led to it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<MemoryId>,
+    /// Why it ranked where it did (only when asked to explain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explanation>,
 }
 
 /// Where a memory came from.
@@ -37,8 +44,21 @@ pub struct MemoryView {
 pub struct SourceView {
     /// ElevenLabs conversation id.
     pub conversation_id: String,
-    /// Transcript turn indexes (0-based).
+    /// Transcript turn indexes (0-based) of what is shown.
     pub turns: Vec<u32>,
+}
+
+/// A memory's ranking inputs and score, for debugging and the REST API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// Its sector.
+    pub sector: Sector,
+    /// Importance in `[0, 1]`.
+    pub salience: f64,
+    /// When it was said (RFC 3339, UTC).
+    pub timestamp: String,
+    /// The terms of its score.
+    pub score: ScoreView,
 }
 
 /// Score terms, rounded to three decimals.
@@ -46,7 +66,7 @@ pub struct SourceView {
 pub struct ScoreView {
     /// Cosine similarity to the query.
     pub similarity: f64,
-    /// Share of the query's words (BM25-weighted) the memory contains.
+    /// BM25 of the query's words, over the best candidate's.
     pub lexical: f64,
     /// Salience term.
     pub salience: f64,
@@ -58,30 +78,94 @@ pub struct ScoreView {
     pub total: f64,
 }
 
-impl From<&Ranked> for MemoryView {
-    fn from(ranked: &Ranked) -> Self {
+impl MemoryView {
+    /// The view of `ranked` for a query whose content words are `query_terms`.
+    pub fn new(ranked: &Ranked, query_terms: &[String], explain: bool) -> Self {
         let memory = &ranked.memory;
+        let (content, turns) = match memory.kind {
+            MemoryKind::Fact => (
+                memory.content.clone(),
+                memory.provenance.as_ref().map(|p| p.turn_indexes.clone()),
+            ),
+            MemoryKind::Episode => {
+                let (content, turns) = trim_episode(memory, query_terms);
+                (content, Some(turns))
+            }
+        };
         Self {
             id: memory.id,
-            content: memory.content.clone(),
-            sector: memory.sector,
-            salience: round3(memory.salience),
-            timestamp: rfc3339(memory.created_at),
+            kind: memory.kind,
+            content,
+            date: rfc3339(memory.created_at)[..10].to_owned(),
             source: memory.provenance.as_ref().map(|p| SourceView {
                 conversation_id: p.conversation_id.clone(),
-                turns: p.turn_indexes.clone(),
+                turns: turns.unwrap_or_default(),
             }),
-            score: ScoreView {
-                similarity: round3(ranked.score.similarity),
-                lexical: round3(ranked.score.lexical),
-                salience: round3(ranked.score.salience),
-                recency: round3(ranked.score.recency),
-                link: round3(ranked.score.link),
-                total: round3(ranked.score.total),
-            },
             via: ranked.via,
+            explain: explain.then(|| Explanation {
+                sector: memory.sector,
+                salience: round3(memory.salience),
+                timestamp: rfc3339(memory.created_at),
+                score: ScoreView {
+                    similarity: round3(ranked.score.similarity),
+                    lexical: round3(ranked.score.lexical),
+                    salience: round3(ranked.score.salience),
+                    recency: round3(ranked.score.recency),
+                    link: round3(ranked.score.link),
+                    total: round3(ranked.score.total),
+                },
+            }),
         }
     }
+}
+
+/// An episode's lines that share a query word (every line when none does), each cut to
+/// [`MAX_TURN_CHARS`], with the turn indexes they are.
+fn trim_episode(memory: &Memory, query_terms: &[String]) -> (String, Vec<u32>) {
+    let turns = memory
+        .provenance
+        .as_ref()
+        .map(|p| p.turn_indexes.as_slice())
+        .unwrap_or_default();
+    let lines: Vec<(Option<u32>, &str, &str)> = episode_lines(&memory.content)
+        .enumerate()
+        .map(|(i, (speaker, text))| (turns.get(i).copied(), speaker, text))
+        .collect();
+    let matching: Vec<&(Option<u32>, &str, &str)> = lines
+        .iter()
+        .filter(|(_, _, text)| lexical_terms(text).iter().any(|t| query_terms.contains(t)))
+        .collect();
+    let shown = if matching.is_empty() {
+        lines.iter().collect()
+    } else {
+        matching
+    };
+    let content = shown
+        .iter()
+        .map(|(_, speaker, text)| {
+            let text = clip(text, MAX_TURN_CHARS);
+            if speaker.is_empty() {
+                text
+            } else {
+                format!("{speaker}: {text}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    (
+        content,
+        shown.iter().filter_map(|(turn, _, _)| *turn).collect(),
+    )
+}
+
+/// `text` cut to at most `max` characters at a word boundary, with `…` when cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{}…", cut.trim_end_matches([',', ';', ':', ' ']))
 }
 
 /// `x` rounded to three decimals.
@@ -126,6 +210,12 @@ mod tests {
         assert_eq!(rfc3339(1_765_815_600_000), "2025-12-15T16:20:00Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(-1_000), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn long_turns_are_clipped_at_a_word() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("one two, three four", 12), "one two…");
     }
 
     #[test]

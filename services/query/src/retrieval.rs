@@ -1,31 +1,36 @@
-//! Ranking a user's memories for a query: vector and lexical search for candidates, the
-//! composite score, then single-waypoint graph expansion.
+//! Ranking a user's memories for a query, over both layers — facts and episodes — with one
+//! ranker: dense and lexical candidates, fused scores, one piece of evidence per slot, then
+//! single-waypoint graph expansion, never more than `limit` results.
 //!
-//! 1. The store returns the `limit × candidate_factor` active, non-superseded memories most
-//!    similar to the query (passing the sector filter) and, at the same time, as many that
-//!    share most of the query's words (names, numbers, product codes an embedding can miss).
-//! 2. One `links_from` call fetches their outgoing links; each candidate scores
-//!    `0.6·similarity + 0.15·lexical + 0.2·salience + 0.1·recency + 0.1·mean link weight`,
-//!    lexical being the BM25-weighted share of the query's words the memory holds and recency
-//!    decaying with the configured rate of the memory's sector (`query.decay`) since it was last
-//!    seen.
-//! 3. The best `limit` are kept, and expansion follows the strongest links of each
-//!    (`expansion_per_match`, at most `expansion_max` added), scoring an added memory
-//!    `parent total × link weight`. Added memories pass the same filter as search (a link to a
-//!    paused, superseded or other-sector memory adds nothing).
-//!
-//! A result therefore holds at most `limit + expansion_max` memories, best first.
+//! 1. The store returns the `candidates` nearest active, non-superseded facts and episodes by
+//!    vector and, at the same time, as many sharing the query's rarest words (names, numbers,
+//!    product codes an embedding can miss).
+//! 2. Each candidate's lexical score is its BM25 for the query's words, divided by the best
+//!    candidate's; one `links_from` call fetches their links; each scores
+//!    [`composite`]: relevance `0.7·cosine + 0.3·lexical` scaled by a bounded prior of
+//!    salience, recency (decaying with the sector's rate since last seen, i.e. since the call
+//!    it came from) and mean link weight (see `memvox_core::scoring`).
+//! 3. Best first, a result that does not match at all (no positive cosine, no query word) or
+//!    cites a turn an earlier one cites (a fact and the episode it was drawn from) is dropped,
+//!    so the top `limit` hold distinct evidence.
+//! 4. Expansion follows the strongest links of each kept fact (`expansion_per_match`, at most
+//!    `expansion_max`), scoring an added memory `parent total × link weight`; added memories
+//!    pass the same filter as search. Everything is ranked again and cut to `limit`.
 
 use std::collections::HashMap;
 
+use memvox_core::fusion::{TermCounts, bm25, normalise_by_best, overlaps};
 use memvox_core::scoring::{
-    ExpansionLimits, composite, expand_waypoints, lexical_coverage, mean_link_weight, recency,
-    sort_by_score,
+    ExpansionLimits, composite, expand_waypoints, mean_link_weight, recency, sort_by_score,
 };
+use memvox_core::text::lexical_terms;
 use memvox_core::{Memory, MemoryId, ScoreBreakdown, Scored};
-use memvox_store::{LexicalSearch, MemoryFilter, StoreResult};
+use memvox_store::{LexicalSearch, MAX_QUERY_TERMS, MemoryFilter, StoreResult};
 
 use crate::QueryState;
+
+/// Fewest candidates fetched from each search, whatever the limit: fusion needs a pool.
+const MIN_CANDIDATES: usize = 20;
 
 /// One ranked memory.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,14 +43,15 @@ pub struct Ranked {
     pub via: Option<MemoryId>,
 }
 
-/// A candidate before scoring: the memory, its cosine similarity and its lexical coverage.
+/// A candidate before scoring: the memory, its cosine similarity and its raw BM25.
 struct Candidate {
     memory: Memory,
     similarity: f64,
-    lexical: f64,
+    bm25: f64,
 }
 
-/// The user's memories best matching `query` (its text and its embedding), ranked.
+/// The user's memories best matching `query` (its text and its embedding), ranked; at most
+/// `limit`.
 pub async fn rank(
     state: &QueryState,
     user_id: &str,
@@ -57,7 +63,9 @@ pub async fn rank(
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let candidates = limit.saturating_mul(state.settings.candidate_factor.max(1));
+    let candidates = limit
+        .saturating_mul(state.settings.candidate_factor.max(1))
+        .max(MIN_CANDIDATES);
     let mut pool = gather(state, user_id, query, vector, filter, candidates).await?;
     if pool.is_empty() {
         return Ok(Vec::new());
@@ -70,10 +78,12 @@ pub async fn rank(
             .or_default()
             .push((link.target, link.weight));
     }
+    let lexical = normalise_by_best(&pool.iter().map(|c| c.bm25).collect::<Vec<_>>());
     let now = state.clock.now();
     let mut scored: Vec<Scored> = pool
         .iter()
-        .map(|candidate| {
+        .zip(lexical)
+        .map(|(candidate, lexical)| {
             let memory = &candidate.memory;
             let weights: Vec<f64> = links
                 .get(&memory.id)
@@ -84,7 +94,7 @@ pub async fn rank(
                 breakdown: composite(
                     &state.weights,
                     candidate.similarity,
-                    candidate.lexical,
+                    lexical,
                     memory.salience,
                     recency(
                         memory.last_seen_at,
@@ -98,17 +108,16 @@ pub async fn rank(
         })
         .collect();
     sort_by_score(&mut scored);
-    scored.truncate(limit);
-    let limits = ExpansionLimits {
-        per_match: state.settings.expansion_per_match,
-        max_added: state.settings.expansion_max,
-    };
-    let expanded = expand_waypoints(scored, &links, limits);
-
     let mut memories: HashMap<MemoryId, Memory> = pool
         .drain(..)
         .map(|candidate| (candidate.memory.id, candidate.memory))
         .collect();
+    let kept = distinct_evidence(scored, &memories, limit);
+    let limits = ExpansionLimits {
+        per_match: state.settings.expansion_per_match,
+        max_added: state.settings.expansion_max,
+    };
+    let mut expanded = expand_waypoints(kept, &links, limits);
     let linked: Vec<MemoryId> = expanded
         .iter()
         .map(|entry| entry.memory_id)
@@ -119,27 +128,55 @@ pub async fn rank(
             memories.insert(memory.id, memory);
         }
     }
-    let mut ranked = Vec::with_capacity(expanded.len());
-    for entry in expanded {
-        let Some(memory) = memories.remove(&entry.memory_id) else {
-            continue;
-        };
-        if entry.via.is_some() && !filter.matches(&memory) {
-            continue;
+    expanded.retain(|entry| {
+        memories
+            .get(&entry.memory_id)
+            .is_some_and(|memory| entry.via.is_none() || filter.matches(memory))
+    });
+    expanded.truncate(limit);
+    Ok(expanded
+        .into_iter()
+        .filter_map(|entry| {
+            Some(Ranked {
+                memory: memories.remove(&entry.memory_id)?,
+                score: entry.breakdown,
+                via: entry.via,
+            })
+        })
+        .collect())
+}
+
+/// The best `limit` of `scored` (sorted, best first) that match at all (a positive score) and
+/// cite no turn a better one cites.
+fn distinct_evidence(
+    scored: Vec<Scored>,
+    memories: &HashMap<MemoryId, Memory>,
+    limit: usize,
+) -> Vec<Scored> {
+    let mut kept: Vec<Scored> = Vec::with_capacity(limit);
+    for entry in scored.into_iter().filter(|e| e.breakdown.total > 0.0) {
+        if kept.len() >= limit {
+            break;
         }
-        ranked.push(Ranked {
-            memory,
-            score: entry.breakdown,
-            via: entry.via,
+        let provenance = memories
+            .get(&entry.memory_id)
+            .and_then(|m| m.provenance.as_ref());
+        let repeats = kept.iter().any(|better| {
+            let earlier = memories
+                .get(&better.memory_id)
+                .and_then(|m| m.provenance.as_ref());
+            overlaps(provenance, earlier)
         });
+        if !repeats {
+            kept.push(entry);
+        }
     }
-    Ok(ranked)
+    kept
 }
 
 /// The candidates: the `candidates` nearest memories by vector and, when lexical search is on,
-/// the `candidates` memories sharing most of the query's words, run concurrently and merged
-/// (a memory found both ways appears once). A vector match outside the lexical results counts
-/// as sharing no word.
+/// the `candidates` memories sharing the query's rarest words, run concurrently and merged (a
+/// memory found both ways appears once), each with its BM25 for the query.
 async fn gather(
     state: &QueryState,
     user_id: &str,
@@ -160,36 +197,49 @@ async fn gather(
             candidates,
             state.settings.lexical_min_memories,
         );
-        let (hits, lexical) = tokio::try_join!(dense, lexical)?;
-        (hits, lexical)
+        tokio::try_join!(dense, lexical)?
     } else {
         (dense.await?, LexicalSearch::default())
     };
-    let mut pool: Vec<Candidate> = Vec::with_capacity(hits.len() + lexical.hits.len());
-    let mut coverage: HashMap<MemoryId, f64> = lexical
-        .hits
-        .iter()
-        .map(|hit| {
-            let covered =
-                lexical_coverage(lexical.memories, &lexical.document_frequency, &hit.matched);
-            (hit.memory.id, covered)
-        })
-        .collect();
-    for hit in hits {
-        pool.push(Candidate {
-            lexical: coverage.remove(&hit.memory.id).unwrap_or(0.0),
-            similarity: hit.similarity,
-            memory: hit.memory,
-        });
-    }
-    for hit in lexical.hits {
-        if let Some(lexical) = coverage.remove(&hit.memory.id) {
-            pool.push(Candidate {
-                lexical,
-                similarity: hit.similarity,
-                memory: hit.memory,
-            });
+    let mut pool: Vec<(Memory, f64)> = Vec::with_capacity(hits.len() + lexical.hits.len());
+    let mut seen = std::collections::HashSet::with_capacity(pool.capacity());
+    for (memory, similarity) in hits
+        .into_iter()
+        .map(|hit| (hit.memory, hit.similarity))
+        .chain(
+            lexical
+                .hits
+                .into_iter()
+                .map(|hit| (hit.memory, hit.similarity)),
+        )
+    {
+        if seen.insert(memory.id) {
+            pool.push((memory, similarity));
         }
     }
-    Ok(pool)
+    let terms: Vec<String> = lexical_terms(query)
+        .into_iter()
+        .take(MAX_QUERY_TERMS)
+        .collect();
+    let counts: Vec<TermCounts> = pool
+        .iter()
+        .map(|(m, _)| TermCounts::of(&m.content))
+        .collect();
+    let average =
+        counts.iter().map(TermCounts::len).sum::<usize>() as f64 / counts.len().max(1) as f64;
+    Ok(pool
+        .into_iter()
+        .zip(&counts)
+        .map(|((memory, similarity), words)| Candidate {
+            bm25: bm25(
+                &terms,
+                &lexical.document_frequency,
+                lexical.memories,
+                words,
+                average,
+            ),
+            similarity,
+            memory,
+        })
+        .collect())
 }

@@ -15,6 +15,7 @@ use std::time::Instant;
 use memvox_ai::SummaryMemory;
 use memvox_bus::Message;
 use memvox_core::Sector;
+use memvox_core::text::lexical_terms;
 use memvox_store::MemoryFilter;
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,9 @@ pub struct SearchParams {
     /// Only these sectors (names as in `memvox-core`).
     #[serde(default)]
     pub sectors: Option<Vec<String>>,
+    /// Also return each memory's sector, salience, time and score breakdown.
+    #[serde(default)]
+    pub explain: bool,
 }
 
 /// A query's answer.
@@ -65,6 +69,8 @@ pub struct QueryKey {
     pub limit: usize,
     /// The sector filter, sorted.
     pub sectors: Vec<Sector>,
+    /// Whether score breakdowns were asked for.
+    pub explain: bool,
 }
 
 /// The effective limit: `requested` (or the default) clamped to `1..=max_limit`.
@@ -107,14 +113,23 @@ pub async fn search(
     }
     let filter = MemoryFilter {
         sectors: parse_sectors(params.sectors.as_deref())?,
-        ..MemoryFilter::default()
+        ..MemoryFilter::both_layers()
     };
     let limit = clamp_limit(state, params.limit);
     let Some(user_id) = user_id else {
         return Ok(SearchAnswer::empty(started));
     };
     let Some(cache) = &state.answers else {
-        return answer(state, user_id, query, &filter, limit, started).await;
+        return answer(
+            state,
+            user_id,
+            query,
+            &filter,
+            limit,
+            params.explain,
+            started,
+        )
+        .await;
     };
     let mut sectors = filter.sectors.clone();
     sectors.sort();
@@ -122,6 +137,7 @@ pub async fn search(
         query: query.to_owned(),
         limit,
         sectors,
+        explain: params.explain,
     };
     let version = cache.version(user_id).await;
     if let Some(hit) = cache.get(user_id, version, &key).await {
@@ -131,7 +147,16 @@ pub async fn search(
             ..(*hit).clone()
         });
     }
-    let fresh = answer(state, user_id, query, &filter, limit, started).await?;
+    let fresh = answer(
+        state,
+        user_id,
+        query,
+        &filter,
+        limit,
+        params.explain,
+        started,
+    )
+    .await?;
     cache.insert(user_id, version, key, fresh.clone()).await;
     Ok(fresh)
 }
@@ -143,6 +168,7 @@ async fn answer(
     query: &str,
     filter: &MemoryFilter,
     limit: usize,
+    explain: bool,
     started: Instant,
 ) -> Result<SearchAnswer, ApiError> {
     let vector = embed_query(state, query).await?;
@@ -150,7 +176,19 @@ async fn answer(
     if ranked.is_empty() {
         return Ok(SearchAnswer::empty(started));
     }
-    let inputs: Vec<SummaryMemory> = ranked.iter().map(|r| (&r.memory).into()).collect();
+    let terms = lexical_terms(query);
+    let memories: Vec<MemoryView> = ranked
+        .iter()
+        .map(|r| MemoryView::new(r, &terms, explain))
+        .collect();
+    let inputs: Vec<SummaryMemory> = ranked
+        .iter()
+        .zip(&memories)
+        .map(|(r, view)| SummaryMemory {
+            content: view.content.clone(),
+            sector: r.memory.sector,
+        })
+        .collect();
     let summary = match state.summarizer.summarize_for_query(query, &inputs).await {
         Ok(summary) => summary.text,
         Err(error) => {
@@ -160,7 +198,6 @@ async fn answer(
                 .text
         }
     };
-    let memories: Vec<MemoryView> = ranked.iter().map(MemoryView::from).collect();
     announce_recall(state, user_id, &memories);
     Ok(SearchAnswer {
         memories,

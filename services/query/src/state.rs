@@ -87,6 +87,7 @@ impl QueryState {
         let invocations = InvocationLog::start(store.clone(), settings.invocation_queue);
         let query_vectors = cache.query_vectors(embedder.model_id());
         let weights = ScoreWeights {
+            similarity: 1.0 - settings.lexical_weight,
             lexical: settings.lexical_weight,
             ..ScoreWeights::default()
         };

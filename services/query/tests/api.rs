@@ -301,7 +301,8 @@ async fn each_token_is_rate_limited() {
 async fn answers_are_cached_until_a_write_through_the_api(backend: &str) {
     let h = Harness::new(backend, embedder()).await;
     let tea = add(&h, "Likes green tea", "semantic").await;
-    let search = json!({"query": "tea", "limit": 5});
+    // "likes" is in both memories, so each matches the query while it exists.
+    let search = json!({"query": "what the caller likes", "limit": 5});
     let uri = "/v1/users/u1/memories/search";
     let (_, first) = h.call("POST", uri, Some(search.clone())).await;
     assert_eq!(first["memories"][0]["id"], tea);

@@ -114,28 +114,46 @@ async fn ranking_follows_the_composite_formula_and_expands_one_waypoint(backend:
     };
     s.upsert_links(&[link], NOW).await.unwrap();
 
-    let answer = query(&h, json!({"query": QUERY, "user_id": "u1", "limit": 2})).await;
-    // The query's one content word, "pharmacy", is in a only ("pharmacist" is another word), so
-    // a covers the query fully (lexical 1) and the others not at all.
-    // a: 0.6·1 + 0.15·1 + 0.2·0.5 + 0.1·1 + 0.1·0 = 0.95
-    // b: 0.6·0.6 + 0.15·0 + 0.2·0.9 + 0.1·e^(−0.015·10) + 0.1·0.9 = 0.716070…
-    // c is third by its own score (0.6·0 + 0.2·0.2 + 0.1 = 0.14), so it only comes back through
-    // b's link: b.total · 0.9 = 0.644463…
-    let b_total = 0.6 * 0.6 + 0.2 * 0.9 + 0.1 * (-0.15f64).exp() + 0.1 * 0.9;
+    let answer = query(
+        &h,
+        json!({"query": QUERY, "user_id": "u1", "limit": 3, "explain": true}),
+    )
+    .await;
+    // Relevance is 0.7·cosine + 0.3·lexical, the lexical score being BM25 over the best
+    // candidate's; the query's one content word, "pharmacy", is in a only ("pharmacist" is
+    // another word), so a's lexical score is 1 and the others' 0. The prior scales relevance
+    // by 0.85 + 0.06·salience + 0.06·recency + 0.03·link.
+    // a: (0.7·1 + 0.3·1) · (0.85 + 0.06·0.5 + 0.06·1 + 0) = 0.94
+    // b: (0.7·0.6) · (0.85 + 0.06·0.9 + 0.06·e^(−0.015·10) + 0.03·0.9)
+    // c has no relevance of its own (cosine 0), so it only comes back through b's link:
+    // b.total · 0.9.
+    let b_total = 0.42 * (0.85 + 0.06 * 0.9 + 0.06 * (-0.15f64).exp() + 0.03 * 0.9);
     assert_eq!(ids(&answer), vec![a, b, c]);
     let memories = &answer["memories"];
-    close(&memories[0]["score"]["total"], 0.95);
-    close(&memories[0]["score"]["similarity"], 1.0);
-    close(&memories[0]["score"]["lexical"], 1.0);
-    close(&memories[1]["score"]["lexical"], 0.0);
-    close(&memories[1]["score"]["recency"], (-0.15f64).exp());
-    close(&memories[1]["score"]["link"], 0.9);
-    close(&memories[1]["score"]["total"], b_total);
-    close(&memories[2]["score"]["total"], b_total * 0.9);
+    let score = |i: usize, term: &str| memories[i]["explain"]["score"][term].clone();
+    close(&score(0, "total"), 0.94);
+    close(&score(0, "similarity"), 1.0);
+    close(&score(0, "lexical"), 1.0);
+    close(&score(1, "lexical"), 0.0);
+    close(&score(1, "recency"), (-0.15f64).exp());
+    close(&score(1, "link"), 0.9);
+    close(&score(1, "total"), b_total);
+    close(&score(2, "total"), b_total * 0.9);
     assert_eq!(memories[2]["via"], b);
-    assert_eq!(memories[0]["timestamp"], "2026-01-01T00:00:45Z");
-    assert_eq!(memories[0]["sector"], "semantic");
+    assert_eq!(memories[0]["kind"], "fact");
+    assert_eq!(memories[0]["date"], "2026-01-01");
+    assert_eq!(memories[0]["explain"]["timestamp"], "2026-01-01T00:00:45Z");
+    assert_eq!(memories[0]["explain"]["sector"], "semantic");
     assert!(memories[0].get("source").is_none());
+
+    let two = query(&h, json!({"query": QUERY, "user_id": "u1", "limit": 2})).await;
+    assert_eq!(ids(&two), vec![a, b], "expansion never goes past the limit");
+    assert!(
+        two["memories"][0].get("explain").is_none(),
+        "the agent's answer carries no score unless asked"
+    );
+    let one = query(&h, json!({"query": QUERY, "user_id": "u1", "limit": 1})).await;
+    assert_eq!(ids(&one), vec![a]);
     assert!(answer["summary"].as_str().unwrap().contains("Elm Street"));
     assert!(answer["query_time_ms"].is_u64());
     h.cleanup().await;
@@ -191,7 +209,7 @@ async fn sector_filter_and_hidden_memories(backend: &str) {
         Sector::Semantic,
         0.1,
         NOW,
-        [0.0, 1.0, 0.0, 0.0],
+        [0.6, 0.8, 0.0, 0.0],
     )
     .await;
     let pause = MemoryEdit {
@@ -421,18 +439,21 @@ async fn exact_words_find_what_the_embedding_misses(backend: &str) {
     quiet.lexical_weight = 0.0;
     for (settings, lexical) in [(support::settings(), true), (quiet, false)] {
         let h = Harness::with_settings(backend, embedder.clone(), settings).await;
-        // Four memories nearer the query vector (cosine 0.8) fill the vector candidates of a
-        // one-memory query (limit 1 × candidate factor 4); the one naming the order is at 0.6.
+        // Twenty-four memories nearer the query vector (cosine 0.8) fill the vector candidates
+        // of a one-memory query (at least 20); the one naming the order is at 0.6.
         for text in [
             "Prefers email",
             "Lives in Denver",
             "Has a cat",
             "Likes jazz",
-        ] {
+        ]
+        .iter()
+        .flat_map(|text| (0..6).map(move |i| format!("{text} ({i})")))
+        {
             add(
                 h.store(),
                 "u1",
-                text,
+                &text,
                 Sector::Semantic,
                 0.5,
                 NOW,
@@ -452,16 +473,17 @@ async fn exact_words_find_what_the_embedding_misses(backend: &str) {
         .await;
         let answer = query(
             &h,
-            json!({"query": CODE_QUERY, "user_id": "u1", "limit": 1}),
+            json!({"query": CODE_QUERY, "user_id": "u1", "limit": 1, "explain": true}),
         )
         .await;
         if lexical {
             // The query's content words ("what" and "about" are stop words), "order" and
-            // "58213", are both in this memory: lexical 1, and
-            // 0.6·0.6 + 0.15·1 + 0.2·0.5 + 0.1·1 = 0.71 beats 0.6·0.8 + 0.2·0.5 + 0.1·1 = 0.68.
+            // "58213", are only in this memory: lexical 1, and with the prior
+            // 0.85 + 0.06·0.5 + 0.06·1 = 0.94, (0.7·0.6 + 0.3·1)·0.94 = 0.6768 beats
+            // (0.7·0.8)·0.94 = 0.5264.
             assert_eq!(ids(&answer), vec![order]);
-            close(&answer["memories"][0]["score"]["lexical"], 1.0);
-            close(&answer["memories"][0]["score"]["total"], 0.71);
+            close(&answer["memories"][0]["explain"]["score"]["lexical"], 1.0);
+            close(&answer["memories"][0]["explain"]["score"]["total"], 0.6768);
         } else {
             assert_ne!(
                 ids(&answer),
@@ -490,8 +512,15 @@ async fn recency_decays_at_the_configured_rate_of_the_sector(backend: &str) {
             [1.0, 0.0, 0.0, 0.0],
         )
         .await;
-        let answer = query(&h, json!({"query": QUERY, "user_id": "u1"})).await;
-        close(&answer["memories"][0]["score"]["recency"], expected);
+        let answer = query(
+            &h,
+            json!({"query": QUERY, "user_id": "u1", "explain": true}),
+        )
+        .await;
+        close(
+            &answer["memories"][0]["explain"]["score"]["recency"],
+            expected,
+        );
         h.cleanup().await;
     }
 }

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use memvox_bus::Message;
-use memvox_core::{Memory, MemoryId, MemoryState, NewMemory, Sector};
+use memvox_core::{Memory, MemoryId, MemoryKind, MemoryState, NewMemory, Sector};
 use memvox_store::{MemoryEdit, MemoryFilter, MemoryOrder};
 use serde::Deserialize;
 
@@ -43,6 +43,8 @@ pub fn router() -> Router<QueryState> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListParams {
+    /// Comma-separated kinds, `fact` and/or `episode` (default: facts).
+    kind: Option<String>,
     /// Comma-separated sectors.
     sector: Option<String>,
     /// Comma-separated states (default: active).
@@ -76,6 +78,7 @@ async fn list_memories(
 ) -> Result<Json<Vec<Memory>>, ApiError> {
     require_user(&state, &user_id).await?;
     let filter = MemoryFilter {
+        kinds: split::<MemoryKind>(params.kind.as_deref())?,
         sectors: split::<Sector>(params.sector.as_deref())?,
         states: split::<MemoryState>(params.state.as_deref())?,
         include_superseded: params.include_superseded,
@@ -97,6 +100,11 @@ async fn search_memories(
 ) -> Result<Json<SearchAnswer>, ApiError> {
     let started = Instant::now();
     require_user(&state, &user_id).await?;
+    // The REST search always explains: people reading it want to know why.
+    let params = SearchParams {
+        explain: true,
+        ..params
+    };
     Ok(Json(
         search(&state, Some(&user_id), &params, started).await?,
     ))

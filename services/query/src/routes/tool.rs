@@ -67,6 +67,7 @@ async fn answer(
         query: request.query.clone(),
         limit: request.limit,
         sectors: request.sectors.clone(),
+        explain: request.explain,
     };
     let answer = search(state, user_id.as_deref(), &params, started).await?;
     Ok((user_id, answer))

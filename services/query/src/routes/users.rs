@@ -129,12 +129,13 @@ pub async fn require_user(state: &QueryState, user_id: &str) -> Result<User, Api
         .ok_or_else(|| ApiError::NotFound(format!("user {user_id}")))
 }
 
-/// Every memory of the user in every state, superseded ones included, newest first.
+/// Every memory of the user — facts and episodes — in every state, superseded ones included,
+/// newest first.
 async fn every_memory(state: &QueryState, user_id: &str) -> StoreResult<Vec<Memory>> {
     let filter = MemoryFilter {
         states: MemoryState::ALL.to_vec(),
         include_superseded: true,
-        ..MemoryFilter::default()
+        ..MemoryFilter::both_layers()
     };
     state
         .store

@@ -1,0 +1,287 @@
+//! Episodes on both backends: written with the call in the extraction transaction, once under
+//! redelivery and group commit, stamped with the call's time, searchable only when asked for,
+//! exported with the facts and erased with the user.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod support;
+
+use memvox_core::{
+    Conversation, ConversationStatus, EpisodeWindows, MemoryKind, MemoryState, NewMemory,
+    Provenance, Role, Sector, Turn,
+};
+use memvox_store::{
+    CallRecord, ExtractionCommit, MemoryFilter, MemoryOrder, NewEvent, PlannedMemory, Store,
+};
+use support::Harness;
+
+const NOW: i64 = 1_767_225_645_000;
+/// The call happened long before it was processed (an import, or a replay).
+const CALL_AT: i64 = 1_683_552_960_000;
+
+fn call(conversation_id: &str, user_id: &str) -> CallRecord {
+    let lines = [
+        (Role::Agent, "Hello, how can I help you today?"),
+        (
+            Role::User,
+            "I'd like to book a cleaning for my dog Biscuit.",
+        ),
+        (Role::Agent, "Which day suits you?"),
+        (Role::User, "Thursday the ninth, in the morning."),
+        (Role::Agent, "Booked. Anything else?"),
+        (Role::User, "No, thanks."),
+    ];
+    CallRecord {
+        conversation: Conversation {
+            conversation_id: conversation_id.into(),
+            agent_id: "agent_1".into(),
+            user_id: Some(user_id.into()),
+            started_at: CALL_AT,
+            duration_secs: Some(60),
+            status: ConversationStatus::Completed,
+            failure_reason: None,
+        },
+        turns: lines
+            .iter()
+            .enumerate()
+            .map(|(i, (role, text))| Turn {
+                index: i as u32,
+                role: *role,
+                message: Some((*text).to_owned()),
+                time_in_call_secs: i as i64 * 10,
+            })
+            .collect(),
+        analysis: None,
+    }
+}
+
+async fn commit_for(store: &dyn Store, conversation: &str, user: &str) -> ExtractionCommit {
+    let event = store
+        .record_event(&NewEvent {
+            event_type: "post_call_transcription".into(),
+            conversation_id: conversation.into(),
+            event_timestamp: CALL_AT / 1000,
+            payload: "{}".into(),
+            received_at: NOW,
+        })
+        .await
+        .unwrap();
+    let recorded = call(conversation, user);
+    let episodes = EpisodeWindows::default().cut(&recorded.turns, CALL_AT);
+    ExtractionCommit {
+        event_id: event.id,
+        memories: vec![PlannedMemory::Add(NewMemory {
+            user_id: user.into(),
+            content: "Has a dog named Biscuit".into(),
+            sector: Sector::Semantic,
+            salience: 0.7,
+            provenance: Some(Provenance {
+                conversation_id: conversation.into(),
+                turn_indexes: vec![1],
+            }),
+        })],
+        call: Some(recorded),
+        bind_caller: None,
+        episodes,
+        now: NOW,
+    }
+}
+
+fn episodes_only() -> MemoryFilter {
+    MemoryFilter {
+        kinds: vec![MemoryKind::Episode],
+        ..MemoryFilter::default()
+    }
+}
+
+async fn list(store: &dyn Store, user: &str, filter: &MemoryFilter) -> Vec<memvox_core::Memory> {
+    store
+        .list_memories(user, filter, MemoryOrder::Newest, 100)
+        .await
+        .unwrap()
+}
+
+async fn episodes_are_written_once_with_the_call_at_its_time(store: &dyn Store) {
+    let commit = commit_for(store, "conv_ep", "u1").await;
+    let first = store.apply_extraction(&commit).await.unwrap();
+    assert_eq!(first.memory_ids.len(), 4, "one fact, then three episodes");
+    let again = store.apply_extraction(&commit).await.unwrap();
+    assert!(again.already_applied);
+    assert_eq!(
+        again.memory_ids, first.memory_ids,
+        "redelivery writes nothing"
+    );
+
+    let facts = list(store, "u1", &MemoryFilter::default()).await;
+    assert_eq!(facts.len(), 1, "listings keep to facts unless asked");
+    assert_eq!(facts[0].kind, MemoryKind::Fact);
+    assert_eq!(
+        facts[0].created_at, CALL_AT,
+        "a fact carries its call's time"
+    );
+    assert_eq!(facts[0].last_seen_at, CALL_AT);
+
+    let mut episodes = list(store, "u1", &episodes_only()).await;
+    episodes.sort_by_key(|m| m.id);
+    assert_eq!(episodes.len(), 3);
+    assert_eq!(
+        episodes[0].content,
+        "agent: Hello, how can I help you today?\ncaller: I'd like to book a cleaning for my dog Biscuit."
+    );
+    assert_eq!(episodes[0].kind, MemoryKind::Episode);
+    assert_eq!(episodes[0].sector, Sector::Episodic);
+    assert_eq!(
+        episodes[0].created_at,
+        CALL_AT + 10_000,
+        "said 10 s into the call"
+    );
+    assert_eq!(episodes[1].created_at, CALL_AT + 30_000);
+    assert_eq!(
+        episodes[1].provenance,
+        Some(Provenance {
+            conversation_id: "conv_ep".into(),
+            turn_indexes: vec![2, 3],
+        })
+    );
+    assert_eq!(
+        store.get_user("u1").await.unwrap().unwrap().total_memories,
+        1,
+        "a user's memory count is of facts"
+    );
+    assert!(
+        store
+            .find_exact_duplicates("u1", &episodes[2].content)
+            .await
+            .unwrap()
+            .is_empty(),
+        "episodes are not facts to deduplicate against"
+    );
+
+    let vectors: Vec<(i64, Vec<f32>)> = first
+        .memory_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let mut v = vec![0.0; 4];
+            v[i] = 1.0;
+            (*id, v)
+        })
+        .collect();
+    store.store_embeddings(&vectors, NOW).await.unwrap();
+    let query = [0.0, 0.0, 1.0, 0.0];
+    let facts_hit = store
+        .search_memories("u1", &query, &MemoryFilter::default(), 1)
+        .await
+        .unwrap();
+    assert_eq!(facts_hit[0].memory.kind, MemoryKind::Fact);
+    let both = store
+        .search_memories("u1", &query, &MemoryFilter::both_layers(), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        both[0].memory.id, first.memory_ids[2],
+        "the nearest episode"
+    );
+    let lexical = store
+        .search_lexical(
+            "u1",
+            "Thursday morning",
+            &query,
+            &MemoryFilter::both_layers(),
+            5,
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(lexical.hits.len(), 1);
+    assert_eq!(lexical.hits[0].memory.id, episodes[1].id);
+}
+
+async fn group_commits_write_each_calls_episodes_once(store: &dyn Store) {
+    let a = commit_for(store, "conv_a", "ua").await;
+    let b = commit_for(store, "conv_b", "ub").await;
+    let outcomes = store.apply_extractions(&[&a, &b]).await.unwrap();
+    assert!(outcomes.iter().all(|o| o.memory_ids.len() == 4));
+    let again = store.apply_extractions(&[&a, &b]).await.unwrap();
+    assert!(again.iter().all(|o| o.already_applied));
+    for user in ["ua", "ub"] {
+        assert_eq!(list(store, user, &episodes_only()).await.len(), 3);
+    }
+}
+
+async fn recording_a_call_again_replaces_its_episodes(store: &dyn Store) {
+    let first = commit_for(store, "conv_r", "u1").await;
+    store.apply_extraction(&first).await.unwrap();
+    let mut second = commit_for(store, "conv_r", "u1").await;
+    second.memories.clear();
+    second.episodes.truncate(1);
+    // The same conversation, delivered as another event (a replay of an edited transcript).
+    second.event_id = store
+        .record_event(&NewEvent {
+            event_type: "post_call_transcription_replay".into(),
+            conversation_id: "conv_r".into(),
+            event_timestamp: CALL_AT / 1000,
+            payload: "{}".into(),
+            received_at: NOW,
+        })
+        .await
+        .unwrap()
+        .id;
+    store.apply_extraction(&second).await.unwrap();
+    assert_eq!(list(store, "u1", &episodes_only()).await.len(), 1);
+}
+
+async fn episodes_are_exported_and_erased_with_the_user(harness: &Harness) {
+    let store = harness.store();
+    let commit = commit_for(&*store, "conv_x", "gone").await;
+    store.apply_extraction(&commit).await.unwrap();
+    let keep = commit_for(&*store, "conv_k", "kept").await;
+    store.apply_extraction(&keep).await.unwrap();
+    let everything = MemoryFilter {
+        states: MemoryState::ALL.to_vec(),
+        include_superseded: true,
+        ..MemoryFilter::both_layers()
+    };
+    assert_eq!(list(&*store, "gone", &everything).await.len(), 4);
+    let before = harness.raw_column("memories", "content").await.len();
+    store.erase_user("gone").await.unwrap();
+    assert!(list(&*store, "gone", &everything).await.is_empty());
+    assert_eq!(
+        harness.raw_column("memories", "content").await.len(),
+        before - 4,
+        "the erased caller's episodes are gone, the other's stay"
+    );
+    assert_eq!(list(&*store, "kept", &everything).await.len(), 4);
+}
+
+macro_rules! episode_suite {
+    ($backend:ident, $open:expr) => {
+        mod $backend {
+            use super::*;
+
+            macro_rules! store_test {
+                ($name:ident) => {
+                    #[tokio::test]
+                    async fn $name() {
+                        let harness: Harness = $open.await;
+                        super::$name(&*harness.store()).await;
+                        harness.cleanup().await;
+                    }
+                };
+            }
+
+            store_test!(episodes_are_written_once_with_the_call_at_its_time);
+            store_test!(group_commits_write_each_calls_episodes_once);
+            store_test!(recording_a_call_again_replaces_its_episodes);
+
+            #[tokio::test]
+            async fn episodes_are_exported_and_erased_with_the_user() {
+                let harness: Harness = $open.await;
+                super::episodes_are_exported_and_erased_with_the_user(&harness).await;
+                harness.cleanup().await;
+            }
+        }
+    };
+}
+
+episode_suite!(sqlite, Harness::sqlite());
+episode_suite!(postgres, Harness::postgres());
