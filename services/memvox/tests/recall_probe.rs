@@ -4,8 +4,8 @@
 //! paraphrase and lexical fact probes through the REST API. Asserts recall floors.
 //!
 //! The floors sit just under what the current code measures (see the comments): they catch a
-//! regression of the real path, not a quality target. Raise them when retrieval improves
-//! (episodes of turns are expected to lift the conversational figures far above these).
+//! regression of the real path, not a quality target (the brief's is R@10 ≥ 0.90, R@5 ≥ 0.80).
+//! Raise them when retrieval improves.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::process::{Command, Stdio};
@@ -85,16 +85,16 @@ fn recall_probe_through_the_real_path_keeps_its_floors() {
     );
 }
 
-// Floors, each just under the figure measured on the code of this commit (facts from the rule
-// extractor only, 15–23 memories per caller, evidence of 18.6 % of the questions stored at all;
-// no episodes yet). Three runs measured R@10 0.066–0.069 and R@5 0.033 (the order in which the
-// workers batch the calls varies a little). Raise them when episodes land.
+// Floors, each just under the figure measured on the code of this commit (episodes beside the
+// facts, fused ranking; 256–303 items per caller, the evidence of every question stored). Three
+// runs measured exactly R@1 0.323, R@5 0.459, R@10 0.511. Before episodes (facts only, commit
+// 129c162) the same probe measured R@5 0.033, R@10 0.066–0.069.
 
-/// Conversational probe, evidence recall@10: measured 0.066–0.069.
-const FLOOR_CONVERSATIONS_R10: f64 = 0.06;
-/// Conversational probe, evidence recall@5: measured 0.033.
-const FLOOR_CONVERSATIONS_R5: f64 = 0.025;
-/// Paraphrase probe R@5 through the tool (facts added by the REST API): measured 0.937.
-const FLOOR_PARAPHRASE_R5: f64 = 0.90;
+/// Conversational probe, evidence recall@10: measured 0.511.
+const FLOOR_CONVERSATIONS_R10: f64 = 0.49;
+/// Conversational probe, evidence recall@5: measured 0.459.
+const FLOOR_CONVERSATIONS_R5: f64 = 0.44;
+/// Paraphrase probe R@5 through the tool (facts added by the REST API): measured 0.953.
+const FLOOR_PARAPHRASE_R5: f64 = 0.93;
 /// Lexical probe R@5 through the tool: measured 1.000.
 const FLOOR_LEXICAL_R5: f64 = 0.95;

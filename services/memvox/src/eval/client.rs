@@ -206,15 +206,20 @@ impl Client {
         memory.get("id").cloned().context("added memory has no id")
     }
 
-    /// `GET /v1/users/{user_id}/memories` (active, up to 1,000), as items with their source.
+    /// `GET /v1/users/{user_id}/memories` (active, up to 1,000, facts and episodes), as items
+    /// with their source. A server that knows no `kind` filter (facts only) is asked without.
     pub async fn list_memories(&self, user_id: &str) -> anyhow::Result<Vec<Item>> {
-        let bytes = self
-            .send("list memories", || {
+        let list = |query: &'static str| {
+            self.send("list memories", move || {
                 self.http
-                    .get(self.url(&format!("/v1/users/{user_id}/memories?limit=1000")))
+                    .get(self.url(&format!("/v1/users/{user_id}/memories?{query}")))
                     .bearer_auth(&self.endpoint.token)
             })
-            .await?;
+        };
+        let bytes = match list("limit=1000&kind=fact,episode").await {
+            Ok(bytes) => bytes,
+            Err(_) => list("limit=1000").await?,
+        };
         let memories: Vec<Listed> = serde_json::from_slice(&bytes).context("memory list")?;
         Ok(memories
             .into_iter()
