@@ -67,7 +67,8 @@ pub struct WorkerSettings {
     /// How often the reconciler looks, in ms.
     pub outbox_interval_ms: u64,
     /// Spoken turns before each caller turn that its episode keeps as context (the window of
-    /// an episode is this many turns plus the caller's; one window per caller turn).
+    /// an episode is this many turns plus the caller's; one window per caller turn). Measured
+    /// on the conversational probe (recall@10): 0 → 0.454, 1 → 0.588, 2 → 0.612, 3 → 0.608.
     pub episode_context_turns: usize,
 }
 
@@ -85,7 +86,7 @@ impl Default for WorkerSettings {
             summary_debounce_ms: 60_000,
             outbox_grace_ms: 30_000,
             outbox_interval_ms: 10_000,
-            episode_context_turns: 1,
+            episode_context_turns: 2,
         }
     }
 }

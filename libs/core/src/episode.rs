@@ -131,6 +131,15 @@ pub fn episode_lines(content: &str) -> impl Iterator<Item = (&str, &str)> {
     })
 }
 
+/// What an episode's turns said, without their speaker labels: the text an embedder reads
+/// (labels every episode shares would only pull all of them towards each other).
+pub fn spoken_text(content: &str) -> String {
+    episode_lines(content)
+        .map(|(_, text)| text)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +196,7 @@ mod tests {
         let lines: Vec<_> = episode_lines("agent: Which day?\ncaller: Friday: at 3").collect();
         assert_eq!(lines, [("agent", "Which day?"), ("caller", "Friday: at 3")]);
         assert_eq!(episode_lines("no label").next(), Some(("", "no label")));
+        assert_eq!(spoken_text("agent: Which day?\ncaller: Friday"), "Which day?\nFriday");
         for kind in MemoryKind::ALL {
             assert_eq!(kind.as_str().parse::<MemoryKind>(), Ok(kind));
         }

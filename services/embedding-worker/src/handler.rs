@@ -5,7 +5,8 @@
 //!   directions, weight = similarity, at most N per memory; an existing link is strengthened, not
 //!   duplicated; one neighbour search per user and one link write per batch), and refresh each
 //!   user's summary once per batch (debounced per user). Episodes (windows of a call's
-//!   transcript) are embedded with the facts but neither linked nor summarised: links and the
+//!   transcript) are embedded with the facts (their spoken text, without speaker labels) but
+//!   neither linked nor summarised: links and the
 //!   summary belong to the compact layer of facts.
 //! - `MemoryRecalled`: the query service returned these memories; recency restarts and salience
 //!   rises a little (written here, never on the query's hot path).
@@ -30,6 +31,7 @@ use memvox_ai::{Embedder, Summarizer, SummaryMemory};
 use memvox_bus::{Envelope, Handler, HandlerError, Message, now_unix_ms};
 use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
+use memvox_core::episode::spoken_text;
 use memvox_core::{LinkKind, Memory, MemoryId, MemoryKind, MemoryLink, UnixMillis};
 use memvox_store::{MemoryFilter, MemoryOrder, Store, StoreError};
 
@@ -139,7 +141,14 @@ impl EmbeddingHandler {
             return Ok(());
         }
         let started = Instant::now();
-        let texts: Vec<&str> = memories.iter().map(|m| m.content.as_str()).collect();
+        let texts: Vec<std::borrow::Cow<'_, str>> = memories
+            .iter()
+            .map(|m| match m.kind {
+                MemoryKind::Fact => m.content.as_str().into(),
+                MemoryKind::Episode => spoken_text(&m.content).into(),
+            })
+            .collect();
+        let texts: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
         let vectors = self.embedder.embed(&texts).await.map_err(|e| {
             self.metrics.error("embed");
             let retryable = e.retryable();

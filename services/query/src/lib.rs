@@ -1,9 +1,10 @@
 //! memvox query service: what an ElevenLabs agent asks memvox during and before a call, and the
 //! REST API people use to read, correct and erase what memvox remembers.
 //!
-//! * `POST /tools/memory-query` — the `memory_query` server tool (bearer token): vector search
-//!   over the caller's active memories, composite ranking, one-hop graph expansion, a short
-//!   summary; compact JSON, because every token the agent's LLM reads delays the caller.
+//! * `POST /tools/memory-query` — the `memory_query` server tool (bearer token): dense and
+//!   lexical search over the caller's facts and call episodes, fused ranking, one-hop graph
+//!   expansion, a short summary; compact JSON, because every token the agent's LLM reads
+//!   delays the caller.
 //! * `POST /webhook/conversation-init` — the initiation webhook (shared-secret header): caller id
 //!   to user, every dynamic variable the agent uses, a first message for returning callers.
 //!   It always answers 200 with a complete variable set, even when the store fails or is slow.
@@ -22,6 +23,7 @@ pub mod retrieval;
 pub mod routes;
 pub mod search;
 mod state;
+pub mod temporal;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -2,8 +2,9 @@
 //!
 //! The memory-query answer is read by the agent's LLM while the caller waits, so by default it
 //! carries only what the agent uses — id, kind, text, the date it was said, where from — and
-//! omits empty fields; an episode's text is trimmed to the turns that share the query's words
-//! (all of its turns when none does), each speaker-labelled and at most
+//! omits empty fields; an episode's text is trimmed to its caller turn and the context turns
+//! that share the query's words (all of its turns when none does), each speaker-labelled and
+//! at most
 //! [`MAX_TURN_CHARS`] long. With `explain`, each memory also carries its sector, salience,
 //! exact time and the terms of its score, rounded to three decimals.
 
@@ -119,7 +120,8 @@ impl MemoryView {
     }
 }
 
-/// An episode's lines that share a query word (every line when none does), each cut to
+/// An episode's caller line and the lines that share a query word (every line when none
+/// does), each cut to
 /// [`MAX_TURN_CHARS`], with the turn indexes they are.
 fn trim_episode(memory: &Memory, query_terms: &[String]) -> (String, Vec<u32>) {
     let turns = memory
@@ -131,15 +133,17 @@ fn trim_episode(memory: &Memory, query_terms: &[String]) -> (String, Vec<u32>) {
         .enumerate()
         .map(|(i, (speaker, text))| (turns.get(i).copied(), speaker, text))
         .collect();
-    let matching: Vec<&(Option<u32>, &str, &str)> = lines
+    let last = lines.len().saturating_sub(1);
+    let matches = |text: &str| lexical_terms(text).iter().any(|t| query_terms.contains(t));
+    let any = lines.iter().any(|(_, _, text)| matches(text));
+    // The caller's turn (the last line) is the episode's own and always shown: an agent line
+    // matching the query ("Are you taking any medication?") is answered there.
+    let shown: Vec<&(Option<u32>, &str, &str)> = lines
         .iter()
-        .filter(|(_, _, text)| lexical_terms(text).iter().any(|t| query_terms.contains(t)))
+        .enumerate()
+        .filter(|(i, (_, _, text))| !any || *i == last || matches(text))
+        .map(|(_, line)| line)
         .collect();
-    let shown = if matching.is_empty() {
-        lines.iter().collect()
-    } else {
-        matching
-    };
     let content = shown
         .iter()
         .map(|(_, speaker, text)| {

@@ -10,6 +10,8 @@
 //!    [`composite`]: relevance `0.7·cosine + 0.3·lexical` scaled by a bounded prior of
 //!    salience, recency (decaying with the sector's rate since last seen, i.e. since the call
 //!    it came from) and mean link weight (see `memvox_core::scoring`).
+//!    A question naming a month favours what was said in it, one about the present what was
+//!    said last (see [`crate::temporal`]).
 //! 3. Best first, a result that does not match at all (no positive cosine, no query word) or
 //!    cites a turn an earlier one cites (a fact and the episode it was drawn from) is dropped,
 //!    so the top `limit` hold distinct evidence.
@@ -28,6 +30,7 @@ use memvox_core::{Memory, MemoryId, ScoreBreakdown, Scored};
 use memvox_store::{LexicalSearch, MAX_QUERY_TERMS, MemoryFilter, StoreResult};
 
 use crate::QueryState;
+use crate::temporal::TimeCues;
 
 /// Fewest candidates fetched from each search, whatever the limit: fusion needs a pool.
 const MIN_CANDIDATES: usize = 20;
@@ -107,6 +110,15 @@ pub async fn rank(
             }
         })
         .collect();
+    let cues = TimeCues::of(query);
+    if !cues.is_empty() {
+        let said = |c: &Candidate| c.memory.created_at;
+        let oldest = pool.iter().map(said).min().unwrap_or_default();
+        let newest = pool.iter().map(said).max().unwrap_or_default();
+        for (entry, candidate) in scored.iter_mut().zip(&pool) {
+            entry.breakdown.total *= cues.boost(said(candidate), oldest, newest);
+        }
+    }
     sort_by_score(&mut scored);
     let mut memories: HashMap<MemoryId, Memory> = pool
         .drain(..)
