@@ -196,7 +196,10 @@ mod tests {
         let lines: Vec<_> = episode_lines("agent: Which day?\ncaller: Friday: at 3").collect();
         assert_eq!(lines, [("agent", "Which day?"), ("caller", "Friday: at 3")]);
         assert_eq!(episode_lines("no label").next(), Some(("", "no label")));
-        assert_eq!(spoken_text("agent: Which day?\ncaller: Friday"), "Which day?\nFriday");
+        assert_eq!(
+            spoken_text("agent: Which day?\ncaller: Friday"),
+            "Which day?\nFriday"
+        );
         for kind in MemoryKind::ALL {
             assert_eq!(kind.as_str().parse::<MemoryKind>(), Ok(kind));
         }
