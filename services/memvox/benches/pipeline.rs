@@ -28,6 +28,27 @@ fn payload(conversation_id: &str, user_id: &str) -> String {
         "Mornings work best for callbacks. I'm allergic to peanuts and my name is Dana {user_id}."
     )
     .into();
+    // Real calls are longer than the fixture: `PIPELINE_EXTRA_TURNS` more exchanges (default
+    // 10, about the probe's mean of 30 turns and 15 caller turns a call), each one more episode.
+    let extra: usize = std::env::var("PIPELINE_EXTRA_TURNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    if let Some(turns) = value["data"]["transcript"].as_array_mut() {
+        let start = turns.len();
+        for i in 0..extra {
+            turns.push(serde_json::json!({
+                "role": "agent",
+                "message": format!("Is there anything else about the order number {i}{user_id}?"),
+                "time_in_call_secs": 60 + i * 10,
+            }));
+            turns.push(serde_json::json!({
+                "role": "user",
+                "message": format!("Yes, the parcel {i} should go to the side door on Elm Road, number {}.", start + i),
+                "time_in_call_secs": 65 + i * 10,
+            }));
+        }
+    }
     value.to_string()
 }
 

@@ -119,17 +119,14 @@ pub async fn search(
     let Some(user_id) = user_id else {
         return Ok(SearchAnswer::empty(started));
     };
+    let lookup = Lookup {
+        query,
+        filter: &filter,
+        limit,
+        explain: params.explain,
+    };
     let Some(cache) = &state.answers else {
-        return answer(
-            state,
-            user_id,
-            query,
-            &filter,
-            limit,
-            params.explain,
-            started,
-        )
-        .await;
+        return answer(state, user_id, &lookup, started).await;
     };
     let mut sectors = filter.sectors.clone();
     sectors.sort();
@@ -147,30 +144,33 @@ pub async fn search(
             ..(*hit).clone()
         });
     }
-    let fresh = answer(
-        state,
-        user_id,
-        query,
-        &filter,
-        limit,
-        params.explain,
-        started,
-    )
-    .await?;
+    let fresh = answer(state, user_id, &lookup, started).await?;
     cache.insert(user_id, version, key, fresh.clone()).await;
     Ok(fresh)
+}
+
+/// One validated lookup: the trimmed query, its filter, the effective limit, whether to explain.
+#[derive(Clone, Copy)]
+struct Lookup<'a> {
+    query: &'a str,
+    filter: &'a MemoryFilter,
+    limit: usize,
+    explain: bool,
 }
 
 /// Computes the answer (no cache).
 async fn answer(
     state: &QueryState,
     user_id: &str,
-    query: &str,
-    filter: &MemoryFilter,
-    limit: usize,
-    explain: bool,
+    lookup: &Lookup<'_>,
     started: Instant,
 ) -> Result<SearchAnswer, ApiError> {
+    let Lookup {
+        query,
+        filter,
+        limit,
+        explain,
+    } = *lookup;
     let vector = embed_query(state, query).await?;
     let ranked = retrieval::rank(state, user_id, query, &vector, filter, limit).await?;
     if ranked.is_empty() {
