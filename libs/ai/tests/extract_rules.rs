@@ -198,6 +198,15 @@ const CASES: &[Case] = &[
         forbid: &[],
     },
     Case {
+        name: "an agent's confirmation without an object is not an action",
+        turns: &[
+            ("agent", "Right, I've noted that down."),
+            ("agent", "I've updated it for you."),
+        ],
+        expect: &[],
+        forbid: &["noted", "updated"],
+    },
+    Case {
         name: "only the agent's completed actions count",
         turns: &[
             ("user", "Can I get in with Dr. Patel this week?"),

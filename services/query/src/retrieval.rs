@@ -13,8 +13,9 @@
 //!    A question naming a month favours what was said in it, one about the present what was
 //!    said last (see [`crate::temporal`]).
 //! 3. Best first, a result that does not match at all (no positive cosine, no query word) or
-//!    cites a turn an earlier one cites (a fact and the episode it was drawn from) is dropped,
-//!    so the top `limit` hold distinct evidence.
+//!    cites a turn an earlier one cites (a fact and the episode it was drawn from), or repeats
+//!    what an earlier one says (the same exchange in another call), is dropped, so the top
+//!    `limit` hold distinct evidence.
 //! 4. Expansion follows the strongest links of each kept fact (`expansion_per_match`, at most
 //!    `expansion_max`), scoring an added memory `parent total × link weight`; added memories
 //!    pass the same filter as search. Everything is ranked again and cut to `limit`.
@@ -25,8 +26,8 @@ use memvox_core::fusion::{TermCounts, bm25, normalise_by_best, overlaps};
 use memvox_core::scoring::{
     ExpansionLimits, composite, expand_waypoints, mean_link_weight, recency, sort_by_score,
 };
-use memvox_core::text::lexical_terms;
-use memvox_core::{Memory, MemoryId, ScoreBreakdown, Scored};
+use memvox_core::text::{lexical_terms, normalize_for_dedupe};
+use memvox_core::{Memory, MemoryId, MemoryKind, ScoreBreakdown, Scored};
 use memvox_store::{LexicalSearch, MAX_QUERY_TERMS, MemoryFilter, StoreResult};
 
 use crate::QueryState;
@@ -158,21 +159,24 @@ pub async fn rank(
         .collect())
 }
 
-/// The best `limit` of `scored` (sorted, best first) that match at all (a positive score) and
-/// cite no turn a better one cites.
+/// The best `limit` of `scored` (sorted, best first) that match at all (a positive score),
+/// cite no turn a better one cites and do not repeat what a better one says ([`gist`]).
 fn distinct_evidence(
     scored: Vec<Scored>,
     memories: &HashMap<MemoryId, Memory>,
     limit: usize,
 ) -> Vec<Scored> {
     let mut kept: Vec<Scored> = Vec::with_capacity(limit);
+    let mut said = std::collections::HashSet::new();
     for entry in scored.into_iter().filter(|e| e.breakdown.total > 0.0) {
         if kept.len() >= limit {
             break;
         }
-        let provenance = memories
-            .get(&entry.memory_id)
-            .and_then(|m| m.provenance.as_ref());
+        let memory = memories.get(&entry.memory_id);
+        if memory.is_some_and(|m| !said.insert(gist(m))) {
+            continue;
+        }
+        let provenance = memory.and_then(|m| m.provenance.as_ref());
         let repeats = kept.iter().any(|better| {
             let earlier = memories
                 .get(&better.memory_id)
@@ -184,6 +188,24 @@ fn distinct_evidence(
         }
     }
     kept
+}
+
+/// What a memory says, for telling repeats apart: a fact's normalised text, an episode's last
+/// two turns (the caller's and the one before: the same exchange, "The clinic is closed on the
+/// bank holiday Monday." — "Right, good to know.", recurs in call after call).
+fn gist(memory: &Memory) -> String {
+    let text = match memory.kind {
+        MemoryKind::Fact => memory.content.as_str(),
+        MemoryKind::Episode => {
+            let cut = memory
+                .content
+                .rmatch_indices('\n')
+                .nth(1)
+                .map_or(0, |(i, _)| i + 1);
+            &memory.content[cut..]
+        }
+    };
+    format!("{}:{}", memory.kind, normalize_for_dedupe(text))
 }
 
 /// The candidates: the `candidates` nearest memories by vector and, when lexical search is on,

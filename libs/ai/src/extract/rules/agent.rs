@@ -33,6 +33,25 @@ pub(crate) fn rules() -> Vec<Rule> {
     ]
 }
 
+/// Words that say nothing about what was done: an action whose object is only these is a
+/// confirmation ("I've noted that down"), not a memory.
+const CONTENT_FREE: [&str; 14] = [
+    "that",
+    "it",
+    "this",
+    "these",
+    "those",
+    "them",
+    "everything",
+    "all",
+    "down",
+    "up",
+    "now",
+    "there",
+    "for",
+    "you",
+];
+
 fn action(h: &Hit) -> Vec<Draft> {
     let Some(verb) = h.word("verb") else {
         return Vec::new();
@@ -41,12 +60,8 @@ fn action(h: &Hit) -> Vec<Draft> {
     if rest.first().is_some_and(|t| t.norm == "you") {
         rest.remove(0);
     }
-    // "I've noted that", "I've updated it": nothing worth keeping.
-    if rest.len() < 2
-        && rest
-            .first()
-            .is_none_or(|t| matches!(t.norm.as_str(), "that" | "it" | "this" | "everything"))
-    {
+    // "I've noted that down", "I've updated it for you": nothing worth keeping.
+    if rest.iter().all(|t| CONTENT_FREE.contains(&t.norm.as_str())) {
         return Vec::new();
     }
     let rest = join(&third_person(&rest, Speaker::Agent));
