@@ -1449,7 +1449,6 @@ macro_rules! impl_store {
                 plan: &$crate::PlannedMemory,
                 at: $crate::common::Times,
             ) -> $crate::StoreResult<Option<memvox_core::MemoryId>> {
-                let now = at.said;
                 match plan {
                     $crate::PlannedMemory::Add(memory) => {
                         Ok(Some(Self::insert_memory_in(&mut *conn, keyring, lexical, written, memory, at, "auto").await?.id))
@@ -1468,7 +1467,7 @@ macro_rules! impl_store {
                             sqlx::query($sql($crate::sql::INSERT_HISTORY))
                                 .bind("update")
                                 .bind(&conversation_id)
-                                .bind(now)
+                                .bind(at.said)
                                 .bind(current.id)
                                 .bind(keyring.encrypt(
                                     &current.content,
@@ -1485,21 +1484,21 @@ macro_rules! impl_store {
                             .bind(keyring.fingerprint(&memory.content))
                             .bind($crate::common::UPDATE_SALIENCE_BUMP)
                             .bind(memory.salience.clamp(0.0, 1.0))
-                            .bind(now)
+                            .bind(at.said)
                             .bind(current.id)
                             .bind(&memory.user_id)
                             .bind(at.now)
                             .execute(&mut *conn)
                             .await?;
                         written.index_terms(current.id, &memory.user_id, lexical.memory_terms(&memory.user_id, &memory.content));
-                        Self::cite_in(&mut *conn, written, current.id, "reinforced", memory.provenance.as_ref(), now).await?;
+                        Self::cite_in(&mut *conn, written, current.id, "reinforced", memory.provenance.as_ref(), at.said).await?;
                         Ok(Some(current.id))
                     }
                     $crate::PlannedMemory::Supersede { target, replacement } => {
                         let new = Self::insert_memory_in(&mut *conn, keyring, lexical, written, replacement, at, "auto").await?;
                         sqlx::query($sql($crate::sql::SUPERSEDE_MEMORY))
                             .bind(new.id)
-                            .bind(now)
+                            .bind(at.said)
                             .bind(*target)
                             .bind(&replacement.user_id)
                             .execute(&mut *conn)
@@ -1509,7 +1508,7 @@ macro_rules! impl_store {
                     $crate::PlannedMemory::Reinforce { user_id, target, provenance } => {
                         let touched = sqlx::query($sql($crate::sql::REINFORCE_MEMORY))
                             .bind($crate::common::REINFORCE_SALIENCE_BUMP)
-                            .bind(now)
+                            .bind(at.said)
                             .bind(*target)
                             .bind(user_id)
                             .execute(&mut *conn)
@@ -1517,7 +1516,7 @@ macro_rules! impl_store {
                         if touched.rows_affected() == 0 {
                             return Ok(None);
                         }
-                        Self::cite_in(&mut *conn, written, *target, "reinforced", provenance.as_ref(), now).await?;
+                        Self::cite_in(&mut *conn, written, *target, "reinforced", provenance.as_ref(), at.said).await?;
                         Ok(Some(*target))
                     }
                 }
@@ -1659,11 +1658,10 @@ macro_rules! impl_store {
                 at: $crate::common::Times,
                 extraction_type: &str,
             ) -> $crate::StoreResult<memvox_core::Memory> {
-                let now = at.said;
                 if memory.content.trim().is_empty() {
                     return Err($crate::StoreError::Invalid("memory content is empty".into()));
                 }
-                Self::ensure_user_in(&mut *conn, written, &memory.user_id, now).await?;
+                Self::ensure_user_in(&mut *conn, written, &memory.user_id, at.said).await?;
                 let conversation_fk = match &memory.provenance {
                     Some(provenance) => Some(
                         Self::conversation_fk_in(&mut *conn, written, &provenance.conversation_id)
@@ -1692,7 +1690,7 @@ macro_rules! impl_store {
                     .bind(memory.sector.as_str())
                     .bind(memory.salience.clamp(0.0, 1.0))
                     .bind(memory.sector.default_decay_per_day())
-                    .bind(now)
+                    .bind(at.said)
                     .bind(memory.provenance.as_ref().map(|p| p.conversation_id.clone()))
                     .bind(&turns_json)
                     .bind(at.now)
@@ -1701,7 +1699,7 @@ macro_rules! impl_store {
                 let stored = $crate::common::memory_from_row(keyring, &row)?;
                 written.index_terms(stored.id, &memory.user_id, lexical.memory_terms(&memory.user_id, &memory.content));
                 if let (Some(fk), Some(provenance)) = (conversation_fk, &memory.provenance) {
-                    written.cite($crate::common::Citation::new(fk, stored.id, extraction_type, provenance, now));
+                    written.cite($crate::common::Citation::new(fk, stored.id, extraction_type, provenance, at.said));
                 }
                 Ok(stored)
             }
@@ -1737,7 +1735,11 @@ macro_rules! impl_store {
                         $crate::sql::values_rows(chunk.len(), 13)
                     );
                     let mut insert = sqlx::query($sql(statement));
-                    for episode in chunk {
+                    let turns: Vec<String> = chunk
+                        .iter()
+                        .map(|e| serde_json::json!(e.turn_indexes).to_string())
+                        .collect();
+                    for (episode, turns) in chunk.iter().zip(&turns) {
                         insert = insert
                             .bind(user_id)
                             .bind(keyring.encrypt(&episode.content, context)?)
@@ -1749,7 +1751,7 @@ macro_rules! impl_store {
                             .bind(memvox_core::MemoryState::Active.as_str())
                             .bind(episode.said_at)
                             .bind(conversation_id)
-                            .bind(serde_json::json!(episode.turn_indexes).to_string())
+                            .bind(turns)
                             .bind(episode.said_at)
                             .bind(now);
                     }
@@ -1758,9 +1760,8 @@ macro_rules! impl_store {
                     for row in insert.fetch_all(&mut *conn).await? {
                         by_turns.insert(row.try_get("source_turns")?, row.try_get("id")?);
                     }
-                    for episode in chunk {
-                        let turns = serde_json::json!(episode.turn_indexes).to_string();
-                        let id = by_turns.get(&turns).copied().ok_or_else(|| {
+                    for (episode, turns) in chunk.iter().zip(&turns) {
+                        let id = by_turns.get(turns).copied().ok_or_else(|| {
                             $crate::StoreError::Corrupt(format!("episode at turns {turns} was not returned"))
                         })?;
                         written.index_terms(id, user_id, lexical.memory_terms(user_id, &episode.content));

@@ -181,11 +181,11 @@ impl MemoryFilter {
     }
 
     /// The kinds to match: those given, or facts only.
-    pub fn effective_kinds(&self) -> Vec<MemoryKind> {
+    pub fn effective_kinds(&self) -> &[MemoryKind] {
         if self.kinds.is_empty() {
-            vec![MemoryKind::Fact]
+            &[MemoryKind::Fact]
         } else {
-            self.kinds.clone()
+            &self.kinds
         }
     }
 
@@ -198,21 +198,20 @@ impl MemoryFilter {
         superseded: bool,
         created_at: UnixMillis,
     ) -> bool {
-        (self.kinds.is_empty() && kind == MemoryKind::Fact || self.kinds.contains(&kind))
+        self.effective_kinds().contains(&kind)
             && (self.sectors.is_empty() || self.sectors.contains(&sector))
-            && (self.states.is_empty() && state == MemoryState::Active
-                || self.states.contains(&state))
+            && self.effective_states().contains(&state)
             && (self.include_superseded || !superseded)
             && self.created_after.is_none_or(|t| created_at >= t)
             && self.created_before.is_none_or(|t| created_at < t)
     }
 
     /// The states to match: those given, or active only.
-    pub fn effective_states(&self) -> Vec<MemoryState> {
+    pub fn effective_states(&self) -> &[MemoryState] {
         if self.states.is_empty() {
-            vec![MemoryState::Active]
+            &[MemoryState::Active]
         } else {
-            self.states.clone()
+            &self.states
         }
     }
 

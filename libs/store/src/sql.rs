@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 
-use memvox_core::MemoryState;
 use sqlx::AssertSqlSafe;
 
 use crate::MemoryFilter;
@@ -77,7 +76,7 @@ pub fn filter_conditions(filter: &MemoryFilter, next: &mut usize) -> (String, Ve
             .collect();
         sql.push_str(&format!(" AND m.sector IN ({})", list.join(", ")));
     }
-    let states: Vec<MemoryState> = filter.effective_states();
+    let states = filter.effective_states();
     let list: Vec<String> = states
         .iter()
         .map(|s| placeholder(Bind::Text(s.as_str().to_owned()), &mut binds))

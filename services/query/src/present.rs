@@ -97,7 +97,7 @@ impl MemoryView {
             id: memory.id,
             kind: memory.kind,
             content,
-            date: rfc3339(memory.created_at)[..10].to_owned(),
+            date: date(memory.created_at),
             source: memory.provenance.as_ref().map(|p| SourceView {
                 conversation_id: p.conversation_id.clone(),
                 turns: turns.unwrap_or_default(),
@@ -177,11 +177,21 @@ pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// The UTC calendar date `(year, month, day)` of unix milliseconds (proleptic Gregorian).
+pub fn civil_date(at: UnixMillis) -> (i64, i64, i64) {
+    civil_from_days(at.div_euclid(1000).div_euclid(86_400))
+}
+
+/// Unix milliseconds as `YYYY-MM-DD` (UTC).
+pub fn date(at: UnixMillis) -> String {
+    let (year, month, day) = civil_date(at);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 /// Unix milliseconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC, proleptic Gregorian).
 pub fn rfc3339(at: UnixMillis) -> String {
-    let secs = at.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (year, month, day) = civil_from_days(days);
+    let rem = at.div_euclid(1000).rem_euclid(86_400);
+    let (year, month, day) = civil_date(at);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,
@@ -214,6 +224,7 @@ mod tests {
         assert_eq!(rfc3339(1_765_815_600_000), "2025-12-15T16:20:00Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(-1_000), "1969-12-31T23:59:59Z");
+        assert_eq!(date(1_765_815_600_000), "2025-12-15");
     }
 
     #[test]

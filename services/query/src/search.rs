@@ -226,7 +226,8 @@ async fn embed_query(state: &QueryState, query: &str) -> Result<Vec<f32>, ApiErr
 /// that name whom every memory is about ("caller", "customer"): agents ask "what is the
 /// caller's dog called", and every memory is the caller's.
 fn without_subject(query: &str) -> String {
-    const SUBJECT: [&str; 5] = ["caller", "caller's", "callers", "customer", "customer's"];
+    // "caller" and "caller's" are stop words already.
+    const SUBJECT: [&str; 3] = ["callers", "customer", "customer's"];
     let kept: Vec<&str> = query
         .split_whitespace()
         .filter(|w| {

@@ -12,7 +12,7 @@
 
 use memvox_core::UnixMillis;
 
-use crate::present::rfc3339;
+use crate::present::civil_date;
 
 /// Boost of a memory said in a month the question names.
 pub const MONTH_BOOST: f64 = 0.3;
@@ -106,7 +106,7 @@ impl TimeCues {
 
 /// The month (1–12, UTC) of a time.
 fn month_of(at: UnixMillis) -> u32 {
-    rfc3339(at)[5..7].parse().unwrap_or(0)
+    u32::try_from(civil_date(at).1).unwrap_or(0)
 }
 
 #[cfg(test)]
