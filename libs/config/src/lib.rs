@@ -143,13 +143,17 @@ impl Config {
                 "workers.link_threshold is a cosine similarity and must be within 0..=1".into(),
             ));
         }
-        if self.workers.episode_context_turns > services::MAX_EPISODE_CONTEXT_TURNS {
-            return Err(ConfigError::Invalid(format!(
-                "workers.episode_context_turns is {}: an episode keeps at most {} turns of \
-                 context before the caller's turn (wider windows blur which turn answered)",
-                self.workers.episode_context_turns,
-                services::MAX_EPISODE_CONTEXT_TURNS
-            )));
+        for (key, turns) in [
+            ("episode_context_turns", self.workers.episode_context_turns),
+            ("episode_reply_turns", self.workers.episode_reply_turns),
+        ] {
+            if turns > services::MAX_EPISODE_CONTEXT_TURNS {
+                return Err(ConfigError::Invalid(format!(
+                    "workers.{key} is {turns}: an episode keeps at most {} turns before and \
+                     after the caller's (wider windows blur which turn answered)",
+                    services::MAX_EPISODE_CONTEXT_TURNS
+                )));
+            }
         }
         if !(0.0..=1.0).contains(&self.query.lexical_weight) {
             return Err(ConfigError::Invalid(

@@ -71,9 +71,14 @@ pub struct WorkerSettings {
     /// on the conversational probe with the final ranking (recall@10 / @5): 1 → 0.788 / 0.711,
     /// 2 → 0.777 / 0.689, 3 → 0.689 / 0.592 (0 was the worst with the first ranking).
     pub episode_context_turns: usize,
+    /// Agent turns right after each caller turn that its episode keeps as the reply, shown
+    /// with it but not searched (the slot offered, the order's status: often what the caller's
+    /// turn asked for).
+    pub episode_reply_turns: usize,
 }
 
-/// Longest episode context accepted: wider windows blur which turn answered a question.
+/// Longest episode context (and reply) accepted: wider windows blur which turn answered a
+/// question.
 pub const MAX_EPISODE_CONTEXT_TURNS: usize = 8;
 
 impl Default for WorkerSettings {
@@ -88,6 +93,7 @@ impl Default for WorkerSettings {
             outbox_grace_ms: 30_000,
             outbox_interval_ms: 10_000,
             episode_context_turns: 1,
+            episode_reply_turns: 1,
         }
     }
 }

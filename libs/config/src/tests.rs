@@ -116,6 +116,15 @@ fn ranking_settings_are_configurable_and_checked() {
         assert!(err.contains("query.lexical_weight"), "{err}");
         Ok(())
     });
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_WORKERS__EPISODE_REPLY_TURNS", "9");
+        let err = Config::load(None).expect_err("reply too wide").to_string();
+        assert!(err.contains("workers.episode_reply_turns is 9"), "{err}");
+        jail.set_env("MEMVOX_WORKERS__EPISODE_REPLY_TURNS", "0");
+        let config = Config::load(None).expect("no reply is a valid window");
+        assert_eq!(config.workers.episode_reply_turns, 0);
+        Ok(())
+    });
 }
 
 #[test]

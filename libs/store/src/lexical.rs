@@ -60,9 +60,10 @@ impl LexicalKey {
         format!("t{}", hex::encode(&digest[..8]))
     }
 
-    /// The space-separated tokens of a memory's content, as stored in `memory_terms.terms`.
+    /// The space-separated tokens of a memory's content, as stored in `memory_terms.terms`
+    /// (of an episode, its searched part: `memvox_core::episode::searchable_text`).
     pub fn memory_terms(&self, user_id: &str, content: &str) -> String {
-        memvox_core::text::lexical_terms(content)
+        memvox_core::text::lexical_terms(memvox_core::episode::searchable_text(content))
             .iter()
             .map(|term| self.token(user_id, term))
             .collect::<Vec<_>>()

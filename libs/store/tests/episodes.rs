@@ -125,7 +125,9 @@ async fn episodes_are_written_once_with_the_call_at_its_time(store: &dyn Store) 
     assert_eq!(episodes.len(), 3);
     assert_eq!(
         episodes[0].content,
-        "agent: Hello, how can I help you today?\ncaller: I'd like to book a cleaning for my dog Biscuit."
+        "agent: Hello, how can I help you today?\ncaller: I'd like to book a cleaning for my dog \
+         Biscuit.\nagent: Which day suits you?",
+        "the turn before as context, the agent's reply after it"
     );
     assert_eq!(episodes[0].kind, MemoryKind::Episode);
     assert_eq!(episodes[0].sector, Sector::Episodic);
@@ -139,7 +141,7 @@ async fn episodes_are_written_once_with_the_call_at_its_time(store: &dyn Store) 
         episodes[1].provenance,
         Some(Provenance {
             conversation_id: "conv_ep".into(),
-            turn_indexes: vec![2, 3],
+            turn_indexes: vec![2, 3, 4],
         })
     );
     assert_eq!(
@@ -194,6 +196,16 @@ async fn episodes_are_written_once_with_the_call_at_its_time(store: &dyn Store) 
         .unwrap();
     assert_eq!(lexical.hits.len(), 1);
     assert_eq!(lexical.hits[0].memory.id, episodes[1].id);
+    let reply_only = store
+        .search_lexical("u1", "else", &query, &MemoryFilter::both_layers(), 5, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        reply_only.hits.len(),
+        1,
+        "a reply is searched only in the episode whose context it is"
+    );
+    assert_eq!(reply_only.hits[0].memory.id, episodes[2].id);
 }
 
 async fn group_commits_write_each_calls_episodes_once(store: &dyn Store) {

@@ -384,6 +384,7 @@ impl ExtractionHandler {
         self.metrics.stage("plan", started.elapsed().as_secs_f64());
         let episodes = EpisodeWindows {
             context_turns: self.settings.episode_context_turns,
+            reply_turns: self.settings.episode_reply_turns,
         }
         .cut(&record.turns, record.conversation.started_at);
         Ok(Prepared {

@@ -25,6 +25,7 @@ use memvox_bus::InProcessBus;
 use memvox_cache::{CacheSettings, Caching};
 use memvox_config::QuerySettings;
 use memvox_core::{MemoryId, NewMemory, Sector};
+use memvox_query::question::Question;
 use memvox_query::{QueryState, retrieval};
 use memvox_store::{EmbeddingSpace, MemoryFilter, SqliteStore, Store, StoreSettings};
 
@@ -124,11 +125,17 @@ async fn score(loaded: &mut Loaded, lexical_weight: f64) -> (f64, f64, f64) {
     loaded.state.weights.lexical = lexical_weight;
     let (mut at1, mut at5, mut mrr) = (0.0, 0.0, 0.0);
     for (user, question, gold) in &loaded.questions {
-        let vector = loaded.state.embedder.embed_one(question).await.unwrap();
+        let question = Question::read(question);
+        let vector = loaded
+            .state
+            .embedder
+            .embed_one(&question.embedded)
+            .await
+            .unwrap();
         let ranked = retrieval::rank(
             &loaded.state,
             user,
-            question,
+            &question,
             &vector,
             &MemoryFilter::default(),
             10,

@@ -19,6 +19,7 @@ pub mod error;
 mod extract;
 pub mod invocations;
 pub mod present;
+pub mod question;
 pub mod retrieval;
 pub mod routes;
 pub mod search;

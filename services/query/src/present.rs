@@ -8,9 +8,12 @@
 //! [`MAX_TURN_CHARS`] long. With `explain`, each memory also carries its sector, salience,
 //! exact time and the terms of its score, rounded to three decimals.
 
-use memvox_core::episode::episode_lines;
+use std::collections::HashSet;
+
+use memvox_core::episode::{episode_lines, searchable_lines};
 use memvox_core::text::lexical_terms;
 use memvox_core::{Memory, MemoryId, MemoryKind, Sector, UnixMillis};
+
 use serde::{Deserialize, Serialize};
 
 use crate::retrieval::Ranked;
@@ -79,9 +82,40 @@ pub struct ScoreView {
     pub total: f64,
 }
 
+/// The views of `ranked` (best first) for a query whose content words are `query_terms`: no
+/// turn is shown twice — an episode's context or reply that a better one showed (the reply of
+/// one caller turn is the context of the next) is left out of it.
+pub fn views(ranked: &[Ranked], query_terms: &[String], explain: bool) -> Vec<MemoryView> {
+    let mut shown: HashSet<(&str, u32)> = HashSet::new();
+    ranked
+        .iter()
+        .map(|r| {
+            let view = MemoryView::new(r, query_terms, explain, &shown);
+            if let Some(source) = r.memory.provenance.as_ref()
+                && r.memory.kind == MemoryKind::Episode
+            {
+                let turns = view.source.as_ref().map(|s| s.turns.as_slice());
+                shown.extend(
+                    turns
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|turn| (source.conversation_id.as_str(), *turn)),
+                );
+            }
+            view
+        })
+        .collect()
+}
+
 impl MemoryView {
-    /// The view of `ranked` for a query whose content words are `query_terms`.
-    pub fn new(ranked: &Ranked, query_terms: &[String], explain: bool) -> Self {
+    /// The view of `ranked` for a query whose content words are `query_terms`, leaving out the
+    /// episode turns already `shown` (by conversation id and turn index).
+    pub fn new(
+        ranked: &Ranked,
+        query_terms: &[String],
+        explain: bool,
+        shown: &HashSet<(&str, u32)>,
+    ) -> Self {
         let memory = &ranked.memory;
         let (content, turns) = match memory.kind {
             MemoryKind::Fact => (
@@ -89,7 +123,7 @@ impl MemoryView {
                 memory.provenance.as_ref().map(|p| p.turn_indexes.clone()),
             ),
             MemoryKind::Episode => {
-                let (content, turns) = trim_episode(memory, query_terms);
+                let (content, turns) = trim_episode(memory, query_terms, shown);
                 (content, Some(turns))
             }
         };
@@ -120,28 +154,47 @@ impl MemoryView {
     }
 }
 
-/// An episode's caller line and the lines that share a query word (every line when none
-/// does), each cut to
-/// [`MAX_TURN_CHARS`], with the turn indexes they are.
-fn trim_episode(memory: &Memory, query_terms: &[String]) -> (String, Vec<u32>) {
-    let turns = memory
+/// An episode's caller line and either the context lines that share a query word, or the
+/// agent's reply, or (nothing matching) the context, each cut to [`MAX_TURN_CHARS`], with the
+/// turn indexes they are; lines `shown` by a better episode are left out (never the caller's).
+fn trim_episode(
+    memory: &Memory,
+    query_terms: &[String],
+    shown: &HashSet<(&str, u32)>,
+) -> (String, Vec<u32>) {
+    let (conversation, turns) = memory
         .provenance
         .as_ref()
-        .map(|p| p.turn_indexes.as_slice())
+        .map(|p| (p.conversation_id.as_str(), p.turn_indexes.as_slice()))
         .unwrap_or_default();
     let lines: Vec<(Option<u32>, &str, &str)> = episode_lines(&memory.content)
         .enumerate()
         .map(|(i, (speaker, text))| (turns.get(i).copied(), speaker, text))
         .collect();
-    let last = lines.len().saturating_sub(1);
+    let own = searchable_lines(&memory.content).saturating_sub(1);
     let matches = |text: &str| lexical_terms(text).iter().any(|t| query_terms.contains(t));
-    let any = lines.iter().any(|(_, _, text)| matches(text));
-    // The caller's turn (the last line) is the episode's own and always shown: an agent line
-    // matching the query ("Are you taking any medication?") is answered there.
+    let fresh = |turn: &Option<u32>| !turn.is_some_and(|t| shown.contains(&(conversation, t)));
+    let context = |i: usize| i < own;
+    let pick = |keep: &dyn Fn(usize, &str) -> bool| -> Vec<usize> {
+        (0..lines.len())
+            .filter(|&i| i != own && fresh(&lines[i].0) && keep(i, lines[i].2))
+            .collect()
+    };
+    // Besides the caller's turn, one more kind of line: the context that matches the question
+    // ("Are you taking any medication?" is answered in the caller's turn), else the agent's
+    // reply (it often holds the answer: "There's Monday the 31st, 13:30"), else — when nothing
+    // matched at all — the context.
+    let mut extra = pick(&|i, text| context(i) && matches(text));
+    if extra.is_empty() {
+        extra = pick(&|i, _| !context(i));
+    }
+    if extra.is_empty() && !lines.iter().any(|(_, _, text)| matches(text)) {
+        extra = pick(&|i, _| context(i));
+    }
     let shown: Vec<&(Option<u32>, &str, &str)> = lines
         .iter()
         .enumerate()
-        .filter(|(i, (_, _, text))| !any || *i == last || matches(text))
+        .filter(|(i, _)| *i == own || extra.contains(i))
         .map(|(_, line)| line)
         .collect();
     let content = shown
@@ -225,6 +278,87 @@ mod tests {
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(-1_000), "1969-12-31T23:59:59Z");
         assert_eq!(date(1_765_815_600_000), "2025-12-15");
+    }
+
+    fn episode(id: MemoryId, turns: Vec<u32>, content: &str) -> Ranked {
+        Ranked {
+            memory: Memory {
+                id,
+                user_id: "u".into(),
+                content: content.into(),
+                kind: MemoryKind::Episode,
+                sector: Sector::Episodic,
+                salience: 0.3,
+                decay_per_day: 0.015,
+                state: memvox_core::MemoryState::Active,
+                last_seen_at: 0,
+                created_at: 0,
+                updated_at: 0,
+                provenance: Some(memvox_core::Provenance {
+                    conversation_id: "conv_1".into(),
+                    turn_indexes: turns,
+                }),
+                superseded_by: None,
+                superseded_at: None,
+            },
+            score: memvox_core::ScoreBreakdown::default(),
+            via: None,
+        }
+    }
+
+    fn shown(ranked: &[Ranked], query: &[&str]) -> Vec<(String, Vec<u32>)> {
+        let terms: Vec<String> = query.iter().map(|t| (*t).to_owned()).collect();
+        views(ranked, &terms, false)
+            .into_iter()
+            .map(|v| (v.content, v.source.map(|s| s.turns).unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn an_episode_shows_its_caller_turn_and_the_matching_context_or_else_the_reply() {
+        let booked = episode(
+            1,
+            vec![6, 7, 8],
+            "agent: Which doctor?\ncaller: Dr Moreau, I missed my appointment.\nagent: There's \
+             Monday the 31st, 13:30.",
+        );
+        assert_eq!(
+            shown(std::slice::from_ref(&booked), &["moreau"]),
+            [(
+                "caller: Dr Moreau, I missed my appointment.\nagent: There's Monday the 31st, \
+                 13:30."
+                    .to_owned(),
+                vec![7, 8]
+            )],
+            "no context line matches: the reply"
+        );
+        assert_eq!(
+            shown(&[booked], &["doctor"]),
+            [(
+                "agent: Which doctor?\ncaller: Dr Moreau, I missed my appointment.".to_owned(),
+                vec![6, 7]
+            )],
+            "the matching context line, not the reply"
+        );
+        let unreplied = episode(2, vec![0, 1], "agent: Hello.\ncaller: Hi there.");
+        assert_eq!(
+            shown(&[unreplied], &["nothing"]),
+            [("agent: Hello.\ncaller: Hi there.".to_owned(), vec![0, 1])],
+            "nothing matches and no reply: the context"
+        );
+    }
+
+    #[test]
+    fn a_turn_a_better_episode_showed_is_not_shown_again() {
+        let first = episode(1, vec![6, 7, 8], "agent: a\ncaller: b\nagent: c");
+        let second = episode(2, vec![8, 9, 10], "agent: c\ncaller: d\nagent: e");
+        assert_eq!(
+            shown(&[first, second], &["nothing"]),
+            [
+                ("caller: b\nagent: c".to_owned(), vec![7, 8]),
+                ("caller: d\nagent: e".to_owned(), vec![9, 10]),
+            ]
+        );
     }
 
     #[test]

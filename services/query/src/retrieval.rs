@@ -22,16 +22,17 @@
 
 use std::collections::HashMap;
 
+use memvox_core::episode::searchable_text;
 use memvox_core::fusion::{TermCounts, bm25, normalise_by_best, overlaps};
 use memvox_core::scoring::{
     ExpansionLimits, composite, expand_waypoints, mean_link_weight, recency, sort_by_score,
 };
-use memvox_core::text::{lexical_terms, normalize_for_dedupe};
+use memvox_core::text::normalize_for_dedupe;
 use memvox_core::{Memory, MemoryId, MemoryKind, ScoreBreakdown, Scored};
 use memvox_store::{LexicalSearch, MAX_QUERY_TERMS, MemoryFilter, StoreResult};
 
 use crate::QueryState;
-use crate::temporal::TimeCues;
+use crate::question::Question;
 
 /// Fewest candidates fetched from each search, whatever the limit: fusion needs a pool.
 const MIN_CANDIDATES: usize = 20;
@@ -59,7 +60,7 @@ struct Candidate {
 pub async fn rank(
     state: &QueryState,
     user_id: &str,
-    query: &str,
+    question: &Question,
     vector: &[f32],
     filter: &MemoryFilter,
     limit: usize,
@@ -70,7 +71,7 @@ pub async fn rank(
     let candidates = limit
         .saturating_mul(state.settings.candidate_factor.max(1))
         .max(MIN_CANDIDATES);
-    let mut pool = gather(state, user_id, query, vector, filter, candidates).await?;
+    let mut pool = gather(state, user_id, question, vector, filter, candidates).await?;
     if pool.is_empty() {
         return Ok(Vec::new());
     }
@@ -111,7 +112,7 @@ pub async fn rank(
             }
         })
         .collect();
-    let cues = TimeCues::of(query);
+    let cues = &question.cues;
     if !cues.is_empty() {
         let said = |c: &Candidate| c.memory.created_at;
         let oldest = pool.iter().map(said).min().unwrap_or_default();
@@ -160,7 +161,8 @@ pub async fn rank(
 }
 
 /// The best `limit` of `scored` (sorted, best first) that match at all (a positive score),
-/// cite no turn a better one cites and do not repeat what a better one says ([`gist`]).
+/// cite no turn a better one cites (a fact and its episode; episodes share context turns, so
+/// two are never compared) and do not repeat what a better one says ([`gist`]).
 fn distinct_evidence(
     scored: Vec<Scored>,
     memories: &HashMap<MemoryId, Memory>,
@@ -177,11 +179,13 @@ fn distinct_evidence(
             continue;
         }
         let provenance = memory.and_then(|m| m.provenance.as_ref());
+        let episode = memory.is_some_and(|m| m.kind == MemoryKind::Episode);
         let repeats = kept.iter().any(|better| {
-            let earlier = memories
-                .get(&better.memory_id)
-                .and_then(|m| m.provenance.as_ref());
-            overlaps(provenance, earlier)
+            let earlier = memories.get(&better.memory_id);
+            // Episodes share turns (a reply is the next one's context), never their caller
+            // turn: two of them are two pieces of evidence.
+            let both_episodes = episode && earlier.is_some_and(|m| m.kind == MemoryKind::Episode);
+            !both_episodes && overlaps(provenance, earlier.and_then(|m| m.provenance.as_ref()))
         });
         if !repeats {
             kept.push(entry);
@@ -190,19 +194,19 @@ fn distinct_evidence(
     kept
 }
 
-/// What a memory says, for telling repeats apart: a fact's normalised text, an episode's last
-/// two turns (the caller's and the one before: the same exchange, "The clinic is closed on the
+/// What a memory says, for telling repeats apart: a fact's normalised text, an episode's caller
+/// turn and the one before it (: the same exchange, "The clinic is closed on the
 /// bank holiday Monday." — "Right, good to know.", recurs in call after call).
 fn gist(memory: &Memory) -> String {
     let text = match memory.kind {
         MemoryKind::Fact => memory.content.as_str(),
         MemoryKind::Episode => {
-            let cut = memory
-                .content
+            let searched = searchable_text(&memory.content);
+            let cut = searched
                 .rmatch_indices('\n')
                 .nth(1)
                 .map_or(0, |(i, _)| i + 1);
-            &memory.content[cut..]
+            &searched[cut..]
         }
     };
     format!("{}:{}", memory.kind, normalize_for_dedupe(text))
@@ -214,7 +218,7 @@ fn gist(memory: &Memory) -> String {
 async fn gather(
     state: &QueryState,
     user_id: &str,
-    query: &str,
+    question: &Question,
     vector: &[f32],
     filter: &MemoryFilter,
     candidates: usize,
@@ -225,7 +229,7 @@ async fn gather(
     let (hits, lexical) = if state.weights.lexical > 0.0 {
         let lexical = state.store.search_lexical(
             user_id,
-            query,
+            &question.topic,
             vector,
             filter,
             candidates,
@@ -251,13 +255,10 @@ async fn gather(
             pool.push((memory, similarity));
         }
     }
-    let terms: Vec<String> = lexical_terms(query)
-        .into_iter()
-        .take(MAX_QUERY_TERMS)
-        .collect();
+    let terms = &question.terms[..question.terms.len().min(MAX_QUERY_TERMS)];
     let counts: Vec<TermCounts> = pool
         .iter()
-        .map(|(m, _)| TermCounts::of(&m.content))
+        .map(|(m, _)| TermCounts::of(searchable_text(&m.content)))
         .collect();
     let average =
         counts.iter().map(TermCounts::len).sum::<usize>() as f64 / counts.len().max(1) as f64;
@@ -266,7 +267,7 @@ async fn gather(
         .zip(&counts)
         .map(|((memory, similarity), words)| Candidate {
             bm25: bm25(
-                &terms,
+                terms,
                 &lexical.document_frequency,
                 lexical.memories,
                 words,

@@ -15,11 +15,11 @@ use std::time::Instant;
 use memvox_ai::SummaryMemory;
 use memvox_bus::Message;
 use memvox_core::Sector;
-use memvox_core::text::{lexical_terms, without_stop_words};
 use memvox_store::MemoryFilter;
 use serde::{Deserialize, Serialize};
 
-use crate::present::MemoryView;
+use crate::present::{self, MemoryView};
+use crate::question::Question;
 use crate::{ApiError, QueryState, retrieval};
 
 /// What to look up.
@@ -171,16 +171,13 @@ async fn answer(
         limit,
         explain,
     } = *lookup;
-    let vector = embed_query(state, query).await?;
-    let ranked = retrieval::rank(state, user_id, query, &vector, filter, limit).await?;
+    let question = Question::read(query);
+    let vector = embed_query(state, &question.embedded).await?;
+    let ranked = retrieval::rank(state, user_id, &question, &vector, filter, limit).await?;
     if ranked.is_empty() {
         return Ok(SearchAnswer::empty(started));
     }
-    let terms = lexical_terms(query);
-    let memories: Vec<MemoryView> = ranked
-        .iter()
-        .map(|r| MemoryView::new(r, &terms, explain))
-        .collect();
+    let memories = present::views(&ranked, &question.terms, explain);
     let inputs: Vec<SummaryMemory> = ranked
         .iter()
         .zip(&memories)
@@ -206,11 +203,9 @@ async fn answer(
     })
 }
 
-/// The query's vector: from the shared query-vector cache when it is on, else the embedder
-/// (which keeps its own in-process cache).
+/// The vector of a question's `embedded` text: from the shared query-vector cache when it is
+/// on, else the embedder (which keeps its own in-process cache).
 async fn embed_query(state: &QueryState, query: &str) -> Result<Vec<f32>, ApiError> {
-    let subject_free = without_subject(query);
-    let query = subject_free.as_str();
     let Some(vectors) = &state.query_vectors else {
         return Ok(state.embedder.embed_one(query).await?);
     };
@@ -220,27 +215,6 @@ async fn embed_query(state: &QueryState, query: &str) -> Result<Vec<f32>, ApiErr
     let vector = state.embedder.embed_one(query).await?;
     vectors.insert(query, &vector).await;
     Ok(vector)
-}
-
-/// The query as it is embedded: without its stop words ([`without_stop_words`]) nor the words
-/// that name whom every memory is about ("caller", "customer"): agents ask "what is the
-/// caller's dog called", and every memory is the caller's.
-fn without_subject(query: &str) -> String {
-    // "caller" and "caller's" are stop words already.
-    const SUBJECT: [&str; 3] = ["callers", "customer", "customer's"];
-    let kept: Vec<&str> = query
-        .split_whitespace()
-        .filter(|w| {
-            let word = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'');
-            !SUBJECT.contains(&word.to_lowercase().as_str())
-        })
-        .collect();
-    let embedded = without_stop_words(&kept.join(" "));
-    if embedded.trim().is_empty() {
-        query.to_owned()
-    } else {
-        embedded
-    }
 }
 
 /// Announces that `memories` were recalled, for reinforcement (no-op when there are none).
@@ -257,15 +231,4 @@ fn announce_recall(state: &QueryState, user_id: &str, memories: &[MemoryView]) {
 /// Milliseconds since `started`.
 pub fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_subject_is_not_embedded() {
-        assert_eq!(without_subject("name of the caller's cat"), "name cat");
-        assert_eq!(without_subject("Caller?"), "Caller?");
-    }
 }

@@ -6,9 +6,12 @@
 //! - A question about the present ("where does the caller live now", "latest", "still",
 //!   "current") favours what was said most recently, so a change of plan outranks the plan it
 //!   replaced.
+//! - A question about the past ("before they moved", "originally", "used to", "previous")
+//!   favours what was said first, so the plan that was replaced outranks the change.
 //!
-//! Both are multiplicative boosts on the fused score ([`TimeCues::boost`]): they reorder
-//! matches, they never make a non-match match.
+//! All are multiplicative boosts on the fused score ([`TimeCues::boost`]): they reorder
+//! matches, they never make a non-match match. [`TimeCues::read`] also gives the question
+//! without these words, which say nothing about *what* (see `crate::question`).
 
 use memvox_core::UnixMillis;
 
@@ -17,7 +20,7 @@ use crate::present::civil_date;
 /// Boost of a memory said in a month the question names.
 pub const MONTH_BOOST: f64 = 0.3;
 /// Boost of the newest candidate when the question is about the present (older ones get a
-/// share of it by their age among the candidates).
+/// share of it by their age among the candidates); of the oldest when it is about the past.
 pub const LATEST_BOOST: f64 = 0.3;
 
 const MONTHS: [&str; 12] = [
@@ -52,6 +55,20 @@ const PRESENT: [&str; 9] = [
     "recently",
 ];
 
+/// Words that ask about an earlier state ("used" only in "used to", "old" not in "how old").
+const PAST: [&str; 10] = [
+    "before",
+    "originally",
+    "original",
+    "previously",
+    "previous",
+    "formerly",
+    "initially",
+    "earlier",
+    "old",
+    "used",
+];
+
 /// What a question says about time.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TimeCues {
@@ -59,35 +76,55 @@ pub struct TimeCues {
     pub months: Vec<u32>,
     /// Whether it asks about the present state.
     pub latest: bool,
+    /// Whether it asks about an earlier state.
+    pub past: bool,
 }
 
 impl TimeCues {
-    /// Reads the cues of `query`.
-    pub fn of(query: &str) -> Self {
-        let lower = query.to_lowercase();
-        let words: Vec<&str> = lower
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
+    /// Reads the cues of `query`, and `query` without the words that gave them (as it is when
+    /// nothing else would be left).
+    pub fn read(query: &str) -> (Self, String) {
+        let words: Vec<String> = query
+            .split_whitespace()
+            .map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            })
             .collect();
-        let mut months = Vec::new();
-        for (i, word) in words.iter().enumerate() {
-            let Some(month) = MONTHS.iter().position(|m| m == word) else {
-                continue;
-            };
-            let phrased = i > 0 && BEFORE_MONTH.contains(&words[i - 1]);
-            if (*word != "may" || phrased) && !months.contains(&(month as u32 + 1)) {
-                months.push(month as u32 + 1);
+        let mut cues = Self::default();
+        let mut kept = Vec::new();
+        for (i, (word, original)) in words.iter().zip(query.split_whitespace()).enumerate() {
+            let previous = i.checked_sub(1).map(|p| words[p].as_str());
+            let next = words.get(i + 1).map(String::as_str);
+            let month = MONTHS.iter().position(|m| m == word).map(|m| m as u32 + 1);
+            if let Some(month) = month
+                .filter(|_| word != "may" || previous.is_some_and(|p| BEFORE_MONTH.contains(&p)))
+            {
+                if !cues.months.contains(&month) {
+                    cues.months.push(month);
+                }
+            } else if PRESENT.contains(&word.as_str()) {
+                cues.latest = true;
+            } else if PAST.contains(&word.as_str())
+                && (word != "used" || next == Some("to"))
+                && (word != "old" || previous != Some("how"))
+            {
+                cues.past = true;
+            } else {
+                kept.push(original);
             }
         }
-        Self {
-            months,
-            latest: words.iter().any(|w| PRESENT.contains(w)),
-        }
+        let topic = if kept.is_empty() {
+            query.to_owned()
+        } else {
+            kept.join(" ")
+        };
+        (cues, topic)
     }
 
     /// Whether the question says anything about time.
     pub fn is_empty(&self) -> bool {
-        self.months.is_empty() && !self.latest
+        self.months.is_empty() && !self.latest && !self.past
     }
 
     /// The factor for a memory said at `said_at`, among candidates said between `oldest` and
@@ -97,8 +134,14 @@ impl TimeCues {
         if !self.months.is_empty() && self.months.contains(&month_of(said_at)) {
             factor += MONTH_BOOST;
         }
-        if self.latest && newest > oldest {
-            factor += LATEST_BOOST * (said_at - oldest) as f64 / (newest - oldest) as f64;
+        if newest > oldest {
+            let age = (newest - said_at) as f64 / (newest - oldest) as f64;
+            if self.latest {
+                factor += LATEST_BOOST * (1.0 - age);
+            }
+            if self.past {
+                factor += LATEST_BOOST * age;
+            }
         }
         factor
     }
@@ -117,19 +160,34 @@ mod tests {
 
     #[test]
     fn months_are_read_as_times_and_may_only_in_a_time_phrase() {
-        assert_eq!(TimeCues::of("what did the caller order in May").months, [5]);
-        assert_eq!(TimeCues::of("March or early April?").months, [3, 4]);
-        assert!(TimeCues::of("may I ask about the order").months.is_empty());
-        assert!(TimeCues::of("the caller's dog's name").is_empty());
+        let cues = |query| TimeCues::read(query).0;
+        assert_eq!(cues("what did the caller order in May").months, [5]);
+        assert_eq!(cues("March or early April?").months, [3, 4]);
+        assert!(cues("may I ask about the order").months.is_empty());
+        assert!(cues("the caller's dog's name").is_empty());
+        assert_eq!(
+            TimeCues::read("what did the caller order in May?").1,
+            "what did the caller order in"
+        );
     }
 
     #[test]
-    fn the_present_favours_the_newest_and_a_month_its_own() {
-        let now = TimeCues::of("where does the caller live now");
+    fn the_present_favours_the_newest_the_past_the_oldest_and_a_month_its_own() {
+        let (now, topic) = TimeCues::read("where does the caller live now");
+        assert_eq!(topic, "where does the caller live");
         assert!(now.latest);
         assert_eq!(now.boost(10, 0, 10), 1.0 + LATEST_BOOST);
         assert_eq!(now.boost(0, 0, 10), 1.0);
-        let may = TimeCues::of("what was booked in May");
+        let (before, _) = TimeCues::read("which chemist did the caller use before switching");
+        assert!(before.past && !before.latest);
+        assert_eq!(before.boost(0, 0, 10), 1.0 + LATEST_BOOST);
+        assert_eq!(before.boost(10, 0, 10), 1.0);
+        let (used, topic) = TimeCues::read("which pharmacy the caller used to use");
+        assert!(used.past);
+        assert_eq!(topic, "which pharmacy the caller to use");
+        assert!(!TimeCues::read("which pharmacy was used").0.past);
+        assert!(!TimeCues::read("how old is the caller's little girl").0.past);
+        let (may, _) = TimeCues::read("what was booked in May");
         assert_eq!(month_of(MAY_2026), 5);
         assert_eq!(may.boost(MAY_2026, 0, 0), 1.0 + MONTH_BOOST);
         assert_eq!(may.boost(0, 0, 0), 1.0);
