@@ -14,6 +14,7 @@
 //! at 10,000 memories per user with the static embedder.
 
 mod drive;
+mod episodes;
 mod population;
 mod query;
 mod report;
@@ -61,9 +62,12 @@ pub struct QueryArgs {
     /// Users with `--heavy-memories` memories each.
     #[arg(long, default_value_t = 10)]
     pub heavy_users: usize,
-    /// Memories of each heavy user.
+    /// Memories (facts) of each heavy user.
     #[arg(long, default_value_t = 10_000)]
     pub heavy_memories: usize,
+    /// Call episodes seeded per fact of every user (15 a call; 0: facts only).
+    #[arg(long, default_value_t = episodes::DEFAULT_EPISODES_PER_FACT)]
+    pub episodes_per_fact: usize,
     /// Closed-loop concurrencies, one measured phase each.
     #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
     pub concurrency: Vec<usize>,
@@ -73,9 +77,10 @@ pub struct QueryArgs {
     /// Connection pool size of the store (the store's default is 8).
     #[arg(long, default_value_t = 8)]
     pub store_connections: u32,
-    /// Weight of lexical search in the ranking (`query.lexical_weight`; 0 turns it off).
-    #[arg(long, default_value_t = 0.15)]
-    pub lexical_weight: f64,
+    /// Weight of lexical search in the ranking (`query.lexical_weight`, the product's default
+    /// when not given; 0 turns it off).
+    #[arg(long)]
+    pub lexical_weight: Option<f64>,
     /// Random seed of the population and the traffic.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,

@@ -5,13 +5,16 @@
 //! thousands, about 10 % have tens, most have a handful and 5 % none yet. Contents come from
 //! templates per sector filled with names, products, numbers, places and times, so vectors are
 //! spread as real sentences are; salience, creation and last-seen times are spread over two
-//! years. Everything is a pure function of the seed and the user's index, so seeding can run in
+//! years; each user's calls give episodes in proportion to the facts ([`crate::episodes`]).
+//! Everything is a pure function of the seed and the user's index, so seeding can run in
 //! chunks and tests can check the shape.
 
 use memvox_core::Sector;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom as _;
 use rand::{Rng as _, SeedableRng as _};
+
+use crate::episodes::{GeneratedEpisode, episodes};
 
 /// Milliseconds in a day.
 const DAY_MS: i64 = 86_400_000;
@@ -27,6 +30,8 @@ pub struct Shape {
     pub heavy_users: usize,
     /// Memories of each heavy user.
     pub heavy_memories: usize,
+    /// Call episodes per memory (fact) of every user (see [`crate::episodes`]).
+    pub episodes_per_fact: usize,
 }
 
 /// One generated user.
@@ -44,8 +49,10 @@ pub struct GeneratedUser {
     pub created_at: i64,
     /// Last call.
     pub last_interaction: Option<i64>,
-    /// The user's memories.
+    /// The user's memories (facts).
     pub memories: Vec<GeneratedMemory>,
+    /// The episodes of the user's calls.
+    pub episodes: Vec<GeneratedEpisode>,
 }
 
 /// One generated memory.
@@ -114,14 +121,23 @@ pub fn user(shape: &Shape, seed: u64, index: usize, now: i64) -> GeneratedUser {
         .map(|_| memory(&mut rng, created_at, now))
         .collect();
     let last_interaction = memories.iter().map(|m| m.last_seen_at).max();
+    let id = user_id(index);
+    let episodes = episodes(
+        &mut rng,
+        &id,
+        count * shape.episodes_per_fact,
+        created_at,
+        now,
+    );
     GeneratedUser {
-        user_id: user_id(index),
+        user_id: id,
         phone: phone(index),
         display_name,
         summary,
         created_at,
         last_interaction,
         memories,
+        episodes,
     }
 }
 
@@ -153,12 +169,13 @@ pub fn question(rng: &mut StdRng, sequence: u64) -> String {
     format!("{} (ref {sequence})", fill(rng, template))
 }
 
-fn pick<'a>(rng: &mut StdRng, list: &[&'a str]) -> &'a str {
+/// A random entry of `list`.
+pub fn pick<'a>(rng: &mut StdRng, list: &[&'a str]) -> &'a str {
     list.choose(rng).copied().unwrap_or_default()
 }
 
 /// Replaces each `{slot}` of a template with a random value.
-fn fill(rng: &mut StdRng, template: &str) -> String {
+pub fn fill(rng: &mut StdRng, template: &str) -> String {
     let mut out = String::with_capacity(template.len() + 24);
     let mut rest = template;
     while let Some(start) = rest.find('{') {
@@ -306,6 +323,7 @@ mod tests {
             users: 20_000,
             heavy_users: 3,
             heavy_memories: 10_000,
+            episodes_per_fact: 0,
         };
         let counts: Vec<usize> = (0..shape.users)
             .map(|index| {
@@ -337,6 +355,7 @@ mod tests {
             users: 10,
             heavy_users: 1,
             heavy_memories: 500,
+            episodes_per_fact: 3,
         };
         let a = user(&shape, 7, 0, NOW);
         let b = user(&shape, 7, 0, NOW);
@@ -362,6 +381,9 @@ mod tests {
             a.last_interaction,
             a.memories.iter().map(|m| m.last_seen_at).max()
         );
+        assert_eq!(a.episodes.len(), 1_500, "three episodes a fact");
+        assert_eq!(a.episodes, b.episodes);
+        assert!(a.episodes.iter().all(|e| !e.content.contains('{')));
     }
 
     #[test]

@@ -63,6 +63,7 @@ pub async fn query(args: QueryArgs) -> anyhow::Result<()> {
         users: args.users,
         heavy_users: args.heavy_users.min(args.users),
         heavy_memories: args.heavy_memories,
+        episodes_per_fact: args.episodes_per_fact,
     };
     let seeding_embedder = build_embedder(&EmbedderSettings {
         cache_bytes: 0,
@@ -214,8 +215,15 @@ async fn measure(
     }
 
     println!(
-        "scenario query ({backend}): {} users, {} memories ({} users with {}), seeded in {:.0} s",
-        seeded.users, seeded.memories, shape.heavy_users, shape.heavy_memories, seeded.seconds
+        "scenario query ({backend}): {} users, {} facts and {} episodes ({} users with {} facts \
+         and {} episodes), seeded in {:.0} s",
+        seeded.users,
+        seeded.memories,
+        seeded.episodes,
+        shape.heavy_users,
+        shape.heavy_memories,
+        shape.heavy_memories * shape.episodes_per_fact,
+        seeded.seconds
     );
     println!(
         "cold first query of a heavy user (index load): mean {:.2} ms, max {:.2} ms",
@@ -226,7 +234,12 @@ async fn measure(
     let output = json!({
         "scenario": "query",
         "backend": backend,
-        "shape": {"users": shape.users, "heavy_users": shape.heavy_users, "heavy_memories": shape.heavy_memories},
+        "shape": {
+            "users": shape.users,
+            "heavy_users": shape.heavy_users,
+            "heavy_memories": shape.heavy_memories,
+            "episodes_per_fact": shape.episodes_per_fact,
+        },
         "seeded": seeded,
         "cold_heavy_first_query_ms": {"mean": cold.mean_ms, "max": cold.max_ms},
         "results": summaries,
@@ -249,13 +262,17 @@ fn label(endpoint: Endpoint, heavy: bool) -> &'static str {
 }
 
 /// Starts the query router as `memvox serve` mounts it; returns `http://address`.
-async fn start_service(store: Arc<dyn Store>, lexical_weight: f64) -> anyhow::Result<String> {
+async fn start_service(
+    store: Arc<dyn Store>,
+    lexical_weight: Option<f64>,
+) -> anyhow::Result<String> {
+    let defaults = QuerySettings::default();
     let settings = QuerySettings {
         api_token_sha256: vec![hash_token(TOKEN)],
         init_secrets: vec![Secret::new(INIT_SECRET)],
         rate_limit_per_second: 0,
-        lexical_weight,
-        ..QuerySettings::default()
+        lexical_weight: lexical_weight.unwrap_or(defaults.lexical_weight),
+        ..defaults
     };
     let metrics = Metrics::new();
     let caching = Caching::new(CacheSettings::default(), None, metrics.registry())?;

@@ -3,14 +3,17 @@
 //! embedder in large batches. Seeding 100,000 users through HTTP would take hours; this takes
 //! minutes and writes exactly the rows the store itself writes (same columns, encrypted content,
 //! keyed fingerprints, lexical tokens, decay rates, vector encoding), so the store's triggers and
-//! indexes see the real data. User summaries are written in plaintext (the store reads them as
+//! indexes see the real data. Call episodes are memories of kind `episode`, as the
+//! extraction worker writes them. User summaries are written in plaintext (the store reads them as
 //! values from before encryption).
 
 use std::time::Instant;
 
 use memvox_ai::Embedder;
+use memvox_core::episode::spoken_text;
+use memvox_core::{MemoryKind, Sector};
 use memvox_crypto::Keyring;
-use memvox_store::{LexicalKey, sealed_memory_content};
+use memvox_store::{EPISODE_SALIENCE, LexicalKey, sealed_memory_content};
 use sqlx::{PgPool, SqlitePool};
 
 use crate::population::{GeneratedUser, Shape, user};
@@ -46,8 +49,10 @@ enum Value {
 pub struct Seeded {
     /// Users.
     pub users: usize,
-    /// Memories (each with a vector).
+    /// Memories: facts (each with a vector).
     pub memories: usize,
+    /// Episodes (each with a vector).
+    pub episodes: usize,
     /// Memory links.
     pub links: usize,
     /// Seconds spent.
@@ -72,13 +77,19 @@ pub async fn seed(
     while start < shape.users {
         let end = (start + CHUNK_USERS).min(shape.users);
         let users: Vec<GeneratedUser> = (start..end).map(|i| user(shape, seed, i, now)).collect();
-        let texts: Vec<&str> = users
+        // In the order `rows` takes them: each user's facts, then their episodes (embedded
+        // as the embedding worker does: the searched turns without speaker labels).
+        let texts: Vec<String> = users
             .iter()
-            .flat_map(|u| u.memories.iter().map(|m| m.content.as_str()))
+            .flat_map(|u| {
+                let facts = u.memories.iter().map(|m| m.content.clone());
+                facts.chain(u.episodes.iter().map(|e| spoken_text(&e.content)))
+            })
             .collect();
         let mut vectors = Vec::with_capacity(texts.len());
         for batch in texts.chunks(8_192) {
-            vectors.extend(embedder.embed(batch).await?);
+            let batch: Vec<&str> = batch.iter().map(String::as_str).collect();
+            vectors.extend(embedder.embed(&batch).await?);
         }
         let tables = rows(
             &users,
@@ -91,18 +102,21 @@ pub async fn seed(
         )?;
         seeded.users += users.len();
         seeded.memories += tables.memories.len();
+        seeded.episodes += tables.episodes.len();
         seeded.links += tables.links.len();
         write(db, tables).await?;
         start = end;
         if start % (CHUNK_USERS * 10) == 0 || start == shape.users {
             let elapsed = started.elapsed().as_secs_f64();
             eprintln!(
-                "seeded {} / {} users, {} memories, {} links in {elapsed:.1} s ({:.0} memories/s)",
+                "seeded {} / {} users, {} memories, {} episodes, {} links in {elapsed:.1} s \
+                 ({:.0} rows/s)",
                 seeded.users,
                 shape.users,
                 seeded.memories,
+                seeded.episodes,
                 seeded.links,
-                seeded.memories as f64 / elapsed.max(1e-9)
+                (seeded.memories + seeded.episodes) as f64 / elapsed.max(1e-9)
             );
         }
     }
@@ -116,6 +130,7 @@ struct Tables {
     users: Vec<Vec<Value>>,
     callers: Vec<Vec<Value>>,
     memories: Vec<Vec<Value>>,
+    episodes: Vec<Vec<Value>>,
     terms: Vec<Vec<Value>>,
     embeddings: Vec<Vec<Value>>,
     links: Vec<Vec<Value>>,
@@ -134,6 +149,7 @@ fn rows(
         users: Vec::with_capacity(users.len()),
         callers: Vec::with_capacity(users.len()),
         memories: Vec::with_capacity(vectors.len()),
+        episodes: Vec::new(),
         terms: Vec::with_capacity(vectors.len()),
         embeddings: Vec::with_capacity(vectors.len()),
         links: Vec::new(),
@@ -171,20 +187,15 @@ fn rows(
                 Value::Int(memory.created_at),
                 Value::Int(memory.created_at),
             ]);
-            tables.terms.push(vec![
-                Value::Int(id),
-                Value::Text(user.user_id.clone()),
-                Value::Text(lexical.memory_terms(&user.user_id, &memory.content)),
-            ]);
-            let vector = vectors.next().unwrap_or_default();
-            tables.embeddings.push(vec![
-                Value::Int(id),
-                Value::Text(user.user_id.clone()),
-                Value::Text(model.to_owned()),
-                Value::Int(i64::try_from(vector.len()).unwrap_or(i64::MAX)),
-                Value::Vector(vector),
-                Value::Int(memory.created_at),
-            ]);
+            push_index_rows(
+                &mut tables,
+                &mut vectors,
+                model,
+                (id, &user.user_id),
+                &memory.content,
+                memory.created_at,
+                lexical,
+            );
             if position % 4 == 3 {
                 tables.links.push(vec![
                     Value::Int(id),
@@ -195,8 +206,67 @@ fn rows(
                 ]);
             }
         }
+        for episode in &user.episodes {
+            let id = *next_id;
+            *next_id += 1;
+            let sector = Sector::Episodic;
+            tables.episodes.push(vec![
+                Value::Int(id),
+                Value::Text(user.user_id.clone()),
+                Value::Text(sealed_memory_content(
+                    keyring,
+                    &user.user_id,
+                    &episode.content,
+                )?),
+                Value::Text(keyring.fingerprint(&episode.content)),
+                Value::Text(MemoryKind::Episode.as_str().to_owned()),
+                Value::Text(sector.as_str().to_owned()),
+                Value::Float(EPISODE_SALIENCE),
+                Value::Float(sector.default_decay_per_day()),
+                Value::Int(episode.said_at),
+                Value::Text(episode.conversation_id.clone()),
+                Value::Text(serde_json::json!(episode.turn_indexes).to_string()),
+                Value::Int(episode.said_at),
+                Value::Int(now),
+            ]);
+            push_index_rows(
+                &mut tables,
+                &mut vectors,
+                model,
+                (id, &user.user_id),
+                &episode.content,
+                episode.said_at,
+                lexical,
+            );
+        }
     }
     Ok(tables)
+}
+
+/// The lexical tokens and the vector row of memory `id` of `user_id`.
+fn push_index_rows(
+    tables: &mut Tables,
+    vectors: &mut impl Iterator<Item = Vec<f32>>,
+    model: &str,
+    (id, user_id): (i64, &str),
+    content: &str,
+    at: i64,
+    lexical: &LexicalKey,
+) {
+    tables.terms.push(vec![
+        Value::Int(id),
+        Value::Text(user_id.to_owned()),
+        Value::Text(lexical.memory_terms(user_id, content)),
+    ]);
+    let vector = vectors.next().unwrap_or_default();
+    tables.embeddings.push(vec![
+        Value::Int(id),
+        Value::Text(user_id.to_owned()),
+        Value::Text(model.to_owned()),
+        Value::Int(i64::try_from(vector.len()).unwrap_or(i64::MAX)),
+        Value::Vector(vector),
+        Value::Int(at),
+    ]);
 }
 
 const USERS: &str =
@@ -204,6 +274,9 @@ const USERS: &str =
 const CALLERS: &str = "INSERT INTO caller_identities (phone_number, user_id, created_at) VALUES ";
 const MEMORIES: &str = "INSERT INTO memories (id, user_id, content, content_fingerprint, sector, \
      salience, decay_per_day, last_seen_at, created_at, updated_at) VALUES ";
+const EPISODES: &str = "INSERT INTO memories (id, user_id, content, content_fingerprint, kind, \
+     sector, salience, decay_per_day, last_seen_at, source_conversation, source_turns, \
+     created_at, updated_at) VALUES ";
 const TERMS: &str = "INSERT INTO memory_terms (memory_id, user_id, terms) VALUES ";
 const EMBEDDINGS: &str = "INSERT INTO memory_embeddings \
      (memory_id, user_id, model, dimension, embedding, created_at) VALUES ";
@@ -215,6 +288,7 @@ async fn write(db: &Db, tables: Tables) -> anyhow::Result<()> {
         (USERS, tables.users),
         (CALLERS, tables.callers),
         (MEMORIES, tables.memories),
+        (EPISODES, tables.episodes),
         (TERMS, tables.terms),
         (EMBEDDINGS, tables.embeddings),
         (LINKS, tables.links),
@@ -350,17 +424,20 @@ mod tests {
             users: 2,
             heavy_users: 1,
             heavy_memories: 8,
+            episodes_per_fact: 1,
         };
         let users = vec![user(&shape, 1, 0, 1_767_225_645_000)];
-        let vectors = vec![vec![0.5_f32; 4]; 8];
+        let vectors = vec![vec![0.5_f32; 4]; 16];
         let mut next_id = 10;
         let keyring = Keyring::from_key_set(memvox_crypto::KeySet::generate());
         let lexical = LexicalKey::for_keyring(&keyring);
         let tables = rows(&users, vectors, "m", &mut next_id, 0, &keyring, &lexical).unwrap();
-        assert_eq!(next_id, 18);
+        assert_eq!(next_id, 26);
         assert_eq!(tables.memories.len(), 8);
-        assert_eq!(tables.terms.len(), 8);
-        assert_eq!(tables.embeddings.len(), 8);
+        assert_eq!(tables.episodes.len(), 8);
+        assert_eq!(tables.terms.len(), 16);
+        assert_eq!(tables.embeddings.len(), 16);
+        assert!(matches!(&tables.episodes[0][4], Value::Text(kind) if kind == "episode"));
         let Value::Text(sealed) = &tables.memories[0][2] else {
             panic!("content is text");
         };

@@ -257,7 +257,7 @@ pub(crate) const REINFORCE_SALIENCE_BUMP: f64 = 0.05;
 
 /// The salience an episode is stored with: below an extracted fact's usual 0.5–0.9, so that of
 /// a fact and an episode matching a query equally, the compact fact ranks first.
-pub(crate) const EPISODE_SALIENCE: f64 = 0.3;
+pub const EPISODE_SALIENCE: f64 = 0.3;
 
 /// Parses the stored JSON list of an event's result memory ids.
 pub(crate) fn parse_result_ids(text: Option<String>) -> StoreResult<Vec<memvox_core::MemoryId>> {

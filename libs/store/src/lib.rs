@@ -37,6 +37,7 @@ use async_trait::async_trait;
 use memvox_core::{CallerIdentity, Memory, MemoryId, MemoryLink, NewMemory, UnixMillis, User};
 use memvox_crypto::Keyring;
 
+pub use common::EPISODE_SALIENCE;
 pub use encryption::{
     ColumnStatus, Cursor, ReencryptBatch, encrypted_columns, sealed_memory_content,
 };
