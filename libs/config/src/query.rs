@@ -18,8 +18,20 @@ pub struct QuerySettings {
     /// request header of the webhook).
     pub init_secret_header: String,
     /// Accepted values of that header; several may be active during rotation. Empty: the
-    /// initiation webhook answers 503.
+    /// initiation webhook answers 503. An empty value is refused at start-up.
     pub init_secrets: Vec<Secret>,
+    /// Initiation requests per minute answered with a lookup for one caller number; past it the
+    /// call still starts, with the generic (empty) answer. `0` disables the limit.
+    pub init_rate_per_number_per_minute: u32,
+    /// Initiation requests per second answered with a lookup, all numbers together; past it
+    /// the generic answer goes out without touching the store. `0` disables the limit.
+    pub init_rate_global_per_second: u32,
+    /// Send a `conversation_config_override.agent.first_message` (the greetings below) to
+    /// returning callers. Off by default: ElevenLabs fails the call when an override arrives
+    /// for a field the agent has not enabled, so turn this on only after enabling
+    /// `platform_settings.overrides.conversation_config_override.agent.first_message` on
+    /// every agent that uses this webhook.
+    pub first_message_override: bool,
     /// Budget of the initiation webhook's store lookups, in ms; past it a generic response goes
     /// out so the call still starts.
     pub init_deadline_ms: u64,
@@ -64,6 +76,9 @@ impl Default for QuerySettings {
             api_token_sha256: Vec::new(),
             init_secret_header: "x-memvox-secret".to_owned(),
             init_secrets: Vec::new(),
+            init_rate_per_number_per_minute: 10,
+            init_rate_global_per_second: 200,
+            first_message_override: false,
             init_deadline_ms: 300,
             default_limit: 3,
             max_limit: 20,
@@ -80,5 +95,26 @@ impl Default for QuerySettings {
             greeting_named: "Hi {name}, welcome back! How can I help you today?".to_owned(),
             greeting: "Welcome back! How can I help you today?".to_owned(),
         }
+    }
+}
+
+impl QuerySettings {
+    /// Rules the types cannot express, each broken one explained in a sentence.
+    ///
+    /// # Errors
+    /// The explanation of the first broken rule.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(index) = self
+            .init_secrets
+            .iter()
+            .position(|secret| secret.expose().trim().is_empty())
+        {
+            return Err(format!(
+                "query.init_secrets[{index}] is empty: an empty initiation secret would let \
+                 anyone who sends the header without a value read callers' memories, so every \
+                 secret must be a non-empty string"
+            ));
+        }
+        Ok(())
     }
 }

@@ -158,3 +158,17 @@ fn encryption_is_on_by_default_and_keys_come_from_the_environment() {
         Ok(())
     });
 }
+
+#[test]
+fn an_empty_init_secret_stops_start_up() {
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_QUERY__INIT_SECRETS", r#"["good", ""]"#);
+        let err = Config::load(None)
+            .expect_err("an empty secret is refused")
+            .to_string();
+        assert!(err.contains("query.init_secrets[1] is empty"), "{err}");
+        jail.set_env("MEMVOX_QUERY__INIT_SECRETS", r#"["good"]"#);
+        assert!(Config::load(None).is_ok());
+        Ok(())
+    });
+}

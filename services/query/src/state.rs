@@ -12,7 +12,9 @@ use memvox_store::Store;
 
 use crate::auth::{BadTokenDigest, InitSecret, TokenAuth};
 use crate::clock::Clock;
+use crate::init_limit::InitLimiter;
 use crate::invocations::InvocationLog;
+use crate::metrics::QueryMetrics;
 use crate::search::{QueryKey, SearchAnswer};
 
 /// Why the query service could not be set up.
@@ -21,6 +23,12 @@ pub enum SetupError {
     /// A configured token digest is malformed.
     #[error(transparent)]
     Token(#[from] BadTokenDigest),
+    /// A rule of the query settings is broken.
+    #[error("configuration: {0}")]
+    Settings(String),
+    /// The query counters could not be registered.
+    #[error("query metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
     /// The summarizer settings are unusable.
     #[error("summarizer: {0}")]
     Summarizer(#[from] SummarizeError),
@@ -47,6 +55,10 @@ pub struct QueryState {
     pub tokens: Arc<TokenAuth>,
     /// The initiation webhook's secret.
     pub init_secret: InitSecret,
+    /// The initiation webhook's rate limits.
+    pub init_limiter: Arc<InitLimiter>,
+    /// Counters (registered in the process's registry by [`QueryState::from_app`]).
+    pub metrics: QueryMetrics,
     /// Off-the-hot-path log of tool calls.
     pub invocations: InvocationLog,
     /// Recent query answers per user, in process and in Redis; `None` when disabled.
@@ -63,7 +75,8 @@ impl QueryState {
     /// task (needs a Tokio runtime).
     ///
     /// # Errors
-    /// [`SetupError::Token`] for a malformed token digest.
+    /// [`SetupError::Settings`] for a broken settings rule, [`SetupError::Token`] for a
+    /// malformed token digest.
     pub fn new(
         store: Arc<dyn Store>,
         bus: Arc<dyn Bus>,
@@ -72,6 +85,7 @@ impl QueryState {
         settings: QuerySettings,
         cache: &Caching,
     ) -> Result<Self, SetupError> {
+        settings.validate().map_err(SetupError::Settings)?;
         let tokens = TokenAuth::new(
             &settings.api_token_sha256,
             settings.rate_limit_per_second,
@@ -83,6 +97,10 @@ impl QueryState {
         let init_secret = InitSecret::new(
             &settings.init_secret_header,
             settings.init_secrets.iter().map(|s| s.expose()),
+        );
+        let init_limiter = InitLimiter::new(
+            settings.init_rate_per_number_per_minute,
+            settings.init_rate_global_per_second,
         );
         let invocations = InvocationLog::start(store.clone(), settings.invocation_queue);
         let query_vectors = cache.query_vectors(embedder.model_id());
@@ -101,6 +119,8 @@ impl QueryState {
             clock: Clock::system(),
             tokens: Arc::new(tokens),
             init_secret,
+            init_limiter: Arc::new(init_limiter),
+            metrics: QueryMetrics::new(),
             invocations,
             answers: cache.user_cache("answers"),
             query_vectors,
@@ -114,14 +134,16 @@ impl QueryState {
     /// [`SetupError`] for malformed token digests or summarizer settings.
     pub fn from_app(app: &App) -> Result<Self, SetupError> {
         let summarizer = build_summarizer(&app.config.summarizer)?;
-        Self::new(
+        let state = Self::new(
             app.store.clone(),
             app.bus.clone(),
             app.embedder.clone(),
             summarizer,
             app.config.query.clone(),
             &app.cache,
-        )
+        )?;
+        state.metrics.register(app.metrics.registry())?;
+        Ok(state)
     }
 
     /// Replaces the clock (tests pin it to compute recency by hand).

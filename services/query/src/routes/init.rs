@@ -1,14 +1,20 @@
-//! `POST /webhook/conversation-init`: personalises an inbound call before it starts.
+//! `POST /webhook/conversation-init`: personalises a phone call before it starts.
 //!
-//! The caller's number maps to a user (`user_for_caller`); a number never seen becomes a guest
-//! user `guest_<hash>` bound to it, so the post-call webhook and later tool calls share its id.
-//! The answer carries every dynamic variable in [`VARIABLES`] (empty strings when unknown),
-//! `user_id`, and for a returning caller a first-message override. It reads only the user row
-//! and the five most salient memories: no vector search, no model call.
+//! The caller's number maps to a user (`user_for_caller`); a number never seen gets its guest
+//! id (`guest_<hash>`), which the post-call worker creates and binds when the call is actually
+//! processed — this webhook writes nothing, so probing numbers cannot grow the database. The
+//! answer carries every dynamic variable in [`VARIABLES`], always all of them and always
+//! strings (empty when unknown), and `user_id`. `user_name` is the user's display name: empty
+//! unless one was recorded for the user. A first-message override goes to returning callers
+//! only when `query.first_message_override` is on, because ElevenLabs fails the call when an
+//! override arrives for a field the agent has not enabled. It reads only the user row and the
+//! five most salient memories: no vector search, no model call.
 //!
-//! The call must never fail to start because of memvox: a store error or a lookup slower than
-//! `init_deadline_ms` still answers 200 with every variable empty. Only a wrong secret (401),
-//! a missing configuration (503) or a body that is not the webhook's JSON (400) is refused.
+//! The call must never fail to start because of memvox: the body is read as JSON whatever its
+//! `Content-Type`; a store error, a lookup slower than `init_deadline_ms` or a rate limit
+//! (`init_rate_per_number_per_minute`, `init_rate_global_per_second`) still answers 200 with
+//! every variable empty. Only a wrong secret (401), a missing configuration (503) or a body
+//! that is not the webhook's JSON (400) is refused.
 
 use std::time::Duration;
 
@@ -21,7 +27,7 @@ use memvox_elevenlabs::initiation::ConversationInitRequest;
 use memvox_elevenlabs::{ConversationInitResponse, DynamicVariableName};
 use memvox_store::{MemoryFilter, MemoryOrder, StoreResult};
 
-use crate::extract::ApiJson;
+use crate::extract::AnyTypeJson;
 use crate::present::rfc3339;
 use crate::{ApiError, QueryState};
 
@@ -62,13 +68,25 @@ pub fn router() -> Router<QueryState> {
 async fn conversation_init(
     State(state): State<QueryState>,
     headers: HeaderMap,
-    request: Result<ApiJson<ConversationInitRequest>, ApiError>,
+    request: Result<AnyTypeJson<ConversationInitRequest>, ApiError>,
 ) -> Result<Json<ConversationInitResponse>, ApiError> {
     state.init_secret.verify(&headers)?;
-    let ApiJson(request) = request?;
+    let AnyTypeJson(request) = request?;
     let Some(caller) = request.caller_id() else {
         return Ok(Json(generic()));
     };
+    if let Err(limit) = state.init_limiter.admit(caller) {
+        state
+            .metrics
+            .init_limited
+            .with_label_values(&[limit.label()])
+            .inc();
+        tracing::warn!(
+            limit = limit.label(),
+            "conversation-init over its rate limit; answering generically"
+        );
+        return Ok(Json(generic()));
+    }
     let deadline = Duration::from_millis(state.settings.init_deadline_ms);
     let response = match tokio::time::timeout(deadline, personalise(&state, caller)).await {
         Ok(Ok(response)) => response,
@@ -98,14 +116,9 @@ pub fn generic() -> ConversationInitResponse {
 
 async fn personalise(state: &QueryState, caller: &str) -> StoreResult<ConversationInitResponse> {
     let store = &state.store;
-    let now = state.clock.now();
-    let user_id = match store.user_for_caller(caller).await? {
-        Some(user_id) => user_id,
-        None => {
-            let guest = guest_user_id(caller);
-            store.ensure_user(&guest, now).await?;
-            store.bind_caller(caller, &guest, now).await?.user_id
-        }
+    let Some(user_id) = store.user_for_caller(caller).await? else {
+        let guest = guest_user_id(caller);
+        return Ok(respond(state, &guest, None, &[]));
     };
     let user = store.get_user(&user_id).await?;
     let memories = store
@@ -146,7 +159,7 @@ fn respond(
         .with_variable(MEMORY_CONTEXT, sentences(&context))
         .with_variable(RECENT_TOPICS, sentences(&recent))
         .with_variable(LAST_INTERACTION, last.map(rfc3339).unwrap_or_default());
-    if !memories.is_empty() || last.is_some() {
+    if state.settings.first_message_override && (!memories.is_empty() || last.is_some()) {
         let greeting = if name.is_empty() {
             state.settings.greeting.clone()
         } else {
