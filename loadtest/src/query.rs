@@ -251,7 +251,7 @@ fn label(endpoint: Endpoint, heavy: bool) -> &'static str {
 /// Starts the query router as `memvox serve` mounts it; returns `http://address`.
 async fn start_service(store: Arc<dyn Store>, lexical_weight: f64) -> anyhow::Result<String> {
     let settings = QuerySettings {
-        api_token_sha256: vec![hash_token(TOKEN)],
+        tool_token_sha256: vec![hash_token(TOKEN)],
         init_secrets: vec![Secret::new(INIT_SECRET)],
         rate_limit_per_second: 0,
         lexical_weight,

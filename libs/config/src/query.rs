@@ -10,10 +10,15 @@ use crate::Secret;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QuerySettings {
-    /// SHA-256 (lower-case hex) of every accepted API bearer token; several may be active at
-    /// once during rotation. Only hashes are configured, never tokens. Empty: the tool and the
-    /// REST API refuse every request (401).
-    pub api_token_sha256: Vec<String>,
+    /// SHA-256 (lower-case hex) of every accepted tool token: the bearer ElevenLabs presents
+    /// on `POST /tools/memory-query`. A tool token may only query, and only for the identity
+    /// the call carries; it is refused on `/v1`. Several may be active during rotation. Only
+    /// hashes are configured, never tokens. Empty: the tool refuses every call (401).
+    pub tool_token_sha256: Vec<String>,
+    /// SHA-256 (lower-case hex) of every accepted admin token: the bearer for the `/v1` REST
+    /// API (read, add, edit, export, erase any user). Refused on the tool. Empty: `/v1`
+    /// refuses every request (401).
+    pub admin_token_sha256: Vec<String>,
     /// Header carrying the conversation-initiation shared secret (configured in ElevenLabs as a
     /// request header of the webhook).
     pub init_secret_header: String,
@@ -73,7 +78,8 @@ pub struct QuerySettings {
 impl Default for QuerySettings {
     fn default() -> Self {
         Self {
-            api_token_sha256: Vec::new(),
+            tool_token_sha256: Vec::new(),
+            admin_token_sha256: Vec::new(),
             init_secret_header: "x-memvox-secret".to_owned(),
             init_secrets: Vec::new(),
             init_rate_per_number_per_minute: 10,
@@ -113,6 +119,18 @@ impl QuerySettings {
                 "query.init_secrets[{index}] is empty: an empty initiation secret would let \
                  anyone who sends the header without a value read callers' memories, so every \
                  secret must be a non-empty string"
+            ));
+        }
+        if let Some(digest) = self.tool_token_sha256.iter().find(|digest| {
+            self.admin_token_sha256
+                .iter()
+                .any(|admin| admin.trim().eq_ignore_ascii_case(digest.trim()))
+        }) {
+            return Err(format!(
+                "query.tool_token_sha256 and query.admin_token_sha256 both hold {}: a token \
+                 ElevenLabs presents on every tool call must not also open the admin API, so \
+                 give each role its own token",
+                digest.trim()
             ));
         }
         Ok(())

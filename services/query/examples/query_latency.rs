@@ -156,7 +156,7 @@ async fn main() {
     eprintln!("embedding alone: mean {:?}", started.elapsed() / 100);
 
     let settings = QuerySettings {
-        api_token_sha256: vec![hash_token("bench")],
+        tool_token_sha256: vec![hash_token("bench")],
         rate_limit_per_second: 0,
         ..QuerySettings::default()
     };

@@ -10,7 +10,7 @@ use memvox_core::ScoreWeights;
 use memvox_runtime::App;
 use memvox_store::Store;
 
-use crate::auth::{BadTokenDigest, InitSecret, TokenAuth};
+use crate::auth::{BadTokenDigest, InitSecret, Role, TokenAuth};
 use crate::clock::Clock;
 use crate::init_limit::InitLimiter;
 use crate::invocations::InvocationLog;
@@ -51,8 +51,10 @@ pub struct QueryState {
     pub weights: ScoreWeights,
     /// Time source for recency.
     pub clock: Clock,
-    /// Accepted bearer tokens and their rate limits.
-    pub tokens: Arc<TokenAuth>,
+    /// Accepted tool tokens (the memory-query tool only) and their rate limits.
+    pub tool_tokens: Arc<TokenAuth>,
+    /// Accepted admin tokens (`/v1` only) and their rate limits.
+    pub admin_tokens: Arc<TokenAuth>,
     /// The initiation webhook's secret.
     pub init_secret: InitSecret,
     /// The initiation webhook's rate limits.
@@ -86,14 +88,19 @@ impl QueryState {
         cache: &Caching,
     ) -> Result<Self, SetupError> {
         settings.validate().map_err(SetupError::Settings)?;
-        let tokens = TokenAuth::new(
-            &settings.api_token_sha256,
-            settings.rate_limit_per_second,
-            settings.rate_limit_burst,
-        )?;
-        if settings.api_token_sha256.is_empty() {
-            tracing::warn!("no query.api_token_sha256 configured: tool and API calls get 401");
-        }
+        let tokens = |role, digests: &[String]| {
+            if digests.is_empty() {
+                tracing::warn!("no query.{role}_token_sha256 configured: those calls get 401");
+            }
+            TokenAuth::new(
+                role,
+                digests,
+                settings.rate_limit_per_second,
+                settings.rate_limit_burst,
+            )
+        };
+        let tool_tokens = tokens(Role::Tool, &settings.tool_token_sha256)?;
+        let admin_tokens = tokens(Role::Admin, &settings.admin_token_sha256)?;
         let init_secret = InitSecret::new(
             &settings.init_secret_header,
             settings.init_secrets.iter().map(|s| s.expose()),
@@ -117,7 +124,8 @@ impl QueryState {
             settings: Arc::new(settings),
             weights,
             clock: Clock::system(),
-            tokens: Arc::new(tokens),
+            tool_tokens: Arc::new(tool_tokens),
+            admin_tokens: Arc::new(admin_tokens),
             init_secret,
             init_limiter: Arc::new(init_limiter),
             metrics: QueryMetrics::new(),

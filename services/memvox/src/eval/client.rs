@@ -16,8 +16,10 @@ pub struct Endpoint {
     pub base_url: String,
     /// ElevenLabs webhook signing secret.
     pub webhook_secret: String,
-    /// API bearer token (tool and REST).
+    /// Tool token (the memory-query tool).
     pub token: String,
+    /// Admin token (the `/v1` REST API).
+    pub admin_token: String,
     /// Conversation-init header and secret, when the init webhook is configured.
     pub init: Option<(String, String)>,
 }
@@ -198,7 +200,7 @@ impl Client {
             .send("add memory", || {
                 self.http
                     .post(self.url(&format!("/v1/users/{user_id}/memories")))
-                    .bearer_auth(&self.endpoint.token)
+                    .bearer_auth(&self.endpoint.admin_token)
                     .json(&body)
             })
             .await?;
@@ -213,7 +215,7 @@ impl Client {
             self.send("list memories", move || {
                 self.http
                     .get(self.url(&format!("/v1/users/{user_id}/memories?{query}")))
-                    .bearer_auth(&self.endpoint.token)
+                    .bearer_auth(&self.endpoint.admin_token)
             })
         };
         let bytes = match list("limit=1000&kind=fact,episode").await {

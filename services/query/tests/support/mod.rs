@@ -25,8 +25,10 @@ use tower::ServiceExt as _;
 pub const NOW: i64 = 1_767_225_645_000;
 /// Milliseconds per day.
 pub const DAY: i64 = 86_400_000;
-/// The API token tests present.
+/// The tool token tests present.
 pub const TOKEN: &str = "test-token";
+/// The admin token tests present on `/v1`.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
 /// The initiation secret tests present.
 pub const INIT_SECRET: &str = "init-secret";
 
@@ -121,7 +123,8 @@ fn space() -> EmbeddingSpace {
 /// Settings with the test token and initiation secret.
 pub fn settings() -> QuerySettings {
     QuerySettings {
-        api_token_sha256: vec![hash_token(TOKEN)],
+        tool_token_sha256: vec![hash_token(TOKEN)],
+        admin_token_sha256: vec![hash_token(ADMIN_TOKEN)],
         init_secrets: vec![Secret::new(INIT_SECRET)],
         lexical_min_memories: 0,
         ..QuerySettings::default()
@@ -225,9 +228,11 @@ impl Harness {
         (status, body)
     }
 
-    /// An authenticated JSON request.
+    /// An authenticated JSON request: with the admin token under `/v1`, the tool token
+    /// elsewhere.
     pub async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.send(request(method, uri, Some(TOKEN), body)).await
+        self.send(request(method, uri, Some(token_for(uri)), body))
+            .await
     }
 
     /// Row count of every table.
@@ -363,6 +368,15 @@ pub fn counter_where(registry: &prometheus::Registry, name: &str, labels: &[(&st
         })
         .map(|m| m.get_counter().value() as u64)
         .sum()
+}
+
+/// The token of the role `uri` needs: admin under `/v1`, tool elsewhere.
+pub fn token_for(uri: &str) -> &'static str {
+    if uri.starts_with("/v1/") {
+        ADMIN_TOKEN
+    } else {
+        TOKEN
+    }
 }
 
 /// A request with an optional bearer token and JSON body.
