@@ -27,6 +27,7 @@ use memvox_ai::{EmbedderSettings, ExtractorSettings, SummarizerSettings};
 use memvox_bus::BusSettings;
 use memvox_cache::CacheSettings;
 use memvox_crypto::EncryptionSettings;
+use memvox_identity::IdentitySettings;
 use memvox_store::StoreSettings;
 use memvox_telemetry::LogSettings;
 use serde::Deserialize;
@@ -65,6 +66,8 @@ pub struct Config {
     pub query: QuerySettings,
     /// Query caches and per-user cache versions.
     pub cache: CacheSettings,
+    /// How callers are identified (shared by the query service and the extraction worker).
+    pub identity: IdentitySettings,
 }
 
 /// HTTP listener settings.

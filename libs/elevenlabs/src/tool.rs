@@ -22,9 +22,17 @@ pub struct MemoryQueryRequest {
     /// Our memory user id (dynamic variable `memory_user_id`); may be empty for unknown callers.
     #[serde(default)]
     pub user_id: Option<String>,
-    /// Caller's number (dynamic variable `system__caller_id`).
+    /// Caller's number (dynamic variable `system__caller_id`); our own number on outbound
+    /// calls.
     #[serde(default)]
     pub caller_id: Option<String>,
+    /// The number called (dynamic variable `system__called_number`): ours on inbound calls,
+    /// the person dialled on outbound ones.
+    #[serde(default)]
+    pub called_number: Option<String>,
+    /// The agent on the call (dynamic variable `system__agent_id`).
+    #[serde(default)]
+    pub agent_id: Option<String>,
     /// Current conversation (dynamic variable `system__conversation_id`).
     #[serde(default)]
     pub conversation_id: Option<String>,
@@ -54,6 +62,17 @@ impl MemoryQueryRequest {
     /// The conversation id, or `None` if absent or empty.
     pub fn conversation_id(&self) -> Option<&str> {
         non_empty(self.conversation_id.as_deref())
+    }
+
+    /// The agent id, or `None` if absent or empty.
+    pub fn agent_id(&self) -> Option<&str> {
+        non_empty(self.agent_id.as_deref())
+    }
+
+    /// The number of the person on the other end of the line: `caller_id`, unless it is one of
+    /// our own numbers (`is_own`) — an outbound call — when it is `called_number`.
+    pub fn remote_number(&self, is_own: impl Fn(&str) -> bool) -> Option<&str> {
+        crate::initiation::remote_party(self.caller_id(), self.called_number.as_deref(), is_own)
     }
 }
 

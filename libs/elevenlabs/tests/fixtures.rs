@@ -85,7 +85,7 @@ fn heads_of_all_post_call_fixtures() {
 #[test]
 fn transcription_identity_and_timing() {
     let data = transcription();
-    assert_eq!(data.remote_number(), Some("+14155550199"));
+    assert_eq!(data.remote_number(|_| false), Some("+14155550199"));
     assert_eq!(data.direction(), Some(&Direction::Inbound));
     assert_eq!(data.user_id(), Some("mem_usr_8c1f2a"));
     assert_eq!(data.variable_str("caller_name"), Some("Dana"));
@@ -327,6 +327,8 @@ fn generated_tool_config_equals_the_fixture_and_matches_the_request_type() {
         query: String::new(),
         user_id: Some(String::new()),
         caller_id: Some(String::new()),
+        called_number: Some(String::new()),
+        agent_id: Some(String::new()),
         conversation_id: Some(String::new()),
         limit: Some(1),
         sectors: Some(Vec::new()),

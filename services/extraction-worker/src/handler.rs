@@ -27,6 +27,7 @@ use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
 use memvox_core::{CallOutcome, EpisodeWindows, UnixMillis};
 use memvox_elevenlabs::{EventPayload, TranscriptionData, WebhookEvent};
+use memvox_identity::IdentitySettings;
 use memvox_store::{
     EventStatus, ExtractionCommit, ExtractionOutcome, MemoryFilter, MemoryOrder, PlannedMemory,
     Store,
@@ -55,6 +56,8 @@ pub struct ExtractionHandler {
     pub extractor: Arc<dyn Extractor>,
     /// Worker tuning.
     pub settings: WorkerSettings,
+    /// How callers are identified (our own numbers).
+    pub identity: Arc<IdentitySettings>,
     /// Deliveries after which the bus dead-letters a message.
     pub max_attempts: u32,
     /// Metrics.
@@ -180,7 +183,7 @@ impl ExtractionHandler {
             EventStatus::Pending => {}
         }
         let parsed = WebhookEvent::parse(event.payload.as_bytes())?;
-        let keys = conflict_keys(&parsed);
+        let keys = conflict_keys(&self.identity, &parsed);
         if group.touches(&keys) {
             self.commit_group(group, outcomes).await;
         }
@@ -330,7 +333,8 @@ impl ExtractionHandler {
         event_id: i64,
         data: &TranscriptionData,
     ) -> Result<Prepared, ProcessError> {
-        let Some(identity) = identity::resolve(self.store.as_ref(), data).await? else {
+        let Some(identity) = identity::resolve(self.store.as_ref(), &self.identity, data).await?
+        else {
             tracing::info!(conversation_id = %data.conversation_id, "call has no user id and no caller number: recorded without memories");
             return Ok(Prepared {
                 commit: ExtractionCommit {
@@ -479,17 +483,17 @@ impl ExtractionHandler {
 }
 
 /// What preparing an event reads that an earlier event in the group may write: its
-/// conversation, the user id it names, or, without one, the caller number it is resolved by.
-fn conflict_keys(parsed: &WebhookEvent) -> Vec<String> {
+/// conversation and the caller number it is resolved by, or, without one, the user id it names.
+fn conflict_keys(identity_settings: &IdentitySettings, parsed: &WebhookEvent) -> Vec<String> {
     let mut keys: Vec<String> = parsed
         .conversation_id()
         .map(str::to_owned)
         .into_iter()
         .collect();
     if let EventPayload::Transcription(data) = &parsed.payload {
-        match data.user_id() {
-            Some(user_id) => keys.push(user_id.to_owned()),
-            None => keys.extend(data.remote_number().map(number_key)),
+        match identity::remote_number(identity_settings, data) {
+            Some(number) => keys.push(number_key(number)),
+            None => keys.extend(data.user_id().map(str::to_owned)),
         }
     }
     keys

@@ -407,7 +407,7 @@ fn a_signed_webhook_to_serve_becomes_memories_the_agent_can_query() {
         .env("MEMVOX_HTTP__LISTEN", format!("127.0.0.1:{port}"))
         .env("MEMVOX_GATEWAY__WEBHOOK_SECRETS", "[\"wsec_test_secret\"]")
         .env(
-            "MEMVOX_QUERY__API_TOKEN_SHA256",
+            "MEMVOX_QUERY__TOOL_TOKEN_SHA256",
             format!("[\"{token_hash}\"]"),
         )
         .env("MEMVOX_QUERY__INIT_SECRETS", "[\"init-secret\"]")
@@ -453,7 +453,8 @@ fn a_signed_webhook_to_serve_becomes_memories_the_agent_can_query() {
         assert_eq!(post(Some(&signature)).await.unwrap().status().as_u16(), 200);
 
         let tool = serde_json::json!({
-            "query": "when does she want a callback", "user_id": "mem_usr_8c1f2a", "limit": 3
+            "query": "when does she want a callback", "user_id": "", "limit": 3,
+            "caller_id": "+14155550199"
         });
         let answer = loop {
             let response = client
@@ -507,9 +508,11 @@ fn a_signed_webhook_to_serve_becomes_memories_the_agent_can_query() {
         let init: serde_json::Value = init.json().await.unwrap();
         assert_eq!(init["type"], "conversation_initiation_client_data");
         assert_eq!(
-            init["dynamic_variables"]["memory_user_id"], "mem_usr_8c1f2a",
+            init["dynamic_variables"]["memory_user_id"],
+            memvox_core::guest_user_id("+14155550199"),
             "the returning caller is recognised by number: {init}"
         );
+        assert_ne!(init["dynamic_variables"]["memory_context"], "", "{init}");
     });
 }
 

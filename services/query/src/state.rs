@@ -7,6 +7,7 @@ use memvox_bus::{Bus, Envelope, Message};
 use memvox_cache::{Caching, QueryVectors, UserCache, Versions};
 use memvox_config::QuerySettings;
 use memvox_core::ScoreWeights;
+use memvox_identity::IdentitySettings;
 use memvox_runtime::App;
 use memvox_store::Store;
 
@@ -61,6 +62,8 @@ pub struct QueryState {
     pub init_limiter: Arc<InitLimiter>,
     /// Counters (registered in the process's registry by [`QueryState::from_app`]).
     pub metrics: QueryMetrics,
+    /// How callers are identified (our own numbers); the process's `[identity]` section.
+    pub identity: Arc<IdentitySettings>,
     /// Off-the-hot-path log of tool calls.
     pub invocations: InvocationLog,
     /// Recent query answers per user, in process and in Redis; `None` when disabled.
@@ -129,6 +132,7 @@ impl QueryState {
             init_secret,
             init_limiter: Arc::new(init_limiter),
             metrics: QueryMetrics::new(),
+            identity: Arc::new(IdentitySettings::default()),
             invocations,
             answers: cache.user_cache("answers"),
             query_vectors,
@@ -149,9 +153,16 @@ impl QueryState {
             summarizer,
             app.config.query.clone(),
             &app.cache,
-        )?;
+        )?
+        .with_identity(app.config.identity.clone());
         state.metrics.register(app.metrics.registry())?;
         Ok(state)
+    }
+
+    /// Replaces the identity settings (the default knows no numbers of ours).
+    pub fn with_identity(mut self, identity: IdentitySettings) -> Self {
+        self.identity = Arc::new(identity);
+        self
     }
 
     /// Replaces the clock (tests pin it to compute recency by hand).

@@ -241,7 +241,7 @@ mod tests {
         let memvox_elevenlabs::EventPayload::Transcription(data) = event.payload else {
             panic!("not a transcription");
         };
-        assert_eq!(data.remote_number(), Some("+14155550200"));
+        assert_eq!(data.remote_number(|_| false), Some("+14155550200"));
         assert_eq!(data.user_id(), Some("guest_abc"));
     }
 }

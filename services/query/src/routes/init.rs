@@ -1,6 +1,8 @@
 //! `POST /webhook/conversation-init`: personalises a phone call before it starts.
 //!
-//! The caller's number maps to a user (`user_for_caller`); a number never seen gets its guest
+//! The other party's number — `caller_id`, or on an outbound call (`caller_id` one of
+//! `identity.own_numbers`) the dialled `called_number` — maps to a user (`user_for_caller`);
+//! a number never seen gets its guest
 //! id (`guest_<hash>`), which the post-call worker creates and binds when the call is actually
 //! processed — this webhook writes nothing, so probing numbers cannot grow the database. The
 //! answer carries every dynamic variable in [`VARIABLES`], always all of them and always
@@ -72,7 +74,8 @@ async fn conversation_init(
 ) -> Result<Json<ConversationInitResponse>, ApiError> {
     state.init_secret.verify(&headers)?;
     let AnyTypeJson(request) = request?;
-    let Some(caller) = request.caller_id() else {
+    let identity = &state.identity;
+    let Some(caller) = request.remote_number(|n| identity.is_own_number(n)) else {
         return Ok(Json(generic()));
     };
     if let Err(limit) = state.init_limiter.admit(caller) {

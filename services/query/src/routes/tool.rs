@@ -1,8 +1,9 @@
 //! `POST /tools/memory-query`: the ElevenLabs `memory_query` server tool.
 //!
 //! The user comes from `user_id` (bound to the `memory_user_id` dynamic variable); when it is
-//! empty, from the caller's number (`caller_id`, bound to `system__caller_id`) if it is bound
-//! to a user. Neither known: 200 with no memories, never an error, so the agent simply has
+//! empty, from the other party's number if it is bound to a user: `caller_id` (bound to
+//! `system__caller_id`), or on an outbound call, where that is one of `identity.own_numbers`,
+//! `called_number` (`system__called_number`). Neither known: 200 with no memories, never an error, so the agent simply has
 //! nothing to recall. Every call, answered or failed, is logged to `tool_invocations` off the
 //! hot path.
 
@@ -58,7 +59,9 @@ async fn answer(
     request: &MemoryQueryRequest,
     started: Instant,
 ) -> Result<(Option<String>, SearchAnswer), ApiError> {
-    let user_id = match (request.user_id(), request.caller_id()) {
+    let identity = &state.identity;
+    let remote = request.remote_number(|n| identity.is_own_number(n));
+    let user_id = match (request.user_id(), remote) {
         (Some(user_id), _) => Some(user_id.to_owned()),
         (None, Some(caller)) => state.store.user_for_caller(caller).await?,
         (None, None) => None,
