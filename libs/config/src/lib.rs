@@ -155,6 +155,7 @@ impl Config {
             )));
         }
         self.query.validate().map_err(ConfigError::Invalid)?;
+        self.identity.validate().map_err(ConfigError::Invalid)?;
         if !(0.0..=1.0).contains(&self.query.lexical_weight) {
             return Err(ConfigError::Invalid(
                 "query.lexical_weight must be within 0..=1 (0 turns lexical search off)".into(),

@@ -1,10 +1,12 @@
 //! Identity settings (`[identity]`, `MEMVOX_IDENTITY__*`), shared by the query service and the
 //! extraction worker, which must agree on them.
 
+use std::fmt;
+
 use serde::Deserialize;
 
 /// How callers are identified.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdentitySettings {
     /// Our own phone numbers (E.164). A conversation-init request or tool call whose
@@ -13,9 +15,80 @@ pub struct IdentitySettings {
     /// an outbound call's init and tool calls find nobody (our number is never bound to a
     /// user), so outbound calls are safe but not personalised.
     pub own_numbers: Vec<String>,
+    /// Key that signs identity tokens (32 bytes or more). Unset: derived from the encryption
+    /// index key; with encryption off as well, no tokens are issued or accepted, and only the
+    /// phone channel identifies callers.
+    pub token_secret: Option<String>,
+    /// Lifetime of an identity token from the conversation-init webhook, in seconds. It must
+    /// outlast the longest call: the tool checks it on every call during the call (the
+    /// post-call worker checks it at the call's start).
+    pub token_ttl_secs: u64,
+    /// Shared secrets with which integrators' backends sign their own users' ids, in the token
+    /// format (README, security section). Empty: none are accepted.
+    pub integrator_secrets: Vec<String>,
 }
 
+impl Default for IdentitySettings {
+    fn default() -> Self {
+        Self {
+            own_numbers: Vec::new(),
+            token_secret: None,
+            token_ttl_secs: 6 * 3600,
+            integrator_secrets: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Debug for IdentitySettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdentitySettings")
+            .field("own_numbers", &self.own_numbers)
+            .field("token_secret", &self.token_secret.as_ref().map(|_| "***"))
+            .field("token_ttl_secs", &self.token_ttl_secs)
+            .field("integrator_secrets", &self.integrator_secrets.len())
+            .finish()
+    }
+}
+
+/// Shortest accepted signing or integrator secret, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
 impl IdentitySettings {
+    /// Rules the types cannot express, each broken one explained in a sentence.
+    ///
+    /// # Errors
+    /// The explanation of the first broken rule.
+    pub fn validate(&self) -> Result<(), String> {
+        if self
+            .token_secret
+            .as_ref()
+            .is_some_and(|s| s.len() < MIN_SECRET_BYTES)
+        {
+            return Err(format!(
+                "identity.token_secret is shorter than {MIN_SECRET_BYTES} bytes: it signs every \
+                 caller's identity, so it must be too long to guess"
+            ));
+        }
+        if let Some(index) = self
+            .integrator_secrets
+            .iter()
+            .position(|s| s.len() < MIN_SECRET_BYTES)
+        {
+            return Err(format!(
+                "identity.integrator_secrets[{index}] is shorter than {MIN_SECRET_BYTES} bytes: \
+                 whoever guesses it can sign any user id, so it must be long and random"
+            ));
+        }
+        if self.token_ttl_secs < 60 {
+            return Err(
+                "identity.token_ttl_secs is under 60: the tool checks the token during the \
+                 whole call, so it must outlast a call"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
     /// Whether `number` is one of ours.
     pub fn is_own_number(&self, number: &str) -> bool {
         let number = number.trim();
@@ -31,9 +104,24 @@ mod tests {
     fn own_numbers_are_compared_trimmed() {
         let settings = IdentitySettings {
             own_numbers: vec!["+14155550142".into()],
+            ..IdentitySettings::default()
         };
         assert!(settings.is_own_number(" +14155550142"));
         assert!(!settings.is_own_number("+14155550199"));
         assert!(!IdentitySettings::default().is_own_number("+14155550142"));
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        let short = IdentitySettings {
+            integrator_secrets: vec!["x".repeat(40), "short".into()],
+            ..IdentitySettings::default()
+        };
+        let error = short.validate().unwrap_err();
+        assert!(
+            error.starts_with("identity.integrator_secrets[1]"),
+            "{error}"
+        );
+        assert!(IdentitySettings::default().validate().is_ok());
     }
 }

@@ -27,7 +27,7 @@ use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
 use memvox_core::{CallOutcome, EpisodeWindows, UnixMillis};
 use memvox_elevenlabs::{EventPayload, TranscriptionData, WebhookEvent};
-use memvox_identity::IdentitySettings;
+use memvox_identity::{Claims, Identities};
 use memvox_store::{
     EventStatus, ExtractionCommit, ExtractionOutcome, MemoryFilter, MemoryOrder, PlannedMemory,
     Store,
@@ -56,8 +56,8 @@ pub struct ExtractionHandler {
     pub extractor: Arc<dyn Extractor>,
     /// Worker tuning.
     pub settings: WorkerSettings,
-    /// How callers are identified (our own numbers).
-    pub identity: Arc<IdentitySettings>,
+    /// How callers are identified: our own numbers and the identity-token keys.
+    pub identities: Identities,
     /// Deliveries after which the bus dead-letters a message.
     pub max_attempts: u32,
     /// Metrics.
@@ -183,7 +183,7 @@ impl ExtractionHandler {
             EventStatus::Pending => {}
         }
         let parsed = WebhookEvent::parse(event.payload.as_bytes())?;
-        let keys = conflict_keys(&self.identity, &parsed);
+        let keys = conflict_keys(&self.identities, &parsed);
         if group.touches(&keys) {
             self.commit_group(group, outcomes).await;
         }
@@ -333,9 +333,12 @@ impl ExtractionHandler {
         event_id: i64,
         data: &TranscriptionData,
     ) -> Result<Prepared, ProcessError> {
-        let Some(identity) = identity::resolve(self.store.as_ref(), &self.identity, data).await?
-        else {
-            tracing::info!(conversation_id = %data.conversation_id, "call has no user id and no caller number: recorded without memories");
+        let resolution = identity::resolve(self.store.as_ref(), &self.identities, data).await?;
+        if let Some(reason) = resolution.refused {
+            self.metrics.identity_refused(reason);
+        }
+        let Some(identity) = resolution.identity else {
+            tracing::info!(conversation_id = %data.conversation_id, "call has no verified identity and no caller number: recorded without memories");
             return Ok(Prepared {
                 commit: ExtractionCommit {
                     call: Some(transcription_record(data, None)),
@@ -483,18 +486,20 @@ impl ExtractionHandler {
 }
 
 /// What preparing an event reads that an earlier event in the group may write: its
-/// conversation and the caller number it is resolved by, or, without one, the user id it names.
-fn conflict_keys(identity_settings: &IdentitySettings, parsed: &WebhookEvent) -> Vec<String> {
+/// conversation, the caller number it is resolved by and the user its claimed identity names.
+fn conflict_keys(identities: &Identities, parsed: &WebhookEvent) -> Vec<String> {
     let mut keys: Vec<String> = parsed
         .conversation_id()
         .map(str::to_owned)
         .into_iter()
         .collect();
     if let EventPayload::Transcription(data) = &parsed.payload {
-        match identity::remote_number(identity_settings, data) {
-            Some(number) => keys.push(number_key(number)),
-            None => keys.extend(data.user_id().map(str::to_owned)),
-        }
+        keys.extend(identity::remote_number(identities, data).map(number_key));
+        // Unverified, only to group: a token names its user, a raw id itself.
+        keys.extend(
+            data.user_id()
+                .map(|claimed| Claims::peek(claimed).map_or(claimed.to_owned(), |c| c.sub)),
+        );
     }
     keys
 }

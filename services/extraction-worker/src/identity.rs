@@ -1,18 +1,22 @@
-//! Who a call was with. The phone channel decides whenever the call has one: the number of the
-//! other party (`metadata.phone_call.external_number`, or the dynamic variables read
-//! direction-aware, our own numbers excluded) is signed into the webhook by ElevenLabs and no
-//! client can set it. That number's binding is the user; an unbound number becomes a guest
-//! user bound to it (the id the conversation-init webhook gave). A user id the call claims
-//! (`data.user_id`, the initiation data) is not trusted over the number — on an outbound call
-//! it may name our own number's user, which would merge every callee into one — and is only
-//! used when the call has no number at all.
+//! Who a call was with. Two sources are trusted, nothing else:
 //!
-//! No number and no id (e.g. a web widget with no user id): the call is recorded but produces
-//! no memories.
+//! * the phone channel: the other party's number (`metadata.phone_call.external_number`, or
+//!   the dynamic variables read direction-aware, our own numbers excluded), put in the signed
+//!   webhook by ElevenLabs, where no client can set it. Its binding is the user; an unbound
+//!   number becomes a guest (a keyed hash of the number, the id conversation-init gave) bound
+//!   to it.
+//! * an identity token in `data.user_id` / the initiation data, verified for this agent and
+//!   conversation and unexpired at the call's start: memvox's own (from conversation-init) or
+//!   an integrator's (signed with one of `identity.integrator_secrets`).
+//!
+//! On a phone call the number decides: memvox's token only confirms it (a token naming
+//! another user — e.g. our own number's, from an outbound call's init — is refused, so
+//! callees never merge); an integrator's token names the user instead, without binding the
+//! number. Without a number only a verified token identifies the caller: a raw id from a web
+//! widget reaches nobody, and the call is recorded without memories.
 
-use memvox_core::guest_user_id;
 use memvox_elevenlabs::post_call::TranscriptionData;
-use memvox_identity::IdentitySettings;
+use memvox_identity::{Expected, Identities, Issuer, TokenError, Verified};
 use memvox_store::{Store, StoreResult};
 
 /// The user a call belongs to and a phone binding to record with it.
@@ -24,49 +28,88 @@ pub struct CallIdentity {
     pub bind_caller: Option<(String, String)>,
 }
 
+/// The outcome of resolving a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    /// Whom the call is with, if anyone.
+    pub identity: Option<CallIdentity>,
+    /// Why the identity the call claimed was not taken (a [`TokenError`] label, or
+    /// `phone_mismatch`), for the metric.
+    pub refused: Option<&'static str>,
+}
+
 /// The other party's number of a transcribed call, direction-aware.
-pub fn remote_number<'a>(
-    settings: &IdentitySettings,
-    data: &'a TranscriptionData,
-) -> Option<&'a str> {
-    data.remote_number(|n| settings.is_own_number(n))
+pub fn remote_number<'a>(identities: &Identities, data: &'a TranscriptionData) -> Option<&'a str> {
+    data.remote_number(|n| identities.is_own_number(n))
         .map(str::trim)
         .filter(|n| !n.is_empty())
+}
+
+/// The claimed identity of the call, verified.
+fn claimed(
+    identities: &Identities,
+    data: &TranscriptionData,
+) -> Option<Result<Verified, TokenError>> {
+    let expected = Expected {
+        agent: Some(&data.agent_id),
+        conversation: Some(&data.conversation_id),
+        at_secs: data.metadata.start_time_unix_secs,
+    };
+    data.user_id()
+        .map(|token| identities.keys.verify(token, &expected))
 }
 
 /// Resolves the identity of a transcribed call.
 pub async fn resolve(
     store: &dyn Store,
-    settings: &IdentitySettings,
+    identities: &Identities,
     data: &TranscriptionData,
-) -> StoreResult<Option<CallIdentity>> {
-    let Some(number) = remote_number(settings, data) else {
-        return Ok(data.user_id().map(|user_id| CallIdentity {
-            user_id: user_id.to_owned(),
-            bind_caller: None,
-        }));
+) -> StoreResult<Resolution> {
+    let claimed = claimed(identities, data);
+    if let Some(Ok(verified)) = &claimed
+        && verified.issuer == Issuer::Integrator
+    {
+        return Ok(found(verified.claims.sub.clone(), None));
+    }
+    let refused = match &claimed {
+        Some(Err(error)) => Some(error.label()),
+        _ => None,
     };
-    let identity = match store.user_for_caller(number).await? {
-        Some(user_id) => CallIdentity {
-            user_id,
-            bind_caller: None,
-        },
+    let Some(number) = remote_number(identities, data) else {
+        return Ok(match claimed {
+            Some(Ok(verified)) => found(verified.claims.sub, None),
+            _ => Resolution {
+                identity: None,
+                refused,
+            },
+        });
+    };
+    let mut resolution = match store.user_for_caller(number).await? {
+        Some(user_id) => found(user_id, None),
         None => {
-            let guest = guest_user_id(number);
-            CallIdentity {
-                bind_caller: Some((number.to_owned(), guest.clone())),
-                user_id: guest,
-            }
+            let guest = identities.keys.guest_user_id(number);
+            found(guest.clone(), Some((number.to_owned(), guest)))
         }
     };
-    if data
-        .user_id()
-        .is_some_and(|claimed| claimed != identity.user_id)
-    {
-        tracing::info!(
-            conversation_id = %data.conversation_id,
-            "the call's claimed user id differs from its number's user: the number decides"
-        );
+    resolution.refused = match (&claimed, &resolution.identity) {
+        (Some(Ok(verified)), Some(identity)) if verified.claims.sub != identity.user_id => {
+            tracing::info!(
+                conversation_id = %data.conversation_id,
+                "the call's identity token names another user than its number: the number decides"
+            );
+            Some("phone_mismatch")
+        }
+        _ => refused,
+    };
+    Ok(resolution)
+}
+
+fn found(user_id: String, bind_caller: Option<(String, String)>) -> Resolution {
+    Resolution {
+        identity: Some(CallIdentity {
+            user_id,
+            bind_caller,
+        }),
+        refused: None,
     }
-    Ok(Some(identity))
 }

@@ -1,5 +1,5 @@
 //! Counters of the query service that are about trust rather than latency: initiation requests
-//! answered generically because of a rate limit, and identities refused.
+//! answered generically because of a rate limit, and identities the tool refused.
 //!
 //! They start unregistered (tests read them directly); [`QueryMetrics::register`] adds them to
 //! the process's registry.
@@ -11,6 +11,10 @@ use prometheus::{IntCounterVec, Opts, Registry};
 pub struct QueryMetrics {
     /// `memvox_init_limited_total{limit=number|global}`.
     pub init_limited: IntCounterVec,
+    /// `memvox_query_identity_refused_total{reason}`: tool calls whose `user_id` was not an
+    /// identity memvox or an integrator signed for this call (`not_a_token`, `bad_signature`,
+    /// `expired`, `wrong_agent`, `wrong_conversation`, `malformed`).
+    pub identity_refused: IntCounterVec,
 }
 
 impl Default for QueryMetrics {
@@ -30,7 +34,18 @@ impl QueryMetrics {
             &["limit"],
         )
         .expect("valid metric");
-        Self { init_limited }
+        let identity_refused = IntCounterVec::new(
+            Opts::new(
+                "memvox_query_identity_refused_total",
+                "Memory-query tool calls whose claimed identity memvox did not accept",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        Self {
+            init_limited,
+            identity_refused,
+        }
     }
 
     /// Registers every counter in `registry`.
@@ -38,6 +53,7 @@ impl QueryMetrics {
     /// # Errors
     /// A counter of the same name is already registered.
     pub fn register(&self, registry: &Registry) -> prometheus::Result<()> {
-        registry.register(Box::new(self.init_limited.clone()))
+        registry.register(Box::new(self.init_limited.clone()))?;
+        registry.register(Box::new(self.identity_refused.clone()))
     }
 }

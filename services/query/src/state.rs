@@ -7,7 +7,7 @@ use memvox_bus::{Bus, Envelope, Message};
 use memvox_cache::{Caching, QueryVectors, UserCache, Versions};
 use memvox_config::QuerySettings;
 use memvox_core::ScoreWeights;
-use memvox_identity::IdentitySettings;
+use memvox_identity::Identities;
 use memvox_runtime::App;
 use memvox_store::Store;
 
@@ -62,8 +62,9 @@ pub struct QueryState {
     pub init_limiter: Arc<InitLimiter>,
     /// Counters (registered in the process's registry by [`QueryState::from_app`]).
     pub metrics: QueryMetrics,
-    /// How callers are identified (our own numbers); the process's `[identity]` section.
-    pub identity: Arc<IdentitySettings>,
+    /// How callers are identified: our own numbers and the identity-token keys (the
+    /// process's, from [`App`]).
+    pub identities: Identities,
     /// Off-the-hot-path log of tool calls.
     pub invocations: InvocationLog,
     /// Recent query answers per user, in process and in Redis; `None` when disabled.
@@ -132,7 +133,7 @@ impl QueryState {
             init_secret,
             init_limiter: Arc::new(init_limiter),
             metrics: QueryMetrics::new(),
-            identity: Arc::new(IdentitySettings::default()),
+            identities: Identities::default(),
             invocations,
             answers: cache.user_cache("answers"),
             query_vectors,
@@ -154,14 +155,15 @@ impl QueryState {
             app.config.query.clone(),
             &app.cache,
         )?
-        .with_identity(app.config.identity.clone());
+        .with_identities(app.identities.clone());
         state.metrics.register(app.metrics.registry())?;
         Ok(state)
     }
 
-    /// Replaces the identity settings (the default knows no numbers of ours).
-    pub fn with_identity(mut self, identity: IdentitySettings) -> Self {
-        self.identity = Arc::new(identity);
+    /// Replaces the identities (the default knows no numbers of ours and holds no keys, so
+    /// it issues and accepts no tokens).
+    pub fn with_identities(mut self, identities: Identities) -> Self {
+        self.identities = identities;
         self
     }
 

@@ -8,7 +8,8 @@ mod support;
 
 use axum::body::Body;
 use axum::http::Request;
-use memvox_core::{NewMemory, Sector, guest_user_id};
+use memvox_core::{NewMemory, Sector};
+use memvox_identity::Expected;
 use serde_json::{Value, json};
 use support::{DAY, Harness, INIT_SECRET, NOW, TestEmbedder};
 
@@ -66,19 +67,49 @@ async fn init(h: &Harness, caller: &str) -> Value {
     answer
 }
 
+/// The user the answer's identity token names, verified for the request's agent and
+/// conversation; `memory_user_id` carries the same token.
+fn subject(h: &Harness, answer: &Value) -> String {
+    let token = answer["user_id"].as_str().unwrap();
+    assert_eq!(answer["dynamic_variables"]["memory_user_id"], token);
+    let expected = Expected {
+        agent: Some("agent_1"),
+        conversation: Some("conv_1"),
+        at_secs: u64::try_from(NOW / 1000).unwrap(),
+    };
+    let verified = h.state.identities.keys.verify(token, &expected).unwrap();
+    assert!(
+        h.state
+            .identities
+            .keys
+            .verify(
+                token,
+                &Expected {
+                    agent: Some("agent_2"),
+                    ..expected
+                }
+            )
+            .is_err(),
+        "bound to the agent"
+    );
+    verified.claims.sub
+}
+
 async fn a_new_caller_gets_a_guest_id_and_nothing_is_written(backend: &str) {
     let h = Harness::new(backend, TestEmbedder::default()).await;
     let before = h.table_counts().await;
     let answer = init(&h, CALLER).await;
-    let guest = guest_user_id(CALLER);
-    assert_eq!(answer["user_id"], guest.as_str());
-    assert_eq!(
-        answer["dynamic_variables"]["memory_user_id"],
-        guest.as_str()
+    let guest = h.state.identities.keys.guest_user_id(CALLER);
+    assert!(guest.starts_with("guest_"));
+    assert_ne!(guest, memvox_core::guest_user_id(CALLER), "a keyed hash");
+    assert_eq!(subject(&h, &answer), guest);
+    assert!(
+        !answer["user_id"].as_str().unwrap().contains(&guest),
+        "opaque"
     );
     assert_eq!(answer["dynamic_variables"]["user_name"], "");
     assert!(answer.get("conversation_config_override").is_none());
-    assert_eq!(init(&h, CALLER).await["user_id"], guest.as_str());
+    assert_eq!(subject(&h, &init(&h, CALLER).await), guest);
     for n in 0..20 {
         init(&h, &format!("+1415555{n:04}")).await;
     }
@@ -120,7 +151,7 @@ async fn a_returning_caller_is_greeted_with_their_memories(backend: &str) {
     let h = returning_dana(backend, support::settings()).await;
     let answer = init(&h, CALLER).await;
     let variables = &answer["dynamic_variables"];
-    assert_eq!(answer["user_id"], "dana");
+    assert_eq!(subject(&h, &answer), "dana");
     assert_eq!(variables["user_name"], "Dana");
     assert_eq!(variables["memory_summary"], "Prefers short answers.");
     assert_eq!(

@@ -54,6 +54,8 @@ impl Target {
         config.bus.backend = BusBackend::InProcess;
         let (webhook, init) = (secret("wsec_eval"), secret("init_eval"));
         let (token, admin_token) = (secret("mvx_eval"), secret("mvx_admin_eval"));
+        let integrator_secret = secret("integrator_eval");
+        config.identity.integrator_secrets = vec![integrator_secret.clone()];
         config.gateway.webhook_secrets = vec![Secret::new(webhook.clone())];
         config.query.init_secrets = vec![Secret::new(init.clone())];
         // The replay delivers a caller's calls of months within seconds: no init rate limits.
@@ -74,6 +76,7 @@ impl Target {
             webhook_secret: webhook,
             token,
             admin_token,
+            integrator_secret,
             init: Some((init_header, init)),
         };
         wait_ready(&endpoint.base_url).await?;

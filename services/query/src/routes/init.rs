@@ -3,10 +3,13 @@
 //! The other party's number — `caller_id`, or on an outbound call (`caller_id` one of
 //! `identity.own_numbers`) the dialled `called_number` — maps to a user (`user_for_caller`);
 //! a number never seen gets its guest
-//! id (`guest_<hash>`), which the post-call worker creates and binds when the call is actually
-//! processed — this webhook writes nothing, so probing numbers cannot grow the database. The
-//! answer carries every dynamic variable in [`VARIABLES`], always all of them and always
-//! strings (empty when unknown), and `user_id`. `user_name` is the user's display name: empty
+//! id (`guest_<keyed hash>`), which the post-call worker creates and binds when the call is
+//! actually processed — this webhook writes nothing, so probing numbers cannot grow the
+//! database. The user is handed to ElevenLabs only as an identity token (`memory_user_id` and
+//! `user_id`, echoed as `data.user_id` after the call): signed by memvox, bound to the user,
+//! the agent and the conversation, expiring after `identity.token_ttl_secs`, so the tool and
+//! the worker can tell it from an id a client typed. The answer carries every dynamic variable
+//! in [`VARIABLES`], always all of them and always strings (empty when unknown). `user_name` is the user's display name: empty
 //! unless one was recorded for the user. A first-message override goes to returning callers
 //! only when `query.first_message_override` is on, because ElevenLabs fails the call when an
 //! override arrives for a field the agent has not enabled. It reads only the user row and the
@@ -24,7 +27,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
-use memvox_core::{Memory, User, guest_user_id};
+use memvox_core::{Memory, User};
 use memvox_elevenlabs::initiation::ConversationInitRequest;
 use memvox_elevenlabs::{ConversationInitResponse, DynamicVariableName};
 use memvox_store::{MemoryFilter, MemoryOrder, StoreResult};
@@ -33,7 +36,7 @@ use crate::extract::AnyTypeJson;
 use crate::present::rfc3339;
 use crate::{ApiError, QueryState};
 
-/// Our user id for the call (also sent as top-level `user_id`).
+/// The caller's identity token (also sent as top-level `user_id`).
 pub const MEMORY_USER_ID: DynamicVariableName = DynamicVariableName::from_static("memory_user_id");
 /// The caller's name, when known.
 pub const USER_NAME: DynamicVariableName = DynamicVariableName::from_static("user_name");
@@ -74,8 +77,8 @@ async fn conversation_init(
 ) -> Result<Json<ConversationInitResponse>, ApiError> {
     state.init_secret.verify(&headers)?;
     let AnyTypeJson(request) = request?;
-    let identity = &state.identity;
-    let Some(caller) = request.remote_number(|n| identity.is_own_number(n)) else {
+    let identities = &state.identities;
+    let Some(caller) = request.remote_number(|n| identities.is_own_number(n)) else {
         return Ok(Json(generic()));
     };
     if let Err(limit) = state.init_limiter.admit(caller) {
@@ -91,7 +94,8 @@ async fn conversation_init(
         return Ok(Json(generic()));
     }
     let deadline = Duration::from_millis(state.settings.init_deadline_ms);
-    let response = match tokio::time::timeout(deadline, personalise(&state, caller)).await {
+    let response = match tokio::time::timeout(deadline, personalise(&state, &request, caller)).await
+    {
         Ok(Ok(response)) => response,
         Ok(Err(error)) => {
             tracing::warn!(%error, "conversation-init lookup failed; answering generically");
@@ -117,12 +121,21 @@ pub fn generic() -> ConversationInitResponse {
         })
 }
 
-async fn personalise(state: &QueryState, caller: &str) -> StoreResult<ConversationInitResponse> {
+async fn personalise(
+    state: &QueryState,
+    request: &ConversationInitRequest,
+    caller: &str,
+) -> StoreResult<ConversationInitResponse> {
     let store = &state.store;
-    let Some(user_id) = store.user_for_caller(caller).await? else {
-        let guest = guest_user_id(caller);
-        return Ok(respond(state, &guest, None, &[]));
-    };
+    let keys = &state.identities.keys;
+    let known = store.user_for_caller(caller).await?;
+    let user_id = known.clone().unwrap_or_else(|| keys.guest_user_id(caller));
+    let conversation = request.conversation_id.as_deref().filter(|c| !c.is_empty());
+    let now_secs = u64::try_from(state.clock.now() / 1000).unwrap_or_default();
+    let token = keys.issue(&user_id, &request.agent_id, conversation, now_secs);
+    if known.is_none() {
+        return Ok(respond(state, token.as_deref(), None, &[]));
+    }
     let user = store.get_user(&user_id).await?;
     let memories = store
         .list_memories(
@@ -132,12 +145,14 @@ async fn personalise(state: &QueryState, caller: &str) -> StoreResult<Conversati
             CONTEXT_MEMORIES,
         )
         .await?;
-    Ok(respond(state, &user_id, user.as_ref(), &memories))
+    Ok(respond(state, token.as_deref(), user.as_ref(), &memories))
 }
 
+/// The answer for a caller whose identity token is `token` (`None` without a signing key:
+/// `user_id` is left out and `memory_user_id` empty, so only the phone channel identifies them).
 fn respond(
     state: &QueryState,
-    user_id: &str,
+    token: Option<&str>,
     user: Option<&User>,
     memories: &[Memory],
 ) -> ConversationInitResponse {
@@ -154,9 +169,12 @@ fn respond(
         .take(RECENT_MEMORIES)
         .map(|m| m.content.as_str())
         .collect();
-    let mut response = generic()
-        .with_user_id(user_id)
-        .with_variable(MEMORY_USER_ID, user_id)
+    let mut response = generic();
+    if let Some(token) = token {
+        response = response.with_user_id(token);
+    }
+    let mut response = response
+        .with_variable(MEMORY_USER_ID, token.unwrap_or_default())
         .with_variable(USER_NAME, name.as_str())
         .with_variable(MEMORY_SUMMARY, summary)
         .with_variable(MEMORY_CONTEXT, sentences(&context))

@@ -15,6 +15,7 @@ use memvox_ai::{AiError, Embedder, ExtractiveSummarizer};
 use memvox_bus::InProcessBus;
 use memvox_cache::{CacheSettings, Caching};
 use memvox_config::{QuerySettings, Secret};
+use memvox_identity::{Identities, IdentitySettings};
 use memvox_query::{Clock, QueryState, hash_token, router};
 use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
 use rand::Rng;
@@ -31,6 +32,10 @@ pub const TOKEN: &str = "test-token";
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 /// The initiation secret tests present.
 pub const INIT_SECRET: &str = "init-secret";
+/// The agent test identity tokens are issued for.
+pub const AGENT: &str = "agent_1";
+/// The key test identity tokens are signed with.
+pub const IDENTITY_KEY: &[u8] = b"test identity key, 32 bytes long";
 
 /// Every table of the schema (besides migration bookkeeping).
 pub const TABLES: [&str; 14] = [
@@ -120,6 +125,11 @@ fn space() -> EmbeddingSpace {
     }
 }
 
+/// Identities of `settings`, signing with [`IDENTITY_KEY`].
+pub fn identities(settings: IdentitySettings) -> Identities {
+    Identities::new(settings, Some(IDENTITY_KEY.to_vec()))
+}
+
 /// Settings with the test token and initiation secret.
 pub fn settings() -> QuerySettings {
     QuerySettings {
@@ -204,8 +214,20 @@ impl Harness {
             cache,
         )
         .unwrap()
-        .with_clock(Clock::fixed(NOW));
+        .with_clock(Clock::fixed(NOW))
+        .with_identities(identities(IdentitySettings::default()));
         Self { backend, state }
+    }
+
+    /// An identity token for `user_id`, as conversation-init issues it (for [`AGENT`], any
+    /// conversation).
+    pub fn token(&self, user_id: &str) -> String {
+        let now_secs = u64::try_from(NOW / 1000).unwrap();
+        self.state
+            .identities
+            .keys
+            .issue(user_id, AGENT, None, now_secs)
+            .unwrap()
     }
 
     /// The store.
