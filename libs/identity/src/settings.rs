@@ -26,6 +26,24 @@ pub struct IdentitySettings {
     /// Shared secrets with which integrators' backends sign their own users' ids, in the token
     /// format (README, security section). Empty: none are accepted.
     pub integrator_secrets: Vec<String>,
+    /// The agents memvox serves; other agents' post-call events are acknowledged and ignored,
+    /// their conversation-init and tool calls get nothing (each counted). Empty: every agent.
+    pub agent_ids: Vec<String>,
+    /// Which callers are one user: `workspace` (one scope: a caller is the same user on every
+    /// agent) or `agent` (a scope per agent: ids, number bindings, caches, search, links and
+    /// summaries never cross agents). Changing it later leaves existing users in their scope.
+    pub scope: ScopeGranularity,
+}
+
+/// Granularity of user scopes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeGranularity {
+    /// One scope for the whole deployment.
+    #[default]
+    Workspace,
+    /// One scope per agent id.
+    Agent,
 }
 
 impl Default for IdentitySettings {
@@ -35,6 +53,8 @@ impl Default for IdentitySettings {
             token_secret: None,
             token_ttl_secs: 6 * 3600,
             integrator_secrets: Vec::new(),
+            agent_ids: Vec::new(),
+            scope: ScopeGranularity::Workspace,
         }
     }
 }
@@ -46,6 +66,8 @@ impl fmt::Debug for IdentitySettings {
             .field("token_secret", &self.token_secret.as_ref().map(|_| "***"))
             .field("token_ttl_secs", &self.token_ttl_secs)
             .field("integrator_secrets", &self.integrator_secrets.len())
+            .field("agent_ids", &self.agent_ids)
+            .field("scope", &self.scope)
             .finish()
     }
 }
@@ -79,6 +101,17 @@ impl IdentitySettings {
                  whoever guesses it can sign any user id, so it must be long and random"
             ));
         }
+        if let Some(agent) = self
+            .agent_ids
+            .iter()
+            .find(|a| a.is_empty() || a.contains(memvox_core::SCOPE_SEPARATOR))
+        {
+            return Err(format!(
+                "identity.agent_ids holds {agent:?}: an agent id is a non-empty ElevenLabs id \
+                 without `{}`, which separates an agent's scope from its users' ids",
+                memvox_core::SCOPE_SEPARATOR
+            ));
+        }
         if self.token_ttl_secs < 60 {
             return Err(
                 "identity.token_ttl_secs is under 60: the tool checks the token during the \
@@ -87,6 +120,13 @@ impl IdentitySettings {
             );
         }
         Ok(())
+    }
+
+    /// Whether memvox serves calls of `agent_id` (`None`: the call does not say): every agent
+    /// when the allowlist is empty, else only listed ones.
+    pub fn serves_agent(&self, agent_id: Option<&str>) -> bool {
+        self.agent_ids.is_empty()
+            || agent_id.is_some_and(|agent| self.agent_ids.iter().any(|a| a == agent))
     }
 
     /// Whether `number` is one of ours.

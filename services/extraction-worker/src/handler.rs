@@ -333,6 +333,14 @@ impl ExtractionHandler {
         event_id: i64,
         data: &TranscriptionData,
     ) -> Result<Prepared, ProcessError> {
+        if !self.identities.settings.serves_agent(Some(&data.agent_id)) {
+            tracing::info!(agent_id = %data.agent_id, "call of an agent memvox does not serve: ignored");
+            return Ok(Prepared {
+                conversation_id: Some(data.conversation_id.clone()),
+                outcome_label: "ignored_agent",
+                ..empty_prepared(event_id)
+            });
+        }
         let resolution = identity::resolve(self.store.as_ref(), &self.identities, data).await?;
         if let Some(reason) = resolution.refused {
             self.metrics.identity_refused(reason);

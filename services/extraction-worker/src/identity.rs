@@ -14,6 +14,9 @@
 //! callees never merge); an integrator's token names the user instead, without binding the
 //! number. Without a number only a verified token identifies the caller: a raw id from a web
 //! widget reaches nobody, and the call is recorded without memories.
+//!
+//! Everything happens within the call's scope (`identity.scope`): per agent, a number is
+//! bound, and a guest or integrator id lives, under the agent's prefix.
 
 use memvox_elevenlabs::post_call::TranscriptionData;
 use memvox_identity::{Expected, Identities, Issuer, TokenError, Verified};
@@ -24,7 +27,7 @@ use memvox_store::{Store, StoreResult};
 pub struct CallIdentity {
     /// Memory user id.
     pub user_id: String,
-    /// `(number, user)` to bind when the number is not bound yet.
+    /// `(number key in the call's scope, user)` to bind when the number is not bound yet.
     pub bind_caller: Option<(String, String)>,
 }
 
@@ -66,10 +69,17 @@ pub async fn resolve(
     data: &TranscriptionData,
 ) -> StoreResult<Resolution> {
     let claimed = claimed(identities, data);
+    let Some(scope) = identities.scope(Some(&data.agent_id)) else {
+        // Scopes per agent, and the call names none: it belongs to nobody.
+        return Ok(Resolution {
+            identity: None,
+            refused: None,
+        });
+    };
     if let Some(Ok(verified)) = &claimed
         && verified.issuer == Issuer::Integrator
     {
-        return Ok(found(verified.claims.sub.clone(), None));
+        return Ok(found(identities.user_of(scope, verified), None));
     }
     let refused = match &claimed {
         Some(Err(error)) => Some(error.label()),
@@ -77,18 +87,19 @@ pub async fn resolve(
     };
     let Some(number) = remote_number(identities, data) else {
         return Ok(match claimed {
-            Some(Ok(verified)) => found(verified.claims.sub, None),
+            Some(Ok(verified)) => found(identities.user_of(scope, &verified), None),
             _ => Resolution {
                 identity: None,
                 refused,
             },
         });
     };
-    let mut resolution = match store.user_for_caller(number).await? {
+    let key = identities.phone_key(scope, number);
+    let mut resolution = match store.user_for_caller(&key).await? {
         Some(user_id) => found(user_id, None),
         None => {
-            let guest = identities.keys.guest_user_id(number);
-            found(guest.clone(), Some((number.to_owned(), guest)))
+            let guest = identities.guest_user_id(scope, number);
+            found(guest.clone(), Some((key, guest)))
         }
     };
     resolution.refused = match (&claimed, &resolution.identity) {

@@ -71,7 +71,8 @@ impl ExtractionMetrics {
             .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
     }
 
-    /// Counts a processed event (`outcome`: `extracted`, `no_identity`, `recorded`, `repeat`).
+    /// Counts a processed event (`outcome`: `extracted`, `no_identity`, `ignored_agent`,
+    /// `recorded`, `repeat`).
     pub fn event(&self, event_type: &str, outcome: &str) {
         self.calls.with_label_values(&[event_type, outcome]).inc();
     }

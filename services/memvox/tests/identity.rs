@@ -159,15 +159,107 @@ async fn a_widget_claiming_another_users_id_writes_nothing_to_them(deployment: D
 
 /// The count of `memvox_extraction_identity_refused_total{reason}`.
 fn refused(app: &App, reason: &str) -> u64 {
+    counter(app, "memvox_extraction_identity_refused_total", reason)
+}
+
+/// The sum of counter `family` over the series with a label valued `value`.
+fn counter(app: &App, family: &str, value: &str) -> u64 {
     app.metrics
         .registry()
         .gather()
         .iter()
-        .filter(|family| family.name() == "memvox_extraction_identity_refused_total")
-        .flat_map(|family| family.get_metric().iter())
-        .filter(|m| m.get_label().iter().any(|l| l.value() == reason))
+        .filter(|f| f.name() == family)
+        .flat_map(|f| f.get_metric().iter())
+        .filter(|m| m.get_label().iter().any(|l| l.value() == value))
         .map(|m| m.get_counter().value() as u64)
         .sum()
+}
+
+/// The fixture call's number.
+const CALLER: &str = "+14155550199";
+
+async fn another_agents_call_is_acknowledged_and_ignored(deployment: Deployment) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = support::app_with(deployment, dir.path(), |config| {
+        config.identity.agent_ids = vec!["agent_served".into()];
+    })
+    .await;
+    let pipeline = Pipeline::new(&app);
+    let event = accept(&app, "conv_x", call_payload("conv_x", None)).await;
+    pipeline.run().await;
+    let stored = app.store.get_event(event).await.unwrap().unwrap();
+    assert_eq!(stored.status, memvox_store::EventStatus::Completed);
+    assert!(app.store.get_call("conv_x").await.unwrap().is_none());
+    assert_eq!(app.store.user_for_caller(CALLER).await.unwrap(), None);
+    assert_eq!(
+        counter(&app, "memvox_extraction_events_total", "ignored_agent"),
+        1
+    );
+}
+
+async fn with_agent_scopes_a_caller_of_two_agents_is_two_users(deployment: Deployment) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = support::app_with(deployment, dir.path(), |config| {
+        config.identity.scope = memvox_identity::ScopeGranularity::Agent;
+    })
+    .await;
+    let pipeline = Pipeline::new(&app);
+    accept(
+        &app,
+        "conv_a",
+        call_payload("conv_a", Some("I live in Denver.")),
+    )
+    .await;
+    let mut to_b: serde_json::Value =
+        serde_json::from_str(&call_payload("conv_b", Some("I live in Boston."))).unwrap();
+    to_b["data"]["agent_id"] = "agent_b".into();
+    accept(&app, "conv_b", to_b.to_string()).await;
+    pipeline.run().await;
+
+    let key = |agent: &str| format!("{agent}:{CALLER}");
+    let a = app
+        .store
+        .user_for_caller(&key(AGENT))
+        .await
+        .unwrap()
+        .unwrap();
+    let b = app
+        .store
+        .user_for_caller(&key("agent_b"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(a, b);
+    assert_eq!(memvox_core::scope_of(&a), AGENT);
+    assert_eq!(memvox_core::scope_of(&b), "agent_b");
+    assert_eq!(app.store.user_for_caller(CALLER).await.unwrap(), None);
+    let (of_a, of_b) = (memories_of(&app, &a).await, memories_of(&app, &b).await);
+    assert!(
+        of_a.iter().any(|m| m.contains("Denver")) && of_a.iter().all(|m| !m.contains("Boston"))
+    );
+    assert!(
+        of_b.iter().any(|m| m.contains("Boston")) && of_b.iter().all(|m| !m.contains("Denver"))
+    );
+}
+
+#[tokio::test]
+async fn embedded_another_agents_call_is_acknowledged_and_ignored() {
+    another_agents_call_is_acknowledged_and_ignored(Deployment::Embedded).await;
+}
+
+#[tokio::test]
+async fn distributed_another_agents_call_is_acknowledged_and_ignored() {
+    another_agents_call_is_acknowledged_and_ignored(Deployment::Distributed).await;
+}
+
+#[tokio::test]
+async fn embedded_with_agent_scopes_a_caller_of_two_agents_is_two_users() {
+    with_agent_scopes_a_caller_of_two_agents_is_two_users(Deployment::Embedded).await;
+}
+
+#[tokio::test]
+async fn distributed_with_agent_scopes_a_caller_of_two_agents_is_two_users() {
+    with_agent_scopes_a_caller_of_two_agents_is_two_users(Deployment::Distributed).await;
 }
 
 #[tokio::test]

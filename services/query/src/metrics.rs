@@ -15,6 +15,9 @@ pub struct QueryMetrics {
     /// identity memvox or an integrator signed for this call (`not_a_token`, `bad_signature`,
     /// `expired`, `wrong_agent`, `wrong_conversation`, `malformed`).
     pub identity_refused: IntCounterVec,
+    /// `memvox_query_agent_ignored_total{route=init|tool}`: calls of agents outside
+    /// `identity.agent_ids`, answered with nothing.
+    pub agent_ignored: IntCounterVec,
 }
 
 impl Default for QueryMetrics {
@@ -42,10 +45,24 @@ impl QueryMetrics {
             &["reason"],
         )
         .expect("valid metric");
+        let agent_ignored = IntCounterVec::new(
+            Opts::new(
+                "memvox_query_agent_ignored_total",
+                "Conversation-init and tool calls of agents memvox does not serve",
+            ),
+            &["route"],
+        )
+        .expect("valid metric");
         Self {
             init_limited,
             identity_refused,
+            agent_ignored,
         }
+    }
+
+    /// Counts a call of an agent outside the allowlist on `route`.
+    pub fn agent_ignored(&self, route: &str) {
+        self.agent_ignored.with_label_values(&[route]).inc();
     }
 
     /// Registers every counter in `registry`.
@@ -54,6 +71,7 @@ impl QueryMetrics {
     /// A counter of the same name is already registered.
     pub fn register(&self, registry: &Registry) -> prometheus::Result<()> {
         registry.register(Box::new(self.init_limited.clone()))?;
-        registry.register(Box::new(self.identity_refused.clone()))
+        registry.register(Box::new(self.identity_refused.clone()))?;
+        registry.register(Box::new(self.agent_ignored.clone()))
     }
 }

@@ -78,7 +78,15 @@ async fn conversation_init(
     state.init_secret.verify(&headers)?;
     let AnyTypeJson(request) = request?;
     let identities = &state.identities;
-    let Some(caller) = request.remote_number(|n| identities.is_own_number(n)) else {
+    let agent = Some(request.agent_id.as_str());
+    if !identities.settings.serves_agent(agent) {
+        state.metrics.agent_ignored("init");
+        return Ok(Json(generic()));
+    }
+    let (Some(scope), Some(caller)) = (
+        identities.scope(agent),
+        request.remote_number(|n| identities.is_own_number(n)),
+    ) else {
         return Ok(Json(generic()));
     };
     if let Err(limit) = state.init_limiter.admit(caller) {
@@ -94,21 +102,21 @@ async fn conversation_init(
         return Ok(Json(generic()));
     }
     let deadline = Duration::from_millis(state.settings.init_deadline_ms);
-    let response = match tokio::time::timeout(deadline, personalise(&state, &request, caller)).await
-    {
-        Ok(Ok(response)) => response,
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "conversation-init lookup failed; answering generically");
-            generic()
-        }
-        Err(_) => {
-            tracing::warn!(
-                deadline_ms = state.settings.init_deadline_ms,
-                "conversation-init lookup missed its deadline; answering generically"
-            );
-            generic()
-        }
-    };
+    let response =
+        match tokio::time::timeout(deadline, personalise(&state, &request, scope, caller)).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "conversation-init lookup failed; answering generically");
+                generic()
+            }
+            Err(_) => {
+                tracing::warn!(
+                    deadline_ms = state.settings.init_deadline_ms,
+                    "conversation-init lookup missed its deadline; answering generically"
+                );
+                generic()
+            }
+        };
     Ok(Json(response))
 }
 
@@ -124,12 +132,18 @@ pub fn generic() -> ConversationInitResponse {
 async fn personalise(
     state: &QueryState,
     request: &ConversationInitRequest,
+    scope: Option<&str>,
     caller: &str,
 ) -> StoreResult<ConversationInitResponse> {
     let store = &state.store;
-    let keys = &state.identities.keys;
-    let known = store.user_for_caller(caller).await?;
-    let user_id = known.clone().unwrap_or_else(|| keys.guest_user_id(caller));
+    let identities = &state.identities;
+    let keys = &identities.keys;
+    let known = store
+        .user_for_caller(&identities.phone_key(scope, caller))
+        .await?;
+    let user_id = known
+        .clone()
+        .unwrap_or_else(|| identities.guest_user_id(scope, caller));
     let conversation = request.conversation_id.as_deref().filter(|c| !c.is_empty());
     let now_secs = u64::try_from(state.clock.now() / 1000).unwrap_or_default();
     let token = keys.issue(&user_id, &request.agent_id, conversation, now_secs);

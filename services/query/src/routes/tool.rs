@@ -71,19 +71,26 @@ async fn answer(
     Ok((user_id, answer))
 }
 
-/// The user a tool call may read: the verified identity token's, else the phone channel's.
+/// The user a tool call may read: the verified identity token's, else the phone channel's,
+/// within the call's scope; nobody for an agent outside `identity.agent_ids`.
 async fn caller(
     state: &QueryState,
     request: &MemoryQueryRequest,
 ) -> Result<Option<String>, ApiError> {
+    let identities = &state.identities;
+    if !identities.settings.serves_agent(request.agent_id()) {
+        state.metrics.agent_ignored("tool");
+        return Ok(None);
+    }
+    let scope = identities.scope(request.agent_id());
     if let Some(claimed) = request.user_id() {
         let expected = Expected {
             agent: request.agent_id(),
             conversation: request.conversation_id(),
             at_secs: u64::try_from(state.clock.now() / 1000).unwrap_or_default(),
         };
-        match state.identities.keys.verify(claimed, &expected) {
-            Ok(verified) => return Ok(Some(verified.claims.sub)),
+        match identities.keys.verify(claimed, &expected) {
+            Ok(verified) => return Ok(scope.map(|scope| identities.user_of(scope, &verified))),
             Err(refused) => {
                 state
                     .metrics
@@ -94,9 +101,14 @@ async fn caller(
             }
         }
     }
-    let identities = &state.identities;
-    match request.remote_number(|n| identities.is_own_number(n)) {
-        Some(number) => Ok(state.store.user_for_caller(number).await?),
-        None => Ok(None),
-    }
+    let (Some(scope), Some(number)) = (
+        scope,
+        request.remote_number(|n| identities.is_own_number(n)),
+    ) else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .user_for_caller(&identities.phone_key(scope, number))
+        .await?)
 }
