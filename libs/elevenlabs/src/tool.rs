@@ -1,10 +1,13 @@
 //! The `memory_query` server (webhook) tool: the request body our endpoint receives, and the tool
 //! definition to paste into an ElevenLabs agent.
 //!
-//! Spec §4. Identity parameters are bound to dynamic variables (`memory_user_id`,
-//! `system__caller_id`, `system__conversation_id`), never filled by the LLM; only `query` is.
-//! Tool calls are not signed: the `Authorization` header comes from a workspace secret holding
-//! `Bearer <token>`.
+//! Spec §4. Identity parameters are bound to dynamic variables, never filled by the LLM; only
+//! `query` is. The definition binds only variables every channel has — `memory_user_id` (the
+//! identity token conversation-init returns, or an integrator passes), `system__agent_id` and
+//! `system__conversation_id` — not the voice-only `system__caller_id`, and assigns no dynamic
+//! variables (an assignment would blank `memory_summary` when nothing matched). The request
+//! type also reads `caller_id` and `called_number`, which a client may send. Tool calls are not
+//! signed: the `Authorization` header comes from a workspace secret holding `Bearer <token>`.
 //!
 //! Invariant: every body property in [`memory_query_tool_config`] is a field of
 //! [`MemoryQueryRequest`] (tested), so what the agent sends is what we parse.
@@ -98,28 +101,24 @@ pub fn memory_query_tool_config(
             "method": "POST",
             "content_type": "application/json",
             "request_headers": {
-                "Authorization": {"secret_id": authorization_secret_id},
-                "X-Caller-Id": {"variable_name": "system__caller_id"}
+                "Authorization": {"secret_id": authorization_secret_id}
             },
             "request_body_schema": {
                 "type": "object",
-                "required": ["query", "user_id", "caller_id", "conversation_id"],
+                "required": ["query", "user_id", "agent_id", "conversation_id"],
                 "properties": {
                     "query": {
                         "type": "string",
                         "description": "What to look up in the caller's memory, phrased as a short question."
                     },
                     "user_id": {"type": "string", "dynamic_variable": "memory_user_id"},
-                    "caller_id": {"type": "string", "dynamic_variable": "system__caller_id"},
+                    "agent_id": {"type": "string", "dynamic_variable": "system__agent_id"},
                     "conversation_id": {"type": "string", "dynamic_variable": "system__conversation_id"},
                     "limit": {"type": "integer", "constant_value": 3}
                 }
             },
             "response_filter": {"mode": "allow", "filters": ["memories", "summary"]}
-        },
-        "assignments": [
-            {"source": "response", "dynamic_variable": "memory_summary", "value_path": "summary"}
-        ]
+        }
     })
 }
 
