@@ -55,9 +55,9 @@ pub fn scoped(scope: Option<&str>, local: &str) -> String {
     }
 }
 
-/// The user id memvox gives a caller it has never seen, derived from the phone number so every
-/// service (the initiation webhook, the extraction worker) arrives at the same id:
-/// `guest_` + the first 16 hex digits of SHA-256 of the number.
+/// The unkeyed guest id of a phone number: `guest_` + the first 16 hex digits of SHA-256 of the
+/// number. Anyone who knows the number can compute it, so memvox uses it only without a key
+/// (`memvox-identity` derives guest ids with a keyed hash whenever it holds one).
 pub fn guest_user_id(phone_number: &str) -> String {
     let digest = Sha256::digest(phone_number.trim().as_bytes());
     format!("guest_{}", hex::encode(&digest[..8]))

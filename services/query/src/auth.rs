@@ -25,7 +25,7 @@ use subtle::ConstantTimeEq;
 
 use crate::{ApiError, QueryState};
 
-/// SHA-256 hex of a token: what to put in `query.api_token_sha256`.
+/// SHA-256 hex of a token: what to put in `query.tool_token_sha256` or `query.admin_token_sha256`.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -130,3 +130,28 @@ impl Pipeline {
         drain(&self.embedding).await;
     }
 }
+
+/// The `memvox` binary, run in `dir` with no configuration file and the repository's model.
+pub fn memvox(dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_memvox"));
+    command
+        .current_dir(dir)
+        .env_remove("MEMVOX_CONFIG")
+        .env("MEMVOX_EMBEDDER__MODEL_PATH", repo_model_dir())
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// The bundled embedding model of the repository.
+pub fn repo_model_dir() -> String {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/static-minilm-256"
+    )
+    .to_owned()
+}
+
+/// A command's standard error, trimmed.
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).trim().to_owned()
+}
