@@ -212,6 +212,15 @@ impl ExtractionHandler {
     ) -> Result<Prepared, ProcessError> {
         Ok(match &parsed.payload {
             EventPayload::Transcription(data) => self.prepare_transcription(event_id, data).await?,
+            EventPayload::InitiationFailure(data)
+                if !self.identities.settings.serves_agent(Some(&data.agent_id)) =>
+            {
+                Prepared {
+                    conversation_id: Some(data.conversation_id.clone()),
+                    outcome_label: "ignored_agent",
+                    ..empty_prepared(event_id)
+                }
+            }
             EventPayload::InitiationFailure(data) => Prepared {
                 commit: ExtractionCommit {
                     call: Some(failure_record(data, parsed.event_timestamp, None)),

@@ -8,7 +8,7 @@ mod support;
 
 use memvox_runtime::App;
 use memvox_store::{MemoryFilter, MemoryOrder};
-use support::{Deployment, Pipeline, accept, call_payload};
+use support::{Deployment, Pipeline, accept, accept_typed, call_payload};
 
 /// Our agent's number (the fixture's `agent_number`).
 const OURS: &str = "+14155550142";
@@ -186,14 +186,18 @@ async fn another_agents_call_is_acknowledged_and_ignored(deployment: Deployment)
     .await;
     let pipeline = Pipeline::new(&app);
     let event = accept(&app, "conv_x", call_payload("conv_x", None)).await;
+    let failure = include_str!("../../../fixtures/elevenlabs/call_initiation_failure.json");
+    let failed = "conv_7701kf5b2x9q3m6t8v1c4n0pd7";
+    accept_typed(&app, "call_initiation_failure", failed, failure.to_owned()).await;
     pipeline.run().await;
+    assert!(app.store.get_call(failed).await.unwrap().is_none());
     let stored = app.store.get_event(event).await.unwrap().unwrap();
     assert_eq!(stored.status, memvox_store::EventStatus::Completed);
     assert!(app.store.get_call("conv_x").await.unwrap().is_none());
     assert_eq!(app.store.user_for_caller(CALLER).await.unwrap(), None);
     assert_eq!(
         counter(&app, "memvox_extraction_events_total", "ignored_agent"),
-        1
+        2
     );
 }
 

@@ -75,11 +75,23 @@ pub fn call_payload(conversation_id: &str, caller_says: Option<&str>) -> String 
     value.to_string()
 }
 
+/// Records `payload` as an accepted `post_call_transcription` event and publishes it, as the
+/// gateway does; returns the event id.
 pub async fn accept(app: &App, conversation_id: &str, payload: String) -> i64 {
+    accept_typed(app, "post_call_transcription", conversation_id, payload).await
+}
+
+/// [`accept`] for an event of type `event_type`.
+pub async fn accept_typed(
+    app: &App,
+    event_type: &str,
+    conversation_id: &str,
+    payload: String,
+) -> i64 {
     let recorded = app
         .store
         .record_event(&NewEvent {
-            event_type: "post_call_transcription".into(),
+            event_type: event_type.into(),
             conversation_id: conversation_id.into(),
             event_timestamp: 1_767_225_645,
             payload,
@@ -89,7 +101,7 @@ pub async fn accept(app: &App, conversation_id: &str, payload: String) -> i64 {
         .unwrap();
     let message = Message::EventAccepted {
         event_id: recorded.id,
-        event_type: "post_call_transcription".into(),
+        event_type: event_type.into(),
         conversation_id: conversation_id.into(),
     };
     app.bus
