@@ -198,6 +198,18 @@ fn unknown_backend_is_one_clear_error() {
 }
 
 #[test]
+fn an_empty_init_secret_stops_serve_with_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = memvox(dir.path())
+        .arg("serve")
+        .env("MEMVOX_QUERY__INIT_SECRETS", "[\"\"]")
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "query.init_secrets[0] is empty");
+    assert!(!dir.path().join("data").exists(), "nothing was started");
+}
+
+#[test]
 fn unreachable_database_is_one_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let output = memvox(dir.path())
