@@ -210,6 +210,13 @@ if grep -qE "^kind: (ScaledObject|Ingress|ServiceMonitor|PrometheusRule)$" "$WOR
   die "helm chart renders optional objects although they are disabled"
 fi
 grep -q "image: registry.example.com/memvox/memvox:1.2.3" "$WORK/helm-minimal.yaml" || die "image.tag not applied"
+# The /v1 admin API stays off the public ingress unless ingress.exposeAdminApi asks for it.
+for rendered in helm-default k8s_base k8s_overlays_production; do
+  [[ -f $WORK/$rendered.yaml ]] || die "$rendered.yaml was not rendered"
+  if grep -q "path: /v1/" "$WORK/$rendered.yaml"; then
+    die "$rendered: an ingress routes the /v1 admin API by default"
+  fi
+done
 
 step "k8s/base and the Helm chart (default values) describe the same workloads"
 "$PY" deploy/validate/checks.py same "$WORK/k8s_base.yaml" "$WORK/helm-default.yaml"

@@ -50,7 +50,7 @@ def fail(msg: str) -> None:
 
 
 def compose_env() -> dict[str, tuple[list[str], dict[str, str]]]:
-    env = dict(os.environ, ELEVENLABS_WEBHOOK_SECRET=SECRET, API_TOKEN_SHA256=TOKEN_HASH, ELEVENLABS_INIT_SECRET="",
+    env = dict(os.environ, ELEVENLABS_WEBHOOK_SECRET=SECRET, TOOL_TOKEN_SHA256=TOKEN_HASH, ELEVENLABS_INIT_SECRET="",
                ENCRYPTION_KEYS=ENCRYPTION["keys"], ENCRYPTION_ACTIVE_KEY=ENCRYPTION["active"],
                ENCRYPTION_INDEX_KEY=ENCRYPTION["index"])
     out = subprocess.run(
@@ -74,7 +74,7 @@ def k8s_env(rendered: str) -> dict[str, tuple[list[str], dict[str, str]]]:
     config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-config"))["data"]
     secret_values = {
         "store-url": PG, "redis-url": REDIS, "webhook-secrets": f"[{SECRET}]",
-        "init-secrets": "[]", "api-token-sha256": f"[{TOKEN_HASH}]",
+        "init-secrets": "[]", "tool-token-sha256": f"[{TOKEN_HASH}]",
         "encryption-keys": ENCRYPTION["keys"], "encryption-active-key": ENCRYPTION["active"],
         "encryption-index-key": ENCRYPTION["index"],
     }

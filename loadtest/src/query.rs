@@ -19,6 +19,7 @@ use memvox_bus::InProcessBus;
 use memvox_cache::{CacheSettings, Caching};
 use memvox_config::{QuerySettings, Secret};
 use memvox_crypto::{KeySet, Keyring};
+use memvox_identity::{Claims, Identities, IdentitySettings};
 use memvox_query::{QueryState, hash_token, router};
 use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
 use memvox_telemetry::{Metrics, instrument};
@@ -33,6 +34,15 @@ use crate::report::{Summary, print_header};
 use crate::seed::{Db, Seeded, seed};
 
 const TOKEN: &str = "loadtest-token";
+/// The agent the load's calls are for.
+const AGENT: &str = "agent_4701kf3qz8mrx2v9tn6bq0c5wd";
+/// The key the service signs identity tokens with (32 bytes).
+const IDENTITY_KEY: &[u8] = b"memvox loadtest identity key 32b";
+
+/// The service's identities: tokens signed with [`IDENTITY_KEY`].
+fn identities() -> Identities {
+    Identities::new(IdentitySettings::default(), Some(IDENTITY_KEY.to_vec()))
+}
 const INIT_SECRET: &str = "loadtest-init-secret";
 
 /// Which store the scenario seeds and queries.
@@ -268,9 +278,12 @@ async fn start_service(
 ) -> anyhow::Result<String> {
     let defaults = QuerySettings::default();
     let settings = QuerySettings {
-        api_token_sha256: vec![hash_token(TOKEN)],
+        tool_token_sha256: vec![hash_token(TOKEN)],
         init_secrets: vec![Secret::new(INIT_SECRET)],
         rate_limit_per_second: 0,
+        // The load asks for the same numbers far more often than real callers call.
+        init_rate_per_number_per_minute: 0,
+        init_rate_global_per_second: 0,
         lexical_weight: lexical_weight.unwrap_or(defaults.lexical_weight),
         ..defaults
     };
@@ -283,7 +296,8 @@ async fn start_service(
         build_summarizer(&SummarizerSettings::default())?,
         settings,
         &caching,
-    )?;
+    )?
+    .with_identities(identities());
     let app = instrument(router(state), "memvox", metrics);
     crate::targets::serve(app).await
 }
@@ -390,14 +404,14 @@ async fn send(
     let caller = phone(index);
     let conversation_id = format!("conv_load_{sequence:016x}");
     let request = match endpoint {
+        // As the agent calls the tool: the identity token init gave for this conversation.
         Endpoint::MemoryQuery => client
             .post(format!("{base}/tools/memory-query"))
             .bearer_auth(TOKEN)
-            .header("x-caller-id", &caller)
             .json(&json!({
                 "query": question(rng, sequence),
-                "user_id": user,
-                "caller_id": caller,
+                "user_id": token_for(&user, &conversation_id),
+                "agent_id": AGENT,
                 "conversation_id": conversation_id,
             })),
         Endpoint::ConversationInit => client
@@ -409,7 +423,7 @@ async fn send(
             .json(&json!({
                 "caller_id": caller,
                 "called_number": "+14155550142",
-                "agent_id": "agent_4701kf3qz8mrx2v9tn6bq0c5wd",
+                "agent_id": AGENT,
                 "call_sid": format!("CA{:032x}", rng.random::<u128>()),
                 "conversation_id": conversation_id,
             })),
@@ -425,9 +439,20 @@ async fn send(
     };
     match endpoint {
         Endpoint::MemoryQuery => true,
-        Endpoint::ConversationInit => {
-            let needle = format!("\"user_id\":\"{user}\"");
-            body.windows(needle.len()).any(|w| w == needle.as_bytes())
-        }
+        Endpoint::ConversationInit => serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|answer| Claims::peek(answer["user_id"].as_str()?))
+            .is_some_and(|claims| claims.sub == user),
     }
+}
+
+/// An identity token for `user` in `conversation_id`, as conversation-init issues it.
+fn token_for(user: &str, conversation_id: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    identities()
+        .keys
+        .issue(user, AGENT, Some(conversation_id), now)
+        .unwrap_or_default()
 }

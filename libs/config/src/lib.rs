@@ -27,6 +27,7 @@ use memvox_ai::{EmbedderSettings, ExtractorSettings, SummarizerSettings};
 use memvox_bus::BusSettings;
 use memvox_cache::CacheSettings;
 use memvox_crypto::EncryptionSettings;
+use memvox_identity::IdentitySettings;
 use memvox_store::StoreSettings;
 use memvox_telemetry::LogSettings;
 use serde::Deserialize;
@@ -65,6 +66,8 @@ pub struct Config {
     pub query: QuerySettings,
     /// Query caches and per-user cache versions.
     pub cache: CacheSettings,
+    /// How callers are identified (shared by the query service and the extraction worker).
+    pub identity: IdentitySettings,
 }
 
 /// HTTP listener settings.
@@ -155,6 +158,8 @@ impl Config {
                 )));
             }
         }
+        self.query.validate().map_err(ConfigError::Invalid)?;
+        self.identity.validate().map_err(ConfigError::Invalid)?;
         if !(0.0..=1.0).contains(&self.query.lexical_weight) {
             return Err(ConfigError::Invalid(
                 "query.lexical_weight must be within 0..=1 (0 turns lexical search off)".into(),

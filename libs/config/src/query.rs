@@ -10,16 +10,33 @@ use crate::Secret;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QuerySettings {
-    /// SHA-256 (lower-case hex) of every accepted API bearer token; several may be active at
-    /// once during rotation. Only hashes are configured, never tokens. Empty: the tool and the
-    /// REST API refuse every request (401).
-    pub api_token_sha256: Vec<String>,
+    /// SHA-256 (lower-case hex) of every accepted tool token: the bearer ElevenLabs presents
+    /// on `POST /tools/memory-query`. A tool token may only query, and only for the identity
+    /// the call carries; it is refused on `/v1`. Several may be active during rotation. Only
+    /// hashes are configured, never tokens. Empty: the tool refuses every call (401).
+    pub tool_token_sha256: Vec<String>,
+    /// SHA-256 (lower-case hex) of every accepted admin token: the bearer for the `/v1` REST
+    /// API (read, add, edit, export, erase any user). Refused on the tool. Empty: `/v1`
+    /// refuses every request (401).
+    pub admin_token_sha256: Vec<String>,
     /// Header carrying the conversation-initiation shared secret (configured in ElevenLabs as a
     /// request header of the webhook).
     pub init_secret_header: String,
     /// Accepted values of that header; several may be active during rotation. Empty: the
-    /// initiation webhook answers 503.
+    /// initiation webhook answers 503. An empty value is refused at start-up.
     pub init_secrets: Vec<Secret>,
+    /// Initiation requests per minute answered with a lookup for one caller number; past it the
+    /// call still starts, with the generic (empty) answer. `0` disables the limit.
+    pub init_rate_per_number_per_minute: u32,
+    /// Initiation requests per second answered with a lookup, all numbers together; past it
+    /// the generic answer goes out without touching the store. `0` disables the limit.
+    pub init_rate_global_per_second: u32,
+    /// Send a `conversation_config_override.agent.first_message` (the greetings below) to
+    /// returning callers. Off by default: ElevenLabs fails the call when an override arrives
+    /// for a field the agent has not enabled, so turn this on only after enabling
+    /// `platform_settings.overrides.conversation_config_override.agent.first_message` on
+    /// every agent that uses this webhook.
+    pub first_message_override: bool,
     /// Budget of the initiation webhook's store lookups, in ms; past it a generic response goes
     /// out so the call still starts.
     pub init_deadline_ms: u64,
@@ -61,9 +78,13 @@ pub struct QuerySettings {
 impl Default for QuerySettings {
     fn default() -> Self {
         Self {
-            api_token_sha256: Vec::new(),
+            tool_token_sha256: Vec::new(),
+            admin_token_sha256: Vec::new(),
             init_secret_header: "x-memvox-secret".to_owned(),
             init_secrets: Vec::new(),
+            init_rate_per_number_per_minute: 10,
+            init_rate_global_per_second: 200,
+            first_message_override: false,
             init_deadline_ms: 300,
             default_limit: 3,
             max_limit: 20,
@@ -80,5 +101,38 @@ impl Default for QuerySettings {
             greeting_named: "Hi {name}, welcome back! How can I help you today?".to_owned(),
             greeting: "Welcome back! How can I help you today?".to_owned(),
         }
+    }
+}
+
+impl QuerySettings {
+    /// Rules the types cannot express, each broken one explained in a sentence.
+    ///
+    /// # Errors
+    /// The explanation of the first broken rule.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(index) = self
+            .init_secrets
+            .iter()
+            .position(|secret| secret.expose().trim().is_empty())
+        {
+            return Err(format!(
+                "query.init_secrets[{index}] is empty: an empty initiation secret would let \
+                 anyone who sends the header without a value read callers' memories, so every \
+                 secret must be a non-empty string"
+            ));
+        }
+        if let Some(digest) = self.tool_token_sha256.iter().find(|digest| {
+            self.admin_token_sha256
+                .iter()
+                .any(|admin| admin.trim().eq_ignore_ascii_case(digest.trim()))
+        }) {
+            return Err(format!(
+                "query.tool_token_sha256 and query.admin_token_sha256 both hold {}: a token \
+                 ElevenLabs presents on every tool call must not also open the admin API, so \
+                 give each role its own token",
+                digest.trim()
+            ));
+        }
+        Ok(())
     }
 }

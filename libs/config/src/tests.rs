@@ -167,3 +167,35 @@ fn encryption_is_on_by_default_and_keys_come_from_the_environment() {
         Ok(())
     });
 }
+
+#[test]
+fn one_token_cannot_hold_both_roles() {
+    Jail::expect_with(|jail| {
+        let digest = "ab".repeat(32);
+        jail.set_env(
+            "MEMVOX_QUERY__TOOL_TOKEN_SHA256",
+            format!(r#"["{digest}"]"#),
+        );
+        jail.set_env(
+            "MEMVOX_QUERY__ADMIN_TOKEN_SHA256",
+            format!(r#"["{digest}"]"#),
+        );
+        let err = Config::load(None).expect_err("shared token").to_string();
+        assert!(err.contains("give each role its own token"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn an_empty_init_secret_stops_start_up() {
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_QUERY__INIT_SECRETS", r#"["good", ""]"#);
+        let err = Config::load(None)
+            .expect_err("an empty secret is refused")
+            .to_string();
+        assert!(err.contains("query.init_secrets[1] is empty"), "{err}");
+        jail.set_env("MEMVOX_QUERY__INIT_SECRETS", r#"["good"]"#);
+        assert!(Config::load(None).is_ok());
+        Ok(())
+    });
+}

@@ -22,7 +22,9 @@ pub use memory::{
 };
 pub use scoring::{ScoreBreakdown, ScoreWeights, Scored};
 pub use sector::{Sector, SectorDecay};
-pub use user::{CallerIdentity, User, guest_user_id};
+pub use user::{
+    CallerIdentity, DEFAULT_SCOPE, SCOPE_SEPARATOR, User, guest_user_id, scope_of, scoped,
+};
 
 /// Milliseconds since the Unix epoch (UTC). The one time representation inside memvox.
 pub type UnixMillis = i64;

@@ -33,9 +33,31 @@ pub struct CallerIdentity {
     pub created_at: UnixMillis,
 }
 
-/// The user id memvox gives a caller it has never seen, derived from the phone number so every
-/// service (the initiation webhook, the extraction worker) arrives at the same id:
-/// `guest_` + the first 16 hex digits of SHA-256 of the number.
+/// The scope of users created before scopes existed, and of every user when one scope spans
+/// the workspace.
+pub const DEFAULT_SCOPE: &str = "default";
+
+/// Separates an agent scope from the id within it (`<agent_id>:<id>`).
+pub const SCOPE_SEPARATOR: char = ':';
+
+/// The scope a user id belongs to: the prefix of an agent-scoped id, else [`DEFAULT_SCOPE`].
+pub fn scope_of(user_id: &str) -> &str {
+    user_id
+        .split_once(SCOPE_SEPARATOR)
+        .map_or(DEFAULT_SCOPE, |(scope, _)| scope)
+}
+
+/// The id of `local` within `scope` (`None`: the default scope, where ids are unprefixed).
+pub fn scoped(scope: Option<&str>, local: &str) -> String {
+    match scope {
+        Some(scope) => format!("{scope}{SCOPE_SEPARATOR}{local}"),
+        None => local.to_owned(),
+    }
+}
+
+/// The unkeyed guest id of a phone number: `guest_` + the first 16 hex digits of SHA-256 of the
+/// number. Anyone who knows the number can compute it, so memvox uses it only without a key
+/// (`memvox-identity` derives guest ids with a keyed hash whenever it holds one).
 pub fn guest_user_id(phone_number: &str) -> String {
     let digest = Sha256::digest(phone_number.trim().as_bytes());
     format!("guest_{}", hex::encode(&digest[..8]))
@@ -51,5 +73,14 @@ mod tests {
         assert_eq!(id, guest_user_id(" +14155550199 "));
         assert_eq!(id.len(), "guest_".len() + 16);
         assert_ne!(id, guest_user_id("+14155550100"));
+    }
+
+    #[test]
+    fn a_scope_is_the_prefix_of_a_scoped_id() {
+        assert_eq!(scope_of("guest_0123"), DEFAULT_SCOPE);
+        let id = scoped(Some("agent_1"), "guest_0123");
+        assert_eq!(id, "agent_1:guest_0123");
+        assert_eq!(scope_of(&id), "agent_1");
+        assert_eq!(scoped(None, "crm_42"), "crm_42");
     }
 }

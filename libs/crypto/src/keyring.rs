@@ -268,6 +268,14 @@ impl Keyring {
         let keys = self.current()?;
         Some(keyed_hex(&keys, b"index-check", b"memvox", 16))
     }
+
+    /// A 32-byte key for `purpose` (e.g. signing identity tokens), derived from the index key
+    /// under its own domain, so it is shared by every process holding the keys and never
+    /// equals a fingerprint or term token. `None` when encryption is off.
+    pub fn derive_key(&self, purpose: &str) -> Option<Vec<u8>> {
+        let keys = self.current()?;
+        hex::decode(keyed_hex(&keys, b"derive", purpose.as_bytes(), 32)).ok()
+    }
 }
 
 fn key_check_context(id: &str) -> Context<'_> {

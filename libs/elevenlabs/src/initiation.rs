@@ -48,6 +48,29 @@ impl ConversationInitRequest {
     pub fn caller_id(&self) -> Option<&str> {
         self.caller_id.as_deref().filter(|id| !id.is_empty())
     }
+
+    /// The number of the person on the other end of the line: `caller_id`, unless it is one of
+    /// our own numbers (`is_own`) — an outbound call — when it is the dialled `called_number`.
+    /// `None` when that side is absent or empty.
+    pub fn remote_number(&self, is_own: impl Fn(&str) -> bool) -> Option<&str> {
+        remote_party(self.caller_id(), self.called_number.as_deref(), is_own)
+    }
+}
+
+/// The other party of a call from `caller` to `called` (ElevenLabs' `caller_id` and
+/// `called_number`, which keep their names on outbound calls): `caller`, unless it is one of
+/// our own numbers, when it is `called`. Empty values read as absent.
+pub fn remote_party<'a>(
+    caller: Option<&'a str>,
+    called: Option<&'a str>,
+    is_own: impl Fn(&str) -> bool,
+) -> Option<&'a str> {
+    let caller = caller.filter(|n| !n.is_empty())?;
+    if is_own(caller) {
+        called.filter(|n| !n.is_empty())
+    } else {
+        Some(caller)
+    }
 }
 
 /// The `type` tag every initiation response carries.
@@ -230,5 +253,16 @@ mod tests {
             serde_json::from_str(r#"{"agent_id":"agent_1","caller_id":"","extra":1}"#).unwrap();
         assert_eq!(request.caller_id(), None);
         assert_eq!(request.conversation_id, None);
+    }
+
+    #[test]
+    fn outbound_requests_key_on_the_dialled_number() {
+        let request: ConversationInitRequest = serde_json::from_str(
+            r#"{"agent_id":"a","caller_id":"+14155550142","called_number":"+14155550177"}"#,
+        )
+        .unwrap();
+        let ours = |n: &str| n == "+14155550142";
+        assert_eq!(request.remote_number(ours), Some("+14155550177"));
+        assert_eq!(request.remote_number(|_| false), Some("+14155550142"));
     }
 }

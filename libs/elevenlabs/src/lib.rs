@@ -6,6 +6,7 @@
 //!   the accessors workers need (remote number, memory user id, timed messages, tool calls).
 //! * [`initiation`]: the conversation-initiation webhook request and our response.
 //! * [`tool`]: the `memory_query` server-tool request and tool definition.
+//! * [`setup`]: the ElevenLabs API request bodies that connect an agent to memvox.
 //! * [`dynamic`]: dynamic-variable names and values we send.
 //! * [`payload`]: JSON parsing whose errors name the offending field.
 //!
@@ -19,6 +20,7 @@ mod open_enum;
 pub mod payload;
 pub mod post_call;
 mod serde_util;
+pub mod setup;
 pub mod signature;
 pub mod tool;
 

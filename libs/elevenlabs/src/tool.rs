@@ -1,10 +1,13 @@
 //! The `memory_query` server (webhook) tool: the request body our endpoint receives, and the tool
 //! definition to paste into an ElevenLabs agent.
 //!
-//! Spec §4. Identity parameters are bound to dynamic variables (`memory_user_id`,
-//! `system__caller_id`, `system__conversation_id`), never filled by the LLM; only `query` is.
-//! Tool calls are not signed: the `Authorization` header comes from a workspace secret holding
-//! `Bearer <token>`.
+//! Spec §4. Identity parameters are bound to dynamic variables, never filled by the LLM; only
+//! `query` is. The definition binds only variables every channel has — `memory_user_id` (the
+//! identity token conversation-init returns, or an integrator passes), `system__agent_id` and
+//! `system__conversation_id` — not the voice-only `system__caller_id`, and assigns no dynamic
+//! variables (an assignment would blank `memory_summary` when nothing matched). The request
+//! type also reads `caller_id` and `called_number`, which a client may send. Tool calls are not
+//! signed: the `Authorization` header comes from a workspace secret holding `Bearer <token>`.
 //!
 //! Invariant: every body property in [`memory_query_tool_config`] is a field of
 //! [`MemoryQueryRequest`] (tested), so what the agent sends is what we parse.
@@ -22,9 +25,17 @@ pub struct MemoryQueryRequest {
     /// Our memory user id (dynamic variable `memory_user_id`); may be empty for unknown callers.
     #[serde(default)]
     pub user_id: Option<String>,
-    /// Caller's number (dynamic variable `system__caller_id`).
+    /// Caller's number (dynamic variable `system__caller_id`); our own number on outbound
+    /// calls.
     #[serde(default)]
     pub caller_id: Option<String>,
+    /// The number called (dynamic variable `system__called_number`): ours on inbound calls,
+    /// the person dialled on outbound ones.
+    #[serde(default)]
+    pub called_number: Option<String>,
+    /// The agent on the call (dynamic variable `system__agent_id`).
+    #[serde(default)]
+    pub agent_id: Option<String>,
     /// Current conversation (dynamic variable `system__conversation_id`).
     #[serde(default)]
     pub conversation_id: Option<String>,
@@ -55,6 +66,17 @@ impl MemoryQueryRequest {
     pub fn conversation_id(&self) -> Option<&str> {
         non_empty(self.conversation_id.as_deref())
     }
+
+    /// The agent id, or `None` if absent or empty.
+    pub fn agent_id(&self) -> Option<&str> {
+        non_empty(self.agent_id.as_deref())
+    }
+
+    /// The number of the person on the other end of the line: `caller_id`, unless it is one of
+    /// our own numbers (`is_own`) — an outbound call — when it is `called_number`.
+    pub fn remote_number(&self, is_own: impl Fn(&str) -> bool) -> Option<&str> {
+        crate::initiation::remote_party(self.caller_id(), self.called_number.as_deref(), is_own)
+    }
 }
 
 fn non_empty(value: Option<&str>) -> Option<&str> {
@@ -79,28 +101,24 @@ pub fn memory_query_tool_config(
             "method": "POST",
             "content_type": "application/json",
             "request_headers": {
-                "Authorization": {"secret_id": authorization_secret_id},
-                "X-Caller-Id": {"variable_name": "system__caller_id"}
+                "Authorization": {"secret_id": authorization_secret_id}
             },
             "request_body_schema": {
                 "type": "object",
-                "required": ["query", "user_id", "caller_id", "conversation_id"],
+                "required": ["query", "user_id", "agent_id", "conversation_id"],
                 "properties": {
                     "query": {
                         "type": "string",
                         "description": "What to look up in the caller's memory, phrased as a short question."
                     },
                     "user_id": {"type": "string", "dynamic_variable": "memory_user_id"},
-                    "caller_id": {"type": "string", "dynamic_variable": "system__caller_id"},
+                    "agent_id": {"type": "string", "dynamic_variable": "system__agent_id"},
                     "conversation_id": {"type": "string", "dynamic_variable": "system__conversation_id"},
                     "limit": {"type": "integer", "constant_value": 3}
                 }
             },
             "response_filter": {"mode": "allow", "filters": ["memories", "summary"]}
-        },
-        "assignments": [
-            {"source": "response", "dynamic_variable": "memory_summary", "value_path": "summary"}
-        ]
+        }
     })
 }
 

@@ -85,7 +85,7 @@ fn heads_of_all_post_call_fixtures() {
 #[test]
 fn transcription_identity_and_timing() {
     let data = transcription();
-    assert_eq!(data.remote_number(), Some("+14155550199"));
+    assert_eq!(data.remote_number(|_| false), Some("+14155550199"));
     assert_eq!(data.direction(), Some(&Direction::Inbound));
     assert_eq!(data.user_id(), Some("mem_usr_8c1f2a"));
     assert_eq!(data.variable_str("caller_name"), Some("Dana"));
@@ -327,6 +327,8 @@ fn generated_tool_config_equals_the_fixture_and_matches_the_request_type() {
         query: String::new(),
         user_id: Some(String::new()),
         caller_id: Some(String::new()),
+        called_number: Some(String::new()),
+        agent_id: Some(String::new()),
         conversation_id: Some(String::new()),
         limit: Some(1),
         sectors: Some(Vec::new()),
@@ -342,4 +344,81 @@ fn generated_tool_config_equals_the_fixture_and_matches_the_request_type() {
             "tool property {name} is not a request field"
         );
     }
+}
+
+#[test]
+fn setup_requests_equal_the_pinned_api_bodies() {
+    use memvox_elevenlabs::setup::{
+        AgentSetup, create_post_call_webhook, create_tool, update_agent,
+    };
+    let webhook = create_post_call_webhook(
+        "memvox post-call",
+        "https://memvox.example.com/webhook/post-call",
+    );
+    assert_eq!(
+        (webhook.method, webhook.path.as_str()),
+        ("POST", "/v1/workspace/webhooks")
+    );
+    assert_eq!(
+        webhook.body,
+        fixture_json("api_create_webhook_request.json")
+    );
+    let tool = create_tool(memory_query_tool_config(
+        "https://memvox.example.com/tools/memory-query",
+        "memvox_bearer_secret_id_placeholder",
+        10,
+    ));
+    assert_eq!(
+        (tool.method, tool.path.as_str()),
+        ("POST", "/v1/convai/tools")
+    );
+    assert_eq!(tool.body, fixture_json("api_create_tool_request.json"));
+    assert!(
+        tool.body["tool_config"].get("assignments").is_none(),
+        "memory_summary is never blanked"
+    );
+    let agent = update_agent(&AgentSetup {
+        agent_id: "agent_4701kf3qz8mrx2v9tn6bq0c5wd",
+        post_call_webhook_id: "wh_placeholder",
+        init_url: "https://memvox.example.com/webhook/conversation-init",
+        init_secret_header: "x-memvox-secret",
+        init_secret_id: "memvox_init_secret_id_placeholder",
+        first_message_override: false,
+    });
+    assert_eq!(
+        (agent.method, agent.path.as_str()),
+        (
+            "PATCH",
+            "/v1/convai/agents/agent_4701kf3qz8mrx2v9tn6bq0c5wd"
+        )
+    );
+    assert_eq!(agent.body, fixture_json("api_update_agent_request.json"));
+}
+
+#[test]
+fn the_tool_binds_only_variables_every_channel_has() {
+    let config = memory_query_tool_config("https://m.example/tools/memory-query", "s", 10);
+    let properties = config["api_schema"]["request_body_schema"]["properties"]
+        .as_object()
+        .unwrap();
+    let bound: Vec<&str> = properties
+        .values()
+        .filter_map(|p| p["dynamic_variable"].as_str())
+        .collect();
+    assert_eq!(
+        bound,
+        [
+            "system__agent_id",
+            "system__conversation_id",
+            "memory_user_id"
+        ]
+    );
+    assert_eq!(
+        config["api_schema"]["request_headers"]
+            .as_object()
+            .unwrap()
+            .len(),
+        1,
+        "only Authorization"
+    );
 }

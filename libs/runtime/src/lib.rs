@@ -20,6 +20,7 @@ use memvox_bus::{Bus, BusBackend, BusMetrics};
 use memvox_cache::Caching;
 use memvox_config::Config;
 use memvox_crypto::Keyring;
+use memvox_identity::Identities;
 use memvox_store::{EmbeddingSpace, Store, open_store};
 use memvox_telemetry::{Health, Metrics, ReadinessCheck};
 use tokio_util::sync::CancellationToken;
@@ -66,6 +67,9 @@ pub struct App {
     pub bus_metrics: BusMetrics,
     /// Per-user cache versions (bumped by every writer) and the cache settings and counters.
     pub cache: Caching,
+    /// How callers are identified: the `[identity]` settings and the keys that sign and
+    /// verify identity tokens (`identity.token_secret`, else derived from the index key).
+    pub identities: Identities,
     /// Cancelled when the process should stop.
     pub shutdown: CancellationToken,
 }
@@ -86,6 +90,16 @@ impl App {
             model: embedder.model_id().to_owned(),
             dimension: embedder.dimension(),
         };
+        let identities = Identities::new(
+            config.identity.clone(),
+            keyring.derive_key(IDENTITY_KEY_PURPOSE),
+        );
+        if !identities.keys.can_issue() {
+            tracing::warn!(
+                "no identity.token_secret and encryption off: no identity tokens are issued, \
+                 only the phone channel identifies callers, and guest ids are plain hashes"
+            );
+        }
         let store = open_store(&config.store, space, keyring).await?;
         let bus = memvox_bus::connect_bus(&config.bus).await?;
         let metrics = Metrics::new();
@@ -107,6 +121,7 @@ impl App {
             metrics,
             bus_metrics,
             cache,
+            identities,
             shutdown: CancellationToken::new(),
         })
     }
@@ -118,6 +133,9 @@ impl App {
             .check("bus", Arc::new(BusReady(self.bus.clone())))
     }
 }
+
+/// What the identity-token key is derived for (changing it invalidates every issued token).
+const IDENTITY_KEY_PURPOSE: &str = "identity tokens";
 
 /// The keyring the configuration describes: from the key file or the inline keys, the
 /// embedded store generating its key file beside the database on first start.

@@ -304,6 +304,7 @@ macro_rules! impl_store {
                 sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
                     .bind(user_id)
                     .bind(now)
+                    .bind(memvox_core::scope_of(user_id))
                     .execute(self.writer())
                     .await?;
                 self.get_user(user_id).await?.ok_or_else(|| $crate::StoreError::NotFound {
@@ -1982,6 +1983,7 @@ macro_rules! impl_store {
                     sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
                         .bind(user_id)
                         .bind(now)
+                        .bind(memvox_core::scope_of(user_id))
                         .execute(&mut *conn)
                         .await?;
                 }

@@ -123,8 +123,9 @@ pub fn for_sqlite(sql: impl Into<Cow<'static, str>>) -> AssertSqlSafe<Cow<'stati
     AssertSqlSafe(Cow::Owned(to_sqlite(&sql.into())))
 }
 
-pub const INSERT_USER_IF_MISSING: &str =
-    "INSERT INTO users (user_id, created_at) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING";
+/// `$3` is the user's scope (`memvox_core::scope_of` the id).
+pub const INSERT_USER_IF_MISSING: &str = "INSERT INTO users (user_id, created_at, scope) \
+     VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING";
 
 pub const SELECT_USER: &str = "SELECT u.user_id, u.display_name, u.summary, u.last_interaction, \
      u.created_at, (SELECT COUNT(*) FROM memories m WHERE m.user_id = u.user_id \

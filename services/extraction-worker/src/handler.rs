@@ -27,6 +27,7 @@ use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
 use memvox_core::{CallOutcome, EpisodeWindows, UnixMillis};
 use memvox_elevenlabs::{EventPayload, TranscriptionData, WebhookEvent};
+use memvox_identity::{Claims, Identities};
 use memvox_store::{
     EventStatus, ExtractionCommit, ExtractionOutcome, MemoryFilter, MemoryOrder, PlannedMemory,
     Store,
@@ -55,6 +56,8 @@ pub struct ExtractionHandler {
     pub extractor: Arc<dyn Extractor>,
     /// Worker tuning.
     pub settings: WorkerSettings,
+    /// How callers are identified: our own numbers and the identity-token keys.
+    pub identities: Identities,
     /// Deliveries after which the bus dead-letters a message.
     pub max_attempts: u32,
     /// Metrics.
@@ -180,7 +183,7 @@ impl ExtractionHandler {
             EventStatus::Pending => {}
         }
         let parsed = WebhookEvent::parse(event.payload.as_bytes())?;
-        let keys = conflict_keys(&parsed);
+        let keys = conflict_keys(&self.identities, &parsed);
         if group.touches(&keys) {
             self.commit_group(group, outcomes).await;
         }
@@ -209,6 +212,15 @@ impl ExtractionHandler {
     ) -> Result<Prepared, ProcessError> {
         Ok(match &parsed.payload {
             EventPayload::Transcription(data) => self.prepare_transcription(event_id, data).await?,
+            EventPayload::InitiationFailure(data)
+                if !self.identities.settings.serves_agent(Some(&data.agent_id)) =>
+            {
+                Prepared {
+                    conversation_id: Some(data.conversation_id.clone()),
+                    outcome_label: "ignored_agent",
+                    ..empty_prepared(event_id)
+                }
+            }
             EventPayload::InitiationFailure(data) => Prepared {
                 commit: ExtractionCommit {
                     call: Some(failure_record(data, parsed.event_timestamp, None)),
@@ -330,8 +342,20 @@ impl ExtractionHandler {
         event_id: i64,
         data: &TranscriptionData,
     ) -> Result<Prepared, ProcessError> {
-        let Some(identity) = identity::resolve(self.store.as_ref(), data).await? else {
-            tracing::info!(conversation_id = %data.conversation_id, "call has no user id and no caller number: recorded without memories");
+        if !self.identities.settings.serves_agent(Some(&data.agent_id)) {
+            tracing::info!(agent_id = %data.agent_id, "call of an agent memvox does not serve: ignored");
+            return Ok(Prepared {
+                conversation_id: Some(data.conversation_id.clone()),
+                outcome_label: "ignored_agent",
+                ..empty_prepared(event_id)
+            });
+        }
+        let resolution = identity::resolve(self.store.as_ref(), &self.identities, data).await?;
+        if let Some(reason) = resolution.refused {
+            self.metrics.identity_refused(reason);
+        }
+        let Some(identity) = resolution.identity else {
+            tracing::info!(conversation_id = %data.conversation_id, "call has no verified identity and no caller number: recorded without memories");
             return Ok(Prepared {
                 commit: ExtractionCommit {
                     call: Some(transcription_record(data, None)),
@@ -480,18 +504,20 @@ impl ExtractionHandler {
 }
 
 /// What preparing an event reads that an earlier event in the group may write: its
-/// conversation, the user id it names, or, without one, the caller number it is resolved by.
-fn conflict_keys(parsed: &WebhookEvent) -> Vec<String> {
+/// conversation, the caller number it is resolved by and the user its claimed identity names.
+fn conflict_keys(identities: &Identities, parsed: &WebhookEvent) -> Vec<String> {
     let mut keys: Vec<String> = parsed
         .conversation_id()
         .map(str::to_owned)
         .into_iter()
         .collect();
     if let EventPayload::Transcription(data) = &parsed.payload {
-        match data.user_id() {
-            Some(user_id) => keys.push(user_id.to_owned()),
-            None => keys.extend(data.remote_number().map(number_key)),
-        }
+        keys.extend(identity::remote_number(identities, data).map(number_key));
+        // Unverified, only to group: a token names its user, a raw id itself.
+        keys.extend(
+            data.user_id()
+                .map(|claimed| Claims::peek(claimed).map_or(claimed.to_owned(), |c| c.sub)),
+        );
     }
     keys
 }

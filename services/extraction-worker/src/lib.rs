@@ -35,6 +35,7 @@ pub fn build(app: &App) -> anyhow::Result<(Worker, Reconciler)> {
         embedder: app.embedder.clone(),
         extractor,
         settings: app.config.workers.clone(),
+        identities: app.identities.clone(),
         max_attempts: app.config.bus.max_attempts,
         metrics: ExtractionMetrics::register(app.metrics.registry())?,
         versions: app.cache.versions.clone(),

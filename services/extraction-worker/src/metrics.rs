@@ -8,6 +8,7 @@ pub struct ExtractionMetrics {
     memories: IntCounterVec,
     calls: IntCounterVec,
     stage: HistogramVec,
+    identity_refused: IntCounterVec,
 }
 
 impl ExtractionMetrics {
@@ -38,6 +39,14 @@ impl ExtractionMetrics {
             ]),
             &["stage"],
         )?;
+        let identity_refused = IntCounterVec::new(
+            Opts::new(
+                "memvox_extraction_identity_refused_total",
+                "Calls whose claimed identity was not taken, by reason",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(identity_refused.clone()))?;
         registry.register(Box::new(memories.clone()))?;
         registry.register(Box::new(calls.clone()))?;
         registry.register(Box::new(stage.clone()))?;
@@ -45,7 +54,14 @@ impl ExtractionMetrics {
             memories,
             calls,
             stage,
+            identity_refused,
         })
+    }
+
+    /// Counts a call whose claimed identity was refused (`not_a_token`, `bad_signature`,
+    /// `expired`, `wrong_agent`, `wrong_conversation`, `malformed`, `phone_mismatch`).
+    pub fn identity_refused(&self, reason: &str) {
+        self.identity_refused.with_label_values(&[reason]).inc();
     }
 
     /// Counts committed memory changes by operation (`add`, `update`, `supersede`, `reinforce`).
@@ -55,7 +71,8 @@ impl ExtractionMetrics {
             .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
     }
 
-    /// Counts a processed event (`outcome`: `extracted`, `no_identity`, `recorded`, `repeat`).
+    /// Counts a processed event (`outcome`: `extracted`, `no_identity`, `ignored_agent`,
+    /// `recorded`, `repeat`).
     pub fn event(&self, event_type: &str, outcome: &str) {
         self.calls.with_label_values(&[event_type, outcome]).inc();
     }

@@ -20,10 +20,27 @@ use memvox_store::{EventStatus, MemoryFilter, NewEvent};
 
 const FIXTURE: &str = include_str!("../../../fixtures/elevenlabs/post_call_transcription.json");
 
+/// The number of caller `user_id` (a new one per caller: the number decides who a call is
+/// with).
+fn number_of(user_id: &str) -> String {
+    let tag = user_id
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(131).wrapping_add(u64::from(b)));
+    format!("+1555{:010}", tag % 10_000_000_000)
+}
+
+/// The user the worker gives `user_id`'s calls: the guest of their number.
+fn guest_of(app: &App, user_id: &str) -> String {
+    app.identities.guest_user_id(None, &number_of(user_id))
+}
+
 fn payload(conversation_id: &str, user_id: &str) -> String {
     let mut value: serde_json::Value = serde_json::from_str(FIXTURE).expect("fixture parses");
+    let number = number_of(user_id);
     value["data"]["conversation_id"] = conversation_id.into();
-    value["data"]["user_id"] = user_id.into();
+    value["data"]["metadata"]["phone_call"]["external_number"] = number.as_str().into();
+    value["data"]["conversation_initiation_client_data"]["dynamic_variables"]["system__caller_id"] =
+        number.into();
     value["data"]["transcript"][5]["message"] = format!(
         "Mornings work best for callbacks. I'm allergic to peanuts and my name is Dana {user_id}."
     )
@@ -171,7 +188,7 @@ async fn main() {
         let user = format!("user_{i}");
         let started = Instant::now();
         accept(&app, &conversation, &user).await;
-        wait_queryable(&app, &user, &conversation, &probe).await;
+        wait_queryable(&app, &guest_of(&app, &user), &conversation, &probe).await;
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     latencies.sort_by(f64::total_cmp);
@@ -201,7 +218,7 @@ async fn main() {
     let last_user = format!("burst_user_{}", calls - 1);
     wait_queryable(
         &app,
-        &last_user,
+        &guest_of(&app, &last_user),
         &format!("conv_burst_{}", calls - 1),
         &probe,
     )

@@ -85,15 +85,26 @@ pub enum Command {
 /// ElevenLabs helpers.
 #[derive(Debug, Subcommand)]
 pub enum ElevenlabsCommand {
-    /// Print the webhook URLs and the memory_query tool definition (JSON) to paste into the
-    /// agent's settings.
+    /// Print the ElevenLabs API requests (method, path, exact JSON body) that connect an agent
+    /// to this deployment: the HMAC post-call webhook, the memory_query tool, the agent's
+    /// webhooks and overrides.
     Config {
         /// Public base URL of this memvox deployment.
         #[arg(long, default_value = "https://memvox.example.com")]
         base_url: String,
-        /// ElevenLabs workspace secret holding `Bearer <token>` for the tool's Authorization header.
-        #[arg(long, default_value = "MEMVOX_API_TOKEN_SECRET_ID")]
+        /// ElevenLabs workspace secret holding `Bearer <tool token>` for the tool's
+        /// Authorization header.
+        #[arg(long, default_value = "MEMVOX_TOOL_TOKEN_SECRET_ID")]
         secret_id: String,
+        /// ElevenLabs workspace secret holding the conversation-init header's value.
+        #[arg(long, default_value = "MEMVOX_INIT_SECRET_ID")]
+        init_secret_id: String,
+        /// The agent to configure.
+        #[arg(long, default_value = "YOUR_AGENT_ID")]
+        agent_id: String,
+        /// `webhook_id` returned when the post-call webhook was created.
+        #[arg(long, default_value = "POST_CALL_WEBHOOK_ID")]
+        post_call_webhook_id: String,
     },
 }
 
@@ -111,8 +122,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 ElevenlabsCommand::Config {
                     base_url,
                     secret_id,
+                    init_secret_id,
+                    agent_id,
+                    post_call_webhook_id,
                 },
-        } => crate::elevenlabs::print_config(&base_url, &secret_id),
+        } => {
+            let args = crate::elevenlabs::ConfigArgs {
+                base_url,
+                secret_id,
+                init_secret_id,
+                agent_id,
+                post_call_webhook_id,
+            };
+            crate::elevenlabs::print_config(&load_quiet(file)?, &args)
+        }
         Command::Serve => crate::serve::serve(load(file)?).await,
         Command::Migrate => crate::migrate::migrate(&load(file)?).await,
         Command::Dlq { command } => crate::dlq::run(load(file)?, command).await,

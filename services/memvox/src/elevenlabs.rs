@@ -1,27 +1,81 @@
-//! `memvox elevenlabs config`: what to paste into the ElevenLabs agent settings.
+//! `memvox elevenlabs config`: the exact ElevenLabs API requests that connect an agent to this
+//! deployment, in the order to send them (each a method, a path and the JSON body), with what
+//! to do with each response. The bodies come from `memvox_elevenlabs::setup`, which the
+//! fixtures pin; the initiation header and whether the first-message override is enabled come
+//! from this process's configuration, so what is enabled matches what memvox sends.
 
-use serde_json::json;
+use memvox_config::Config;
+use memvox_elevenlabs::setup::{
+    AgentSetup, ApiRequest, create_post_call_webhook, create_tool, update_agent,
+};
+use serde_json::{Value, json};
 
-/// Prints the webhook URLs and the `memory_query` server-tool definition for a deployment
-/// reachable at `base_url`.
-pub fn print_config(base_url: &str, secret_id: &str) -> anyhow::Result<()> {
-    let base = base_url.trim_end_matches('/');
-    let config = json!({
-        "post_call_webhook": {
-            "url": format!("{base}/webhook/post-call"),
-            "events": ["transcript", "call_initiation_failure"],
-            "note": "ElevenLabs shows the webhook's signing secret once: put it in gateway.webhook_secrets (MEMVOX_GATEWAY__WEBHOOK_SECRETS)."
-        },
-        "conversation_initiation_webhook": {
-            "url": format!("{base}/webhook/conversation-init"),
-            "note": "Add the header secret configured in memvox to the webhook's request headers."
-        },
-        "memory_query_tool": memvox_elevenlabs::tool::memory_query_tool_config(
-            &format!("{base}/tools/memory-query"),
-            secret_id,
-            10,
-        ),
-    });
-    println!("{}", serde_json::to_string_pretty(&config)?);
+/// The placeholders and names `memvox elevenlabs config` fills in.
+#[derive(Debug, Clone)]
+pub struct ConfigArgs {
+    /// Public base URL of this deployment.
+    pub base_url: String,
+    /// Workspace secret holding `Bearer <tool token>`.
+    pub secret_id: String,
+    /// Workspace secret holding the initiation header's value.
+    pub init_secret_id: String,
+    /// The agent to configure.
+    pub agent_id: String,
+    /// `webhook_id` of the post-call webhook (the first request's response).
+    pub post_call_webhook_id: String,
+}
+
+/// Prints the requests for `args` under `config`.
+pub fn print_config(config: &Config, args: &ConfigArgs) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(&requests(config, args))?);
     Ok(())
+}
+
+/// The requests, each with its next step.
+pub fn requests(config: &Config, args: &ConfigArgs) -> Value {
+    let base = args.base_url.trim_end_matches('/');
+    let post_call = format!("{base}/webhook/post-call");
+    let init_url = format!("{base}/webhook/conversation-init");
+    let tool = memvox_elevenlabs::tool::memory_query_tool_config(
+        &format!("{base}/tools/memory-query"),
+        &args.secret_id,
+        10,
+    );
+    let agent = AgentSetup {
+        agent_id: &args.agent_id,
+        post_call_webhook_id: &args.post_call_webhook_id,
+        init_url: &init_url,
+        init_secret_header: &config.query.init_secret_header,
+        init_secret_id: &args.init_secret_id,
+        first_message_override: config.query.first_message_override,
+    };
+    json!({
+        "requests": [
+            step(
+                create_post_call_webhook("memvox post-call", &post_call),
+                "The response's webhook_secret is shown once: put it in gateway.webhook_secrets \
+                 (MEMVOX_GATEWAY__WEBHOOK_SECRETS). Its webhook_id is the agent's \
+                 post_call_webhook_id below (--post-call-webhook-id)."
+            ),
+            step(
+                create_tool(tool),
+                "Add the response's id to the agent's tools (conversation_config.agent.prompt.\
+                 tool_ids) and mention memory_query in its prompt."
+            ),
+            step(
+                update_agent(&agent),
+                "The init secret's workspace secret must hold one of query.init_secrets; the \
+                 first_message override is enabled exactly when query.first_message_override is on."
+            ),
+        ]
+    })
+}
+
+fn step(request: ApiRequest, then: &str) -> Value {
+    json!({
+        "method": request.method,
+        "path": request.path,
+        "body": request.body,
+        "then": then,
+    })
 }

@@ -10,26 +10,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod support;
+
 use memvox_core::{NewMemory, Sector};
 use memvox_store::{EmbeddingSpace, SqliteStore, Store, StoreSettings};
-
-fn memvox(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_memvox"));
-    command
-        .current_dir(dir)
-        .env_remove("MEMVOX_CONFIG")
-        .env("MEMVOX_EMBEDDER__MODEL_PATH", repo_model_dir())
-        .stdin(Stdio::null());
-    command
-}
-
-fn repo_model_dir() -> String {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../models/static-minilm-256"
-    )
-    .to_owned()
-}
+use support::{memvox, stderr_of};
 
 fn postgres_url(user: &str, database: &str) -> String {
     std::env::var("MEMVOX_TEST_POSTGRES_URL")
@@ -44,10 +29,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn stderr_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).trim().to_owned()
 }
 
 /// Asserts a failed start: non-zero exit and exactly one error line (logs may precede it)
@@ -173,7 +154,7 @@ fn migrate_works_on_sqlite_and_is_repeatable() {
     let dir = tempfile::tempdir().unwrap();
     let first = memvox(dir.path()).arg("migrate").output().unwrap();
     assert!(first.status.success(), "{}", stderr_of(&first));
-    assert!(String::from_utf8_lossy(&first.stdout).contains("5 migration(s) applied"));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("6 migration(s) applied"));
     let second = memvox(dir.path()).arg("migrate").output().unwrap();
     assert!(String::from_utf8_lossy(&second.stdout).contains("0 migration(s) applied"));
 }
@@ -192,7 +173,7 @@ fn migrate_works_on_postgres() {
     };
     let first = run();
     assert!(first.status.success(), "{}", stderr_of(&first));
-    assert!(String::from_utf8_lossy(&first.stdout).contains("5 migration(s) applied"));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("6 migration(s) applied"));
     assert!(String::from_utf8_lossy(&run().stdout).contains("0 migration(s) applied"));
     let drop = Command::new("psql")
         .args([
@@ -214,6 +195,18 @@ fn unknown_backend_is_one_clear_error() {
         .output()
         .unwrap();
     assert_one_line_error(&output, "unknown store backend `mysql`");
+}
+
+#[test]
+fn an_empty_init_secret_stops_serve_with_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = memvox(dir.path())
+        .arg("serve")
+        .env("MEMVOX_QUERY__INIT_SECRETS", "[\"\"]")
+        .output()
+        .unwrap();
+    assert_one_line_error(&output, "query.init_secrets[0] is empty");
+    assert!(!dir.path().join("data").exists(), "nothing was started");
 }
 
 #[test]
@@ -345,31 +338,6 @@ fn healthcheck_and_wait_for_probe_http_and_tcp() {
 }
 
 #[test]
-fn elevenlabs_config_prints_the_tool_and_webhook_urls() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = memvox(dir.path())
-        .args([
-            "elevenlabs",
-            "config",
-            "--base-url",
-            "https://mem.example.org/",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
-    let config: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(
-        config["post_call_webhook"]["url"],
-        "https://mem.example.org/webhook/post-call"
-    );
-    assert_eq!(config["memory_query_tool"]["name"], "memory_query");
-    assert_eq!(
-        config["memory_query_tool"]["api_schema"]["url"],
-        "https://mem.example.org/tools/memory-query"
-    );
-}
-
-#[test]
 fn dlq_explains_that_the_in_process_bus_is_not_reachable() {
     let dir = tempfile::tempdir().unwrap();
     let output = memvox(dir.path()).args(["dlq", "list"]).output().unwrap();
@@ -407,7 +375,7 @@ fn a_signed_webhook_to_serve_becomes_memories_the_agent_can_query() {
         .env("MEMVOX_HTTP__LISTEN", format!("127.0.0.1:{port}"))
         .env("MEMVOX_GATEWAY__WEBHOOK_SECRETS", "[\"wsec_test_secret\"]")
         .env(
-            "MEMVOX_QUERY__API_TOKEN_SHA256",
+            "MEMVOX_QUERY__TOOL_TOKEN_SHA256",
             format!("[\"{token_hash}\"]"),
         )
         .env("MEMVOX_QUERY__INIT_SECRETS", "[\"init-secret\"]")
@@ -453,7 +421,8 @@ fn a_signed_webhook_to_serve_becomes_memories_the_agent_can_query() {
         assert_eq!(post(Some(&signature)).await.unwrap().status().as_u16(), 200);
 
         let tool = serde_json::json!({
-            "query": "when does she want a callback", "user_id": "mem_usr_8c1f2a", "limit": 3
+            "query": "when does she want a callback", "user_id": "", "limit": 3,
+            "caller_id": "+14155550199"
         });
         let answer = loop {
             let response = client
@@ -506,8 +475,12 @@ fn a_signed_webhook_to_serve_becomes_memories_the_agent_can_query() {
         assert_eq!(init.status().as_u16(), 200);
         let init: serde_json::Value = init.json().await.unwrap();
         assert_eq!(init["type"], "conversation_initiation_client_data");
-        assert_eq!(
-            init["dynamic_variables"]["memory_user_id"], "mem_usr_8c1f2a",
+        let token = init["dynamic_variables"]["memory_user_id"]
+            .as_str()
+            .unwrap();
+        assert!(token.starts_with("mvx1."), "an identity token: {init}");
+        assert_ne!(
+            init["dynamic_variables"]["memory_context"], "",
             "the returning caller is recognised by number: {init}"
         );
     });

@@ -5,23 +5,21 @@
 //! a memory that becomes searchable is seen by the next query at once, whatever its cache.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use memvox_bus::{BusBackend, EVENTS, Envelope, Message, Worker};
+mod support;
+
+use memvox_bus::{EVENTS, Envelope, Message};
 use memvox_config::Config;
 use memvox_core::MemoryKind;
 use memvox_query::search::{SearchParams, search};
 use memvox_runtime::App;
-use memvox_store::{EventStatus, MemoryFilter, MemoryOrder, NewEvent};
-use rand::Rng;
+use memvox_store::{EventStatus, MemoryFilter, MemoryOrder};
 use std::time::Instant;
+use support::{Deployment, Pipeline, accept, call_payload, drain};
 
-const FIXTURE: &str = include_str!("../../../fixtures/elevenlabs/post_call_transcription.json");
 const USER: &str = "mem_usr_8c1f2a";
-
-/// Where the test runs.
-enum Deployment {
-    Embedded,
-    Distributed,
-}
+/// The fixture caller's number. It is bound to `USER` before every test — a returning caller:
+/// the number decides who a phone call is with, not the `user_id` the call claims.
+const NUMBER: &str = "+14155550199";
 
 async fn app(deployment: Deployment, dir: &std::path::Path) -> App {
     app_with(deployment, dir, |_| {}).await
@@ -32,105 +30,23 @@ async fn app_with(
     dir: &std::path::Path,
     adjust: impl FnOnce(&mut Config),
 ) -> App {
-    let mut config = Config::default();
-    config.embedder.model_path = Some(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../models/static-minilm-256"
-        )
-        .into(),
-    );
-    config.bus.claim_idle_ms = 60_000;
-    config.bus.block_ms = 0;
-    let tag = format!("{:012x}", rand::rng().random::<u64>() >> 16);
-    match deployment {
-        Deployment::Embedded => {
-            config.store.url = format!("sqlite://{}/memvox.db", dir.display());
-        }
-        Deployment::Distributed => {
-            config.store.url = std::env::var("MEMVOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-                "postgres://memvox:memvox@127.0.0.1:5432/memvox_test".to_owned()
-            });
-            config.store.schema = Some(format!("test_pipeline_{tag}"));
-            config.store.migrate_on_start = Some(true);
-            let key = memvox_crypto::Key::generate().to_base64();
-            config.encryption.keys = Some(format!("k1:{key}"));
-            config.encryption.active_key = Some("k1".into());
-            config.encryption.index_key = Some(memvox_crypto::Key::generate().to_base64());
-            config.bus.backend = BusBackend::Redis;
-            config.bus.key_prefix = format!("test:pipeline:{tag}");
-            config.cache.key_prefix = format!("test:pipeline:{tag}:cache");
-            // Generous for a loaded test machine: a slow Redis is not what these tests test.
-            config.cache.redis_timeout_ms = 1_000;
-        }
-    }
-    adjust(&mut config);
-    App::build(config).await.unwrap()
+    let app = support::app_with(deployment, dir, adjust).await;
+    bind(&app, NUMBER, USER).await;
+    app
 }
 
-/// A copy of the fixture call with another conversation id and, optionally, other caller words
-/// in turn 5.
-fn call_payload(conversation_id: &str, caller_says: Option<&str>) -> String {
-    let mut value: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
-    value["data"]["conversation_id"] = conversation_id.into();
-    if let Some(words) = caller_says {
-        value["data"]["transcript"][5]["message"] = words.into();
-    }
+async fn bind(app: &App, number: &str, user_id: &str) {
+    app.store.ensure_user(user_id, 0).await.unwrap();
+    app.store.bind_caller(number, user_id, 0).await.unwrap();
+}
+
+/// `payload` as a call from `number`.
+fn from_number(payload: &str, number: &str) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(payload).unwrap();
+    value["data"]["metadata"]["phone_call"]["external_number"] = number.into();
+    value["data"]["conversation_initiation_client_data"]["dynamic_variables"]["system__caller_id"] =
+        number.into();
     value.to_string()
-}
-
-async fn accept(app: &App, conversation_id: &str, payload: String) -> i64 {
-    let recorded = app
-        .store
-        .record_event(&NewEvent {
-            event_type: "post_call_transcription".into(),
-            conversation_id: conversation_id.into(),
-            event_timestamp: 1_767_225_645,
-            payload,
-            received_at: 1_767_225_645_000,
-        })
-        .await
-        .unwrap();
-    let message = Message::EventAccepted {
-        event_id: recorded.id,
-        event_type: "post_call_transcription".into(),
-        conversation_id: conversation_id.into(),
-    };
-    app.bus
-        .publish(EVENTS, &Envelope::new(message))
-        .await
-        .unwrap();
-    recorded.id
-}
-
-async fn drain(worker: &Worker) {
-    for _ in 0..100 {
-        let report = worker.process_batch().await.unwrap();
-        if report.claimed + report.read == 0 {
-            return;
-        }
-    }
-    panic!("the worker never went idle");
-}
-
-/// Both workers of one app (built once: they register their metrics).
-struct Pipeline {
-    extraction: std::sync::Arc<Worker>,
-    embedding: Worker,
-}
-
-impl Pipeline {
-    fn new(app: &App) -> Self {
-        Self {
-            extraction: std::sync::Arc::new(memvox_extraction_worker::build(app).unwrap().0),
-            embedding: memvox_embedding_worker::build(app).unwrap(),
-        }
-    }
-
-    async fn run(&self) {
-        drain(&self.extraction).await;
-        drain(&self.embedding).await;
-    }
 }
 
 /// Every memory of `USER`, superseded ones too (the audit view).
@@ -277,8 +193,8 @@ fn call_payload_for(conversation_id: &str, user_id: Option<&str>, caller_says: &
 
 /// Calls read in one batch are committed together, yet each is prepared against what the
 /// earlier ones wrote: a contradiction of an earlier call in the batch supersedes it, a caller
-/// bound by an earlier call is recognised, and a duplicate delivery in the same batch changes
-/// nothing.
+/// known by number is recognised, another caller's call stays theirs, and a duplicate delivery
+/// in the same batch changes nothing.
 async fn a_batch_of_calls_commits_as_if_one_at_a_time(deployment: Deployment) {
     let dir = tempfile::tempdir().unwrap();
     let app = app(deployment, dir.path()).await;
@@ -289,12 +205,9 @@ async fn a_batch_of_calls_commits_as_if_one_at_a_time(deployment: Deployment) {
         "I live in Denver. I'm allergic to peanuts.",
     );
     let first = accept(&app, "conv_a", denver.clone()).await;
-    accept(
-        &app,
-        "conv_b",
-        call_payload_for("conv_b", Some("other_user"), "I live in Boston."),
-    )
-    .await;
+    bind(&app, "+14155550111", "other_user").await;
+    let boston = call_payload_for("conv_b", Some("other_user"), "I live in Boston.");
+    accept(&app, "conv_b", from_number(&boston, "+14155550111")).await;
     let austin = call_payload_for("conv_c", Some(USER), "I moved to Austin last month.");
     accept(&app, "conv_c", austin).await;
     let by_number = call_payload_for("conv_d", None, "I'm allergic to shellfish.");

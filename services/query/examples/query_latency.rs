@@ -24,6 +24,7 @@ use memvox_bus::InProcessBus;
 use memvox_cache::{CacheSettings, Caching};
 use memvox_config::QuerySettings;
 use memvox_core::{NewMemory, Sector};
+use memvox_identity::{Identities, IdentitySettings};
 use memvox_query::{QueryState, hash_token, router};
 use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
 use tower::ServiceExt as _;
@@ -156,7 +157,7 @@ async fn main() {
     eprintln!("embedding alone: mean {:?}", started.elapsed() / 100);
 
     let settings = QuerySettings {
-        api_token_sha256: vec![hash_token("bench")],
+        tool_token_sha256: vec![hash_token("bench")],
         rate_limit_per_second: 0,
         ..QuerySettings::default()
     };
@@ -168,6 +169,19 @@ async fn main() {
         local_ttl_ms: 3_600_000,
         ..CacheSettings::default()
     };
+    // The tool reads a user only for an identity token, as conversation-init issues them.
+    let identities = Identities::new(
+        IdentitySettings::default(),
+        Some(b"query_latency bench identity key".to_vec()),
+    );
+    let now_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = identities
+        .keys
+        .issue("bench", "agent_bench", None, now_secs)
+        .unwrap();
     // Two replicas on one store and one Redis prefix, each with its own in-process tier.
     let replica = |name: &str| {
         let caching = Caching::new(
@@ -184,7 +198,8 @@ async fn main() {
             settings.clone(),
             &caching,
         )
-        .unwrap();
+        .unwrap()
+        .with_identities(identities.clone());
         eprintln!("replica {name}: redis tier {}", redis.is_some());
         router(state)
     };
@@ -197,13 +212,16 @@ async fn main() {
     };
     report(
         &format!("miss ({tier})"),
-        &measure(&first, requests, question).await,
+        &measure(&first, requests, &token, question).await,
     );
-    report("hit in moka", &measure(&first, requests, question).await);
+    report(
+        "hit in moka",
+        &measure(&first, requests, &token, question).await,
+    );
     if redis.is_some() {
         report(
             "hit in redis (other replica)",
-            &measure(&second, requests, question).await,
+            &measure(&second, requests, &token, question).await,
         );
         let prefix = format!("{}:*", cache_settings.key_prefix);
         let client = redis::Client::open(redis.unwrap_or_default()).unwrap();
@@ -231,11 +249,12 @@ async fn main() {
 async fn measure(
     app: &Router,
     requests: usize,
+    token: &str,
     question: impl Fn(usize) -> String,
 ) -> Vec<Duration> {
     let mut latencies = Vec::with_capacity(requests);
     for i in 0..requests + 50 {
-        let body = serde_json::json!({"query": question(i), "user_id": "bench"});
+        let body = serde_json::json!({"query": question(i), "user_id": token});
         let request = Request::post("/tools/memory-query")
             .header("authorization", "Bearer bench")
             .header("content-type", "application/json")
@@ -244,9 +263,16 @@ async fn measure(
         let started = Instant::now();
         let response = app.clone().oneshot(request).await.unwrap();
         assert!(response.status().is_success());
-        let _ = axum::body::to_bytes(response.into_body(), usize::MAX)
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .unwrap();
+        if i == 0 {
+            let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert!(
+                answer["memories"].as_array().is_some_and(|m| !m.is_empty()),
+                "the bench user's memories are found: {answer}"
+            );
+        }
         if i >= 50 {
             latencies.push(started.elapsed());
         }

@@ -1,5 +1,9 @@
-//! Credentials: API bearer tokens (tool and REST API) and the initiation webhook's shared secret.
+//! Credentials: bearer tokens with roles and the initiation webhook's shared secret.
 //!
+//! Two roles, each with its own token list: a *tool* token (what ElevenLabs presents on
+//! `POST /tools/memory-query`) may only query, for the identity the call carries; an *admin*
+//! token opens the `/v1` REST API. Each route accepts its role only: a token of the other role
+//! gets 403, so an agent's tool secret leaked from a workspace cannot export or erase anyone.
 //! Tokens are configured as SHA-256 hex digests only, several at once so a token can be rotated
 //! without downtime. A presented token is hashed and compared with every configured digest in
 //! constant time (`subtle`), without stopping at the first match, so timing reveals neither
@@ -21,45 +25,76 @@ use subtle::ConstantTimeEq;
 
 use crate::{ApiError, QueryState};
 
-/// SHA-256 hex of a token: what to put in `query.api_token_sha256`.
+/// SHA-256 hex of a token: what to put in `query.tool_token_sha256` or `query.admin_token_sha256`.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// A configured token digest is not 64 hex digits.
 #[derive(Debug, thiserror::Error)]
-#[error("query.api_token_sha256[{index}] is not a SHA-256 hex digest (64 hex digits)")]
+#[error("query.{role}_token_sha256[{index}] is not a SHA-256 hex digest (64 hex digits)")]
 pub struct BadTokenDigest {
+    /// The list's role.
+    pub role: Role,
     /// Position in the configured list.
     pub index: usize,
 }
 
-/// Accepted token digests and the per-token rate limiter.
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Query memories through the tool, for the identity the call carries.
+    Tool,
+    /// Everything under `/v1`.
+    Admin,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Tool => "tool",
+            Self::Admin => "admin",
+        })
+    }
+}
+
+/// Accepted token digests of one role and the per-token rate limiter.
 #[derive(Debug)]
 pub struct TokenAuth {
+    role: Role,
     digests: Vec<[u8; 32]>,
     limiter: Option<DefaultKeyedRateLimiter<usize>>,
 }
 
 impl TokenAuth {
-    /// Parses the configured digests; a rate of 0 disables limiting.
+    /// Parses the configured digests of `role`; a rate of 0 disables limiting.
     ///
     /// # Errors
     /// [`BadTokenDigest`] for a digest that is not 64 hex digits.
-    pub fn new(digests: &[String], per_second: u32, burst: u32) -> Result<Self, BadTokenDigest> {
+    pub fn new(
+        role: Role,
+        digests: &[String],
+        per_second: u32,
+        burst: u32,
+    ) -> Result<Self, BadTokenDigest> {
         let digests = digests
             .iter()
             .enumerate()
             .map(|(index, digest)| {
-                let bytes = hex::decode(digest.trim()).map_err(|_| BadTokenDigest { index })?;
-                <[u8; 32]>::try_from(bytes).map_err(|_| BadTokenDigest { index })
+                let bad = || BadTokenDigest { role, index };
+                let bytes = hex::decode(digest.trim()).map_err(|_| bad())?;
+                <[u8; 32]>::try_from(bytes).map_err(|_| bad())
             })
             .collect::<Result<Vec<_>, _>>()?;
         let limiter = NonZeroU32::new(per_second).map(|rate| {
             let burst = NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
             RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
         });
-        Ok(Self { digests, limiter })
+        Ok(Self {
+            role,
+            digests,
+            limiter,
+        })
     }
 
     /// The index of the configured digest matching the `Authorization: Bearer` header.
@@ -101,16 +136,33 @@ impl TokenAuth {
     }
 }
 
-/// Middleware for tool and `/v1` routes: a valid bearer token within its rate, or 401/429.
-pub async fn require_token(
+/// Middleware for the tool route: a tool token within its rate, or 401/403/429.
+pub async fn require_tool_token(
     State(state): State<QueryState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let admitted = state
-        .tokens
-        .authenticate(request.headers())
-        .and_then(|token| state.tokens.admit(token));
+    guard(&state.tool_tokens, &state.admin_tokens, request, next).await
+}
+
+/// Middleware for `/v1` routes: an admin token within its rate, or 401/403/429.
+pub async fn require_admin_token(
+    State(state): State<QueryState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    guard(&state.admin_tokens, &state.tool_tokens, request, next).await
+}
+
+/// Admits a token of `accepted`'s role; a token of `other`'s role is told it is the wrong one.
+async fn guard(accepted: &TokenAuth, other: &TokenAuth, request: Request, next: Next) -> Response {
+    let admitted = match accepted.authenticate(request.headers()) {
+        Ok(token) => accepted.admit(token),
+        Err(_) if other.authenticate(request.headers()).is_ok() => Err(ApiError::Forbidden {
+            presented: other.role,
+        }),
+        Err(error) => Err(error),
+    };
     match admitted {
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),
@@ -175,7 +227,8 @@ mod tests {
 
     #[test]
     fn any_configured_token_is_accepted_and_others_refused() {
-        let auth = TokenAuth::new(&[hash_token("old"), hash_token("new")], 0, 0).unwrap();
+        let auth =
+            TokenAuth::new(Role::Tool, &[hash_token("old"), hash_token("new")], 0, 0).unwrap();
         assert_eq!(auth.authenticate(&bearer("old")).unwrap(), 0);
         assert_eq!(auth.authenticate(&bearer("new")).unwrap(), 1);
         assert!(auth.authenticate(&bearer("other")).is_err());
@@ -184,13 +237,15 @@ mod tests {
 
     #[test]
     fn malformed_digests_are_refused_at_start_up() {
-        let error = TokenAuth::new(&[hash_token("a"), "abc".into()], 0, 0).unwrap_err();
+        let error =
+            TokenAuth::new(Role::Admin, &[hash_token("a"), "abc".into()], 0, 0).unwrap_err();
         assert_eq!(error.index, 1);
+        assert!(error.to_string().starts_with("query.admin_token_sha256[1]"));
     }
 
     #[test]
     fn each_token_has_its_own_bucket() {
-        let auth = TokenAuth::new(&[hash_token("a"), hash_token("b")], 1, 2).unwrap();
+        let auth = TokenAuth::new(Role::Tool, &[hash_token("a"), hash_token("b")], 1, 2).unwrap();
         assert!(auth.admit(0).is_ok());
         assert!(auth.admit(0).is_ok());
         assert!(matches!(auth.admit(0), Err(ApiError::RateLimited { .. })));

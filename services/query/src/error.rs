@@ -17,6 +17,12 @@ pub enum ApiError {
     /// No valid bearer token (or initiation secret) was presented.
     #[error("missing or invalid credentials")]
     Unauthorized,
+    /// A valid token of a role this route does not accept (a tool token on `/v1`).
+    #[error("a {presented} token may not use this route")]
+    Forbidden {
+        /// The role of the token presented.
+        presented: crate::auth::Role,
+    },
     /// The credential this route needs is not configured on the server.
     #[error("{0} is not configured")]
     NotConfigured(&'static str),
@@ -76,6 +82,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::MalformedJson(_) | Self::Invalid(_) => StatusCode::BAD_REQUEST,
@@ -93,6 +100,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthorized => "unauthorized",
+            Self::Forbidden { .. } => "forbidden",
             Self::NotConfigured(_) => "not_configured",
             Self::RateLimited { .. } => "rate_limited",
             Self::MalformedJson(_) => "malformed_json",

@@ -1,6 +1,7 @@
 //! Request extractors whose rejections are [`ApiError`]s, so malformed JSON, a body over the
 //! limit or a bad query string get the same `{"error": {...}}` body as every other failure.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
@@ -34,6 +35,32 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
         JsonRejection::JsonDataError(_) => ApiError::Invalid(rejection.body_text()),
         _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         _ => ApiError::Invalid(rejection.body_text()),
+    }
+}
+
+/// A JSON body read whatever its `Content-Type` says (or without one): for webhooks whose
+/// sender does not document the header, where a 415 would cost a call.
+pub struct AnyTypeJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for AnyTypeJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+                    _ => ApiError::Invalid(rejection.body_text()),
+                })?;
+        match axum::Json::<T>::from_bytes(&bytes) {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
     }
 }
 

@@ -1,14 +1,14 @@
 //! memvox query service: what an ElevenLabs agent asks memvox during and before a call, and the
 //! REST API people use to read, correct and erase what memvox remembers.
 //!
-//! * `POST /tools/memory-query` — the `memory_query` server tool (bearer token): dense and
+//! * `POST /tools/memory-query` — the `memory_query` server tool (tool token): dense and
 //!   lexical search over the caller's facts and call episodes, fused ranking, one-hop graph
 //!   expansion, a short summary; compact JSON, because every token the agent's LLM reads
 //!   delays the caller.
 //! * `POST /webhook/conversation-init` — the initiation webhook (shared-secret header): caller id
 //!   to user, every dynamic variable the agent uses, a first message for returning callers.
 //!   It always answers 200 with a complete variable set, even when the store fails or is slow.
-//! * `/v1/users/...` — the memory REST API (bearer token), described at `/openapi.json`.
+//! * `/v1/users/...` — the memory REST API (admin token), described at `/openapi.json`.
 //!
 //! [`router`] builds every route from a [`QueryState`]; `main.rs` adds health endpoints,
 //! instrumentation and the listener.
@@ -17,7 +17,9 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 mod extract;
+pub mod init_limit;
 pub mod invocations;
+pub mod metrics;
 pub mod present;
 pub mod question;
 pub mod retrieval;
@@ -35,17 +37,20 @@ pub use clock::Clock;
 pub use error::ApiError;
 pub use state::{QueryState, SetupError};
 
-/// Every route of the query service. Tool and `/v1` routes need a bearer token (and are rate
-/// limited per token); the initiation webhook checks its own secret; `/openapi.json` is public.
+/// Every route of the query service. The tool needs a tool token, `/v1` an admin token (each
+/// rate limited per token, each refusing the other role); the initiation webhook checks its
+/// own secret; `/openapi.json` is public.
 pub fn router(state: QueryState) -> Router {
     let limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
-    let protected = Router::new()
-        .merge(routes::tool::router())
+    let tool = routes::tool::router()
+        .route_layer(from_fn_with_state(state.clone(), auth::require_tool_token));
+    let admin = Router::new()
         .merge(routes::users::router())
         .merge(routes::memories::router())
-        .route_layer(from_fn_with_state(state.clone(), auth::require_token));
+        .route_layer(from_fn_with_state(state.clone(), auth::require_admin_token));
     Router::new()
-        .merge(protected)
+        .merge(tool)
+        .merge(admin)
         .merge(routes::init::router())
         .merge(routes::openapi::router())
         .fallback(routes::not_found)

@@ -7,12 +7,15 @@ use memvox_bus::{Bus, Envelope, Message};
 use memvox_cache::{Caching, QueryVectors, UserCache, Versions};
 use memvox_config::QuerySettings;
 use memvox_core::ScoreWeights;
+use memvox_identity::Identities;
 use memvox_runtime::App;
 use memvox_store::Store;
 
-use crate::auth::{BadTokenDigest, InitSecret, TokenAuth};
+use crate::auth::{BadTokenDigest, InitSecret, Role, TokenAuth};
 use crate::clock::Clock;
+use crate::init_limit::InitLimiter;
 use crate::invocations::InvocationLog;
+use crate::metrics::QueryMetrics;
 use crate::search::{QueryKey, SearchAnswer};
 
 /// Why the query service could not be set up.
@@ -21,6 +24,12 @@ pub enum SetupError {
     /// A configured token digest is malformed.
     #[error(transparent)]
     Token(#[from] BadTokenDigest),
+    /// A rule of the query settings is broken.
+    #[error("configuration: {0}")]
+    Settings(String),
+    /// The query counters could not be registered.
+    #[error("query metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
     /// The summarizer settings are unusable.
     #[error("summarizer: {0}")]
     Summarizer(#[from] SummarizeError),
@@ -43,10 +52,19 @@ pub struct QueryState {
     pub weights: ScoreWeights,
     /// Time source for recency.
     pub clock: Clock,
-    /// Accepted bearer tokens and their rate limits.
-    pub tokens: Arc<TokenAuth>,
+    /// Accepted tool tokens (the memory-query tool only) and their rate limits.
+    pub tool_tokens: Arc<TokenAuth>,
+    /// Accepted admin tokens (`/v1` only) and their rate limits.
+    pub admin_tokens: Arc<TokenAuth>,
     /// The initiation webhook's secret.
     pub init_secret: InitSecret,
+    /// The initiation webhook's rate limits.
+    pub init_limiter: Arc<InitLimiter>,
+    /// Counters (registered in the process's registry by [`QueryState::from_app`]).
+    pub metrics: QueryMetrics,
+    /// How callers are identified: our own numbers and the identity-token keys (the
+    /// process's, from [`App`]).
+    pub identities: Identities,
     /// Off-the-hot-path log of tool calls.
     pub invocations: InvocationLog,
     /// Recent query answers per user, in process and in Redis; `None` when disabled.
@@ -63,7 +81,8 @@ impl QueryState {
     /// task (needs a Tokio runtime).
     ///
     /// # Errors
-    /// [`SetupError::Token`] for a malformed token digest.
+    /// [`SetupError::Settings`] for a broken settings rule, [`SetupError::Token`] for a
+    /// malformed token digest.
     pub fn new(
         store: Arc<dyn Store>,
         bus: Arc<dyn Bus>,
@@ -72,17 +91,27 @@ impl QueryState {
         settings: QuerySettings,
         cache: &Caching,
     ) -> Result<Self, SetupError> {
-        let tokens = TokenAuth::new(
-            &settings.api_token_sha256,
-            settings.rate_limit_per_second,
-            settings.rate_limit_burst,
-        )?;
-        if settings.api_token_sha256.is_empty() {
-            tracing::warn!("no query.api_token_sha256 configured: tool and API calls get 401");
-        }
+        settings.validate().map_err(SetupError::Settings)?;
+        let tokens = |role, digests: &[String]| {
+            if digests.is_empty() {
+                tracing::warn!("no query.{role}_token_sha256 configured: those calls get 401");
+            }
+            TokenAuth::new(
+                role,
+                digests,
+                settings.rate_limit_per_second,
+                settings.rate_limit_burst,
+            )
+        };
+        let tool_tokens = tokens(Role::Tool, &settings.tool_token_sha256)?;
+        let admin_tokens = tokens(Role::Admin, &settings.admin_token_sha256)?;
         let init_secret = InitSecret::new(
             &settings.init_secret_header,
             settings.init_secrets.iter().map(|s| s.expose()),
+        );
+        let init_limiter = InitLimiter::new(
+            settings.init_rate_per_number_per_minute,
+            settings.init_rate_global_per_second,
         );
         let invocations = InvocationLog::start(store.clone(), settings.invocation_queue);
         let query_vectors = cache.query_vectors(embedder.model_id());
@@ -99,8 +128,12 @@ impl QueryState {
             settings: Arc::new(settings),
             weights,
             clock: Clock::system(),
-            tokens: Arc::new(tokens),
+            tool_tokens: Arc::new(tool_tokens),
+            admin_tokens: Arc::new(admin_tokens),
             init_secret,
+            init_limiter: Arc::new(init_limiter),
+            metrics: QueryMetrics::new(),
+            identities: Identities::default(),
             invocations,
             answers: cache.user_cache("answers"),
             query_vectors,
@@ -114,14 +147,24 @@ impl QueryState {
     /// [`SetupError`] for malformed token digests or summarizer settings.
     pub fn from_app(app: &App) -> Result<Self, SetupError> {
         let summarizer = build_summarizer(&app.config.summarizer)?;
-        Self::new(
+        let state = Self::new(
             app.store.clone(),
             app.bus.clone(),
             app.embedder.clone(),
             summarizer,
             app.config.query.clone(),
             &app.cache,
-        )
+        )?
+        .with_identities(app.identities.clone());
+        state.metrics.register(app.metrics.registry())?;
+        Ok(state)
+    }
+
+    /// Replaces the identities (the default knows no numbers of ours and holds no keys, so
+    /// it issues and accepts no tokens).
+    pub fn with_identities(mut self, identities: Identities) -> Self {
+        self.identities = identities;
+        self
     }
 
     /// Replaces the clock (tests pin it to compute recency by hand).

@@ -205,6 +205,53 @@ async fn the_api_needs_a_token(backend: &str) {
     h.cleanup().await;
 }
 
+async fn a_tool_token_is_refused_on_v1_and_an_admin_token_on_the_tool(backend: &str) {
+    let h = Harness::new(backend, embedder()).await;
+    let tea = add(&h, "Likes green tea", "semantic").await;
+    for (method, uri, body) in [
+        ("GET", "/v1/users/u1".to_owned(), None),
+        ("DELETE", "/v1/users/u1".to_owned(), None),
+        ("GET", "/v1/users/u1/export".to_owned(), None),
+        ("GET", "/v1/users/u1/memories".to_owned(), None),
+        (
+            "POST",
+            "/v1/users/u1/memories".to_owned(),
+            Some(json!({"content": "Planted", "sector": "semantic"})),
+        ),
+        (
+            "POST",
+            "/v1/users/u1/memories/search".to_owned(),
+            Some(json!({"query": "tea"})),
+        ),
+        ("GET", format!("/v1/users/u1/memories/{tea}"), None),
+        (
+            "PATCH",
+            format!("/v1/users/u1/memories/{tea}"),
+            Some(json!({"content": "Changed"})),
+        ),
+        ("DELETE", format!("/v1/users/u1/memories/{tea}"), None),
+    ] {
+        let (status, answer) = h
+            .send(request(method, &uri, Some(support::TOKEN), body))
+            .await;
+        assert_eq!(status, 403, "{method} {uri}: {answer}");
+        assert_eq!(answer["error"]["code"], "forbidden");
+    }
+    let (_, export) = h.call("GET", "/v1/users/u1/export", None).await;
+    assert_eq!(export["memories"].as_array().unwrap().len(), 1, "{export}");
+    assert_eq!(export["memories"][0]["content"], "Likes green tea");
+    let (status, answer) = h
+        .send(request(
+            "POST",
+            "/tools/memory-query",
+            Some(support::ADMIN_TOKEN),
+            Some(json!({"query": "tea", "user_id": "u1"})),
+        ))
+        .await;
+    assert_eq!(status, 403, "{answer}");
+    h.cleanup().await;
+}
+
 /// `(METHOD, path)` of every operation in the OpenAPI document.
 fn documented() -> BTreeSet<(String, String)> {
     let doc: Value = serde_json::from_str(OPENAPI_JSON).unwrap();
@@ -236,7 +283,7 @@ async fn openapi_matches_the_routes(backend: &str) {
     for path in paths {
         let uri = path.replace("{user_id}", "u1").replace("{memory_id}", "1");
         for method in ["GET", "POST", "PATCH", "DELETE", "PUT"] {
-            let mut req = request(method, &uri, Some(support::TOKEN), None);
+            let mut req = request(method, &uri, Some(support::token_for(path)), None);
             req.headers_mut()
                 .insert("x-memvox-secret", support::INIT_SECRET.parse().unwrap());
             let (status, body) = h.send(req).await;
@@ -262,6 +309,7 @@ on_both_backends!(
     export_holds_every_memory_and_its_history,
     erasure_leaves_zero_rows_and_zero_cache_keys_for_the_user,
     the_api_needs_a_token,
+    a_tool_token_is_refused_on_v1_and_an_admin_token_on_the_tool,
     openapi_matches_the_routes,
     answers_are_cached_until_a_write_through_the_api,
 );
@@ -290,7 +338,7 @@ async fn each_token_is_rate_limited() {
     assert_eq!(h.call("GET", "/v1/users/nobody", None).await.0, 404);
     let response = tower::ServiceExt::oneshot(
         memvox_query::router(h.state.clone()),
-        request("GET", "/v1/users/nobody", Some(support::TOKEN), None),
+        request("GET", "/v1/users/nobody", Some(support::ADMIN_TOKEN), None),
     )
     .await
     .unwrap();

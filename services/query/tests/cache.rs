@@ -24,7 +24,7 @@ const SEARCH: &str = "/v1/users/u1/memories/search";
 
 /// An authenticated JSON call to the service running on `state`.
 async fn call(state: &QueryState, method: &str, uri: &str, body: Value) -> (u16, Value) {
-    let request = support::request(method, uri, Some(support::TOKEN), Some(body));
+    let request = support::request(method, uri, Some(support::token_for(uri)), Some(body));
     let response = router(state.clone()).oneshot(request).await.unwrap();
     let status = response.status().as_u16();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)

@@ -1,13 +1,15 @@
-//! `POST /webhook/conversation-init` on both store backends: a new caller becomes a bound guest,
-//! a returning caller is greeted with what memvox knows, and a failing store still yields a
-//! complete 200 answer.
+//! `POST /webhook/conversation-init` on both store backends: a new caller gets a guest id and
+//! nothing is written, a returning caller is greeted with what memvox knows (by first-message
+//! override only when configured), a body without `Content-Type` is read, a flood is limited,
+//! and a failing store still yields a complete 200 answer.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
 use axum::body::Body;
 use axum::http::Request;
-use memvox_core::{NewMemory, Sector, guest_user_id};
+use memvox_core::{NewMemory, Sector};
+use memvox_identity::Expected;
 use serde_json::{Value, json};
 use support::{DAY, Harness, INIT_SECRET, NOW, TestEmbedder};
 
@@ -22,10 +24,20 @@ const VARIABLES: [&str; 6] = [
 ];
 
 fn init_request(secret: Option<&str>, body: &Value) -> Request<Body> {
+    init_request_typed(secret, body, Some("application/json"))
+}
+
+fn init_request_typed(
+    secret: Option<&str>,
+    body: &Value,
+    content_type: Option<&str>,
+) -> Request<Body> {
     let mut builder = Request::builder()
         .method("POST")
-        .uri("/webhook/conversation-init")
-        .header("content-type", "application/json");
+        .uri("/webhook/conversation-init");
+    if let Some(content_type) = content_type {
+        builder = builder.header("content-type", content_type);
+    }
     if let Some(secret) = secret {
         builder = builder.header("x-memvox-secret", secret);
     }
@@ -55,25 +67,62 @@ async fn init(h: &Harness, caller: &str) -> Value {
     answer
 }
 
-async fn a_new_caller_becomes_a_bound_guest(backend: &str) {
+/// The user the answer's identity token names, verified for the request's agent and
+/// conversation; `memory_user_id` carries the same token.
+fn subject(h: &Harness, answer: &Value) -> String {
+    let token = answer["user_id"].as_str().unwrap();
+    assert_eq!(answer["dynamic_variables"]["memory_user_id"], token);
+    let expected = Expected {
+        agent: Some("agent_1"),
+        conversation: Some("conv_1"),
+        at_secs: u64::try_from(NOW / 1000).unwrap(),
+    };
+    let verified = h.state.identities.keys.verify(token, &expected).unwrap();
+    assert!(
+        h.state
+            .identities
+            .keys
+            .verify(
+                token,
+                &Expected {
+                    agent: Some("agent_2"),
+                    ..expected
+                }
+            )
+            .is_err(),
+        "bound to the agent"
+    );
+    verified.claims.sub
+}
+
+async fn a_new_caller_gets_a_guest_id_and_nothing_is_written(backend: &str) {
     let h = Harness::new(backend, TestEmbedder::default()).await;
+    let before = h.table_counts().await;
     let answer = init(&h, CALLER).await;
-    let guest = guest_user_id(CALLER);
-    assert_eq!(answer["user_id"], guest.as_str());
-    assert_eq!(
-        answer["dynamic_variables"]["memory_user_id"],
-        guest.as_str()
+    let guest = h.state.identities.keys.guest_user_id(CALLER);
+    assert!(guest.starts_with("guest_"));
+    assert_ne!(guest, memvox_core::guest_user_id(CALLER), "a keyed hash");
+    assert_eq!(subject(&h, &answer), guest);
+    assert!(
+        !answer["user_id"].as_str().unwrap().contains(&guest),
+        "opaque"
     );
     assert_eq!(answer["dynamic_variables"]["user_name"], "");
     assert!(answer.get("conversation_config_override").is_none());
-    let bound = h.store().user_for_caller(CALLER).await.unwrap();
-    assert_eq!(bound.as_deref(), Some(guest.as_str()));
-    assert_eq!(init(&h, CALLER).await["user_id"], guest.as_str());
+    assert_eq!(subject(&h, &init(&h, CALLER).await), guest);
+    for n in 0..20 {
+        init(&h, &format!("+1415555{n:04}")).await;
+    }
+    assert_eq!(
+        h.table_counts().await,
+        before,
+        "probing numbers writes nothing"
+    );
     h.cleanup().await;
 }
 
-async fn a_returning_caller_is_greeted_with_their_memories(backend: &str) {
-    let h = Harness::new(backend, TestEmbedder::default()).await;
+async fn returning_dana(backend: &str, settings: memvox_config::QuerySettings) -> Harness {
+    let h = Harness::with_settings(backend, TestEmbedder::default(), settings).await;
     let s = h.store();
     s.ensure_user("dana", NOW - 30 * DAY).await.unwrap();
     s.bind_caller(CALLER, "dana", NOW - 30 * DAY).await.unwrap();
@@ -95,9 +144,14 @@ async fn a_returning_caller_is_greeted_with_their_memories(backend: &str) {
         };
         s.insert_memory(&memory, at).await.unwrap();
     }
+    h
+}
+
+async fn a_returning_caller_is_greeted_with_their_memories(backend: &str) {
+    let h = returning_dana(backend, support::settings()).await;
     let answer = init(&h, CALLER).await;
     let variables = &answer["dynamic_variables"];
-    assert_eq!(answer["user_id"], "dana");
+    assert_eq!(subject(&h, &answer), "dana");
     assert_eq!(variables["user_name"], "Dana");
     assert_eq!(variables["memory_summary"], "Prefers short answers.");
     assert_eq!(
@@ -109,11 +163,85 @@ async fn a_returning_caller_is_greeted_with_their_memories(backend: &str) {
         "Asked about refill pickup times. Moved prescriptions to Elm Street."
     );
     assert_eq!(variables["last_interaction"], "2025-12-15T16:20:00Z");
-    assert_eq!(
-        answer["conversation_config_override"]["agent"]["first_message"],
-        "Hi Dana, welcome back! How can I help you today?"
+    assert!(
+        answer.get("conversation_config_override").is_none(),
+        "no override unless configured: {answer}"
     );
     h.cleanup().await;
+}
+
+async fn the_first_message_override_is_sent_only_when_configured(backend: &str) {
+    let settings = memvox_config::QuerySettings {
+        first_message_override: true,
+        ..support::settings()
+    };
+    let h = returning_dana(backend, settings).await;
+    let answer = init(&h, CALLER).await;
+    assert_eq!(
+        answer["conversation_config_override"],
+        json!({"agent": {"first_message": "Hi Dana, welcome back! How can I help you today?"}})
+    );
+    let stranger = init(&h, "+14155550100").await;
+    assert!(stranger.get("conversation_config_override").is_none());
+    h.cleanup().await;
+}
+
+async fn a_body_without_content_type_is_answered(backend: &str) {
+    let h = returning_dana(backend, support::settings()).await;
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let request = init_request_typed(Some(INIT_SECRET), &body(CALLER), content_type);
+        let (status, answer) = h.send(request).await;
+        assert_eq!(status, 200, "{content_type:?}: {answer}");
+        assert_eq!(answer["dynamic_variables"]["user_name"], "Dana");
+    }
+    h.cleanup().await;
+}
+
+async fn an_init_flood_is_limited(backend: &str) {
+    let per_number = memvox_config::QuerySettings {
+        init_rate_per_number_per_minute: 2,
+        init_rate_global_per_second: 0,
+        ..support::settings()
+    };
+    let h = returning_dana(backend, per_number).await;
+    for _ in 0..2 {
+        assert_eq!(
+            init(&h, CALLER).await["dynamic_variables"]["user_name"],
+            "Dana"
+        );
+    }
+    let over = init(&h, CALLER).await;
+    assert_eq!(over["dynamic_variables"]["user_name"], "", "{over}");
+    assert!(over.get("user_id").is_none());
+    assert_eq!(limited(&h, "number"), 1);
+    assert!(init(&h, "+14155550100").await["user_id"].is_string());
+    h.cleanup().await;
+
+    let global = memvox_config::QuerySettings {
+        init_rate_per_number_per_minute: 0,
+        init_rate_global_per_second: 2,
+        ..support::settings()
+    };
+    let h = Harness::with_settings(backend, TestEmbedder::default(), global).await;
+    for n in 0..12 {
+        init(&h, &format!("+1415555{n:04}")).await;
+    }
+    // Two a second are admitted: however slow the machine, most of the burst was limited.
+    assert!(limited(&h, "global") >= 6, "{}", limited(&h, "global"));
+    assert_eq!(limited(&h, "number"), 0);
+    h.cleanup().await;
+}
+
+fn limited(h: &Harness, limit: &str) -> u64 {
+    h.state
+        .metrics
+        .init_limited
+        .with_label_values(&[limit])
+        .get()
 }
 
 async fn a_failing_store_still_yields_a_complete_answer(backend: &str) {
@@ -165,8 +293,11 @@ async fn the_secret_is_required(backend: &str) {
 }
 
 on_both_backends!(
-    a_new_caller_becomes_a_bound_guest,
+    a_new_caller_gets_a_guest_id_and_nothing_is_written,
     a_returning_caller_is_greeted_with_their_memories,
+    the_first_message_override_is_sent_only_when_configured,
+    a_body_without_content_type_is_answered,
+    an_init_flood_is_limited,
     a_failing_store_still_yields_a_complete_answer,
     the_secret_is_required,
 );

@@ -118,7 +118,7 @@ async fn ranking_follows_the_composite_formula_and_expands_one_waypoint(backend:
 
     let answer = query(
         &h,
-        json!({"query": QUERY, "user_id": "u1", "limit": 3, "explain": true}),
+        json!({"query": QUERY, "user_id": h.token("u1"), "limit": 3, "explain": true}),
     )
     .await;
     // Relevance is 0.7·cosine + 0.3·lexical, the lexical score being BM25 over the best
@@ -148,13 +148,21 @@ async fn ranking_follows_the_composite_formula_and_expands_one_waypoint(backend:
     assert_eq!(memories[0]["explain"]["sector"], "semantic");
     assert!(memories[0].get("source").is_none());
 
-    let two = query(&h, json!({"query": QUERY, "user_id": "u1", "limit": 2})).await;
+    let two = query(
+        &h,
+        json!({"query": QUERY, "user_id": h.token("u1"), "limit": 2}),
+    )
+    .await;
     assert_eq!(ids(&two), vec![a, b], "expansion never goes past the limit");
     assert!(
         two["memories"][0].get("explain").is_none(),
         "the agent's answer carries no score unless asked"
     );
-    let one = query(&h, json!({"query": QUERY, "user_id": "u1", "limit": 1})).await;
+    let one = query(
+        &h,
+        json!({"query": QUERY, "user_id": h.token("u1"), "limit": 1}),
+    )
+    .await;
     assert_eq!(ids(&one), vec![a]);
     assert!(answer["summary"].as_str().unwrap().contains("Elm Street"));
     assert!(answer["query_time_ms"].is_u64());
@@ -221,11 +229,15 @@ async fn sector_filter_and_hidden_memories(backend: &str) {
     s.edit_memory("u1", paused, &pause, NOW).await.unwrap();
     s.supersede_memory("u1", old, new, NOW).await.unwrap();
 
-    let all = query(&h, json!({"query": QUERY, "user_id": "u1", "limit": 10})).await;
+    let all = query(
+        &h,
+        json!({"query": QUERY, "user_id": h.token("u1"), "limit": 10}),
+    )
+    .await;
     assert_eq!(ids(&all), vec![semantic, episodic, new]);
-    let only = json!({"query": QUERY, "user_id": "u1", "sectors": ["episodic"]});
+    let only = json!({"query": QUERY, "user_id": h.token("u1"), "sectors": ["episodic"]});
     assert_eq!(ids(&query(&h, only).await), vec![episodic]);
-    let bad = json!({"query": QUERY, "user_id": "u1", "sectors": ["gossip"]});
+    let bad = json!({"query": QUERY, "user_id": h.token("u1"), "sectors": ["gossip"]});
     let (status, body) = h.call("POST", "/tools/memory-query", Some(bad)).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "invalid_request");
@@ -249,15 +261,27 @@ async fn limits_are_clamped_to_one_and_twenty(backend: &str) {
     }
     let count = |answer: Value| answer["memories"].as_array().unwrap().len();
     assert_eq!(
-        count(query(&h, json!({"query": QUERY, "user_id": "u1"})).await),
+        count(query(&h, json!({"query": QUERY, "user_id": h.token("u1")})).await),
         3
     );
     assert_eq!(
-        count(query(&h, json!({"query": QUERY, "user_id": "u1", "limit": 0})).await),
+        count(
+            query(
+                &h,
+                json!({"query": QUERY, "user_id": h.token("u1"), "limit": 0})
+            )
+            .await
+        ),
         1
     );
     assert_eq!(
-        count(query(&h, json!({"query": QUERY, "user_id": "u1", "limit": 21})).await),
+        count(
+            query(
+                &h,
+                json!({"query": QUERY, "user_id": h.token("u1"), "limit": 21})
+            )
+            .await
+        ),
         20
     );
     h.cleanup().await;
@@ -265,7 +289,7 @@ async fn limits_are_clamped_to_one_and_twenty(backend: &str) {
 
 async fn unknown_users_get_an_empty_answer_and_callers_resolve(backend: &str) {
     let h = Harness::new(backend, embedder()).await;
-    let nobody = query(&h, json!({"query": QUERY, "user_id": "nobody"})).await;
+    let nobody = query(&h, json!({"query": QUERY, "user_id": h.token("nobody")})).await;
     assert_eq!(nobody["memories"], json!([]));
     assert_eq!(nobody["summary"], "");
     let empty = query(
@@ -298,7 +322,7 @@ async fn unknown_users_get_an_empty_answer_and_callers_resolve(backend: &str) {
         .call(
             "POST",
             "/tools/memory-query",
-            Some(json!({"query": " ", "user_id": "dana"})),
+            Some(json!({"query": " ", "user_id": h.token("dana")})),
         )
         .await;
     assert_eq!(status, 400);
@@ -307,7 +331,7 @@ async fn unknown_users_get_an_empty_answer_and_callers_resolve(backend: &str) {
 
 async fn wrong_or_absent_tokens_are_refused(backend: &str) {
     let h = Harness::new(backend, embedder()).await;
-    let body = json!({"query": QUERY, "user_id": "u1"});
+    let body = json!({"query": QUERY, "user_id": h.token("u1")});
     for token in [None, Some("wrong")] {
         let (status, answer) = h
             .send(request(
@@ -394,7 +418,7 @@ async fn provenance_is_returned_as_source(backend: &str) {
     s.store_embeddings(&[(memory.id, vec![1.0, 0.0, 0.0, 0.0])], NOW)
         .await
         .unwrap();
-    let answer = query(&h, json!({"query": QUERY, "user_id": "u1"})).await;
+    let answer = query(&h, json!({"query": QUERY, "user_id": h.token("u1")})).await;
     assert_eq!(
         answer["memories"][0]["source"],
         json!({"conversation_id": "conv_1", "turns": [1, 3]})
@@ -415,6 +439,10 @@ async fn the_fixture_request_is_answered(backend: &str) {
     )
     .await;
     let user = body["user_id"].as_str().unwrap();
+    // The fixture's raw user id is not an identity token: the caller's number finds the user.
+    let caller = body["caller_id"].as_str().unwrap();
+    h.store().ensure_user(user, NOW).await.unwrap();
+    h.store().bind_caller(caller, user, NOW).await.unwrap();
     let id = add(
         h.store(),
         user,
@@ -475,7 +503,7 @@ async fn exact_words_find_what_the_embedding_misses(backend: &str) {
         .await;
         let answer = query(
             &h,
-            json!({"query": CODE_QUERY, "user_id": "u1", "limit": 1, "explain": true}),
+            json!({"query": CODE_QUERY, "user_id": h.token("u1"), "limit": 1, "explain": true}),
         )
         .await;
         if lexical {
@@ -515,7 +543,7 @@ async fn recency_decays_at_the_configured_rate_of_the_sector(backend: &str) {
         .await;
         let answer = query(
             &h,
-            json!({"query": QUERY, "user_id": "u1", "explain": true}),
+            json!({"query": QUERY, "user_id": h.token("u1"), "explain": true}),
         )
         .await;
         close(

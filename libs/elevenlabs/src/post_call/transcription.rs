@@ -99,18 +99,28 @@ impl TranscriptionData {
     }
 
     /// Phone number of the person on the other end of the line: the caller on inbound calls, the
-    /// person dialled on outbound ones. From `metadata.phone_call.external_number`; if that is
-    /// missing and the call is not known to be outbound, from the dynamic variable
-    /// `system__caller_id` (which on outbound calls is our own number, hence the exception).
-    pub fn remote_number(&self) -> Option<&str> {
+    /// person dialled on outbound ones. From `metadata.phone_call.external_number`; without it,
+    /// from the dynamic variables: `system__called_number` on an outbound call, else
+    /// `system__caller_id`. A call is outbound when `metadata.phone_call.direction` says so or,
+    /// without a direction, when `system__caller_id` is our own number (`is_own`, or the
+    /// call's `agent_number`) — on outbound calls `system__caller_id` is our number.
+    pub fn remote_number(&self, is_own: impl Fn(&str) -> bool) -> Option<&str> {
         let phone = self.metadata.phone_call.as_ref();
         if let Some(number) = phone.and_then(|phone| phone.external_number()) {
             return Some(number);
         }
-        if self.direction() == Some(&Direction::Outbound) {
-            return None;
+        let caller = self.variable_str("system__caller_id");
+        let agent_number = phone.and_then(|phone| phone.agent_number.as_deref());
+        let outbound = match self.direction() {
+            Some(Direction::Outbound) => true,
+            Some(Direction::Inbound) => false,
+            _ => caller.is_some_and(|caller| is_own(caller) || Some(caller) == agent_number),
+        };
+        if outbound {
+            self.variable_str("system__called_number")
+        } else {
+            caller
         }
-        self.variable_str("system__caller_id")
     }
 
     /// The memory user id: `data.user_id`, else the initiation data's `user_id`, else the dynamic

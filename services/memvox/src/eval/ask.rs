@@ -72,7 +72,7 @@ pub async fn conversations(
         let ask = |limit| {
             client.memory_query(
                 &question.question,
-                &identity.user_id,
+                &identity.memory_user_id,
                 number,
                 conversation,
                 limit,
@@ -180,7 +180,13 @@ pub async fn facts(
         let (owner, text) = &probe.facts[*gold];
         let conversation = format!("conv_eval_{}", probe.name);
         let answer = client
-            .memory_query(question, owner, "", &conversation, LIMIT)
+            .memory_query(
+                question,
+                &client.identity_token(owner),
+                "",
+                &conversation,
+                LIMIT,
+            )
             .await?;
         recall.record(first_gold(&answer.items, &ids[*gold], text));
         latencies.push(answer.latency);

@@ -6,8 +6,12 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
+use memvox_identity::IdentityKeys;
 use serde::Deserialize;
 use serde_json::Value;
+
+/// Lifetime of the fact probes' identity tokens.
+const TOKEN_TTL_SECS: u64 = 3600;
 
 /// Where memvox is and the credentials to reach it.
 #[derive(Debug, Clone)]
@@ -16,8 +20,13 @@ pub struct Endpoint {
     pub base_url: String,
     /// ElevenLabs webhook signing secret.
     pub webhook_secret: String,
-    /// API bearer token (tool and REST).
+    /// Tool token (the memory-query tool).
     pub token: String,
+    /// Admin token (the `/v1` REST API).
+    pub admin_token: String,
+    /// An integrator secret memvox accepts (`identity.integrator_secrets`): the fact probes
+    /// add memories to users of their own, and sign their ids with it to query them.
+    pub integrator_secret: String,
     /// Conversation-init header and secret, when the init webhook is configured.
     pub init: Option<(String, String)>,
 }
@@ -92,6 +101,20 @@ impl Client {
             .build()
             .context("HTTP client")?;
         Ok(Self { http, endpoint })
+    }
+
+    /// An identity token for `user_id`, signed as an integrator's backend signs one.
+    pub fn identity_token(&self, user_id: &str) -> String {
+        let keys = IdentityKeys::new(
+            Some(self.endpoint.integrator_secret.as_bytes().to_vec()),
+            &[],
+            TOKEN_TTL_SECS,
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        keys.issue(user_id, "memvox_eval", None, now)
+            .unwrap_or_default()
     }
 
     fn url(&self, path: &str) -> String {
@@ -198,7 +221,7 @@ impl Client {
             .send("add memory", || {
                 self.http
                     .post(self.url(&format!("/v1/users/{user_id}/memories")))
-                    .bearer_auth(&self.endpoint.token)
+                    .bearer_auth(&self.endpoint.admin_token)
                     .json(&body)
             })
             .await?;
@@ -213,7 +236,7 @@ impl Client {
             self.send("list memories", move || {
                 self.http
                     .get(self.url(&format!("/v1/users/{user_id}/memories?{query}")))
-                    .bearer_auth(&self.endpoint.token)
+                    .bearer_auth(&self.endpoint.admin_token)
             })
         };
         let bytes = match list("limit=1000&kind=fact,episode").await {

@@ -50,14 +50,24 @@ pub struct RecallArgs {
     pub probes: PathBuf,
     /// Evaluate the memvox running at this URL instead of starting one in process (it must
     /// hold no data of the probe's callers).
-    #[arg(long, requires_all = ["webhook_secret", "token", "init_secret"])]
+    #[arg(
+        long,
+        requires_all = ["webhook_secret", "token", "admin_token", "init_secret", "integrator_secret"]
+    )]
     pub url: Option<String>,
     /// With --url: the ElevenLabs webhook signing secret it accepts.
     #[arg(long, env = "MEMVOX_EVAL_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
-    /// With --url: an API token it accepts.
+    /// With --url: a tool token it accepts.
     #[arg(long, env = "MEMVOX_EVAL_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// With --url: an admin token it accepts (for `/v1`).
+    #[arg(long, env = "MEMVOX_EVAL_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// With --url: one of its `identity.integrator_secrets` (the fact probes sign their users'
+    /// ids with it).
+    #[arg(long, env = "MEMVOX_EVAL_INTEGRATOR_SECRET", hide_env_values = true)]
+    pub integrator_secret: Option<String>,
     /// With --url: its conversation-init secret.
     #[arg(long, env = "MEMVOX_EVAL_INIT_SECRET", hide_env_values = true)]
     pub init_secret: Option<String>,
@@ -105,6 +115,11 @@ async fn recall(config: Config, args: &RecallArgs) -> anyhow::Result<report::Rep
             base_url: url.clone(),
             webhook_secret: args.webhook_secret.clone().context("--webhook-secret")?,
             token: args.token.clone().context("--token")?,
+            admin_token: args.admin_token.clone().context("--admin-token")?,
+            integrator_secret: args
+                .integrator_secret
+                .clone()
+                .context("--integrator-secret")?,
             init: Some((
                 args.init_secret_header.clone(),
                 args.init_secret.clone().context("--init-secret")?,

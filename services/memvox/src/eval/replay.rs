@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use memvox_identity::Claims;
 use serde_json::{Map, Value, json};
 
 use super::client::Client;
@@ -17,7 +18,10 @@ const AGENT_NUMBER: &str = "+14155550100";
 /// Who a call is with, as ElevenLabs knows it after conversation-init.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
-    /// `memory_user_id` from init (what the memory-query tool's `user_id` is bound to).
+    /// `memory_user_id` from init: the identity token the memory-query tool's `user_id` is
+    /// bound to and ElevenLabs echoes as `data.user_id`.
+    pub memory_user_id: String,
+    /// The user the token names (read without verifying: only for the REST listing).
     pub user_id: String,
     /// Every dynamic variable init returned.
     pub dynamic_variables: Map<String, Value>,
@@ -48,18 +52,22 @@ pub async fn identify(
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let user_id = dynamic_variables
+    let memory_user_id = dynamic_variables
         .get("memory_user_id")
         .and_then(Value::as_str)
         .filter(|id| !id.is_empty())
         .or_else(|| answer.get("user_id").and_then(Value::as_str))
         .unwrap_or_default()
         .to_owned();
+    let user_id = Claims::peek(&memory_user_id)
+        .map(|claims| claims.sub)
+        .unwrap_or_default();
     let first_message = answer
         .pointer("/conversation_config_override/agent/first_message")
         .and_then(Value::as_str)
         .map(str::to_owned);
     Ok(Identity {
+        memory_user_id,
         user_id,
         dynamic_variables,
         first_message,
@@ -114,7 +122,7 @@ pub fn webhook(call: &Call, identity: &Identity) -> Value {
     ] {
         variables.insert(name.to_owned(), value);
     }
-    let user_id = Some(identity.user_id.as_str()).filter(|id| !id.is_empty());
+    let user_id = Some(identity.memory_user_id.as_str()).filter(|id| !id.is_empty());
     json!({
         "type": "post_call_transcription",
         "event_timestamp": call.start_time_unix_secs + duration,
@@ -230,8 +238,9 @@ mod tests {
             ],
         };
         let mut variables = Map::new();
-        variables.insert("memory_user_id".into(), json!("guest_abc"));
+        variables.insert("memory_user_id".into(), json!("mvx1.token"));
         let identity = Identity {
+            memory_user_id: "mvx1.token".into(),
             user_id: "guest_abc".into(),
             dynamic_variables: variables,
             first_message: None,
@@ -241,7 +250,7 @@ mod tests {
         let memvox_elevenlabs::EventPayload::Transcription(data) = event.payload else {
             panic!("not a transcription");
         };
-        assert_eq!(data.remote_number(), Some("+14155550200"));
-        assert_eq!(data.user_id(), Some("guest_abc"));
+        assert_eq!(data.remote_number(|_| false), Some("+14155550200"));
+        assert_eq!(data.user_id(), Some("mvx1.token"));
     }
 }

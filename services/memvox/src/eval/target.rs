@@ -52,10 +52,17 @@ impl Target {
         config.encryption.active_key = None;
         config.encryption.index_key = None;
         config.bus.backend = BusBackend::InProcess;
-        let (webhook, init, token) = (secret("wsec_eval"), secret("init_eval"), secret("mvx_eval"));
+        let (webhook, init) = (secret("wsec_eval"), secret("init_eval"));
+        let (token, admin_token) = (secret("mvx_eval"), secret("mvx_admin_eval"));
+        let integrator_secret = secret("integrator_eval");
+        config.identity.integrator_secrets = vec![integrator_secret.clone()];
         config.gateway.webhook_secrets = vec![Secret::new(webhook.clone())];
         config.query.init_secrets = vec![Secret::new(init.clone())];
-        config.query.api_token_sha256 = vec![hex::encode(Sha256::digest(token.as_bytes()))];
+        // The replay delivers a caller's calls of months within seconds: no init rate limits.
+        config.query.init_rate_per_number_per_minute = 0;
+        config.query.init_rate_global_per_second = 0;
+        config.query.tool_token_sha256 = vec![hex::encode(Sha256::digest(token.as_bytes()))];
+        config.query.admin_token_sha256 = vec![hex::encode(Sha256::digest(admin_token.as_bytes()))];
         let init_header = config.query.init_secret_header.clone();
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
@@ -68,6 +75,8 @@ impl Target {
             base_url: format!("http://{address}"),
             webhook_secret: webhook,
             token,
+            admin_token,
+            integrator_secret,
             init: Some((init_header, init)),
         };
         wait_ready(&endpoint.base_url).await?;

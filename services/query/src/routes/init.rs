@@ -1,14 +1,25 @@
-//! `POST /webhook/conversation-init`: personalises an inbound call before it starts.
+//! `POST /webhook/conversation-init`: personalises a phone call before it starts.
 //!
-//! The caller's number maps to a user (`user_for_caller`); a number never seen becomes a guest
-//! user `guest_<hash>` bound to it, so the post-call webhook and later tool calls share its id.
-//! The answer carries every dynamic variable in [`VARIABLES`] (empty strings when unknown),
-//! `user_id`, and for a returning caller a first-message override. It reads only the user row
-//! and the five most salient memories: no vector search, no model call.
+//! The other party's number — `caller_id`, or on an outbound call (`caller_id` one of
+//! `identity.own_numbers`) the dialled `called_number` — maps to a user (`user_for_caller`);
+//! a number never seen gets its guest
+//! id (`guest_<keyed hash>`), which the post-call worker creates and binds when the call is
+//! actually processed — this webhook writes nothing, so probing numbers cannot grow the
+//! database. The user is handed to ElevenLabs only as an identity token (`memory_user_id` and
+//! `user_id`, echoed as `data.user_id` after the call): signed by memvox, bound to the user,
+//! the agent and the conversation, expiring after `identity.token_ttl_secs`, so the tool and
+//! the worker can tell it from an id a client typed. The answer carries every dynamic variable
+//! in [`VARIABLES`], always all of them and always strings (empty when unknown). `user_name` is the user's display name: empty
+//! unless one was recorded for the user. A first-message override goes to returning callers
+//! only when `query.first_message_override` is on, because ElevenLabs fails the call when an
+//! override arrives for a field the agent has not enabled. It reads only the user row and the
+//! five most salient memories: no vector search, no model call.
 //!
-//! The call must never fail to start because of memvox: a store error or a lookup slower than
-//! `init_deadline_ms` still answers 200 with every variable empty. Only a wrong secret (401),
-//! a missing configuration (503) or a body that is not the webhook's JSON (400) is refused.
+//! The call must never fail to start because of memvox: the body is read as JSON whatever its
+//! `Content-Type`; a store error, a lookup slower than `init_deadline_ms` or a rate limit
+//! (`init_rate_per_number_per_minute`, `init_rate_global_per_second`) still answers 200 with
+//! every variable empty. Only a wrong secret (401), a missing configuration (503) or a body
+//! that is not the webhook's JSON (400) is refused.
 
 use std::time::Duration;
 
@@ -16,16 +27,16 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
-use memvox_core::{Memory, User, guest_user_id};
+use memvox_core::{Memory, User};
 use memvox_elevenlabs::initiation::ConversationInitRequest;
 use memvox_elevenlabs::{ConversationInitResponse, DynamicVariableName};
 use memvox_store::{MemoryFilter, MemoryOrder, StoreResult};
 
-use crate::extract::ApiJson;
+use crate::extract::AnyTypeJson;
 use crate::present::rfc3339;
 use crate::{ApiError, QueryState};
 
-/// Our user id for the call (also sent as top-level `user_id`).
+/// The caller's identity token (also sent as top-level `user_id`).
 pub const MEMORY_USER_ID: DynamicVariableName = DynamicVariableName::from_static("memory_user_id");
 /// The caller's name, when known.
 pub const USER_NAME: DynamicVariableName = DynamicVariableName::from_static("user_name");
@@ -62,28 +73,50 @@ pub fn router() -> Router<QueryState> {
 async fn conversation_init(
     State(state): State<QueryState>,
     headers: HeaderMap,
-    request: Result<ApiJson<ConversationInitRequest>, ApiError>,
+    request: Result<AnyTypeJson<ConversationInitRequest>, ApiError>,
 ) -> Result<Json<ConversationInitResponse>, ApiError> {
     state.init_secret.verify(&headers)?;
-    let ApiJson(request) = request?;
-    let Some(caller) = request.caller_id() else {
+    let AnyTypeJson(request) = request?;
+    let identities = &state.identities;
+    let agent = Some(request.agent_id.as_str());
+    if !identities.settings.serves_agent(agent) {
+        state.metrics.agent_ignored("init");
+        return Ok(Json(generic()));
+    }
+    let (Some(scope), Some(caller)) = (
+        identities.scope(agent),
+        request.remote_number(|n| identities.is_own_number(n)),
+    ) else {
         return Ok(Json(generic()));
     };
+    if let Err(limit) = state.init_limiter.admit(caller) {
+        state
+            .metrics
+            .init_limited
+            .with_label_values(&[limit.label()])
+            .inc();
+        tracing::warn!(
+            limit = limit.label(),
+            "conversation-init over its rate limit; answering generically"
+        );
+        return Ok(Json(generic()));
+    }
     let deadline = Duration::from_millis(state.settings.init_deadline_ms);
-    let response = match tokio::time::timeout(deadline, personalise(&state, caller)).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "conversation-init lookup failed; answering generically");
-            generic()
-        }
-        Err(_) => {
-            tracing::warn!(
-                deadline_ms = state.settings.init_deadline_ms,
-                "conversation-init lookup missed its deadline; answering generically"
-            );
-            generic()
-        }
-    };
+    let response =
+        match tokio::time::timeout(deadline, personalise(&state, &request, scope, caller)).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "conversation-init lookup failed; answering generically");
+                generic()
+            }
+            Err(_) => {
+                tracing::warn!(
+                    deadline_ms = state.settings.init_deadline_ms,
+                    "conversation-init lookup missed its deadline; answering generically"
+                );
+                generic()
+            }
+        };
     Ok(Json(response))
 }
 
@@ -96,17 +129,27 @@ pub fn generic() -> ConversationInitResponse {
         })
 }
 
-async fn personalise(state: &QueryState, caller: &str) -> StoreResult<ConversationInitResponse> {
+async fn personalise(
+    state: &QueryState,
+    request: &ConversationInitRequest,
+    scope: Option<&str>,
+    caller: &str,
+) -> StoreResult<ConversationInitResponse> {
     let store = &state.store;
-    let now = state.clock.now();
-    let user_id = match store.user_for_caller(caller).await? {
-        Some(user_id) => user_id,
-        None => {
-            let guest = guest_user_id(caller);
-            store.ensure_user(&guest, now).await?;
-            store.bind_caller(caller, &guest, now).await?.user_id
-        }
-    };
+    let identities = &state.identities;
+    let keys = &identities.keys;
+    let known = store
+        .user_for_caller(&identities.phone_key(scope, caller))
+        .await?;
+    let user_id = known
+        .clone()
+        .unwrap_or_else(|| identities.guest_user_id(scope, caller));
+    let conversation = request.conversation_id.as_deref().filter(|c| !c.is_empty());
+    let now_secs = u64::try_from(state.clock.now() / 1000).unwrap_or_default();
+    let token = keys.issue(&user_id, &request.agent_id, conversation, now_secs);
+    if known.is_none() {
+        return Ok(respond(state, token.as_deref(), None, &[]));
+    }
     let user = store.get_user(&user_id).await?;
     let memories = store
         .list_memories(
@@ -116,12 +159,14 @@ async fn personalise(state: &QueryState, caller: &str) -> StoreResult<Conversati
             CONTEXT_MEMORIES,
         )
         .await?;
-    Ok(respond(state, &user_id, user.as_ref(), &memories))
+    Ok(respond(state, token.as_deref(), user.as_ref(), &memories))
 }
 
+/// The answer for a caller whose identity token is `token` (`None` without a signing key:
+/// `user_id` is left out and `memory_user_id` empty, so only the phone channel identifies them).
 fn respond(
     state: &QueryState,
-    user_id: &str,
+    token: Option<&str>,
     user: Option<&User>,
     memories: &[Memory],
 ) -> ConversationInitResponse {
@@ -138,15 +183,18 @@ fn respond(
         .take(RECENT_MEMORIES)
         .map(|m| m.content.as_str())
         .collect();
-    let mut response = generic()
-        .with_user_id(user_id)
-        .with_variable(MEMORY_USER_ID, user_id)
+    let mut response = generic();
+    if let Some(token) = token {
+        response = response.with_user_id(token);
+    }
+    let mut response = response
+        .with_variable(MEMORY_USER_ID, token.unwrap_or_default())
         .with_variable(USER_NAME, name.as_str())
         .with_variable(MEMORY_SUMMARY, summary)
         .with_variable(MEMORY_CONTEXT, sentences(&context))
         .with_variable(RECENT_TOPICS, sentences(&recent))
         .with_variable(LAST_INTERACTION, last.map(rfc3339).unwrap_or_default());
-    if !memories.is_empty() || last.is_some() {
+    if state.settings.first_message_override && (!memories.is_empty() || last.is_some()) {
         let greeting = if name.is_empty() {
             state.settings.greeting.clone()
         } else {

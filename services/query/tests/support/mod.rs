@@ -15,6 +15,7 @@ use memvox_ai::{AiError, Embedder, ExtractiveSummarizer};
 use memvox_bus::InProcessBus;
 use memvox_cache::{CacheSettings, Caching};
 use memvox_config::{QuerySettings, Secret};
+use memvox_identity::{Identities, IdentitySettings};
 use memvox_query::{Clock, QueryState, hash_token, router};
 use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
 use rand::Rng;
@@ -25,10 +26,16 @@ use tower::ServiceExt as _;
 pub const NOW: i64 = 1_767_225_645_000;
 /// Milliseconds per day.
 pub const DAY: i64 = 86_400_000;
-/// The API token tests present.
+/// The tool token tests present.
 pub const TOKEN: &str = "test-token";
+/// The admin token tests present on `/v1`.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
 /// The initiation secret tests present.
 pub const INIT_SECRET: &str = "init-secret";
+/// The agent test identity tokens are issued for.
+pub const AGENT: &str = "agent_1";
+/// The key test identity tokens are signed with.
+pub const IDENTITY_KEY: &[u8] = b"test identity key, 32 bytes long";
 
 /// Every table of the schema (besides migration bookkeeping).
 pub const TABLES: [&str; 14] = [
@@ -118,10 +125,16 @@ fn space() -> EmbeddingSpace {
     }
 }
 
+/// Identities of `settings`, signing with [`IDENTITY_KEY`].
+pub fn identities(settings: IdentitySettings) -> Identities {
+    Identities::new(settings, Some(IDENTITY_KEY.to_vec()))
+}
+
 /// Settings with the test token and initiation secret.
 pub fn settings() -> QuerySettings {
     QuerySettings {
-        api_token_sha256: vec![hash_token(TOKEN)],
+        tool_token_sha256: vec![hash_token(TOKEN)],
+        admin_token_sha256: vec![hash_token(ADMIN_TOKEN)],
         init_secrets: vec![Secret::new(INIT_SECRET)],
         lexical_min_memories: 0,
         ..QuerySettings::default()
@@ -201,8 +214,20 @@ impl Harness {
             cache,
         )
         .unwrap()
-        .with_clock(Clock::fixed(NOW));
+        .with_clock(Clock::fixed(NOW))
+        .with_identities(identities(IdentitySettings::default()));
         Self { backend, state }
+    }
+
+    /// An identity token for `user_id`, as conversation-init issues it (for [`AGENT`], any
+    /// conversation).
+    pub fn token(&self, user_id: &str) -> String {
+        let now_secs = u64::try_from(NOW / 1000).unwrap();
+        self.state
+            .identities
+            .keys
+            .issue(user_id, AGENT, None, now_secs)
+            .unwrap()
     }
 
     /// The store.
@@ -225,9 +250,11 @@ impl Harness {
         (status, body)
     }
 
-    /// An authenticated JSON request.
+    /// An authenticated JSON request: with the admin token under `/v1`, the tool token
+    /// elsewhere.
     pub async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.send(request(method, uri, Some(TOKEN), body)).await
+        self.send(request(method, uri, Some(token_for(uri)), body))
+            .await
     }
 
     /// Row count of every table.
@@ -363,6 +390,15 @@ pub fn counter_where(registry: &prometheus::Registry, name: &str, labels: &[(&st
         })
         .map(|m| m.get_counter().value() as u64)
         .sum()
+}
+
+/// The token of the role `uri` needs: admin under `/v1`, tool elsewhere.
+pub fn token_for(uri: &str) -> &'static str {
+    if uri.starts_with("/v1/") {
+        ADMIN_TOKEN
+    } else {
+        TOKEN
+    }
 }
 
 /// A request with an optional bearer token and JSON body.

@@ -22,7 +22,7 @@ fn minimal_data_without_transcript_analysis_or_client_data() {
     let data = parse(minimal());
     assert!(data.transcript.is_empty());
     assert_eq!(data.messages().count(), 0);
-    assert_eq!(data.remote_number(), None);
+    assert_eq!(data.remote_number(|_| false), None);
     assert_eq!(data.user_id(), None);
     assert_eq!(data.summary(), None);
     assert!(data.action_items().is_empty());
@@ -41,7 +41,7 @@ fn remote_number_falls_back_to_system_caller_id_without_phone_metadata() {
     let mut value = minimal();
     value["conversation_initiation_client_data"] =
         json!({"dynamic_variables": {"system__caller_id": "+14155550100"}});
-    assert_eq!(parse(value).remote_number(), Some("+14155550100"));
+    assert_eq!(parse(value).remote_number(|_| false), Some("+14155550100"));
 }
 
 #[test]
@@ -50,9 +50,34 @@ fn outbound_calls_never_use_system_caller_id_which_is_our_number() {
     value["metadata"]["phone_call"] = json!({"type": "twilio", "direction": "outbound"});
     value["conversation_initiation_client_data"] =
         json!({"dynamic_variables": {"system__caller_id": "+14155550142"}});
-    assert_eq!(parse(value.clone()).remote_number(), None);
+    assert_eq!(parse(value.clone()).remote_number(|_| false), None);
+    value["conversation_initiation_client_data"]["dynamic_variables"]["system__called_number"] =
+        json!("+14155550177");
+    assert_eq!(
+        parse(value.clone()).remote_number(|_| false),
+        Some("+14155550177"),
+        "outbound without external_number: the dialled number"
+    );
     value["metadata"]["phone_call"]["external_number"] = json!("+14155550199");
-    assert_eq!(parse(value).remote_number(), Some("+14155550199"));
+    assert_eq!(parse(value).remote_number(|_| false), Some("+14155550199"));
+}
+
+#[test]
+fn without_a_direction_our_own_number_as_caller_means_outbound() {
+    let mut value = minimal();
+    value["conversation_initiation_client_data"] = json!({"dynamic_variables": {
+        "system__caller_id": "+14155550142",
+        "system__called_number": "+14155550177"
+    }});
+    let data = parse(value.clone());
+    assert_eq!(data.remote_number(|_| false), Some("+14155550142"));
+    assert_eq!(
+        data.remote_number(|n| n == "+14155550142"),
+        Some("+14155550177")
+    );
+    value["metadata"]["phone_call"] =
+        json!({"type": "sip_trunking", "agent_number": "+14155550142"});
+    assert_eq!(parse(value).remote_number(|_| false), Some("+14155550177"));
 }
 
 #[test]

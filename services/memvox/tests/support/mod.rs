@@ -1,0 +1,169 @@
+//! Shared by the end-to-end suites: an app on either deployment (SQLite + in-process bus, or
+//! PostgreSQL + Redis Streams with their own schema and key prefix), the fixture call as a raw
+//! event, and both workers driven until idle.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use memvox_bus::{BusBackend, EVENTS, Envelope, Message, Worker};
+use memvox_config::Config;
+use memvox_runtime::App;
+use memvox_store::NewEvent;
+use rand::Rng;
+
+/// The post-call transcription fixture.
+pub const FIXTURE: &str =
+    include_str!("../../../../fixtures/elevenlabs/post_call_transcription.json");
+
+/// Where the test runs.
+pub enum Deployment {
+    Embedded,
+    Distributed,
+}
+
+pub async fn app(deployment: Deployment, dir: &std::path::Path) -> App {
+    app_with(deployment, dir, |_| {}).await
+}
+
+pub async fn app_with(
+    deployment: Deployment,
+    dir: &std::path::Path,
+    adjust: impl FnOnce(&mut Config),
+) -> App {
+    let mut config = Config::default();
+    config.embedder.model_path = Some(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/static-minilm-256"
+        )
+        .into(),
+    );
+    config.bus.claim_idle_ms = 60_000;
+    config.bus.block_ms = 0;
+    let tag = format!("{:012x}", rand::rng().random::<u64>() >> 16);
+    match deployment {
+        Deployment::Embedded => {
+            config.store.url = format!("sqlite://{}/memvox.db", dir.display());
+        }
+        Deployment::Distributed => {
+            config.store.url = std::env::var("MEMVOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+                "postgres://memvox:memvox@127.0.0.1:5432/memvox_test".to_owned()
+            });
+            config.store.schema = Some(format!("test_pipeline_{tag}"));
+            config.store.migrate_on_start = Some(true);
+            let key = memvox_crypto::Key::generate().to_base64();
+            config.encryption.keys = Some(format!("k1:{key}"));
+            config.encryption.active_key = Some("k1".into());
+            config.encryption.index_key = Some(memvox_crypto::Key::generate().to_base64());
+            config.bus.backend = BusBackend::Redis;
+            config.bus.key_prefix = format!("test:pipeline:{tag}");
+            config.cache.key_prefix = format!("test:pipeline:{tag}:cache");
+            // Generous for a loaded test machine: a slow Redis is not what these tests test.
+            config.cache.redis_timeout_ms = 1_000;
+        }
+    }
+    adjust(&mut config);
+    App::build(config).await.unwrap()
+}
+
+/// A copy of the fixture call with another conversation id and, optionally, other caller words
+/// in turn 5.
+pub fn call_payload(conversation_id: &str, caller_says: Option<&str>) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
+    value["data"]["conversation_id"] = conversation_id.into();
+    if let Some(words) = caller_says {
+        value["data"]["transcript"][5]["message"] = words.into();
+    }
+    value.to_string()
+}
+
+/// Records `payload` as an accepted `post_call_transcription` event and publishes it, as the
+/// gateway does; returns the event id.
+pub async fn accept(app: &App, conversation_id: &str, payload: String) -> i64 {
+    accept_typed(app, "post_call_transcription", conversation_id, payload).await
+}
+
+/// [`accept`] for an event of type `event_type`.
+pub async fn accept_typed(
+    app: &App,
+    event_type: &str,
+    conversation_id: &str,
+    payload: String,
+) -> i64 {
+    let recorded = app
+        .store
+        .record_event(&NewEvent {
+            event_type: event_type.into(),
+            conversation_id: conversation_id.into(),
+            event_timestamp: 1_767_225_645,
+            payload,
+            received_at: 1_767_225_645_000,
+        })
+        .await
+        .unwrap();
+    let message = Message::EventAccepted {
+        event_id: recorded.id,
+        event_type: event_type.into(),
+        conversation_id: conversation_id.into(),
+    };
+    app.bus
+        .publish(EVENTS, &Envelope::new(message))
+        .await
+        .unwrap();
+    recorded.id
+}
+
+pub async fn drain(worker: &Worker) {
+    for _ in 0..100 {
+        let report = worker.process_batch().await.unwrap();
+        if report.claimed + report.read == 0 {
+            return;
+        }
+    }
+    panic!("the worker never went idle");
+}
+
+/// Both workers of one app (built once: they register their metrics).
+pub struct Pipeline {
+    /// The extraction worker.
+    pub extraction: std::sync::Arc<Worker>,
+    /// The embedding worker.
+    pub embedding: Worker,
+}
+
+impl Pipeline {
+    pub fn new(app: &App) -> Self {
+        Self {
+            extraction: std::sync::Arc::new(memvox_extraction_worker::build(app).unwrap().0),
+            embedding: memvox_embedding_worker::build(app).unwrap(),
+        }
+    }
+
+    pub async fn run(&self) {
+        drain(&self.extraction).await;
+        drain(&self.embedding).await;
+    }
+}
+
+/// The `memvox` binary, run in `dir` with no configuration file and the repository's model.
+pub fn memvox(dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_memvox"));
+    command
+        .current_dir(dir)
+        .env_remove("MEMVOX_CONFIG")
+        .env("MEMVOX_EMBEDDER__MODEL_PATH", repo_model_dir())
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// The bundled embedding model of the repository.
+pub fn repo_model_dir() -> String {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/static-minilm-256"
+    )
+    .to_owned()
+}
+
+/// A command's standard error, trimmed.
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).trim().to_owned()
+}
