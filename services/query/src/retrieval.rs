@@ -160,6 +160,24 @@ pub async fn rank(
         .collect())
 }
 
+/// The best `keep` of `memories` for a moment with no question — conversation-init's context:
+/// the ranker's prior alone (salience, recency since the call they came from; every one
+/// equally relevant), best first, ties to the lower id.
+pub fn by_prior(state: &QueryState, memories: Vec<Memory>, keep: usize) -> Vec<Memory> {
+    let now = state.clock.now();
+    let mut scored: Vec<(f64, Memory)> = memories
+        .into_iter()
+        .map(|memory| {
+            let decay = state.settings.decay.rate(memory.sector);
+            let recency = recency(memory.last_seen_at, now, decay);
+            let prior = composite(&state.weights, 1.0, 0.0, memory.salience, recency, 0.0);
+            (prior.total, memory)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
+    scored.into_iter().take(keep).map(|(_, m)| m).collect()
+}
+
 /// The best `limit` of `scored` (sorted, best first) that match at all (a positive score),
 /// cite no turn a better one cites (a fact and its episode; episodes share context turns, so
 /// two are never compared) and do not repeat what a better one says ([`gist`]).

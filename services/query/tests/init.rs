@@ -292,9 +292,36 @@ async fn the_secret_is_required(backend: &str) {
     h.cleanup().await;
 }
 
+async fn a_recent_fact_displaces_an_old_one_of_about_the_same_salience(backend: &str) {
+    let h = returning_dana(backend, support::settings()).await;
+    let s = h.store();
+    for i in 0..4 {
+        let old = NewMemory {
+            user_id: "dana".into(),
+            content: format!("Old habit number {i}"),
+            sector: Sector::Semantic,
+            salience: 0.35,
+            provenance: None,
+        };
+        s.insert_memory(&old, NOW - 700 * DAY).await.unwrap();
+    }
+    let answer = init(&h, CALLER).await;
+    let context = answer["dynamic_variables"]["memory_context"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        context.contains("Asked about refill pickup times"),
+        "salience 0.3 said yesterday outranks 0.35 said two years ago: {context}"
+    );
+    assert_eq!(context.matches("Old habit").count(), 2, "{context}");
+    h.cleanup().await;
+}
+
 on_both_backends!(
     a_new_caller_gets_a_guest_id_and_nothing_is_written,
     a_returning_caller_is_greeted_with_their_memories,
+    a_recent_fact_displaces_an_old_one_of_about_the_same_salience,
     the_first_message_override_is_sent_only_when_configured,
     a_body_without_content_type_is_answered,
     an_init_flood_is_limited,

@@ -13,7 +13,9 @@
 //! unless one was recorded for the user. A first-message override goes to returning callers
 //! only when `query.first_message_override` is on, because ElevenLabs fails the call when an
 //! override arrives for a field the agent has not enabled. It reads only the user row and the
-//! five most salient memories: no vector search, no model call.
+//! twenty most salient facts, of which the five with the best prior of the query ranker
+//! (salience and recency, `retrieval::by_prior`) are the context: no vector search, no model
+//! call.
 //!
 //! The call must never fail to start because of memvox: the body is read as JSON whatever its
 //! `Content-Type`; a store error, a lookup slower than `init_deadline_ms` or a rate limit
@@ -34,7 +36,7 @@ use memvox_store::{MemoryFilter, MemoryOrder, StoreResult};
 
 use crate::extract::AnyTypeJson;
 use crate::present::rfc3339;
-use crate::{ApiError, QueryState};
+use crate::{ApiError, QueryState, retrieval};
 
 /// The caller's identity token (also sent as top-level `user_id`).
 pub const MEMORY_USER_ID: DynamicVariableName = DynamicVariableName::from_static("memory_user_id");
@@ -62,6 +64,9 @@ pub const VARIABLES: [DynamicVariableName; 6] = [
 
 /// Memories read for the context.
 const CONTEXT_MEMORIES: usize = 5;
+/// Most salient facts read per context memory, ranked again by the ranker's prior (salience
+/// and recency) so a recent fact can displace an old one of about the same salience.
+const CONTEXT_CANDIDATES_PER_MEMORY: usize = 4;
 /// Memories named in `recent_topics`.
 const RECENT_MEMORIES: usize = 2;
 
@@ -151,14 +156,15 @@ async fn personalise(
         return Ok(respond(state, token.as_deref(), None, &[]));
     }
     let user = store.get_user(&user_id).await?;
-    let memories = store
+    let salient = store
         .list_memories(
             &user_id,
             &MemoryFilter::default(),
             MemoryOrder::Salience,
-            CONTEXT_MEMORIES,
+            CONTEXT_MEMORIES * CONTEXT_CANDIDATES_PER_MEMORY,
         )
         .await?;
+    let memories = retrieval::by_prior(state, salient, CONTEXT_MEMORIES);
     Ok(respond(state, token.as_deref(), user.as_ref(), &memories))
 }
 
