@@ -1007,12 +1007,7 @@ macro_rules! impl_store {
                     });
                 }
                 let (memories, document_frequency) = self.token_frequencies(&index.1, user_id, &tokens).await?;
-                let selective: Vec<String> = tokens
-                    .iter()
-                    .zip(&document_frequency)
-                    .filter(|&(_, &df)| df > 0 && $crate::lexical::is_selective(df, memories))
-                    .map(|(token, _)| token.clone())
-                    .collect();
+                let selective = $crate::lexical::searched_tokens(&tokens, &document_frequency);
                 if selective.is_empty() {
                     return Ok($crate::LexicalSearch {
                         memories,
