@@ -82,6 +82,7 @@ pub fn lexical_words(text: &str) -> Vec<String> {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty() && !STOP_WORDS.contains(w))
         .map(|word| {
+            let word = spoken_form(word);
             ["ing", "ed", "es", "s"]
                 .iter()
                 .find_map(|suffix| word.strip_suffix(suffix).filter(|stem| stem.len() >= 3))
@@ -89,6 +90,40 @@ pub fn lexical_words(text: &str) -> Vec<String> {
                 .to_owned()
         })
         .collect()
+}
+
+/// The version of [`lexical_words`]: a store whose tokens were made by another re-indexes.
+pub const LEXICAL_WORDS_VERSION: u32 = 2;
+
+/// Family words as callers say them, read as the words an agent asks with: "my mam", "my
+/// mum", "my mom" answer "the caller's mother".
+const SPOKEN_FORMS: &[(&str, &str)] = &[
+    ("mum", "mother"),
+    ("mam", "mother"),
+    ("mom", "mother"),
+    ("mummy", "mother"),
+    ("mommy", "mother"),
+    ("dad", "father"),
+    ("daddy", "father"),
+    ("nan", "grandmother"),
+    ("nana", "grandmother"),
+    ("gran", "grandmother"),
+    ("granny", "grandmother"),
+    ("grandma", "grandmother"),
+    ("grandad", "grandfather"),
+    ("granddad", "grandfather"),
+    ("grandpa", "grandfather"),
+    ("hubby", "husband"),
+    ("bro", "brother"),
+    ("sis", "sister"),
+];
+
+/// The word an agent would use for a spoken family word ([`SPOKEN_FORMS`]), else `word`.
+fn spoken_form(word: &str) -> &str {
+    SPOKEN_FORMS
+        .iter()
+        .find(|(spoken, _)| *spoken == word)
+        .map_or(word, |(_, asked)| asked)
 }
 
 /// The distinct content words of `text` ([`lexical_words`]), in first-seen order.
@@ -113,6 +148,16 @@ mod tests {
             "taking atorvastatin, 20 mg."
         );
         assert_eq!(without_stop_words("Yes, it is."), "Yes, it is.");
+    }
+
+    #[test]
+    fn family_words_as_callers_say_them_match_the_agents_words() {
+        assert_eq!(
+            lexical_terms("My mam, Barbara, had a fall"),
+            ["mother", "barbara", "fall"]
+        );
+        assert_eq!(lexical_terms("the caller's mother"), ["mother"]);
+        assert_eq!(lexical_terms("Dad and my nan"), ["father", "grandmother"]);
     }
 
     #[test]

@@ -1780,13 +1780,14 @@ macro_rules! impl_store {
                 Self::flush_written_in(&mut *conn, &mut written).await
             }
 
-            /// Makes the lexical index match the store's key: tokens made under another key
-            /// (the key changed, or encryption was turned on) are dropped, then every memory
+            /// Makes the lexical index match the store's key and words: tokens made under
+            /// another key (the key changed, or encryption was turned on) or by another version
+            /// of `memvox_core::text::lexical_words` are dropped, then every memory
             /// without tokens (those, and memories from before the index existed) gets them.
             /// Safe to interrupt: the next open carries on.
             async fn ensure_lexical_index(&self) -> $crate::StoreResult<()> {
                 use sqlx::Row;
-                let check = self.lexical.token("", "memvox lexical index");
+                let check = self.lexical.check();
                 let recorded: Option<String> = sqlx::query($sql($crate::sql::SELECT_META))
                     .bind("lexical_key_check")
                     .fetch_optional(&self.pool)
@@ -1806,7 +1807,7 @@ macro_rules! impl_store {
                         .await?;
                     tx.commit().await?;
                     if dropped > 0 {
-                        tracing::info!(dropped, "lexical index key changed: re-indexing memories");
+                        tracing::info!(dropped, "lexical index key or words changed: re-indexing memories");
                     }
                 }
                 let indexed = self.index_unindexed_memories().await?;

@@ -50,6 +50,13 @@ impl LexicalKey {
         }
     }
 
+    /// What the store records to tell whether its tokens were made with this key and this
+    /// version of the words ([`memvox_core::text::LEXICAL_WORDS_VERSION`]).
+    pub fn check(&self) -> String {
+        let version = memvox_core::text::LEXICAL_WORDS_VERSION;
+        self.token("", &format!("memvox lexical index, words v{version}"))
+    }
+
     /// The token of one (already normalised) word of `user_id`.
     pub fn token(&self, user_id: &str, term: &str) -> String {
         let mut mac = self.0.clone();
