@@ -296,3 +296,95 @@ async fn gather(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use memvox_core::{MemoryState, Provenance, Sector};
+
+    use super::*;
+
+    fn memory(id: MemoryId, kind: MemoryKind, call: &str, turns: &[u32], content: &str) -> Memory {
+        Memory {
+            id,
+            user_id: "u".into(),
+            content: content.into(),
+            kind,
+            sector: Sector::Episodic,
+            salience: 0.5,
+            decay_per_day: 0.015,
+            state: MemoryState::Active,
+            last_seen_at: 0,
+            created_at: 0,
+            updated_at: 0,
+            provenance: Some(Provenance {
+                conversation_id: call.into(),
+                turn_indexes: turns.to_vec(),
+            }),
+            superseded_by: None,
+            superseded_at: None,
+        }
+    }
+
+    /// `distinct_evidence` over `memories` scored in the order given (best first).
+    fn kept(memories: Vec<Memory>, limit: usize) -> Vec<MemoryId> {
+        let scored = memories
+            .iter()
+            .enumerate()
+            .map(|(rank, m)| Scored {
+                memory_id: m.id,
+                breakdown: ScoreBreakdown {
+                    total: 1.0 - rank as f64 * 0.1,
+                    ..ScoreBreakdown::default()
+                },
+                via: None,
+            })
+            .collect();
+        let by_id = memories.into_iter().map(|m| (m.id, m)).collect();
+        distinct_evidence(scored, &by_id, limit)
+            .into_iter()
+            .map(|s| s.memory_id)
+            .collect()
+    }
+
+    #[test]
+    fn a_fact_and_the_episode_it_came_from_take_one_slot() {
+        let fact = memory(1, MemoryKind::Fact, "c1", &[5], "Allergic to penicillin");
+        let episode = memory(
+            2,
+            MemoryKind::Episode,
+            "c1",
+            &[4, 5, 6],
+            "agent: Any allergies?\ncaller: Only penicillin.\nagent: Noted.",
+        );
+        assert_eq!(kept(vec![fact, episode], 10), [1]);
+    }
+
+    #[test]
+    fn episodes_sharing_a_context_turn_are_two_pieces_of_evidence() {
+        let first = memory(
+            1,
+            MemoryKind::Episode,
+            "c1",
+            &[4, 5, 6],
+            "agent: a\ncaller: b\nagent: c",
+        );
+        let next = memory(
+            2,
+            MemoryKind::Episode,
+            "c1",
+            &[6, 7, 8],
+            "agent: c\ncaller: d\nagent: e",
+        );
+        assert_eq!(kept(vec![first, next], 10), [1, 2]);
+    }
+
+    #[test]
+    fn the_same_exchange_in_another_call_is_a_repeat_and_limit_holds() {
+        let exchange = "agent: The clinic is closed on Monday.\ncaller: Right, good to know.";
+        let a = memory(1, MemoryKind::Episode, "c1", &[3, 4], exchange);
+        let b = memory(2, MemoryKind::Episode, "c2", &[9, 10], exchange);
+        let c = memory(3, MemoryKind::Episode, "c3", &[1, 2], "agent: x\ncaller: y");
+        let d = memory(4, MemoryKind::Episode, "c4", &[1, 2], "agent: z\ncaller: w");
+        assert_eq!(kept(vec![a, b, c, d], 2), [1, 3]);
+    }
+}
