@@ -278,6 +278,8 @@ pub(crate) const INSERT_CHUNK: usize = 500;
 /// backend's dialect.
 macro_rules! impl_store {
     ($ty:ty, $db:ty, $backend:literal, $sql:path) => {
+        $crate::erasure::impl_erasure!($ty, $db, $sql);
+
         #[async_trait::async_trait]
         impl $crate::Store for $ty {
             fn backend(&self) -> &'static str {
@@ -414,23 +416,23 @@ macro_rules! impl_store {
             async fn erase_user(
                 &self,
                 user_id: &str,
+                now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<$crate::ErasureReceipt> {
                 let mut tx = self.writer().begin().await?;
-                let mut deleted = Vec::new();
-                for (table, statement) in $crate::sql::ERASE_USER {
-                    let result = sqlx::query($sql(statement))
-                        .bind(user_id)
-                        .execute(&mut *tx)
+                let receipt =
+                    Self::erase_user_in(&mut *tx, &self.keyring, self.tombstone_days, user_id, now)
                         .await?;
-                    if result.rows_affected() > 0 {
-                        deleted.push((table.to_owned(), result.rows_affected()));
-                    }
-                }
                 tx.commit().await?;
-                Ok($crate::ErasureReceipt {
-                    user_id: user_id.to_owned(),
-                    deleted,
-                })
+                Ok(receipt)
+            }
+
+            async fn is_erased(
+                &self,
+                subjects: &[$crate::Erased<'_>],
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<bool> {
+                let mut conn = self.pool.acquire().await?;
+                Self::is_erased_in(&mut *conn, &self.keyring, subjects, i64::MIN, now).await
             }
 
             async fn record_event(
@@ -442,12 +444,14 @@ macro_rules! impl_store {
                     &event.payload,
                     $crate::encryption::columns::EVENT_PAYLOAD.at(&event.conversation_id),
                 )?;
+                let tombstone = $crate::Erased::Conversation(&event.conversation_id);
                 let inserted = sqlx::query($sql($crate::sql::INSERT_EVENT))
                     .bind(&event.event_type)
                     .bind(&event.conversation_id)
                     .bind(event.event_timestamp)
                     .bind(&payload)
                     .bind(event.received_at)
+                    .bind(tombstone.digest(&self.keyring))
                     .fetch_optional(self.writer())
                     .await?;
                 if let Some(row) = inserted {
@@ -456,11 +460,15 @@ macro_rules! impl_store {
                         inserted: true,
                     });
                 }
+                // Neither inserted nor there: the conversation's tombstone refused it.
                 let row = sqlx::query($sql($crate::sql::SELECT_EVENT_ID))
                     .bind(&event.event_type)
                     .bind(&event.conversation_id)
-                    .fetch_one(&self.pool)
-                    .await?;
+                    .fetch_optional(self.writer())
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::Erased {
+                        what: "the event's conversation".to_owned(),
+                    })?;
                 Ok($crate::RecordedEvent {
                     id: row.try_get("id")?,
                     inserted: false,
@@ -683,7 +691,7 @@ macro_rules! impl_store {
                 let mut outcomes = Vec::with_capacity(commits.len());
                 for commit in commits {
                     outcomes.push(
-                        Self::apply_extraction_in(&mut *tx, &self.keyring, &self.lexical, &mut written, commit)
+                        Self::apply_extraction_in(&mut *tx, &self.keyring, self.tombstone_days, &self.lexical, &mut written, commit)
                             .await?,
                     );
                 }
@@ -1364,6 +1372,7 @@ macro_rules! impl_store {
             async fn apply_extraction_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 keyring: &memvox_crypto::Keyring,
+                lifetime_days: Option<u64>,
                 lexical: &$crate::LexicalKey,
                 written: &mut $crate::common::Written,
                 commit: &$crate::ExtractionCommit,
@@ -1380,7 +1389,7 @@ macro_rules! impl_store {
                         .bind(commit.event_id)
                         .fetch_optional(&mut *conn)
                         .await?
-                        .ok_or_else(|| $crate::StoreError::NotFound {
+                        .ok_or_else(|| $crate::StoreError::Erased {
                             what: format!("event {}", commit.event_id),
                         })?;
                     let status: String = row.try_get("status")?;
@@ -1395,6 +1404,14 @@ macro_rules! impl_store {
                     return Ok($crate::ExtractionOutcome {
                         memory_ids,
                         already_applied: true,
+                        erased: false,
+                    });
+                }
+                if Self::commit_erased_in(&mut *conn, keyring, lifetime_days, commit).await? {
+                    return Ok($crate::ExtractionOutcome {
+                        memory_ids: Vec::new(),
+                        already_applied: false,
+                        erased: true,
                     });
                 }
                 if let Some(call) = &commit.call {
@@ -1437,6 +1454,7 @@ macro_rules! impl_store {
                 Ok($crate::ExtractionOutcome {
                     memory_ids,
                     already_applied: false,
+                    erased: false,
                 })
             }
 

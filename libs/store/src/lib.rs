@@ -22,6 +22,7 @@
 
 mod common;
 mod encryption;
+mod erasure;
 mod error;
 mod lexical;
 mod model;
@@ -29,6 +30,7 @@ mod postgres;
 mod settings;
 mod sql;
 mod sqlite;
+mod tombstone;
 mod vector_index;
 
 use std::sync::Arc;
@@ -51,6 +53,7 @@ pub use model::{
 pub use postgres::PostgresStore;
 pub use settings::{StoreBackend, StoreSettings};
 pub use sqlite::SqliteStore;
+pub use tombstone::Erased;
 
 /// Order of memory listings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,10 +107,18 @@ pub trait Store: Send + Sync {
     /// The user a phone number is bound to.
     async fn user_for_caller(&self, phone_number: &str) -> StoreResult<Option<String>>;
 
-    /// Erases a user: every row in every table that mentions them, in one transaction.
-    async fn erase_user(&self, user_id: &str) -> StoreResult<ErasureReceipt>;
+    /// Erases a user, in one transaction: every row in every table that mentions them, their
+    /// events not processed yet (pending, retrying, dead-lettered: found by conversation, user
+    /// id or number in the payload), and tombstones for their id, numbers and conversations,
+    /// so no delivery, redelivery or replay brings them back (see [`Erased`]). Tombstones live
+    /// `store.tombstone_lifetime_days` (forever by default).
+    async fn erase_user(&self, user_id: &str, now: UnixMillis) -> StoreResult<ErasureReceipt>;
 
-    /// Stores a raw webhook event idempotently on (type, conversation id).
+    /// Whether any of `subjects` was erased (has a live tombstone at `now`).
+    async fn is_erased(&self, subjects: &[Erased<'_>], now: UnixMillis) -> StoreResult<bool>;
+
+    /// Stores a raw webhook event idempotently on (type, conversation id); an event of an
+    /// erased conversation is refused with [`StoreError::Erased`] and nothing is stored.
     async fn record_event(&self, event: &NewEvent) -> StoreResult<RecordedEvent>;
 
     /// Reads a raw event.

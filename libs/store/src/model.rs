@@ -380,4 +380,7 @@ pub struct ExtractionOutcome {
     /// `true` when the event had already been processed: nothing was written, and
     /// `memory_ids` are those recorded by the earlier run.
     pub already_applied: bool,
+    /// `true` when the call's conversation, user or number was erased meanwhile: the event
+    /// row was deleted, its conversation tombstoned, and nothing else written.
+    pub erased: bool,
 }

@@ -5,7 +5,8 @@ use memvox_bus::HandlerError;
 /// A failure while processing one post-call event.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
-    /// The event row named by the message does not exist.
+    /// The event row named by the message does not exist: rows are written before they are
+    /// published, so its caller was erased meanwhile.
     #[error("event {0} is not in the store")]
     MissingEvent(i64),
     /// The stored payload is not a valid post-call webhook.
@@ -26,6 +27,16 @@ pub enum ProcessError {
 }
 
 impl ProcessError {
+    /// Whether the event was erased with its caller (its row is gone, or a tombstone refused
+    /// its commit): nothing to do, nothing to retry or dead-letter.
+    pub fn erased(&self) -> bool {
+        matches!(
+            self,
+            ProcessError::MissingEvent(_)
+                | ProcessError::Store(memvox_store::StoreError::Erased { .. })
+        )
+    }
+
     /// Whether trying the same event again later may succeed.
     pub fn retryable(&self) -> bool {
         match self {

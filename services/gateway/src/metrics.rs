@@ -30,6 +30,8 @@ pub enum EventOutcome {
     Duplicate,
     /// An event type we do not process.
     Ignored,
+    /// An event of an erased conversation: acknowledged, nothing stored or published.
+    Erased,
 }
 
 impl EventOutcome {
@@ -39,6 +41,7 @@ impl EventOutcome {
             Self::Accepted => "accepted",
             Self::Duplicate => "duplicate",
             Self::Ignored => "ignored",
+            Self::Erased => "erased",
         }
     }
 }

@@ -376,7 +376,7 @@ async fn invocations_are_written_in_batches(backend: &str) {
     }
     drop(sender);
     memvox_query::invocations::write_batches(receiver, h.store().clone()).await;
-    let receipt = h.store().erase_user("u1").await.unwrap();
+    let receipt = h.store().erase_user("u1", NOW).await.unwrap();
     let logged = receipt
         .deleted
         .iter()

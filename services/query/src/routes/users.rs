@@ -76,7 +76,7 @@ async fn erase_user(
     State(state): State<QueryState>,
     Path(user_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let receipt = state.store.erase_user(&user_id).await?;
+    let receipt = state.store.erase_user(&user_id, state.clock.now()).await?;
     state.forget(&user_id).await;
     state.announce(Message::UserErased {
         user_id: user_id.clone(),
