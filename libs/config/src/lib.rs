@@ -17,7 +17,7 @@ mod services;
 
 pub use query::QuerySettings;
 pub use secret::Secret;
-pub use services::{GatewaySettings, WorkerSettings};
+pub use services::{GatewaySettings, WorkerSettings, audio_path};
 
 use figment::{
     Figment,

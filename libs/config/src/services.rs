@@ -1,10 +1,16 @@
 //! Settings of the services: the webhook gateway, the query service and the two workers.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::Secret;
+
+/// The file a conversation's post-call audio is saved to under `gateway.audio_dir`: written by
+/// the gateway, deleted with the caller by an erasure.
+pub fn audio_path(dir: &Path, conversation_id: &str) -> PathBuf {
+    dir.join(format!("{conversation_id}.mp3.b64"))
+}
 
 /// Post-call webhook gateway (`[gateway]`, `MEMVOX_GATEWAY__*`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -117,9 +117,12 @@ macro_rules! impl_erasure {
                     .chain(conversations.iter().map(|c| $crate::Erased::Conversation(c)))
                     .collect();
                 Self::tombstone_in(&mut *conn, keyring, lifetime_days, &erased, now).await?;
+                let mut conversations: Vec<String> = conversations.into_iter().collect();
+                conversations.sort();
                 Ok($crate::ErasureReceipt {
                     user_id: user_id.to_owned(),
                     deleted,
+                    conversations,
                 })
             }
 

@@ -313,6 +313,9 @@ pub struct ErasureReceipt {
     pub user_id: String,
     /// `(table, rows deleted)` for every table that held rows about the user.
     pub deleted: Vec<(String, u64)>,
+    /// The erased conversation ids, sorted: what the caller keeps outside the database (post-call
+    /// audio files) is named by them.
+    pub conversations: Vec<String>,
 }
 
 impl ErasureReceipt {

@@ -152,6 +152,23 @@ async fn export_holds_every_memory_and_its_history(backend: &str) {
     h.cleanup().await;
 }
 
+fn call_of(user_id: &str, conversation_id: &str) -> memvox_store::CallRecord {
+    memvox_store::CallRecord {
+        conversation: memvox_core::Conversation {
+            conversation_id: conversation_id.into(),
+            agent_id: "agent_1".into(),
+            user_id: Some(user_id.into()),
+            started_at: NOW - 60_000,
+            duration_secs: Some(60),
+            status: memvox_core::ConversationStatus::Completed,
+            failure_reason: None,
+        },
+        turns: Vec::new(),
+        analysis: None,
+    }
+}
+
+/// Erasure leaves no row, no cache key and no audio file of the user (others' files stay).
 async fn erasure_leaves_zero_rows_and_zero_cache_keys_for_the_user(backend: &str) {
     let cache = support::cache_settings();
     let prefix = cache.key_prefix.clone();
@@ -160,8 +177,24 @@ async fn erasure_leaves_zero_rows_and_zero_cache_keys_for_the_user(backend: &str
         Some(&support::redis_url()),
         &prometheus::Registry::new(),
     );
-    let h = Harness::with_cache(backend, embedder(), support::settings(), &caching).await;
+    let mut h = Harness::with_cache(backend, embedder(), support::settings(), &caching).await;
+    let audio = tempfile::tempdir().unwrap();
+    h.state = h
+        .state
+        .clone()
+        .with_audio_dir(Some(audio.path().to_owned()));
     let baseline = h.table_counts().await;
+    h.store()
+        .record_call(&call_of("u1", "conv_u1"), NOW)
+        .await
+        .unwrap();
+    for conversation in ["conv_u1", "conv_other"] {
+        std::fs::write(
+            memvox_config::audio_path(audio.path(), conversation),
+            "bXAz",
+        )
+        .unwrap();
+    }
     add(&h, "Likes green tea", "semantic").await;
     let coffee = add(&h, "Likes black coffee", "semantic").await;
     h.call(
@@ -185,6 +218,9 @@ async fn erasure_leaves_zero_rows_and_zero_cache_keys_for_the_user(backend: &str
     assert_eq!(status, 200, "{receipt}");
     assert_eq!(receipt["user_id"], "u1");
     assert!(receipt["total"].as_u64().unwrap() >= 6, "{receipt}");
+    assert_eq!(receipt["audio_files"], 1, "{receipt}");
+    assert!(!memvox_config::audio_path(audio.path(), "conv_u1").exists());
+    assert!(memvox_config::audio_path(audio.path(), "conv_other").exists());
     assert_eq!(h.table_counts().await, baseline);
     assert_eq!(support::redis_keys(&prefix).await, Vec::<String>::new());
     assert_eq!(h.call("GET", "/v1/users/u1", None).await.0, 404);

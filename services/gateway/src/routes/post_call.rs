@@ -21,7 +21,7 @@ use memvox_store::{Erased, NewEvent};
 use serde::Serialize;
 
 use crate::GatewayState;
-use crate::audio::strip_audio;
+use crate::audio::{audio_path, strip_audio};
 use crate::body::{read_limited, require_json};
 use crate::error::GatewayError;
 use crate::ingest::{Recorded, record, store_error};
@@ -116,10 +116,17 @@ async fn accept(
         payload: row_payload(state, kind, body).await?,
         received_at: now,
     };
+    let conversation_id = event.conversation_id.clone();
     let outcome = match record(state, event).await? {
         Recorded::Published(_) | Recorded::Unpublished => EventOutcome::Accepted,
         Recorded::Duplicate => EventOutcome::Duplicate,
-        Recorded::Erased => EventOutcome::Erased,
+        Recorded::Erased => {
+            // Erased between the check above and the insert: the audio just saved goes too.
+            if let (EventKind::Audio, Some(dir)) = (kind, &settings.audio_dir) {
+                let _ = tokio::fs::remove_file(audio_path(dir, &conversation_id)).await;
+            }
+            EventOutcome::Erased
+        }
     };
     Ok((kind, outcome))
 }
