@@ -340,9 +340,9 @@ impl ExtractionHandler {
             return Ok(());
         }
         let last = !error.retryable() || attempts >= self.max_attempts;
-        tracing::warn!(event_id, attempt = attempts, last, %error, "event failed");
+        let reason = error.reason();
+        tracing::warn!(event_id, attempt = attempts, last, %reason, "event failed");
         if last {
-            let reason = error.to_string();
             let marked = self
                 .store
                 .finish_event(event_id, EventStatus::DeadLetter, Some(&reason), now())
