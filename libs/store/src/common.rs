@@ -1237,6 +1237,8 @@ macro_rules! impl_store {
                 &self,
                 calls: &[$crate::ToolInvocation],
             ) -> $crate::StoreResult<()> {
+                let mut tx = self.writer().begin().await?;
+                let calls = Self::unerased_invocations_in(&mut *tx, &self.keyring, calls).await?;
                 for chunk in calls.chunks($crate::common::INSERT_CHUNK) {
                     let statement = format!(
                         "INSERT INTO tool_invocations (tool_name, conversation_id, user_id, \
@@ -1265,8 +1267,9 @@ macro_rules! impl_store {
                             .bind(&call.error_message)
                             .bind(call.created_at);
                     }
-                    query.execute(self.writer()).await?;
+                    query.execute(&mut *tx).await?;
                 }
+                tx.commit().await?;
                 Ok(())
             }
         }

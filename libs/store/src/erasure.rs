@@ -187,6 +187,28 @@ macro_rules! impl_erasure {
                 Ok(true)
             }
 
+            /// The tool invocations to log: those of a conversation erased, or of a user erased
+            /// since the call (queued before the erasure, written after), are dropped.
+            async fn unerased_invocations_in<'c>(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                keyring: &memvox_crypto::Keyring,
+                calls: &'c [$crate::ToolInvocation],
+            ) -> $crate::StoreResult<Vec<&'c $crate::ToolInvocation>> {
+                let mut kept = Vec::with_capacity(calls.len());
+                for call in calls {
+                    let at = call.created_at;
+                    let conversation: Vec<_> =
+                        call.conversation_id.as_deref().map($crate::Erased::Conversation).into_iter().collect();
+                    let user: Vec<_> = call.user_id.as_deref().map($crate::Erased::User).into_iter().collect();
+                    let erased = Self::is_erased_in(&mut *conn, keyring, &conversation, i64::MIN, at).await?
+                        || Self::is_erased_in(&mut *conn, keyring, &user, at, at).await?;
+                    if !erased {
+                        kept.push(call);
+                    }
+                }
+                Ok(kept)
+            }
+
             /// Whether any of `subjects` has a tombstone made at or after `since` and alive at
             /// `now`, read on `conn`.
             async fn is_erased_in(

@@ -294,7 +294,8 @@ pub trait Store: Send + Sync {
     /// Outgoing links of the given memories.
     async fn links_from(&self, ids: &[MemoryId]) -> StoreResult<Vec<MemoryLink>>;
 
-    /// Appends server-tool calls to the invocation log.
+    /// Appends server-tool calls to the invocation log, except those of an erased conversation
+    /// or of a user erased since the call (queued before an erasure, written after it).
     async fn log_tool_invocations(&self, calls: &[ToolInvocation]) -> StoreResult<()>;
 
     /// How each encrypted column's values are stored: how many per key id, how many plaintext.
