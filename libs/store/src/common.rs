@@ -341,6 +341,24 @@ macro_rules! impl_store {
                 .transpose()
             }
 
+            async fn user_version(
+                &self,
+                user_id: &str,
+            ) -> $crate::StoreResult<Option<$crate::UserVersion>> {
+                use sqlx::Row;
+                let row = sqlx::query($sql($crate::sql::SELECT_USER_VERSION))
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| {
+                    Ok($crate::UserVersion {
+                        vectors: row.try_get("vectors_version")?,
+                        answers: row.try_get("answers_version")?,
+                    })
+                })
+                .transpose()
+            }
+
             async fn update_user_profile(
                 &self,
                 user_id: &str,

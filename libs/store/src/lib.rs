@@ -48,7 +48,7 @@ pub use lexical::{LexicalKey, MAX_QUERY_TERMS};
 pub use model::{
     CallAnalysis, CallRecord, EmbeddingSpace, ErasureReceipt, EventStatus, ExtractionCommit,
     ExtractionOutcome, LexicalHit, LexicalSearch, MemoryEdit, MemoryFilter, Neighbour, NewEvent,
-    PlannedMemory, RecordedEvent, SearchHit, StoredEvent, ToolInvocation,
+    PlannedMemory, RecordedEvent, SearchHit, StoredEvent, ToolInvocation, UserVersion,
 };
 pub use postgres::PostgresStore;
 pub use settings::{StoreBackend, StoreSettings};
@@ -83,6 +83,10 @@ pub trait Store: Send + Sync {
 
     /// Reads a user.
     async fn get_user(&self, user_id: &str) -> StoreResult<Option<User>>;
+
+    /// What the user's memories stand at (one primary-key read), `None` for no such user
+    /// (never created, or erased): what cached answers about them are keyed on.
+    async fn user_version(&self, user_id: &str) -> StoreResult<Option<UserVersion>>;
 
     /// Sets the user's display name and/or summary (`None` leaves a field unchanged).
     async fn update_user_profile(

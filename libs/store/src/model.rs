@@ -325,6 +325,17 @@ impl ErasureReceipt {
     }
 }
 
+/// What a user's memories stood at: both versions move, in the transaction of the write, on
+/// every committed change a query answer could show (a memory added, edited, re-sectioned,
+/// paused, superseded or deleted, a vector stored). Never reused, not even after an erasure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UserVersion {
+    /// `users.vectors_version`: what the vector index holds.
+    pub vectors: i64,
+    /// `users.answers_version`: memories added and their texts.
+    pub answers: i64,
+}
+
 /// One memory change the extraction worker commits for a call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlannedMemory {

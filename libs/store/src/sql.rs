@@ -358,6 +358,9 @@ pub fn upsert_embeddings(rows: usize, id_cast: &str, vector_cast: &str) -> Strin
 }
 
 /// The version of a user's vectors (moved by triggers on every write the index depends on).
+pub const SELECT_USER_VERSION: &str =
+    "SELECT vectors_version, answers_version FROM users WHERE user_id = $1";
+
 pub const SELECT_VECTORS_VERSION: &str = "SELECT vectors_version FROM users WHERE user_id = $1";
 
 /// A user's vectors with the attributes search filters on (the in-memory index).

@@ -1,7 +1,7 @@
 //! Erasure that cannot be undone, on both backends: the user's pending, retrying and
 //! dead-lettered events go with them; tombstones refuse the same deliveries again and commits
 //! prepared before the erasure; they hold no personal data; a caller who phones again later is
-//! a new caller.
+//! a new caller; the version cached answers are keyed on ends with the user.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod support;
@@ -231,6 +231,63 @@ async fn tombstones_hold_no_personal_data(harness: &Harness) {
     }
 }
 
+/// The version cached answers are keyed on moves with every change an answer shows, not with
+/// recall reinforcement, and there is none once the user is erased.
+async fn user_versions_move_with_every_change_and_end_with_erasure(store: &dyn Store) {
+    assert_eq!(store.user_version("erase").await.unwrap(), None);
+    let memory = |content: &str| memvox_core::NewMemory {
+        user_id: "erase".into(),
+        content: content.into(),
+        sector: memvox_core::Sector::Semantic,
+        salience: 0.5,
+        provenance: None,
+    };
+    let first = store
+        .insert_memory(&memory("Likes tea"), NOW)
+        .await
+        .unwrap();
+    let mut seen = vec![store.user_version("erase").await.unwrap().unwrap()];
+    store
+        .insert_memory(&memory("Likes coffee"), NOW)
+        .await
+        .unwrap();
+    seen.push(store.user_version("erase").await.unwrap().unwrap());
+    let edit = memvox_store::MemoryEdit {
+        content: Some("Likes green tea".into()),
+        ..memvox_store::MemoryEdit::default()
+    };
+    store
+        .edit_memory("erase", first.id, &edit, NOW)
+        .await
+        .unwrap();
+    seen.push(store.user_version("erase").await.unwrap().unwrap());
+    store
+        .store_embeddings(&[(first.id, vec![0.5; 4])], NOW)
+        .await
+        .unwrap();
+    seen.push(store.user_version("erase").await.unwrap().unwrap());
+    store.delete_memory("erase", first.id).await.unwrap();
+    seen.push(store.user_version("erase").await.unwrap().unwrap());
+    for pair in seen.windows(2) {
+        assert_ne!(pair[0], pair[1], "{seen:?}");
+    }
+    let last = *seen.last().unwrap();
+    let ids: Vec<_> = store
+        .list_memories("erase", &Default::default(), Default::default(), 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    store
+        .reinforce_memories("erase", &ids, 0.1, NOW)
+        .await
+        .unwrap();
+    assert_eq!(store.user_version("erase").await.unwrap(), Some(last));
+    store.erase_user("erase", NOW).await.unwrap();
+    assert_eq!(store.user_version("erase").await.unwrap(), None);
+}
+
 macro_rules! tombstone_suite {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -247,6 +304,14 @@ macro_rules! tombstone_suite {
             async fn commits_of_erased_callers_write_nothing() {
                 let harness: Harness = $open.await;
                 super::commits_of_erased_callers_write_nothing(&*harness.store()).await;
+                harness.cleanup().await;
+            }
+
+            #[tokio::test]
+            async fn user_versions_move_with_every_change_and_end_with_erasure() {
+                let harness: Harness = $open.await;
+                super::user_versions_move_with_every_change_and_end_with_erasure(&*harness.store())
+                    .await;
                 harness.cleanup().await;
             }
 

@@ -347,7 +347,7 @@ on_both_backends!(
     the_api_needs_a_token,
     a_tool_token_is_refused_on_v1_and_an_admin_token_on_the_tool,
     openapi_matches_the_routes,
-    answers_are_cached_until_a_write_through_the_api,
+    answers_are_cached_until_a_committed_write,
 );
 
 #[tokio::test]
@@ -382,7 +382,7 @@ async fn each_token_is_rate_limited() {
     assert!(response.headers().contains_key("retry-after"));
 }
 
-async fn answers_are_cached_until_a_write_through_the_api(backend: &str) {
+async fn answers_are_cached_until_a_committed_write(backend: &str) {
     let h = Harness::new(backend, embedder()).await;
     let tea = add(&h, "Likes green tea", "semantic").await;
     // "likes" is in both memories, so each matches the query while it exists.
@@ -390,11 +390,18 @@ async fn answers_are_cached_until_a_write_through_the_api(backend: &str) {
     let uri = "/v1/users/u1/memories/search";
     let (_, first) = h.call("POST", uri, Some(search.clone())).await;
     assert_eq!(first["memories"][0]["id"], tea);
-    // A store write that bumps no cache version is not seen (every writer bumps it)...
-    h.store().delete_memory("u1", tea).await.unwrap();
+    // Recall reinforcement (salience drift) moves no version: the answer comes from the cache...
+    h.store()
+        .reinforce_memories("u1", &[tea], 0.2, NOW)
+        .await
+        .unwrap();
     let (_, cached) = h.call("POST", uri, Some(search.clone())).await;
     assert_eq!(cached["memories"], first["memories"]);
-    // ...while a write through the API drops the user's answers at once.
+    // ...a committed store write is seen at once, even one that bumps no cache version...
+    h.store().delete_memory("u1", tea).await.unwrap();
+    let (_, after_delete) = h.call("POST", uri, Some(search.clone())).await;
+    assert_eq!(after_delete["memories"], json!([]));
+    // ...and a write through the API drops the user's answers at once.
     let coffee = add(&h, "Likes black coffee", "semantic").await;
     let (_, fresh) = h.call("POST", uri, Some(search)).await;
     let ids: Vec<i64> = fresh["memories"]
