@@ -158,6 +158,20 @@ impl Config {
                 )));
             }
         }
+        for (key, days) in [
+            (
+                "raw_payload_retention_days",
+                self.workers.raw_payload_retention_days,
+            ),
+            ("turn_retention_days", self.workers.turn_retention_days),
+        ] {
+            if days == Some(0) {
+                return Err(ConfigError::Invalid(format!(
+                    "workers.{key} must be at least 1: data is kept until its call is processed \
+                     and read back (leave it unset to keep it forever)"
+                )));
+            }
+        }
         self.query.validate().map_err(ConfigError::Invalid)?;
         self.identity.validate().map_err(ConfigError::Invalid)?;
         if !(0.0..=1.0).contains(&self.query.lexical_weight) {

@@ -81,6 +81,13 @@ pub struct WorkerSettings {
     /// with it but not searched (the slot offered, the order's status: often what the caller's
     /// turn asked for).
     pub episode_reply_turns: usize,
+    /// Days a processed event's raw payload (the webhook as received) is kept; `None`: forever.
+    pub raw_payload_retention_days: Option<u64>,
+    /// Days a call's transcript turns are kept (its memories, episodes and summary stay);
+    /// `None`: forever.
+    pub turn_retention_days: Option<u64>,
+    /// How often the retention job looks, in ms.
+    pub retention_interval_ms: u64,
 }
 
 /// Longest episode context (and reply) accepted: wider windows blur which turn answered a
@@ -100,6 +107,9 @@ impl Default for WorkerSettings {
             outbox_interval_ms: 10_000,
             episode_context_turns: 1,
             episode_reply_turns: 1,
+            raw_payload_retention_days: None,
+            turn_retention_days: None,
+            retention_interval_ms: 3_600_000,
         }
     }
 }

@@ -1251,6 +1251,30 @@ macro_rules! impl_store {
                 self.upsert_meta(rows).await
             }
 
+            async fn purge_expired(
+                &self,
+                cutoffs: &$crate::RetentionCutoffs,
+                limit: usize,
+            ) -> $crate::StoreResult<$crate::RetentionReport> {
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                let mut report = $crate::RetentionReport::default();
+                let steps = [
+                    (cutoffs.payloads_before, $crate::retention::PURGE_PAYLOADS, &mut report.payloads),
+                    (cutoffs.turns_before, $crate::retention::PURGE_TURNS, &mut report.turns),
+                ];
+                for (cutoff, statement, deleted) in steps {
+                    if let Some(cutoff) = cutoff {
+                        *deleted = sqlx::query($sql(statement))
+                            .bind(cutoff)
+                            .bind(limit)
+                            .execute(self.writer())
+                            .await?
+                            .rows_affected();
+                    }
+                }
+                Ok(report)
+            }
+
             async fn log_tool_invocations(
                 &self,
                 calls: &[$crate::ToolInvocation],

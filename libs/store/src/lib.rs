@@ -27,6 +27,7 @@ mod error;
 mod lexical;
 mod model;
 mod postgres;
+mod retention;
 mod settings;
 mod sql;
 mod sqlite;
@@ -51,6 +52,7 @@ pub use model::{
     PlannedMemory, RecordedEvent, SearchHit, StoredEvent, ToolInvocation, UserVersion,
 };
 pub use postgres::PostgresStore;
+pub use retention::{RetentionCutoffs, RetentionReport};
 pub use settings::{StoreBackend, StoreSettings};
 pub use sqlite::SqliteStore;
 pub use tombstone::Erased;
@@ -301,6 +303,15 @@ pub trait Store: Send + Sync {
     /// Appends server-tool calls to the invocation log, except those of an erased conversation
     /// or of a user erased since the call (queued before an erasure, written after it).
     async fn log_tool_invocations(&self, calls: &[ToolInvocation]) -> StoreResult<()>;
+
+    /// Deletes one batch (at most `limit` rows of each) of what is past its age: raw payloads of
+    /// completed events and turns of old calls (see `retention`); memories, episodes and call
+    /// headers stay. Call until it deletes fewer than `limit` of each.
+    async fn purge_expired(
+        &self,
+        cutoffs: &RetentionCutoffs,
+        limit: usize,
+    ) -> StoreResult<RetentionReport>;
 
     /// How each encrypted column's values are stored: how many per key id, how many plaintext.
     async fn encryption_status(&self) -> StoreResult<Vec<ColumnStatus>>;

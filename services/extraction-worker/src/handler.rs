@@ -576,6 +576,7 @@ fn count_plans(metrics: &ExtractionMetrics, plans: &[PlannedMemory]) {
     }
 }
 
-fn now() -> UnixMillis {
+/// The current time.
+pub(crate) fn now() -> UnixMillis {
     i64::try_from(now_unix_ms()).unwrap_or(i64::MAX)
 }
