@@ -7,6 +7,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use memvox_bus::{EVENTS, Envelope, Message};
 use memvox_query::routes::ROUTES;
 use memvox_query::routes::openapi::OPENAPI_JSON;
 use serde_json::{Value, json};
@@ -188,6 +189,26 @@ async fn erasure_leaves_zero_rows_and_zero_cache_keys_for_the_user(backend: &str
         .record_call(&call_of("u1", "conv_u1"), NOW)
         .await
         .unwrap();
+    // A dead letter of the user's call, and one of someone else's.
+    let bus = h.state.bus.clone();
+    bus.ensure_group(EVENTS, "extraction").await.unwrap();
+    for conversation in ["conv_u1", "conv_other"] {
+        let message = Message::EventAccepted {
+            event_id: 1,
+            event_type: "post_call_transcription".into(),
+            conversation_id: conversation.into(),
+        };
+        bus.publish(EVENTS, &Envelope::new(message)).await.unwrap();
+    }
+    let delivered = bus
+        .read(EVENTS, "extraction", "w", 10, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    for delivery in &delivered {
+        bus.dead_letter("extraction", delivery, "gave up")
+            .await
+            .unwrap();
+    }
     for conversation in ["conv_u1", "conv_other"] {
         std::fs::write(
             memvox_config::audio_path(audio.path(), conversation),
@@ -219,6 +240,9 @@ async fn erasure_leaves_zero_rows_and_zero_cache_keys_for_the_user(backend: &str
     assert_eq!(receipt["user_id"], "u1");
     assert!(receipt["total"].as_u64().unwrap() >= 6, "{receipt}");
     assert_eq!(receipt["audio_files"], 1, "{receipt}");
+    assert_eq!(receipt["dead_letters"], 1, "{receipt}");
+    let letters = bus.list_dead_letters(EVENTS, None, 10).await.unwrap();
+    assert_eq!(letters.len(), 1, "the other caller's letter stays");
     assert!(!memvox_config::audio_path(audio.path(), "conv_u1").exists());
     assert!(memvox_config::audio_path(audio.path(), "conv_other").exists());
     assert_eq!(h.table_counts().await, baseline);

@@ -5,7 +5,8 @@
 //! `UserErased` so other services drop what they derived (pending work); the user's cached query
 //! answers are dropped at once in every process, and their Redis cache keys deleted. Their
 //! calls' post-call audio files under `gateway.audio_dir` are deleted too (the directory must be
-//! the gateway's: the same process, or a shared volume).
+//! the gateway's: the same process, or a shared volume), and the events stream's dead letters of
+//! their conversations purged.
 
 use std::collections::BTreeMap;
 
@@ -80,6 +81,13 @@ async fn erase_user(
 ) -> Result<Json<Value>, ApiError> {
     let receipt = state.store.erase_user(&user_id, state.clock.now()).await?;
     let audio_files = delete_audio(state.audio_dir.as_deref(), &receipt.conversations).await;
+    let dead_letters =
+        crate::dead_letters::purge_erased(state.bus.as_ref(), &receipt.conversations)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "could not purge the erased user's dead letters");
+                0
+            });
     state.forget(&user_id).await;
     state.announce(Message::UserErased {
         user_id: user_id.clone(),
@@ -95,6 +103,7 @@ async fn erase_user(
         "deleted": deleted,
         "total": receipt.total(),
         "audio_files": audio_files,
+        "dead_letters": dead_letters,
     })))
 }
 
