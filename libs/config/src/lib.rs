@@ -17,7 +17,7 @@ mod services;
 
 pub use query::QuerySettings;
 pub use secret::Secret;
-pub use services::{GatewaySettings, WorkerSettings};
+pub use services::{GatewaySettings, WorkerSettings, audio_path};
 
 use figment::{
     Figment,
@@ -155,6 +155,20 @@ impl Config {
                     "workers.{key} is {turns}: an episode keeps at most {} turns before and \
                      after the caller's (wider windows blur which turn answered)",
                     services::MAX_EPISODE_CONTEXT_TURNS
+                )));
+            }
+        }
+        for (key, days) in [
+            (
+                "raw_payload_retention_days",
+                self.workers.raw_payload_retention_days,
+            ),
+            ("turn_retention_days", self.workers.turn_retention_days),
+        ] {
+            if days == Some(0) {
+                return Err(ConfigError::Invalid(format!(
+                    "workers.{key} must be at least 1: data is kept until its call is processed \
+                     and read back (leave it unset to keep it forever)"
                 )));
             }
         }

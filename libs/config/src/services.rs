@@ -1,10 +1,16 @@
 //! Settings of the services: the webhook gateway, the query service and the two workers.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::Secret;
+
+/// The file a conversation's post-call audio is saved to under `gateway.audio_dir`: written by
+/// the gateway, deleted with the caller by an erasure.
+pub fn audio_path(dir: &Path, conversation_id: &str) -> PathBuf {
+    dir.join(format!("{conversation_id}.mp3.b64"))
+}
 
 /// Post-call webhook gateway (`[gateway]`, `MEMVOX_GATEWAY__*`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -75,6 +81,13 @@ pub struct WorkerSettings {
     /// with it but not searched (the slot offered, the order's status: often what the caller's
     /// turn asked for).
     pub episode_reply_turns: usize,
+    /// Days a processed event's raw payload (the webhook as received) is kept; `None`: forever.
+    pub raw_payload_retention_days: Option<u64>,
+    /// Days a call's transcript turns are kept (its memories, episodes and summary stay);
+    /// `None`: forever.
+    pub turn_retention_days: Option<u64>,
+    /// How often the retention job looks, in ms.
+    pub retention_interval_ms: u64,
 }
 
 /// Longest episode context (and reply) accepted: wider windows blur which turn answered a
@@ -94,6 +107,9 @@ impl Default for WorkerSettings {
             outbox_interval_ms: 10_000,
             episode_context_turns: 1,
             episode_reply_turns: 1,
+            raw_payload_retention_days: None,
+            turn_retention_days: None,
+            retention_interval_ms: 3_600_000,
         }
     }
 }

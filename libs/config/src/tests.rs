@@ -199,3 +199,25 @@ fn an_empty_init_secret_stops_start_up() {
         Ok(())
     });
 }
+
+#[test]
+fn privacy_ages_come_from_the_environment_and_are_checked() {
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_WORKERS__TURN_RETENTION_DAYS", "30");
+        jail.set_env("MEMVOX_STORE__TOMBSTONE_LIFETIME_DAYS", "3650");
+        let config = Config::load(None).expect("loads");
+        assert_eq!(config.workers.turn_retention_days, Some(30));
+        assert_eq!(
+            config.workers.raw_payload_retention_days, None,
+            "forever by default"
+        );
+        assert_eq!(config.store.tombstone_lifetime_days, Some(3650));
+        jail.set_env("MEMVOX_WORKERS__RAW_PAYLOAD_RETENTION_DAYS", "0");
+        let err = Config::load(None).expect_err("zero days").to_string();
+        assert!(
+            err.contains("workers.raw_payload_retention_days must be at least 1"),
+            "{err}"
+        );
+        Ok(())
+    });
+}

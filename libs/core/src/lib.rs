@@ -8,6 +8,7 @@ pub mod conversation;
 pub mod episode;
 pub mod fusion;
 pub mod memory;
+pub mod redact;
 pub mod scoring;
 pub mod sector;
 pub mod text;

@@ -25,11 +25,22 @@ struct KeyFileBody {
     keys: BTreeMap<String, String>,
 }
 
-/// Reads a key file.
+/// Reads a key file; refuses one that its group or other users can read.
 pub fn load(path: &Path) -> CryptoResult<KeySet> {
-    let text = fs::read_to_string(path).map_err(|e| {
+    let unreadable = |e: std::io::Error| {
         CryptoError::KeySource(format!("cannot read key file {}: {e}", path.display()))
-    })?;
+    };
+    let mode = fs::metadata(path).map_err(unreadable)?.permissions().mode();
+    if mode & 0o044 != 0 {
+        return Err(CryptoError::KeySource(format!(
+            "key file {} is readable by its group or other users (mode {:o}): whoever reads it \
+             can decrypt every transcript and memory; run `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )));
+    }
+    let text = fs::read_to_string(path).map_err(unreadable)?;
     let body: KeyFileBody = serde_json::from_str(&text).map_err(|e| {
         CryptoError::KeySource(format!(
             "key file {} is not a memvox key file: {e}",
@@ -119,11 +130,30 @@ mod tests {
             format!(r#"{{"active_key":"b","index_key":"{key}","keys":{{"a":"{key}"}}}}"#),
         )
         .unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
         let err = load(&path).unwrap_err();
         assert!(
             err.to_string()
                 .contains("active key `b` is not among the keys (a)"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_file_others_can_read_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.json");
+        save(&path, &KeySet::generate(), true).unwrap();
+        for mode in [0o640, 0o604, 0o644] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+            let err = load(&path).unwrap_err().to_string();
+            assert!(
+                err.contains("readable by its group or other users"),
+                "{err}"
+            );
+            assert!(err.contains("chmod 600"), "{err}");
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(load(&path).is_ok(), "owner-only modes are fine");
     }
 }

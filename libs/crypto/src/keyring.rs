@@ -245,6 +245,18 @@ impl Keyring {
         }
     }
 
+    /// The tombstone an erasure leaves for `value` of `kind` (a user id, a phone number, a
+    /// conversation id): hex of an HMAC-SHA256 under the index key, so it holds no personal data
+    /// and only a holder of the keys can test a value against it; a plain SHA-256 when
+    /// encryption is off.
+    pub fn tombstone(&self, kind: &str, value: &str) -> String {
+        let data = format!("{kind}\0{value}");
+        match self.current() {
+            None => hex::encode(<Sha256 as sha2::Digest>::digest(data.as_bytes())),
+            Some(keys) => keyed_hex(&keys, b"tombstone", data.as_bytes(), 16),
+        }
+    }
+
     /// A value recorded in the database proving which key `id` is: a constant encrypted under
     /// it. `None` if the keyring lacks the key or encryption is off.
     pub fn key_check(&self, id: &str) -> Option<String> {

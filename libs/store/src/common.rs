@@ -278,6 +278,8 @@ pub(crate) const INSERT_CHUNK: usize = 500;
 /// backend's dialect.
 macro_rules! impl_store {
     ($ty:ty, $db:ty, $backend:literal, $sql:path) => {
+        $crate::erasure::impl_erasure!($ty, $db, $sql);
+
         #[async_trait::async_trait]
         impl $crate::Store for $ty {
             fn backend(&self) -> &'static str {
@@ -334,6 +336,24 @@ macro_rules! impl_store {
                         total_memories: row.try_get("total_memories")?,
                         last_interaction: row.try_get("last_interaction")?,
                         created_at: row.try_get("created_at")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn user_version(
+                &self,
+                user_id: &str,
+            ) -> $crate::StoreResult<Option<$crate::UserVersion>> {
+                use sqlx::Row;
+                let row = sqlx::query($sql($crate::sql::SELECT_USER_VERSION))
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|row| {
+                    Ok($crate::UserVersion {
+                        vectors: row.try_get("vectors_version")?,
+                        answers: row.try_get("answers_version")?,
                     })
                 })
                 .transpose()
@@ -414,23 +434,23 @@ macro_rules! impl_store {
             async fn erase_user(
                 &self,
                 user_id: &str,
+                now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<$crate::ErasureReceipt> {
                 let mut tx = self.writer().begin().await?;
-                let mut deleted = Vec::new();
-                for (table, statement) in $crate::sql::ERASE_USER {
-                    let result = sqlx::query($sql(statement))
-                        .bind(user_id)
-                        .execute(&mut *tx)
+                let receipt =
+                    Self::erase_user_in(&mut *tx, &self.keyring, self.tombstone_days, user_id, now)
                         .await?;
-                    if result.rows_affected() > 0 {
-                        deleted.push((table.to_owned(), result.rows_affected()));
-                    }
-                }
                 tx.commit().await?;
-                Ok($crate::ErasureReceipt {
-                    user_id: user_id.to_owned(),
-                    deleted,
-                })
+                Ok(receipt)
+            }
+
+            async fn is_erased(
+                &self,
+                subjects: &[$crate::Erased<'_>],
+                now: memvox_core::UnixMillis,
+            ) -> $crate::StoreResult<bool> {
+                let mut conn = self.pool.acquire().await?;
+                Self::is_erased_in(&mut *conn, &self.keyring, subjects, i64::MIN, now).await
             }
 
             async fn record_event(
@@ -442,12 +462,14 @@ macro_rules! impl_store {
                     &event.payload,
                     $crate::encryption::columns::EVENT_PAYLOAD.at(&event.conversation_id),
                 )?;
+                let tombstone = $crate::Erased::Conversation(&event.conversation_id);
                 let inserted = sqlx::query($sql($crate::sql::INSERT_EVENT))
                     .bind(&event.event_type)
                     .bind(&event.conversation_id)
                     .bind(event.event_timestamp)
                     .bind(&payload)
                     .bind(event.received_at)
+                    .bind(tombstone.digest(&self.keyring))
                     .fetch_optional(self.writer())
                     .await?;
                 if let Some(row) = inserted {
@@ -456,11 +478,15 @@ macro_rules! impl_store {
                         inserted: true,
                     });
                 }
+                // Neither inserted nor there: the conversation's tombstone refused it.
                 let row = sqlx::query($sql($crate::sql::SELECT_EVENT_ID))
                     .bind(&event.event_type)
                     .bind(&event.conversation_id)
-                    .fetch_one(&self.pool)
-                    .await?;
+                    .fetch_optional(self.writer())
+                    .await?
+                    .ok_or_else(|| $crate::StoreError::Erased {
+                        what: "the event's conversation".to_owned(),
+                    })?;
                 Ok($crate::RecordedEvent {
                     id: row.try_get("id")?,
                     inserted: false,
@@ -683,7 +709,7 @@ macro_rules! impl_store {
                 let mut outcomes = Vec::with_capacity(commits.len());
                 for commit in commits {
                     outcomes.push(
-                        Self::apply_extraction_in(&mut *tx, &self.keyring, &self.lexical, &mut written, commit)
+                        Self::apply_extraction_in(&mut *tx, &self.keyring, self.tombstone_days, &self.lexical, &mut written, commit)
                             .await?,
                     );
                 }
@@ -1220,10 +1246,36 @@ macro_rules! impl_store {
                 self.upsert_meta(rows).await
             }
 
+            async fn purge_expired(
+                &self,
+                cutoffs: &$crate::RetentionCutoffs,
+                limit: usize,
+            ) -> $crate::StoreResult<$crate::RetentionReport> {
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                let mut report = $crate::RetentionReport::default();
+                let steps = [
+                    (cutoffs.payloads_before, $crate::retention::PURGE_PAYLOADS, &mut report.payloads),
+                    (cutoffs.turns_before, $crate::retention::PURGE_TURNS, &mut report.turns),
+                ];
+                for (cutoff, statement, deleted) in steps {
+                    if let Some(cutoff) = cutoff {
+                        *deleted = sqlx::query($sql(statement))
+                            .bind(cutoff)
+                            .bind(limit)
+                            .execute(self.writer())
+                            .await?
+                            .rows_affected();
+                    }
+                }
+                Ok(report)
+            }
+
             async fn log_tool_invocations(
                 &self,
                 calls: &[$crate::ToolInvocation],
             ) -> $crate::StoreResult<()> {
+                let mut tx = self.writer().begin().await?;
+                let calls = Self::unerased_invocations_in(&mut *tx, &self.keyring, calls).await?;
                 for chunk in calls.chunks($crate::common::INSERT_CHUNK) {
                     let statement = format!(
                         "INSERT INTO tool_invocations (tool_name, conversation_id, user_id, \
@@ -1252,8 +1304,9 @@ macro_rules! impl_store {
                             .bind(&call.error_message)
                             .bind(call.created_at);
                     }
-                    query.execute(self.writer()).await?;
+                    query.execute(&mut *tx).await?;
                 }
+                tx.commit().await?;
                 Ok(())
             }
         }
@@ -1359,6 +1412,7 @@ macro_rules! impl_store {
             async fn apply_extraction_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 keyring: &memvox_crypto::Keyring,
+                lifetime_days: Option<u64>,
                 lexical: &$crate::LexicalKey,
                 written: &mut $crate::common::Written,
                 commit: &$crate::ExtractionCommit,
@@ -1375,7 +1429,7 @@ macro_rules! impl_store {
                         .bind(commit.event_id)
                         .fetch_optional(&mut *conn)
                         .await?
-                        .ok_or_else(|| $crate::StoreError::NotFound {
+                        .ok_or_else(|| $crate::StoreError::Erased {
                             what: format!("event {}", commit.event_id),
                         })?;
                     let status: String = row.try_get("status")?;
@@ -1390,6 +1444,14 @@ macro_rules! impl_store {
                     return Ok($crate::ExtractionOutcome {
                         memory_ids,
                         already_applied: true,
+                        erased: false,
+                    });
+                }
+                if Self::commit_erased_in(&mut *conn, keyring, lifetime_days, commit).await? {
+                    return Ok($crate::ExtractionOutcome {
+                        memory_ids: Vec::new(),
+                        already_applied: false,
+                        erased: true,
                     });
                 }
                 if let Some(call) = &commit.call {
@@ -1432,6 +1494,7 @@ macro_rules! impl_store {
                 Ok($crate::ExtractionOutcome {
                     memory_ids,
                     already_applied: false,
+                    erased: false,
                 })
             }
 

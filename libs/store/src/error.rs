@@ -11,6 +11,13 @@ pub enum StoreError {
         /// What was looked up, e.g. "memory 42".
         what: String,
     },
+    /// What was addressed was erased and stays erased (a tombstone refuses it): drop the
+    /// work, never retry it.
+    #[error("{what} was erased")]
+    Erased {
+        /// What was refused, e.g. "event 42".
+        what: String,
+    },
     /// The request conflicts with stored data.
     #[error("conflict: {0}")]
     Conflict(String),

@@ -22,13 +22,16 @@
 
 mod common;
 mod encryption;
+mod erasure;
 mod error;
 mod lexical;
 mod model;
 mod postgres;
+mod retention;
 mod settings;
 mod sql;
 mod sqlite;
+mod tombstone;
 mod vector_index;
 
 use std::sync::Arc;
@@ -46,11 +49,13 @@ pub use lexical::{LexicalKey, MAX_QUERY_TERMS};
 pub use model::{
     CallAnalysis, CallRecord, EmbeddingSpace, ErasureReceipt, EventStatus, ExtractionCommit,
     ExtractionOutcome, LexicalHit, LexicalSearch, MemoryEdit, MemoryFilter, Neighbour, NewEvent,
-    PlannedMemory, RecordedEvent, SearchHit, StoredEvent, ToolInvocation,
+    PlannedMemory, RecordedEvent, SearchHit, StoredEvent, ToolInvocation, UserVersion,
 };
 pub use postgres::PostgresStore;
+pub use retention::{RetentionCutoffs, RetentionReport};
 pub use settings::{StoreBackend, StoreSettings};
 pub use sqlite::SqliteStore;
+pub use tombstone::Erased;
 
 /// Order of memory listings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -81,6 +86,10 @@ pub trait Store: Send + Sync {
     /// Reads a user.
     async fn get_user(&self, user_id: &str) -> StoreResult<Option<User>>;
 
+    /// What the user's memories stand at (one primary-key read), `None` for no such user
+    /// (never created, or erased): what cached answers about them are keyed on.
+    async fn user_version(&self, user_id: &str) -> StoreResult<Option<UserVersion>>;
+
     /// Sets the user's display name and/or summary (`None` leaves a field unchanged).
     async fn update_user_profile(
         &self,
@@ -104,10 +113,18 @@ pub trait Store: Send + Sync {
     /// The user a phone number is bound to.
     async fn user_for_caller(&self, phone_number: &str) -> StoreResult<Option<String>>;
 
-    /// Erases a user: every row in every table that mentions them, in one transaction.
-    async fn erase_user(&self, user_id: &str) -> StoreResult<ErasureReceipt>;
+    /// Erases a user, in one transaction: every row in every table that mentions them, their
+    /// events not processed yet (pending, retrying, dead-lettered: found by conversation, user
+    /// id or number in the payload), and tombstones for their id, numbers and conversations,
+    /// so no delivery, redelivery or replay brings them back (see [`Erased`]). Tombstones live
+    /// `store.tombstone_lifetime_days` (forever by default).
+    async fn erase_user(&self, user_id: &str, now: UnixMillis) -> StoreResult<ErasureReceipt>;
 
-    /// Stores a raw webhook event idempotently on (type, conversation id).
+    /// Whether any of `subjects` was erased (has a live tombstone at `now`).
+    async fn is_erased(&self, subjects: &[Erased<'_>], now: UnixMillis) -> StoreResult<bool>;
+
+    /// Stores a raw webhook event idempotently on (type, conversation id); an event of an
+    /// erased conversation is refused with [`StoreError::Erased`] and nothing is stored.
     async fn record_event(&self, event: &NewEvent) -> StoreResult<RecordedEvent>;
 
     /// Reads a raw event.
@@ -283,8 +300,18 @@ pub trait Store: Send + Sync {
     /// Outgoing links of the given memories.
     async fn links_from(&self, ids: &[MemoryId]) -> StoreResult<Vec<MemoryLink>>;
 
-    /// Appends server-tool calls to the invocation log.
+    /// Appends server-tool calls to the invocation log, except those of an erased conversation
+    /// or of a user erased since the call (queued before an erasure, written after it).
     async fn log_tool_invocations(&self, calls: &[ToolInvocation]) -> StoreResult<()>;
+
+    /// Deletes one batch (at most `limit` rows of each) of what is past its age: raw payloads of
+    /// completed events and turns of old calls (see `retention`); memories, episodes and call
+    /// headers stay. Call until it deletes fewer than `limit` of each.
+    async fn purge_expired(
+        &self,
+        cutoffs: &RetentionCutoffs,
+        limit: usize,
+    ) -> StoreResult<RetentionReport>;
 
     /// How each encrypted column's values are stored: how many per key id, how many plaintext.
     async fn encryption_status(&self) -> StoreResult<Vec<ColumnStatus>>;

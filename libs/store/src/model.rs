@@ -313,6 +313,9 @@ pub struct ErasureReceipt {
     pub user_id: String,
     /// `(table, rows deleted)` for every table that held rows about the user.
     pub deleted: Vec<(String, u64)>,
+    /// The erased conversation ids, sorted: what the caller keeps outside the database (post-call
+    /// audio files) is named by them.
+    pub conversations: Vec<String>,
 }
 
 impl ErasureReceipt {
@@ -320,6 +323,17 @@ impl ErasureReceipt {
     pub fn total(&self) -> u64 {
         self.deleted.iter().map(|(_, n)| n).sum()
     }
+}
+
+/// What a user's memories stood at: both versions move, in the transaction of the write, on
+/// every committed change a query answer could show (a memory added, edited, re-sectioned,
+/// paused, superseded or deleted, a vector stored). Never reused, not even after an erasure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UserVersion {
+    /// `users.vectors_version`: what the vector index holds.
+    pub vectors: i64,
+    /// `users.answers_version`: memories added and their texts.
+    pub answers: i64,
 }
 
 /// One memory change the extraction worker commits for a call.
@@ -380,4 +394,7 @@ pub struct ExtractionOutcome {
     /// `true` when the event had already been processed: nothing was written, and
     /// `memory_ids` are those recorded by the earlier run.
     pub already_applied: bool,
+    /// `true` when the call's conversation, user or number was erased meanwhile: the event
+    /// row was deleted, its conversation tombstoned, and nothing else written.
+    pub erased: bool,
 }

@@ -31,6 +31,7 @@ pub struct PostgresStore {
     index: VectorIndex,
     lexical: LexicalKey,
     keyring: Keyring,
+    tombstone_days: Option<u64>,
 }
 
 impl PostgresStore {
@@ -53,6 +54,7 @@ impl PostgresStore {
             index: VectorIndex::default(),
             lexical: LexicalKey::for_keyring(&keyring),
             keyring,
+            tombstone_days: settings.tombstone_lifetime_days,
         };
         store.check_embedding_space().await.map_err(|e| match e {
             StoreError::Database(db) if db.to_string().contains("store_meta") => {

@@ -22,6 +22,10 @@ pub struct StoreSettings {
     /// Apply pending migrations when opening. `None`: yes for SQLite, no for PostgreSQL (run
     /// `memvox migrate` there, e.g. as a deploy hook).
     pub migrate_on_start: Option<bool>,
+    /// Days an erasure's tombstones (keyed hashes of the user id, numbers and conversation ids,
+    /// no personal data) refuse deliveries for; `None` (the default): forever. A conversation
+    /// whose tombstone expired can be delivered, and stored, again.
+    pub tombstone_lifetime_days: Option<u64>,
 }
 
 impl Default for StoreSettings {
@@ -32,6 +36,7 @@ impl Default for StoreSettings {
             max_connections: 8,
             acquire_timeout_ms: 3_000,
             migrate_on_start: None,
+            tombstone_lifetime_days: None,
         }
     }
 }
@@ -44,6 +49,7 @@ impl fmt::Debug for StoreSettings {
             .field("max_connections", &self.max_connections)
             .field("acquire_timeout_ms", &self.acquire_timeout_ms)
             .field("migrate_on_start", &self.migrate_on_start)
+            .field("tombstone_lifetime_days", &self.tombstone_lifetime_days)
             .finish()
     }
 }
@@ -68,6 +74,14 @@ pub enum StoreBackend {
 impl StoreSettings {
     /// Parses the URL into a backend, with a sentence that says what is wrong.
     pub fn backend(&self) -> StoreResult<StoreBackend> {
+        if self.tombstone_lifetime_days == Some(0) {
+            return Err(StoreError::Config(
+                "store.tombstone_lifetime_days must be at least 1: a tombstone that expires at \
+                 once lets a retried delivery bring an erased caller back (leave it unset to keep \
+                 tombstones forever)"
+                    .into(),
+            ));
+        }
         let url = self.url.trim();
         if let Some(path) = url
             .strip_prefix("sqlite://")
@@ -160,6 +174,16 @@ mod tests {
             url: url.into(),
             ..StoreSettings::default()
         }
+    }
+
+    #[test]
+    fn a_tombstone_lifetime_of_zero_days_is_refused() {
+        let settings = StoreSettings {
+            tombstone_lifetime_days: Some(0),
+            ..with_url("sqlite://data/x.db")
+        };
+        let error = settings.backend().unwrap_err().to_string();
+        assert!(error.contains("tombstone_lifetime_days"), "{error}");
     }
 
     #[test]

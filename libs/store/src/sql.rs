@@ -200,9 +200,12 @@ pub const ERASE_USER: [(&str, &str); 13] = [
     ("users", "DELETE FROM users WHERE user_id = $1"),
 ];
 
+/// `$6` is the conversation's tombstone digest: a live tombstone inserts nothing.
 pub const INSERT_EVENT: &str = "INSERT INTO webhook_events \
      (event_type, conversation_id, event_timestamp, payload, received_at) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_type, conversation_id) DO NOTHING RETURNING id";
+     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM erasure_tombstones \
+     WHERE digest = $6 AND (expires_at IS NULL OR expires_at > $5)) \
+     ON CONFLICT (event_type, conversation_id) DO NOTHING RETURNING id";
 
 pub const SELECT_EVENT_ID: &str =
     "SELECT id FROM webhook_events WHERE event_type = $1 AND conversation_id = $2";
@@ -355,6 +358,9 @@ pub fn upsert_embeddings(rows: usize, id_cast: &str, vector_cast: &str) -> Strin
 }
 
 /// The version of a user's vectors (moved by triggers on every write the index depends on).
+pub const SELECT_USER_VERSION: &str =
+    "SELECT vectors_version, answers_version FROM users WHERE user_id = $1";
+
 pub const SELECT_VECTORS_VERSION: &str = "SELECT vectors_version FROM users WHERE user_id = $1";
 
 /// A user's vectors with the attributes search filters on (the in-memory index).

@@ -32,6 +32,7 @@ pub struct SqliteStore {
     index: VectorIndex,
     lexical: LexicalKey,
     keyring: Keyring,
+    tombstone_days: Option<u64>,
 }
 
 impl SqliteStore {
@@ -55,6 +56,7 @@ impl SqliteStore {
             index: VectorIndex::default(),
             lexical: LexicalKey::for_keyring(&keyring),
             keyring,
+            tombstone_days: settings.tombstone_lifetime_days,
         };
         store.check_embedding_space().await?;
         store.check_encryption().await?;

@@ -857,7 +857,7 @@ async fn erasure_reaches_every_table(harness: &Harness) {
             assert!(count > &only_keep[table], "populate must touch {table}");
         }
     }
-    let receipt = store.erase_user("erase").await.unwrap();
+    let receipt = store.erase_user("erase", NOW).await.unwrap();
     assert_eq!(
         harness.table_counts().await,
         only_keep,
@@ -877,7 +877,7 @@ async fn erasure_reaches_every_table(harness: &Harness) {
             .unwrap()
             .is_none()
     );
-    assert_eq!(store.erase_user("erase").await.unwrap().total(), 0);
+    assert_eq!(store.erase_user("erase", NOW).await.unwrap().total(), 0);
 }
 
 async fn embedding_space_is_enforced_on_reopen(harness: &Harness) {
@@ -1478,7 +1478,7 @@ async fn index_search_is_exact_and_sees_other_writers(harness: &Harness) {
     );
 
     // Erased elsewhere and created again with one new memory: only that one is found.
-    writer.erase_user("u1").await.unwrap();
+    writer.erase_user("u1", NOW).await.unwrap();
     assert!(
         reader
             .search_memories("u1", &target, &all, 5)

@@ -255,7 +255,7 @@ async fn episodes_are_exported_and_erased_with_the_user(harness: &Harness) {
     };
     assert_eq!(list(&*store, "gone", &everything).await.len(), 4);
     let before = harness.raw_column("memories", "content").await.len();
-    store.erase_user("gone").await.unwrap();
+    store.erase_user("gone", NOW).await.unwrap();
     assert!(list(&*store, "gone", &everything).await.is_empty());
     assert_eq!(
         harness.raw_column("memories", "content").await.len(),

@@ -1,8 +1,11 @@
 //! Turns ElevenLabs payloads into what the store records: a call with its turns and analysis.
 //!
 //! Turn indexes are positions in the delivered transcript, tool turns included, so the turn
-//! indexes memories cite line up with the raw event.
+//! indexes memories cite line up with the raw event. What the caller and agent said, and the
+//! platform's summary, are redacted here (card and social security numbers masked), before
+//! anything is extracted, cut into episodes or stored.
 
+use memvox_core::redact::redact;
 use memvox_core::{CallOutcome, Conversation, ConversationStatus, Role, Turn};
 use memvox_elevenlabs::post_call::{
     Analysis, InitiationFailureData, Role as WireRole, TranscriptionData,
@@ -14,8 +17,9 @@ pub fn secs_to_millis(secs: u64) -> i64 {
     i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
 
-/// The turns of a transcript, indexed as delivered. Unknown roles count as the agent side:
-/// only what the caller says is taken as the caller's own words.
+/// The turns of a transcript, indexed as delivered, card and social security numbers masked
+/// (`memvox_core::redact`: everything extracted from or stored of the call is redacted). Unknown
+/// roles count as the agent side: only what the caller says is taken as the caller's own words.
 pub fn turns(data: &TranscriptionData) -> Vec<Turn> {
     data.transcript
         .iter()
@@ -26,7 +30,7 @@ pub fn turns(data: &TranscriptionData) -> Vec<Turn> {
                 WireRole::User => Role::User,
                 _ => Role::Agent,
             },
-            message: turn.text().map(str::to_owned),
+            message: turn.text().map(|text| redact(text).into_owned()),
             time_in_call_secs: i64::try_from(turn.time_in_call_secs).unwrap_or(i64::MAX),
         })
         .collect()
@@ -53,7 +57,7 @@ fn analysis_record(analysis: &Analysis) -> CallAnalysis {
     CallAnalysis {
         summary: Some(analysis.transcript_summary.trim())
             .filter(|s| !s.is_empty())
-            .map(str::to_owned),
+            .map(|s| redact(s).into_owned()),
         outcome: CallOutcome::from_wire(analysis.call_successful.as_str()),
         evaluation: serde_json::to_value(&analysis.evaluation_criteria_results).ok(),
         data_collection: serde_json::to_value(&analysis.data_collection_results).ok(),

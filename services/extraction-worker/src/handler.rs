@@ -17,6 +17,10 @@
 //!
 //! A failure on the last allowed attempt marks the row dead-lettered too, so the outbox
 //! reconciler does not publish it again; `memvox dlq replay` reopens it.
+//!
+//! An event whose caller was erased — its row deleted by the erasure, or its commit refused by
+//! a tombstone (the store deletes the row then) — is dropped and acked: never retried,
+//! dead-lettered or announced.
 
 use std::{collections::HashSet, sync::Arc, time::Instant};
 
@@ -286,6 +290,14 @@ impl ExtractionHandler {
         outcome: &ExtractionOutcome,
     ) -> Result<(), ProcessError> {
         let prepared = &member.prepared;
+        if outcome.erased {
+            tracing::info!(
+                event_id = member.event_id,
+                "event of an erased caller dropped"
+            );
+            self.metrics.event(&member.event_type, "erased");
+            return Ok(());
+        }
         if let Some(user_id) = &prepared.user_id {
             self.versions.bump(user_id).await;
         }
@@ -322,10 +334,15 @@ impl ExtractionHandler {
         attempts: u32,
         error: ProcessError,
     ) -> Result<(), HandlerError> {
+        if error.erased() {
+            tracing::info!(event_id, "event of an erased caller dropped");
+            self.metrics.event("unknown", "erased");
+            return Ok(());
+        }
         let last = !error.retryable() || attempts >= self.max_attempts;
-        tracing::warn!(event_id, attempt = attempts, last, %error, "event failed");
+        let reason = error.reason();
+        tracing::warn!(event_id, attempt = attempts, last, %reason, "event failed");
         if last {
-            let reason = error.to_string();
             let marked = self
                 .store
                 .finish_event(event_id, EventStatus::DeadLetter, Some(&reason), now())
@@ -559,6 +576,7 @@ fn count_plans(metrics: &ExtractionMetrics, plans: &[PlannedMemory]) {
     }
 }
 
-fn now() -> UnixMillis {
+/// The current time.
+pub(crate) fn now() -> UnixMillis {
     i64::try_from(now_unix_ms()).unwrap_or(i64::MAX)
 }

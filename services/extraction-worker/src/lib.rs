@@ -1,6 +1,7 @@
 //! memvox extraction worker: a consumer group on the `events` stream that turns each accepted
 //! post-call webhook into a recorded call and deduplicated memories, exactly once in effect
-//! (see [`handler`]), plus the outbox reconciler that re-publishes events whose message was lost.
+//! (see [`handler`]), plus the outbox reconciler that re-publishes events whose message was lost
+//! and the [`retention`] job that deletes raw payloads and turns past their age.
 
 pub mod call;
 mod error;
@@ -9,6 +10,7 @@ pub mod identity;
 mod metrics;
 mod outbox;
 pub mod plan;
+pub mod retention;
 
 use std::{sync::Arc, time::Duration};
 
@@ -57,13 +59,16 @@ pub fn build(app: &App) -> anyhow::Result<(Worker, Reconciler)> {
     Ok((worker, reconciler))
 }
 
-/// Runs the worker and the reconciler until the app's shutdown token is cancelled.
+/// Runs the worker, the reconciler and the retention job until the app's shutdown token is
+/// cancelled.
 pub async fn run(app: &App) -> anyhow::Result<()> {
     let (worker, reconciler) = build(app)?;
+    let retention = retention::Retention::new(app.config.workers.clone(), app.metrics.registry())?;
     let interval = Duration::from_millis(app.config.workers.outbox_interval_ms);
     tokio::join!(
         worker.run(app.shutdown.clone()),
-        reconciler.run(interval, app.shutdown.clone())
+        reconciler.run(interval, app.shutdown.clone()),
+        retention.run(app.store.as_ref(), app.shutdown.clone()),
     );
     Ok(())
 }

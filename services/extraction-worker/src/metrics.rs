@@ -72,7 +72,7 @@ impl ExtractionMetrics {
     }
 
     /// Counts a processed event (`outcome`: `extracted`, `no_identity`, `ignored_agent`,
-    /// `recorded`, `repeat`).
+    /// `recorded`, `repeat`, `erased`: its caller was erased, it was dropped).
     pub fn event(&self, event_type: &str, outcome: &str) {
         self.calls.with_label_values(&[event_type, outcome]).inc();
     }

@@ -10,9 +10,10 @@
 //! The conversation id becomes a file name, so it must be a plain token (`[A-Za-z0-9_-]`, at
 //! most 128 bytes); anything else is refused rather than sanitised into a different name.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use memvox_config::audio_path;
 use memvox_elevenlabs::{EventPayload, WebhookEvent};
 use tokio::io::AsyncWriteExt as _;
 
@@ -55,11 +56,6 @@ pub(crate) async fn strip_audio(
             .map_err(GatewayError::Audio)?;
     }
     serde_json::to_string(&event).map_err(|error| GatewayError::Audio(error.into()))
-}
-
-/// The file `conversation_id`'s audio is saved to under `dir`.
-pub fn audio_path(dir: &Path, conversation_id: &str) -> PathBuf {
-    dir.join(format!("{conversation_id}.mp3.b64"))
 }
 
 async fn save(dir: &Path, conversation_id: &str, audio: &[u8]) -> std::io::Result<()> {

@@ -5,12 +5,13 @@
 //! counted but still answers 200, because the outbox reconciler re-publishes rows that were
 //! never marked published. A duplicate delivery (row already there) publishes nothing; if its
 //! first delivery's publish was lost, the reconciler covers that too. The mark itself is written
-//! after the answer, in batches (see `marks`).
+//! after the answer, in batches (see `marks`). An event of an erased conversation is refused by
+//! the store's tombstone in the statement that would insert it, and dropped.
 //!
 //! The steps run in their own task so a client hanging up cannot cut them in half.
 
 use memvox_bus::{EVENTS, Envelope, Message};
-use memvox_store::NewEvent;
+use memvox_store::{NewEvent, StoreError};
 use tokio::sync::oneshot;
 
 use crate::GatewayState;
@@ -25,6 +26,8 @@ pub(crate) enum Recorded {
     Unpublished,
     /// Already stored by an earlier delivery; nothing published.
     Duplicate,
+    /// Of a conversation whose caller was erased: refused by its tombstone, nothing stored.
+    Erased,
 }
 
 /// Stores `event` idempotently and, when it is new, announces it on the events stream.
@@ -60,13 +63,11 @@ async fn store_and_publish(
     state: &GatewayState,
     event: &NewEvent,
 ) -> Result<Recorded, GatewayError> {
-    let recorded = state.store.record_event(event).await.map_err(|error| {
-        if error.retryable() {
-            GatewayError::StoreUnavailable(error)
-        } else {
-            GatewayError::Store(error)
-        }
-    })?;
+    let recorded = match state.store.record_event(event).await {
+        Ok(recorded) => recorded,
+        Err(StoreError::Erased { .. }) => return Ok(Recorded::Erased),
+        Err(error) => return Err(store_error(error)),
+    };
     if !recorded.inserted {
         return Ok(Recorded::Duplicate);
     }
@@ -87,5 +88,14 @@ async fn store_and_publish(
             );
             Ok(Recorded::Unpublished)
         }
+    }
+}
+
+/// A store failure as the gateway answers it: 503 when worth retrying.
+pub(crate) fn store_error(error: StoreError) -> GatewayError {
+    if error.retryable() {
+        GatewayError::StoreUnavailable(error)
+    } else {
+        GatewayError::Store(error)
     }
 }

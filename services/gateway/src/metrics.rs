@@ -5,8 +5,8 @@
 //!   acknowledgements). Buckets are dense below 10 ms, where the target (p99 < 5 ms) lives.
 //! * `memvox_webhook_signature_rejections_total{reason}`: `missing`, `malformed`, `stale`,
 //!   `future`, `mismatch`.
-//! * `memvox_webhook_events_total{type,outcome}`: `outcome` is `accepted`, `duplicate` or
-//!   `ignored`; undocumented event types are all counted as `type="unknown"` so a sender cannot
+//! * `memvox_webhook_events_total{type,outcome}`: `outcome` is `accepted`, `duplicate`,
+//!   `ignored` or `erased` (a delivery of an erased caller's conversation); undocumented event types are all counted as `type="unknown"` so a sender cannot
 //!   create series at will.
 //! * `memvox_webhook_publish_failures_total`: rows stored whose bus publish failed (the outbox
 //!   reconciler publishes them later).
@@ -30,6 +30,8 @@ pub enum EventOutcome {
     Duplicate,
     /// An event type we do not process.
     Ignored,
+    /// An event of an erased conversation: acknowledged, nothing stored or published.
+    Erased,
 }
 
 impl EventOutcome {
@@ -39,6 +41,7 @@ impl EventOutcome {
             Self::Accepted => "accepted",
             Self::Duplicate => "duplicate",
             Self::Ignored => "ignored",
+            Self::Erased => "erased",
         }
     }
 }

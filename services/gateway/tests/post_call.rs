@@ -1,5 +1,6 @@
 //! The post-call webhook end to end on every store × bus combination: what is stored, what is
-//! published, and what is refused without writing or publishing anything.
+//! published, and what is refused without writing or publishing anything (including every
+//! delivery of an erased caller's conversation).
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,7 +9,7 @@ mod support;
 use axum::http::StatusCode;
 use futures::future::join_all;
 use memvox_bus::Message;
-use memvox_elevenlabs::WebhookEvent;
+use memvox_elevenlabs::{WebhookEvent, sign};
 use serde_json::json;
 use support::{BusKind, Gateway, NOW, SECRET, StoreKind, fixture, signed, transcription};
 
@@ -54,6 +55,7 @@ matrix!(
     fixtures_are_stored_as_the_spec_says,
     unknown_types_are_acknowledged_and_dropped,
     store_unavailable_answers_503_and_publishes_nothing,
+    erased_conversations_are_acknowledged_and_dropped,
 );
 
 async fn valid_delivery_is_stored_and_published_once(gateway: &Gateway) {
@@ -308,4 +310,48 @@ impl Rejection {
             code,
         }
     }
+}
+
+/// After the caller is erased, their conversation's deliveries — byte-identical retries and
+/// re-signed ones, transcription and audio — are acknowledged and dropped: no row, no
+/// message, no audio file, counted as `erased`.
+async fn erased_conversations_are_acknowledged_and_dropped(gateway: &Gateway) {
+    let transcript = fixture("post_call_transcription.json");
+    let audio = fixture("post_call_audio.json");
+    for body in [&transcript, &audio] {
+        let (status, ack) = gateway.post_signed(body).await;
+        assert_eq!(status, StatusCode::OK, "{ack}");
+    }
+    gateway.state.published.settled().await;
+    let published = gateway.published().await.len();
+    let files = std::fs::read_dir(&gateway.audio_dir).unwrap().count();
+    let now = i64::try_from(NOW * 1000).unwrap();
+    // The events are pending: the transcription names the user, the audio only its call.
+    let receipt = gateway
+        .state
+        .store
+        .erase_user("mem_usr_8c1f2a", now)
+        .await
+        .unwrap();
+    assert_eq!(receipt.deleted, vec![("webhook_events".to_owned(), 2)]);
+    assert!(gateway.events().await.is_empty());
+
+    for body in [&transcript, &audio] {
+        let resigned = sign(SECRET.as_bytes(), NOW + 60, body);
+        for signature in [signed(body), resigned] {
+            let (status, ack) = gateway.post(body, Some(&signature)).await;
+            assert_eq!(status, StatusCode::OK, "{ack}");
+            assert_eq!(ack, json!({"status": "ignored", "duplicate": false}));
+        }
+    }
+    assert!(gateway.events().await.is_empty(), "no row comes back");
+    assert_eq!(
+        gateway.published().await.len(),
+        published,
+        "nothing published"
+    );
+    let files_after = std::fs::read_dir(&gateway.audio_dir).unwrap().count();
+    assert_eq!(files_after, files, "no audio written");
+    let metrics = gateway.metrics_text();
+    assert!(metrics.contains(r#"outcome="erased""#), "{metrics}");
 }

@@ -2,6 +2,7 @@
 //!
 //! Replaying an `events` entry also reopens its raw-event row (the worker marked it
 //! dead-lettered when it gave up), so the event is processed again from the source of truth.
+//! An entry whose row is gone (its caller was erased) is purged instead, never replayed.
 //! Dead letters live in the bus: with the Redis bus they are shared by every process; the
 //! in-process bus keeps them inside the serving process, so this command needs
 //! `bus.backend = "redis"` to reach them.
@@ -88,12 +89,18 @@ pub async fn run(config: Config, command: DlqCommand) -> anyhow::Result<()> {
         }
         DlqCommand::Replay { stream, id, all } => {
             let letters = selected(&app, &stream, id, all).await?;
+            let mut replayed = 0;
             for letter in &letters {
-                reopen_event(&app, letter).await?;
+                if !reopen_event(&app, letter).await? {
+                    app.bus.purge_dead_letter(&stream, &letter.id).await?;
+                    println!("purged {}: its event was erased with its caller", letter.id);
+                    continue;
+                }
                 let new_id = app.bus.replay_dead_letter(&stream, &letter.id).await?;
                 println!("replayed {} as {new_id}", letter.id);
+                replayed += 1;
             }
-            println!("{} dead letter(s) replayed onto {stream}", letters.len());
+            println!("{replayed} dead letter(s) replayed onto {stream}");
         }
         DlqCommand::Purge { stream, id, all } => {
             let purged = match (id, all) {
@@ -139,16 +146,22 @@ async fn selected(
 }
 
 /// Reopens the raw-event row behind an `EventAccepted` dead letter, if the worker gave up on
-/// it (a completed event is never reopened: that would extract it twice).
-async fn reopen_event(app: &App, letter: &DeadLetter) -> anyhow::Result<()> {
-    if let Ok(envelope) = Envelope::decode(&letter.payload, 0)
-        && let Message::EventAccepted { event_id, .. } = envelope.message
-        && let Some(event) = app.store.get_event(event_id).await?
-        && event.status == EventStatus::DeadLetter
-    {
+/// it (a completed event is never reopened: that would extract it twice). `false` when the row
+/// is gone: its caller was erased, and the letter must not be replayed.
+async fn reopen_event(app: &App, letter: &DeadLetter) -> anyhow::Result<bool> {
+    let Ok(envelope) = Envelope::decode(&letter.payload, 0) else {
+        return Ok(true);
+    };
+    let Message::EventAccepted { event_id, .. } = envelope.message else {
+        return Ok(true);
+    };
+    let Some(event) = app.store.get_event(event_id).await? else {
+        return Ok(false);
+    };
+    if event.status == EventStatus::DeadLetter {
         app.store.reopen_event(event_id).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 fn line(letter: &DeadLetter) -> String {

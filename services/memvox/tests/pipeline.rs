@@ -445,12 +445,18 @@ async fn a_new_memory_is_seen_by_the_next_query_without_waiting(deployment: Depl
 
 #[tokio::test]
 async fn embedded_new_memories_are_seen_by_the_next_query_at_once() {
-    a_new_memory_is_seen_by_the_next_query_without_waiting(Deployment::Embedded).await;
+    Box::pin(a_new_memory_is_seen_by_the_next_query_without_waiting(
+        Deployment::Embedded,
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn distributed_new_memories_are_seen_by_every_query_process_at_once() {
-    a_new_memory_is_seen_by_the_next_query_without_waiting(Deployment::Distributed).await;
+    Box::pin(a_new_memory_is_seen_by_the_next_query_without_waiting(
+        Deployment::Distributed,
+    ))
+    .await;
 }
 
 /// An OpenAI-compatible extractor that answers garbage: the event is dead-lettered with its

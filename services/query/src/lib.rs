@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod clock;
+mod dead_letters;
 pub mod error;
 mod extract;
 pub mod init_limit;

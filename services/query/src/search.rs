@@ -5,17 +5,20 @@
 //! `max_limit`, so an agent's constant never turns a lookup into an error. An unknown sector
 //! or an empty query is a 400. A user with no memories (or unknown) gets an empty answer.
 //!
-//! Answers are cached per (user, user cache version, query, limit, sectors) when the cache is
-//! on, in process and in Redis (see `memvox-cache`: the version is read before computing, so an
-//! answer is never served after a write committed by any process); a hit is still announced as
-//! a recall, and reports its own `query_time_ms`.
+//! Answers are cached per (user, user cache version, store version, query, limit, sectors) when
+//! the cache is on, in process and in Redis (see `memvox-cache`); a hit is still announced as a
+//! recall, and reports its own `query_time_ms`. The store version (`Store::user_version`, one
+//! primary-key read, moved by triggers in the transaction of every write an answer could show)
+//! is read before computing, so no process serves an answer older than the last committed
+//! change even when a cache invalidation was lost, and a user with no row — an erased one — is
+//! never served from the cache. Recall reinforcement (salience drift) moves neither version.
 
 use std::time::Instant;
 
 use memvox_ai::SummaryMemory;
 use memvox_bus::Message;
 use memvox_core::Sector;
-use memvox_store::MemoryFilter;
+use memvox_store::{MemoryFilter, UserVersion};
 use serde::{Deserialize, Serialize};
 
 use crate::present::{self, MemoryView};
@@ -71,6 +74,9 @@ pub struct QueryKey {
     pub sectors: Vec<Sector>,
     /// Whether score breakdowns were asked for.
     pub explain: bool,
+    /// What the user's memories stood at in the store when the answer was computed: an answer
+    /// is never served past a committed change, whether or not its cache invalidation arrived.
+    pub store_version: UserVersion,
 }
 
 /// The effective limit: `requested` (or the default) clamped to `1..=max_limit`.
@@ -128,6 +134,10 @@ pub async fn search(
     let Some(cache) = &state.answers else {
         return answer(state, user_id, &lookup, started).await;
     };
+    let Some(store_version) = state.store.user_version(user_id).await? else {
+        // No such user (never created, or erased): nothing cached may be about them.
+        return answer(state, user_id, &lookup, started).await;
+    };
     let mut sectors = filter.sectors.clone();
     sectors.sort();
     let key = QueryKey {
@@ -135,6 +145,7 @@ pub async fn search(
         limit,
         sectors,
         explain: params.explain,
+        store_version,
     };
     let version = cache.version(user_id).await;
     if let Some(hit) = cache.get(user_id, version, &key).await {

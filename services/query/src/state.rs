@@ -1,6 +1,6 @@
 //! [`QueryState`]: the cheap handles every handler needs, built once per process.
 
-use std::sync::Arc;
+use std::{path::PathBuf, sync::Arc};
 
 use memvox_ai::{Embedder, SummarizeError, Summarizer, build_summarizer};
 use memvox_bus::{Bus, Envelope, Message};
@@ -74,6 +74,9 @@ pub struct QueryState {
     /// Per-user cache versions, shared with the process's workers (and, through Redis, with
     /// every other process).
     pub versions: Versions,
+    /// Where the gateway keeps post-call audio (`gateway.audio_dir`): an erasure deletes the
+    /// caller's files there. `None`: no audio is kept.
+    pub audio_dir: Option<PathBuf>,
 }
 
 impl QueryState {
@@ -138,6 +141,7 @@ impl QueryState {
             answers: cache.user_cache("answers"),
             query_vectors,
             versions: cache.versions.clone(),
+            audio_dir: None,
         })
     }
 
@@ -155,7 +159,8 @@ impl QueryState {
             app.config.query.clone(),
             &app.cache,
         )?
-        .with_identities(app.identities.clone());
+        .with_identities(app.identities.clone())
+        .with_audio_dir(app.config.gateway.audio_dir.clone());
         state.metrics.register(app.metrics.registry())?;
         Ok(state)
     }
@@ -164,6 +169,12 @@ impl QueryState {
     /// it issues and accepts no tokens).
     pub fn with_identities(mut self, identities: Identities) -> Self {
         self.identities = identities;
+        self
+    }
+
+    /// Sets where post-call audio is kept, for erasure to delete the caller's files.
+    pub fn with_audio_dir(mut self, audio_dir: Option<PathBuf>) -> Self {
+        self.audio_dir = audio_dir;
         self
     }
 

@@ -7,6 +7,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use memvox_bus::{EVENTS, Envelope, Message};
 use memvox_query::routes::ROUTES;
 use memvox_query::routes::openapi::OPENAPI_JSON;
 use serde_json::{Value, json};
@@ -152,6 +153,23 @@ async fn export_holds_every_memory_and_its_history(backend: &str) {
     h.cleanup().await;
 }
 
+fn call_of(user_id: &str, conversation_id: &str) -> memvox_store::CallRecord {
+    memvox_store::CallRecord {
+        conversation: memvox_core::Conversation {
+            conversation_id: conversation_id.into(),
+            agent_id: "agent_1".into(),
+            user_id: Some(user_id.into()),
+            started_at: NOW - 60_000,
+            duration_secs: Some(60),
+            status: memvox_core::ConversationStatus::Completed,
+            failure_reason: None,
+        },
+        turns: Vec::new(),
+        analysis: None,
+    }
+}
+
+/// Erasure leaves no row, no cache key and no audio file of the user (others' files stay).
 async fn erasure_leaves_zero_rows_and_zero_cache_keys_for_the_user(backend: &str) {
     let cache = support::cache_settings();
     let prefix = cache.key_prefix.clone();
@@ -160,8 +178,44 @@ async fn erasure_leaves_zero_rows_and_zero_cache_keys_for_the_user(backend: &str
         Some(&support::redis_url()),
         &prometheus::Registry::new(),
     );
-    let h = Harness::with_cache(backend, embedder(), support::settings(), &caching).await;
+    let mut h = Harness::with_cache(backend, embedder(), support::settings(), &caching).await;
+    let audio = tempfile::tempdir().unwrap();
+    h.state = h
+        .state
+        .clone()
+        .with_audio_dir(Some(audio.path().to_owned()));
     let baseline = h.table_counts().await;
+    h.store()
+        .record_call(&call_of("u1", "conv_u1"), NOW)
+        .await
+        .unwrap();
+    // A dead letter of the user's call, and one of someone else's.
+    let bus = h.state.bus.clone();
+    bus.ensure_group(EVENTS, "extraction").await.unwrap();
+    for conversation in ["conv_u1", "conv_other"] {
+        let message = Message::EventAccepted {
+            event_id: 1,
+            event_type: "post_call_transcription".into(),
+            conversation_id: conversation.into(),
+        };
+        bus.publish(EVENTS, &Envelope::new(message)).await.unwrap();
+    }
+    let delivered = bus
+        .read(EVENTS, "extraction", "w", 10, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    for delivery in &delivered {
+        bus.dead_letter("extraction", delivery, "gave up")
+            .await
+            .unwrap();
+    }
+    for conversation in ["conv_u1", "conv_other"] {
+        std::fs::write(
+            memvox_config::audio_path(audio.path(), conversation),
+            "bXAz",
+        )
+        .unwrap();
+    }
     add(&h, "Likes green tea", "semantic").await;
     let coffee = add(&h, "Likes black coffee", "semantic").await;
     h.call(
@@ -185,6 +239,12 @@ async fn erasure_leaves_zero_rows_and_zero_cache_keys_for_the_user(backend: &str
     assert_eq!(status, 200, "{receipt}");
     assert_eq!(receipt["user_id"], "u1");
     assert!(receipt["total"].as_u64().unwrap() >= 6, "{receipt}");
+    assert_eq!(receipt["audio_files"], 1, "{receipt}");
+    assert_eq!(receipt["dead_letters"], 1, "{receipt}");
+    let letters = bus.list_dead_letters(EVENTS, None, 10).await.unwrap();
+    assert_eq!(letters.len(), 1, "the other caller's letter stays");
+    assert!(!memvox_config::audio_path(audio.path(), "conv_u1").exists());
+    assert!(memvox_config::audio_path(audio.path(), "conv_other").exists());
     assert_eq!(h.table_counts().await, baseline);
     assert_eq!(support::redis_keys(&prefix).await, Vec::<String>::new());
     assert_eq!(h.call("GET", "/v1/users/u1", None).await.0, 404);
@@ -311,7 +371,7 @@ on_both_backends!(
     the_api_needs_a_token,
     a_tool_token_is_refused_on_v1_and_an_admin_token_on_the_tool,
     openapi_matches_the_routes,
-    answers_are_cached_until_a_write_through_the_api,
+    answers_are_cached_until_a_committed_write,
 );
 
 #[tokio::test]
@@ -346,7 +406,7 @@ async fn each_token_is_rate_limited() {
     assert!(response.headers().contains_key("retry-after"));
 }
 
-async fn answers_are_cached_until_a_write_through_the_api(backend: &str) {
+async fn answers_are_cached_until_a_committed_write(backend: &str) {
     let h = Harness::new(backend, embedder()).await;
     let tea = add(&h, "Likes green tea", "semantic").await;
     // "likes" is in both memories, so each matches the query while it exists.
@@ -354,11 +414,18 @@ async fn answers_are_cached_until_a_write_through_the_api(backend: &str) {
     let uri = "/v1/users/u1/memories/search";
     let (_, first) = h.call("POST", uri, Some(search.clone())).await;
     assert_eq!(first["memories"][0]["id"], tea);
-    // A store write that bumps no cache version is not seen (every writer bumps it)...
-    h.store().delete_memory("u1", tea).await.unwrap();
+    // Recall reinforcement (salience drift) moves no version: the answer comes from the cache...
+    h.store()
+        .reinforce_memories("u1", &[tea], 0.2, NOW)
+        .await
+        .unwrap();
     let (_, cached) = h.call("POST", uri, Some(search.clone())).await;
     assert_eq!(cached["memories"], first["memories"]);
-    // ...while a write through the API drops the user's answers at once.
+    // ...a committed store write is seen at once, even one that bumps no cache version...
+    h.store().delete_memory("u1", tea).await.unwrap();
+    let (_, after_delete) = h.call("POST", uri, Some(search.clone())).await;
+    assert_eq!(after_delete["memories"], json!([]));
+    // ...and a write through the API drops the user's answers at once.
     let coffee = add(&h, "Likes black coffee", "semantic").await;
     let (_, fresh) = h.call("POST", uri, Some(search)).await;
     let ids: Vec<i64> = fresh["memories"]

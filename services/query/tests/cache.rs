@@ -1,6 +1,7 @@
 //! The answer cache across processes, on SQLite and a real Redis (each test with its own key
-//! prefix): a write by a worker or another replica invalidates at once, an unreachable Redis
-//! degrades to process memory without errors, and a cache that is off computes every answer.
+//! prefix): a committed write invalidates every replica at once, even when its invalidation is
+//! lost, an erased user is never served from it, an unreachable Redis degrades to process memory
+//! without errors, and a cache that is off computes every answer.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -87,7 +88,7 @@ async fn two_replicas(settings: CacheSettings) -> (Harness, QueryState, Registry
 }
 
 #[tokio::test]
-async fn writes_by_a_worker_or_another_replica_invalidate_every_replica_at_once() {
+async fn committed_writes_and_erasures_invalidate_every_replica_at_once() {
     let settings = support::cache_settings();
     let prefix = settings.key_prefix.clone();
     let redis = support::redis_url();
@@ -101,15 +102,13 @@ async fn writes_by_a_worker_or_another_replica_invalidate_every_replica_at_once(
     )
     .await;
     let other = replica(&h, &process(&Registry::new()));
-    let worker = process(&Registry::new());
 
     let tea = add(&h.state, "Likes green tea").await;
     assert_eq!(tea_ids(&h.state).await, vec![tea]);
-    // A store change that bumps nothing stays unseen: the answer comes from the cache...
+    assert_eq!(tea_ids(&other).await, vec![tea]);
+    // A committed store change whose cache invalidation never arrives (it bumps nothing) is
+    // still seen at once by every replica: answers are keyed on the store's version too.
     h.store().delete_memory("u1", tea).await.unwrap();
-    assert_eq!(tea_ids(&h.state).await, vec![tea]);
-    // ...and once the writer (here a worker process) bumps the version, no replica serves it.
-    worker.versions.bump("u1").await;
     assert_eq!(tea_ids(&h.state).await, Vec::<i64>::new());
     assert_eq!(tea_ids(&other).await, Vec::<i64>::new());
 
@@ -120,10 +119,19 @@ async fn writes_by_a_worker_or_another_replica_invalidate_every_replica_at_once(
         support::counter(&registry, "memvox_cache_degraded_total", ("op", "version")),
         0
     );
+    assert_eq!(tea_ids(&h.state).await, vec![coffee]);
     assert!(
         support::counter(&registry, "memvox_cache_lookups_total", ("result", "hit")) >= 1,
         "the cached answer was a hit"
     );
+
+    // Erased without dropping the cache (its invalidation lost): no replica serves the answers.
+    assert_eq!(tea_ids(&other).await, vec![coffee]);
+    h.store().erase_user("u1", NOW).await.unwrap();
+    for replica in [&h.state, &other] {
+        let (status, answer) = call(replica, "POST", SEARCH, json!({"query": "tea"})).await;
+        assert_eq!(status, 404, "{answer}");
+    }
     support::delete_redis_keys(&prefix).await;
     h.cleanup().await;
 }
@@ -140,7 +148,6 @@ async fn another_replica_is_answered_from_the_redis_tier() {
         2,
         "version + answer"
     );
-    h.store().delete_memory("u1", tea).await.unwrap();
     assert_eq!(
         tea_ids(&other).await,
         vec![tea],
@@ -165,12 +172,16 @@ async fn unreachable_redis_still_answers_from_process_memory() {
     let h = Harness::with_cache("sqlite", embedder(), support::settings(), &cache).await;
     let tea = add(&h.state, "Likes green tea").await;
     assert_eq!(tea_ids(&h.state).await, vec![tea]);
-    h.store().delete_memory("u1", tea).await.unwrap();
-    assert_eq!(tea_ids(&h.state).await, vec![tea], "served from moka");
+    assert_eq!(tea_ids(&h.state).await, vec![tea]);
+    assert_eq!(
+        support::counter(&registry, "memvox_cache_lookups_total", ("result", "hit")),
+        1,
+        "served from moka"
+    );
     let coffee = add(&h.state, "Likes black coffee").await;
     assert_eq!(
         tea_ids(&h.state).await,
-        vec![coffee],
+        vec![tea, coffee],
         "this process's writes still invalidate"
     );
     assert!(support::counter(&registry, "memvox_cache_degraded_total", ("op", "version")) >= 1);

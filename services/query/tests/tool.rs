@@ -357,6 +357,7 @@ async fn wrong_or_absent_tokens_are_refused(backend: &str) {
     h.cleanup().await;
 }
 
+/// The log is written in batches, erased with the user, and never written for them after.
 async fn invocations_are_written_in_batches(backend: &str) {
     let h = Harness::new(backend, embedder()).await;
     let (sender, receiver) = tokio::sync::mpsc::channel(8);
@@ -376,12 +377,37 @@ async fn invocations_are_written_in_batches(backend: &str) {
     }
     drop(sender);
     memvox_query::invocations::write_batches(receiver, h.store().clone()).await;
-    let receipt = h.store().erase_user("u1").await.unwrap();
+    let receipt = h.store().erase_user("u1", NOW).await.unwrap();
     let logged = receipt
         .deleted
         .iter()
         .find(|(table, _)| table == "tool_invocations");
     assert_eq!(logged.map(|(_, n)| *n), Some(3), "{receipt:?}");
+
+    // Entries queued before the erasure and written after it are dropped; a later call of
+    // the same id (a new caller) is logged.
+    let (sender, receiver) = tokio::sync::mpsc::channel(8);
+    for (created_at, conversation) in [
+        (NOW - 1, "conv_late"),
+        (NOW, "conv_0"),
+        (NOW + 1, "conv_new"),
+    ] {
+        let invocation = ToolInvocation {
+            tool_name: "memory_query".into(),
+            conversation_id: Some(conversation.into()),
+            user_id: Some("u1".into()),
+            request_params: json!({"query": QUERY}),
+            response_data: None,
+            latency_ms: 1,
+            success: true,
+            error_message: None,
+            created_at,
+        };
+        sender.send(invocation).await.unwrap();
+    }
+    drop(sender);
+    memvox_query::invocations::write_batches(receiver, h.store().clone()).await;
+    assert_eq!(h.table_counts().await["tool_invocations"], 1);
     h.cleanup().await;
 }
 

@@ -146,6 +146,19 @@ pub enum ExtractError {
 }
 
 impl ExtractError {
+    /// The error without the provider's message or the model's output (either may quote the
+    /// call): what may be stored with a dead letter.
+    pub fn summary(&self) -> String {
+        match self {
+            ExtractError::Unavailable { provider, .. } => format!("{provider} is unavailable"),
+            ExtractError::Rejected { provider, .. } => format!("{provider} rejected the request"),
+            ExtractError::InvalidOutput {
+                provider, attempts, ..
+            } => format!("{provider} returned unusable output {attempts} times"),
+            ExtractError::Timeout { .. } | ExtractError::Config(_) => self.to_string(),
+        }
+    }
+
     /// Whether the same call may succeed if extracted again later.
     pub fn is_retryable(&self) -> bool {
         matches!(

@@ -5,7 +5,8 @@
 //! signature is checked over the exact bytes (401); the envelope head is parsed (400 with the
 //! field path); an undocumented `type` is acknowledged and dropped (200, never 4xx: rejections
 //! count towards auto-disabling the webhook); the per-type limit applies (413); audio is taken
-//! out; the row is stored idempotently on `(type, conversation_id)` and published (see
+//! out (an event of an erased conversation is acknowledged and dropped before: 200 `ignored`,
+//! counted as `erased`, nothing written); the row is stored idempotently on `(type, conversation_id)` and published (see
 //! `ingest`). Only then is the 200 sent; the row's published mark follows (see `marks`).
 
 use std::time::Instant;
@@ -16,14 +17,14 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use memvox_elevenlabs::{EnvelopeHead, EventKind, SIGNATURE_HEADER, SignatureError};
-use memvox_store::NewEvent;
+use memvox_store::{Erased, NewEvent};
 use serde::Serialize;
 
 use crate::GatewayState;
-use crate::audio::strip_audio;
+use crate::audio::{audio_path, strip_audio};
 use crate::body::{read_limited, require_json};
 use crate::error::GatewayError;
-use crate::ingest::{Recorded, record};
+use crate::ingest::{Recorded, record, store_error};
 use crate::metrics::EventOutcome;
 
 /// Path of the post-call webhook.
@@ -32,7 +33,8 @@ pub const PATH: &str = "/webhook/post-call";
 /// The 200 body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Ack {
-    /// `accepted`, or `ignored` for an event type memvox does not process.
+    /// `accepted`, or `ignored` for an event type memvox does not process or of an erased
+    /// conversation.
     pub status: &'static str,
     /// Whether this delivery repeated one already stored.
     pub duplicate: bool,
@@ -53,7 +55,7 @@ async fn receive(
     state.metrics.acknowledged(kind, outcome, started.elapsed());
     Ok(Json(Ack {
         status: match outcome {
-            EventOutcome::Ignored => "ignored",
+            EventOutcome::Ignored | EventOutcome::Erased => "ignored",
             EventOutcome::Accepted | EventOutcome::Duplicate => "accepted",
         },
         duplicate: outcome == EventOutcome::Duplicate,
@@ -94,16 +96,37 @@ async fn accept(
     if body.len() > limit {
         return Err(GatewayError::PayloadTooLarge { limit });
     }
+    // Before anything is written (audio goes to a file first): an erased caller's conversation
+    // never comes back. The store refuses it again when inserting, should an erasure race this.
+    let tombstone = [Erased::Conversation(&conversation_id)];
+    let now = state.clock.now_millis();
+    if state
+        .store
+        .is_erased(&tombstone, now)
+        .await
+        .map_err(store_error)?
+    {
+        tracing::info!(event_type = %head.event_type, "post-call event of an erased conversation acknowledged and dropped");
+        return Ok((kind, EventOutcome::Erased));
+    }
     let event = NewEvent {
         event_type: head.event_type.into_owned(),
         conversation_id: conversation_id.into_owned(),
         event_timestamp: i64::try_from(head.event_timestamp).unwrap_or(i64::MAX),
         payload: row_payload(state, kind, body).await?,
-        received_at: state.clock.now_millis(),
+        received_at: now,
     };
+    let conversation_id = event.conversation_id.clone();
     let outcome = match record(state, event).await? {
         Recorded::Published(_) | Recorded::Unpublished => EventOutcome::Accepted,
         Recorded::Duplicate => EventOutcome::Duplicate,
+        Recorded::Erased => {
+            // Erased between the check above and the insert: the audio just saved goes too.
+            if let (EventKind::Audio, Some(dir)) = (kind, &settings.audio_dir) {
+                let _ = tokio::fs::remove_file(audio_path(dir, &conversation_id)).await;
+            }
+            EventOutcome::Erased
+        }
     };
     Ok((kind, outcome))
 }

@@ -3,7 +3,10 @@
 //!
 //! Erasure deletes every row about the user in one store transaction, then announces
 //! `UserErased` so other services drop what they derived (pending work); the user's cached query
-//! answers are dropped at once in every process, and their Redis cache keys deleted.
+//! answers are dropped at once in every process, and their Redis cache keys deleted. Their
+//! calls' post-call audio files under `gateway.audio_dir` are deleted too (the directory must be
+//! the gateway's: the same process, or a shared volume), and the events stream's dead letters of
+//! their conversations purged.
 
 use std::collections::BTreeMap;
 
@@ -76,7 +79,15 @@ async fn erase_user(
     State(state): State<QueryState>,
     Path(user_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let receipt = state.store.erase_user(&user_id).await?;
+    let receipt = state.store.erase_user(&user_id, state.clock.now()).await?;
+    let audio_files = delete_audio(state.audio_dir.as_deref(), &receipt.conversations).await;
+    let dead_letters =
+        crate::dead_letters::purge_erased(state.bus.as_ref(), &receipt.conversations)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "could not purge the erased user's dead letters");
+                0
+            });
     state.forget(&user_id).await;
     state.announce(Message::UserErased {
         user_id: user_id.clone(),
@@ -91,7 +102,27 @@ async fn erase_user(
         "user_id": receipt.user_id,
         "deleted": deleted,
         "total": receipt.total(),
+        "audio_files": audio_files,
+        "dead_letters": dead_letters,
     })))
+}
+
+/// Deletes the post-call audio files of `conversations` under `dir`; returns how many there
+/// were. A file that cannot be deleted is logged (by conversation count only), never fatal:
+/// the rows are gone already.
+async fn delete_audio(dir: Option<&std::path::Path>, conversations: &[String]) -> u64 {
+    let Some(dir) = dir else {
+        return 0;
+    };
+    let mut deleted = 0;
+    for conversation_id in conversations {
+        match tokio::fs::remove_file(memvox_config::audio_path(dir, conversation_id)).await {
+            Ok(()) => deleted += 1,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => tracing::error!(%error, "could not delete an erased call's audio file"),
+        }
+    }
+    deleted
 }
 
 async fn export_user(
