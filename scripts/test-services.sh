@@ -107,10 +107,11 @@ SQL
   if [ "$(as_postgres psql -qAtc "select count(*) from pg_database where datname='memvox_novector'")" != 1 ]; then
     as_postgres createdb -O memvox_plain memvox_novector
   fi
-  # Schemas left behind by an interrupted earlier test run, one transaction each (all in one
+  # Schemas left behind by an interrupted earlier test run (store, pipeline and query tests),
+  # one transaction each (all in one
   # runs out of lock slots once a few hundred are left).
   as_postgres psql -qAt -d memvox_test -c "DO \$\$ DECLARE s text; BEGIN
-    FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\_%' LOOP
+    FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\_%' OR nspname LIKE 'qtest\_%' LOOP
       EXECUTE format('DROP SCHEMA %I CASCADE', s); COMMIT; END LOOP; END \$\$;" >/dev/null
   if ! PGPASSWORD=memvox psql -h 127.0.0.1 -U memvox -d memvox_test -qAtc 'select 1' >/dev/null 2>&1; then
     log "allowing password logins for the memvox test roles on 127.0.0.1"
