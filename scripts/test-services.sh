@@ -107,9 +107,8 @@ SQL
   if [ "$(as_postgres psql -qAtc "select count(*) from pg_database where datname='memvox_novector'")" != 1 ]; then
     as_postgres createdb -O memvox_plain memvox_novector
   fi
-  # Schemas left behind by an interrupted earlier test run (store, pipeline and query tests),
-  # one transaction each (all in one
-  # runs out of lock slots once a few hundred are left).
+  # Schemas left behind by interrupted earlier test runs (store, pipeline and query tests),
+  # one transaction each: all in one runs out of lock slots once a few hundred are left.
   as_postgres psql -qAt -d memvox_test -c "DO \$\$ DECLARE s text; BEGIN
     FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'test\_%' OR nspname LIKE 'qtest\_%' LOOP
       EXECUTE format('DROP SCHEMA %I CASCADE', s); COMMIT; END LOOP; END \$\$;" >/dev/null
