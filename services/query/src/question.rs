@@ -48,19 +48,11 @@ impl Question {
 
 /// `text` without the words of [`ANSWER_FORM`] (as it is when nothing else would be left).
 fn without_answer_form(text: &str) -> String {
-    let kept: Vec<&str> = text
-        .split_whitespace()
-        .filter(|w| {
-            let word = w
-                .trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase();
-            !ANSWER_FORM.contains(&word.as_str())
-        })
-        .collect();
+    let kept = without_words(text, &ANSWER_FORM, |c| !c.is_alphanumeric());
     if kept.is_empty() {
         text.to_owned()
     } else {
-        kept.join(" ")
+        kept
     }
 }
 
@@ -70,19 +62,22 @@ fn without_answer_form(text: &str) -> String {
 fn without_subject(text: &str) -> String {
     // "caller" and "caller's" are stop words already.
     const SUBJECT: [&str; 3] = ["callers", "customer", "customer's"];
-    let kept: Vec<&str> = text
-        .split_whitespace()
-        .filter(|w| {
-            let word = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'');
-            !SUBJECT.contains(&word.to_lowercase().as_str())
-        })
-        .collect();
-    let embedded = without_stop_words(&kept.join(" "));
+    let kept = without_words(text, &SUBJECT, |c| !c.is_alphanumeric() && c != '\'');
+    let embedded = without_stop_words(&kept);
     if embedded.trim().is_empty() {
         text.to_owned()
     } else {
         embedded
     }
+}
+
+/// The words of `text` (split at white space) that, lower-cased and with the characters
+/// `trimmed` cut from their ends, are not in `words`, joined by single spaces.
+fn without_words(text: &str, words: &[&str], trimmed: fn(char) -> bool) -> String {
+    text.split_whitespace()
+        .filter(|w| !words.contains(&w.trim_matches(trimmed).to_lowercase().as_str()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
