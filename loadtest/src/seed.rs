@@ -171,22 +171,14 @@ fn rows(
         for (position, memory) in user.memories.iter().enumerate() {
             let id = *next_id;
             *next_id += 1;
-            tables.memories.push(vec![
-                Value::Int(id),
-                Value::Text(user.user_id.clone()),
-                Value::Text(sealed_memory_content(
-                    keyring,
-                    &user.user_id,
-                    &memory.content,
-                )?),
-                Value::Text(keyring.fingerprint(&memory.content)),
-                Value::Text(memory.sector.as_str().to_owned()),
-                Value::Float(memory.salience),
-                Value::Float(memory.sector.default_decay_per_day()),
-                Value::Int(memory.last_seen_at),
-                Value::Int(memory.created_at),
-                Value::Int(memory.created_at),
-            ]);
+            tables.memories.push(memory_row(
+                keyring,
+                (id, &user.user_id),
+                &memory.content,
+                (MemoryKind::Fact, memory.sector, memory.salience),
+                (memory.last_seen_at, memory.created_at, memory.created_at),
+                None,
+            )?);
             push_index_rows(
                 &mut tables,
                 &mut vectors,
@@ -209,26 +201,18 @@ fn rows(
         for episode in &user.episodes {
             let id = *next_id;
             *next_id += 1;
-            let sector = Sector::Episodic;
-            tables.episodes.push(vec![
-                Value::Int(id),
-                Value::Text(user.user_id.clone()),
-                Value::Text(sealed_memory_content(
-                    keyring,
-                    &user.user_id,
-                    &episode.content,
-                )?),
-                Value::Text(keyring.fingerprint(&episode.content)),
-                Value::Text(MemoryKind::Episode.as_str().to_owned()),
-                Value::Text(sector.as_str().to_owned()),
-                Value::Float(EPISODE_SALIENCE),
-                Value::Float(sector.default_decay_per_day()),
-                Value::Int(episode.said_at),
-                Value::Text(episode.conversation_id.clone()),
-                Value::Text(serde_json::json!(episode.turn_indexes).to_string()),
-                Value::Int(episode.said_at),
-                Value::Int(now),
-            ]);
+            let source = (
+                episode.conversation_id.clone(),
+                serde_json::json!(episode.turn_indexes).to_string(),
+            );
+            tables.episodes.push(memory_row(
+                keyring,
+                (id, &user.user_id),
+                &episode.content,
+                (MemoryKind::Episode, Sector::Episodic, EPISODE_SALIENCE),
+                (episode.said_at, episode.said_at, now),
+                Some(source),
+            )?);
             push_index_rows(
                 &mut tables,
                 &mut vectors,
@@ -241,6 +225,35 @@ fn rows(
         }
     }
     Ok(tables)
+}
+
+/// The `memories` row of memory `id` of `user_id`: its content sealed and fingerprinted as the
+/// store does, `(kind, sector, salience)`, `(last seen, created, updated)` times and, for an
+/// episode, its `(conversation id, JSON turn list)`.
+fn memory_row(
+    keyring: &Keyring,
+    (id, user_id): (i64, &str),
+    content: &str,
+    (kind, sector, salience): (MemoryKind, Sector, f64),
+    (last_seen_at, created_at, updated_at): (i64, i64, i64),
+    source: Option<(String, String)>,
+) -> anyhow::Result<Vec<Value>> {
+    let (conversation, turns) = source.unzip();
+    Ok(vec![
+        Value::Int(id),
+        Value::Text(user_id.to_owned()),
+        Value::Text(sealed_memory_content(keyring, user_id, content)?),
+        Value::Text(keyring.fingerprint(content)),
+        Value::Text(kind.as_str().to_owned()),
+        Value::Text(sector.as_str().to_owned()),
+        Value::Float(salience),
+        Value::Float(sector.default_decay_per_day()),
+        Value::Int(last_seen_at),
+        Value::OptText(conversation),
+        Value::OptText(turns),
+        Value::Int(created_at),
+        Value::Int(updated_at),
+    ])
 }
 
 /// The lexical tokens and the vector row of memory `id` of `user_id`.
@@ -272,9 +285,7 @@ fn push_index_rows(
 const USERS: &str =
     "INSERT INTO users (user_id, display_name, summary, last_interaction, created_at) VALUES ";
 const CALLERS: &str = "INSERT INTO caller_identities (phone_number, user_id, created_at) VALUES ";
-const MEMORIES: &str = "INSERT INTO memories (id, user_id, content, content_fingerprint, sector, \
-     salience, decay_per_day, last_seen_at, created_at, updated_at) VALUES ";
-const EPISODES: &str = "INSERT INTO memories (id, user_id, content, content_fingerprint, kind, \
+const MEMORIES: &str = "INSERT INTO memories (id, user_id, content, content_fingerprint, kind, \
      sector, salience, decay_per_day, last_seen_at, source_conversation, source_turns, \
      created_at, updated_at) VALUES ";
 const TERMS: &str = "INSERT INTO memory_terms (memory_id, user_id, terms) VALUES ";
@@ -288,7 +299,7 @@ async fn write(db: &Db, tables: Tables) -> anyhow::Result<()> {
         (USERS, tables.users),
         (CALLERS, tables.callers),
         (MEMORIES, tables.memories),
-        (EPISODES, tables.episodes),
+        (MEMORIES, tables.episodes),
         (TERMS, tables.terms),
         (EMBEDDINGS, tables.embeddings),
         (LINKS, tables.links),
