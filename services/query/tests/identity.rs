@@ -72,7 +72,7 @@ async fn tool(h: &Harness, caller_id: &str, called_number: &str) -> Vec<String> 
         "called_number": called_number,
         "conversation_id": "conv_1"
     });
-    contents(h, body).await
+    h.tool_contents(body).await
 }
 
 /// A widget conversation's tool call: no phone numbers, only the `memory_user_id` the client
@@ -90,18 +90,7 @@ async fn widget_tool(
         "agent_id": agent_id,
         "conversation_id": conversation
     });
-    contents(h, body).await
-}
-
-async fn contents(h: &Harness, body: Value) -> Vec<String> {
-    let (status, answer) = h.call("POST", "/tools/memory-query", Some(body)).await;
-    assert_eq!(status, 200, "{answer}");
-    answer["memories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["content"].as_str().unwrap().to_owned())
-        .collect()
+    h.tool_contents(body).await
 }
 
 async fn outbound_calls_key_on_the_dialled_number(backend: &str) {

@@ -68,14 +68,7 @@ async fn tool(h: &Harness, user_id: &str, caller_id: &str, agent_id: &str) -> Ve
         "query": "denver", "user_id": user_id, "caller_id": caller_id,
         "agent_id": agent_id, "conversation_id": "conv_1"
     });
-    let (status, answer) = h.call("POST", "/tools/memory-query", Some(body)).await;
-    assert_eq!(status, 200, "{answer}");
-    answer["memories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["content"].as_str().unwrap().to_owned())
-        .collect()
+    h.tool_contents(body).await
 }
 
 async fn an_id_from_another_agents_scope_gets_nothing(backend: &str) {

@@ -257,6 +257,18 @@ impl Harness {
             .await
     }
 
+    /// Asks the memory-query tool with `body` (expecting 200); the contents answered, in order.
+    pub async fn tool_contents(&self, body: Value) -> Vec<String> {
+        let (status, answer) = self.call("POST", "/tools/memory-query", Some(body)).await;
+        assert_eq!(status, 200, "{answer}");
+        answer["memories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// Row count of every table.
     pub async fn table_counts(&self) -> BTreeMap<&'static str, i64> {
         let mut counts = BTreeMap::new();
