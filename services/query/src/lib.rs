@@ -18,6 +18,7 @@ pub mod clock;
 mod dead_letters;
 pub mod error;
 mod extract;
+pub mod follow_up;
 pub mod init_limit;
 pub mod invocations;
 pub mod metrics;

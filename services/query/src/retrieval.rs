@@ -31,8 +31,8 @@ use memvox_core::text::normalize_for_dedupe;
 use memvox_core::{Memory, MemoryId, MemoryKind, ScoreBreakdown, Scored};
 use memvox_store::{LexicalSearch, MAX_QUERY_TERMS, MemoryFilter, StoreResult};
 
-use crate::QueryState;
 use crate::question::Question;
+use crate::{QueryState, follow_up};
 
 /// Fewest candidates fetched from each search, whatever the limit: fusion needs a pool.
 const MIN_CANDIDATES: usize = 20;
@@ -46,6 +46,21 @@ pub struct Ranked {
     pub score: ScoreBreakdown,
     /// For a memory added by graph expansion, the match whose link led to it.
     pub via: Option<MemoryId>,
+}
+
+/// What a search is asked with: whose memories, the question read and embedded, the filter.
+#[derive(Clone, Copy)]
+pub(crate) struct Lookup<'a> {
+    /// The service.
+    pub state: &'a QueryState,
+    /// Whose memories.
+    pub user_id: &'a str,
+    /// The question, read.
+    pub question: &'a Question,
+    /// Its embedding.
+    pub vector: &'a [f32],
+    /// Which memories may answer.
+    pub filter: &'a MemoryFilter,
 }
 
 /// A candidate before scoring: the memory, its cosine similarity and its raw BM25.
@@ -71,7 +86,14 @@ pub async fn rank(
     let candidates = limit
         .saturating_mul(state.settings.candidate_factor.max(1))
         .max(MIN_CANDIDATES);
-    let mut pool = gather(state, user_id, question, vector, filter, candidates).await?;
+    let lookup = Lookup {
+        state,
+        user_id,
+        question,
+        vector,
+        filter,
+    };
+    let mut pool = gather(&lookup, candidates).await?;
     if pool.is_empty() {
         return Ok(Vec::new());
     }
@@ -113,10 +135,10 @@ pub async fn rank(
         })
         .collect();
     let cues = &question.cues;
+    let said = |c: &Candidate| c.memory.created_at;
+    let oldest = pool.iter().map(said).min().unwrap_or_default();
+    let newest = pool.iter().map(said).max().unwrap_or_default();
     if !cues.is_empty() {
-        let said = |c: &Candidate| c.memory.created_at;
-        let oldest = pool.iter().map(said).min().unwrap_or_default();
-        let newest = pool.iter().map(said).max().unwrap_or_default();
         for (entry, candidate) in scored.iter_mut().zip(&pool) {
             entry.breakdown.total *= cues.boost(said(candidate), oldest, newest);
         }
@@ -126,6 +148,13 @@ pub async fn rank(
         .drain(..)
         .map(|candidate| (candidate.memory.id, candidate.memory))
         .collect();
+    if follow_up::follows(question) {
+        let best = distinct_evidence(scored.clone(), &memories, 1);
+        if let Some(best) = best.first() {
+            follow_up::join(&lookup, best, (oldest, newest), &mut scored, &mut memories).await?;
+        }
+    }
+    sort_by_score(&mut scored);
     let kept = distinct_evidence(scored, &memories, limit);
     let limits = ExpansionLimits {
         per_match: state.settings.expansion_per_match,
@@ -233,18 +262,18 @@ fn gist(memory: &Memory) -> String {
 /// The candidates: the `candidates` nearest memories by vector and, when lexical search is on,
 /// the `candidates` memories sharing the query's rarest words, run concurrently and merged (a
 /// memory found both ways appears once), each with its BM25 for the query.
-async fn gather(
-    state: &QueryState,
-    user_id: &str,
-    question: &Question,
-    vector: &[f32],
-    filter: &MemoryFilter,
-    candidates: usize,
-) -> StoreResult<Vec<Candidate>> {
+async fn gather(lookup: &Lookup<'_>, candidates: usize) -> StoreResult<Vec<Candidate>> {
+    let Lookup {
+        state,
+        user_id,
+        question,
+        vector,
+        filter,
+    } = *lookup;
     let dense = state
         .store
         .search_memories(user_id, vector, filter, candidates);
-    let (hits, lexical) = if state.weights.lexical > 0.0 {
+    let (hits, mut lexical) = if state.weights.lexical > 0.0 {
         let lexical = state.store.search_lexical(
             user_id,
             &question.topic,
@@ -257,14 +286,14 @@ async fn gather(
     } else {
         (dense.await?, LexicalSearch::default())
     };
-    let mut pool: Vec<(Memory, f64)> = Vec::with_capacity(hits.len() + lexical.hits.len());
+    let lexical_hits = std::mem::take(&mut lexical.hits);
+    let mut pool: Vec<(Memory, f64)> = Vec::with_capacity(hits.len() + lexical_hits.len());
     let mut seen = std::collections::HashSet::with_capacity(pool.capacity());
     for (memory, similarity) in hits
         .into_iter()
         .map(|hit| (hit.memory, hit.similarity))
         .chain(
-            lexical
-                .hits
+            lexical_hits
                 .into_iter()
                 .map(|hit| (hit.memory, hit.similarity)),
         )
@@ -273,28 +302,46 @@ async fn gather(
             pool.push((memory, similarity));
         }
     }
-    let terms = &question.terms[..question.terms.len().min(MAX_QUERY_TERMS)];
-    let counts: Vec<TermCounts> = pool
-        .iter()
-        .map(|(m, _)| TermCounts::of(searchable_text(&m.content)))
-        .collect();
-    let average =
-        counts.iter().map(TermCounts::len).sum::<usize>() as f64 / counts.len().max(1) as f64;
+    let memories: Vec<&Memory> = pool.iter().map(|(memory, _)| memory).collect();
+    let scores = lexical_scores(&memories, &question.terms, &lexical);
     Ok(pool
         .into_iter()
-        .zip(&counts)
-        .map(|((memory, similarity), words)| Candidate {
-            bm25: bm25(
-                terms,
-                &lexical.document_frequency,
-                lexical.memories,
-                words,
-                average,
-            ),
+        .zip(scores)
+        .map(|((memory, similarity), bm25)| Candidate {
+            bm25,
             similarity,
             memory,
         })
         .collect())
+}
+
+/// Each of `memories`' BM25 for `terms` (a query's lexical terms, the first
+/// [`MAX_QUERY_TERMS`] counted), with the user's document frequencies from `search` (the
+/// lexical search of those terms) and lengths averaged over `memories`.
+pub(crate) fn lexical_scores(
+    memories: &[&Memory],
+    terms: &[String],
+    search: &LexicalSearch,
+) -> Vec<f64> {
+    let terms = &terms[..terms.len().min(MAX_QUERY_TERMS)];
+    let counts: Vec<TermCounts> = memories
+        .iter()
+        .map(|m| TermCounts::of(searchable_text(&m.content)))
+        .collect();
+    let average =
+        counts.iter().map(TermCounts::len).sum::<usize>() as f64 / counts.len().max(1) as f64;
+    counts
+        .iter()
+        .map(|words| {
+            bm25(
+                terms,
+                &search.document_frequency,
+                search.memories,
+                words,
+                average,
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -34,6 +34,24 @@ pub struct ConversationScores {
     pub latency: Latency,
     /// Ids of the questions with no evidence in the first ten items.
     pub missed: Vec<String>,
+    /// Each missed question with what was answered instead (for `--misses`; not reported).
+    #[serde(skip)]
+    pub misses: Vec<Miss>,
+}
+
+/// A question whose evidence was not in the first ten items, and what came back instead.
+#[derive(Debug, Clone, Serialize)]
+pub struct Miss {
+    /// Question id.
+    pub id: String,
+    /// Its category.
+    pub category: String,
+    /// The question.
+    pub question: String,
+    /// The evidence turns, `conversation_id#turn`.
+    pub evidence: Vec<String>,
+    /// The items answered, in order, as `conversation_id#turns: content`.
+    pub answered: Vec<String>,
 }
 
 /// Asks every question of `probe` for the callers in `identities` (probe caller id → the
@@ -83,6 +101,17 @@ pub async fn conversations(
         let position = first_evidence(&answer.items, &question.evidence);
         if position.is_none_or(|p| p >= 10) {
             scores.missed.push(question.id.clone());
+            scores.misses.push(Miss {
+                id: question.id.clone(),
+                category: question.category.clone(),
+                question: question.question.clone(),
+                evidence: question
+                    .evidence
+                    .iter()
+                    .map(|e| format!("{}#{}", e.conversation_id, e.turn))
+                    .collect(),
+                answered: answer.items.iter().map(describe).collect(),
+            });
         }
         scores.overall.record(position);
         scores
@@ -105,6 +134,17 @@ pub async fn conversations(
     scores.mean_items_limit_10 = items10 as f64 / n;
     scores.latency = Latency::of(&latencies);
     Ok(scores)
+}
+
+/// An answered item as `conversation_id#turns: content` (or just the content).
+fn describe(item: &super::client::Item) -> String {
+    match &item.source {
+        Some(source) => format!(
+            "{}#{:?}: {}",
+            source.conversation_id, source.turns, item.content
+        ),
+        None => item.content.clone(),
+    }
 }
 
 /// What the callers have once the pipeline drained, read through the REST listing (up to

@@ -83,6 +83,10 @@ pub struct RecallArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also write each missed question, its evidence and what was answered instead to this
+    /// file (JSON lines), for studying misses.
+    #[arg(long, value_name = "FILE")]
+    pub misses: Option<PathBuf>,
     /// Give up waiting for the pipeline after this many seconds.
     #[arg(long, default_value_t = 600)]
     pub timeout_secs: u64,
@@ -142,6 +146,15 @@ async fn recall(config: Config, args: &RecallArgs) -> anyhow::Result<report::Rep
     let asking = Instant::now();
     let conversations = ask::conversations(&client, &probe, &identities).await?;
     let ask_secs = asking.elapsed().as_secs_f64();
+    if let Some(path) = &args.misses {
+        let lines: Vec<String> = conversations
+            .misses
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?;
+        std::fs::write(path, lines.join("\n") + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
 
     let mut facts = Vec::new();
     if !args.skip_facts {
