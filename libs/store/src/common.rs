@@ -9,245 +9,8 @@
 //! `TOKEN_COUNT`, `TOKEN_SEARCH` and `TOKEN_OR` (the full-text index's SQL): the things that
 //! differ. Vector search goes through the per-user vector index on both backends.
 
-use memvox_core::{Memory, Provenance, Sector, UnixMillis};
-use memvox_crypto::Keyring;
-use sqlx::{ColumnIndex, Decode, Row, Type};
-
-use crate::{EventStatus, StoreError, StoreResult, StoredEvent, encryption::columns};
-
-/// The two times a memory write carries: when what it records was said (the call's time, which
-/// memories, their history and episodes are stamped with, and recency decays from) and when
-/// the write happens.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Times {
-    pub(crate) said: UnixMillis,
-    pub(crate) now: UnixMillis,
-}
-
-impl Times {
-    /// A write of something said now (a memory added through the API).
-    pub(crate) fn now(now: UnixMillis) -> Self {
-        Self { said: now, now }
-    }
-}
-
 /// Memories indexed per transaction when earlier memories get their lexical tokens.
 pub(crate) const INDEX_BATCH: usize = 500;
-
-/// What an open write transaction has already made sure of — users that exist, conversations'
-/// row ids — so that the statements for several memories (and several events of a group
-/// commit) do not ask again.
-///
-/// It also gathers the rows that only follow from memory writes — lexical tokens and
-/// conversation citations — so that they are written with one statement each when the
-/// transaction is about to commit (`flush_written_in`) rather than one per memory.
-#[derive(Debug, Default)]
-pub(crate) struct Written {
-    users: std::collections::HashSet<String>,
-    conversations: std::collections::HashMap<String, i64>,
-    terms: Vec<(memvox_core::MemoryId, String, String)>,
-    citations: Vec<Citation>,
-}
-
-/// A conversation's mention of a memory, waiting to be written.
-#[derive(Debug)]
-pub(crate) struct Citation {
-    pub(crate) conversation_fk: i64,
-    pub(crate) memory_id: memvox_core::MemoryId,
-    pub(crate) extraction_type: String,
-    pub(crate) turn_indexes: String,
-    pub(crate) at: memvox_core::UnixMillis,
-}
-
-impl Citation {
-    /// Conversation `conversation_fk` (row id) mentioned memory `memory_id` at `provenance`'s
-    /// turns; `extraction_type` says how (`auto`, `manual`, `reinforced`).
-    pub(crate) fn new(
-        conversation_fk: i64,
-        memory_id: memvox_core::MemoryId,
-        extraction_type: &str,
-        provenance: &memvox_core::Provenance,
-        at: memvox_core::UnixMillis,
-    ) -> Self {
-        Self {
-            conversation_fk,
-            memory_id,
-            extraction_type: extraction_type.to_owned(),
-            turn_indexes: serde_json::json!(provenance.turn_indexes).to_string(),
-            at,
-        }
-    }
-}
-
-impl Written {
-    /// Whether `user_id` is not yet known to exist in this transaction (from now on it is).
-    pub(crate) fn user_is_new(&mut self, user_id: &str) -> bool {
-        self.users.insert(user_id.to_owned())
-    }
-
-    /// The row id of a conversation this transaction wrote or looked up.
-    pub(crate) fn conversation(&self, conversation_id: &str) -> Option<i64> {
-        self.conversations.get(conversation_id).copied()
-    }
-
-    /// Remembers a conversation's row id.
-    pub(crate) fn remember_conversation(&mut self, conversation_id: &str, fk: i64) {
-        self.conversations.insert(conversation_id.to_owned(), fk);
-    }
-
-    /// A memory's lexical tokens, to write (replacing earlier ones) before commit.
-    pub(crate) fn index_terms(
-        &mut self,
-        memory_id: memvox_core::MemoryId,
-        user_id: &str,
-        terms: String,
-    ) {
-        self.terms.push((memory_id, user_id.to_owned(), terms));
-    }
-
-    /// A conversation's mention of a memory, to write before commit (the first per pair wins).
-    pub(crate) fn cite(&mut self, citation: Citation) {
-        self.citations.push(citation);
-    }
-
-    /// The tokens to write, one row per memory (its latest).
-    pub(crate) fn take_terms(&mut self) -> Vec<(memvox_core::MemoryId, String, String)> {
-        let mut latest: std::collections::HashMap<memvox_core::MemoryId, usize> =
-            std::collections::HashMap::new();
-        for (i, (memory_id, _, _)) in self.terms.iter().enumerate() {
-            latest.insert(*memory_id, i);
-        }
-        std::mem::take(&mut self.terms)
-            .into_iter()
-            .enumerate()
-            .filter(|(i, (memory_id, _, _))| latest.get(memory_id) == Some(i))
-            .map(|(_, row)| row)
-            .collect()
-    }
-
-    /// The citations to write, one per conversation and memory (the first).
-    pub(crate) fn take_citations(&mut self) -> Vec<Citation> {
-        let mut seen = std::collections::HashSet::new();
-        std::mem::take(&mut self.citations)
-            .into_iter()
-            .filter(|c| seen.insert((c.conversation_fk, c.memory_id)))
-            .collect()
-    }
-}
-
-/// Decodes a memory from a row selected with `memory_columns!()`, decrypting its content.
-pub(crate) fn memory_from_row<'r, R>(keyring: &Keyring, row: &'r R) -> StoreResult<Memory>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    f64: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let kind: String = row.try_get("kind")?;
-    let sector: String = row.try_get("sector")?;
-    let state: String = row.try_get("state")?;
-    let source_conversation: Option<String> = row.try_get("source_conversation")?;
-    let source_turns: Option<String> = row.try_get("source_turns")?;
-    let provenance = match source_conversation {
-        Some(conversation_id) => Some(Provenance {
-            conversation_id,
-            turn_indexes: match source_turns {
-                Some(json) => serde_json::from_str(&json)
-                    .map_err(|e| StoreError::Corrupt(format!("memories.source_turns: {e}")))?,
-                None => Vec::new(),
-            },
-        }),
-        None => None,
-    };
-    let user_id: String = row.try_get("user_id")?;
-    let stored: String = row.try_get("content")?;
-    let content = keyring.decrypt(&stored, columns::MEMORY_CONTENT.at(&user_id))?;
-    Ok(Memory {
-        id: row.try_get("id")?,
-        user_id,
-        content,
-        kind: kind
-            .parse()
-            .map_err(|e: memvox_core::UnknownVariant| StoreError::Corrupt(e.to_string()))?,
-        sector: sector
-            .parse::<Sector>()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        salience: row.try_get("salience")?,
-        decay_per_day: row.try_get("decay_per_day")?,
-        state: state
-            .parse()
-            .map_err(|e: memvox_core::UnknownVariant| StoreError::Corrupt(e.to_string()))?,
-        last_seen_at: row.try_get("last_seen_at")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        provenance,
-        superseded_by: row.try_get("superseded_by")?,
-        superseded_at: row.try_get::<Option<UnixMillis>, _>("superseded_at")?,
-    })
-}
-
-/// Decodes a raw event row, decrypting its payload.
-pub(crate) fn event_from_row<'r, R>(keyring: &Keyring, row: &'r R) -> StoreResult<StoredEvent>
-where
-    R: Row,
-    &'r str: ColumnIndex<R>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let status: String = row.try_get("status")?;
-    let conversation_id: String = row.try_get("conversation_id")?;
-    let stored: String = row.try_get("payload")?;
-    let payload = keyring.decrypt(&stored, columns::EVENT_PAYLOAD.at(&conversation_id))?;
-    Ok(StoredEvent {
-        id: row.try_get("id")?,
-        event_type: row.try_get("event_type")?,
-        conversation_id,
-        event_timestamp: row.try_get("event_timestamp")?,
-        payload,
-        status: status
-            .parse::<EventStatus>()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        attempts: row.try_get("attempts")?,
-        error_message: row.try_get("error_message")?,
-        received_at: row.try_get("received_at")?,
-        published_at: row.try_get("published_at")?,
-    })
-}
-
-/// Serialises an optional JSON value for a TEXT column.
-pub(crate) fn json_text(value: Option<&serde_json::Value>) -> Option<String> {
-    value.map(serde_json::Value::to_string)
-}
-
-/// Encrypts an optional value (`None` stays `None`).
-pub(crate) fn encrypt_optional(
-    keyring: &Keyring,
-    value: Option<String>,
-    context: memvox_crypto::Context<'_>,
-) -> StoreResult<Option<String>> {
-    Ok(value.map(|v| keyring.encrypt(&v, context)).transpose()?)
-}
-
-/// Decrypts an optional stored value (`None` stays `None`).
-pub(crate) fn decrypt_optional(
-    keyring: &Keyring,
-    value: Option<String>,
-    context: memvox_crypto::Context<'_>,
-) -> StoreResult<Option<String>> {
-    Ok(value.map(|v| keyring.decrypt(&v, context)).transpose()?)
-}
-
-/// Parses an optional TEXT column holding JSON.
-pub(crate) fn parse_json_text(
-    column: &str,
-    text: Option<String>,
-) -> StoreResult<Option<serde_json::Value>> {
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-    })
-    .transpose()
-}
 
 /// Salience added when a call repeats or refines a memory (on top of the larger of the two).
 pub(crate) const UPDATE_SALIENCE_BUMP: f64 = 0.05;
@@ -258,15 +21,6 @@ pub(crate) const REINFORCE_SALIENCE_BUMP: f64 = 0.05;
 /// The salience an episode is stored with: below an extracted fact's usual 0.5–0.9, so that of
 /// a fact and an episode matching a query equally, the compact fact ranks first.
 pub const EPISODE_SALIENCE: f64 = 0.3;
-
-/// Parses the stored JSON list of an event's result memory ids.
-pub(crate) fn parse_result_ids(text: Option<String>) -> StoreResult<Vec<memvox_core::MemoryId>> {
-    match text {
-        Some(json) => serde_json::from_str(&json)
-            .map_err(|e| StoreError::Corrupt(format!("webhook_events.result_memory_ids: {e}"))),
-        None => Ok(Vec::new()),
-    }
-}
 
 /// Rows read per page when counting encrypted values.
 pub(crate) const STATUS_PAGE: usize = 1_000;
@@ -281,156 +35,7 @@ macro_rules! impl_store {
         $crate::erasure::impl_erasure!($ty, $db, $sql);
 
         #[async_trait::async_trait]
-        impl $crate::Store for $ty {
-            fn backend(&self) -> &'static str {
-                $backend
-            }
-
-            fn embedding_space(&self) -> &$crate::EmbeddingSpace {
-                &self.space
-            }
-
-            async fn ping(&self) -> $crate::StoreResult<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
-                Ok(())
-            }
-
-            async fn ensure_user(
-                &self,
-                user_id: &str,
-                now: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<memvox_core::User> {
-                if user_id.trim().is_empty() {
-                    return Err($crate::StoreError::Invalid("user id is empty".into()));
-                }
-                sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
-                    .bind(user_id)
-                    .bind(now)
-                    .bind(memvox_core::scope_of(user_id))
-                    .execute(self.writer())
-                    .await?;
-                self.get_user(user_id).await?.ok_or_else(|| $crate::StoreError::NotFound {
-                    what: format!("user {user_id}"),
-                })
-            }
-
-            async fn get_user(
-                &self,
-                user_id: &str,
-            ) -> $crate::StoreResult<Option<memvox_core::User>> {
-                use sqlx::Row;
-                let row = sqlx::query($sql($crate::sql::SELECT_USER))
-                    .bind(user_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(|row| {
-                    let user_id: String = row.try_get("user_id")?;
-                    let summary: Option<String> = row.try_get("summary")?;
-                    let summary = summary
-                        .map(|s| self.keyring.decrypt(&s, $crate::encryption::columns::USER_SUMMARY.at(&user_id)))
-                        .transpose()?;
-                    Ok(memvox_core::User {
-                        user_id,
-                        display_name: row.try_get("display_name")?,
-                        summary,
-                        total_memories: row.try_get("total_memories")?,
-                        last_interaction: row.try_get("last_interaction")?,
-                        created_at: row.try_get("created_at")?,
-                    })
-                })
-                .transpose()
-            }
-
-            async fn user_version(
-                &self,
-                user_id: &str,
-            ) -> $crate::StoreResult<Option<$crate::UserVersion>> {
-                use sqlx::Row;
-                let row = sqlx::query($sql($crate::sql::SELECT_USER_VERSION))
-                    .bind(user_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(|row| {
-                    Ok($crate::UserVersion {
-                        vectors: row.try_get("vectors_version")?,
-                        answers: row.try_get("answers_version")?,
-                    })
-                })
-                .transpose()
-            }
-
-            async fn update_user_profile(
-                &self,
-                user_id: &str,
-                display_name: Option<&str>,
-                summary: Option<&str>,
-            ) -> $crate::StoreResult<()> {
-                let summary = summary
-                    .map(|s| self.keyring.encrypt(s, $crate::encryption::columns::USER_SUMMARY.at(user_id)))
-                    .transpose()?;
-                let updated = sqlx::query($sql($crate::sql::UPDATE_USER_PROFILE))
-                    .bind(display_name)
-                    .bind(summary)
-                    .bind(user_id)
-                    .execute(self.writer())
-                    .await?;
-                if updated.rows_affected() == 0 {
-                    return Err($crate::StoreError::NotFound {
-                        what: format!("user {user_id}"),
-                    });
-                }
-                Ok(())
-            }
-
-            async fn touch_user(
-                &self,
-                user_id: &str,
-                at: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<()> {
-                sqlx::query($sql($crate::sql::TOUCH_USER))
-                    .bind(at)
-                    .bind(user_id)
-                    .execute(self.writer())
-                    .await?;
-                Ok(())
-            }
-
-            async fn bind_caller(
-                &self,
-                phone_number: &str,
-                user_id: &str,
-                now: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<memvox_core::CallerIdentity> {
-                use sqlx::Row;
-                if phone_number.trim().is_empty() {
-                    return Err($crate::StoreError::Invalid("phone number is empty".into()));
-                }
-                let mut tx = self.writer().begin().await?;
-                Self::bind_caller_in(&mut *tx, &mut $crate::common::Written::default(), phone_number, user_id, now).await?;
-                let row = sqlx::query($sql($crate::sql::SELECT_CALLER))
-                    .bind(phone_number)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(memvox_core::CallerIdentity {
-                    phone_number: row.try_get("phone_number")?,
-                    user_id: row.try_get("user_id")?,
-                    created_at: row.try_get("created_at")?,
-                })
-            }
-
-            async fn user_for_caller(
-                &self,
-                phone_number: &str,
-            ) -> $crate::StoreResult<Option<String>> {
-                use sqlx::Row;
-                let row = sqlx::query($sql($crate::sql::SELECT_CALLER))
-                    .bind(phone_number)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                Ok(row.map(|r| r.try_get("user_id")).transpose()?)
-            }
-
+        impl $crate::StoreRest for $ty {
             async fn erase_user(
                 &self,
                 user_id: &str,
@@ -438,7 +43,7 @@ macro_rules! impl_store {
             ) -> $crate::StoreResult<$crate::ErasureReceipt> {
                 let mut tx = self.writer().begin().await?;
                 let receipt =
-                    Self::erase_user_in(&mut *tx, &self.keyring, self.tombstone_days, user_id, now)
+                    Self::erase_user_in(&mut *tx, &self.core.keyring, self.core.tombstone_days, user_id, now)
                         .await?;
                 tx.commit().await?;
                 Ok(receipt)
@@ -450,125 +55,7 @@ macro_rules! impl_store {
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<bool> {
                 let mut conn = self.pool.acquire().await?;
-                Self::is_erased_in(&mut *conn, &self.keyring, subjects, i64::MIN, now).await
-            }
-
-            async fn record_event(
-                &self,
-                event: &$crate::NewEvent,
-            ) -> $crate::StoreResult<$crate::RecordedEvent> {
-                use sqlx::Row;
-                let payload = self.keyring.encrypt(
-                    &event.payload,
-                    $crate::encryption::columns::EVENT_PAYLOAD.at(&event.conversation_id),
-                )?;
-                let tombstone = $crate::Erased::Conversation(&event.conversation_id);
-                let inserted = sqlx::query($sql($crate::sql::INSERT_EVENT))
-                    .bind(&event.event_type)
-                    .bind(&event.conversation_id)
-                    .bind(event.event_timestamp)
-                    .bind(&payload)
-                    .bind(event.received_at)
-                    .bind(tombstone.digest(&self.keyring))
-                    .fetch_optional(self.writer())
-                    .await?;
-                if let Some(row) = inserted {
-                    return Ok($crate::RecordedEvent {
-                        id: row.try_get("id")?,
-                        inserted: true,
-                    });
-                }
-                // Neither inserted nor there: the conversation's tombstone refused it.
-                let row = sqlx::query($sql($crate::sql::SELECT_EVENT_ID))
-                    .bind(&event.event_type)
-                    .bind(&event.conversation_id)
-                    .fetch_optional(self.writer())
-                    .await?
-                    .ok_or_else(|| $crate::StoreError::Erased {
-                        what: "the event's conversation".to_owned(),
-                    })?;
-                Ok($crate::RecordedEvent {
-                    id: row.try_get("id")?,
-                    inserted: false,
-                })
-            }
-
-            async fn get_event(
-                &self,
-                id: i64,
-            ) -> $crate::StoreResult<Option<$crate::StoredEvent>> {
-                let row = sqlx::query($sql($crate::sql::SELECT_EVENT))
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(|r| $crate::common::event_from_row(&self.keyring, r)).transpose()
-            }
-
-            async fn mark_events_published(
-                &self,
-                ids: &[i64],
-                at: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<()> {
-                for chunk in ids.chunks($crate::common::INSERT_CHUNK) {
-                    let statement = format!(
-                        "UPDATE webhook_events SET published_at = $1 WHERE id IN ({})",
-                        $crate::sql::placeholders(2, chunk.len())
-                    );
-                    let mut query = sqlx::query($sql(statement)).bind(at);
-                    for id in chunk {
-                        query = query.bind(*id);
-                    }
-                    query.execute(self.writer()).await?;
-                }
-                Ok(())
-            }
-
-            async fn finish_event(
-                &self,
-                id: i64,
-                status: $crate::EventStatus,
-                error: Option<&str>,
-                at: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<()> {
-                let result = sqlx::query($sql($crate::sql::FINISH_EVENT))
-                    .bind(status.as_str())
-                    .bind(error)
-                    .bind(at)
-                    .bind(id)
-                    .execute(self.writer())
-                    .await?;
-                if result.rows_affected() == 0 {
-                    return Err($crate::StoreError::NotFound {
-                        what: format!("event {id}"),
-                    });
-                }
-                Ok(())
-            }
-
-            async fn stale_pending_events(
-                &self,
-                cutoff: memvox_core::UnixMillis,
-                limit: usize,
-            ) -> $crate::StoreResult<Vec<$crate::StoredEvent>> {
-                let rows = sqlx::query($sql($crate::sql::SELECT_STALE_EVENTS))
-                    .bind(cutoff)
-                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter().map(|r| $crate::common::event_from_row(&self.keyring, r)).collect()
-            }
-
-            async fn reopen_event(&self, id: i64) -> $crate::StoreResult<()> {
-                let result = sqlx::query($sql($crate::sql::REOPEN_EVENT))
-                    .bind(id)
-                    .execute(self.writer())
-                    .await?;
-                if result.rows_affected() == 0 {
-                    return Err($crate::StoreError::NotFound {
-                        what: format!("event {id}"),
-                    });
-                }
-                Ok(())
+                Self::is_erased_in(&mut *conn, &self.core.keyring, subjects, i64::MIN, now).await
             }
 
             async fn user_call_times(
@@ -593,7 +80,7 @@ macro_rules! impl_store {
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<()> {
                 let mut tx = self.writer().begin().await?;
-                Self::record_call_in(&mut *tx, &self.keyring, &mut $crate::common::Written::default(), call, now).await?;
+                Self::record_call_in(&mut *tx, &self.core.keyring, &mut $crate::written::Written::default(), call, now).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -645,7 +132,7 @@ macro_rules! impl_store {
                             $crate::StoreError::Corrupt(e.to_string())
                         })?,
                         message: message
-                            .map(|m| self.keyring.decrypt(&m, turn_context))
+                            .map(|m| self.core.keyring.decrypt(&m, turn_context))
                             .transpose()?,
                         time_in_call_secs: row.try_get("time_in_call_secs")?,
                     });
@@ -660,21 +147,21 @@ macro_rules! impl_store {
                         let summary: Option<String> = row.try_get("summary")?;
                         Some($crate::CallAnalysis {
                             summary: summary
-                                .map(|s| self.keyring.decrypt(&s, summary_context))
+                                .map(|s| self.core.keyring.decrypt(&s, summary_context))
                                 .transpose()?,
                             outcome: memvox_core::CallOutcome::from_wire(&outcome),
-                            evaluation: $crate::common::parse_json_text(
+                            evaluation: $crate::rows::parse_json_text(
                                 "evaluation_json",
-                                $crate::common::decrypt_optional(
-                                    &self.keyring,
+                                $crate::rows::decrypt_optional(
+                                    &self.core.keyring,
                                     row.try_get("evaluation_json")?,
                                     $crate::encryption::columns::ANALYSIS_EVALUATION.at(&conversation_id),
                                 )?,
                             )?,
-                            data_collection: $crate::common::parse_json_text(
+                            data_collection: $crate::rows::parse_json_text(
                                 "data_collection",
-                                $crate::common::decrypt_optional(
-                                    &self.keyring,
+                                $crate::rows::decrypt_optional(
+                                    &self.core.keyring,
                                     row.try_get("data_collection")?,
                                     $crate::encryption::columns::ANALYSIS_DATA_COLLECTION.at(&conversation_id),
                                 )?,
@@ -705,285 +192,17 @@ macro_rules! impl_store {
                 commits: &[&$crate::ExtractionCommit],
             ) -> $crate::StoreResult<Vec<$crate::ExtractionOutcome>> {
                 let mut tx = self.writer().begin().await?;
-                let mut written = $crate::common::Written::default();
+                let mut written = $crate::written::Written::default();
                 let mut outcomes = Vec::with_capacity(commits.len());
                 for commit in commits {
                     outcomes.push(
-                        Self::apply_extraction_in(&mut *tx, &self.keyring, self.tombstone_days, &self.lexical, &mut written, commit)
+                        Self::apply_extraction_in(&mut *tx, &self.core.keyring, self.core.tombstone_days, &self.core.lexical, &mut written, commit)
                             .await?,
                     );
                 }
-                Self::flush_written_in(&mut *tx, &mut written).await?;
+                $crate::written::flush_written_in::<$db>(&mut *tx, &mut written).await?;
                 tx.commit().await?;
                 Ok(outcomes)
-            }
-
-            async fn memory_history(
-                &self,
-                user_id: &str,
-                id: memvox_core::MemoryId,
-            ) -> $crate::StoreResult<Vec<(String, memvox_core::UnixMillis)>> {
-                use sqlx::Row;
-                let rows = sqlx::query($sql($crate::sql::SELECT_HISTORY))
-                    .bind(id)
-                    .bind(user_id)
-                    .fetch_all(&self.pool)
-                    .await?;
-                let context = $crate::encryption::columns::HISTORY_CONTENT.at(user_id);
-                rows.iter()
-                    .map(|row| {
-                        let stored: String = row.try_get("content")?;
-                        Ok((self.keyring.decrypt(&stored, context)?, row.try_get("changed_at")?))
-                    })
-                    .collect()
-            }
-
-            async fn insert_memory(
-                &self,
-                memory: &memvox_core::NewMemory,
-                now: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<memvox_core::Memory> {
-                let mut tx = self.writer().begin().await?;
-                let mut written = $crate::common::Written::default();
-                let stored = Self::insert_memory_in(&mut *tx, &self.keyring, &self.lexical, &mut written, memory, $crate::common::Times::now(now), "manual").await?;
-                Self::flush_written_in(&mut *tx, &mut written).await?;
-                tx.commit().await?;
-                Ok(stored)
-            }
-
-            async fn get_memory(
-                &self,
-                user_id: &str,
-                id: memvox_core::MemoryId,
-            ) -> $crate::StoreResult<Option<memvox_core::Memory>> {
-                let row = sqlx::query($sql($crate::sql::SELECT_MEMORY))
-                    .bind(id)
-                    .bind(user_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.as_ref().map(|r| $crate::common::memory_from_row(&self.keyring, r)).transpose()
-            }
-
-            async fn get_memories(
-                &self,
-                user_id: &str,
-                ids: &[memvox_core::MemoryId],
-            ) -> $crate::StoreResult<Vec<memvox_core::Memory>> {
-                let mut memories = Vec::with_capacity(ids.len());
-                for chunk in ids.chunks($crate::common::INSERT_CHUNK) {
-                    let statement = format!(
-                        "SELECT {} FROM memories m WHERE m.user_id = $1 AND m.id IN ({})",
-                        $crate::sql::memory_columns!(),
-                        $crate::sql::placeholders(2, chunk.len())
-                    );
-                    let mut fetch = sqlx::query($sql(statement)).bind(user_id);
-                    for id in chunk {
-                        fetch = fetch.bind(*id);
-                    }
-                    for row in fetch.fetch_all(&self.pool).await? {
-                        memories.push($crate::common::memory_from_row(&self.keyring, &row)?);
-                    }
-                }
-                Ok(memories)
-            }
-
-            async fn find_exact_duplicates(
-                &self,
-                user_id: &str,
-                content: &str,
-            ) -> $crate::StoreResult<Vec<memvox_core::Memory>> {
-                let mut found = self.find_exact_duplicates_of(user_id, &[content]).await?;
-                Ok(found.pop().unwrap_or_default())
-            }
-
-            async fn find_exact_duplicates_of(
-                &self,
-                user_id: &str,
-                contents: &[&str],
-            ) -> $crate::StoreResult<Vec<Vec<memvox_core::Memory>>> {
-                use sqlx::Row;
-                let fingerprints: Vec<String> =
-                    contents.iter().map(|c| self.keyring.fingerprint(c)).collect();
-                let mut found: Vec<Vec<memvox_core::Memory>> = vec![Vec::new(); contents.len()];
-                for chunk in fingerprints.chunks($crate::common::INSERT_CHUNK) {
-                    let statement = format!(
-                        "SELECT {}, m.content_fingerprint AS fingerprint FROM memories m \
-                         WHERE m.user_id = $1 AND m.kind = 'fact' AND m.content_fingerprint IN ({}) \
-                         ORDER BY m.id",
-                        $crate::sql::memory_columns!(),
-                        $crate::sql::placeholders(2, chunk.len())
-                    );
-                    let mut fetch = sqlx::query($sql(statement)).bind(user_id);
-                    for fingerprint in chunk {
-                        fetch = fetch.bind(fingerprint);
-                    }
-                    for row in fetch.fetch_all(&self.pool).await? {
-                        let fingerprint: String = row.try_get("fingerprint")?;
-                        let memory = $crate::common::memory_from_row(&self.keyring, &row)?;
-                        for (slot, wanted) in found.iter_mut().zip(&fingerprints) {
-                            if *wanted == fingerprint {
-                                slot.push(memory.clone());
-                            }
-                        }
-                    }
-                }
-                Ok(found)
-            }
-
-            async fn list_memories(
-                &self,
-                user_id: &str,
-                filter: &$crate::MemoryFilter,
-                order: $crate::MemoryOrder,
-                limit: usize,
-            ) -> $crate::StoreResult<Vec<memvox_core::Memory>> {
-                let mut next = 2;
-                let (conditions, binds) = $crate::sql::filter_conditions(filter, &mut next);
-                let order_by = match order {
-                    $crate::MemoryOrder::Newest => "m.created_at DESC, m.id DESC",
-                    $crate::MemoryOrder::Salience => {
-                        "m.salience DESC, m.last_seen_at DESC, m.id DESC"
-                    }
-                };
-                let statement = format!(
-                    "SELECT {} FROM memories m WHERE m.user_id = $1{conditions} \
-                     ORDER BY {order_by} LIMIT ${next}",
-                    $crate::sql::memory_columns!()
-                );
-                let mut query = sqlx::query($sql(statement)).bind(user_id);
-                for bind in binds {
-                    query = match bind {
-                        $crate::sql::Bind::Text(text) => query.bind(text),
-                        $crate::sql::Bind::Int(int) => query.bind(int),
-                    };
-                }
-                let rows = query
-                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter().map(|r| $crate::common::memory_from_row(&self.keyring, r)).collect()
-            }
-
-            async fn edit_memory(
-                &self,
-                user_id: &str,
-                id: memvox_core::MemoryId,
-                edit: &$crate::MemoryEdit,
-                now: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<memvox_core::Memory> {
-                let current = self.get_memory(user_id, id).await?.ok_or_else(|| {
-                    $crate::StoreError::NotFound {
-                        what: format!("memory {id}"),
-                    }
-                })?;
-                let content = edit.content.clone().unwrap_or_else(|| current.content.clone());
-                if content.trim().is_empty() {
-                    return Err($crate::StoreError::Invalid("memory content is empty".into()));
-                }
-                let sector = edit.sector.unwrap_or(current.sector);
-                let decay = if edit.sector.is_some() {
-                    sector.default_decay_per_day()
-                } else {
-                    current.decay_per_day
-                };
-                let mut tx = self.writer().begin().await?;
-                if content != current.content {
-                    sqlx::query($sql($crate::sql::INSERT_HISTORY))
-                        .bind("edit")
-                        .bind(Option::<String>::None)
-                        .bind(now)
-                        .bind(id)
-                        .bind(self.keyring.encrypt(
-                            &current.content,
-                            $crate::encryption::columns::HISTORY_CONTENT.at(user_id),
-                        )?)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let sealed = self
-                    .keyring
-                    .encrypt(&content, $crate::encryption::columns::MEMORY_CONTENT.at(user_id))?;
-                let row = sqlx::query($sql($crate::sql::UPDATE_MEMORY))
-                    .bind(&sealed)
-                    .bind(self.keyring.fingerprint(&content))
-                    .bind(sector.as_str())
-                    .bind(edit.salience.unwrap_or(current.salience).clamp(0.0, 1.0))
-                    .bind(decay)
-                    .bind(edit.state.unwrap_or(current.state).as_str())
-                    .bind(now)
-                    .bind(id)
-                    .bind(user_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or_else(|| $crate::StoreError::NotFound {
-                        what: format!("memory {id}"),
-                    })?;
-                Self::index_terms_in(&mut *tx, &self.lexical, id, user_id, &content).await?;
-                tx.commit().await?;
-                $crate::common::memory_from_row(&self.keyring, &row)
-            }
-
-            async fn supersede_memory(
-                &self,
-                user_id: &str,
-                old: memvox_core::MemoryId,
-                new: memvox_core::MemoryId,
-                now: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<()> {
-                if old == new {
-                    return Err($crate::StoreError::Invalid(
-                        "a memory cannot supersede itself".into(),
-                    ));
-                }
-                let result = sqlx::query($sql($crate::sql::SUPERSEDE_MEMORY))
-                    .bind(new)
-                    .bind(now)
-                    .bind(old)
-                    .bind(user_id)
-                    .execute(self.writer())
-                    .await?;
-                if result.rows_affected() == 0 {
-                    return Err($crate::StoreError::NotFound {
-                        what: format!("memory {old} or {new} of user {user_id}"),
-                    });
-                }
-                Ok(())
-            }
-
-            async fn reinforce_memories(
-                &self,
-                user_id: &str,
-                ids: &[memvox_core::MemoryId],
-                bump: f64,
-                now: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<u64> {
-                let mut tx = self.writer().begin().await?;
-                let mut touched = 0;
-                for id in ids {
-                    touched += sqlx::query($sql($crate::sql::REINFORCE_MEMORY))
-                        .bind(bump)
-                        .bind(now)
-                        .bind(*id)
-                        .bind(user_id)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                }
-                tx.commit().await?;
-                Ok(touched)
-            }
-
-            async fn delete_memory(
-                &self,
-                user_id: &str,
-                id: memvox_core::MemoryId,
-            ) -> $crate::StoreResult<bool> {
-                let result = sqlx::query($sql($crate::sql::DELETE_MEMORY))
-                    .bind(id)
-                    .bind(user_id)
-                    .execute(self.writer())
-                    .await?;
-                Ok(result.rows_affected() > 0)
             }
 
             async fn store_embeddings(
@@ -992,9 +211,9 @@ macro_rules! impl_store {
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<()> {
                 for (_, vector) in vectors {
-                    self.space.check_dimension(vector.len())?;
+                    self.core.space.check_dimension(vector.len())?;
                 }
-                self.backend_store_embeddings(vectors, now).await
+                self.write_vectors(vectors, now).await
             }
 
             async fn search_memories(
@@ -1004,7 +223,7 @@ macro_rules! impl_store {
                 filter: &$crate::MemoryFilter,
                 limit: usize,
             ) -> $crate::StoreResult<Vec<$crate::SearchHit>> {
-                self.space.check_dimension(query.len())?;
+                self.core.space.check_dimension(query.len())?;
                 if limit == 0 {
                     return Ok(Vec::new());
                 }
@@ -1020,8 +239,8 @@ macro_rules! impl_store {
                 limit: usize,
                 min_memories: usize,
             ) -> $crate::StoreResult<$crate::LexicalSearch> {
-                self.space.check_dimension(query_vector.len())?;
-                let tokens = self.lexical.query_tokens(user_id, query);
+                self.core.space.check_dimension(query_vector.len())?;
+                let tokens = self.core.lexical.query_tokens(user_id, query);
                 if tokens.is_empty() || limit == 0 {
                     return Ok($crate::LexicalSearch::default());
                 }
@@ -1082,7 +301,7 @@ macro_rules! impl_store {
                     return Ok(Vec::new());
                 }
                 let mut found = self
-                    .backend_similar_memories(user_id, &unique, filter, threshold, limit)
+                    .neighbours(user_id, &unique, filter, threshold, limit)
                     .await?;
                 found.sort_by(|a, b| {
                     position.get(&a.memory)
@@ -1196,7 +415,7 @@ macro_rules! impl_store {
                 limit: usize,
             ) -> $crate::StoreResult<$crate::ReencryptBatch> {
                 let walk = $crate::encryption::walk(column)?;
-                if !self.keyring.is_enabled() {
+                if !self.core.keyring.is_enabled() {
                     return Err($crate::StoreError::Invalid(
                         "encryption is off: there is nothing to re-encrypt with".into(),
                     ));
@@ -1205,12 +424,12 @@ macro_rules! impl_store {
                 let mut tx = self.pool.begin().await?;
                 let (mut rewritten, mut raced) = (0, 0);
                 for (key, owner, stored) in &page {
-                    if !self.keyring.needs_reencryption(stored) {
+                    if !self.core.keyring.needs_reencryption(stored) {
                         continue;
                     }
                     let context = walk.column.at(owner);
-                    let plain = self.keyring.decrypt(stored, context)?;
-                    let sealed = self.keyring.encrypt(&plain, context)?;
+                    let plain = self.core.keyring.decrypt(stored, context)?;
+                    let sealed = self.core.keyring.encrypt(&plain, context)?;
                     let query = sqlx::query($sql(walk.swap)).bind(sealed);
                     let query = match key {
                         $crate::Cursor::Int(id) => query.bind(*id),
@@ -1218,7 +437,7 @@ macro_rules! impl_store {
                     };
                     let mut query = query.bind(stored.clone());
                     if walk.column == $crate::encryption::columns::MEMORY_CONTENT {
-                        query = query.bind(self.keyring.fingerprint(&plain));
+                        query = query.bind(self.core.keyring.fingerprint(&plain));
                     }
                     if query.execute(&mut *tx).await?.rows_affected() == 1 {
                         rewritten += 1;
@@ -1235,13 +454,13 @@ macro_rules! impl_store {
             }
 
             async fn retire_inactive_keys(&self) -> $crate::StoreResult<()> {
-                let Some(active) = self.keyring.active_key_id() else {
+                let Some(active) = self.core.keyring.active_key_id() else {
                     return Ok(());
                 };
                 let rows = $crate::encryption::key_rows(
-                    &self.keyring,
+                    &self.core.keyring,
                     &[active],
-                    self.keyring.index_check().unwrap_or_default(),
+                    self.core.keyring.index_check().unwrap_or_default(),
                 )?;
                 self.upsert_meta(rows).await
             }
@@ -1275,7 +494,7 @@ macro_rules! impl_store {
                 calls: &[$crate::ToolInvocation],
             ) -> $crate::StoreResult<()> {
                 let mut tx = self.writer().begin().await?;
-                let calls = Self::unerased_invocations_in(&mut *tx, &self.keyring, calls).await?;
+                let calls = Self::unerased_invocations_in(&mut *tx, &self.core.keyring, calls).await?;
                 for chunk in calls.chunks($crate::common::INSERT_CHUNK) {
                     let statement = format!(
                         "INSERT INTO tool_invocations (tool_name, conversation_id, user_id, \
@@ -1290,13 +509,13 @@ macro_rules! impl_store {
                             .bind(&call.tool_name)
                             .bind(&call.conversation_id)
                             .bind(&call.user_id)
-                            .bind(self.keyring.encrypt(
+                            .bind(self.core.keyring.encrypt(
                                 &call.request_params.to_string(),
                                 $crate::encryption::columns::TOOL_REQUEST.at(owner),
                             )?)
-                            .bind($crate::common::encrypt_optional(
-                                &self.keyring,
-                                $crate::common::json_text(call.response_data.as_ref()),
+                            .bind($crate::rows::encrypt_optional(
+                                &self.core.keyring,
+                                $crate::rows::json_text(call.response_data.as_ref()),
                                 $crate::encryption::columns::TOOL_RESPONSE.at(owner),
                             )?)
                             .bind(call.latency_ms)
@@ -1329,7 +548,7 @@ macro_rules! impl_store {
                 }
                 let ids: Vec<memvox_core::MemoryId> = top.iter().map(|(_, id)| *id).collect();
                 let mut memories: std::collections::HashMap<_, _> =
-                    <Self as $crate::Store>::get_memories(self, user_id, &ids)
+                    <Self as $crate::Memories>::get_memories(self, user_id, &ids)
                     .await?
                     .into_iter()
                     .map(|memory| (memory.id, memory))
@@ -1363,11 +582,11 @@ macro_rules! impl_store {
                     // Not a user yet: no memories, so nothing to load.
                     return Ok(std::sync::Arc::new((0, $crate::vector_index::UserVectors::default())));
                 };
-                if let Some(entry) = self.index.get(user_id, version).await {
+                if let Some(entry) = self.core.index.get(user_id, version).await {
                     return Ok(entry);
                 }
                 let loaded = self.load_user_vectors(user_id).await?;
-                Ok(self.index.insert(user_id, version, loaded).await)
+                Ok(self.core.index.insert(user_id, version, loaded).await)
             }
 
             /// Reads a user's vectors and filter attributes into an index.
@@ -1380,12 +599,12 @@ macro_rules! impl_store {
                     |e: memvox_core::UnknownVariant| $crate::StoreError::Corrupt(e.to_string());
                 let rows = sqlx::query($sql($crate::sql::SELECT_USER_VECTORS))
                     .bind(user_id)
-                    .bind(&self.space.model)
+                    .bind(&self.core.space.model)
                     .fetch_all(&self.pool)
                     .await?;
                 let mut vectors = $crate::vector_index::UserVectors {
                     memories: Vec::with_capacity(rows.len()),
-                    matrix: Vec::with_capacity(rows.len() * self.space.dimension),
+                    matrix: Vec::with_capacity(rows.len() * self.core.space.dimension),
                     ..$crate::vector_index::UserVectors::default()
                 };
                 for row in &rows {
@@ -1414,7 +633,7 @@ macro_rules! impl_store {
                 keyring: &memvox_crypto::Keyring,
                 lifetime_days: Option<u64>,
                 lexical: &$crate::LexicalKey,
-                written: &mut $crate::common::Written,
+                written: &mut $crate::written::Written,
                 commit: &$crate::ExtractionCommit,
             ) -> $crate::StoreResult<$crate::ExtractionOutcome> {
                 use sqlx::Row;
@@ -1440,7 +659,7 @@ macro_rules! impl_store {
                         )));
                     }
                     let memory_ids =
-                        $crate::common::parse_result_ids(row.try_get("result_memory_ids")?)?;
+                        $crate::rows::parse_result_ids(row.try_get("result_memory_ids")?)?;
                     return Ok($crate::ExtractionOutcome {
                         memory_ids,
                         already_applied: true,
@@ -1458,9 +677,9 @@ macro_rules! impl_store {
                     Self::record_call_in(&mut *conn, keyring, written, call, now).await?;
                 }
                 if let Some((phone, user_id)) = &commit.bind_caller {
-                    Self::bind_caller_in(&mut *conn, written, phone, user_id, now).await?;
+                    $crate::users::bind_caller_in::<$db>(&mut *conn, written, phone, user_id, now).await?;
                 }
-                let at = $crate::common::Times {
+                let at = $crate::written::Times {
                     said: commit.call.as_ref().map_or(now, |c| c.conversation.started_at),
                     now,
                 };
@@ -1504,13 +723,13 @@ macro_rules! impl_store {
                 conn: &mut <$db as sqlx::Database>::Connection,
                 keyring: &memvox_crypto::Keyring,
                 lexical: &$crate::LexicalKey,
-                written: &mut $crate::common::Written,
+                written: &mut $crate::written::Written,
                 plan: &$crate::PlannedMemory,
-                at: $crate::common::Times,
+                at: $crate::written::Times,
             ) -> $crate::StoreResult<Option<memvox_core::MemoryId>> {
                 match plan {
                     $crate::PlannedMemory::Add(memory) => {
-                        Ok(Some(Self::insert_memory_in(&mut *conn, keyring, lexical, written, memory, at, "auto").await?.id))
+                        Ok(Some($crate::memory_edits::insert_memory_in::<$db>(&mut *conn, keyring, lexical, written, memory, at, "auto").await?.id))
                     }
                     $crate::PlannedMemory::Update { target, memory } => {
                         let current = sqlx::query($sql($crate::sql::SELECT_MEMORY))
@@ -1518,8 +737,8 @@ macro_rules! impl_store {
                             .bind(&memory.user_id)
                             .fetch_optional(&mut *conn)
                             .await?;
-                        let Some(current) = current.as_ref().map(|r| $crate::common::memory_from_row(keyring, r)).transpose()? else {
-                            return Ok(Some(Self::insert_memory_in(&mut *conn, keyring, lexical, written, memory, at, "auto").await?.id));
+                        let Some(current) = current.as_ref().map(|r| $crate::rows::memory_from_row(keyring, r)).transpose()? else {
+                            return Ok(Some($crate::memory_edits::insert_memory_in::<$db>(&mut *conn, keyring, lexical, written, memory, at, "auto").await?.id));
                         };
                         let conversation_id = memory.provenance.as_ref().map(|p| p.conversation_id.clone());
                         if current.content != memory.content {
@@ -1550,11 +769,11 @@ macro_rules! impl_store {
                             .execute(&mut *conn)
                             .await?;
                         written.index_terms(current.id, &memory.user_id, lexical.memory_terms(&memory.user_id, &memory.content));
-                        Self::cite_in(&mut *conn, written, current.id, "reinforced", memory.provenance.as_ref(), at.said).await?;
+                        $crate::written::cite_in::<$db>(&mut *conn, written, current.id, "reinforced", memory.provenance.as_ref(), at.said).await?;
                         Ok(Some(current.id))
                     }
                     $crate::PlannedMemory::Supersede { target, replacement } => {
-                        let new = Self::insert_memory_in(&mut *conn, keyring, lexical, written, replacement, at, "auto").await?;
+                        let new = $crate::memory_edits::insert_memory_in::<$db>(&mut *conn, keyring, lexical, written, replacement, at, "auto").await?;
                         sqlx::query($sql($crate::sql::SUPERSEDE_MEMORY))
                             .bind(new.id)
                             .bind(at.said)
@@ -1575,61 +794,24 @@ macro_rules! impl_store {
                         if touched.rows_affected() == 0 {
                             return Ok(None);
                         }
-                        Self::cite_in(&mut *conn, written, *target, "reinforced", provenance.as_ref(), at.said).await?;
+                        $crate::written::cite_in::<$db>(&mut *conn, written, *target, "reinforced", provenance.as_ref(), at.said).await?;
                         Ok(Some(*target))
                     }
                 }
-            }
-
-            /// Links a memory to the conversation that (re)stated it, when that is recorded.
-            async fn cite_in(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                written: &mut $crate::common::Written,
-                memory_id: memvox_core::MemoryId,
-                extraction_type: &str,
-                provenance: Option<&memvox_core::Provenance>,
-                now: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<()> {
-                let Some(provenance) = provenance else {
-                    return Ok(());
-                };
-                if let Some(fk) = Self::conversation_fk_in(&mut *conn, written, &provenance.conversation_id).await? {
-                    written.cite($crate::common::Citation::new(fk, memory_id, extraction_type, provenance, now));
-                }
-                Ok(())
-            }
-
-            /// Creates the user if needed and binds the number to it, unless the number is bound
-            /// already (the first binding wins), inside an open transaction.
-            async fn bind_caller_in(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                written: &mut $crate::common::Written,
-                phone_number: &str,
-                user_id: &str,
-                now: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<()> {
-                Self::ensure_user_in(&mut *conn, written, user_id, now).await?;
-                sqlx::query($sql($crate::sql::INSERT_CALLER))
-                    .bind(phone_number)
-                    .bind(user_id)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(())
             }
 
             /// Records a call inside an open transaction.
             async fn record_call_in(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 keyring: &memvox_crypto::Keyring,
-                written: &mut $crate::common::Written,
+                written: &mut $crate::written::Written,
                 call: &$crate::CallRecord,
                 now: memvox_core::UnixMillis,
             ) -> $crate::StoreResult<()> {
                 use sqlx::Row;
                 let conversation = &call.conversation;
                 if let Some(user_id) = &conversation.user_id {
-                    Self::ensure_user_in(&mut *conn, written, user_id, now).await?;
+                    $crate::users::ensure_user_in::<$db>(&mut *conn, written, user_id, now).await?;
                 }
                 let row = sqlx::query($sql($crate::sql::UPSERT_CONVERSATION))
                     .bind(&conversation.conversation_id)
@@ -1688,15 +870,15 @@ macro_rules! impl_store {
                         .bind(fk)
                         .bind(summary)
                         .bind(analysis.outcome.as_str())
-                        .bind($crate::common::encrypt_optional(
+                        .bind($crate::rows::encrypt_optional(
                             keyring,
-                            $crate::common::json_text(analysis.evaluation.as_ref()),
+                            $crate::rows::json_text(analysis.evaluation.as_ref()),
                             $crate::encryption::columns::ANALYSIS_EVALUATION
                                 .at(&conversation.conversation_id),
                         )?)
-                        .bind($crate::common::encrypt_optional(
+                        .bind($crate::rows::encrypt_optional(
                             keyring,
-                            $crate::common::json_text(analysis.data_collection.as_ref()),
+                            $crate::rows::json_text(analysis.data_collection.as_ref()),
                             $crate::encryption::columns::ANALYSIS_DATA_COLLECTION
                                 .at(&conversation.conversation_id),
                         )?)
@@ -1704,63 +886,6 @@ macro_rules! impl_store {
                         .await?;
                 }
                 Ok(())
-            }
-
-            /// Inserts a memory inside an open transaction; `extraction_type` labels its link
-            /// to the conversation it came from (`auto` or `manual`).
-            async fn insert_memory_in(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                keyring: &memvox_crypto::Keyring,
-                lexical: &$crate::LexicalKey,
-                written: &mut $crate::common::Written,
-                memory: &memvox_core::NewMemory,
-                at: $crate::common::Times,
-                extraction_type: &str,
-            ) -> $crate::StoreResult<memvox_core::Memory> {
-                if memory.content.trim().is_empty() {
-                    return Err($crate::StoreError::Invalid("memory content is empty".into()));
-                }
-                Self::ensure_user_in(&mut *conn, written, &memory.user_id, at.said).await?;
-                let conversation_fk = match &memory.provenance {
-                    Some(provenance) => Some(
-                        Self::conversation_fk_in(&mut *conn, written, &provenance.conversation_id)
-                            .await?
-                            .ok_or_else(|| {
-                                $crate::StoreError::Invalid(format!(
-                                    "memory cites conversation {} which is not recorded",
-                                    provenance.conversation_id
-                                ))
-                            })?,
-                    ),
-                    None => None,
-                };
-                let turns_json = memory
-                    .provenance
-                    .as_ref()
-                    .map(|p| serde_json::json!(p.turn_indexes).to_string());
-                let sealed = keyring.encrypt(
-                    &memory.content,
-                    $crate::encryption::columns::MEMORY_CONTENT.at(&memory.user_id),
-                )?;
-                let row = sqlx::query($sql($crate::sql::INSERT_MEMORY))
-                    .bind(&memory.user_id)
-                    .bind(&sealed)
-                    .bind(keyring.fingerprint(&memory.content))
-                    .bind(memory.sector.as_str())
-                    .bind(memory.salience.clamp(0.0, 1.0))
-                    .bind(memory.sector.default_decay_per_day())
-                    .bind(at.said)
-                    .bind(memory.provenance.as_ref().map(|p| p.conversation_id.clone()))
-                    .bind(&turns_json)
-                    .bind(at.now)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                let stored = $crate::common::memory_from_row(keyring, &row)?;
-                written.index_terms(stored.id, &memory.user_id, lexical.memory_terms(&memory.user_id, &memory.content));
-                if let (Some(fk), Some(provenance)) = (conversation_fk, &memory.provenance) {
-                    written.cite($crate::common::Citation::new(fk, stored.id, extraction_type, provenance, at.said));
-                }
-                Ok(stored)
             }
 
             /// Stores a call's episodes for `user_id` inside an open transaction, replacing any an
@@ -1771,7 +896,7 @@ macro_rules! impl_store {
                 conn: &mut <$db as sqlx::Database>::Connection,
                 keyring: &memvox_crypto::Keyring,
                 lexical: &$crate::LexicalKey,
-                written: &mut $crate::common::Written,
+                written: &mut $crate::written::Written,
                 user_id: &str,
                 conversation_id: &str,
                 episodes: &[memvox_core::NewEpisode],
@@ -1830,19 +955,6 @@ macro_rules! impl_store {
                 Ok(ids)
             }
 
-            /// Writes a memory's lexical tokens (replacing earlier ones).
-            async fn index_terms_in(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                lexical: &$crate::LexicalKey,
-                memory_id: memvox_core::MemoryId,
-                user_id: &str,
-                content: &str,
-            ) -> $crate::StoreResult<()> {
-                let mut written = $crate::common::Written::default();
-                written.index_terms(memory_id, user_id, lexical.memory_terms(user_id, content));
-                Self::flush_written_in(&mut *conn, &mut written).await
-            }
-
             /// Makes the lexical index match the store's key and words: tokens made under
             /// another key (the key changed, or encryption was turned on) or by another version
             /// of `memvox_core::text::lexical_words` are dropped, then every memory
@@ -1850,7 +962,7 @@ macro_rules! impl_store {
             /// Safe to interrupt: the next open carries on.
             async fn ensure_lexical_index(&self) -> $crate::StoreResult<()> {
                 use sqlx::Row;
-                let check = self.lexical.check();
+                let check = self.core.lexical.check();
                 let recorded: Option<String> = sqlx::query($sql($crate::sql::SELECT_META))
                     .bind("lexical_key_check")
                     .fetch_optional(&self.pool)
@@ -1921,7 +1033,7 @@ macro_rules! impl_store {
             ) -> $crate::StoreResult<(usize, Vec<usize>)> {
                 use sqlx::Row;
                 let counts: Vec<String> = (0..tokens.len())
-                    .map(|i| Self::TOKEN_COUNT.replace("{n}", &(i + 2).to_string()))
+                    .map(|i| <Self as $crate::backend::Backend>::TOKEN_COUNT.replace("{n}", &(i + 2).to_string()))
                     .collect();
                 let statement = format!(
                     "SELECT (SELECT COUNT(*) FROM memory_terms WHERE user_id = $1){}",
@@ -1953,12 +1065,12 @@ macro_rules! impl_store {
                 use sqlx::Row;
                 let mut next = 3;
                 let (conditions, binds) = $crate::sql::filter_conditions(filter, &mut next);
-                let statement = Self::TOKEN_SEARCH
+                let statement = <Self as $crate::backend::Backend>::TOKEN_SEARCH
                     .replace("{columns}", $crate::sql::memory_columns!())
                     .replace("{conditions}", &conditions)
                     .replace("{next}", &next.to_string());
                 let mut fetch = sqlx::query($sql(statement))
-                    .bind(tokens.join(Self::TOKEN_OR))
+                    .bind(tokens.join(<Self as $crate::backend::Backend>::TOKEN_OR))
                     .bind(user_id);
                 for bind in binds {
                     fetch = match bind {
@@ -1973,7 +1085,7 @@ macro_rules! impl_store {
                 rows.iter()
                     .map(|row| {
                         Ok((
-                            $crate::common::memory_from_row(&self.keyring, row)?,
+                            $crate::rows::memory_from_row(&self.core.keyring, row)?,
                             row.try_get("terms")?,
                         ))
                     })
@@ -1990,16 +1102,16 @@ macro_rules! impl_store {
                         .bind(i64::try_from($crate::common::INDEX_BATCH).unwrap_or(i64::MAX))
                         .fetch_all(&mut *tx)
                         .await?;
-                    let mut written = $crate::common::Written::default();
+                    let mut written = $crate::written::Written::default();
                     for row in &rows {
-                        let memory = $crate::common::memory_from_row(&self.keyring, row)?;
+                        let memory = $crate::rows::memory_from_row(&self.core.keyring, row)?;
                         written.index_terms(
                             memory.id,
                             &memory.user_id,
-                            self.lexical.memory_terms(&memory.user_id, &memory.content),
+                            self.core.lexical.memory_terms(&memory.user_id, &memory.content),
                         );
                     }
-                    Self::flush_written_in(&mut *tx, &mut written).await?;
+                    $crate::written::flush_written_in::<$db>(&mut *tx, &mut written).await?;
                     tx.commit().await?;
                     indexed += rows.len();
                     if rows.len() < $crate::common::INDEX_BATCH {
@@ -2008,87 +1120,6 @@ macro_rules! impl_store {
                     tracing::info!(indexed, "indexing earlier memories for lexical search");
                 }
                 Ok(indexed)
-            }
-
-            /// The row id of a recorded conversation.
-            async fn conversation_fk_in(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                written: &mut $crate::common::Written,
-                conversation_id: &str,
-            ) -> $crate::StoreResult<Option<i64>> {
-                use sqlx::Row;
-                if let Some(fk) = written.conversation(conversation_id) {
-                    return Ok(Some(fk));
-                }
-                let row = sqlx::query($sql($crate::sql::SELECT_CONVERSATION_FK))
-                    .bind(conversation_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                let fk: Option<i64> = row.map(|r| r.try_get("id")).transpose()?;
-                if let Some(fk) = fk {
-                    written.remember_conversation(conversation_id, fk);
-                }
-                Ok(fk)
-            }
-
-            /// Creates the user unless this transaction already made sure it exists.
-            async fn ensure_user_in(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                written: &mut $crate::common::Written,
-                user_id: &str,
-                now: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<()> {
-                if written.user_is_new(user_id) {
-                    sqlx::query($sql($crate::sql::INSERT_USER_IF_MISSING))
-                        .bind(user_id)
-                        .bind(now)
-                        .bind(memvox_core::scope_of(user_id))
-                        .execute(&mut *conn)
-                        .await?;
-                }
-                Ok(())
-            }
-
-            /// Writes the tokens and citations a transaction gathered, one statement per table
-            /// (and per chunk of rows).
-            async fn flush_written_in(
-                conn: &mut <$db as sqlx::Database>::Connection,
-                written: &mut $crate::common::Written,
-            ) -> $crate::StoreResult<()> {
-                let terms = written.take_terms();
-                for chunk in terms.chunks($crate::common::INSERT_CHUNK) {
-                    let statement = format!(
-                        "INSERT INTO memory_terms (memory_id, user_id, terms) VALUES {} \
-                         ON CONFLICT (memory_id) DO UPDATE SET terms = excluded.terms",
-                        $crate::sql::values_rows(chunk.len(), 3)
-                    );
-                    let mut query = sqlx::query($sql(statement));
-                    for (memory_id, user_id, tokens) in chunk {
-                        query = query.bind(*memory_id).bind(user_id).bind(tokens);
-                    }
-                    query.execute(&mut *conn).await?;
-                }
-                let citations = written.take_citations();
-                for chunk in citations.chunks($crate::common::INSERT_CHUNK) {
-                    let statement = format!(
-                        "INSERT INTO conversation_memories (conversation_fk, memory_id, \
-                         extraction_type, turn_indexes, confidence, created_at) VALUES {} \
-                         ON CONFLICT (conversation_fk, memory_id) DO NOTHING",
-                        $crate::sql::values_rows(chunk.len(), 6)
-                    );
-                    let mut query = sqlx::query($sql(statement));
-                    for citation in chunk {
-                        query = query
-                            .bind(citation.conversation_fk)
-                            .bind(citation.memory_id)
-                            .bind(&citation.extraction_type)
-                            .bind(&citation.turn_indexes)
-                            .bind(Option::<f64>::None)
-                            .bind(citation.at);
-                    }
-                    query.execute(&mut *conn).await?;
-                }
-                Ok(())
             }
 
             /// One page of an encrypted column after `after` (from the start when `None`):
@@ -2153,7 +1184,7 @@ macro_rules! impl_store {
                 {
                     recorded.insert(row.try_get::<String, _>("key")?, row.try_get::<String, _>("value")?);
                 }
-                let rows = $crate::encryption::check_keys(&self.keyring, &recorded)?;
+                let rows = $crate::encryption::check_keys(&self.core.keyring, &recorded)?;
                 if !rows.is_empty() {
                     self.upsert_meta(rows).await?;
                 }
@@ -2184,13 +1215,13 @@ macro_rules! impl_store {
                         .fetch_one(&self.pool)
                         .await?
                         .try_get(0)?;
-                    let same = model == self.space.model && stored_dimension == self.space.dimension;
+                    let same = model == self.core.space.model && stored_dimension == self.core.space.dimension;
                     if !same && vectors > 0 {
                         return Err($crate::StoreError::EmbeddingMismatch {
                             stored_model: model,
                             stored_dimension,
-                            model: self.space.model.clone(),
-                            dimension: self.space.dimension,
+                            model: self.core.space.model.clone(),
+                            dimension: self.core.space.dimension,
                         });
                     }
                     if same {
@@ -2198,8 +1229,8 @@ macro_rules! impl_store {
                     }
                 }
                 for (key, value) in [
-                    ("embedding_model", self.space.model.clone()),
-                    ("embedding_dimension", self.space.dimension.to_string()),
+                    ("embedding_model", self.core.space.model.clone()),
+                    ("embedding_dimension", self.core.space.dimension.to_string()),
                 ] {
                     sqlx::query($sql($crate::sql::UPSERT_META))
                         .bind(key)
@@ -2213,47 +1244,3 @@ macro_rules! impl_store {
     };
 }
 pub(crate) use impl_store;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gathered_rows_are_written_once_per_key() {
-        let mut written = Written::default();
-        written.index_terms(1, "u", "ta".into());
-        written.index_terms(2, "u", "tb".into());
-        written.index_terms(1, "u", "tc".into());
-        let terms = written.take_terms();
-        assert_eq!(
-            terms,
-            [
-                (2, "u".to_owned(), "tb".to_owned()),
-                (1, "u".to_owned(), "tc".to_owned())
-            ],
-            "a memory's latest tokens win"
-        );
-        assert!(written.take_terms().is_empty(), "taken once");
-
-        let provenance = memvox_core::Provenance {
-            conversation_id: "c".into(),
-            turn_indexes: vec![3],
-        };
-        written.cite(Citation::new(7, 1, "auto", &provenance, 10));
-        written.cite(Citation::new(7, 1, "reinforced", &provenance, 11));
-        written.cite(Citation::new(8, 1, "reinforced", &provenance, 12));
-        let citations = written.take_citations();
-        assert_eq!(
-            citations
-                .iter()
-                .map(|c| (
-                    c.conversation_fk,
-                    c.extraction_type.as_str(),
-                    c.turn_indexes.as_str()
-                ))
-                .collect::<Vec<_>>(),
-            [(7, "auto", "[3]"), (8, "reinforced", "[3]")],
-            "the first mention per conversation wins, as ON CONFLICT DO NOTHING"
-        );
-    }
-}

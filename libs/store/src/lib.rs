@@ -20,24 +20,33 @@
 //! vector storage/search and the full-text index (SQLite FTS5, PostgreSQL `tsvector` + GIN over
 //! per-user keyed word tokens, see `lexical`) differ.
 
+mod backend;
 mod common;
+mod dialect;
 mod encryption;
 mod erasure;
 mod error;
+mod events;
 mod lexical;
+mod memories;
+mod memory_edits;
 mod model;
 mod postgres;
 mod retention;
+mod rows;
 mod settings;
 mod sql;
 mod sqlite;
+mod store;
 mod tombstone;
+mod users;
 mod vector_index;
+mod written;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use memvox_core::{CallerIdentity, Memory, MemoryId, MemoryLink, NewMemory, UnixMillis, User};
+use memvox_core::{MemoryId, MemoryLink, UnixMillis};
 use memvox_crypto::Keyring;
 
 pub use common::EPISODE_SALIENCE;
@@ -45,7 +54,10 @@ pub use encryption::{
     ColumnStatus, Cursor, ReencryptBatch, encrypted_columns, sealed_memory_content,
 };
 pub use error::{StoreError, StoreResult};
+pub use events::Events;
 pub use lexical::{LexicalKey, MAX_QUERY_TERMS};
+pub use memories::{Memories, MemoryOrder};
+pub use memory_edits::MemoryEdits;
 pub use model::{
     CallAnalysis, CallRecord, EmbeddingSpace, ErasureReceipt, EventStatus, ExtractionCommit,
     ExtractionOutcome, LexicalHit, LexicalSearch, MemoryEdit, MemoryFilter, Neighbour, NewEvent,
@@ -55,64 +67,14 @@ pub use postgres::PostgresStore;
 pub use retention::{RetentionCutoffs, RetentionReport};
 pub use settings::{StoreBackend, StoreSettings};
 pub use sqlite::SqliteStore;
+pub use store::{Store, StoreInfo};
 pub use tombstone::Erased;
+pub use users::Users;
 
-/// Order of memory listings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MemoryOrder {
-    /// Most recently created first.
-    #[default]
-    Newest,
-    /// Highest salience first, then most recently seen: what matters most about a caller.
-    Salience,
-}
-
-/// The system of record, in domain words. Every method that takes a `user_id` and a memory id
-/// only ever touches that user's memory: another user's id reads as not found.
+/// The roles of [`Store`] not yet in their own area file.
+#[doc(hidden)]
 #[async_trait]
-pub trait Store: Send + Sync {
-    /// Backend name, `sqlite` or `postgres`.
-    fn backend(&self) -> &'static str;
-
-    /// The model and dimension of the vectors this store holds.
-    fn embedding_space(&self) -> &EmbeddingSpace;
-
-    /// Checks that the database answers (readiness).
-    async fn ping(&self) -> StoreResult<()>;
-
-    /// Returns the user, creating it if it does not exist.
-    async fn ensure_user(&self, user_id: &str, now: UnixMillis) -> StoreResult<User>;
-
-    /// Reads a user.
-    async fn get_user(&self, user_id: &str) -> StoreResult<Option<User>>;
-
-    /// What the user's memories stand at (one primary-key read), `None` for no such user
-    /// (never created, or erased): what cached answers about them are keyed on.
-    async fn user_version(&self, user_id: &str) -> StoreResult<Option<UserVersion>>;
-
-    /// Sets the user's display name and/or summary (`None` leaves a field unchanged).
-    async fn update_user_profile(
-        &self,
-        user_id: &str,
-        display_name: Option<&str>,
-        summary: Option<&str>,
-    ) -> StoreResult<()>;
-
-    /// Records an interaction time on the user (monotonic: an older time is ignored).
-    async fn touch_user(&self, user_id: &str, at: UnixMillis) -> StoreResult<()>;
-
-    /// Binds a phone number to a user. A number already bound keeps its user; the existing
-    /// binding is returned.
-    async fn bind_caller(
-        &self,
-        phone_number: &str,
-        user_id: &str,
-        now: UnixMillis,
-    ) -> StoreResult<CallerIdentity>;
-
-    /// The user a phone number is bound to.
-    async fn user_for_caller(&self, phone_number: &str) -> StoreResult<Option<String>>;
-
+pub trait StoreRest: Send + Sync {
     /// Erases a user, in one transaction: every row in every table that mentions them, their
     /// events not processed yet (pending, retrying, dead-lettered: found by conversation, user
     /// id or number in the payload), and tombstones for their id, numbers and conversations,
@@ -122,36 +84,6 @@ pub trait Store: Send + Sync {
 
     /// Whether any of `subjects` was erased (has a live tombstone at `now`).
     async fn is_erased(&self, subjects: &[Erased<'_>], now: UnixMillis) -> StoreResult<bool>;
-
-    /// Stores a raw webhook event idempotently on (type, conversation id); an event of an
-    /// erased conversation is refused with [`StoreError::Erased`] and nothing is stored.
-    async fn record_event(&self, event: &NewEvent) -> StoreResult<RecordedEvent>;
-
-    /// Reads a raw event.
-    async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>>;
-
-    /// Records that events were (re)published to the bus at `at`.
-    async fn mark_events_published(&self, ids: &[i64], at: UnixMillis) -> StoreResult<()>;
-
-    /// Records the outcome of processing an event and counts the attempt.
-    async fn finish_event(
-        &self,
-        id: i64,
-        status: EventStatus,
-        error: Option<&str>,
-        at: UnixMillis,
-    ) -> StoreResult<()>;
-
-    /// Pending events whose last publish (or receipt, if never published) is before `cutoff`:
-    /// the outbox reconciler re-publishes these.
-    async fn stale_pending_events(
-        &self,
-        cutoff: UnixMillis,
-        limit: usize,
-    ) -> StoreResult<Vec<StoredEvent>>;
-
-    /// Puts a dead-lettered event back to pending (operator replay).
-    async fn reopen_event(&self, id: i64) -> StoreResult<()>;
 
     /// Start times of the user's recorded calls, newest first.
     async fn user_call_times(&self, user_id: &str, limit: usize) -> StoreResult<Vec<UnixMillis>>;
@@ -177,76 +109,6 @@ pub trait Store: Send + Sync {
         &self,
         commits: &[&ExtractionCommit],
     ) -> StoreResult<Vec<ExtractionOutcome>>;
-
-    /// Earlier texts of a memory, oldest first: `(content, changed_at)`.
-    async fn memory_history(
-        &self,
-        user_id: &str,
-        id: MemoryId,
-    ) -> StoreResult<Vec<(String, UnixMillis)>>;
-
-    /// Inserts a memory (salience clamped to `[0, 1]`, decay from its sector). A memory with
-    /// provenance is linked to its conversation, which must have been recorded.
-    async fn insert_memory(&self, memory: &NewMemory, now: UnixMillis) -> StoreResult<Memory>;
-
-    /// Reads one of a user's memories.
-    async fn get_memory(&self, user_id: &str, id: MemoryId) -> StoreResult<Option<Memory>>;
-
-    /// Reads several of a user's memories in one statement, in no particular order; ids that
-    /// do not exist (or belong to another user) are left out.
-    async fn get_memories(&self, user_id: &str, ids: &[MemoryId]) -> StoreResult<Vec<Memory>>;
-
-    /// A user's memories whose normalised text equals `content`'s (exact duplicates).
-    async fn find_exact_duplicates(&self, user_id: &str, content: &str)
-    -> StoreResult<Vec<Memory>>;
-
-    /// For each of `contents`, the user's memories whose normalised text equals it (as
-    /// [`Store::find_exact_duplicates`]), in one statement.
-    async fn find_exact_duplicates_of(
-        &self,
-        user_id: &str,
-        contents: &[&str],
-    ) -> StoreResult<Vec<Vec<Memory>>>;
-
-    /// Lists a user's memories.
-    async fn list_memories(
-        &self,
-        user_id: &str,
-        filter: &MemoryFilter,
-        order: MemoryOrder,
-        limit: usize,
-    ) -> StoreResult<Vec<Memory>>;
-
-    /// Changes a memory's text, sector, salience or state.
-    async fn edit_memory(
-        &self,
-        user_id: &str,
-        id: MemoryId,
-        edit: &MemoryEdit,
-        now: UnixMillis,
-    ) -> StoreResult<Memory>;
-
-    /// Marks `old` as superseded by `new` (both the user's).
-    async fn supersede_memory(
-        &self,
-        user_id: &str,
-        old: MemoryId,
-        new: MemoryId,
-        now: UnixMillis,
-    ) -> StoreResult<()>;
-
-    /// Marks memories as recalled now (recency restarts, salience nudged up by `bump`, capped at
-    /// 1); returns how many of the user's memories were touched.
-    async fn reinforce_memories(
-        &self,
-        user_id: &str,
-        ids: &[MemoryId],
-        bump: f64,
-        now: UnixMillis,
-    ) -> StoreResult<u64>;
-
-    /// Deletes one memory with its vector and links; `false` if it did not exist.
-    async fn delete_memory(&self, user_id: &str, id: MemoryId) -> StoreResult<bool>;
 
     /// Stores (or replaces) the vectors of memories, in the store's embedding space.
     async fn store_embeddings(

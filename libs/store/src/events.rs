@@ -1,0 +1,154 @@
+//! Events and the outbox: raw webhook events stored once on arrival, published to the bus,
+//! processed, retried, dead-lettered and replayed.
+
+use async_trait::async_trait;
+use memvox_core::UnixMillis;
+
+use crate::{
+    Erased, EventStatus, NewEvent, RecordedEvent, StoreError, StoreResult, StoredEvent,
+    backend::Backend,
+    common::INSERT_CHUNK,
+    dialect::{Record, query},
+    encryption::columns,
+    rows::event_from_row,
+    sql,
+};
+
+/// Raw webhook events and their processing state (the outbox).
+#[async_trait]
+pub trait Events: Send + Sync {
+    /// Stores a raw webhook event idempotently on (type, conversation id); an event of an
+    /// erased conversation is refused with [`StoreError::Erased`] and nothing is stored.
+    async fn record_event(&self, event: &NewEvent) -> StoreResult<RecordedEvent>;
+
+    /// Reads a raw event.
+    async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>>;
+
+    /// Records that events were (re)published to the bus at `at`.
+    async fn mark_events_published(&self, ids: &[i64], at: UnixMillis) -> StoreResult<()>;
+
+    /// Records the outcome of processing an event and counts the attempt.
+    async fn finish_event(
+        &self,
+        id: i64,
+        status: EventStatus,
+        error: Option<&str>,
+        at: UnixMillis,
+    ) -> StoreResult<()>;
+
+    /// Pending events whose last publish (or receipt, if never published) is before `cutoff`:
+    /// the outbox reconciler re-publishes these.
+    async fn stale_pending_events(
+        &self,
+        cutoff: UnixMillis,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredEvent>>;
+
+    /// Puts a dead-lettered event back to pending (operator replay).
+    async fn reopen_event(&self, id: i64) -> StoreResult<()>;
+}
+
+#[async_trait]
+impl<B: Backend> Events for B {
+    async fn record_event(&self, event: &NewEvent) -> StoreResult<RecordedEvent> {
+        let keyring = &self.core().keyring;
+        let payload = keyring.encrypt(
+            &event.payload,
+            columns::EVENT_PAYLOAD.at(&event.conversation_id),
+        )?;
+        let tombstone = Erased::Conversation(&event.conversation_id);
+        let inserted = query::<B::Sql>(sql::INSERT_EVENT)
+            .bind(&event.event_type)
+            .bind(&event.conversation_id)
+            .bind(event.event_timestamp)
+            .bind(&payload)
+            .bind(event.received_at)
+            .bind(tombstone.digest(keyring))
+            .fetch_optional(&mut *self.write().await?)
+            .await?;
+        if let Some(row) = inserted {
+            return Ok(RecordedEvent {
+                id: row.value("id")?,
+                inserted: true,
+            });
+        }
+        // Neither inserted nor there: the conversation's tombstone refused it.
+        let row = query::<B::Sql>(sql::SELECT_EVENT_ID)
+            .bind(&event.event_type)
+            .bind(&event.conversation_id)
+            .fetch_optional(&mut *self.write().await?)
+            .await?
+            .ok_or_else(|| StoreError::Erased {
+                what: "the event's conversation".to_owned(),
+            })?;
+        Ok(RecordedEvent {
+            id: row.value("id")?,
+            inserted: false,
+        })
+    }
+
+    async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>> {
+        let row = query::<B::Sql>(sql::SELECT_EVENT)
+            .bind(id)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        row.as_ref()
+            .map(|r| event_from_row(&self.core().keyring, r))
+            .transpose()
+    }
+
+    async fn mark_events_published(&self, ids: &[i64], at: UnixMillis) -> StoreResult<()> {
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let statement = format!(
+                "UPDATE webhook_events SET published_at = $1 WHERE id IN ({})",
+                sql::placeholders(2, chunk.len())
+            );
+            chunk
+                .iter()
+                .fold(query::<B::Sql>(statement).bind(at), |q, id| q.bind(*id))
+                .execute(&mut *self.write().await?)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn finish_event(
+        &self,
+        id: i64,
+        status: EventStatus,
+        error: Option<&str>,
+        at: UnixMillis,
+    ) -> StoreResult<()> {
+        query::<B::Sql>(sql::FINISH_EVENT)
+            .bind(status.as_str())
+            .bind(error)
+            .bind(at)
+            .bind(id)
+            .execute_expecting(&mut *self.write().await?, || format!("event {id}"))
+            .await?;
+        Ok(())
+    }
+
+    async fn stale_pending_events(
+        &self,
+        cutoff: UnixMillis,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        let rows = query::<B::Sql>(sql::SELECT_STALE_EVENTS)
+            .bind(cutoff)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        rows.iter()
+            .map(|r| event_from_row(&self.core().keyring, r))
+            .collect()
+    }
+
+    async fn reopen_event(&self, id: i64) -> StoreResult<()> {
+        query::<B::Sql>(sql::REOPEN_EVENT)
+            .bind(id)
+            .execute_expecting(&mut *self.write().await?, || format!("event {id}"))
+            .await?;
+        Ok(())
+    }
+}
