@@ -46,7 +46,6 @@ pub(crate) trait Record: Send + Sync + 'static {
     fn value<T: Column>(&self, column: &str) -> StoreResult<T>;
 
     /// The value of the column at `index`.
-    #[allow(dead_code)] // the key administration area, still in `common`, moves onto it next
     fn value_at<T: Column>(&self, index: usize) -> StoreResult<T>;
 }
 

@@ -34,6 +34,7 @@ mod model;
 mod postgres;
 mod retention;
 mod rows;
+mod search;
 mod settings;
 mod sql;
 mod sqlite;
@@ -65,6 +66,7 @@ pub use model::{
 };
 pub use postgres::PostgresStore;
 pub use retention::{RetentionCutoffs, RetentionReport};
+pub use search::Search;
 pub use settings::{StoreBackend, StoreSettings};
 pub use sqlite::SqliteStore;
 pub use store::{Store, StoreInfo};
@@ -109,51 +111,6 @@ pub trait StoreRest: Send + Sync {
         &self,
         commits: &[&ExtractionCommit],
     ) -> StoreResult<Vec<ExtractionOutcome>>;
-
-    /// Stores (or replaces) the vectors of memories, in the store's embedding space.
-    async fn store_embeddings(
-        &self,
-        vectors: &[(MemoryId, Vec<f32>)],
-        now: UnixMillis,
-    ) -> StoreResult<()>;
-
-    /// The `limit` memories of a user most similar (cosine) to `query` that pass `filter`.
-    async fn search_memories(
-        &self,
-        user_id: &str,
-        query: &[f32],
-        filter: &MemoryFilter,
-        limit: usize,
-    ) -> StoreResult<Vec<SearchHit>>;
-
-    /// The at most `limit` memories of a user that contain words of `query` (exact words, see
-    /// `memvox_core::text::lexical_terms`) and pass `filter`, most matching first, each with its
-    /// cosine similarity to `query_vector`. Finds names, numbers and product codes an embedding
-    /// may miss; a query with no content word finds nothing, and words most of the user's
-    /// memories share are not looked up (they still count in `matched`). A user with fewer than
-    /// `min_memories` embedded memories is not searched (only `memories` is filled in).
-    async fn search_lexical(
-        &self,
-        user_id: &str,
-        query: &str,
-        query_vector: &[f32],
-        filter: &MemoryFilter,
-        limit: usize,
-        min_memories: usize,
-    ) -> StoreResult<LexicalSearch>;
-
-    /// For each of the user's embedded memories in `ids`, up to `limit` other memories of the
-    /// user that pass `filter` and whose cosine similarity to it is above `threshold`, best first,
-    /// grouped in the order of `ids`: one read for a whole batch of memories to link. An id
-    /// without a vector, or not the user's, has no neighbours.
-    async fn similar_memories(
-        &self,
-        user_id: &str,
-        ids: &[MemoryId],
-        filter: &MemoryFilter,
-        threshold: f64,
-        limit: usize,
-    ) -> StoreResult<Vec<Neighbour>>;
 
     /// Creates links, or strengthens existing ones (weight becomes the maximum, kind
     /// `reinforced`).

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 
 use crate::{
-    EmbeddingSpace, Events, Memories, MemoryEdits, StoreResult, Users, backend::Backend,
+    EmbeddingSpace, Events, Memories, MemoryEdits, Search, StoreResult, Users, backend::Backend,
     dialect::query,
 };
 
@@ -44,9 +44,12 @@ impl<B: Backend> StoreInfo for B {
 /// The system of record, in domain words: every role of the store in one trait. Every method
 /// that takes a `user_id` and a memory id only ever touches that user's memory: another user's
 /// id reads as not found.
-pub trait Store: StoreInfo + Users + Events + Memories + MemoryEdits + crate::StoreRest {}
+pub trait Store:
+    StoreInfo + Users + Events + Memories + MemoryEdits + Search + crate::StoreRest
+{
+}
 
-impl<T: StoreInfo + Users + Events + Memories + MemoryEdits + crate::StoreRest + ?Sized> Store
-    for T
+impl<T: StoreInfo + Users + Events + Memories + MemoryEdits + Search + crate::StoreRest + ?Sized>
+    Store for T
 {
 }

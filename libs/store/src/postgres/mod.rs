@@ -16,7 +16,7 @@ use sqlx::{
 
 use crate::{
     EmbeddingSpace, StoreError, StoreResult, StoreSettings,
-    backend::{Backend, Core},
+    backend::Core,
     common::impl_store,
     settings::{redact_url, validate_schema_name},
     sql::for_postgres,
@@ -59,7 +59,7 @@ impl PostgresStore {
             other => other,
         })?;
         store.check_encryption().await?;
-        store.ensure_lexical_index().await?;
+        crate::search::ensure_lexical_index(&store).await?;
         Ok(store)
     }
 

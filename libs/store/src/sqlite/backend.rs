@@ -13,6 +13,7 @@ use crate::{
     MemoryFilter, Neighbour, StoreError, StoreResult,
     backend::{Backend, Core},
     common::INSERT_CHUNK,
+    search::user_index,
     sql::{self, for_sqlite},
 };
 
@@ -98,7 +99,7 @@ impl Backend for SqliteStore {
         threshold: f64,
         limit: usize,
     ) -> StoreResult<Vec<Neighbour>> {
-        let index = self.user_index(user_id).await?;
+        let index = user_index(self, user_id).await?;
         Ok(index.1.neighbours(ids, filter, threshold, limit))
     }
 }

@@ -13,9 +13,7 @@ use sqlx::{
 };
 
 use crate::{
-    EmbeddingSpace, StoreError, StoreResult, StoreSettings,
-    backend::{Backend, Core},
-    common::impl_store,
+    EmbeddingSpace, StoreError, StoreResult, StoreSettings, backend::Core, common::impl_store,
     sql::for_sqlite,
 };
 
@@ -53,7 +51,7 @@ impl SqliteStore {
         };
         store.check_embedding_space().await?;
         store.check_encryption().await?;
-        store.ensure_lexical_index().await?;
+        crate::search::ensure_lexical_index(&store).await?;
         Ok(store)
     }
 
