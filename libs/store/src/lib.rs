@@ -27,9 +27,12 @@ mod encryption;
 mod erasure;
 mod error;
 mod events;
+mod keys;
 mod lexical;
+mod links;
 mod memories;
 mod memory_edits;
+mod meta;
 mod model;
 mod postgres;
 mod retention;
@@ -47,7 +50,7 @@ mod written;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use memvox_core::{MemoryId, MemoryLink, UnixMillis};
+use memvox_core::UnixMillis;
 use memvox_crypto::Keyring;
 
 pub use common::EPISODE_SALIENCE;
@@ -56,7 +59,9 @@ pub use encryption::{
 };
 pub use error::{StoreError, StoreResult};
 pub use events::Events;
+pub use keys::Keys;
 pub use lexical::{LexicalKey, MAX_QUERY_TERMS};
+pub use links::Links;
 pub use memories::{Memories, MemoryOrder};
 pub use memory_edits::MemoryEdits;
 pub use model::{
@@ -112,13 +117,6 @@ pub trait StoreRest: Send + Sync {
         commits: &[&ExtractionCommit],
     ) -> StoreResult<Vec<ExtractionOutcome>>;
 
-    /// Creates links, or strengthens existing ones (weight becomes the maximum, kind
-    /// `reinforced`).
-    async fn upsert_links(&self, links: &[MemoryLink], now: UnixMillis) -> StoreResult<()>;
-
-    /// Outgoing links of the given memories.
-    async fn links_from(&self, ids: &[MemoryId]) -> StoreResult<Vec<MemoryLink>>;
-
     /// Appends server-tool calls to the invocation log, except those of an erased conversation
     /// or of a user erased since the call (queued before an erasure, written after it).
     async fn log_tool_invocations(&self, calls: &[ToolInvocation]) -> StoreResult<()>;
@@ -131,24 +129,6 @@ pub trait StoreRest: Send + Sync {
         cutoffs: &RetentionCutoffs,
         limit: usize,
     ) -> StoreResult<RetentionReport>;
-
-    /// How each encrypted column's values are stored: how many per key id, how many plaintext.
-    async fn encryption_status(&self) -> StoreResult<Vec<ColumnStatus>>;
-
-    /// Re-encrypts under the active key one batch of `column` (one of [`encrypted_columns`])
-    /// after `after` (from the start when `None`): legacy plaintext and values under other
-    /// keys, each compare-and-swapped against the value read so a concurrent write is never
-    /// lost, in one transaction. Memory fingerprints are recomputed with the index key.
-    async fn reencrypt_batch(
-        &self,
-        column: &str,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> StoreResult<ReencryptBatch>;
-
-    /// Records that the data needs only the active key (after a complete rotation), so older
-    /// keys can be removed from the key source.
-    async fn retire_inactive_keys(&self) -> StoreResult<()>;
 }
 
 /// Opens the configured backend, migrating it when the settings ask for it, and checks its

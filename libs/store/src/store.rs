@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    EmbeddingSpace, Events, Memories, MemoryEdits, Search, StoreResult, Users, backend::Backend,
-    dialect::query,
+    EmbeddingSpace, Events, Keys, Links, Memories, MemoryEdits, Search, StoreResult, Users,
+    backend::Backend, dialect::query,
 };
 
 /// What the store is and whether it answers.
@@ -45,11 +45,21 @@ impl<B: Backend> StoreInfo for B {
 /// that takes a `user_id` and a memory id only ever touches that user's memory: another user's
 /// id reads as not found.
 pub trait Store:
-    StoreInfo + Users + Events + Memories + MemoryEdits + Search + crate::StoreRest
+    StoreInfo + Users + Events + Memories + MemoryEdits + Search + Links + Keys + crate::StoreRest
 {
 }
 
-impl<T: StoreInfo + Users + Events + Memories + MemoryEdits + Search + crate::StoreRest + ?Sized>
-    Store for T
+impl<
+    T: StoreInfo
+        + Users
+        + Events
+        + Memories
+        + MemoryEdits
+        + Search
+        + Links
+        + Keys
+        + crate::StoreRest
+        + ?Sized,
+> Store for T
 {
 }

@@ -50,15 +50,17 @@ impl PostgresStore {
             pool,
             core: Core::new(space, keyring, settings.tombstone_lifetime_days),
         };
-        store.check_embedding_space().await.map_err(|e| match e {
-            StoreError::Database(db) if db.to_string().contains("store_meta") => {
-                StoreError::Config(format!(
-                    "the PostgreSQL schema has not been migrated ({db}): run `memvox migrate`"
-                ))
-            }
-            other => other,
-        })?;
-        store.check_encryption().await?;
+        crate::meta::check_embedding_space(&store)
+            .await
+            .map_err(|e| match e {
+                StoreError::Database(db) if db.to_string().contains("store_meta") => {
+                    StoreError::Config(format!(
+                        "the PostgreSQL schema has not been migrated ({db}): run `memvox migrate`"
+                    ))
+                }
+                other => other,
+            })?;
+        crate::meta::check_encryption(&store).await?;
         crate::search::ensure_lexical_index(&store).await?;
         Ok(store)
     }

@@ -49,8 +49,8 @@ impl SqliteStore {
             writer,
             core: Core::new(space, keyring, settings.tombstone_lifetime_days),
         };
-        store.check_embedding_space().await?;
-        store.check_encryption().await?;
+        crate::meta::check_embedding_space(&store).await?;
+        crate::meta::check_encryption(&store).await?;
         crate::search::ensure_lexical_index(&store).await?;
         Ok(store)
     }
