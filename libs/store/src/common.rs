@@ -26,32 +26,8 @@ pub(crate) const INSERT_CHUNK: usize = 500;
 /// backend's dialect.
 macro_rules! impl_store {
     ($ty:ty, $db:ty, $backend:literal, $sql:path) => {
-        $crate::erasure::impl_erasure!($ty, $db, $sql);
-
         #[async_trait::async_trait]
         impl $crate::StoreRest for $ty {
-            async fn erase_user(
-                &self,
-                user_id: &str,
-                now: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<$crate::ErasureReceipt> {
-                let mut tx = self.writer().begin().await?;
-                let receipt =
-                    Self::erase_user_in(&mut *tx, &self.core.keyring, self.core.tombstone_days, user_id, now)
-                        .await?;
-                tx.commit().await?;
-                Ok(receipt)
-            }
-
-            async fn is_erased(
-                &self,
-                subjects: &[$crate::Erased<'_>],
-                now: memvox_core::UnixMillis,
-            ) -> $crate::StoreResult<bool> {
-                let mut conn = self.pool.acquire().await?;
-                Self::is_erased_in(&mut *conn, &self.core.keyring, subjects, i64::MIN, now).await
-            }
-
             async fn user_call_times(
                 &self,
                 user_id: &str,
@@ -199,69 +175,6 @@ macro_rules! impl_store {
                 Ok(outcomes)
             }
 
-            async fn purge_expired(
-                &self,
-                cutoffs: &$crate::RetentionCutoffs,
-                limit: usize,
-            ) -> $crate::StoreResult<$crate::RetentionReport> {
-                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-                let mut report = $crate::RetentionReport::default();
-                let steps = [
-                    (cutoffs.payloads_before, $crate::retention::PURGE_PAYLOADS, &mut report.payloads),
-                    (cutoffs.turns_before, $crate::retention::PURGE_TURNS, &mut report.turns),
-                ];
-                for (cutoff, statement, deleted) in steps {
-                    if let Some(cutoff) = cutoff {
-                        *deleted = sqlx::query($sql(statement))
-                            .bind(cutoff)
-                            .bind(limit)
-                            .execute(self.writer())
-                            .await?
-                            .rows_affected();
-                    }
-                }
-                Ok(report)
-            }
-
-            async fn log_tool_invocations(
-                &self,
-                calls: &[$crate::ToolInvocation],
-            ) -> $crate::StoreResult<()> {
-                let mut tx = self.writer().begin().await?;
-                let calls = Self::unerased_invocations_in(&mut *tx, &self.core.keyring, calls).await?;
-                for chunk in calls.chunks($crate::common::INSERT_CHUNK) {
-                    let statement = format!(
-                        "INSERT INTO tool_invocations (tool_name, conversation_id, user_id, \
-                         request_params, response_data, latency_ms, success, error_message, \
-                         created_at) VALUES {}",
-                        $crate::sql::values_rows(chunk.len(), 9)
-                    );
-                    let mut query = sqlx::query($sql(statement));
-                    for call in chunk {
-                        let owner = $crate::encryption::tool_owner(call);
-                        query = query
-                            .bind(&call.tool_name)
-                            .bind(&call.conversation_id)
-                            .bind(&call.user_id)
-                            .bind(self.core.keyring.encrypt(
-                                &call.request_params.to_string(),
-                                $crate::encryption::columns::TOOL_REQUEST.at(owner),
-                            )?)
-                            .bind($crate::rows::encrypt_optional(
-                                &self.core.keyring,
-                                $crate::rows::json_text(call.response_data.as_ref()),
-                                $crate::encryption::columns::TOOL_RESPONSE.at(owner),
-                            )?)
-                            .bind(call.latency_ms)
-                            .bind(call.success)
-                            .bind(&call.error_message)
-                            .bind(call.created_at);
-                    }
-                    query.execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(())
-            }
         }
 
         impl $ty {
@@ -306,7 +219,7 @@ macro_rules! impl_store {
                         erased: false,
                     });
                 }
-                if Self::commit_erased_in(&mut *conn, keyring, lifetime_days, commit).await? {
+                if $crate::tombstone::commit_erased_in::<$db>(&mut *conn, keyring, lifetime_days, commit).await? {
                     return Ok($crate::ExtractionOutcome {
                         memory_ids: Vec::new(),
                         already_applied: false,

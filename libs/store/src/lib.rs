@@ -27,6 +27,7 @@ mod encryption;
 mod erasure;
 mod error;
 mod events;
+mod invocations;
 mod keys;
 mod lexical;
 mod links;
@@ -57,8 +58,10 @@ pub use common::EPISODE_SALIENCE;
 pub use encryption::{
     ColumnStatus, Cursor, ReencryptBatch, encrypted_columns, sealed_memory_content,
 };
+pub use erasure::Erasure;
 pub use error::{StoreError, StoreResult};
 pub use events::Events;
+pub use invocations::Invocations;
 pub use keys::Keys;
 pub use lexical::{LexicalKey, MAX_QUERY_TERMS};
 pub use links::Links;
@@ -70,7 +73,7 @@ pub use model::{
     PlannedMemory, RecordedEvent, SearchHit, StoredEvent, ToolInvocation, UserVersion,
 };
 pub use postgres::PostgresStore;
-pub use retention::{RetentionCutoffs, RetentionReport};
+pub use retention::{Retention, RetentionCutoffs, RetentionReport};
 pub use search::Search;
 pub use settings::{StoreBackend, StoreSettings};
 pub use sqlite::SqliteStore;
@@ -82,16 +85,6 @@ pub use users::Users;
 #[doc(hidden)]
 #[async_trait]
 pub trait StoreRest: Send + Sync {
-    /// Erases a user, in one transaction: every row in every table that mentions them, their
-    /// events not processed yet (pending, retrying, dead-lettered: found by conversation, user
-    /// id or number in the payload), and tombstones for their id, numbers and conversations,
-    /// so no delivery, redelivery or replay brings them back (see [`Erased`]). Tombstones live
-    /// `store.tombstone_lifetime_days` (forever by default).
-    async fn erase_user(&self, user_id: &str, now: UnixMillis) -> StoreResult<ErasureReceipt>;
-
-    /// Whether any of `subjects` was erased (has a live tombstone at `now`).
-    async fn is_erased(&self, subjects: &[Erased<'_>], now: UnixMillis) -> StoreResult<bool>;
-
     /// Start times of the user's recorded calls, newest first.
     async fn user_call_times(&self, user_id: &str, limit: usize) -> StoreResult<Vec<UnixMillis>>;
 
@@ -116,19 +109,6 @@ pub trait StoreRest: Send + Sync {
         &self,
         commits: &[&ExtractionCommit],
     ) -> StoreResult<Vec<ExtractionOutcome>>;
-
-    /// Appends server-tool calls to the invocation log, except those of an erased conversation
-    /// or of a user erased since the call (queued before an erasure, written after it).
-    async fn log_tool_invocations(&self, calls: &[ToolInvocation]) -> StoreResult<()>;
-
-    /// Deletes one batch (at most `limit` rows of each) of what is past its age: raw payloads of
-    /// completed events and turns of old calls (see `retention`); memories, episodes and call
-    /// headers stay. Call until it deletes fewer than `limit` of each.
-    async fn purge_expired(
-        &self,
-        cutoffs: &RetentionCutoffs,
-        limit: usize,
-    ) -> StoreResult<RetentionReport>;
 }
 
 /// Opens the configured backend, migrating it when the settings ask for it, and checks its

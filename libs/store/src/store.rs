@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    EmbeddingSpace, Events, Keys, Links, Memories, MemoryEdits, Search, StoreResult, Users,
-    backend::Backend, dialect::query,
+    EmbeddingSpace, Erasure, Events, Invocations, Keys, Links, Memories, MemoryEdits, Retention,
+    Search, StoreResult, Users, backend::Backend, dialect::query,
 };
 
 /// What the store is and whether it answers.
@@ -45,11 +45,22 @@ impl<B: Backend> StoreInfo for B {
 /// that takes a `user_id` and a memory id only ever touches that user's memory: another user's
 /// id reads as not found.
 pub trait Store:
-    StoreInfo + Users + Events + Memories + MemoryEdits + Search + Links + Keys + crate::StoreRest
+    StoreInfo
+    + Users
+    + Events
+    + Memories
+    + MemoryEdits
+    + Search
+    + Links
+    + Erasure
+    + Retention
+    + Invocations
+    + Keys
+    + crate::StoreRest
 {
 }
 
-impl<
+impl<T> Store for T where
     T: StoreInfo
         + Users
         + Events
@@ -57,9 +68,11 @@ impl<
         + MemoryEdits
         + Search
         + Links
+        + Erasure
+        + Retention
+        + Invocations
         + Keys
         + crate::StoreRest
-        + ?Sized,
-> Store for T
+        + ?Sized
 {
 }
