@@ -7,11 +7,10 @@ use memvox_core::UnixMillis;
 use crate::{
     Erased, EventStatus, NewEvent, RecordedEvent, StoreError, StoreResult, StoredEvent,
     backend::Backend,
-    common::INSERT_CHUNK,
     dialect::{Record, query},
     encryption::columns,
     rows::event_from_row,
-    sql,
+    sql::{self, INSERT_CHUNK},
 };
 
 /// Raw webhook events and their processing state (the outbox).

@@ -6,11 +6,10 @@ use async_trait::async_trait;
 use crate::{
     StoreResult, ToolInvocation,
     backend::Backend,
-    common::INSERT_CHUNK,
     dialect::query,
     encryption::{columns, tool_owner},
     rows::{encrypt_optional, json_text},
-    sql,
+    sql::{self, INSERT_CHUNK},
     tombstone::unerased_invocations_in,
 };
 

@@ -21,12 +21,13 @@
 //! per-user keyed word tokens, see `lexical`) differ.
 
 mod backend;
-mod common;
+mod calls;
 mod dialect;
 mod encryption;
 mod erasure;
 mod error;
 mod events;
+mod extraction;
 mod invocations;
 mod keys;
 mod lexical;
@@ -50,17 +51,16 @@ mod written;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use memvox_core::UnixMillis;
 use memvox_crypto::Keyring;
 
-pub use common::EPISODE_SALIENCE;
+pub use calls::{Calls, EPISODE_SALIENCE};
 pub use encryption::{
     ColumnStatus, Cursor, ReencryptBatch, encrypted_columns, sealed_memory_content,
 };
 pub use erasure::Erasure;
 pub use error::{StoreError, StoreResult};
 pub use events::Events;
+pub use extraction::Extraction;
 pub use invocations::Invocations;
 pub use keys::Keys;
 pub use lexical::{LexicalKey, MAX_QUERY_TERMS};
@@ -80,36 +80,6 @@ pub use sqlite::SqliteStore;
 pub use store::{Store, StoreInfo};
 pub use tombstone::Erased;
 pub use users::Users;
-
-/// The roles of [`Store`] not yet in their own area file.
-#[doc(hidden)]
-#[async_trait]
-pub trait StoreRest: Send + Sync {
-    /// Start times of the user's recorded calls, newest first.
-    async fn user_call_times(&self, user_id: &str, limit: usize) -> StoreResult<Vec<UnixMillis>>;
-
-    /// Records a call (conversation, turns, analysis), replacing what an earlier delivery of
-    /// the same conversation recorded.
-    async fn record_call(&self, call: &CallRecord, now: UnixMillis) -> StoreResult<()>;
-
-    /// Reads a call back.
-    async fn get_call(&self, conversation_id: &str) -> StoreResult<Option<CallRecord>>;
-
-    /// Applies everything one post-call event produces — the call, a caller binding, the memory
-    /// changes — and marks the event completed, in one transaction. Idempotent on the event: a
-    /// second application (redelivery after a crash between commit and ack, or two workers
-    /// racing) writes nothing and returns the first run's memory ids.
-    async fn apply_extraction(&self, commit: &ExtractionCommit) -> StoreResult<ExtractionOutcome>;
-
-    /// Applies several events' extractions, in order, in one transaction (a group commit: the
-    /// transaction's fixed cost is paid once for all of them). Each is idempotent as in
-    /// [`Store::apply_extraction`]; a later commit sees what an earlier one wrote. If any of them
-    /// fails, none is written and the error is returned.
-    async fn apply_extractions(
-        &self,
-        commits: &[&ExtractionCommit],
-    ) -> StoreResult<Vec<ExtractionOutcome>>;
-}
 
 /// Opens the configured backend, migrating it when the settings ask for it, and checks its
 /// embedding space and its keys against `keyring`, which encrypts and decrypts every sensitive

@@ -7,9 +7,8 @@ use memvox_core::{MemoryId, MemoryLink, UnixMillis, UnknownVariant};
 use crate::{
     StoreError, StoreResult,
     backend::Backend,
-    common::INSERT_CHUNK,
     dialect::{Record, query},
-    sql,
+    sql::{self, INSERT_CHUNK},
 };
 
 /// Links between memories.

@@ -7,11 +7,10 @@ use memvox_core::{Memory, MemoryId, UnixMillis};
 use crate::{
     MemoryFilter, StoreResult,
     backend::Backend,
-    common::INSERT_CHUNK,
     dialect::{Record, query},
     encryption::columns,
     rows::memory_from_row,
-    sql::{self, memory_columns},
+    sql::{self, INSERT_CHUNK, memory_columns},
 };
 
 /// Order of memory listings.

@@ -42,6 +42,10 @@ macro_rules! returned_memory_columns {
     };
 }
 
+/// Rows per multi-row insert (and ids per `IN` list): keeps every statement under SQLite's
+/// bound-parameter limit.
+pub const INSERT_CHUNK: usize = 500;
+
 /// A value bound to a dynamically built query.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bind {

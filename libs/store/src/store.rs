@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    EmbeddingSpace, Erasure, Events, Invocations, Keys, Links, Memories, MemoryEdits, Retention,
-    Search, StoreResult, Users, backend::Backend, dialect::query,
+    Calls, EmbeddingSpace, Erasure, Events, Extraction, Invocations, Keys, Links, Memories,
+    MemoryEdits, Retention, Search, StoreResult, Users, backend::Backend, dialect::query,
 };
 
 /// What the store is and whether it answers.
@@ -56,7 +56,8 @@ pub trait Store:
     + Retention
     + Invocations
     + Keys
-    + crate::StoreRest
+    + Calls
+    + Extraction
 {
 }
 
@@ -72,7 +73,8 @@ impl<T> Store for T where
         + Retention
         + Invocations
         + Keys
-        + crate::StoreRest
+        + Calls
+        + Extraction
         + ?Sized
 {
 }

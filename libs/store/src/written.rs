@@ -8,9 +8,8 @@ use memvox_core::{MemoryId, Provenance, UnixMillis};
 
 use crate::{
     LexicalKey, StoreResult,
-    common::INSERT_CHUNK,
     dialect::{Conn, Dialect, Record, query},
-    sql,
+    sql::{self, INSERT_CHUNK},
 };
 
 /// The two times a memory write carries: when what it records was said (the call's time, which

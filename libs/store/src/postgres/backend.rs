@@ -12,8 +12,7 @@ use super::PostgresStore;
 use crate::{
     MemoryFilter, Neighbour, StoreError, StoreResult,
     backend::{Backend, Core},
-    common::INSERT_CHUNK,
-    sql::{self, Bind, for_postgres},
+    sql::{self, Bind, INSERT_CHUNK, for_postgres},
 };
 
 #[async_trait]

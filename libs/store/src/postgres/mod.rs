@@ -17,7 +17,6 @@ use sqlx::{
 use crate::{
     EmbeddingSpace, StoreError, StoreResult, StoreSettings,
     backend::Core,
-    common::impl_store,
     settings::{redact_url, validate_schema_name},
     sql::for_postgres,
 };
@@ -114,14 +113,7 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
-
-    /// Writes share the pool: PostgreSQL locks rows, not the database.
-    fn writer(&self) -> &PgPool {
-        &self.pool
-    }
 }
-
-impl_store!(PostgresStore, sqlx::Postgres, "postgres", for_postgres);
 
 async fn ensure_pgvector(pool: &PgPool, url: &str) -> StoreResult<()> {
     let installed = sqlx::query("SELECT 1 FROM pg_extension WHERE extname = 'vector'")

@@ -12,9 +12,8 @@ use super::SqliteStore;
 use crate::{
     MemoryFilter, Neighbour, StoreError, StoreResult,
     backend::{Backend, Core},
-    common::INSERT_CHUNK,
     search::user_index,
-    sql::{self, for_sqlite},
+    sql::{self, INSERT_CHUNK, for_sqlite},
 };
 
 #[async_trait]

@@ -12,10 +12,7 @@ use sqlx::{
     },
 };
 
-use crate::{
-    EmbeddingSpace, StoreError, StoreResult, StoreSettings, backend::Core, common::impl_store,
-    sql::for_sqlite,
-};
+use crate::{EmbeddingSpace, StoreError, StoreResult, StoreSettings, backend::Core};
 
 mod backend;
 mod dialect;
@@ -112,14 +109,7 @@ impl SqliteStore {
         self.pool.close().await;
         self.writer.close().await;
     }
-
-    /// The one connection every write goes through.
-    fn writer(&self) -> &SqlitePool {
-        &self.writer
-    }
 }
-
-impl_store!(SqliteStore, sqlx::Sqlite, "sqlite", for_sqlite);
 
 async fn applied_count(pool: &SqlitePool) -> usize {
     sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
