@@ -16,9 +16,13 @@
 //! analysis summaries are encrypted at rest with the [`Keyring`] the store is opened with
 //! (see `encryption`); reads decrypt, so callers see plaintext.
 //!
-//! Most SQL is shared between the backends (see `common`); only schema, connection set-up,
-//! vector storage/search and the full-text index (SQLite FTS5, PostgreSQL `tsvector` + GIN over
-//! per-user keyed word tokens, see `lexical`) differ.
+//! [`Store`] is the union of role traits in domain words, one area file each: [`StoreInfo`],
+//! [`Users`], [`Events`], [`Calls`], [`Extraction`], [`Memories`], [`MemoryEdits`], [`Search`],
+//! [`Links`], [`Erasure`], [`Retention`], [`Invocations`] and [`Keys`]. Each is implemented once
+//! for any backend (`backend::Backend`) over a small SQL layer (`dialect`), with the SQL shared
+//! between the backends; only schema, connection set-up, vector storage/neighbours and the
+//! full-text index (SQLite FTS5, PostgreSQL `tsvector` + GIN over per-user keyed word tokens,
+//! see `lexical`) differ (`sqlite/backend.rs`, `postgres/backend.rs`).
 
 mod backend;
 mod calls;
