@@ -12,9 +12,64 @@ use crate::{
     backend::Backend,
     dialect::{Conn, Dialect, Record, query},
     encryption::columns,
-    sql,
     tombstone::{self, bare_number, is_erased_in, mentions, tombstone_in},
 };
+
+/// Erasure, child rows first so every count is exact; `$1` is the user id.
+const ERASE_USER: [(&str, &str); 13] = [
+    (
+        "memory_links",
+        "DELETE FROM memory_links WHERE source_memory_id IN (SELECT id FROM memories WHERE user_id = $1) \
+         OR target_memory_id IN (SELECT id FROM memories WHERE user_id = $1)",
+    ),
+    (
+        "memory_embeddings",
+        "DELETE FROM memory_embeddings WHERE user_id = $1 \
+         OR memory_id IN (SELECT id FROM memories WHERE user_id = $1)",
+    ),
+    (
+        "conversation_memories",
+        "DELETE FROM conversation_memories WHERE memory_id IN (SELECT id FROM memories WHERE user_id = $1) \
+         OR conversation_fk IN (SELECT id FROM conversations WHERE user_id = $1)",
+    ),
+    (
+        "memory_history",
+        "DELETE FROM memory_history WHERE user_id = $1 \
+         OR memory_id IN (SELECT id FROM memories WHERE user_id = $1)",
+    ),
+    (
+        "memory_terms",
+        "DELETE FROM memory_terms WHERE user_id = $1 \
+         OR memory_id IN (SELECT id FROM memories WHERE user_id = $1)",
+    ),
+    ("memories", "DELETE FROM memories WHERE user_id = $1"),
+    (
+        "conversation_turns",
+        "DELETE FROM conversation_turns WHERE conversation_fk IN (SELECT id FROM conversations WHERE user_id = $1)",
+    ),
+    (
+        "conversation_analysis",
+        "DELETE FROM conversation_analysis WHERE conversation_fk IN (SELECT id FROM conversations WHERE user_id = $1)",
+    ),
+    (
+        "webhook_events",
+        "DELETE FROM webhook_events WHERE conversation_id IN (SELECT conversation_id FROM conversations WHERE user_id = $1)",
+    ),
+    (
+        "tool_invocations",
+        "DELETE FROM tool_invocations WHERE user_id = $1 \
+         OR conversation_id IN (SELECT conversation_id FROM conversations WHERE user_id = $1)",
+    ),
+    (
+        "conversations",
+        "DELETE FROM conversations WHERE user_id = $1",
+    ),
+    (
+        "caller_identities",
+        "DELETE FROM caller_identities WHERE user_id = $1",
+    ),
+    ("users", "DELETE FROM users WHERE user_id = $1"),
+];
 
 /// Erasing users, and asking whether something was erased.
 #[async_trait]
@@ -60,7 +115,7 @@ const SELECT_OPEN_EVENTS: &str =
     "SELECT id, conversation_id, payload FROM webhook_events WHERE status <> 'completed'";
 
 /// Erases `user_id` inside an open transaction: their not-yet-processed events first (found by
-/// conversation, id or number in the payload), then every row of `sql::ERASE_USER`, then
+/// conversation, id or number in the payload), then every row of `ERASE_USER`, then
 /// tombstones for the id, numbers and conversations.
 async fn erase_user_in<D: Dialect>(
     conn: &mut Conn<D>,
@@ -118,7 +173,7 @@ async fn erase_user_in<D: Dialect>(
     }
 
     let mut deleted = Vec::new();
-    for (table, statement) in sql::ERASE_USER {
+    for (table, statement) in ERASE_USER {
         let mut rows = query::<D>(statement).bind(user_id).execute(conn).await?;
         if table == "webhook_events" {
             rows += open_events;

@@ -13,6 +13,47 @@ use crate::{
     sql::{self, INSERT_CHUNK},
 };
 
+/// `$6` is the conversation's tombstone digest: a live tombstone inserts nothing.
+const INSERT_EVENT: &str = "INSERT INTO webhook_events \
+     (event_type, conversation_id, event_timestamp, payload, received_at) \
+     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM erasure_tombstones \
+     WHERE digest = $6 AND (expires_at IS NULL OR expires_at > $5)) \
+     ON CONFLICT (event_type, conversation_id) DO NOTHING RETURNING id";
+
+/// An event's id by type and conversation.
+const SELECT_EVENT_ID: &str =
+    "SELECT id FROM webhook_events WHERE event_type = $1 AND conversation_id = $2";
+
+macro_rules! event_columns {
+    () => {
+        "id, event_type, conversation_id, event_timestamp, payload, status, attempts, \
+         error_message, received_at, published_at"
+    };
+}
+
+/// One raw event.
+const SELECT_EVENT: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM webhook_events WHERE id = $1"
+);
+
+/// Pending events last published (or received) before `$1`, oldest first, at most `$2`.
+const SELECT_STALE_EVENTS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM webhook_events WHERE status = 'pending' AND COALESCE(published_at, received_at) < $1 \
+     ORDER BY id LIMIT $2"
+);
+
+/// Records an event's outcome and counts the attempt.
+const FINISH_EVENT: &str = "UPDATE webhook_events SET status = $1, error_message = $2, \
+     processed_at = $3, attempts = attempts + 1 WHERE id = $4";
+
+/// Puts an event back to pending, as never published.
+const REOPEN_EVENT: &str = "UPDATE webhook_events SET status = 'pending', error_message = NULL, \
+     published_at = NULL WHERE id = $1";
+
 /// Raw webhook events and their processing state (the outbox).
 #[async_trait]
 pub trait Events: Send + Sync {
@@ -56,7 +97,7 @@ impl<B: Backend> Events for B {
             columns::EVENT_PAYLOAD.at(&event.conversation_id),
         )?;
         let tombstone = Erased::Conversation(&event.conversation_id);
-        let inserted = query::<B::Sql>(sql::INSERT_EVENT)
+        let inserted = query::<B::Sql>(INSERT_EVENT)
             .bind(&event.event_type)
             .bind(&event.conversation_id)
             .bind(event.event_timestamp)
@@ -72,7 +113,7 @@ impl<B: Backend> Events for B {
             });
         }
         // Neither inserted nor there: the conversation's tombstone refused it.
-        let row = query::<B::Sql>(sql::SELECT_EVENT_ID)
+        let row = query::<B::Sql>(SELECT_EVENT_ID)
             .bind(&event.event_type)
             .bind(&event.conversation_id)
             .fetch_optional(&mut *self.write().await?)
@@ -87,7 +128,7 @@ impl<B: Backend> Events for B {
     }
 
     async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>> {
-        let row = query::<B::Sql>(sql::SELECT_EVENT)
+        let row = query::<B::Sql>(SELECT_EVENT)
             .bind(id)
             .fetch_optional(&mut *self.read().await?)
             .await?;
@@ -118,7 +159,7 @@ impl<B: Backend> Events for B {
         error: Option<&str>,
         at: UnixMillis,
     ) -> StoreResult<()> {
-        query::<B::Sql>(sql::FINISH_EVENT)
+        query::<B::Sql>(FINISH_EVENT)
             .bind(status.as_str())
             .bind(error)
             .bind(at)
@@ -133,7 +174,7 @@ impl<B: Backend> Events for B {
         cutoff: UnixMillis,
         limit: usize,
     ) -> StoreResult<Vec<StoredEvent>> {
-        let rows = query::<B::Sql>(sql::SELECT_STALE_EVENTS)
+        let rows = query::<B::Sql>(SELECT_STALE_EVENTS)
             .bind(cutoff)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&mut *self.read().await?)
@@ -144,7 +185,7 @@ impl<B: Backend> Events for B {
     }
 
     async fn reopen_event(&self, id: i64) -> StoreResult<()> {
-        query::<B::Sql>(sql::REOPEN_EVENT)
+        query::<B::Sql>(REOPEN_EVENT)
             .bind(id)
             .execute_expecting(&mut *self.write().await?, || format!("event {id}"))
             .await?;

@@ -11,6 +11,13 @@ use crate::{
     sql::{self, INSERT_CHUNK},
 };
 
+/// Strengthens a link found again: the larger weight, kind `reinforced` (a manual link stays
+/// manual).
+const UPSERT_LINK_ON_CONFLICT: &str = " ON CONFLICT (source_memory_id, target_memory_id) DO UPDATE SET \
+     weight = CASE WHEN excluded.weight > memory_links.weight THEN excluded.weight ELSE memory_links.weight END, \
+     kind = CASE WHEN memory_links.kind = 'manual' THEN 'manual' ELSE 'reinforced' END, \
+     updated_at = excluded.updated_at";
+
 /// Links between memories.
 #[async_trait]
 pub trait Links: Send + Sync {
@@ -37,7 +44,7 @@ impl<B: Backend> Links for B {
                 "INSERT INTO memory_links (source_memory_id, target_memory_id, weight, \
                  kind, created_at, updated_at) VALUES {}{}",
                 sql::values_rows(chunk.len(), 6),
-                sql::UPSERT_LINK_ON_CONFLICT
+                UPSERT_LINK_ON_CONFLICT
             );
             chunk
                 .iter()

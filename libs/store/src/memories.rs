@@ -13,6 +13,10 @@ use crate::{
     sql::{self, INSERT_CHUNK, memory_columns},
 };
 
+/// A memory's earlier texts, oldest first.
+const SELECT_HISTORY: &str = "SELECT content, changed_at FROM memory_history \
+     WHERE memory_id = $1 AND user_id = $2 ORDER BY changed_at, id";
+
 /// Order of memory listings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MemoryOrder {
@@ -69,7 +73,7 @@ impl<B: Backend> Memories for B {
         user_id: &str,
         id: MemoryId,
     ) -> StoreResult<Vec<(String, UnixMillis)>> {
-        let rows = query::<B::Sql>(sql::SELECT_HISTORY)
+        let rows = query::<B::Sql>(SELECT_HISTORY)
             .bind(id)
             .bind(user_id)
             .fetch_all(&mut *self.read().await?)

@@ -7,8 +7,21 @@ use crate::{
     StoreError, StoreResult,
     backend::Backend,
     dialect::{Record, query},
-    encryption, sql,
+    encryption,
 };
+
+/// Everything the database records about itself.
+const SELECT_ALL_META: &str = "SELECT key, value FROM store_meta";
+
+/// One recorded value.
+pub(crate) const SELECT_META: &str = "SELECT value FROM store_meta WHERE key = $1";
+
+/// Records a value (replacing it).
+pub(crate) const UPSERT_META: &str = "INSERT INTO store_meta (key, value) VALUES ($1, $2) \
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+/// How many vectors the store holds.
+const COUNT_EMBEDDINGS: &str = "SELECT COUNT(*) FROM memory_embeddings";
 
 /// Writes `store_meta` rows, in one transaction.
 pub(crate) async fn upsert_meta<B: Backend>(
@@ -17,7 +30,7 @@ pub(crate) async fn upsert_meta<B: Backend>(
 ) -> StoreResult<()> {
     let mut tx = store.reads().begin().await?;
     for (key, value) in rows {
-        query::<B::Sql>(sql::UPSERT_META)
+        query::<B::Sql>(UPSERT_META)
             .bind(key)
             .bind(value)
             .execute(&mut tx)
@@ -31,7 +44,7 @@ pub(crate) async fn upsert_meta<B: Backend>(
 /// and records the active key.
 pub(crate) async fn check_encryption<B: Backend>(store: &B) -> StoreResult<()> {
     let mut recorded = BTreeMap::new();
-    let rows = query::<B::Sql>(sql::SELECT_ALL_META)
+    let rows = query::<B::Sql>(SELECT_ALL_META)
         .fetch_all(&mut *store.read().await?)
         .await?;
     for row in &rows {
@@ -54,7 +67,7 @@ pub(crate) async fn check_embedding_space<B: Backend>(store: &B) -> StoreResult<
         let stored_dimension: usize = dimension
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("embedding_dimension `{dimension}`")))?;
-        let vectors: i64 = query::<B::Sql>(sql::COUNT_EMBEDDINGS)
+        let vectors: i64 = query::<B::Sql>(COUNT_EMBEDDINGS)
             .fetch_one(&mut *store.read().await?)
             .await?
             .value_at(0)?;
@@ -75,7 +88,7 @@ pub(crate) async fn check_embedding_space<B: Backend>(store: &B) -> StoreResult<
         ("embedding_model", space.model.clone()),
         ("embedding_dimension", space.dimension.to_string()),
     ] {
-        query::<B::Sql>(sql::UPSERT_META)
+        query::<B::Sql>(UPSERT_META)
             .bind(key)
             .bind(value)
             .execute(&mut *store.write().await?)
@@ -86,7 +99,7 @@ pub(crate) async fn check_embedding_space<B: Backend>(store: &B) -> StoreResult<
 
 /// One recorded value.
 async fn read_meta<B: Backend>(store: &B, key: &str) -> StoreResult<Option<String>> {
-    query::<B::Sql>(sql::SELECT_META)
+    query::<B::Sql>(SELECT_META)
         .bind(key)
         .fetch_optional(&mut *store.read().await?)
         .await?

@@ -8,9 +8,39 @@ use crate::{
     backend::Backend,
     dialect::{Conn, Dialect, Record, expect_row, query},
     encryption::columns,
-    sql,
     written::Written,
 };
+
+/// `$3` is the user's scope (`memvox_core::scope_of` the id).
+const INSERT_USER_IF_MISSING: &str = "INSERT INTO users (user_id, created_at, scope) \
+     VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING";
+
+/// A user, with the count of their active facts.
+const SELECT_USER: &str = "SELECT u.user_id, u.display_name, u.summary, u.last_interaction, \
+     u.created_at, (SELECT COUNT(*) FROM memories m WHERE m.user_id = u.user_id \
+     AND m.kind = 'fact' AND m.state = 'active' AND m.superseded_by IS NULL) AS total_memories \
+     FROM users u WHERE u.user_id = $1";
+
+/// What a user's vectors and answers stand at (moved by triggers on every write they depend
+/// on).
+const SELECT_USER_VERSION: &str =
+    "SELECT vectors_version, answers_version FROM users WHERE user_id = $1";
+
+/// Sets a user's display name and/or summary (`NULL` keeps a field).
+const UPDATE_USER_PROFILE: &str = "UPDATE users SET display_name = COALESCE($1, display_name), \
+     summary = COALESCE($2, summary) WHERE user_id = $3";
+
+/// Moves a user's last interaction forward (never back).
+pub(crate) const TOUCH_USER: &str = "UPDATE users SET last_interaction = $1 WHERE user_id = $2 \
+     AND (last_interaction IS NULL OR last_interaction < $1)";
+
+/// Binds a number to a user unless it is bound already (the first binding wins).
+const INSERT_CALLER: &str = "INSERT INTO caller_identities (phone_number, user_id, created_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (phone_number) DO NOTHING";
+
+/// A number's binding.
+const SELECT_CALLER: &str =
+    "SELECT phone_number, user_id, created_at FROM caller_identities WHERE phone_number = $1";
 
 /// Users and the phone numbers bound to them.
 #[async_trait]
@@ -55,7 +85,7 @@ impl<B: Backend> Users for B {
         if user_id.trim().is_empty() {
             return Err(StoreError::Invalid("user id is empty".into()));
         }
-        query::<B::Sql>(sql::INSERT_USER_IF_MISSING)
+        query::<B::Sql>(INSERT_USER_IF_MISSING)
             .bind(user_id)
             .bind(now)
             .bind(scope_of(user_id))
@@ -65,7 +95,7 @@ impl<B: Backend> Users for B {
     }
 
     async fn get_user(&self, user_id: &str) -> StoreResult<Option<User>> {
-        let row = query::<B::Sql>(sql::SELECT_USER)
+        let row = query::<B::Sql>(SELECT_USER)
             .bind(user_id)
             .fetch_optional(&mut *self.read().await?)
             .await?;
@@ -89,7 +119,7 @@ impl<B: Backend> Users for B {
     }
 
     async fn user_version(&self, user_id: &str) -> StoreResult<Option<UserVersion>> {
-        let row = query::<B::Sql>(sql::SELECT_USER_VERSION)
+        let row = query::<B::Sql>(SELECT_USER_VERSION)
             .bind(user_id)
             .fetch_optional(&mut *self.read().await?)
             .await?;
@@ -115,7 +145,7 @@ impl<B: Backend> Users for B {
                     .encrypt(s, columns::USER_SUMMARY.at(user_id))
             })
             .transpose()?;
-        query::<B::Sql>(sql::UPDATE_USER_PROFILE)
+        query::<B::Sql>(UPDATE_USER_PROFILE)
             .bind(display_name)
             .bind(summary)
             .bind(user_id)
@@ -125,7 +155,7 @@ impl<B: Backend> Users for B {
     }
 
     async fn touch_user(&self, user_id: &str, at: UnixMillis) -> StoreResult<()> {
-        query::<B::Sql>(sql::TOUCH_USER)
+        query::<B::Sql>(TOUCH_USER)
             .bind(at)
             .bind(user_id)
             .execute(&mut *self.write().await?)
@@ -145,7 +175,7 @@ impl<B: Backend> Users for B {
         let mut tx = self.begin().await?;
         let mut written = Written::default();
         bind_caller_in::<B::Sql>(&mut tx, &mut written, phone_number, user_id, now).await?;
-        let row = query::<B::Sql>(sql::SELECT_CALLER)
+        let row = query::<B::Sql>(SELECT_CALLER)
             .bind(phone_number)
             .fetch_one(&mut tx)
             .await?;
@@ -158,7 +188,7 @@ impl<B: Backend> Users for B {
     }
 
     async fn user_for_caller(&self, phone_number: &str) -> StoreResult<Option<String>> {
-        let row = query::<B::Sql>(sql::SELECT_CALLER)
+        let row = query::<B::Sql>(SELECT_CALLER)
             .bind(phone_number)
             .fetch_optional(&mut *self.read().await?)
             .await?;
@@ -176,7 +206,7 @@ pub(crate) async fn bind_caller_in<D: Dialect>(
     now: UnixMillis,
 ) -> StoreResult<()> {
     ensure_user_in::<D>(conn, written, user_id, now).await?;
-    query::<D>(sql::INSERT_CALLER)
+    query::<D>(INSERT_CALLER)
         .bind(phone_number)
         .bind(user_id)
         .bind(now)
@@ -193,7 +223,7 @@ pub(crate) async fn ensure_user_in<D: Dialect>(
     now: UnixMillis,
 ) -> StoreResult<()> {
     if written.user_is_new(user_id) {
-        query::<D>(sql::INSERT_USER_IF_MISSING)
+        query::<D>(INSERT_USER_IF_MISSING)
             .bind(user_id)
             .bind(now)
             .bind(scope_of(user_id))

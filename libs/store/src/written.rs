@@ -12,6 +12,9 @@ use crate::{
     sql::{self, INSERT_CHUNK},
 };
 
+/// A conversation's row id.
+const SELECT_CONVERSATION_FK: &str = "SELECT id FROM conversations WHERE conversation_id = $1";
+
 /// The two times a memory write carries: when what it records was said (the call's time, which
 /// memories, their history and episodes are stamped with, and recency decays from) and when
 /// the write happens.
@@ -156,7 +159,7 @@ pub(crate) async fn conversation_fk_in<D: Dialect>(
     if let Some(fk) = written.conversation(conversation_id) {
         return Ok(Some(fk));
     }
-    let row = query::<D>(sql::SELECT_CONVERSATION_FK)
+    let row = query::<D>(SELECT_CONVERSATION_FK)
         .bind(conversation_id)
         .fetch_optional(conn)
         .await?;

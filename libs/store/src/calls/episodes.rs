@@ -14,6 +14,10 @@ use crate::{
     written::Written,
 };
 
+/// Removes the episodes a conversation's earlier recording wrote (`$1` user, `$2` conversation).
+const DELETE_CONVERSATION_EPISODES: &str = "DELETE FROM memories WHERE kind = 'episode' \
+     AND source_conversation = $2 AND user_id = $1";
+
 /// The salience an episode is stored with: below an extracted fact's usual 0.5–0.9, so that of
 /// a fact and an episode matching a query equally, the compact fact ranks first.
 pub const EPISODE_SALIENCE: f64 = 0.3;
@@ -44,7 +48,7 @@ pub(crate) async fn write_episodes_in<D: Dialect>(
         conversation_id,
         episodes,
     } = call;
-    query::<D>(sql::DELETE_CONVERSATION_EPISODES)
+    query::<D>(DELETE_CONVERSATION_EPISODES)
         .bind(user_id)
         .bind(conversation_id)
         .execute(conn)

@@ -16,9 +16,12 @@ use crate::{
     CallRecord, StoreResult,
     backend::Backend,
     dialect::{Record, query},
-    sql,
     written::Written,
 };
+
+/// Start times of a user's completed calls, newest first.
+const SELECT_CALL_TIMES: &str = "SELECT started_at FROM conversations WHERE user_id = $1 \
+     AND status = 'completed' ORDER BY started_at DESC LIMIT $2";
 
 /// Recorded calls.
 #[async_trait]
@@ -37,7 +40,7 @@ pub trait Calls: Send + Sync {
 #[async_trait]
 impl<B: Backend> Calls for B {
     async fn user_call_times(&self, user_id: &str, limit: usize) -> StoreResult<Vec<UnixMillis>> {
-        let rows = query::<B::Sql>(sql::SELECT_CALL_TIMES)
+        let rows = query::<B::Sql>(SELECT_CALL_TIMES)
             .bind(user_id)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&mut *self.read().await?)

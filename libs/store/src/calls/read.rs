@@ -9,8 +9,19 @@ use crate::{
     dialect::{Record, query},
     encryption::columns,
     rows::{decrypt_optional, parse_json_text},
-    sql,
 };
+
+/// A conversation's header.
+const SELECT_CONVERSATION: &str = "SELECT id, conversation_id, agent_id, user_id, started_at, \
+     duration_secs, status, failure_reason FROM conversations WHERE conversation_id = $1";
+
+/// A conversation's turns, in order.
+const SELECT_TURNS: &str = "SELECT turn_index, role, message, time_in_call_secs \
+     FROM conversation_turns WHERE conversation_fk = $1 ORDER BY turn_index";
+
+/// A conversation's analysis.
+const SELECT_ANALYSIS: &str = "SELECT summary, call_successful, evaluation_json, data_collection \
+     FROM conversation_analysis WHERE conversation_fk = $1";
 
 /// Reads a call back (see `Calls::get_call`).
 pub(super) async fn get_call<B: Backend>(
@@ -19,7 +30,7 @@ pub(super) async fn get_call<B: Backend>(
 ) -> StoreResult<Option<CallRecord>> {
     let keyring = &store.core().keyring;
     let mut conn = store.read().await?;
-    let Some(row) = query::<B::Sql>(sql::SELECT_CONVERSATION)
+    let Some(row) = query::<B::Sql>(SELECT_CONVERSATION)
         .bind(conversation_id)
         .fetch_optional(&mut conn)
         .await?
@@ -38,7 +49,7 @@ pub(super) async fn get_call<B: Backend>(
         status: status.parse().map_err(corrupt)?,
         failure_reason: row.value("failure_reason")?,
     };
-    let turn_rows = query::<B::Sql>(sql::SELECT_TURNS)
+    let turn_rows = query::<B::Sql>(SELECT_TURNS)
         .bind(fk)
         .fetch_all(&mut conn)
         .await?;
@@ -46,7 +57,7 @@ pub(super) async fn get_call<B: Backend>(
         .iter()
         .map(|row| turn_from_row(keyring, &conversation_id, row))
         .collect::<StoreResult<_>>()?;
-    let analysis = query::<B::Sql>(sql::SELECT_ANALYSIS)
+    let analysis = query::<B::Sql>(SELECT_ANALYSIS)
         .bind(fk)
         .fetch_optional(&mut conn)
         .await?

@@ -14,6 +14,24 @@ use crate::{
     written::Written,
 };
 
+/// Records a conversation's header, replacing an earlier recording's; returns its row id.
+const UPSERT_CONVERSATION: &str = "INSERT INTO conversations \
+     (conversation_id, agent_id, user_id, started_at, duration_secs, status, failure_reason, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (conversation_id) DO UPDATE SET \
+     agent_id = excluded.agent_id, user_id = excluded.user_id, started_at = excluded.started_at, \
+     duration_secs = excluded.duration_secs, status = excluded.status, \
+     failure_reason = excluded.failure_reason RETURNING id";
+
+/// Removes a conversation's turns (before they are written again).
+const DELETE_TURNS: &str = "DELETE FROM conversation_turns WHERE conversation_fk = $1";
+
+/// Records (or replaces) a conversation's analysis.
+const UPSERT_ANALYSIS: &str = "INSERT INTO conversation_analysis \
+     (conversation_fk, summary, call_successful, evaluation_json, data_collection) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (conversation_fk) DO UPDATE SET \
+     summary = excluded.summary, call_successful = excluded.call_successful, \
+     evaluation_json = excluded.evaluation_json, data_collection = excluded.data_collection";
+
 /// Records a call inside an open transaction, replacing what an earlier recording of the same
 /// conversation wrote.
 pub(crate) async fn record_call_in<D: Dialect>(
@@ -28,7 +46,7 @@ pub(crate) async fn record_call_in<D: Dialect>(
     if let Some(user_id) = &conversation.user_id {
         ensure_user_in::<D>(conn, written, user_id, now).await?;
     }
-    let row = query::<D>(sql::UPSERT_CONVERSATION)
+    let row = query::<D>(UPSERT_CONVERSATION)
         .bind(conversation_id)
         .bind(&conversation.agent_id)
         .bind(&conversation.user_id)
@@ -42,7 +60,7 @@ pub(crate) async fn record_call_in<D: Dialect>(
     let fk: i64 = row.value("id")?;
     written.remember_conversation(conversation_id, fk);
     let turn_context = columns::TURN_MESSAGE.at(conversation_id);
-    query::<D>(sql::DELETE_TURNS).bind(fk).execute(conn).await?;
+    query::<D>(DELETE_TURNS).bind(fk).execute(conn).await?;
     for chunk in call.turns.chunks(INSERT_CHUNK) {
         let statement = format!(
             "INSERT INTO conversation_turns \
@@ -71,7 +89,7 @@ pub(crate) async fn record_call_in<D: Dialect>(
             .as_deref()
             .map(|s| keyring.encrypt(s, columns::ANALYSIS_SUMMARY.at(conversation_id)))
             .transpose()?;
-        query::<D>(sql::UPSERT_ANALYSIS)
+        query::<D>(UPSERT_ANALYSIS)
             .bind(fk)
             .bind(summary)
             .bind(analysis.outcome.as_str())

@@ -12,11 +12,21 @@ use crate::{
     calls::{CallEpisodes, record_call_in, write_episodes_in},
     dialect::{Conn, Dialect, Record, query},
     rows::parse_result_ids,
-    sql,
     tombstone::commit_erased_in,
-    users::bind_caller_in,
+    users::{TOUCH_USER, bind_caller_in},
     written::{Times, Written, flush_written_in},
 };
+
+/// Claims an event for processing: only one transaction can move it out of `pending`.
+const CLAIM_EVENT: &str = "UPDATE webhook_events SET status = 'completed', processed_at = $1, \
+     attempts = attempts + 1, error_message = NULL WHERE id = $2 AND status = 'pending'";
+
+/// An event's status and the memory ids its commit produced.
+const SELECT_EVENT_RESULT: &str =
+    "SELECT status, result_memory_ids FROM webhook_events WHERE id = $1";
+
+/// Records the memory ids an event's commit produced.
+const SAVE_EVENT_RESULT: &str = "UPDATE webhook_events SET result_memory_ids = $1 WHERE id = $2";
 
 /// Applying what the extraction worker made of a call.
 #[async_trait]
@@ -74,7 +84,7 @@ async fn apply_extraction_in<D: Dialect>(
 ) -> StoreResult<ExtractionOutcome> {
     let (keyring, lexical) = (&core.keyring, &core.lexical);
     let now = commit.now;
-    let claimed = query::<D>(sql::CLAIM_EVENT)
+    let claimed = query::<D>(CLAIM_EVENT)
         .bind(now)
         .bind(commit.event_id)
         .execute(conn)
@@ -126,13 +136,13 @@ async fn apply_extraction_in<D: Dialect>(
         .as_ref()
         .and_then(|c| c.conversation.user_id.as_ref())
     {
-        query::<D>(sql::TOUCH_USER)
+        query::<D>(TOUCH_USER)
             .bind(now)
             .bind(user_id)
             .execute(conn)
             .await?;
     }
-    query::<D>(sql::SAVE_EVENT_RESULT)
+    query::<D>(SAVE_EVENT_RESULT)
         .bind(serde_json::json!(memory_ids).to_string())
         .bind(commit.event_id)
         .execute(conn)
@@ -150,7 +160,7 @@ async fn already_applied<D: Dialect>(
     conn: &mut Conn<D>,
     commit: &ExtractionCommit,
 ) -> StoreResult<ExtractionOutcome> {
-    let row = query::<D>(sql::SELECT_EVENT_RESULT)
+    let row = query::<D>(SELECT_EVENT_RESULT)
         .bind(commit.event_id)
         .fetch_optional(conn)
         .await?

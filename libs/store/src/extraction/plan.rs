@@ -14,6 +14,14 @@ use crate::{
     written::{Times, Written, cite_in},
 };
 
+/// Merge an update: new text, salience `max(old, new) + $3` capped at 1, seen at `$5` (the
+/// call's time; an older call does not move `last_seen_at` back), modified at `$8`.
+const MERGE_MEMORY: &str = "UPDATE memories SET content = $1, content_fingerprint = $2, \
+     salience = CASE WHEN (CASE WHEN salience > $4 THEN salience ELSE $4 END) + $3 > 1.0 THEN 1.0 \
+     ELSE (CASE WHEN salience > $4 THEN salience ELSE $4 END) + $3 END, \
+     last_seen_at = CASE WHEN last_seen_at > $5 THEN last_seen_at ELSE $5 END, updated_at = $8 \
+     WHERE id = $6 AND user_id = $7";
+
 /// Salience added when a call repeats or refines a memory (on top of the larger of the two).
 const UPDATE_SALIENCE_BUMP: f64 = 0.05;
 
@@ -126,7 +134,7 @@ async fn update_in<D: Dialect>(
             .execute(conn)
             .await?;
     }
-    query::<D>(sql::MERGE_MEMORY)
+    query::<D>(MERGE_MEMORY)
         .bind(keyring.encrypt(&memory.content, columns::MEMORY_CONTENT.at(user_id))?)
         .bind(keyring.fingerprint(&memory.content))
         .bind(UPDATE_SALIENCE_BUMP)

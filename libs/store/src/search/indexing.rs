@@ -5,10 +5,19 @@ use crate::{
     StoreResult,
     backend::Backend,
     dialect::{Record, query},
+    meta::{SELECT_META, UPSERT_META},
     rows::memory_from_row,
-    sql,
+    sql::memory_columns,
     written::{Written, flush_written_in},
 };
+
+/// Memories without lexical tokens (written before the index existed), a batch at a time.
+const SELECT_UNINDEXED_MEMORIES: &str = concat!(
+    "SELECT ",
+    memory_columns!(),
+    " FROM memories m WHERE NOT EXISTS \
+     (SELECT 1 FROM memory_terms t WHERE t.memory_id = m.id) ORDER BY m.id LIMIT $1"
+);
 
 /// Memories indexed per transaction when earlier memories get their lexical tokens.
 const INDEX_BATCH: usize = 500;
@@ -20,7 +29,7 @@ const INDEX_BATCH: usize = 500;
 /// carries on.
 pub(crate) async fn ensure_lexical_index<B: Backend>(store: &B) -> StoreResult<()> {
     let check = store.core().lexical.check();
-    let recorded: Option<String> = query::<B::Sql>(sql::SELECT_META)
+    let recorded: Option<String> = query::<B::Sql>(SELECT_META)
         .bind("lexical_key_check")
         .fetch_optional(&mut *store.read().await?)
         .await?
@@ -31,7 +40,7 @@ pub(crate) async fn ensure_lexical_index<B: Backend>(store: &B) -> StoreResult<(
         let dropped = query::<B::Sql>("DELETE FROM memory_terms")
             .execute(&mut tx)
             .await?;
-        query::<B::Sql>(sql::UPSERT_META)
+        query::<B::Sql>(UPSERT_META)
             .bind("lexical_key_check")
             .bind(&check)
             .execute(&mut tx)
@@ -58,7 +67,7 @@ async fn index_unindexed_memories<B: Backend>(store: &B) -> StoreResult<usize> {
     let mut indexed = 0;
     loop {
         let mut tx = store.begin().await?;
-        let rows = query::<B::Sql>(sql::SELECT_UNINDEXED_MEMORIES)
+        let rows = query::<B::Sql>(SELECT_UNINDEXED_MEMORIES)
             .bind(i64::try_from(INDEX_BATCH).unwrap_or(i64::MAX))
             .fetch_all(&mut tx)
             .await?;

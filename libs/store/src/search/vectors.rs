@@ -10,9 +10,16 @@ use crate::{
     Memories, MemoryFilter, SearchHit, StoreError, StoreResult,
     backend::Backend,
     dialect::{Record, query},
-    sql,
     vector_index::{IndexedMemory, UserVectors},
 };
+
+/// The version of a user's vectors (moved by triggers on every write the index depends on).
+const SELECT_VECTORS_VERSION: &str = "SELECT vectors_version FROM users WHERE user_id = $1";
+
+/// A user's vectors with the attributes search filters on (the in-memory index).
+const SELECT_USER_VECTORS: &str = "SELECT m.id, m.kind, m.sector, m.state, m.superseded_by, \
+     m.created_at, e.embedding FROM memory_embeddings e JOIN memories m ON m.id = e.memory_id \
+     WHERE e.user_id = $1 AND e.model = $2 ORDER BY m.id";
 
 /// The `limit` memories most similar to `query` through the user's vector index; hits are
 /// re-read from the database and re-checked against the filter.
@@ -53,7 +60,7 @@ pub(crate) async fn user_index<B: Backend>(
     store: &B,
     user_id: &str,
 ) -> StoreResult<Arc<(i64, UserVectors)>> {
-    let version: Option<i64> = query::<B::Sql>(sql::SELECT_VECTORS_VERSION)
+    let version: Option<i64> = query::<B::Sql>(SELECT_VECTORS_VERSION)
         .bind(user_id)
         .fetch_optional(&mut *store.read().await?)
         .await?
@@ -75,7 +82,7 @@ pub(crate) async fn user_index<B: Backend>(
 async fn load_user_vectors<B: Backend>(store: &B, user_id: &str) -> StoreResult<UserVectors> {
     let corrupt = |e: UnknownVariant| StoreError::Corrupt(e.to_string());
     let space = &store.core().space;
-    let rows = query::<B::Sql>(sql::SELECT_USER_VECTORS)
+    let rows = query::<B::Sql>(SELECT_USER_VECTORS)
         .bind(user_id)
         .bind(&space.model)
         .fetch_all(&mut *store.read().await?)
