@@ -115,6 +115,7 @@ impl PostgresStore {
     }
 }
 
+/// Makes sure the pgvector extension exists, creating it if the role may.
 async fn ensure_pgvector(pool: &PgPool, url: &str) -> StoreResult<()> {
     let installed = sqlx::query("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
         .fetch_optional(pool)
@@ -137,6 +138,7 @@ async fn ensure_pgvector(pool: &PgPool, url: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// How many migrations the database has applied (0 before the first).
 async fn applied_count(pool: &PgPool) -> usize {
     sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
         .fetch_one(pool)

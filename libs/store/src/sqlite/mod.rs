@@ -111,6 +111,7 @@ impl SqliteStore {
     }
 }
 
+/// How many migrations the database has applied (0 before the first).
 async fn applied_count(pool: &SqlitePool) -> usize {
     sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
         .fetch_one(pool)
