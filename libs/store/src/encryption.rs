@@ -31,7 +31,6 @@ impl Column {
     }
 }
 
-/// The encrypted columns.
 /// A memory's content as the store writes it for `user_id` (encrypted when `keyring` is on),
 /// for bulk loaders that write the tables directly.
 ///
@@ -45,6 +44,7 @@ pub fn sealed_memory_content(
     Ok(keyring.encrypt(content, columns::MEMORY_CONTENT.at(user_id))?)
 }
 
+/// The encrypted columns.
 pub(crate) mod columns {
     use super::Column;
 

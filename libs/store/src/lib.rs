@@ -16,321 +16,74 @@
 //! analysis summaries are encrypted at rest with the [`Keyring`] the store is opened with
 //! (see `encryption`); reads decrypt, so callers see plaintext.
 //!
-//! Most SQL is shared between the backends (see `common`); only schema, connection set-up,
-//! vector storage/search and the full-text index (SQLite FTS5, PostgreSQL `tsvector` + GIN over
-//! per-user keyed word tokens, see `lexical`) differ.
+//! [`Store`] is the union of role traits in domain words, one area file each: [`StoreInfo`],
+//! [`Users`], [`Events`], [`Calls`], [`Extraction`], [`Memories`], [`MemoryEdits`], [`Search`],
+//! [`Links`], [`Erasure`], [`Retention`], [`Invocations`] and [`Keys`]. Each is implemented once
+//! for any backend (`backend::Backend`) over a small SQL layer (`dialect`), with the SQL shared
+//! between the backends; only schema, connection set-up, vector storage/neighbours and the
+//! full-text index (SQLite FTS5, PostgreSQL `tsvector` + GIN over per-user keyed word tokens,
+//! see `lexical`) differ (`sqlite/backend.rs`, `postgres/backend.rs`).
 
-mod common;
+mod backend;
+mod calls;
+mod dialect;
 mod encryption;
 mod erasure;
 mod error;
+mod events;
+mod extraction;
+mod invocations;
+mod keys;
 mod lexical;
+mod links;
+mod memories;
+mod memory_edits;
+mod meta;
 mod model;
 mod postgres;
 mod retention;
+mod rows;
+mod search;
 mod settings;
 mod sql;
 mod sqlite;
+mod store;
 mod tombstone;
+mod users;
 mod vector_index;
+mod written;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use memvox_core::{CallerIdentity, Memory, MemoryId, MemoryLink, NewMemory, UnixMillis, User};
 use memvox_crypto::Keyring;
 
-pub use common::EPISODE_SALIENCE;
+pub use calls::{Calls, EPISODE_SALIENCE};
 pub use encryption::{
     ColumnStatus, Cursor, ReencryptBatch, encrypted_columns, sealed_memory_content,
 };
+pub use erasure::Erasure;
 pub use error::{StoreError, StoreResult};
+pub use events::Events;
+pub use extraction::Extraction;
+pub use invocations::Invocations;
+pub use keys::Keys;
 pub use lexical::{LexicalKey, MAX_QUERY_TERMS};
+pub use links::Links;
+pub use memories::{Memories, MemoryOrder};
+pub use memory_edits::MemoryEdits;
 pub use model::{
     CallAnalysis, CallRecord, EmbeddingSpace, ErasureReceipt, EventStatus, ExtractionCommit,
     ExtractionOutcome, LexicalHit, LexicalSearch, MemoryEdit, MemoryFilter, Neighbour, NewEvent,
     PlannedMemory, RecordedEvent, SearchHit, StoredEvent, ToolInvocation, UserVersion,
 };
 pub use postgres::PostgresStore;
-pub use retention::{RetentionCutoffs, RetentionReport};
+pub use retention::{Retention, RetentionCutoffs, RetentionReport};
+pub use search::Search;
 pub use settings::{StoreBackend, StoreSettings};
 pub use sqlite::SqliteStore;
+pub use store::{Store, StoreInfo};
 pub use tombstone::Erased;
-
-/// Order of memory listings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MemoryOrder {
-    /// Most recently created first.
-    #[default]
-    Newest,
-    /// Highest salience first, then most recently seen: what matters most about a caller.
-    Salience,
-}
-
-/// The system of record, in domain words. Every method that takes a `user_id` and a memory id
-/// only ever touches that user's memory: another user's id reads as not found.
-#[async_trait]
-pub trait Store: Send + Sync {
-    /// Backend name, `sqlite` or `postgres`.
-    fn backend(&self) -> &'static str;
-
-    /// The model and dimension of the vectors this store holds.
-    fn embedding_space(&self) -> &EmbeddingSpace;
-
-    /// Checks that the database answers (readiness).
-    async fn ping(&self) -> StoreResult<()>;
-
-    /// Returns the user, creating it if it does not exist.
-    async fn ensure_user(&self, user_id: &str, now: UnixMillis) -> StoreResult<User>;
-
-    /// Reads a user.
-    async fn get_user(&self, user_id: &str) -> StoreResult<Option<User>>;
-
-    /// What the user's memories stand at (one primary-key read), `None` for no such user
-    /// (never created, or erased): what cached answers about them are keyed on.
-    async fn user_version(&self, user_id: &str) -> StoreResult<Option<UserVersion>>;
-
-    /// Sets the user's display name and/or summary (`None` leaves a field unchanged).
-    async fn update_user_profile(
-        &self,
-        user_id: &str,
-        display_name: Option<&str>,
-        summary: Option<&str>,
-    ) -> StoreResult<()>;
-
-    /// Records an interaction time on the user (monotonic: an older time is ignored).
-    async fn touch_user(&self, user_id: &str, at: UnixMillis) -> StoreResult<()>;
-
-    /// Binds a phone number to a user. A number already bound keeps its user; the existing
-    /// binding is returned.
-    async fn bind_caller(
-        &self,
-        phone_number: &str,
-        user_id: &str,
-        now: UnixMillis,
-    ) -> StoreResult<CallerIdentity>;
-
-    /// The user a phone number is bound to.
-    async fn user_for_caller(&self, phone_number: &str) -> StoreResult<Option<String>>;
-
-    /// Erases a user, in one transaction: every row in every table that mentions them, their
-    /// events not processed yet (pending, retrying, dead-lettered: found by conversation, user
-    /// id or number in the payload), and tombstones for their id, numbers and conversations,
-    /// so no delivery, redelivery or replay brings them back (see [`Erased`]). Tombstones live
-    /// `store.tombstone_lifetime_days` (forever by default).
-    async fn erase_user(&self, user_id: &str, now: UnixMillis) -> StoreResult<ErasureReceipt>;
-
-    /// Whether any of `subjects` was erased (has a live tombstone at `now`).
-    async fn is_erased(&self, subjects: &[Erased<'_>], now: UnixMillis) -> StoreResult<bool>;
-
-    /// Stores a raw webhook event idempotently on (type, conversation id); an event of an
-    /// erased conversation is refused with [`StoreError::Erased`] and nothing is stored.
-    async fn record_event(&self, event: &NewEvent) -> StoreResult<RecordedEvent>;
-
-    /// Reads a raw event.
-    async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>>;
-
-    /// Records that events were (re)published to the bus at `at`.
-    async fn mark_events_published(&self, ids: &[i64], at: UnixMillis) -> StoreResult<()>;
-
-    /// Records the outcome of processing an event and counts the attempt.
-    async fn finish_event(
-        &self,
-        id: i64,
-        status: EventStatus,
-        error: Option<&str>,
-        at: UnixMillis,
-    ) -> StoreResult<()>;
-
-    /// Pending events whose last publish (or receipt, if never published) is before `cutoff`:
-    /// the outbox reconciler re-publishes these.
-    async fn stale_pending_events(
-        &self,
-        cutoff: UnixMillis,
-        limit: usize,
-    ) -> StoreResult<Vec<StoredEvent>>;
-
-    /// Puts a dead-lettered event back to pending (operator replay).
-    async fn reopen_event(&self, id: i64) -> StoreResult<()>;
-
-    /// Start times of the user's recorded calls, newest first.
-    async fn user_call_times(&self, user_id: &str, limit: usize) -> StoreResult<Vec<UnixMillis>>;
-
-    /// Records a call (conversation, turns, analysis), replacing what an earlier delivery of
-    /// the same conversation recorded.
-    async fn record_call(&self, call: &CallRecord, now: UnixMillis) -> StoreResult<()>;
-
-    /// Reads a call back.
-    async fn get_call(&self, conversation_id: &str) -> StoreResult<Option<CallRecord>>;
-
-    /// Applies everything one post-call event produces — the call, a caller binding, the memory
-    /// changes — and marks the event completed, in one transaction. Idempotent on the event: a
-    /// second application (redelivery after a crash between commit and ack, or two workers
-    /// racing) writes nothing and returns the first run's memory ids.
-    async fn apply_extraction(&self, commit: &ExtractionCommit) -> StoreResult<ExtractionOutcome>;
-
-    /// Applies several events' extractions, in order, in one transaction (a group commit: the
-    /// transaction's fixed cost is paid once for all of them). Each is idempotent as in
-    /// [`Store::apply_extraction`]; a later commit sees what an earlier one wrote. If any of them
-    /// fails, none is written and the error is returned.
-    async fn apply_extractions(
-        &self,
-        commits: &[&ExtractionCommit],
-    ) -> StoreResult<Vec<ExtractionOutcome>>;
-
-    /// Earlier texts of a memory, oldest first: `(content, changed_at)`.
-    async fn memory_history(
-        &self,
-        user_id: &str,
-        id: MemoryId,
-    ) -> StoreResult<Vec<(String, UnixMillis)>>;
-
-    /// Inserts a memory (salience clamped to `[0, 1]`, decay from its sector). A memory with
-    /// provenance is linked to its conversation, which must have been recorded.
-    async fn insert_memory(&self, memory: &NewMemory, now: UnixMillis) -> StoreResult<Memory>;
-
-    /// Reads one of a user's memories.
-    async fn get_memory(&self, user_id: &str, id: MemoryId) -> StoreResult<Option<Memory>>;
-
-    /// Reads several of a user's memories in one statement, in no particular order; ids that
-    /// do not exist (or belong to another user) are left out.
-    async fn get_memories(&self, user_id: &str, ids: &[MemoryId]) -> StoreResult<Vec<Memory>>;
-
-    /// A user's memories whose normalised text equals `content`'s (exact duplicates).
-    async fn find_exact_duplicates(&self, user_id: &str, content: &str)
-    -> StoreResult<Vec<Memory>>;
-
-    /// For each of `contents`, the user's memories whose normalised text equals it (as
-    /// [`Store::find_exact_duplicates`]), in one statement.
-    async fn find_exact_duplicates_of(
-        &self,
-        user_id: &str,
-        contents: &[&str],
-    ) -> StoreResult<Vec<Vec<Memory>>>;
-
-    /// Lists a user's memories.
-    async fn list_memories(
-        &self,
-        user_id: &str,
-        filter: &MemoryFilter,
-        order: MemoryOrder,
-        limit: usize,
-    ) -> StoreResult<Vec<Memory>>;
-
-    /// Changes a memory's text, sector, salience or state.
-    async fn edit_memory(
-        &self,
-        user_id: &str,
-        id: MemoryId,
-        edit: &MemoryEdit,
-        now: UnixMillis,
-    ) -> StoreResult<Memory>;
-
-    /// Marks `old` as superseded by `new` (both the user's).
-    async fn supersede_memory(
-        &self,
-        user_id: &str,
-        old: MemoryId,
-        new: MemoryId,
-        now: UnixMillis,
-    ) -> StoreResult<()>;
-
-    /// Marks memories as recalled now (recency restarts, salience nudged up by `bump`, capped at
-    /// 1); returns how many of the user's memories were touched.
-    async fn reinforce_memories(
-        &self,
-        user_id: &str,
-        ids: &[MemoryId],
-        bump: f64,
-        now: UnixMillis,
-    ) -> StoreResult<u64>;
-
-    /// Deletes one memory with its vector and links; `false` if it did not exist.
-    async fn delete_memory(&self, user_id: &str, id: MemoryId) -> StoreResult<bool>;
-
-    /// Stores (or replaces) the vectors of memories, in the store's embedding space.
-    async fn store_embeddings(
-        &self,
-        vectors: &[(MemoryId, Vec<f32>)],
-        now: UnixMillis,
-    ) -> StoreResult<()>;
-
-    /// The `limit` memories of a user most similar (cosine) to `query` that pass `filter`.
-    async fn search_memories(
-        &self,
-        user_id: &str,
-        query: &[f32],
-        filter: &MemoryFilter,
-        limit: usize,
-    ) -> StoreResult<Vec<SearchHit>>;
-
-    /// The at most `limit` memories of a user that contain words of `query` (exact words, see
-    /// `memvox_core::text::lexical_terms`) and pass `filter`, most matching first, each with its
-    /// cosine similarity to `query_vector`. Finds names, numbers and product codes an embedding
-    /// may miss; a query with no content word finds nothing, and words most of the user's
-    /// memories share are not looked up (they still count in `matched`). A user with fewer than
-    /// `min_memories` embedded memories is not searched (only `memories` is filled in).
-    async fn search_lexical(
-        &self,
-        user_id: &str,
-        query: &str,
-        query_vector: &[f32],
-        filter: &MemoryFilter,
-        limit: usize,
-        min_memories: usize,
-    ) -> StoreResult<LexicalSearch>;
-
-    /// For each of the user's embedded memories in `ids`, up to `limit` other memories of the
-    /// user that pass `filter` and whose cosine similarity to it is above `threshold`, best first,
-    /// grouped in the order of `ids`: one read for a whole batch of memories to link. An id
-    /// without a vector, or not the user's, has no neighbours.
-    async fn similar_memories(
-        &self,
-        user_id: &str,
-        ids: &[MemoryId],
-        filter: &MemoryFilter,
-        threshold: f64,
-        limit: usize,
-    ) -> StoreResult<Vec<Neighbour>>;
-
-    /// Creates links, or strengthens existing ones (weight becomes the maximum, kind
-    /// `reinforced`).
-    async fn upsert_links(&self, links: &[MemoryLink], now: UnixMillis) -> StoreResult<()>;
-
-    /// Outgoing links of the given memories.
-    async fn links_from(&self, ids: &[MemoryId]) -> StoreResult<Vec<MemoryLink>>;
-
-    /// Appends server-tool calls to the invocation log, except those of an erased conversation
-    /// or of a user erased since the call (queued before an erasure, written after it).
-    async fn log_tool_invocations(&self, calls: &[ToolInvocation]) -> StoreResult<()>;
-
-    /// Deletes one batch (at most `limit` rows of each) of what is past its age: raw payloads of
-    /// completed events and turns of old calls (see `retention`); memories, episodes and call
-    /// headers stay. Call until it deletes fewer than `limit` of each.
-    async fn purge_expired(
-        &self,
-        cutoffs: &RetentionCutoffs,
-        limit: usize,
-    ) -> StoreResult<RetentionReport>;
-
-    /// How each encrypted column's values are stored: how many per key id, how many plaintext.
-    async fn encryption_status(&self) -> StoreResult<Vec<ColumnStatus>>;
-
-    /// Re-encrypts under the active key one batch of `column` (one of [`encrypted_columns`])
-    /// after `after` (from the start when `None`): legacy plaintext and values under other
-    /// keys, each compare-and-swapped against the value read so a concurrent write is never
-    /// lost, in one transaction. Memory fingerprints are recomputed with the index key.
-    async fn reencrypt_batch(
-        &self,
-        column: &str,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> StoreResult<ReencryptBatch>;
-
-    /// Records that the data needs only the active key (after a complete rotation), so older
-    /// keys can be removed from the key source.
-    async fn retire_inactive_keys(&self) -> StoreResult<()>;
-}
+pub use users::Users;
 
 /// Opens the configured backend, migrating it when the settings ask for it, and checks its
 /// embedding space and its keys against `keyring`, which encrypts and decrypts every sensitive

@@ -259,7 +259,7 @@ pub struct LexicalSearch {
 }
 
 /// A memory similar to one of the same user's memories (see
-/// [`Store::similar_memories`](crate::Store::similar_memories)).
+/// [`Search::similar_memories`](crate::Search::similar_memories)).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Neighbour {
     /// The memory whose neighbours were asked for.

@@ -2,7 +2,53 @@
 //! old calls are deleted in batches once past their age; memories, episodes, summaries and the
 //! call headers stay. Pending and dead-lettered events are kept: they still have work to do.
 
+use async_trait::async_trait;
 use memvox_core::UnixMillis;
+
+use crate::{StoreResult, backend::Backend, dialect::query};
+
+/// Deleting what is kept only for a while.
+#[async_trait]
+pub trait Retention: Send + Sync {
+    /// Deletes one batch (at most `limit` rows of each) of what is past its age: raw payloads of
+    /// completed events and turns of old calls; memories, episodes and call headers stay. Call
+    /// until it deletes fewer than `limit` of each.
+    async fn purge_expired(
+        &self,
+        cutoffs: &RetentionCutoffs,
+        limit: usize,
+    ) -> StoreResult<RetentionReport>;
+}
+
+#[async_trait]
+impl<B: Backend> Retention for B {
+    async fn purge_expired(
+        &self,
+        cutoffs: &RetentionCutoffs,
+        limit: usize,
+    ) -> StoreResult<RetentionReport> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut report = RetentionReport::default();
+        let steps = [
+            (
+                cutoffs.payloads_before,
+                PURGE_PAYLOADS,
+                &mut report.payloads,
+            ),
+            (cutoffs.turns_before, PURGE_TURNS, &mut report.turns),
+        ];
+        for (cutoff, statement, deleted) in steps {
+            if let Some(cutoff) = cutoff {
+                *deleted = query::<B::Sql>(statement)
+                    .bind(cutoff)
+                    .bind(limit)
+                    .execute(&mut *self.write().await?)
+                    .await?;
+            }
+        }
+        Ok(report)
+    }
+}
 
 /// Ages past which data is deleted, as absolute cutoffs (`None`: kept forever).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,10 +69,10 @@ pub struct RetentionReport {
 }
 
 /// Up to `$2` completed raw events received before `$1`.
-pub(crate) const PURGE_PAYLOADS: &str = "DELETE FROM webhook_events WHERE id IN (SELECT id \
+const PURGE_PAYLOADS: &str = "DELETE FROM webhook_events WHERE id IN (SELECT id \
      FROM webhook_events WHERE status = 'completed' AND received_at < $1 ORDER BY id LIMIT $2)";
 
 /// Up to `$2` turns of calls that started before `$1`.
-pub(crate) const PURGE_TURNS: &str = "DELETE FROM conversation_turns WHERE id IN (SELECT t.id \
+const PURGE_TURNS: &str = "DELETE FROM conversation_turns WHERE id IN (SELECT t.id \
      FROM conversation_turns t JOIN conversations c ON c.id = t.conversation_fk \
      WHERE c.started_at < $1 ORDER BY t.id LIMIT $2)";

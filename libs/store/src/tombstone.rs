@@ -19,6 +19,12 @@ use memvox_core::{SCOPE_SEPARATOR, UnixMillis};
 use memvox_crypto::Keyring;
 use serde_json::Value;
 
+use crate::{
+    ExtractionCommit, StoreResult, ToolInvocation,
+    dialect::{Conn, Dialect, Record, query},
+    sql,
+};
+
 /// Something an erasure may have tombstoned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Erased<'a> {
@@ -67,6 +73,141 @@ pub(crate) fn mentions(payload: &str, values: &HashSet<String>) -> bool {
         }
     }
     serde_json::from_str::<Value>(payload).is_ok_and(|document| walk(&document, values))
+}
+
+/// Deletes one raw event.
+pub(crate) const DELETE_EVENT: &str = "DELETE FROM webhook_events WHERE id = $1";
+
+/// When a raw event arrived.
+const SELECT_EVENT_RECEIVED: &str = "SELECT received_at FROM webhook_events WHERE id = $1";
+
+/// Records a tombstone (an existing one stands).
+const INSERT_TOMBSTONE: &str = "INSERT INTO erasure_tombstones \
+     (digest, created_at, expires_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING";
+
+/// Forgets tombstones whose lifetime is over.
+const PURGE_TOMBSTONES: &str =
+    "DELETE FROM erasure_tombstones WHERE expires_at IS NOT NULL AND expires_at <= $1";
+
+/// Records tombstones for `erased` (and forgets expired ones) in an open transaction.
+pub(crate) async fn tombstone_in<D: Dialect>(
+    conn: &mut Conn<D>,
+    keyring: &Keyring,
+    lifetime_days: Option<u64>,
+    erased: &[Erased<'_>],
+    now: UnixMillis,
+) -> StoreResult<()> {
+    query::<D>(PURGE_TOMBSTONES).bind(now).execute(conn).await?;
+    let expires_at = expires_at(now, lifetime_days);
+    for subject in erased {
+        query::<D>(INSERT_TOMBSTONE)
+            .bind(subject.digest(keyring))
+            .bind(now)
+            .bind(expires_at)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether a claimed commit is for an erased conversation, or for a user or number erased after
+/// its event arrived (a caller who phones again after an erasure is a new caller); if so its
+/// event row is deleted and its conversation tombstoned, in the open transaction.
+pub(crate) async fn commit_erased_in<D: Dialect>(
+    conn: &mut Conn<D>,
+    keyring: &Keyring,
+    lifetime_days: Option<u64>,
+    commit: &ExtractionCommit,
+) -> StoreResult<bool> {
+    let Some(call) = &commit.call else {
+        return Ok(false);
+    };
+    let conversation = [Erased::Conversation(&call.conversation.conversation_id)];
+    let mut callers: Vec<_> = call
+        .conversation
+        .user_id
+        .as_deref()
+        .map(Erased::User)
+        .into_iter()
+        .collect();
+    if let Some((number, user_id)) = &commit.bind_caller {
+        callers.push(Erased::Number(number));
+        callers.push(Erased::User(user_id));
+    }
+    let received_at: i64 = query::<D>(SELECT_EVENT_RECEIVED)
+        .bind(commit.event_id)
+        .fetch_one(conn)
+        .await?
+        .value_at(0)?;
+    let erased = is_erased_in::<D>(conn, keyring, &conversation, i64::MIN, commit.now).await?
+        || is_erased_in::<D>(conn, keyring, &callers, received_at, commit.now).await?;
+    if !erased {
+        return Ok(false);
+    }
+    query::<D>(DELETE_EVENT)
+        .bind(commit.event_id)
+        .execute(conn)
+        .await?;
+    tombstone_in::<D>(conn, keyring, lifetime_days, &conversation, commit.now).await?;
+    Ok(true)
+}
+
+/// The tool invocations to log: those of a conversation erased, or of a user erased since the
+/// call (queued before the erasure, written after), are dropped.
+pub(crate) async fn unerased_invocations_in<'c, D: Dialect>(
+    conn: &mut Conn<D>,
+    keyring: &Keyring,
+    calls: &'c [ToolInvocation],
+) -> StoreResult<Vec<&'c ToolInvocation>> {
+    let mut kept = Vec::with_capacity(calls.len());
+    for call in calls {
+        let at = call.created_at;
+        let conversation: Vec<_> = call
+            .conversation_id
+            .as_deref()
+            .map(Erased::Conversation)
+            .into_iter()
+            .collect();
+        let user: Vec<_> = call
+            .user_id
+            .as_deref()
+            .map(Erased::User)
+            .into_iter()
+            .collect();
+        let erased = is_erased_in::<D>(conn, keyring, &conversation, i64::MIN, at).await?
+            || is_erased_in::<D>(conn, keyring, &user, at, at).await?;
+        if !erased {
+            kept.push(call);
+        }
+    }
+    Ok(kept)
+}
+
+/// Whether any of `subjects` has a tombstone made at or after `since` and alive at `now`, read
+/// on `conn`.
+pub(crate) async fn is_erased_in<D: Dialect>(
+    conn: &mut Conn<D>,
+    keyring: &Keyring,
+    subjects: &[Erased<'_>],
+    since: UnixMillis,
+    now: UnixMillis,
+) -> StoreResult<bool> {
+    if subjects.is_empty() {
+        return Ok(false);
+    }
+    let statement = format!(
+        "SELECT 1 AS hit FROM erasure_tombstones WHERE (expires_at IS NULL OR expires_at > $1) \
+         AND created_at >= $2 AND digest IN ({}) LIMIT 1",
+        sql::placeholders(3, subjects.len())
+    );
+    let hit = subjects
+        .iter()
+        .fold(query::<D>(statement).bind(now).bind(since), |q, subject| {
+            q.bind(subject.digest(keyring))
+        })
+        .fetch_optional(conn)
+        .await?;
+    Ok(hit.is_some())
 }
 
 #[cfg(test)]

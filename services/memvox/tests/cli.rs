@@ -13,7 +13,7 @@ use std::{
 mod support;
 
 use memvox_core::{NewMemory, Sector};
-use memvox_store::{EmbeddingSpace, SqliteStore, Store, StoreSettings};
+use memvox_store::{EmbeddingSpace, MemoryEdits, Search, SqliteStore, StoreSettings};
 use support::{memvox, stderr_of};
 
 fn postgres_url(user: &str, database: &str) -> String {

@@ -1,0 +1,116 @@
+//! What a backend gives the shared area implementations: its [`Dialect`], its pools, what every
+//! store holds ([`Core`]), and the few things that differ (vector storage and neighbours, the
+//! full-text index's SQL). Every role trait of the store is implemented once, for any
+//! [`Backend`], in its area file.
+
+use async_trait::async_trait;
+use memvox_core::{MemoryId, UnixMillis};
+use memvox_crypto::Keyring;
+use sqlx::{Pool, Transaction, pool::PoolConnection};
+
+use crate::{
+    EmbeddingSpace, LexicalKey, MemoryFilter, Neighbour, StoreResult, dialect::Dialect,
+    vector_index::VectorIndex,
+};
+
+/// The sqlx database of backend `B`.
+pub(crate) type Db<B> = <<B as Backend>::Sql as Dialect>::Db;
+
+/// A row of backend `B`.
+pub(crate) type RowOf<B> = <<B as Backend>::Sql as Dialect>::Row;
+
+/// What both backends hold besides their pools.
+#[derive(Debug, Clone)]
+pub(crate) struct Core {
+    /// The model and dimension of the stored vectors.
+    pub(crate) space: EmbeddingSpace,
+    /// Per-user vector indexes.
+    pub(crate) index: VectorIndex,
+    /// The key of the lexical index's tokens.
+    pub(crate) lexical: LexicalKey,
+    /// Encrypts and decrypts every sensitive value.
+    pub(crate) keyring: Keyring,
+    /// How long erasure tombstones live (`None`: forever).
+    pub(crate) tombstone_days: Option<u64>,
+}
+
+impl Core {
+    /// What a store opened with `space`, `keyring` and `tombstone_days` holds.
+    pub(crate) fn new(
+        space: EmbeddingSpace,
+        keyring: Keyring,
+        tombstone_days: Option<u64>,
+    ) -> Self {
+        Self {
+            space,
+            index: VectorIndex::default(),
+            lexical: LexicalKey::for_keyring(&keyring),
+            keyring,
+            tombstone_days,
+        }
+    }
+}
+
+/// A database backend of the store.
+#[async_trait]
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// Its SQL dialect.
+    type Sql: Dialect;
+
+    /// Backend name, `sqlite` or `postgres`.
+    const NAME: &'static str;
+
+    /// How many memories contain token `${n}` (one user's posting list).
+    const TOKEN_COUNT: &'static str;
+
+    /// The lexical search: `{columns}`, `{conditions}` and `{next}` are filled in.
+    const TOKEN_SEARCH: &'static str;
+
+    /// How tokens are or-ed in a match.
+    const TOKEN_OR: &'static str;
+
+    /// What the store holds.
+    fn core(&self) -> &Core;
+
+    /// The pool reads use.
+    fn reads(&self) -> &Pool<Db<Self>>;
+
+    /// The pool every write uses.
+    fn writes(&self) -> &Pool<Db<Self>>;
+
+    /// Appends a row's stored vector (column `embedding`) to an index matrix.
+    fn push_row_vector(&self, row: &RowOf<Self>, matrix: &mut Vec<f32>) -> StoreResult<()>;
+
+    /// Stores (or replaces) vectors already checked against the embedding space.
+    async fn write_vectors(
+        &self,
+        vectors: &[(MemoryId, Vec<f32>)],
+        now: UnixMillis,
+    ) -> StoreResult<()>;
+
+    /// Neighbours of distinct embedded memories `ids` (see `Search::similar_memories`), in
+    /// any order.
+    async fn neighbours(
+        &self,
+        user_id: &str,
+        ids: &[MemoryId],
+        filter: &MemoryFilter,
+        threshold: f64,
+        limit: usize,
+    ) -> StoreResult<Vec<Neighbour>>;
+
+    /// A connection for reads.
+    async fn read(&self) -> StoreResult<PoolConnection<Db<Self>>> {
+        Ok(self.reads().acquire().await?)
+    }
+
+    /// The connection for a single write.
+    async fn write(&self) -> StoreResult<PoolConnection<Db<Self>>> {
+        Ok(self.writes().acquire().await?)
+    }
+
+    /// A write transaction.
+    async fn begin(&self) -> StoreResult<Transaction<'static, Db<Self>>> {
+        Ok(self.writes().begin().await?)
+    }
+}

@@ -1,0 +1,194 @@
+//! Events and the outbox: raw webhook events stored once on arrival, published to the bus,
+//! processed, retried, dead-lettered and replayed.
+
+use async_trait::async_trait;
+use memvox_core::UnixMillis;
+
+use crate::{
+    Erased, EventStatus, NewEvent, RecordedEvent, StoreError, StoreResult, StoredEvent,
+    backend::Backend,
+    dialect::{Record, query},
+    encryption::columns,
+    rows::event_from_row,
+    sql::{self, INSERT_CHUNK},
+};
+
+/// `$6` is the conversation's tombstone digest: a live tombstone inserts nothing.
+const INSERT_EVENT: &str = "INSERT INTO webhook_events \
+     (event_type, conversation_id, event_timestamp, payload, received_at) \
+     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM erasure_tombstones \
+     WHERE digest = $6 AND (expires_at IS NULL OR expires_at > $5)) \
+     ON CONFLICT (event_type, conversation_id) DO NOTHING RETURNING id";
+
+/// An event's id by type and conversation.
+const SELECT_EVENT_ID: &str =
+    "SELECT id FROM webhook_events WHERE event_type = $1 AND conversation_id = $2";
+
+macro_rules! event_columns {
+    () => {
+        "id, event_type, conversation_id, event_timestamp, payload, status, attempts, \
+         error_message, received_at, published_at"
+    };
+}
+
+/// One raw event.
+const SELECT_EVENT: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM webhook_events WHERE id = $1"
+);
+
+/// Pending events last published (or received) before `$1`, oldest first, at most `$2`.
+const SELECT_STALE_EVENTS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM webhook_events WHERE status = 'pending' AND COALESCE(published_at, received_at) < $1 \
+     ORDER BY id LIMIT $2"
+);
+
+/// Records an event's outcome and counts the attempt.
+const FINISH_EVENT: &str = "UPDATE webhook_events SET status = $1, error_message = $2, \
+     processed_at = $3, attempts = attempts + 1 WHERE id = $4";
+
+/// Puts an event back to pending, as never published.
+const REOPEN_EVENT: &str = "UPDATE webhook_events SET status = 'pending', error_message = NULL, \
+     published_at = NULL WHERE id = $1";
+
+/// Raw webhook events and their processing state (the outbox).
+#[async_trait]
+pub trait Events: Send + Sync {
+    /// Stores a raw webhook event idempotently on (type, conversation id); an event of an
+    /// erased conversation is refused with [`StoreError::Erased`] and nothing is stored.
+    async fn record_event(&self, event: &NewEvent) -> StoreResult<RecordedEvent>;
+
+    /// Reads a raw event.
+    async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>>;
+
+    /// Records that events were (re)published to the bus at `at`.
+    async fn mark_events_published(&self, ids: &[i64], at: UnixMillis) -> StoreResult<()>;
+
+    /// Records the outcome of processing an event and counts the attempt.
+    async fn finish_event(
+        &self,
+        id: i64,
+        status: EventStatus,
+        error: Option<&str>,
+        at: UnixMillis,
+    ) -> StoreResult<()>;
+
+    /// Pending events whose last publish (or receipt, if never published) is before `cutoff`:
+    /// the outbox reconciler re-publishes these.
+    async fn stale_pending_events(
+        &self,
+        cutoff: UnixMillis,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredEvent>>;
+
+    /// Puts a dead-lettered event back to pending (operator replay).
+    async fn reopen_event(&self, id: i64) -> StoreResult<()>;
+}
+
+#[async_trait]
+impl<B: Backend> Events for B {
+    async fn record_event(&self, event: &NewEvent) -> StoreResult<RecordedEvent> {
+        let keyring = &self.core().keyring;
+        let payload = keyring.encrypt(
+            &event.payload,
+            columns::EVENT_PAYLOAD.at(&event.conversation_id),
+        )?;
+        let tombstone = Erased::Conversation(&event.conversation_id);
+        let inserted = query::<B::Sql>(INSERT_EVENT)
+            .bind(&event.event_type)
+            .bind(&event.conversation_id)
+            .bind(event.event_timestamp)
+            .bind(&payload)
+            .bind(event.received_at)
+            .bind(tombstone.digest(keyring))
+            .fetch_optional(&mut *self.write().await?)
+            .await?;
+        if let Some(row) = inserted {
+            return Ok(RecordedEvent {
+                id: row.value("id")?,
+                inserted: true,
+            });
+        }
+        // Neither inserted nor there: the conversation's tombstone refused it.
+        let row = query::<B::Sql>(SELECT_EVENT_ID)
+            .bind(&event.event_type)
+            .bind(&event.conversation_id)
+            .fetch_optional(&mut *self.write().await?)
+            .await?
+            .ok_or_else(|| StoreError::Erased {
+                what: "the event's conversation".to_owned(),
+            })?;
+        Ok(RecordedEvent {
+            id: row.value("id")?,
+            inserted: false,
+        })
+    }
+
+    async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>> {
+        let row = query::<B::Sql>(SELECT_EVENT)
+            .bind(id)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        row.as_ref()
+            .map(|r| event_from_row(&self.core().keyring, r))
+            .transpose()
+    }
+
+    async fn mark_events_published(&self, ids: &[i64], at: UnixMillis) -> StoreResult<()> {
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let statement = format!(
+                "UPDATE webhook_events SET published_at = $1 WHERE id IN ({})",
+                sql::placeholders(2, chunk.len())
+            );
+            chunk
+                .iter()
+                .fold(query::<B::Sql>(statement).bind(at), |q, id| q.bind(*id))
+                .execute(&mut *self.write().await?)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn finish_event(
+        &self,
+        id: i64,
+        status: EventStatus,
+        error: Option<&str>,
+        at: UnixMillis,
+    ) -> StoreResult<()> {
+        query::<B::Sql>(FINISH_EVENT)
+            .bind(status.as_str())
+            .bind(error)
+            .bind(at)
+            .bind(id)
+            .execute_expecting(&mut *self.write().await?, || format!("event {id}"))
+            .await?;
+        Ok(())
+    }
+
+    async fn stale_pending_events(
+        &self,
+        cutoff: UnixMillis,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        let rows = query::<B::Sql>(SELECT_STALE_EVENTS)
+            .bind(cutoff)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        rows.iter()
+            .map(|r| event_from_row(&self.core().keyring, r))
+            .collect()
+    }
+
+    async fn reopen_event(&self, id: i64) -> StoreResult<()> {
+        query::<B::Sql>(REOPEN_EVENT)
+            .bind(id)
+            .execute_expecting(&mut *self.write().await?, || format!("event {id}"))
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,197 @@
+//! Memories and their history: reading a user's memories, by id, by exact text, as a listing,
+//! and the earlier texts of one.
+
+use async_trait::async_trait;
+use memvox_core::{Memory, MemoryId, UnixMillis};
+
+use crate::{
+    MemoryFilter, StoreResult,
+    backend::Backend,
+    dialect::{Record, query},
+    encryption::columns,
+    rows::memory_from_row,
+    sql::{self, INSERT_CHUNK, memory_columns},
+};
+
+/// A memory's earlier texts, oldest first.
+const SELECT_HISTORY: &str = "SELECT content, changed_at FROM memory_history \
+     WHERE memory_id = $1 AND user_id = $2 ORDER BY changed_at, id";
+
+/// Order of memory listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemoryOrder {
+    /// Most recently created first.
+    #[default]
+    Newest,
+    /// Highest salience first, then most recently seen: what matters most about a caller.
+    Salience,
+}
+
+/// Reading a user's memories. Another user's id reads as not found.
+#[async_trait]
+pub trait Memories: Send + Sync {
+    /// Earlier texts of a memory, oldest first: `(content, changed_at)`.
+    async fn memory_history(
+        &self,
+        user_id: &str,
+        id: MemoryId,
+    ) -> StoreResult<Vec<(String, UnixMillis)>>;
+
+    /// Reads one of a user's memories.
+    async fn get_memory(&self, user_id: &str, id: MemoryId) -> StoreResult<Option<Memory>>;
+
+    /// Reads several of a user's memories in one statement, in no particular order; ids that
+    /// do not exist (or belong to another user) are left out.
+    async fn get_memories(&self, user_id: &str, ids: &[MemoryId]) -> StoreResult<Vec<Memory>>;
+
+    /// A user's memories whose normalised text equals `content`'s (exact duplicates).
+    async fn find_exact_duplicates(&self, user_id: &str, content: &str)
+    -> StoreResult<Vec<Memory>>;
+
+    /// For each of `contents`, the user's memories whose normalised text equals it (as
+    /// [`Memories::find_exact_duplicates`]), in one statement.
+    async fn find_exact_duplicates_of(
+        &self,
+        user_id: &str,
+        contents: &[&str],
+    ) -> StoreResult<Vec<Vec<Memory>>>;
+
+    /// Lists a user's memories.
+    async fn list_memories(
+        &self,
+        user_id: &str,
+        filter: &MemoryFilter,
+        order: MemoryOrder,
+        limit: usize,
+    ) -> StoreResult<Vec<Memory>>;
+}
+
+#[async_trait]
+impl<B: Backend> Memories for B {
+    async fn memory_history(
+        &self,
+        user_id: &str,
+        id: MemoryId,
+    ) -> StoreResult<Vec<(String, UnixMillis)>> {
+        let rows = query::<B::Sql>(SELECT_HISTORY)
+            .bind(id)
+            .bind(user_id)
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        let context = columns::HISTORY_CONTENT.at(user_id);
+        rows.iter()
+            .map(|row| {
+                let stored: String = row.value("content")?;
+                Ok((
+                    self.core().keyring.decrypt(&stored, context)?,
+                    row.value("changed_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn get_memory(&self, user_id: &str, id: MemoryId) -> StoreResult<Option<Memory>> {
+        let row = query::<B::Sql>(sql::SELECT_MEMORY)
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        row.as_ref()
+            .map(|r| memory_from_row(&self.core().keyring, r))
+            .transpose()
+    }
+
+    async fn get_memories(&self, user_id: &str, ids: &[MemoryId]) -> StoreResult<Vec<Memory>> {
+        let mut memories = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(INSERT_CHUNK) {
+            let statement = format!(
+                "SELECT {} FROM memories m WHERE m.user_id = $1 AND m.id IN ({})",
+                memory_columns!(),
+                sql::placeholders(2, chunk.len())
+            );
+            let rows = chunk
+                .iter()
+                .fold(query::<B::Sql>(statement).bind(user_id), |q, id| {
+                    q.bind(*id)
+                })
+                .fetch_all(&mut *self.read().await?)
+                .await?;
+            for row in &rows {
+                memories.push(memory_from_row(&self.core().keyring, row)?);
+            }
+        }
+        Ok(memories)
+    }
+
+    async fn find_exact_duplicates(
+        &self,
+        user_id: &str,
+        content: &str,
+    ) -> StoreResult<Vec<Memory>> {
+        let mut found = self.find_exact_duplicates_of(user_id, &[content]).await?;
+        Ok(found.pop().unwrap_or_default())
+    }
+
+    async fn find_exact_duplicates_of(
+        &self,
+        user_id: &str,
+        contents: &[&str],
+    ) -> StoreResult<Vec<Vec<Memory>>> {
+        let keyring = &self.core().keyring;
+        let fingerprints: Vec<String> = contents.iter().map(|c| keyring.fingerprint(c)).collect();
+        let mut found: Vec<Vec<Memory>> = vec![Vec::new(); contents.len()];
+        for chunk in fingerprints.chunks(INSERT_CHUNK) {
+            let statement = format!(
+                "SELECT {}, m.content_fingerprint AS fingerprint FROM memories m \
+                 WHERE m.user_id = $1 AND m.kind = 'fact' AND m.content_fingerprint IN ({}) \
+                 ORDER BY m.id",
+                memory_columns!(),
+                sql::placeholders(2, chunk.len())
+            );
+            let rows = chunk
+                .iter()
+                .fold(query::<B::Sql>(statement).bind(user_id), |q, f| q.bind(f))
+                .fetch_all(&mut *self.read().await?)
+                .await?;
+            for row in &rows {
+                let fingerprint: String = row.value("fingerprint")?;
+                let memory = memory_from_row(keyring, row)?;
+                for (slot, wanted) in found.iter_mut().zip(&fingerprints) {
+                    if *wanted == fingerprint {
+                        slot.push(memory.clone());
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn list_memories(
+        &self,
+        user_id: &str,
+        filter: &MemoryFilter,
+        order: MemoryOrder,
+        limit: usize,
+    ) -> StoreResult<Vec<Memory>> {
+        let mut next = 2;
+        let (conditions, binds) = sql::filter_conditions(filter, &mut next);
+        let order_by = match order {
+            MemoryOrder::Newest => "m.created_at DESC, m.id DESC",
+            MemoryOrder::Salience => "m.salience DESC, m.last_seen_at DESC, m.id DESC",
+        };
+        let statement = format!(
+            "SELECT {} FROM memories m WHERE m.user_id = $1{conditions} \
+             ORDER BY {order_by} LIMIT ${next}",
+            memory_columns!()
+        );
+        let rows = query::<B::Sql>(statement)
+            .bind(user_id)
+            .bind_all(binds)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        rows.iter()
+            .map(|r| memory_from_row(&self.core().keyring, r))
+            .collect()
+    }
+}

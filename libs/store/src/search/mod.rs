@@ -1,0 +1,180 @@
+//! Search: storing memories' vectors and finding memories by meaning (cosine similarity
+//! through the per-user vector index), by exact words (the lexical index), and by
+//! neighbourhood (memories similar to given ones).
+
+mod indexing;
+mod tokens;
+mod vectors;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use memvox_core::{MemoryId, UnixMillis};
+
+pub(crate) use indexing::ensure_lexical_index;
+pub(crate) use vectors::user_index;
+
+use crate::{
+    LexicalHit, LexicalSearch, MemoryFilter, Neighbour, SearchHit, StoreResult,
+    backend::Backend,
+    lexical::{matched_tokens, searched_tokens},
+};
+
+/// Vectors and search over a user's memories.
+#[async_trait]
+pub trait Search: Send + Sync {
+    /// Stores (or replaces) the vectors of memories, in the store's embedding space.
+    async fn store_embeddings(
+        &self,
+        vectors: &[(MemoryId, Vec<f32>)],
+        now: UnixMillis,
+    ) -> StoreResult<()>;
+
+    /// The `limit` memories of a user most similar (cosine) to `query` that pass `filter`.
+    async fn search_memories(
+        &self,
+        user_id: &str,
+        query: &[f32],
+        filter: &MemoryFilter,
+        limit: usize,
+    ) -> StoreResult<Vec<SearchHit>>;
+
+    /// The at most `limit` memories of a user that contain words of `query` (exact words, see
+    /// `memvox_core::text::lexical_terms`) and pass `filter`, most matching first, each with its
+    /// cosine similarity to `query_vector`. Finds names, numbers and product codes an embedding
+    /// may miss; a query with no content word finds nothing, and words most of the user's
+    /// memories share are not looked up (they still count in `matched`). A user with fewer than
+    /// `min_memories` embedded memories is not searched (only `memories` is filled in).
+    async fn search_lexical(
+        &self,
+        user_id: &str,
+        query: &str,
+        query_vector: &[f32],
+        filter: &MemoryFilter,
+        limit: usize,
+        min_memories: usize,
+    ) -> StoreResult<LexicalSearch>;
+
+    /// For each of the user's embedded memories in `ids`, up to `limit` other memories of the
+    /// user that pass `filter` and whose cosine similarity to it is above `threshold`, best first,
+    /// grouped in the order of `ids`: one read for a whole batch of memories to link. An id
+    /// without a vector, or not the user's, has no neighbours.
+    async fn similar_memories(
+        &self,
+        user_id: &str,
+        ids: &[MemoryId],
+        filter: &MemoryFilter,
+        threshold: f64,
+        limit: usize,
+    ) -> StoreResult<Vec<Neighbour>>;
+}
+
+#[async_trait]
+impl<B: Backend> Search for B {
+    async fn store_embeddings(
+        &self,
+        vectors: &[(MemoryId, Vec<f32>)],
+        now: UnixMillis,
+    ) -> StoreResult<()> {
+        for (_, vector) in vectors {
+            self.core().space.check_dimension(vector.len())?;
+        }
+        self.write_vectors(vectors, now).await
+    }
+
+    async fn search_memories(
+        &self,
+        user_id: &str,
+        query: &[f32],
+        filter: &MemoryFilter,
+        limit: usize,
+    ) -> StoreResult<Vec<SearchHit>> {
+        self.core().space.check_dimension(query.len())?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        vectors::indexed_search(self, user_id, query, filter, limit).await
+    }
+
+    async fn search_lexical(
+        &self,
+        user_id: &str,
+        query: &str,
+        query_vector: &[f32],
+        filter: &MemoryFilter,
+        limit: usize,
+        min_memories: usize,
+    ) -> StoreResult<LexicalSearch> {
+        self.core().space.check_dimension(query_vector.len())?;
+        let tokens = self.core().lexical.query_tokens(user_id, query);
+        if tokens.is_empty() || limit == 0 {
+            return Ok(LexicalSearch::default());
+        }
+        let index = user_index(self, user_id).await?;
+        if index.1.memories.len() < min_memories {
+            return Ok(LexicalSearch {
+                memories: index.1.memories.len(),
+                ..LexicalSearch::default()
+            });
+        }
+        let (memories, document_frequency) =
+            tokens::token_frequencies(self, &index.1, user_id, &tokens).await?;
+        let selective = searched_tokens(&tokens, &document_frequency);
+        if selective.is_empty() {
+            return Ok(LexicalSearch {
+                memories,
+                document_frequency,
+                hits: Vec::new(),
+            });
+        }
+        let rows = tokens::search_tokens(self, user_id, &selective, filter, limit).await?;
+        let hits = rows
+            .into_iter()
+            .map(|(memory, terms)| LexicalHit {
+                similarity: index
+                    .1
+                    .similarity(query_vector, memory.id)
+                    .map_or(0.0, f64::from),
+                matched: matched_tokens(&tokens, &terms),
+                memory,
+            })
+            .collect();
+        Ok(LexicalSearch {
+            memories,
+            document_frequency,
+            hits,
+        })
+    }
+
+    async fn similar_memories(
+        &self,
+        user_id: &str,
+        ids: &[MemoryId],
+        filter: &MemoryFilter,
+        threshold: f64,
+        limit: usize,
+    ) -> StoreResult<Vec<Neighbour>> {
+        let mut position = HashMap::with_capacity(ids.len());
+        let mut unique = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !position.contains_key(id) {
+                position.insert(*id, unique.len());
+                unique.push(*id);
+            }
+        }
+        if unique.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut found = self
+            .neighbours(user_id, &unique, filter, threshold, limit)
+            .await?;
+        found.sort_by(|a, b| {
+            position
+                .get(&a.memory)
+                .cmp(&position.get(&b.memory))
+                .then(b.similarity.total_cmp(&a.similarity))
+                .then(a.neighbour.cmp(&b.neighbour))
+        });
+        Ok(found)
+    }
+}

@@ -1,0 +1,121 @@
+//! The embedded SQLite backend: one file, WAL journal, the seed plan's pragmas on every
+//! connection, vectors as little-endian `f32` blobs searched through the per-user in-memory
+//! index (`vector_index`).
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use memvox_crypto::Keyring;
+use sqlx::{
+    Row,
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    },
+};
+
+use crate::{EmbeddingSpace, StoreError, StoreResult, StoreSettings, backend::Core};
+
+mod backend;
+mod dialect;
+
+/// The SQLite store. Reads use a pool; every write goes through one dedicated connection, so
+/// the process's writers queue in order instead of meeting `SQLITE_BUSY` and sleeping in
+/// SQLite's busy handler (which made concurrent workers slower than one).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    writer: SqlitePool,
+    core: Core,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file, migrates it when the settings ask for it
+    /// (the default for SQLite), and checks the embedding space.
+    pub async fn open(
+        path: &Path,
+        settings: &StoreSettings,
+        space: EmbeddingSpace,
+        keyring: Keyring,
+    ) -> StoreResult<Self> {
+        let pool = Self::connect(path, settings).await?;
+        if settings.migrate_on_start.unwrap_or(true) {
+            Self::migrate_pool(&pool).await?;
+        }
+        let writer = Self::connect_with(path, settings, 1).await?;
+        let store = Self {
+            pool,
+            writer,
+            core: Core::new(space, keyring, settings.tombstone_lifetime_days),
+        };
+        crate::meta::check_embedding_space(&store).await?;
+        crate::meta::check_encryption(&store).await?;
+        crate::search::ensure_lexical_index(&store).await?;
+        Ok(store)
+    }
+
+    /// Opens a pool on the file with WAL and the plan's pragmas on every connection.
+    pub async fn connect(path: &Path, settings: &StoreSettings) -> StoreResult<SqlitePool> {
+        Self::connect_with(path, settings, settings.max_connections).await
+    }
+
+    /// Opens a pool of at most `max_connections` on the file, WAL and pragmas on each.
+    async fn connect_with(
+        path: &Path,
+        settings: &StoreSettings,
+        max_connections: u32,
+    ) -> StoreResult<SqlitePool> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Config(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(|e| StoreError::Config(e.to_string()))?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true)
+            .pragma("cache_size", "-10000")
+            .pragma("temp_store", "MEMORY");
+        SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+            .connect_with(options)
+            .await
+            .map_err(|e| {
+                StoreError::Config(format!(
+                    "cannot open SQLite database {}: {e}",
+                    path.display()
+                ))
+            })
+    }
+
+    /// Applies pending migrations; returns how many were applied.
+    pub async fn migrate_pool(pool: &SqlitePool) -> StoreResult<usize> {
+        let migrator = sqlx::migrate!("./migrations/sqlite");
+        let before = applied_count(pool).await;
+        migrator.run(pool).await?;
+        Ok(applied_count(pool).await.saturating_sub(before))
+    }
+
+    /// The connection pool, for backups and tests.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes the read pool and the writer: every later call fails as unavailable.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
+    }
+}
+
+/// How many migrations the database has applied (0 before the first).
+async fn applied_count(pool: &SqlitePool) -> usize {
+    sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .and_then(|row| row.try_get::<i64, _>(0))
+        .map_or(0, |n| usize::try_from(n).unwrap_or(0))
+}

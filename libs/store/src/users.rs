@@ -1,0 +1,234 @@
+//! Users and callers: who the store remembers, and the phone numbers bound to them.
+
+use async_trait::async_trait;
+use memvox_core::{CallerIdentity, UnixMillis, User, scope_of};
+
+use crate::{
+    StoreError, StoreResult, UserVersion,
+    backend::Backend,
+    dialect::{Conn, Dialect, Record, expect_row, query},
+    encryption::columns,
+    written::Written,
+};
+
+/// `$3` is the user's scope (`memvox_core::scope_of` the id).
+const INSERT_USER_IF_MISSING: &str = "INSERT INTO users (user_id, created_at, scope) \
+     VALUES ($1, $2, $3) ON CONFLICT (user_id) DO NOTHING";
+
+/// A user, with the count of their active facts.
+const SELECT_USER: &str = "SELECT u.user_id, u.display_name, u.summary, u.last_interaction, \
+     u.created_at, (SELECT COUNT(*) FROM memories m WHERE m.user_id = u.user_id \
+     AND m.kind = 'fact' AND m.state = 'active' AND m.superseded_by IS NULL) AS total_memories \
+     FROM users u WHERE u.user_id = $1";
+
+/// What a user's vectors and answers stand at (moved by triggers on every write they depend
+/// on).
+const SELECT_USER_VERSION: &str =
+    "SELECT vectors_version, answers_version FROM users WHERE user_id = $1";
+
+/// Sets a user's display name and/or summary (`NULL` keeps a field).
+const UPDATE_USER_PROFILE: &str = "UPDATE users SET display_name = COALESCE($1, display_name), \
+     summary = COALESCE($2, summary) WHERE user_id = $3";
+
+/// Moves a user's last interaction forward (never back).
+pub(crate) const TOUCH_USER: &str = "UPDATE users SET last_interaction = $1 WHERE user_id = $2 \
+     AND (last_interaction IS NULL OR last_interaction < $1)";
+
+/// Binds a number to a user unless it is bound already (the first binding wins).
+const INSERT_CALLER: &str = "INSERT INTO caller_identities (phone_number, user_id, created_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (phone_number) DO NOTHING";
+
+/// A number's binding.
+const SELECT_CALLER: &str =
+    "SELECT phone_number, user_id, created_at FROM caller_identities WHERE phone_number = $1";
+
+/// Users and the phone numbers bound to them.
+#[async_trait]
+pub trait Users: Send + Sync {
+    /// Returns the user, creating it if it does not exist.
+    async fn ensure_user(&self, user_id: &str, now: UnixMillis) -> StoreResult<User>;
+
+    /// Reads a user.
+    async fn get_user(&self, user_id: &str) -> StoreResult<Option<User>>;
+
+    /// What the user's memories stand at (one primary-key read), `None` for no such user
+    /// (never created, or erased): what cached answers about them are keyed on.
+    async fn user_version(&self, user_id: &str) -> StoreResult<Option<UserVersion>>;
+
+    /// Sets the user's display name and/or summary (`None` leaves a field unchanged).
+    async fn update_user_profile(
+        &self,
+        user_id: &str,
+        display_name: Option<&str>,
+        summary: Option<&str>,
+    ) -> StoreResult<()>;
+
+    /// Records an interaction time on the user (monotonic: an older time is ignored).
+    async fn touch_user(&self, user_id: &str, at: UnixMillis) -> StoreResult<()>;
+
+    /// Binds a phone number to a user. A number already bound keeps its user; the existing
+    /// binding is returned.
+    async fn bind_caller(
+        &self,
+        phone_number: &str,
+        user_id: &str,
+        now: UnixMillis,
+    ) -> StoreResult<CallerIdentity>;
+
+    /// The user a phone number is bound to.
+    async fn user_for_caller(&self, phone_number: &str) -> StoreResult<Option<String>>;
+}
+
+#[async_trait]
+impl<B: Backend> Users for B {
+    async fn ensure_user(&self, user_id: &str, now: UnixMillis) -> StoreResult<User> {
+        if user_id.trim().is_empty() {
+            return Err(StoreError::Invalid("user id is empty".into()));
+        }
+        query::<B::Sql>(INSERT_USER_IF_MISSING)
+            .bind(user_id)
+            .bind(now)
+            .bind(scope_of(user_id))
+            .execute(&mut *self.write().await?)
+            .await?;
+        expect_row(self.get_user(user_id).await?, || format!("user {user_id}"))
+    }
+
+    async fn get_user(&self, user_id: &str) -> StoreResult<Option<User>> {
+        let row = query::<B::Sql>(SELECT_USER)
+            .bind(user_id)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        let keyring = &self.core().keyring;
+        row.map(|row| {
+            let user_id: String = row.value("user_id")?;
+            let summary: Option<String> = row.value("summary")?;
+            let summary = summary
+                .map(|s| keyring.decrypt(&s, columns::USER_SUMMARY.at(&user_id)))
+                .transpose()?;
+            Ok(User {
+                user_id,
+                display_name: row.value("display_name")?,
+                summary,
+                total_memories: row.value("total_memories")?,
+                last_interaction: row.value("last_interaction")?,
+                created_at: row.value("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn user_version(&self, user_id: &str) -> StoreResult<Option<UserVersion>> {
+        let row = query::<B::Sql>(SELECT_USER_VERSION)
+            .bind(user_id)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        row.map(|row| {
+            Ok(UserVersion {
+                vectors: row.value("vectors_version")?,
+                answers: row.value("answers_version")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn update_user_profile(
+        &self,
+        user_id: &str,
+        display_name: Option<&str>,
+        summary: Option<&str>,
+    ) -> StoreResult<()> {
+        let summary = summary
+            .map(|s| {
+                self.core()
+                    .keyring
+                    .encrypt(s, columns::USER_SUMMARY.at(user_id))
+            })
+            .transpose()?;
+        query::<B::Sql>(UPDATE_USER_PROFILE)
+            .bind(display_name)
+            .bind(summary)
+            .bind(user_id)
+            .execute_expecting(&mut *self.write().await?, || format!("user {user_id}"))
+            .await?;
+        Ok(())
+    }
+
+    async fn touch_user(&self, user_id: &str, at: UnixMillis) -> StoreResult<()> {
+        query::<B::Sql>(TOUCH_USER)
+            .bind(at)
+            .bind(user_id)
+            .execute(&mut *self.write().await?)
+            .await?;
+        Ok(())
+    }
+
+    async fn bind_caller(
+        &self,
+        phone_number: &str,
+        user_id: &str,
+        now: UnixMillis,
+    ) -> StoreResult<CallerIdentity> {
+        if phone_number.trim().is_empty() {
+            return Err(StoreError::Invalid("phone number is empty".into()));
+        }
+        let mut tx = self.begin().await?;
+        let mut written = Written::default();
+        bind_caller_in::<B::Sql>(&mut tx, &mut written, phone_number, user_id, now).await?;
+        let row = query::<B::Sql>(SELECT_CALLER)
+            .bind(phone_number)
+            .fetch_one(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(CallerIdentity {
+            phone_number: row.value("phone_number")?,
+            user_id: row.value("user_id")?,
+            created_at: row.value("created_at")?,
+        })
+    }
+
+    async fn user_for_caller(&self, phone_number: &str) -> StoreResult<Option<String>> {
+        let row = query::<B::Sql>(SELECT_CALLER)
+            .bind(phone_number)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
+        row.map(|r| r.value("user_id")).transpose()
+    }
+}
+
+/// Creates the user if needed and binds the number to it, unless the number is bound already
+/// (the first binding wins), inside an open transaction.
+pub(crate) async fn bind_caller_in<D: Dialect>(
+    conn: &mut Conn<D>,
+    written: &mut Written,
+    phone_number: &str,
+    user_id: &str,
+    now: UnixMillis,
+) -> StoreResult<()> {
+    ensure_user_in::<D>(conn, written, user_id, now).await?;
+    query::<D>(INSERT_CALLER)
+        .bind(phone_number)
+        .bind(user_id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Creates the user unless this transaction already made sure it exists.
+pub(crate) async fn ensure_user_in<D: Dialect>(
+    conn: &mut Conn<D>,
+    written: &mut Written,
+    user_id: &str,
+    now: UnixMillis,
+) -> StoreResult<()> {
+    if written.user_is_new(user_id) {
+        query::<D>(INSERT_USER_IF_MISSING)
+            .bind(user_id)
+            .bind(now)
+            .bind(scope_of(user_id))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
