@@ -57,6 +57,9 @@ pub struct App {
     pub config: Arc<Config>,
     /// System of record.
     pub store: Arc<dyn Store>,
+    /// The encryption keys the store uses, for content kept outside it (post-call audio
+    /// files). Disabled when `encryption.enabled = false`.
+    pub keyring: Keyring,
     /// Streams between services.
     pub bus: Arc<dyn Bus>,
     /// Embedding model (with its query cache).
@@ -100,7 +103,7 @@ impl App {
                  only the phone channel identifies callers, and guest ids are plain hashes"
             );
         }
-        let store = open_store(&config.store, space, keyring).await?;
+        let store = open_store(&config.store, space, keyring.clone()).await?;
         let bus = memvox_bus::connect_bus(&config.bus).await?;
         let metrics = Metrics::new();
         let bus_metrics = BusMetrics::register(metrics.registry())
@@ -116,6 +119,7 @@ impl App {
         Ok(App {
             config: Arc::new(config),
             store,
+            keyring,
             bus,
             embedder,
             metrics,
