@@ -110,7 +110,12 @@ impl App {
             .map_err(|e| StartupError::Metrics(e.to_string()))?;
         let shared_redis =
             (config.bus.backend == BusBackend::Redis).then_some(config.bus.redis_url.as_str());
-        let cache = Caching::new(config.cache.clone(), shared_redis, metrics.registry())?;
+        let cache = Caching::new(
+            config.cache.clone(),
+            shared_redis,
+            keyring.sealer(CACHE_SEAL_PURPOSE),
+            metrics.registry(),
+        )?;
         tracing::info!(
             store = store.backend(),
             embedder = embedder.model_id(),
@@ -140,6 +145,10 @@ impl App {
 
 /// What the identity-token key is derived for (changing it invalidates every issued token).
 const IDENTITY_KEY_PURPOSE: &str = "identity tokens";
+
+/// What the shared cache's sealing and naming keys are derived for (changing it orphans every
+/// Redis cache entry, which then expire).
+const CACHE_SEAL_PURPOSE: &str = "shared cache";
 
 /// The keyring the configuration describes: from the key file or the inline keys, the
 /// embedded store generating its key file beside the database on first start.
