@@ -5,7 +5,7 @@
 //! Speech-to-text writes numbers as digits, as digit groups ("4111 1111 …", "4111-1111-…") or
 //! as words ("four one one one …", "oh" for zero), so text is read as a sequence of tokens and a
 //! number is any run of digit groups and digit words joined only by spaces, hyphens, commas,
-//! full stops, brackets or `+` ([`tokens`]). Within a run ([`numbers`]):
+//! full stops, brackets or `+` (`tokens`). Within a run (`numbers`):
 //!
 //! * the longest stretch of 13–19 digits that passes the Luhn check is a card: `[card number]`;
 //! * three, two and four digits written as groups (`123-45-6789`, `123 45 6789`) are a social
@@ -14,7 +14,7 @@
 //!   like a phone number and is not a date, a list of times or years, an amount or an
 //!   identifier ("order …", "invoice …"), is a phone number: `[phone number]`.
 //!
-//! Beside the runs, IBANs ([`iban`]) become `[IBAN]` and email addresses ([`email`]) `[email]`.
+//! Beside the runs, IBANs (`iban`) become `[IBAN]` and email addresses (`email`) `[email]`.
 //! Order numbers, dates, times, prices and postcodes stay: recall depends on them.
 //!
 //! Text without any of these comes back borrowed and unchanged, so redaction never alters a
