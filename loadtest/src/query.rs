@@ -288,7 +288,7 @@ async fn start_service(
         ..defaults
     };
     let metrics = Metrics::new();
-    let caching = Caching::new(CacheSettings::default(), None, metrics.registry())?;
+    let caching = Caching::new(CacheSettings::default(), None, None, metrics.registry())?;
     let state = QueryState::new(
         store,
         Arc::new(InProcessBus::new(1_000_000)),

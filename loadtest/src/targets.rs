@@ -59,7 +59,7 @@ pub async fn start_gateway(
         &dir.path().join("memvox.db"),
         &store_settings,
         space,
-        keyring,
+        keyring.clone(),
     )
     .await?;
     let mut redis = None;
@@ -87,7 +87,7 @@ pub async fn start_gateway(
     };
     let metrics = Metrics::new();
     let gateway_metrics = GatewayMetrics::register(metrics.registry())?;
-    let state = GatewayState::new(Arc::new(store), bus, settings, gateway_metrics)?;
+    let state = GatewayState::new(Arc::new(store), bus, settings, gateway_metrics, keyring)?;
     let app = instrument(router(state), "gateway", metrics);
     let url = format!("{}{PATH}", serve(app).await?);
     Ok((

@@ -11,6 +11,13 @@
 //!   the text only), for remote embedders.
 //! - [`Caching`]: the per-process bundle built from [`CacheSettings`].
 //!
+//! # What Redis holds
+//!
+//! Versions, and entries sealed with a [`Sealer`] from the keyring (AES-256-GCM, bound to the
+//! entry's key) under keyed names: no user id, question, answer or vector in plaintext. An entry
+//! that does not open is a miss. With encryption off there is no sealer, and Redis holds the
+//! versions only (answers and vectors stay in process memory).
+//!
 //! # Why a reader never serves a value older than the last committed write
 //!
 //! A reader reads the version *before* computing, looks up with it, and stores what it computed
@@ -47,6 +54,7 @@ pub use user_cache::UserCache;
 pub use vectors::QueryVectors;
 pub use versions::{Version, Versions};
 
+use memvox_crypto::Sealer;
 use prometheus::Registry;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -75,19 +83,27 @@ pub struct Caching {
 
 impl Caching {
     /// Validates `settings`, registers the counters in `registry` and, given a Redis URL, sets
-    /// up the shared tier (connecting lazily: an unreachable Redis is not an error).
+    /// up the shared tier (connecting lazily: an unreachable Redis is not an error). `sealer`
+    /// (from the keyring, `None` with encryption off) seals the Redis entries; without it Redis
+    /// holds versions only.
     ///
     /// # Errors
     /// [`CacheError`] for invalid settings, a malformed URL or a metric registered twice.
     pub fn new(
         settings: CacheSettings,
         redis_url: Option<&str>,
+        sealer: Option<Sealer>,
         registry: &Registry,
     ) -> Result<Self, CacheError> {
         settings.validate()?;
         let metrics = CacheMetrics::register(registry)?;
+        if redis_url.is_some() && sealer.is_none() && settings.enabled {
+            tracing::warn!(
+                "encryption off: the Redis cache tier keeps versions only, cached answers stay in each process"
+            );
+        }
         let shared = redis_url
-            .map(|url| SharedTier::new(url, &settings, metrics.clone()))
+            .map(|url| SharedTier::new(url, &settings, sealer, metrics.clone()))
             .transpose()?;
         Ok(Self {
             versions: Versions::new(settings.capacity, shared),
@@ -117,9 +133,9 @@ impl Caching {
 
 impl Caching {
     /// Query vectors of `model` in two tiers; `None` when the cache is off, there is no Redis
-    /// tier, or `shared_query_vectors` is off.
+    /// tier (or it cannot seal entries), or `shared_query_vectors` is off.
     pub fn query_vectors(&self, model: &str) -> Option<QueryVectors> {
-        let shared = self.versions.shared()?;
+        let shared = self.versions.shared().filter(|s| s.holds_entries())?;
         (self.settings.enabled && self.settings.shared_query_vectors).then(|| {
             QueryVectors::new(
                 model,
@@ -137,7 +153,7 @@ mod tests {
     use super::*;
 
     fn cache() -> UserCache<String, i32> {
-        Caching::new(CacheSettings::default(), None, &Registry::new())
+        Caching::new(CacheSettings::default(), None, None, &Registry::new())
             .unwrap()
             .user_cache("t")
             .unwrap()
@@ -190,17 +206,18 @@ mod tests {
             enabled: false,
             ..CacheSettings::default()
         };
-        let caching = Caching::new(off, None, &Registry::new()).unwrap();
+        let caching = Caching::new(off, None, None, &Registry::new()).unwrap();
         assert!(caching.user_cache::<String, i32>("t").is_none());
         let bad = CacheSettings {
             capacity: 0,
             ..CacheSettings::default()
         };
-        assert!(Caching::new(bad, None, &Registry::new()).is_err());
+        assert!(Caching::new(bad, None, None, &Registry::new()).is_err());
         assert!(
             Caching::new(
                 CacheSettings::default(),
                 Some("not a url"),
+                None,
                 &Registry::new()
             )
             .is_err()

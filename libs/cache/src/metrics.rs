@@ -1,4 +1,5 @@
-//! [`CacheMetrics`]: lookups per cache, tier and result, and operations served without Redis.
+//! [`CacheMetrics`]: lookups per cache, tier and result, operations served without Redis, and
+//! Redis entries rejected because they did not open.
 
 use prometheus::{IntCounterVec, Opts, Registry};
 
@@ -7,6 +8,7 @@ use prometheus::{IntCounterVec, Opts, Registry};
 pub struct CacheMetrics {
     lookups: IntCounterVec,
     degraded: IntCounterVec,
+    rejected: IntCounterVec,
 }
 
 impl CacheMetrics {
@@ -29,9 +31,21 @@ impl CacheMetrics {
             ),
             &["op"],
         )?;
+        let rejected = IntCounterVec::new(
+            Opts::new(
+                "memvox_cache_rejected_total",
+                "Redis cache entries that failed authentication (altered, moved or sealed under other keys), served as misses",
+            ),
+            &["op"],
+        )?;
         registry.register(Box::new(lookups.clone()))?;
         registry.register(Box::new(degraded.clone()))?;
-        Ok(Self { lookups, degraded })
+        registry.register(Box::new(rejected.clone()))?;
+        Ok(Self {
+            lookups,
+            degraded,
+            rejected,
+        })
     }
 
     /// Counts one lookup.
@@ -39,6 +53,11 @@ impl CacheMetrics {
         self.lookups
             .with_label_values(&[cache, tier, if hit { "hit" } else { "miss" }])
             .inc();
+    }
+
+    /// Counts one Redis entry that did not open.
+    pub(crate) fn rejected(&self, op: &str) {
+        self.rejected.with_label_values(&[op]).inc();
     }
 
     /// Counts one operation that could not use Redis.

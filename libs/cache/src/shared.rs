@@ -3,10 +3,17 @@
 //!
 //! Key layout: `{prefix}:{<user hash>}:v` holds the user's version and
 //! `{prefix}:{<user hash>}:<cache>:<version>:<key hash>` their entries; query vectors, which
-//! belong to no user, live under `{prefix}:qv:<model hash>:<text hash>`. The user part is the
-//! hex SHA-256 of the user id (no user id appears in Redis, and any id makes a safe pattern),
-//! wrapped in a hash tag so a user's keys share a cluster slot; erasure finds them with
+//! belong to no user, live under `{prefix}:qv:<model hash>:<text hash>`. The hashes are keyed
+//! ([`Sealer::name`], an HMAC under a key derived from the keyring): no user id or question
+//! appears in Redis, nor a plain hash a dictionary of ids or questions could reverse. The user
+//! part is wrapped in a hash tag so a user's keys share a cluster slot; erasure finds them with
 //! `SCAN MATCH {prefix}:{<user hash>}:*`, never with `KEYS`. Every key has a time to live.
+//!
+//! Entries are sealed ([`Sealer::seal`], AES-256-GCM bound to the entry's Redis key), so Redis
+//! holds no answer or vector in plaintext, and an entry altered, copied under another key or
+//! sealed under other keys opens to nothing: a miss, counted in
+//! `memvox_cache_rejected_total{op}`, never an error. Without a sealer (encryption off) the
+//! hashes are plain SHA-256 and Redis holds versions only: entries stay in process memory.
 //!
 //! Failures never reach the caller: each operation is bounded by a short timeout, and a failure
 //! (refused, timed out, bad reply) is counted in `memvox_cache_degraded_total{op}`, logged at
@@ -19,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use deadpool_redis::{Connection, Manager, Pool, Runtime};
+use memvox_crypto::Sealer;
 use rand::Rng;
 use redis::AsyncConnectionConfig;
 use sha2::{Digest, Sha256};
@@ -68,6 +76,7 @@ pub struct SharedTier {
 struct Inner {
     pool: Pool,
     prefix: String,
+    sealer: Option<Sealer>,
     timeout: Duration,
     retry: Duration,
     ttl_ms: u64,
@@ -90,12 +99,14 @@ impl std::fmt::Debug for SharedTier {
 
 impl SharedTier {
     /// A tier on the Redis at `url`; connects lazily, so an unreachable Redis is not an error.
+    /// `sealer` seals entries and keys names; without one Redis holds versions only.
     ///
     /// # Errors
     /// [`CacheError::Invalid`] for a malformed URL.
     pub fn new(
         url: &str,
         settings: &CacheSettings,
+        sealer: Option<Sealer>,
         metrics: CacheMetrics,
     ) -> Result<Self, CacheError> {
         let timeout = Duration::from_millis(settings.redis_timeout_ms);
@@ -115,6 +126,7 @@ impl SharedTier {
             inner: Arc::new(Inner {
                 pool,
                 prefix: settings.key_prefix.clone(),
+                sealer,
                 timeout,
                 retry: Duration::from_millis(settings.redis_retry_ms),
                 ttl_ms: settings.shared_ttl_ms,
@@ -183,25 +195,49 @@ impl SharedTier {
         .await;
     }
 
-    /// The bytes stored under `key`.
-    pub(crate) async fn get(&self, key: String) -> Option<Vec<u8>> {
-        self.run("get", |mut conn| async move {
-            redis::cmd("GET")
-                .arg(&key)
-                .query_async::<Option<Vec<u8>>>(&mut conn)
-                .await
-        })
-        .await
-        .flatten()
+    /// Whether entries are kept in Redis: only when they can be sealed.
+    pub(crate) fn holds_entries(&self) -> bool {
+        self.inner.sealer.is_some()
     }
 
-    /// Stores `value` under `key`, with the shared time to live.
+    /// The bytes stored under `key`, opened; `None` when absent, when Redis cannot be used, or
+    /// when the entry does not open (counted as rejected).
+    pub(crate) async fn get(&self, key: String) -> Option<Vec<u8>> {
+        let sealer = self.inner.sealer.as_ref()?;
+        let aad = key.clone();
+        let sealed = self
+            .run("get", |mut conn| async move {
+                redis::cmd("GET")
+                    .arg(&key)
+                    .query_async::<Option<Vec<u8>>>(&mut conn)
+                    .await
+            })
+            .await
+            .flatten()?;
+        let opened = sealer.open(&sealed, aad.as_bytes());
+        if opened.is_none() {
+            self.inner.metrics.rejected("get");
+            tracing::debug!("a redis cache entry did not open: served as a miss");
+        }
+        opened
+    }
+
+    /// Stores `value` sealed under `key`, with the shared time to live (nothing without a
+    /// sealer).
     pub(crate) async fn put(&self, key: String, value: &[u8]) {
+        let Some(sealed) = self
+            .inner
+            .sealer
+            .as_ref()
+            .and_then(|sealer| sealer.seal(value, key.as_bytes()).ok())
+        else {
+            return;
+        };
         let ttl = self.inner.ttl_ms;
         self.run("put", |mut conn| async move {
             redis::cmd("SET")
                 .arg(&key)
-                .arg(value)
+                .arg(sealed)
                 .arg("PX")
                 .arg(ttl)
                 .exec_async(&mut conn)
@@ -213,7 +249,7 @@ impl SharedTier {
     /// Deletes every key of `user` (version and entries); the number deleted, `None` when
     /// Redis could not be used (the keys then expire within the shared time to live).
     pub(crate) async fn forget(&self, user: &str) -> Option<usize> {
-        let pattern = format!("{}:{{{}}}:*", self.inner.prefix, hash_hex(user.as_bytes()));
+        let pattern = format!("{}:{{{}}}:*", self.inner.prefix, self.user_part(user));
         // Erasure may cover many keys: allow it more than one operation's timeout.
         self.run_within("forget", self.inner.timeout * 20, |mut conn| async move {
             let mut deleted = 0;
@@ -230,7 +266,7 @@ impl SharedTier {
     }
 
     fn version_key(&self, user: &str) -> String {
-        format!("{}:{{{}}}:v", self.inner.prefix, hash_hex(user.as_bytes()))
+        format!("{}:{{{}}}:v", self.inner.prefix, self.user_part(user))
     }
 
     /// The key of (`cache`, `version`, `key`) of `user`.
@@ -238,8 +274,8 @@ impl SharedTier {
         format!(
             "{}:{{{}}}:{cache}:{version}:{}",
             self.inner.prefix,
-            hash_hex(user.as_bytes()),
-            hash_hex(key)
+            self.user_part(user),
+            self.hash(b"entry", key)
         )
     }
 
@@ -249,9 +285,22 @@ impl SharedTier {
         format!(
             "{}:qv:{}:{}",
             self.inner.prefix,
-            hash_hex(model.as_bytes()),
-            hash_hex(text.as_bytes())
+            self.hash(b"model", model.as_bytes()),
+            self.hash(b"query", text.as_bytes())
         )
+    }
+
+    /// The part of a key naming `user`.
+    fn user_part(&self, user: &str) -> String {
+        self.hash(b"user", user.as_bytes())
+    }
+
+    /// 32 hex digits naming `data` of kind `domain`: keyed with a sealer, else a plain SHA-256.
+    fn hash(&self, domain: &[u8], data: &[u8]) -> String {
+        match &self.inner.sealer {
+            Some(sealer) => sealer.name(&[domain, b"\0", data].concat()),
+            None => hash_hex(data),
+        }
     }
 
     async fn run<T, F, Fut>(&self, op: &'static str, f: F) -> Option<T>

@@ -9,7 +9,7 @@ use moka::future::Cache;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{CacheMetrics, Version, Versions};
+use crate::{CacheMetrics, SharedTier, Version, Versions};
 
 /// Values of type `V` per (user, version, key `K`). Cheap to clone.
 pub struct UserCache<K, V> {
@@ -71,6 +71,7 @@ where
     }
 
     /// The value cached for `key` at `version`: in process, else in Redis (then kept in process).
+    /// A Redis entry that does not open (altered, moved, other keys) is a miss.
     pub async fn get(&self, user: &str, version: Version, key: &K) -> Option<Arc<V>> {
         let local_key = (user.to_owned(), version, key.clone());
         if let Some(hit) = self.local.get(&local_key).await {
@@ -78,7 +79,7 @@ where
             return Some(hit);
         }
         self.metrics.lookup(self.name, "memory", false);
-        let (Version::Shared(v), Some(shared)) = (version, self.versions.shared()) else {
+        let (Version::Shared(v), Some(shared)) = (version, self.shared()) else {
             return None;
         };
         let bytes = shared
@@ -92,9 +93,9 @@ where
     }
 
     /// Caches `value` for `key` at `version` (the version read before computing it), in process
-    /// and, for a shared version, in Redis (one `SET`, bounded by the Redis timeout).
+    /// and, for a shared version, in Redis, sealed (one `SET`, bounded by the Redis timeout).
     pub async fn insert(&self, user: &str, version: Version, key: K, value: V) -> Arc<V> {
-        if let (Version::Shared(v), Some(shared)) = (version, self.versions.shared())
+        if let (Version::Shared(v), Some(shared)) = (version, self.shared())
             && let Some(bytes) = key_bytes(&key)
             && let Ok(json) = serde_json::to_vec(&value)
         {
@@ -112,6 +113,13 @@ where
     /// Makes every entry of the user unreachable, in every process sharing the versions.
     pub async fn invalidate_user(&self, user: &str) {
         self.versions.bump(user).await;
+    }
+
+    /// The Redis tier, if it keeps entries (it does only when it can seal them).
+    fn shared(&self) -> Option<&SharedTier> {
+        self.versions
+            .shared()
+            .filter(|shared| shared.holds_entries())
     }
 }
 

@@ -1,87 +1,19 @@
 //! The two tiers against a real Redis (`MEMVOX_TEST_REDIS_URL`, default 127.0.0.1:6379): each
 //! test uses its own key prefix and deletes its keys. Two [`Caching`] instances on one prefix
-//! stand for two processes (a query replica and a worker, or two replicas).
+//! stand for two processes (a query replica and a worker, or two replicas), holding the same
+//! keys, as the processes of one deployment do.
 #![allow(clippy::unwrap_used)]
+
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use memvox_cache::{CacheSettings, Caching, UserCache, Version};
+use memvox_cache::{CacheSettings, Caching, Version};
 use prometheus::Registry;
-use rand::Rng;
+use support::{cleanup, counter, k, keys, prefix, process, process_retrying, redis_url, sealer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
-
-fn redis_url() -> String {
-    std::env::var("MEMVOX_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-fn prefix() -> String {
-    format!("test:cache:{:016x}", rand::rng().random::<u64>())
-}
-
-/// One "process": its own registry, moka tier and version map, on the shared `prefix`.
-fn process(url: &str, prefix: &str) -> (Caching, UserCache<String, String>, Registry) {
-    process_retrying(url, prefix, 1_000)
-}
-
-/// Same, skipping Redis for `retry_ms` after a failure.
-fn process_retrying(
-    url: &str,
-    prefix: &str,
-    retry_ms: u64,
-) -> (Caching, UserCache<String, String>, Registry) {
-    let settings = CacheSettings {
-        key_prefix: prefix.to_owned(),
-        redis_timeout_ms: 1_000,
-        redis_retry_ms: retry_ms,
-        ..CacheSettings::default()
-    };
-    let registry = Registry::new();
-    let caching = Caching::new(settings, Some(url), &registry).unwrap();
-    let cache = caching.user_cache("answers").unwrap();
-    (caching, cache, registry)
-}
-
-async fn keys(prefix: &str) -> Vec<String> {
-    let client = redis::Client::open(redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    memvox_cache::scan_keys(&mut conn, &format!("{prefix}:*"))
-        .await
-        .unwrap()
-}
-
-async fn cleanup(prefix: &str) {
-    let found = keys(prefix).await;
-    if !found.is_empty() {
-        let client = redis::Client::open(redis_url()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        redis::cmd("DEL")
-            .arg(found)
-            .exec_async(&mut conn)
-            .await
-            .unwrap();
-    }
-}
-
-fn counter(registry: &Registry, name: &str, label: (&str, &str)) -> u64 {
-    registry
-        .gather()
-        .iter()
-        .filter(|family| family.name() == name)
-        .flat_map(|family| family.get_metric().iter())
-        .filter(|m| {
-            m.get_label()
-                .iter()
-                .any(|l| l.name() == label.0 && l.value() == label.1)
-        })
-        .map(|m| m.get_counter().value() as u64)
-        .sum()
-}
-
-fn k(s: &str) -> String {
-    s.to_owned()
-}
 
 #[tokio::test]
 async fn a_write_in_another_process_invalidates_both_tiers_at_once() {
@@ -283,7 +215,7 @@ async fn query_vectors_embedded_by_one_replica_are_found_by_another() {
         ..CacheSettings::default()
     };
     let vectors = |url: &str| {
-        Caching::new(settings.clone(), Some(url), &Registry::new())
+        Caching::new(settings.clone(), Some(url), sealer(), &Registry::new())
             .unwrap()
             .query_vectors("model-a")
             .unwrap()
@@ -295,7 +227,7 @@ async fn query_vectors_embedded_by_one_replica_are_found_by_another() {
         second.get("what is my dog called").await.as_deref(),
         Some(&[0.5_f32, -0.25][..])
     );
-    let other_model = Caching::new(settings.clone(), Some(&url), &Registry::new())
+    let other_model = Caching::new(settings.clone(), Some(&url), sealer(), &Registry::new())
         .unwrap()
         .query_vectors("model-b")
         .unwrap();
@@ -304,7 +236,18 @@ async fn query_vectors_embedded_by_one_replica_are_found_by_another() {
     let down = vectors("redis://127.0.0.1:1");
     down.insert("q", &[1.0]).await;
     assert_eq!(down.get("q").await.as_deref(), Some(&[1.0_f32][..]));
-    let off = Caching::new(CacheSettings::default(), Some(&url), &Registry::new()).unwrap();
+    let off = Caching::new(
+        CacheSettings::default(),
+        Some(&url),
+        sealer(),
+        &Registry::new(),
+    )
+    .unwrap();
     assert!(off.query_vectors("model-a").is_none());
+    let unsealed = Caching::new(settings.clone(), Some(&url), None, &Registry::new()).unwrap();
+    assert!(
+        unsealed.query_vectors("model-a").is_none(),
+        "no vectors in Redis without keys to seal them"
+    );
     cleanup(&prefix).await;
 }

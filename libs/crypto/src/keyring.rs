@@ -15,7 +15,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
-use crate::{CryptoError, CryptoResult, EncryptionSettings, KeySet, key_file};
+use crate::{CryptoError, CryptoResult, EncryptionSettings, KeySet, Sealer, key_file};
 
 /// Prefix of every encrypted value: format version 1.
 pub const ENVELOPE_PREFIX: &str = "mvx1:";
@@ -287,6 +287,15 @@ impl Keyring {
     pub fn derive_key(&self, purpose: &str) -> Option<Vec<u8>> {
         let keys = self.current()?;
         hex::decode(keyed_hex(&keys, b"derive", purpose.as_bytes(), 32)).ok()
+    }
+
+    /// A [`Sealer`] for `purpose` (e.g. the shared cache): its encryption and name keys are
+    /// derived like [`Keyring::derive_key`], under `<purpose> seal` and `<purpose> names`, so
+    /// every process holding the keys derives the same one. `None` when encryption is off.
+    pub fn sealer(&self, purpose: &str) -> Option<Sealer> {
+        let seal = self.derive_key(&format!("{purpose} seal"))?;
+        let names = self.derive_key(&format!("{purpose} names"))?;
+        Sealer::new(&seal, &names).ok()
     }
 }
 

@@ -13,6 +13,9 @@
 //! the 16-hex-digit token a lexical (full-text) index stores instead of the term, so the index
 //! holds no plaintext words (with encryption off both are the unkeyed hash and the term itself).
 //!
+//! Short-lived values kept outside the database (the shared cache's entries) are sealed by a
+//! [`Sealer`] whose keys are derived from the index key for one purpose ([`Keyring::sealer`]).
+//!
 //! Keys come from a key file ([`key_file`]) or inline settings ([`EncryptionSettings`]); key
 //! material is zeroized on drop and `Debug` never prints it.
 
@@ -21,12 +24,14 @@ mod key;
 pub mod key_file;
 mod key_set;
 mod keyring;
+mod sealer;
 mod settings;
 
 pub use error::{CryptoError, CryptoResult};
 pub use key::{KEY_BYTES, Key, new_key_id, validate_key_id};
 pub use key_set::KeySet;
 pub use keyring::{Context, ENVELOPE_PREFIX, Keyring, key_id_of};
+pub use sealer::Sealer;
 pub use settings::EncryptionSettings;
 
 #[cfg(test)]

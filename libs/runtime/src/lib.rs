@@ -57,6 +57,9 @@ pub struct App {
     pub config: Arc<Config>,
     /// System of record.
     pub store: Arc<dyn Store>,
+    /// The encryption keys the store uses, for content kept outside it (post-call audio
+    /// files). Disabled when `encryption.enabled = false`.
+    pub keyring: Keyring,
     /// Streams between services.
     pub bus: Arc<dyn Bus>,
     /// Embedding model (with its query cache).
@@ -100,14 +103,19 @@ impl App {
                  only the phone channel identifies callers, and guest ids are plain hashes"
             );
         }
-        let store = open_store(&config.store, space, keyring).await?;
+        let store = open_store(&config.store, space, keyring.clone()).await?;
         let bus = memvox_bus::connect_bus(&config.bus).await?;
         let metrics = Metrics::new();
         let bus_metrics = BusMetrics::register(metrics.registry())
             .map_err(|e| StartupError::Metrics(e.to_string()))?;
         let shared_redis =
             (config.bus.backend == BusBackend::Redis).then_some(config.bus.redis_url.as_str());
-        let cache = Caching::new(config.cache.clone(), shared_redis, metrics.registry())?;
+        let cache = Caching::new(
+            config.cache.clone(),
+            shared_redis,
+            keyring.sealer(CACHE_SEAL_PURPOSE),
+            metrics.registry(),
+        )?;
         tracing::info!(
             store = store.backend(),
             embedder = embedder.model_id(),
@@ -116,6 +124,7 @@ impl App {
         Ok(App {
             config: Arc::new(config),
             store,
+            keyring,
             bus,
             embedder,
             metrics,
@@ -136,6 +145,10 @@ impl App {
 
 /// What the identity-token key is derived for (changing it invalidates every issued token).
 const IDENTITY_KEY_PURPOSE: &str = "identity tokens";
+
+/// What the shared cache's sealing and naming keys are derived for (changing it orphans every
+/// Redis cache entry, which then expire).
+const CACHE_SEAL_PURPOSE: &str = "shared cache";
 
 /// The keyring the configuration describes: from the key file or the inline keys, the
 /// embedded store generating its key file beside the database on first start.

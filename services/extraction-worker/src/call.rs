@@ -2,8 +2,9 @@
 //!
 //! Turn indexes are positions in the delivered transcript, tool turns included, so the turn
 //! indexes memories cite line up with the raw event. What the caller and agent said, and the
-//! platform's summary, are redacted here (card and social security numbers masked), before
-//! anything is extracted, cut into episodes or stored.
+//! platform's summary, are redacted here (card and social security numbers, IBANs, email
+//! addresses and phone numbers masked), before anything is extracted, cut into episodes or
+//! stored.
 
 use memvox_core::redact::redact;
 use memvox_core::{CallOutcome, Conversation, ConversationStatus, Role, Turn};
@@ -17,7 +18,7 @@ pub fn secs_to_millis(secs: u64) -> i64 {
     i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
 
-/// The turns of a transcript, indexed as delivered, card and social security numbers masked
+/// The turns of a transcript, indexed as delivered, personal numbers and addresses masked
 /// (`memvox_core::redact`: everything extracted from or stored of the call is redacted). Unknown
 /// roles count as the agent side: only what the caller says is taken as the caller's own words.
 pub fn turns(data: &TranscriptionData) -> Vec<Turn> {

@@ -1,32 +1,26 @@
 //! `post_call_audio` deliveries: the audio goes to a file (or nowhere), never to the database or
 //! the bus.
 //!
-//! With `gateway.audio_dir` set, `full_audio` is written as received (base64 MP3 text) to
-//! `<audio_dir>/<conversation_id>.mp3.b64`: to a uniquely named temporary file first, synced,
-//! then renamed over the final name, so a reader never sees half a file and concurrent duplicate
-//! deliveries cannot interleave. The stored row is the envelope with `full_audio` emptied (it
-//! still parses as an audio event for the workers).
+//! With `gateway.audio_dir` set, `full_audio` is written encrypted (see [`crate::audio_file`])
+//! to `<audio_dir>/<conversation_id>.mp3.b64`. The stored row is the envelope with `full_audio`
+//! emptied (it still parses as an audio event for the workers).
 //!
 //! The conversation id becomes a file name, so it must be a plain token (`[A-Za-z0-9_-]`, at
 //! most 128 bytes); anything else is refused rather than sanitised into a different name.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use memvox_config::audio_path;
+use memvox_crypto::Keyring;
 use memvox_elevenlabs::{EventPayload, WebhookEvent};
-use tokio::io::AsyncWriteExt as _;
 
+use crate::audio_file::write_audio;
 use crate::error::GatewayError;
 
 /// Longest conversation id accepted as a file name.
 const MAX_ID_LEN: usize = 128;
 
-/// Distinguishes temporary files of concurrent writes within this process.
-static WRITE_SEQ: AtomicU64 = AtomicU64::new(0);
-
-/// Takes the audio out of a `post_call_audio` body, saves it when `audio_dir` is set, and returns
-/// the envelope to store (with `full_audio` empty).
+/// Takes the audio out of a `post_call_audio` body, saves it (encrypted with `keyring`) when
+/// `audio_dir` is set, and returns the envelope to store (with `full_audio` empty).
 ///
 /// # Errors
 /// [`GatewayError::Payload`] if the body is not a valid audio event, [`GatewayError::Invalid`]
@@ -35,6 +29,7 @@ static WRITE_SEQ: AtomicU64 = AtomicU64::new(0);
 pub(crate) async fn strip_audio(
     body: &[u8],
     audio_dir: Option<&Path>,
+    keyring: &Keyring,
 ) -> Result<String, GatewayError> {
     let mut event = WebhookEvent::parse(body).map_err(GatewayError::Payload)?;
     let EventPayload::Audio(data) = &mut event.payload else {
@@ -51,25 +46,11 @@ pub(crate) async fn strip_audio(
     }
     let audio = std::mem::take(&mut data.full_audio);
     if let Some(dir) = audio_dir {
-        save(dir, &data.conversation_id, audio.as_bytes())
+        write_audio(dir, &data.conversation_id, audio, keyring)
             .await
             .map_err(GatewayError::Audio)?;
     }
     serde_json::to_string(&event).map_err(|error| GatewayError::Audio(error.into()))
-}
-
-async fn save(dir: &Path, conversation_id: &str, audio: &[u8]) -> std::io::Result<()> {
-    tokio::fs::create_dir_all(dir).await?;
-    let seq = WRITE_SEQ.fetch_add(1, Ordering::Relaxed);
-    let partial = dir.join(format!(
-        ".{conversation_id}.{}.{seq}.partial",
-        std::process::id()
-    ));
-    let mut file = tokio::fs::File::create(&partial).await?;
-    file.write_all(audio).await?;
-    file.sync_all().await?;
-    drop(file);
-    tokio::fs::rename(&partial, audio_path(dir, conversation_id)).await
 }
 
 fn is_file_token(id: &str) -> bool {
@@ -82,19 +63,25 @@ fn is_file_token(id: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use memvox_crypto::KeySet;
+
     use super::*;
+    use crate::audio_file::{audio_path, read_audio};
 
     const BODY: &str = r#"{"type":"post_call_audio","event_timestamp":5,"data":{"agent_id":"a","conversation_id":"conv_1","full_audio":"SUQz"}}"#;
 
     #[tokio::test]
     async fn audio_is_saved_and_removed_from_the_row() {
         let dir = tempfile::tempdir().unwrap();
-        let row = strip_audio(BODY.as_bytes(), Some(dir.path()))
+        let keyring = Keyring::from_key_set(KeySet::generate());
+        let row = strip_audio(BODY.as_bytes(), Some(dir.path()), &keyring)
             .await
             .unwrap();
         assert!(!row.contains("SUQz"), "{row}");
         assert!(WebhookEvent::parse(row.as_bytes()).is_ok());
-        let saved = std::fs::read_to_string(audio_path(dir.path(), "conv_1")).unwrap();
+        let on_disk = std::fs::read_to_string(audio_path(dir.path(), "conv_1")).unwrap();
+        assert!(!on_disk.contains("SUQz"), "encrypted on disk: {on_disk}");
+        let saved = read_audio(dir.path(), "conv_1", &keyring).await.unwrap();
         assert_eq!(saved, "SUQz");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
@@ -102,7 +89,9 @@ mod tests {
     #[tokio::test]
     async fn path_like_ids_are_refused() {
         let body = BODY.replace("conv_1", "../etc/passwd");
-        let error = strip_audio(body.as_bytes(), None).await.unwrap_err();
+        let error = strip_audio(body.as_bytes(), None, &Keyring::disabled())
+            .await
+            .unwrap_err();
         assert!(matches!(error, GatewayError::Invalid { .. }), "{error}");
     }
 

@@ -10,6 +10,7 @@
 //! instrumentation and the listener.
 
 mod audio;
+pub mod audio_file;
 mod body;
 pub mod clock;
 pub mod error;
@@ -25,12 +26,13 @@ use axum::Router;
 use axum::middleware::from_fn_with_state;
 use memvox_bus::Bus;
 use memvox_config::GatewaySettings;
+use memvox_crypto::Keyring;
 use memvox_elevenlabs::SignatureVerifier;
 use memvox_elevenlabs::signature::SecretError;
 use memvox_runtime::App;
 use memvox_store::Store;
 
-pub use audio::audio_path;
+pub use audio_file::{AudioReadError, audio_path, read_audio};
 pub use clock::Clock;
 pub use error::GatewayError;
 pub use marks::PublishedMarks;
@@ -58,6 +60,8 @@ pub struct GatewayState {
     pub verifier: Option<Arc<SignatureVerifier>>,
     /// Limits, audio directory, rate limits.
     pub settings: Arc<GatewaySettings>,
+    /// Encrypts post-call audio files (the store's keys).
+    pub keyring: Keyring,
     /// Time source for signature freshness and receipt times.
     pub clock: Clock,
     /// The gateway's Prometheus metrics.
@@ -67,7 +71,9 @@ pub struct GatewayState {
 }
 
 impl GatewayState {
-    /// Builds the state; the verifier comes from `settings` (secrets, tolerance, future skew).
+    /// Builds the state; the verifier comes from `settings` (secrets, tolerance, future skew);
+    /// `keyring` encrypts audio files (the store's keys; [`Keyring::disabled`] writes them as
+    /// received).
     ///
     /// # Errors
     /// [`SetupError::Secret`] if a configured secret is empty.
@@ -76,6 +82,7 @@ impl GatewayState {
         bus: Arc<dyn Bus>,
         settings: GatewaySettings,
         metrics: GatewayMetrics,
+        keyring: Keyring,
     ) -> Result<Self, SetupError> {
         let verifier = verifier(&settings)?;
         if verifier.is_none() {
@@ -88,6 +95,7 @@ impl GatewayState {
             bus,
             verifier: verifier.map(Arc::new),
             settings: Arc::new(settings),
+            keyring,
             clock: Clock::system(),
             metrics,
             published: Arc::default(),
@@ -105,6 +113,7 @@ impl GatewayState {
             app.bus.clone(),
             app.config.gateway.clone(),
             metrics,
+            app.keyring.clone(),
         )
     }
 

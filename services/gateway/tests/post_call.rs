@@ -249,7 +249,16 @@ async fn fixtures_are_stored_as_the_spec_says(gateway: &Gateway) {
             let audio = original["data"]["full_audio"].as_str().unwrap();
             assert!(!row.payload.contains(audio), "audio not in the row");
             let file = memvox_gateway::audio_path(&gateway.audio_dir, &row.conversation_id);
-            assert_eq!(std::fs::read_to_string(file).unwrap(), audio);
+            let on_disk = std::fs::read_to_string(file).unwrap();
+            assert!(!on_disk.contains(audio), "audio encrypted at rest");
+            let read = memvox_gateway::read_audio(
+                &gateway.audio_dir,
+                &row.conversation_id,
+                &gateway.state.keyring,
+            )
+            .await
+            .unwrap();
+            assert_eq!(read, audio, "audio reads back");
         } else {
             assert_eq!(
                 row.payload.as_bytes(),

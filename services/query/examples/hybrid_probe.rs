@@ -101,6 +101,7 @@ async fn load(
             ..CacheSettings::default()
         },
         None,
+        None,
         memvox_telemetry::Metrics::new().registry(),
     )
     .unwrap();

@@ -182,11 +182,14 @@ async fn main() {
         .keys
         .issue("bench", "agent_bench", None, now_secs)
         .unwrap();
-    // Two replicas on one store and one Redis prefix, each with its own in-process tier.
+    // Two replicas on one store and one Redis prefix, each with its own in-process tier,
+    // sealing Redis entries with the same keys.
+    let cache_keys = keyring();
     let replica = |name: &str| {
         let caching = Caching::new(
             cache_settings.clone(),
             redis.as_deref(),
+            cache_keys.sealer("shared cache"),
             memvox_telemetry::Metrics::new().registry(),
         )
         .unwrap();

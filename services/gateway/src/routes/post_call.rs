@@ -21,7 +21,8 @@ use memvox_store::{Erased, NewEvent};
 use serde::Serialize;
 
 use crate::GatewayState;
-use crate::audio::{audio_path, strip_audio};
+use crate::audio::strip_audio;
+use crate::audio_file::audio_path;
 use crate::body::{read_limited, require_json};
 use crate::error::GatewayError;
 use crate::ingest::{Recorded, record, store_error};
@@ -138,7 +139,7 @@ async fn row_payload(
     body: Bytes,
 ) -> Result<String, GatewayError> {
     if kind == EventKind::Audio {
-        return strip_audio(&body, state.settings.audio_dir.as_deref()).await;
+        return strip_audio(&body, state.settings.audio_dir.as_deref(), &state.keyring).await;
     }
     // `EnvelopeHead::parse` accepted it as JSON, which serde_json only does for valid UTF-8.
     String::from_utf8(Vec::from(body)).map_err(|_| GatewayError::Invalid {

@@ -102,11 +102,12 @@ impl Gateway {
         adjust: impl FnOnce(&mut GatewaySettings),
     ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let keyring = test_keyring();
         let backend = match store {
             StoreKind::Sqlite => {
                 let path = dir.path().join("memvox.db");
                 let store =
-                    SqliteStore::open(&path, &StoreSettings::default(), space(), test_keyring())
+                    SqliteStore::open(&path, &StoreSettings::default(), space(), keyring.clone())
                         .await
                         .expect("open sqlite");
                 Backend::Sqlite(store)
@@ -125,7 +126,7 @@ impl Gateway {
                     Some(&schema),
                     &settings,
                     space(),
-                    test_keyring(),
+                    keyring.clone(),
                 )
                 .await
                 .expect("PostgreSQL must be running: run scripts/test-services.sh");
@@ -157,7 +158,7 @@ impl Gateway {
             Backend::Sqlite(store) => Arc::new(store.clone()),
             Backend::Postgres(store, _) => Arc::new(store.clone()),
         };
-        let state = GatewayState::new(store, bus, gateway_settings, metrics)
+        let state = GatewayState::new(store, bus, gateway_settings, metrics, keyring)
             .expect("state")
             .with_clock(Clock::fixed_secs(NOW));
         Self {

@@ -330,17 +330,26 @@ async fn drop_schema(pool: &sqlx::PgPool, schema: &str) {
 }
 
 /// Caches from `settings` (in-process answers live an hour, so only versions invalidate them
-/// within a test), on the Redis at `redis_url` if given, counting into `registry`.
+/// within a test), on the Redis at `redis_url` if given, counting into `registry`; Redis
+/// entries are sealed with keys every replica of the test binary shares.
 pub fn caching(
     settings: CacheSettings,
     redis_url: Option<&str>,
     registry: &prometheus::Registry,
 ) -> Caching {
+    static CACHE_KEYS: std::sync::LazyLock<memvox_crypto::Keyring> =
+        std::sync::LazyLock::new(test_keyring);
     let settings = CacheSettings {
         local_ttl_ms: 3_600_000,
         ..settings
     };
-    Caching::new(settings, redis_url, registry).unwrap()
+    Caching::new(
+        settings,
+        redis_url,
+        CACHE_KEYS.sealer("shared cache"),
+        registry,
+    )
+    .unwrap()
 }
 
 /// The test Redis (`MEMVOX_TEST_REDIS_URL`, default 127.0.0.1:6379).
