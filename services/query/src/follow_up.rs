@@ -8,14 +8,15 @@
 //!
 //! So for a question whose answer may have changed since it was first said — one about the
 //! present ("now", "latest", "still") or naming a month — the words of the best match that the
-//! question does not have are searched lexically; the [`FOLLOW_UPS`] memories found that are
-//! not candidates already join the ranking at [`FOLLOW_WEIGHT`] × the best match's score ×
-//! their BM25 for those words over the best found, citing the match in `via`; the question's
-//! time cues then order them with the rest. A question about the past ("before",
+//! question does not have are searched lexically; each memory found scores [`FOLLOW_WEIGHT`] ×
+//! the best match's score × its BM25 for those words over the best found's (the match itself
+//! left out) × the question's time cue for when it was said, citing the match in `via`; the
+//! [`FOLLOW_UPS`] best by BM25 that score more than they did as candidates (or were none)
+//! join the ranking with that score. A question about the past ("before",
 //! "originally") is not followed: what it asks for is the first mention, not a later one.
 //! Measured on the conversational probe (R@1/5/10): following every question 0.493/0.707/0.800
 //! (later mentions crowd out the answer), cued questions only with two follow-ups at weight
-//! 0.6 0.520/0.791/0.856, against 0.519/0.776/0.833 without.
+//! 0.6 0.520/0.785/0.856, against 0.519/0.776/0.833 without.
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,7 +24,7 @@ use memvox_core::episode::searchable_text;
 use memvox_core::fusion::normalise_by_best;
 use memvox_core::text::lexical_terms;
 use memvox_core::{Memory, MemoryId, ScoreBreakdown, Scored, UnixMillis};
-use memvox_store::StoreResult;
+use memvox_store::{LexicalHit, StoreResult};
 
 use crate::question::Question;
 use crate::retrieval::{Lookup, lexical_scores};
@@ -54,9 +55,9 @@ pub fn unasked_words(question: &Question, content: &str) -> String {
         .join(" ")
 }
 
-/// Adds the follow-ups of `best` (the best match) that are not in `memories` to `scored` and
-/// `memories`: at most [`FOLLOW_UPS`], each scored as the module says, then boosted by the
-/// question's time cues among candidates said between `said` (oldest, newest).
+/// Adds the follow-ups of `best` (the best match) to `scored` and `memories`, or raises a
+/// candidate's score to its follow-up score: at most [`FOLLOW_UPS`], each scored as the module
+/// says, the time cues read among candidates said between `said` (oldest, newest).
 pub(crate) async fn join(
     lookup: &Lookup<'_>,
     best: &Scored,
@@ -90,34 +91,53 @@ pub(crate) async fn join(
         .hits
         .into_iter()
         .zip(scores)
-        .filter(|(hit, _)| !memories.contains_key(&hit.memory.id))
+        .filter(|(hit, _)| hit.memory.id != best.memory_id)
         .unzip();
-    let mut fresh: Vec<_> = hits
+    let current: HashMap<MemoryId, f64> = scored
+        .iter()
+        .map(|entry| (entry.memory_id, entry.breakdown.total))
+        .collect();
+    let (oldest, newest) = said;
+    let mut followed: Vec<(LexicalHit, Scored)> = hits
         .into_iter()
         .zip(normalise_by_best(&scores))
         .filter(|(_, lexical)| *lexical > 0.0)
+        .map(|(hit, lexical)| {
+            let at = hit.memory.created_at.clamp(oldest, newest.max(oldest));
+            let entry = Scored {
+                memory_id: hit.memory.id,
+                breakdown: ScoreBreakdown {
+                    similarity: hit.similarity,
+                    lexical,
+                    salience: hit.memory.salience,
+                    recency: 1.0,
+                    link: FOLLOW_WEIGHT,
+                    total: best.breakdown.total
+                        * FOLLOW_WEIGHT
+                        * lexical
+                        * lookup.question.cues.boost(at, oldest, newest),
+                },
+                via: Some(best.memory_id),
+            };
+            (hit, entry)
+        })
+        .filter(|(hit, entry)| {
+            current
+                .get(&hit.memory.id)
+                .is_none_or(|total| entry.breakdown.total > *total)
+        })
         .collect();
-    fresh.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.memory.id.cmp(&b.0.memory.id)));
-    fresh.truncate(FOLLOW_UPS);
-    let (oldest, newest) = said;
-    for (hit, lexical) in fresh {
-        let at = hit.memory.created_at.clamp(oldest, newest.max(oldest));
-        scored.push(Scored {
-            memory_id: hit.memory.id,
-            breakdown: ScoreBreakdown {
-                similarity: hit.similarity,
-                lexical,
-                salience: hit.memory.salience,
-                recency: 1.0,
-                link: FOLLOW_WEIGHT,
-                total: best.breakdown.total
-                    * FOLLOW_WEIGHT
-                    * lexical
-                    * lookup.question.cues.boost(at, oldest, newest),
-            },
-            via: Some(best.memory_id),
-        });
-        memories.insert(hit.memory.id, hit.memory);
+    followed.sort_by(|a, b| {
+        b.1.breakdown
+            .lexical
+            .total_cmp(&a.1.breakdown.lexical)
+            .then(a.1.memory_id.cmp(&b.1.memory_id))
+    });
+    followed.truncate(FOLLOW_UPS);
+    for (hit, entry) in followed {
+        scored.retain(|other| other.memory_id != entry.memory_id);
+        scored.push(entry);
+        memories.entry(hit.memory.id).or_insert(hit.memory);
     }
     Ok(())
 }

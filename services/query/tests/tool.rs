@@ -5,15 +5,13 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use memvox_core::{
     Conversation, ConversationStatus, LinkKind, MemoryLink, MemoryState, NewMemory, Provenance,
     Sector,
 };
-use memvox_store::{CallRecord, MemoryEdit, Store, ToolInvocation};
+use memvox_store::{CallRecord, MemoryEdit, ToolInvocation};
 use serde_json::{Value, json};
-use support::{DAY, Harness, NOW, TestEmbedder, request};
+use support::{DAY, Harness, NOW, TestEmbedder, add_memory as add, request};
 
 /// A query with no stop word, so the test embedder sees it as written (queries are embedded
 /// without their stop words).
@@ -21,36 +19,6 @@ const QUERY: &str = "pharmacy";
 
 fn embedder() -> TestEmbedder {
     TestEmbedder::new(&[(QUERY, [1.0, 0.0, 0.0, 0.0])])
-}
-
-async fn add(
-    store: &Arc<dyn Store>,
-    user: &str,
-    content: &str,
-    sector: Sector,
-    salience: f64,
-    at: i64,
-    vector: [f32; 4],
-) -> i64 {
-    store.ensure_user(user, at).await.unwrap();
-    let memory = store
-        .insert_memory(
-            &NewMemory {
-                user_id: user.into(),
-                content: content.into(),
-                sector,
-                salience,
-                provenance: None,
-            },
-            at,
-        )
-        .await
-        .unwrap();
-    store
-        .store_embeddings(&[(memory.id, vector.to_vec())], at)
-        .await
-        .unwrap();
-    memory.id
 }
 
 async fn query(harness: &Harness, body: Value) -> Value {

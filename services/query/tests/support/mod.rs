@@ -450,6 +450,37 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Writes a memory of `user` said at `at` with its `vector`, straight into the store; its id.
+pub async fn add_memory(
+    store: &Arc<dyn Store>,
+    user: &str,
+    content: &str,
+    sector: memvox_core::Sector,
+    salience: f64,
+    at: i64,
+    vector: [f32; 4],
+) -> i64 {
+    store.ensure_user(user, at).await.unwrap();
+    let memory = store
+        .insert_memory(
+            &memvox_core::NewMemory {
+                user_id: user.into(),
+                content: content.into(),
+                sector,
+                salience,
+                provenance: None,
+            },
+            at,
+        )
+        .await
+        .unwrap();
+    store
+        .store_embeddings(&[(memory.id, vector.to_vec())], at)
+        .await
+        .unwrap();
+    memory.id
+}
+
 /// A keyring with one fresh key: test stores are encrypted like production ones.
 fn test_keyring() -> memvox_crypto::Keyring {
     memvox_crypto::Keyring::from_key_set(memvox_crypto::KeySet::generate())

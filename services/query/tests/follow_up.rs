@@ -1,0 +1,84 @@
+//! Follow-ups on both store backends: a question about the present follows its best match to a
+//! later mention of the same thing said without the question's words; a question without a
+//! time cue does not.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use memvox_core::Sector;
+use serde_json::json;
+use support::{DAY, Harness, NOW, TestEmbedder, add_memory};
+
+const ORDER: &str = "Order 49065 is the rain jacket, a present for Keith";
+const LATER: &str = "A new rain jacket was sent and it is perfect";
+const OTHER: &str = "Order 70064 is the duvet set";
+
+/// Every text the test embedder does not know gets a vector of positive components, so the
+/// later mention, pointing the other way, has no positive cosine with any question: only its
+/// words can bring it in.
+fn embedder() -> TestEmbedder {
+    TestEmbedder::new(&[])
+}
+
+async fn seeded(backend: &str) -> Harness {
+    let h = Harness::new(backend, embedder()).await;
+    let s = h.store();
+    let toward = [0.5, 0.5, 0.5, 0.5];
+    add_memory(
+        s,
+        "u1",
+        ORDER,
+        Sector::Episodic,
+        0.5,
+        NOW - 30 * DAY,
+        toward,
+    )
+    .await;
+    add_memory(
+        s,
+        "u1",
+        OTHER,
+        Sector::Episodic,
+        0.5,
+        NOW - 20 * DAY,
+        toward,
+    )
+    .await;
+    let away = [-1.0, 0.0, 0.0, 0.0];
+    add_memory(s, "u1", LATER, Sector::Episodic, 0.5, NOW - 5 * DAY, away).await;
+    h
+}
+
+async fn ask(h: &Harness, query: &str) -> Vec<String> {
+    h.tool_contents(json!({"query": query, "user_id": h.token("u1"), "limit": 5}))
+        .await
+}
+
+async fn the_latest_follows_the_best_match_to_a_later_mention(backend: &str) {
+    let h = seeded(backend).await;
+    let answer = ask(&h, "what is the latest on order 49065").await;
+    assert_eq!(
+        answer.first().map(String::as_str),
+        Some(ORDER),
+        "{answer:?}"
+    );
+    assert!(answer.iter().any(|c| c == LATER), "{answer:?}");
+    h.cleanup().await;
+}
+
+async fn a_question_without_a_time_cue_is_not_followed(backend: &str) {
+    let h = seeded(backend).await;
+    let answer = ask(&h, "order 49065").await;
+    assert_eq!(
+        answer.first().map(String::as_str),
+        Some(ORDER),
+        "{answer:?}"
+    );
+    assert!(!answer.iter().any(|c| c == LATER), "{answer:?}");
+    h.cleanup().await;
+}
+
+on_both_backends!(
+    the_latest_follows_the_best_match_to_a_later_mention,
+    a_question_without_a_time_cue_is_not_followed,
+);
