@@ -93,10 +93,10 @@ pub fn lexical_words(text: &str) -> Vec<String> {
 }
 
 /// The version of [`lexical_words`]: a store whose tokens were made by another re-indexes.
-pub const LEXICAL_WORDS_VERSION: u32 = 2;
+pub const LEXICAL_WORDS_VERSION: u32 = 3;
 
 /// Family words as callers say them, read as the words an agent asks with: "my mam", "my
-/// mum", "my mom" answer "the caller's mother".
+/// mum", "my mom" answer "the caller's mother", "my lad" "the caller's son".
 const SPOKEN_FORMS: &[(&str, &str)] = &[
     ("mum", "mother"),
     ("mam", "mother"),
@@ -114,6 +114,8 @@ const SPOKEN_FORMS: &[(&str, &str)] = &[
     ("granddad", "grandfather"),
     ("grandpa", "grandfather"),
     ("hubby", "husband"),
+    ("lad", "son"),
+    ("lass", "daughter"),
     ("bro", "brother"),
     ("sis", "sister"),
 ];
@@ -158,6 +160,7 @@ mod tests {
         );
         assert_eq!(lexical_terms("the caller's mother"), ["mother"]);
         assert_eq!(lexical_terms("Dad and my nan"), ["father", "grandmother"]);
+        assert_eq!(lexical_terms("My lad Noah"), ["son", "noah"]);
     }
 
     #[test]
