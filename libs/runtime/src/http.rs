@@ -13,8 +13,17 @@ use crate::App;
 
 /// Binds `http.listen` and serves `router` (instrumented for `service`, with the health
 /// endpoints merged in, client addresses available to rate limiters) until the app shuts down.
+///
+/// # Errors
+/// An address that cannot be bound is an error naming it (`cannot listen on <address>: …`), so
+/// the process exits instead of running without a listener.
 pub async fn serve_http(app: &App, service: &'static str, router: Router) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(app.config.http.listen).await?;
+    let listen = app.config.http.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|error| {
+            std::io::Error::new(error.kind(), format!("cannot listen on {listen}: {error}"))
+        })?;
     serve_http_on(app, service, router, listener).await
 }
 
