@@ -172,6 +172,7 @@ impl Config {
                 )));
             }
         }
+        self.gateway.validate().map_err(ConfigError::Invalid)?;
         self.query.validate().map_err(ConfigError::Invalid)?;
         self.identity.validate().map_err(ConfigError::Invalid)?;
         if !(0.0..=1.0).contains(&self.query.lexical_weight) {

@@ -35,6 +35,39 @@ pub struct GatewaySettings {
     pub rate_limit_per_second: u32,
     /// Burst above the steady rate.
     pub rate_limit_burst: u32,
+    /// How long a whole request body may take to arrive, in milliseconds; a slower one gets 408
+    /// and changes nothing.
+    pub body_read_timeout_ms: u64,
+    /// Bodies larger than this (declared, or once this many bytes arrived) need one of the
+    /// `max_concurrent_large_bodies` slots.
+    pub large_body_bytes: usize,
+    /// Large bodies read and processed at once; a signed delivery finding none free gets 503 with
+    /// `Retry-After` (ElevenLabs retries it), so memory stays bounded.
+    pub max_concurrent_large_bodies: usize,
+}
+
+impl GatewaySettings {
+    /// Checks the body-handling limits.
+    ///
+    /// # Errors
+    /// A sentence naming the setting and the rule it breaks.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.body_read_timeout_ms == 0 {
+            return Err(
+                "gateway.body_read_timeout_ms must be at least 1: a zero timeout would \
+                 refuse every webhook before its body arrives"
+                    .into(),
+            );
+        }
+        if self.max_concurrent_large_bodies == 0 {
+            return Err(
+                "gateway.max_concurrent_large_bodies must be at least 1: with no slot \
+                 every audio delivery would be refused"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Default for GatewaySettings {
@@ -48,6 +81,9 @@ impl Default for GatewaySettings {
             audio_dir: None,
             rate_limit_per_second: 500,
             rate_limit_burst: 1_000,
+            body_read_timeout_ms: 10_000,
+            large_body_bytes: 1024 * 1024,
+            max_concurrent_large_bodies: 4,
         }
     }
 }

@@ -221,3 +221,31 @@ fn privacy_ages_come_from_the_environment_and_are_checked() {
         Ok(())
     });
 }
+
+#[test]
+fn gateway_body_limits_come_from_the_environment_and_are_checked() {
+    Jail::expect_with(|jail| {
+        let config = Config::load(None).expect("loads");
+        assert_eq!(config.gateway.body_read_timeout_ms, 10_000);
+        assert_eq!(config.gateway.max_concurrent_large_bodies, 4);
+        jail.set_env("MEMVOX_GATEWAY__BODY_READ_TIMEOUT_MS", "2500");
+        jail.set_env("MEMVOX_GATEWAY__LARGE_BODY_BYTES", "65536");
+        let config = Config::load(None).expect("loads");
+        assert_eq!(config.gateway.body_read_timeout_ms, 2_500);
+        assert_eq!(config.gateway.large_body_bytes, 65_536);
+        jail.set_env("MEMVOX_GATEWAY__BODY_READ_TIMEOUT_MS", "0");
+        let err = Config::load(None).expect_err("zero timeout").to_string();
+        assert!(
+            err.contains("gateway.body_read_timeout_ms must be at least 1"),
+            "{err}"
+        );
+        jail.set_env("MEMVOX_GATEWAY__BODY_READ_TIMEOUT_MS", "2500");
+        jail.set_env("MEMVOX_GATEWAY__MAX_CONCURRENT_LARGE_BODIES", "0");
+        let err = Config::load(None).expect_err("no slot").to_string();
+        assert!(
+            err.contains("gateway.max_concurrent_large_bodies must be at least 1"),
+            "{err}"
+        );
+        Ok(())
+    });
+}

@@ -28,5 +28,7 @@ pub use dynamic::{DynamicValue, DynamicVariableName, InvalidVariableName};
 pub use initiation::{ConversationInitRequest, ConversationInitResponse};
 pub use payload::{PayloadError, from_slice};
 pub use post_call::{EnvelopeHead, EventKind, EventPayload, TranscriptionData, WebhookEvent};
-pub use signature::{SIGNATURE_HEADER, SignatureError, SignatureVerifier, Verified, sign};
+pub use signature::{
+    SIGNATURE_HEADER, SignatureCheck, SignatureError, SignatureVerifier, Verified, sign,
+};
 pub use tool::MemoryQueryRequest;

@@ -12,15 +12,23 @@
 //! Timestamps older than the tolerance (default 1800 s; exactly 1800 s still passes) are stale.
 //! Future timestamps pass unless a future-skew limit is configured (the SDKs have none).
 //!
+//! Verification can run in two steps so a server can refuse before reading a body:
+//! [`SignatureVerifier::begin`] checks everything the header alone decides (missing, malformed,
+//! stale, future) and returns a [`SignatureCheck`] that MACs the body as it streams in;
+//! [`SignatureCheck::finish`] then compares. [`SignatureVerifier::verify`] is both steps at once.
+//!
 //! Invariants: the clock is an argument, never read here; secrets are kept only as pre-keyed HMAC
-//! state (never printed); the digest comparison is constant-time over the 64 hex bytes; the verify
-//! path does not allocate.
+//! state (never printed); the digest comparison is constant-time over the 64 hex bytes; a check
+//! allocates only one HMAC state per secret.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use subtle::{Choice, ConstantTimeEq};
 
 use crate::serde_util::parse_digits;
+
+mod check;
+
+pub use check::SignatureCheck;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -181,30 +189,30 @@ impl SignatureVerifier {
         body: &[u8],
         now_unix_secs: u64,
     ) -> Result<Verified, SignatureError> {
+        let mut check = self.begin(header, now_unix_secs)?;
+        check.update(body);
+        check.finish()
+    }
+
+    /// Checks what `header` alone decides, with the clock at `now_unix_secs`, before any body byte
+    /// is read; the returned check takes the body in chunks and compares at the end.
+    ///
+    /// # Errors
+    /// [`SignatureError::Missing`], [`SignatureError::Malformed`], [`SignatureError::Stale`] or
+    /// [`SignatureError::Future`]; a [`SignatureError::Mismatch`] only comes from
+    /// [`SignatureCheck::finish`].
+    pub fn begin<'h>(
+        &self,
+        header: Option<&'h [u8]>,
+        now_unix_secs: u64,
+    ) -> Result<SignatureCheck<'h>, SignatureError> {
         let header = match header {
             Some(header) if !header.is_empty() => header,
             _ => return Err(SignatureError::Missing),
         };
         let (t_text, timestamp) = parse_header(header).map_err(SignatureError::Malformed)?;
         self.check_freshness(timestamp, now_unix_secs)?;
-
-        let mut matched = None;
-        for (index, key) in self.keys.iter().enumerate() {
-            let expected = expected_hex(key.clone(), t_text, body);
-            let mut any = Choice::from(0);
-            for candidate in signatures(header) {
-                any |= expected.as_slice().ct_eq(candidate);
-            }
-            if bool::from(any) && matched.is_none() {
-                matched = Some(index);
-            }
-        }
-        matched
-            .map(|secret_index| Verified {
-                timestamp_unix_secs: timestamp,
-                secret_index,
-            })
-            .ok_or(SignatureError::Mismatch)
+        Ok(SignatureCheck::new(header, t_text, timestamp, &self.keys))
     }
 
     fn check_freshness(&self, timestamp: u64, now: u64) -> Result<(), SignatureError> {
@@ -249,6 +257,11 @@ fn expected_hex(mut mac: HmacSha256, t: &[u8], body: &[u8]) -> [u8; 64] {
     mac.update(t);
     mac.update(b".");
     mac.update(body);
+    hex_digest(mac)
+}
+
+/// Lower-case hex of the MAC over everything given to it so far.
+fn hex_digest(mac: HmacSha256) -> [u8; 64] {
     let digest = mac.finalize().into_bytes();
     let mut hex = [0u8; 64];
     for (pair, byte) in hex.chunks_exact_mut(2).zip(digest.iter()) {

@@ -4,6 +4,7 @@
 //! router watches the token), the listener stops accepting, and in-flight requests get
 //! `http.shutdown_grace_ms` to finish.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -13,9 +14,26 @@ use crate::App;
 
 /// Binds `http.listen` and serves `router` (instrumented for `service`, with the health
 /// endpoints merged in, client addresses available to rate limiters) until the app shuts down.
+///
+/// # Errors
+/// An address that cannot be bound is an error naming it (`cannot listen on <address>: …`), so
+/// the process exits instead of running without a listener.
 pub async fn serve_http(app: &App, service: &'static str, router: Router) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(app.config.http.listen).await?;
+    let listener = bind_http(app.config.http.listen).await?;
     serve_http_on(app, service, router, listener).await
+}
+
+/// Binds `listen`. Bind before starting anything that runs beside the listener (a worker), so a
+/// taken port stops the process instead of leaving it running without health endpoints.
+///
+/// # Errors
+/// An error naming the address: `cannot listen on <address>: <cause>`.
+pub async fn bind_http(listen: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|error| {
+            std::io::Error::new(error.kind(), format!("cannot listen on {listen}: {error}"))
+        })
 }
 
 /// [`serve_http`] on a listener the caller bound (e.g. port 0, to learn the port first).
@@ -34,7 +52,7 @@ pub async fn serve_http_on(
     let http = &app.config.http;
     tracing::info!(service, address = %listener.local_addr()?, "listening");
     let drained = app.shutdown.clone();
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, service)
         .with_graceful_shutdown(async move { drained.cancelled().await });
     let server = tokio::spawn(async move { server.await });
@@ -104,5 +122,24 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_taken_port_is_an_error_naming_the_address() {
+        let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = taken.local_addr().unwrap();
+        let error = bind_http(address).await.unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse);
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("cannot listen on {address}: ")),
+            "{error}"
+        );
     }
 }

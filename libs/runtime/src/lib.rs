@@ -25,7 +25,7 @@ use memvox_store::{EmbeddingSpace, Store, open_store};
 use memvox_telemetry::{Health, Metrics, ReadinessCheck};
 use tokio_util::sync::CancellationToken;
 
-pub use http::{cancel_on_signal, serve_http, serve_http_on};
+pub use http::{bind_http, cancel_on_signal, serve_http, serve_http_on};
 
 /// Why a process could not start; each variant names the part at fault.
 #[derive(Debug, thiserror::Error)]

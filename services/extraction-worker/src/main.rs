@@ -3,7 +3,7 @@
 
 use axum::Router;
 use memvox_config::Config;
-use memvox_runtime::{App, cancel_on_signal, serve_http};
+use memvox_runtime::{App, bind_http, cancel_on_signal, serve_http_on};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -11,8 +11,11 @@ async fn main() -> anyhow::Result<()> {
     memvox_telemetry::init_logging(&config.log)?;
     let app = App::build(config).await?;
     cancel_on_signal(app.shutdown.clone());
+    // Bound before the worker starts: a taken port must stop the process, not leave the worker
+    // running without health endpoints.
+    let listener = bind_http(app.config.http.listen).await?;
     let (served, worked) = tokio::join!(
-        serve_http(&app, "extraction-worker", Router::new()),
+        serve_http_on(&app, "extraction-worker", Router::new(), listener),
         memvox_extraction_worker::run(&app)
     );
     served?;

@@ -31,6 +31,18 @@ pub enum GatewayError {
     /// The body could not be read from the connection.
     #[error("could not read the request body: {0}")]
     BodyRead(#[source] axum::Error),
+    /// The body did not arrive within `gateway.body_read_timeout_ms`.
+    #[error("the request body did not arrive within {timeout_ms} ms")]
+    BodyTimeout {
+        /// The timeout that applied, in milliseconds.
+        timeout_ms: u64,
+    },
+    /// Every slot for large bodies is taken (`gateway.max_concurrent_large_bodies`).
+    #[error("too many large deliveries are being received; retry later")]
+    Busy {
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
     /// The `ElevenLabs-Signature` check failed.
     #[error("signature rejected: {0}")]
     Signature(#[source] SignatureError),
@@ -69,9 +81,11 @@ impl GatewayError {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::NotConfigured | Self::StoreUnavailable(_) | Self::Audio(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::NotConfigured
+            | Self::Busy { .. }
+            | Self::StoreUnavailable(_)
+            | Self::Audio(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyRead(_) | Self::Payload(_) | Self::Invalid { .. } => StatusCode::BAD_REQUEST,
@@ -88,6 +102,8 @@ impl GatewayError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::BodyRead(_) => "body_unreadable",
+            Self::BodyTimeout { .. } => "body_timeout",
+            Self::Busy { .. } => "busy",
             Self::Signature(_) => "invalid_signature",
             Self::Payload(error) if error.is_syntax() => "malformed_json",
             Self::Payload(_) | Self::Invalid { .. } => "invalid_payload",
@@ -101,7 +117,8 @@ impl GatewayError {
 impl IntoResponse for GatewayError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = if status.is_server_error() {
+        // A full set of large-body slots is load, not a failure: it was logged as a warning.
+        let message = if status.is_server_error() && !matches!(self, Self::Busy { .. }) {
             tracing::error!(code = self.code(), error = %chain(&self), "post-call webhook failed");
             match self {
                 Self::NotConfigured => self.to_string(),
@@ -112,7 +129,7 @@ impl IntoResponse for GatewayError {
         };
         let body = json!({ "error": { "code": self.code(), "message": message } });
         let mut response = (status, Json(body)).into_response();
-        if let Self::RateLimited { retry_after_secs } = self {
+        if let Self::RateLimited { retry_after_secs } | Self::Busy { retry_after_secs } = self {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

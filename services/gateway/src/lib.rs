@@ -15,6 +15,7 @@ mod body;
 pub mod clock;
 pub mod error;
 mod ingest;
+pub mod large_bodies;
 mod marks;
 pub mod metrics;
 mod rate_limit;
@@ -35,6 +36,7 @@ use memvox_store::Store;
 pub use audio_file::{AudioReadError, audio_path, read_audio};
 pub use clock::Clock;
 pub use error::GatewayError;
+pub use large_bodies::LargeBodies;
 pub use marks::PublishedMarks;
 pub use metrics::GatewayMetrics;
 
@@ -68,6 +70,8 @@ pub struct GatewayState {
     pub metrics: GatewayMetrics,
     /// Published rows waiting for their `published_at` mark (written after the 200).
     pub published: Arc<PublishedMarks>,
+    /// Slots for large bodies (`large_body_bytes`, `max_concurrent_large_bodies`).
+    pub large_bodies: LargeBodies,
 }
 
 impl GatewayState {
@@ -90,6 +94,10 @@ impl GatewayState {
                 "no gateway.webhook_secrets configured: post-call webhooks will be refused with 503"
             );
         }
+        let large_bodies = LargeBodies::new(
+            settings.large_body_bytes,
+            settings.max_concurrent_large_bodies,
+        );
         Ok(Self {
             store,
             bus,
@@ -99,6 +107,7 @@ impl GatewayState {
             clock: Clock::system(),
             metrics,
             published: Arc::default(),
+            large_bodies,
         })
     }
 

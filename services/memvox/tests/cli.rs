@@ -210,6 +210,38 @@ fn an_empty_init_secret_stops_serve_with_one_clear_error() {
 }
 
 #[test]
+fn serve_exits_with_one_clear_error_when_its_port_is_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap();
+    let child = memvox(dir.path())
+        .arg("serve")
+        .env("MEMVOX_HTTP__LISTEN", address.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while running.0.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "memvox serve kept running without its listener"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut running.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    let output = Output {
+        status: running.0.wait().unwrap(),
+        stdout: Vec::new(),
+        stderr: stderr.into_bytes(),
+    };
+    assert_one_line_error(&output, &format!("cannot listen on {address}"));
+    drop(taken);
+}
+
+#[test]
 fn unreachable_database_is_one_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let output = memvox(dir.path())

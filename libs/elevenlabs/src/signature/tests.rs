@@ -192,3 +192,42 @@ fn debug_output_does_not_contain_the_secret() {
     assert!(!printed.contains("wsec_test_secret"), "{printed}");
     assert!(printed.contains("secrets: 1"), "{printed}");
 }
+
+#[test]
+fn a_check_begun_from_the_header_verifies_the_body_in_any_chunks() {
+    let v = SignatureVerifier::new([b"wsec_new".as_slice(), SECRET]).unwrap();
+    let header = sign(SECRET, T, BODY);
+    for size in [1, 7, BODY.len()] {
+        let mut check = v.begin(Some(header.as_bytes()), T).unwrap();
+        assert_eq!(check.timestamp_unix_secs(), T);
+        for chunk in BODY.chunks(size) {
+            check.update(chunk);
+        }
+        let ok = check.finish().unwrap();
+        assert_eq!((ok.timestamp_unix_secs, ok.secret_index), (T, 1));
+    }
+    let mut tampered = v.begin(Some(header.as_bytes()), T).unwrap();
+    tampered.update(&BODY[1..]);
+    assert_eq!(tampered.finish(), Err(SignatureError::Mismatch));
+}
+
+#[test]
+fn begin_decides_everything_the_header_alone_decides() {
+    let v = verifier().with_max_future_skew_secs(10);
+    let header = sign(SECRET, T, BODY);
+    let begin = |header: Option<&str>, now| v.begin(header.map(str::as_bytes), now).err();
+    assert_eq!(begin(None, T), Some(SignatureError::Missing));
+    assert_eq!(
+        begin(Some("v0=abc"), T),
+        Some(SignatureError::Malformed(Malformation::NoTimestamp))
+    );
+    assert_eq!(
+        begin(Some(&header), T + 1801),
+        Some(SignatureError::Stale { age_secs: 1801 })
+    );
+    assert_eq!(
+        begin(Some(&header), T - 11),
+        Some(SignatureError::Future { ahead_secs: 11 })
+    );
+    assert_eq!(begin(Some(&header), T + 1800), None);
+}

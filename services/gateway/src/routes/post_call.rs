@@ -1,9 +1,11 @@
 //! `POST /webhook/post-call`: the ElevenLabs post-call webhook (spec §1, §2, §6, §8).
 //!
 //! Steps, each answering as soon as it fails: a secret must be configured (503); the body must
-//! be declared JSON (415); it is read up to the larger of the two size limits (413); the
-//! signature is checked over the exact bytes (401); the envelope head is parsed (400 with the
-//! field path); an undocumented `type` is acknowledged and dropped (200, never 4xx: rejections
+//! be declared JSON (415); the signature header must be present, well formed and fresh (401,
+//! before a byte of the body is read); the body is read up to the larger of the two size limits
+//! (413) within the read timeout (408), a large one only while a large-body slot is free (503
+//! with `Retry-After`), and MACed as it streams in; the signature must match the exact bytes
+//! (401); the envelope head is parsed (400 with the field path); an undocumented `type` is acknowledged and dropped (200, never 4xx: rejections
 //! count towards auto-disabling the webhook); the per-type limit applies (413); audio is taken
 //! out (an event of an erased conversation is acknowledged and dropped before: 200 `ignored`,
 //! counted as `erased`, nothing written); the row is stored idempotently on `(type, conversation_id)` and published (see
@@ -23,7 +25,7 @@ use serde::Serialize;
 use crate::GatewayState;
 use crate::audio::strip_audio;
 use crate::audio_file::audio_path;
-use crate::body::{read_limited, require_json};
+use crate::body::{read_signed, require_json};
 use crate::error::GatewayError;
 use crate::ingest::{Recorded, record, store_error};
 use crate::metrics::EventOutcome;
@@ -74,15 +76,16 @@ async fn accept(
     };
     require_json(headers)?;
     let settings = &state.settings;
-    let read_limit = settings.max_body_bytes.max(settings.max_audio_body_bytes);
-    let body = read_limited(headers, body, read_limit).await?;
-
     let signature = headers.get(SIGNATURE_HEADER).map(|value| value.as_bytes());
-    if let Err(error) = verifier.verify(signature, &body, state.clock.now_secs()) {
-        state.metrics.signature_rejected(error.reason());
-        log_rejection(&error, &body);
-        return Err(GatewayError::Signature(error));
-    }
+    let now_secs = state.clock.now_secs();
+    let mut check = verifier
+        .begin(signature, now_secs)
+        .map_err(|error| rejected(state, error, now_secs))?;
+    // Held until the answer is ready: the body stays in memory until then.
+    let (body, _slot) = read_signed(state, headers, body, &mut check).await?;
+    check
+        .finish()
+        .map_err(|error| rejected(state, error, now_secs))?;
 
     let head = EnvelopeHead::parse(&body).map_err(GatewayError::Payload)?;
     let kind = head.kind;
@@ -148,17 +151,20 @@ async fn row_payload(
     })
 }
 
-/// Logs a signature rejection; stale ones name their conversation so they can be backfilled
-/// from the ElevenLabs API (spec §2.4: late retries may reuse the original timestamp).
-fn log_rejection(error: &SignatureError, body: &[u8]) {
+/// Counts and logs a signature rejection and turns it into the 401.
+///
+/// Stale deliveries are refused before their body is read, so the log names the instant they
+/// were signed (`now` minus their age) rather than their conversation: the conversations of that
+/// time can be backfilled from the ElevenLabs API (spec §2.4: late retries may reuse the original
+/// timestamp). A conversation id read from an unverified body would not be trustworthy anyway.
+fn rejected(state: &GatewayState, error: SignatureError, now: u64) -> GatewayError {
     let reason = error.reason();
-    if let SignatureError::Stale { .. } = error {
-        let head = EnvelopeHead::parse(body).ok();
-        let conversation_id = head
-            .as_ref()
-            .and_then(|head| head.conversation_id.as_deref());
-        tracing::warn!(reason, error = %error, conversation_id, "post-call webhook rejected as stale; backfill it from the conversations API");
+    state.metrics.signature_rejected(reason);
+    if let SignatureError::Stale { age_secs } = error {
+        let signed_at = now.saturating_sub(age_secs);
+        tracing::warn!(reason, error = %error, signed_at, "post-call webhook rejected as stale; backfill the conversations of that time from the conversations API");
     } else {
         tracing::warn!(reason, error = %error, "post-call webhook signature rejected");
     }
+    GatewayError::Signature(error)
 }
