@@ -9,7 +9,7 @@
 //!    Every transcription is also cut into episodes (each caller turn with the turns before it,
 //!    `workers.episode_context_turns`), stored beside the facts so every call is searchable.
 //! 4. Commit everything, and mark the event completed, in one store transaction, idempotent on
-//!    the event. The events of one batch are committed together ([`Store::apply_extractions`],
+//!    the event. The events of one batch are committed together ([`Extraction::apply_extractions`](memvox_store::Extraction::apply_extractions),
 //!    a group commit) unless one concerns a caller or conversation already in the group, which
 //!    commits the group first so every event is prepared against what the earlier ones wrote.
 //!    Then bump the user's cache version, so no query serves an answer from before the commit.
