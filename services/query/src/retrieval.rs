@@ -149,7 +149,7 @@ pub async fn rank(
         .map(|candidate| (candidate.memory.id, candidate.memory))
         .collect();
     if follow_up::follows(question) {
-        let best = distinct_evidence(scored.clone(), &memories, 1);
+        let best = distinct_evidence(scored.iter().copied(), &memories, 1);
         if let Some(best) = best.first() {
             follow_up::join(&lookup, best, (oldest, newest), &mut scored, &mut memories).await?;
         }
@@ -211,7 +211,7 @@ pub fn by_prior(state: &QueryState, memories: Vec<Memory>, keep: usize) -> Vec<M
 /// cite no turn a better one cites (a fact and its episode; episodes share context turns, so
 /// two are never compared) and do not repeat what a better one says ([`gist`]).
 fn distinct_evidence(
-    scored: Vec<Scored>,
+    scored: impl IntoIterator<Item = Scored>,
     memories: &HashMap<MemoryId, Memory>,
     limit: usize,
 ) -> Vec<Scored> {
@@ -374,7 +374,7 @@ mod tests {
 
     /// `distinct_evidence` over `memories` scored in the order given (best first).
     fn kept(memories: Vec<Memory>, limit: usize) -> Vec<MemoryId> {
-        let scored = memories
+        let scored: Vec<Scored> = memories
             .iter()
             .enumerate()
             .map(|(rank, m)| Scored {
