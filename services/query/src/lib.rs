@@ -26,6 +26,7 @@ pub mod present;
 pub mod question;
 pub mod retrieval;
 pub mod routes;
+mod routine;
 pub mod search;
 mod state;
 pub mod temporal;

@@ -10,8 +10,11 @@
 //!    [`composite`]: relevance `0.7·cosine + 0.3·lexical` scaled by a bounded prior of
 //!    salience, recency (decaying with the sector's rate since last seen, i.e. since the call
 //!    it came from) and mean link weight (see `memvox_core::scoring`).
-//!    A question naming a month favours what was said in it, one about the present what was
-//!    said last (see [`crate::temporal`]).
+//!    An episode whose caller turn other candidates repeat word for word is routine talk
+//!    and scores less for each copy (see `crate::routine`). A question naming a month favours
+//!    what was said in it, one about the present what was said last, one about the past what
+//!    was said first (see [`crate::temporal`]); such questions also follow their best match to
+//!    its other mentions (see [`crate::follow_up`]).
 //! 3. Best first, a result that does not match at all (no positive cosine, no query word) or
 //!    cites a turn an earlier one cites (a fact and the episode it was drawn from), or repeats
 //!    what an earlier one says (the same exchange in another call), is dropped, so the top
@@ -32,10 +35,13 @@ use memvox_core::{Memory, MemoryId, MemoryKind, ScoreBreakdown, Scored};
 use memvox_store::{LexicalSearch, MAX_QUERY_TERMS, MemoryFilter, StoreResult};
 
 use crate::question::Question;
-use crate::{QueryState, follow_up};
+use crate::{QueryState, follow_up, routine};
 
 /// Fewest candidates fetched from each search, whatever the limit: fusion needs a pool.
 const MIN_CANDIDATES: usize = 20;
+
+/// The best matches among which a followed question picks the one it follows.
+const SEEDS: usize = 3;
 
 /// One ranked memory.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,6 +140,7 @@ pub async fn rank(
             }
         })
         .collect();
+    routine::discount(&mut scored, pool.iter().map(|c| &c.memory));
     let cues = &question.cues;
     let said = |c: &Candidate| c.memory.created_at;
     let oldest = pool.iter().map(said).min().unwrap_or_default();
@@ -149,8 +156,8 @@ pub async fn rank(
         .map(|candidate| (candidate.memory.id, candidate.memory))
         .collect();
     if follow_up::follows(question) {
-        let best = distinct_evidence(scored.iter().copied(), &memories, 1);
-        if let Some(best) = best.first() {
+        let leading = distinct_evidence(scored.iter().copied(), &memories, SEEDS);
+        if let Some(best) = follow_up::seed(&leading, &memories) {
             follow_up::join(&lookup, best, (oldest, newest), &mut scored, &mut memories).await?;
         }
     }
@@ -244,7 +251,7 @@ fn distinct_evidence(
 /// What a memory says, for telling repeats apart: a fact's normalised text, an episode's caller
 /// turn and the one before it (: the same exchange, "The clinic is closed on the
 /// bank holiday Monday." — "Right, good to know.", recurs in call after call).
-fn gist(memory: &Memory) -> String {
+pub(crate) fn gist(memory: &Memory) -> String {
     let text = match memory.kind {
         MemoryKind::Fact => memory.content.as_str(),
         MemoryKind::Episode => {
