@@ -144,9 +144,11 @@ async fn export_user(
         value["history"] = Value::Array(history);
         exported.push(value);
     }
+    let phone_numbers = state.store.caller_numbers(&user_id).await?;
     Ok(Json(json!({
         "exported_at": rfc3339(state.clock.now()),
         "user": user,
+        "phone_numbers": phone_numbers,
         "memories": exported,
     })))
 }
