@@ -167,3 +167,88 @@ pub fn repo_model_dir() -> String {
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).trim().to_owned()
 }
+
+/// Every key name under `<prefix>` in Redis (a test's own keys: `KEYS` is fine here).
+pub async fn redis_keys(url: &str, prefix: &str) -> Vec<String> {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// Every key name under `<prefix>` in Redis and every value they hold (each field of every
+/// stream entry, strings, hash fields and values, set and list members), as a copy of Redis
+/// would show them.
+pub async fn redis_contents(url: &str, prefix: &str) -> Vec<String> {
+    let keys = redis_keys(url, prefix).await;
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut contents = keys.clone();
+    for key in keys {
+        let kind: String = redis::cmd("TYPE")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let values: Vec<String> = match kind.as_str() {
+            "stream" => {
+                let range: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+                    .arg(&key)
+                    .arg("-")
+                    .arg("+")
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                range
+                    .ids
+                    .iter()
+                    .flat_map(|entry| {
+                        entry.map.iter().flat_map(|(field, value)| {
+                            let value: String =
+                                redis::from_redis_value_ref(value).unwrap_or_default();
+                            [field.clone(), value]
+                        })
+                    })
+                    .collect()
+            }
+            "string" => {
+                let bytes: Vec<u8> = redis::cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                vec![String::from_utf8_lossy(&bytes).into_owned()]
+            }
+            "hash" => redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
+            "set" => redis::cmd("SMEMBERS")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
+            "zset" => redis::cmd("ZRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
+            "list" => redis::cmd("LRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
+            _ => Vec::new(),
+        };
+        contents.extend(values);
+    }
+    contents
+}
