@@ -10,7 +10,7 @@
 //!   summary belong to the compact layer of facts.
 //! - `MemoryRecalled`: the query service returned these memories; recency restarts and salience
 //!   rises a little (written here, never on the query's hot path).
-//! - `UserErased`: nothing is left to do in the store; acknowledged.
+//! - `UserErased` (no longer published; entries from before): acknowledged.
 //!
 //! After a batch of changed memories (whatever its outcome: part of it may be stored), the cache
 //! version of each user concerned is bumped: this is when new memories become searchable, so
