@@ -13,7 +13,7 @@ use memvox_ai::Embedder;
 use memvox_core::episode::spoken_text;
 use memvox_core::{MemoryKind, Sector};
 use memvox_crypto::Keyring;
-use memvox_store::{EPISODE_SALIENCE, LexicalKey, sealed_memory_content};
+use memvox_store::{EPISODE_SALIENCE, LexicalKey, sealed_caller, sealed_memory_content};
 use sqlx::{PgPool, SqlitePool};
 
 use crate::population::{GeneratedUser, Shape, user};
@@ -163,8 +163,10 @@ fn rows(
             Value::OptInt(user.last_interaction),
             Value::Int(user.created_at),
         ]);
+        let (number_index, sealed_number) = sealed_caller(keyring, &user.phone, &user.user_id)?;
         tables.callers.push(vec![
-            Value::Text(user.phone.clone()),
+            Value::Text(number_index),
+            Value::Text(sealed_number),
             Value::Text(user.user_id.clone()),
             Value::Int(user.created_at),
         ]);
@@ -284,7 +286,8 @@ fn push_index_rows(
 
 const USERS: &str =
     "INSERT INTO users (user_id, display_name, summary, last_interaction, created_at) VALUES ";
-const CALLERS: &str = "INSERT INTO caller_identities (phone_number, user_id, created_at) VALUES ";
+const CALLERS: &str =
+    "INSERT INTO caller_identities (number_index, phone_number, user_id, created_at) VALUES ";
 const MEMORIES: &str = "INSERT INTO memories (id, user_id, content, content_fingerprint, kind, \
      sector, salience, decay_per_day, last_seen_at, source_conversation, source_turns, \
      created_at, updated_at) VALUES ";

@@ -119,4 +119,60 @@ impl AiError {
     pub fn retryable(&self) -> bool {
         self.fault() == Fault::Provider
     }
+
+    /// The error without the provider's message, a response body or a loader's explanation
+    /// (any of which may quote the texts sent): what may be stored with a dead letter.
+    pub fn summary(&self) -> String {
+        match self {
+            AiError::ModelMissing { .. }
+            | AiError::Config(_)
+            | AiError::DimensionMismatch { .. } => self.to_string(),
+            AiError::ModelLoad { path, .. } => {
+                format!("could not load the embedding model at {}", path.display())
+            }
+            AiError::LocalModel(_) => "the local embedding model failed".to_owned(),
+            AiError::Unavailable { provider, .. } => format!("{provider} is unavailable"),
+            AiError::Rejected {
+                provider, status, ..
+            } => format!("{provider} rejected the request (HTTP {status})"),
+            AiError::InvalidResponse { provider, .. } => {
+                format!("{provider} returned an invalid response")
+            }
+            AiError::InvalidInput { index, .. } => format!("text #{index} cannot be embedded"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_quote_nothing_the_provider_said() {
+        let said = "my card is 4111 1111 1111 1111";
+        for error in [
+            AiError::Unavailable {
+                provider: "openai",
+                message: format!("HTTP 503: {said}"),
+            },
+            AiError::Rejected {
+                provider: "openai",
+                status: 400,
+                message: format!("input `{said}` is too long"),
+            },
+            AiError::InvalidResponse {
+                provider: "openai",
+                message: format!("body starts with: {said}"),
+            },
+            AiError::InvalidInput {
+                index: 1,
+                reason: said.to_owned(),
+            },
+            AiError::LocalModel(said.to_owned()),
+        ] {
+            let summary = error.summary();
+            assert!(!summary.contains("4111"), "{summary}");
+            assert!(!summary.is_empty());
+        }
+    }
 }

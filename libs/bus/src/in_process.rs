@@ -27,7 +27,8 @@ use tokio::{sync::Notify, time::Instant};
 
 use self::state::State;
 use crate::{
-    Bus, BusError, Claimed, DeadLetter, Delivery, EntryId, Envelope, StreamStats, now_unix_ms,
+    Bus, BusError, Claimed, DeadLetter, Delivery, EntryId, Envelope, StreamEntry, StreamStats,
+    now_unix_ms,
 };
 
 /// The in-memory bus. Cheap to clone; clones share the same streams.
@@ -212,6 +213,19 @@ impl Bus for InProcessBus {
 
     async fn purge_dead_letters(&self, stream: &str) -> Result<u64, BusError> {
         Ok(self.state().purge_dead_letters(stream))
+    }
+
+    async fn entries(
+        &self,
+        stream: &str,
+        after: Option<&EntryId>,
+        limit: usize,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        self.state().entries(stream, after, limit)
+    }
+
+    async fn delete_entries(&self, stream: &str, ids: &[EntryId]) -> Result<u64, BusError> {
+        self.state().delete_entries(stream, ids)
     }
 
     async fn delete_stream(&self, stream: &str) -> Result<(), BusError> {

@@ -16,7 +16,9 @@
 //!   from where an operator lists, shows, replays (as a new entry, attempts starting over) or
 //!   purges it;
 //! - groups start from the beginning of the stream, so nothing published before a group existed
-//!   is missed.
+//!   is missed;
+//! - **deletion**: an entry can be read and deleted outside any group (erasure); a deleted entry
+//!   still pending in a group is dropped by its next claim, never delivered again.
 //!
 //! Consumers must be idempotent: a claim after a slow (not dead) reader, a lost ack, or an outbox
 //! re-publish all deliver a message twice.
@@ -119,6 +121,15 @@ impl StreamStats {
     pub fn group(&self, group: &str) -> Option<&GroupStats> {
         self.groups.iter().find(|g| g.group == group)
     }
+}
+
+/// An entry of a stream as it is stored, delivered or not, acknowledged or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEntry {
+    /// Its entry id.
+    pub id: EntryId,
+    /// The encoded envelope, verbatim.
+    pub payload: String,
 }
 
 /// An entry in a stream's dead-letter list.
@@ -228,6 +239,20 @@ pub trait Bus: Send + Sync {
 
     /// Deletes every dead letter of `stream`; returns how many there were.
     async fn purge_dead_letters(&self, stream: &str) -> Result<u64, BusError>;
+
+    /// Entries of `stream` after `after` (exclusive), oldest first, up to `limit`: every entry
+    /// the stream still holds, acknowledged ones included (they stay until trimmed), so erasure
+    /// can find an erased caller's messages.
+    async fn entries(
+        &self,
+        stream: &str,
+        after: Option<&EntryId>,
+        limit: usize,
+    ) -> Result<Vec<StreamEntry>, BusError>;
+
+    /// Deletes entries from `stream`, acknowledged or not; returns how many it held. A deleted
+    /// entry still pending in a group is never delivered again: a claim drops it.
+    async fn delete_entries(&self, stream: &str, ids: &[EntryId]) -> Result<u64, BusError>;
 
     /// Deletes `stream` with its groups and pending lists (its dead letters stay). For operators
     /// and for tests that simulate a lost stream; the outbox reconciler restores what mattered.

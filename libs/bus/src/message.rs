@@ -51,7 +51,9 @@ pub enum Message {
         /// Ids of the recalled memories.
         memory_ids: Vec<i64>,
     },
-    /// A user was erased; consumers drop caches and derived data for them.
+    /// A user was erased. No longer published — the entry would keep the erased id on the
+    /// stream (erasure deletes the user's messages instead, and cached answers are keyed on the
+    /// store's version of the user); kept so entries written before still decode.
     UserErased {
         /// The erased user.
         user_id: String,

@@ -27,8 +27,8 @@
 //!   the whole PEL. It transfers entries idle longer than `min-idle` (their reader died or gave up)
 //!   and increments their delivery count, which is then read with the extended `XPENDING key g id
 //!   id 1` (XAUTOCLAIM doesn't return counts). Redis 7 also returns, and drops from the PEL, the
-//!   ids of pending entries whose payload is gone (trimmed): those come back as
-//!   [`crate::Claimed::lost`].
+//!   ids of pending entries whose payload is gone (trimmed, or deleted by erasure with `XDEL`,
+//!   see `entries.rs`): those come back as [`crate::Claimed::lost`].
 //! - **Retrying later**: a failed entry stays pending; `XCLAIM key g c 0 id IDLE <ms> JUSTID` (which
 //!   does not count a delivery) rewrites its idle time so the reclaim step takes it after the
 //!   backoff. See [`crate::retry`].
@@ -36,8 +36,8 @@
 //!   `origin_stream`, `origin_id`, `group`, `reason`, `attempts`, `dead_at_ms`, `kind` and the
 //!   original `payload`. A Lua script adds the dead letter and acks the entry atomically; replay
 //!   is a script too (copy back onto the stream as a new entry, so the delivery count starts over,
-//!   and delete the dead letter). Dead-letter streams are never trimmed: only an operator removes
-//!   dead letters, and `memvox_stream_dead_letters` makes them visible.
+//!   and delete the dead letter). Dead-letter streams are never trimmed: only an operator (or an
+//!   erasure) removes dead letters, and `memvox_stream_dead_letters` makes them visible.
 //! - **Counters**: `XLEN` of both streams and `XINFO GROUPS` (pending and, on Redis 7, `lag`: the
 //!   number of entries not yet delivered to the group; nil when Redis cannot compute it).
 //!
@@ -61,6 +61,7 @@
 //! Keys are hash-tagged for Redis Cluster, but this pool speaks to a single node (or a proxy).
 
 mod dead_letters;
+mod entries;
 mod keys;
 mod reply;
 mod scripts;
@@ -80,7 +81,7 @@ pub use self::keys::KeySpace;
 use self::reply::{KIND, PAYLOAD};
 use crate::{
     Bus, BusError, BusSettings, Claimed, DeadLetter, Delivery, EntryId, Envelope, GroupStats,
-    StreamStats,
+    StreamEntry, StreamStats,
 };
 
 /// How long any command may take beyond its block time before the connection gives up.
@@ -416,6 +417,19 @@ impl Bus for RedisBus {
 
     async fn purge_dead_letters(&self, stream: &str) -> Result<u64, BusError> {
         self.purge_all(stream).await
+    }
+
+    async fn entries(
+        &self,
+        stream: &str,
+        after: Option<&EntryId>,
+        limit: usize,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        self.entry_range(stream, after, limit).await
+    }
+
+    async fn delete_entries(&self, stream: &str, ids: &[EntryId]) -> Result<u64, BusError> {
+        self.delete_entry_ids(stream, ids).await
     }
 
     async fn delete_stream(&self, stream: &str) -> Result<(), BusError> {

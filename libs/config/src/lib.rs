@@ -17,7 +17,7 @@ mod services;
 
 pub use query::QuerySettings;
 pub use secret::Secret;
-pub use services::{GatewaySettings, WorkerSettings, audio_path};
+pub use services::{AUDIO_FILE_SUFFIX, GatewaySettings, WorkerSettings, audio_path};
 
 use figment::{
     Figment,
@@ -164,6 +164,11 @@ impl Config {
                 self.workers.raw_payload_retention_days,
             ),
             ("turn_retention_days", self.workers.turn_retention_days),
+            (
+                "episode_retention_days",
+                self.workers.episode_retention_days,
+            ),
+            ("audio_retention_days", self.workers.audio_retention_days),
         ] {
             if days == Some(0) {
                 return Err(ConfigError::Invalid(format!(

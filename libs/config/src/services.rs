@@ -6,10 +6,13 @@ use serde::Deserialize;
 
 use crate::Secret;
 
+/// How the name of every post-call audio file ends (see [`audio_path`]).
+pub const AUDIO_FILE_SUFFIX: &str = ".mp3.b64";
+
 /// The file a conversation's post-call audio is saved to under `gateway.audio_dir`: written by
-/// the gateway, deleted with the caller by an erasure.
+/// the gateway, deleted with the caller by an erasure or past `workers.audio_retention_days`.
 pub fn audio_path(dir: &Path, conversation_id: &str) -> PathBuf {
-    dir.join(format!("{conversation_id}.mp3.b64"))
+    dir.join(format!("{conversation_id}{AUDIO_FILE_SUFFIX}"))
 }
 
 /// Post-call webhook gateway (`[gateway]`, `MEMVOX_GATEWAY__*`).
@@ -122,6 +125,13 @@ pub struct WorkerSettings {
     /// Days a call's transcript turns are kept (its memories, episodes and summary stay);
     /// `None`: forever.
     pub turn_retention_days: Option<u64>,
+    /// Days a call's episodes (windows of its transcript, searched with the facts) are kept: a
+    /// policy, off (`None`: forever) by default, since episodes answer "what did I say about…";
+    /// set it (e.g. to `turn_retention_days`) where no transcript text may outlive its age.
+    pub episode_retention_days: Option<u64>,
+    /// Days a post-call audio file under `gateway.audio_dir` is kept, by the file's
+    /// modification time (when the gateway wrote it); `None`: forever.
+    pub audio_retention_days: Option<u64>,
     /// How often the retention job looks, in ms.
     pub retention_interval_ms: u64,
 }
@@ -145,6 +155,8 @@ impl Default for WorkerSettings {
             episode_reply_turns: 1,
             raw_payload_retention_days: None,
             turn_retention_days: None,
+            episode_retention_days: None,
+            audio_retention_days: None,
             retention_interval_ms: 3_600_000,
         }
     }

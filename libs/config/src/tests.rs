@@ -212,6 +212,25 @@ fn privacy_ages_come_from_the_environment_and_are_checked() {
             "forever by default"
         );
         assert_eq!(config.store.tombstone_lifetime_days, Some(3650));
+        assert_eq!(
+            (
+                config.workers.episode_retention_days,
+                config.workers.audio_retention_days
+            ),
+            (None, None),
+            "episodes and audio are kept unless a policy says otherwise"
+        );
+        jail.set_env("MEMVOX_WORKERS__AUDIO_RETENTION_DAYS", "90");
+        jail.set_env("MEMVOX_WORKERS__EPISODE_RETENTION_DAYS", "0");
+        let err = Config::load(None).expect_err("zero days").to_string();
+        assert!(
+            err.contains("workers.episode_retention_days must be at least 1"),
+            "{err}"
+        );
+        jail.set_env("MEMVOX_WORKERS__EPISODE_RETENTION_DAYS", "30");
+        let config = Config::load(None).expect("loads");
+        assert_eq!(config.workers.episode_retention_days, Some(30));
+        assert_eq!(config.workers.audio_retention_days, Some(90));
         jail.set_env("MEMVOX_WORKERS__RAW_PAYLOAD_RETENTION_DAYS", "0");
         let err = Config::load(None).expect_err("zero days").to_string();
         assert!(

@@ -24,7 +24,8 @@ pub use memory::{
 pub use scoring::{ScoreBreakdown, ScoreWeights, Scored};
 pub use sector::{Sector, SectorDecay};
 pub use user::{
-    CallerIdentity, DEFAULT_SCOPE, SCOPE_SEPARATOR, User, guest_user_id, scope_of, scoped,
+    CallerIdentity, DEFAULT_SCOPE, SCOPE_SEPARATOR, User, guest_user_id, normalized_number_key,
+    scope_of, scoped,
 };
 
 /// Milliseconds since the Unix epoch (UTC). The one time representation inside memvox.

@@ -55,6 +55,21 @@ pub fn scoped(scope: Option<&str>, local: &str) -> String {
     }
 }
 
+/// A number binding key (`<number>` or `<scope>:<number>`) as its blind index sees it: the
+/// number without whitespace or the separators people and systems write (`-`, `.`, `(`, `)`),
+/// so `+1 (415) 555-0199` and `+14155550199` are one caller. The scope is kept as it is.
+pub fn normalized_number_key(key: &str) -> String {
+    let (scope, number) = match key.rsplit_once(SCOPE_SEPARATOR) {
+        Some((scope, number)) => (Some(scope.trim()), number),
+        None => (None, key),
+    };
+    let number: String = number
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '-' | '.' | '(' | ')'))
+        .collect();
+    scoped(scope, &number)
+}
+
 /// The unkeyed guest id of a phone number: `guest_` + the first 16 hex digits of SHA-256 of the
 /// number. Anyone who knows the number can compute it, so memvox uses it only without a key
 /// (`memvox-identity` derives guest ids with a keyed hash whenever it holds one).
@@ -73,6 +88,20 @@ mod tests {
         assert_eq!(id, guest_user_id(" +14155550199 "));
         assert_eq!(id.len(), "guest_".len() + 16);
         assert_ne!(id, guest_user_id("+14155550100"));
+    }
+
+    #[test]
+    fn number_keys_lose_their_separators_but_keep_their_scope() {
+        assert_eq!(normalized_number_key(" +1 (415) 555-0199 "), "+14155550199");
+        assert_eq!(normalized_number_key("+1.415.555.0199"), "+14155550199");
+        assert_eq!(
+            normalized_number_key("agent_1:+1 415 555 0199"),
+            "agent_1:+14155550199"
+        );
+        assert_ne!(
+            normalized_number_key("agent_1:+14155550199"),
+            normalized_number_key("agent_2:+14155550199")
+        );
     }
 
     #[test]

@@ -257,6 +257,18 @@ impl Keyring {
         }
     }
 
+    /// The blind index of a caller number (as normalised by the caller): hex of a 16-byte
+    /// HMAC-SHA256 under the index key, so a number can be looked up and kept unique while
+    /// stored only encrypted, and only a holder of the index key can test a guessed number
+    /// against it; a plain SHA-256 when encryption is off (the number is in clear then anyway).
+    pub fn number_index(&self, number: &str) -> String {
+        let data = format!("caller number\0{number}");
+        match self.current() {
+            None => hex::encode(<Sha256 as sha2::Digest>::digest(data.as_bytes())),
+            Some(keys) => keyed_hex(&keys, b"number-index", number.as_bytes(), 16),
+        }
+    }
+
     /// A value recorded in the database proving which key `id` is: a constant encrypted under
     /// it. `None` if the keyring lacks the key or encryption is off.
     pub fn key_check(&self, id: &str) -> Option<String> {

@@ -159,6 +159,33 @@ fn term_tokens_are_short_deterministic_and_identity_when_off() {
 }
 
 #[test]
+fn number_indexes_are_keyed_and_survive_rotation() {
+    let mut keys = KeySet::generate();
+    let keyring = Keyring::from_key_set(keys.clone());
+    let index = keyring.number_index("+14155550199");
+    assert_eq!(index.len(), 32);
+    assert!(!index.contains("4155550199"));
+    assert_eq!(index, keyring.number_index("+14155550199"));
+    assert_ne!(index, keyring.number_index("+14155550100"));
+    assert_ne!(
+        index,
+        self::keyring().number_index("+14155550199"),
+        "another index key"
+    );
+    assert_ne!(
+        index,
+        Keyring::disabled().number_index("+14155550199"),
+        "not the public hash"
+    );
+    keys.add_active("k2", Key::generate()).unwrap();
+    assert_eq!(
+        Keyring::from_key_set(keys).number_index("+14155550199"),
+        index,
+        "a new data key leaves the index key, and so the index, as it was"
+    );
+}
+
+#[test]
 fn key_checks_verify_only_the_same_key() {
     let keyring = keyring();
     let id = keyring.active_key_id().unwrap();

@@ -8,7 +8,9 @@
 //!   backend with a shared secret ([`Issuer::Integrator`]), for the agent and conversation at
 //!   hand, unexpired. A raw user id typed by a web-widget client verifies as nothing.
 //! * [`IdentityKeys::guest_user_id`] derives a new caller's id from their number with a keyed
-//!   hash, so knowing a number does not give its user id.
+//!   hash, so knowing a number does not give its user id: keyed from the encryption index key
+//!   whenever encryption is on (whatever `identity.token_secret` is), else with the token
+//!   secret; only with neither is it a plain hash of the number.
 //!
 //! The phone channel (`metadata.phone_call`, `system__caller_id`, the conversation-init
 //! webhook's numbers), which clients cannot set, is the other trusted source; it is read
@@ -42,18 +44,23 @@ impl Default for Identities {
 
 impl Identities {
     /// `settings`, signing with `identity.token_secret` when set, else with `derived` (a key
-    /// derived from the encryption index key), else not at all.
+    /// derived from the encryption index key, present when encryption is on), else not at all.
+    /// Guest ids are keyed with `derived` whenever it is present, so with encryption on no guest
+    /// id can be computed from a number without the index key (a token secret, shared more
+    /// widely and changeable, does not decide them); else with the token secret; with neither
+    /// they are plain hashes.
     pub fn new(settings: IdentitySettings, derived: Option<Vec<u8>>) -> Self {
-        let signing = settings
+        let secret = settings
             .token_secret
             .as_ref()
-            .map(|secret| secret.as_bytes().to_vec())
-            .or(derived);
+            .map(|secret| secret.as_bytes().to_vec());
+        let guest = derived.clone().or_else(|| secret.clone());
         let keys = IdentityKeys::new(
-            signing,
+            secret.or(derived),
             &settings.integrator_secrets,
             settings.token_ttl_secs,
-        );
+        )
+        .with_guest_key(guest);
         Self {
             settings: Arc::new(settings),
             keys,
@@ -133,6 +140,49 @@ mod tests {
         assert_eq!(
             workspace.guest_user_id(everywhere, "+14155550199"),
             memvox_core::guest_user_id("+14155550199")
+        );
+    }
+
+    #[test]
+    fn guest_ids_follow_the_index_key_whatever_the_token_secret() {
+        let with_secret = || IdentitySettings {
+            token_secret: Some("a token secret of 32 bytes or more!".into()),
+            ..IdentitySettings::default()
+        };
+        let (key_a, key_b) = (
+            b"index-derived key a, 32 bytes!!!",
+            b"index-derived key b, 32 bytes!!!",
+        );
+        let a = Identities::new(with_secret(), Some(key_a.to_vec()));
+        let b = Identities::new(with_secret(), Some(key_b.to_vec()));
+        let plain = memvox_core::guest_user_id("+14155550199");
+        assert_ne!(
+            a.guest_user_id(None, "+14155550199"),
+            b.guest_user_id(None, "+14155550199"),
+            "another index key, another guest id: the token secret alone does not give it"
+        );
+        assert_eq!(
+            a.guest_user_id(None, "+14155550199"),
+            Identities::new(IdentitySettings::default(), Some(key_a.to_vec()))
+                .guest_user_id(None, "+14155550199"),
+            "the same index key, the same guest id, with or without a token secret"
+        );
+        let secret_only = Identities::new(with_secret(), None);
+        assert_ne!(secret_only.guest_user_id(None, "+14155550199"), plain);
+        assert_eq!(
+            Identities::default().guest_user_id(None, "+14155550199"),
+            plain,
+            "only with neither key is a guest id the plain hash"
+        );
+        let token = a.keys.issue("u", "agent_a", None, 0).unwrap();
+        let expected = Expected {
+            agent: Some("agent_a"),
+            conversation: None,
+            at_secs: 1,
+        };
+        assert!(
+            secret_only.keys.verify(&token, &expected).is_ok(),
+            "tokens are still signed with the token secret"
         );
     }
 

@@ -111,6 +111,7 @@ impl TokenError {
 #[derive(Clone)]
 pub struct IdentityKeys {
     signing: Option<Vec<u8>>,
+    guest: Option<Vec<u8>>,
     integrators: Vec<Vec<u8>>,
     ttl_secs: u64,
 }
@@ -119,6 +120,7 @@ impl std::fmt::Debug for IdentityKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IdentityKeys")
             .field("signing", &self.signing.as_ref().map(|_| "***"))
+            .field("guest", &self.guest.as_ref().map(|_| "***"))
             .field("integrators", &self.integrators.len())
             .field("ttl_secs", &self.ttl_secs)
             .finish()
@@ -129,9 +131,11 @@ type HmacSha256 = Hmac<Sha256>;
 
 impl IdentityKeys {
     /// memvox's `signing` key (none: no tokens are issued or accepted from memvox), the
-    /// integrators' secrets, and the lifetime of issued tokens.
+    /// integrators' secrets, and the lifetime of issued tokens. Guest ids are keyed with the
+    /// signing key until [`IdentityKeys::with_guest_key`] says otherwise.
     pub fn new(signing: Option<Vec<u8>>, integrator_secrets: &[String], ttl_secs: u64) -> Self {
         Self {
+            guest: signing.clone(),
             signing,
             integrators: integrator_secrets
                 .iter()
@@ -139,6 +143,13 @@ impl IdentityKeys {
                 .collect(),
             ttl_secs,
         }
+    }
+
+    /// These keys with guest ids keyed by `key` (none: plain hashes of the number).
+    #[must_use]
+    pub fn with_guest_key(mut self, key: Option<Vec<u8>>) -> Self {
+        self.guest = key;
+        self
     }
 
     /// Whether memvox can issue tokens.
@@ -207,10 +218,10 @@ impl IdentityKeys {
     }
 
     /// The id of a caller memvox has never seen: `guest_` + 16 hex digits of an HMAC of the
-    /// number under the signing key, so the id cannot be computed from the number alone.
+    /// number under the guest key, so the id cannot be computed from the number alone.
     /// Without a key, a plain hash of the number (`memvox_core::guest_user_id`).
     pub fn guest_user_id(&self, phone_number: &str) -> String {
-        match &self.signing {
+        match &self.guest {
             Some(key) => {
                 let digest = mac(key, &format!("guest|{}", phone_number.trim())).finalize();
                 format!("guest_{}", hex::encode(&digest.into_bytes()[..8]))

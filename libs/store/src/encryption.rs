@@ -3,10 +3,10 @@
 //!
 //! Encrypted columns: `users.summary`, `webhook_events.payload`, `conversation_turns.message`,
 //! `conversation_analysis.summary`, `.evaluation_json` and `.data_collection`,
-//! `memories.content`, `memory_history.content`, and `tool_invocations.request_params` and
-//! `.response_data`. Each value is bound to its column and owner (the user id, or the
-//! conversation id for call data). `caller_identities.phone_number` stays plaintext: it is
-//! looked up by equality.
+//! `memories.content`, `memory_history.content`, `tool_invocations.request_params` and
+//! `.response_data`, and `caller_identities.phone_number` (looked up by its blind index, see
+//! `callers`). Each value is bound to its column and owner (the user id, or the conversation id
+//! for call data).
 
 use std::collections::BTreeMap;
 
@@ -88,6 +88,10 @@ pub(crate) mod columns {
     pub const HISTORY_CONTENT: Column = Column {
         name: "memory_history.content",
     };
+    /// A caller number's binding key, owned by the bound user.
+    pub const CALLER_NUMBER: Column = Column {
+        name: "caller_identities.phone_number",
+    };
 }
 
 /// One encrypted column as rotation and status walk it: keyset pagination by primary key.
@@ -115,7 +119,7 @@ pub(crate) fn tool_owner(call: &crate::ToolInvocation) -> &str {
 }
 
 /// Every encrypted column, in rotation order.
-pub(crate) const WALKS: [ColumnWalk; 10] = [
+pub(crate) const WALKS: [ColumnWalk; 11] = [
     ColumnWalk {
         column: columns::USER_SUMMARY,
         select_page: "SELECT user_id AS k, user_id AS owner, summary AS v FROM users \
@@ -193,6 +197,13 @@ pub(crate) const WALKS: [ColumnWalk; 10] = [
              WHERE id > $1 ORDER BY id LIMIT $2",
         swap: "UPDATE memory_history SET content = $1 WHERE id = $2 AND content = $3",
         text_key: false,
+    },
+    ColumnWalk {
+        column: columns::CALLER_NUMBER,
+        select_page: crate::callers::SELECT_CALLER_PAGE,
+        swap: "UPDATE caller_identities SET phone_number = $1 \
+             WHERE number_index = $2 AND phone_number = $3",
+        text_key: true,
     },
 ];
 

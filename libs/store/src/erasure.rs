@@ -10,6 +10,7 @@ use memvox_crypto::Keyring;
 use crate::{
     Erased, ErasureReceipt, StoreResult,
     backend::Backend,
+    callers::user_numbers_in,
     dialect::{Conn, Dialect, Record, query},
     encryption::columns,
     tombstone::{self, bare_number, is_erased_in, mentions, tombstone_in},
@@ -107,9 +108,6 @@ impl<B: Backend> Erasure for B {
 const SELECT_USER_CONVERSATIONS: &str =
     "SELECT conversation_id FROM conversations WHERE user_id = $1";
 
-/// The user's number bindings (binding keys).
-const SELECT_USER_NUMBERS: &str = "SELECT phone_number FROM caller_identities WHERE user_id = $1";
-
 /// Every event not processed yet: pending, retrying (pending with attempts) or dead-lettered.
 const SELECT_OPEN_EVENTS: &str =
     "SELECT id, conversation_id, payload FROM webhook_events WHERE status <> 'completed'";
@@ -133,12 +131,7 @@ async fn erase_user_in<D: Dialect>(
         conversations.insert(row.value::<String>("conversation_id")?);
     }
     let mut numbers = Vec::new();
-    let rows = query::<D>(SELECT_USER_NUMBERS)
-        .bind(user_id)
-        .fetch_all(conn)
-        .await?;
-    for row in &rows {
-        let key: String = row.value("phone_number")?;
+    for key in user_numbers_in::<D>(conn, keyring, user_id).await? {
         numbers.push(bare_number(&key).to_owned());
         numbers.push(key);
     }

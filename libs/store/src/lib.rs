@@ -12,8 +12,8 @@
 //! open; opening with another space, or storing or searching a vector of another dimension, is
 //! an [`StoreError::EmbeddingMismatch`], never a silent mismatch.
 //!
-//! Transcript text, raw webhook payloads, memory content (and history), user summaries and call
-//! analysis summaries are encrypted at rest with the [`Keyring`] the store is opened with
+//! Transcript text, raw webhook payloads, memory content (and history), user summaries, call
+//! analysis summaries and caller numbers (found by a keyed blind index) are encrypted at rest with the [`Keyring`] the store is opened with
 //! (see `encryption`); reads decrypt, so callers see plaintext.
 //!
 //! [`Store`] is the union of role traits in domain words, one area file each: [`StoreInfo`],
@@ -25,6 +25,7 @@
 //! see `lexical`) differ (`sqlite/backend.rs`, `postgres/backend.rs`).
 
 mod backend;
+mod callers;
 mod calls;
 mod dialect;
 mod encryption;
@@ -57,6 +58,7 @@ use std::sync::Arc;
 
 use memvox_crypto::Keyring;
 
+pub use callers::sealed_caller;
 pub use calls::{Calls, EPISODE_SALIENCE};
 pub use encryption::{
     ColumnStatus, Cursor, ReencryptBatch, encrypted_columns, sealed_memory_content,

@@ -1,4 +1,5 @@
-//! Users and callers: who the store remembers, and the phone numbers bound to them.
+//! Users and callers: who the store remembers, and the phone numbers bound to them (stored
+//! sealed, found by blind index: see `callers`).
 
 use async_trait::async_trait;
 use memvox_core::{CallerIdentity, UnixMillis, User, scope_of};
@@ -6,6 +7,7 @@ use memvox_core::{CallerIdentity, UnixMillis, User, scope_of};
 use crate::{
     StoreError, StoreResult, UserVersion,
     backend::Backend,
+    callers::{binding_in, insert_binding_in, user_numbers_in},
     dialect::{Conn, Dialect, Record, expect_row, query},
     encryption::columns,
     written::Written,
@@ -33,14 +35,6 @@ const UPDATE_USER_PROFILE: &str = "UPDATE users SET display_name = COALESCE($1, 
 /// Moves a user's last interaction forward (never back).
 pub(crate) const TOUCH_USER: &str = "UPDATE users SET last_interaction = $1 WHERE user_id = $2 \
      AND (last_interaction IS NULL OR last_interaction < $1)";
-
-/// Binds a number to a user unless it is bound already (the first binding wins).
-const INSERT_CALLER: &str = "INSERT INTO caller_identities (phone_number, user_id, created_at) \
-     VALUES ($1, $2, $3) ON CONFLICT (phone_number) DO NOTHING";
-
-/// A number's binding.
-const SELECT_CALLER: &str =
-    "SELECT phone_number, user_id, created_at FROM caller_identities WHERE phone_number = $1";
 
 /// Users and the phone numbers bound to them.
 #[async_trait]
@@ -75,8 +69,12 @@ pub trait Users: Send + Sync {
         now: UnixMillis,
     ) -> StoreResult<CallerIdentity>;
 
-    /// The user a phone number is bound to.
+    /// The user a phone number is bound to (found by the number's blind index, so `+1 (415)
+    /// 555-0199` finds `+14155550199`).
     async fn user_for_caller(&self, phone_number: &str) -> StoreResult<Option<String>>;
+
+    /// The numbers (binding keys) bound to a user, decrypted, oldest first.
+    async fn caller_numbers(&self, user_id: &str) -> StoreResult<Vec<String>>;
 }
 
 #[async_trait]
@@ -172,27 +170,25 @@ impl<B: Backend> Users for B {
         if phone_number.trim().is_empty() {
             return Err(StoreError::Invalid("phone number is empty".into()));
         }
+        let keyring = &self.core().keyring;
         let mut tx = self.begin().await?;
         let mut written = Written::default();
-        bind_caller_in::<B::Sql>(&mut tx, &mut written, phone_number, user_id, now).await?;
-        let row = query::<B::Sql>(SELECT_CALLER)
-            .bind(phone_number)
-            .fetch_one(&mut tx)
+        bind_caller_in::<B::Sql>(&mut tx, keyring, &mut written, phone_number, user_id, now)
             .await?;
+        let binding = binding_in::<B::Sql>(&mut tx, keyring, phone_number).await?;
         tx.commit().await?;
-        Ok(CallerIdentity {
-            phone_number: row.value("phone_number")?,
-            user_id: row.value("user_id")?,
-            created_at: row.value("created_at")?,
-        })
+        expect_row(binding, || "caller binding".to_owned())
     }
 
     async fn user_for_caller(&self, phone_number: &str) -> StoreResult<Option<String>> {
-        let row = query::<B::Sql>(SELECT_CALLER)
-            .bind(phone_number)
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
-        row.map(|r| r.value("user_id")).transpose()
+        let mut conn = self.read().await?;
+        let binding = binding_in::<B::Sql>(&mut conn, &self.core().keyring, phone_number).await?;
+        Ok(binding.map(|b| b.user_id))
+    }
+
+    async fn caller_numbers(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let mut conn = self.read().await?;
+        user_numbers_in::<B::Sql>(&mut conn, &self.core().keyring, user_id).await
     }
 }
 
@@ -200,19 +196,14 @@ impl<B: Backend> Users for B {
 /// (the first binding wins), inside an open transaction.
 pub(crate) async fn bind_caller_in<D: Dialect>(
     conn: &mut Conn<D>,
+    keyring: &memvox_crypto::Keyring,
     written: &mut Written,
     phone_number: &str,
     user_id: &str,
     now: UnixMillis,
 ) -> StoreResult<()> {
     ensure_user_in::<D>(conn, written, user_id, now).await?;
-    query::<D>(INSERT_CALLER)
-        .bind(phone_number)
-        .bind(user_id)
-        .bind(now)
-        .execute(conn)
-        .await?;
-    Ok(())
+    insert_binding_in::<D>(conn, keyring, phone_number, user_id, now).await
 }
 
 /// Creates the user unless this transaction already made sure it exists.

@@ -22,7 +22,7 @@ const NOW: i64 = 1_767_225_645_000;
 const FACT: &str = "allergic to peanuts";
 
 /// The encrypted columns as (table, column).
-const COLUMNS: [(&str, &str); 10] = [
+const COLUMNS: [(&str, &str); 11] = [
     ("users", "summary"),
     ("webhook_events", "payload"),
     ("conversation_turns", "message"),
@@ -33,7 +33,13 @@ const COLUMNS: [(&str, &str); 10] = [
     ("tool_invocations", "response_data"),
     ("memories", "content"),
     ("memory_history", "content"),
+    ("caller_identities", "phone_number"),
 ];
+
+/// The phone number bound to `user` (its digits must never appear in the raw tables).
+fn number_of(user: &str) -> String {
+    format!("+1415555{:04}", user.len())
+}
 
 fn call(conversation_id: &str, user_id: &str) -> CallRecord {
     CallRecord {
@@ -126,6 +132,10 @@ async fn populate(store: &dyn Store, user: &str, conversation: &str) -> i64 {
         .await
         .unwrap();
     store
+        .bind_caller(&number_of(user), user, NOW)
+        .await
+        .unwrap();
+    store
         .store_embeddings(&[(stored.id, vec![1.0, 0.0, 0.0, 0.0])], NOW)
         .await
         .unwrap();
@@ -198,7 +208,7 @@ async fn raw_tables_hold_no_plaintext_and_reads_decrypt(harness: &Harness) {
         assert!(!values.is_empty(), "{table}.{column} was written");
         for value in values {
             assert!(
-                !value.contains("peanuts"),
+                !value.contains("peanuts") && !value.contains(&number_of("alice")[2..]),
                 "{table}.{column} leaks: {value}"
             );
             assert!(
@@ -460,6 +470,15 @@ async fn rotation_reencrypts_everything(build: fn(Keyring) -> futures_harness::O
             .message
             .as_deref(),
         Some("I am allergic to peanuts.")
+    );
+    assert_eq!(
+        retired.user_for_caller(&number_of("bob")).await.unwrap(),
+        Some("bob".to_owned()),
+        "rotation re-seals numbers and leaves their blind index (the index key's) as it was"
+    );
+    assert_eq!(
+        retired.caller_numbers("bob").await.unwrap(),
+        [number_of("bob")]
     );
     let other_index = keyring("k2", &[("k2", &k2)], &Key::generate());
     let err = harness

@@ -10,7 +10,7 @@
 //!   summary belong to the compact layer of facts.
 //! - `MemoryRecalled`: the query service returned these memories; recency restarts and salience
 //!   rises a little (written here, never on the query's hot path).
-//! - `UserErased`: nothing is left to do in the store; acknowledged.
+//! - `UserErased` (no longer published; entries from before): acknowledged.
 //!
 //! After a batch of changed memories (whatever its outcome: part of it may be stored), the cache
 //! version of each user concerned is bumped: this is when new memories become searchable, so
@@ -61,11 +61,13 @@ pub struct EmbeddingHandler {
     pub metrics: EmbeddingMetrics,
 }
 
-fn failure(error: impl std::fmt::Display, retryable: bool) -> HandlerError {
+/// A handler failure with `reason`, which is stored with a dead letter and logged: it must
+/// quote nothing a provider said or a model wrote (callers pass `summary()`s of those errors).
+fn failure(reason: impl std::fmt::Display, retryable: bool) -> HandlerError {
     if retryable {
-        HandlerError::Retryable(error.to_string())
+        HandlerError::Retryable(reason.to_string())
     } else {
-        HandlerError::Permanent(error.to_string())
+        HandlerError::Permanent(reason.to_string())
     }
 }
 
@@ -151,8 +153,7 @@ impl EmbeddingHandler {
         let texts: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
         let vectors = self.embedder.embed(&texts).await.map_err(|e| {
             self.metrics.error("embed");
-            let retryable = e.retryable();
-            failure(e, retryable)
+            failure(e.summary(), e.retryable())
         })?;
         self.metrics.stage("embed", started.elapsed().as_secs_f64());
         let started = Instant::now();
@@ -297,8 +298,7 @@ impl EmbeddingHandler {
         let inputs: Vec<SummaryMemory> = top.iter().map(SummaryMemory::from).collect();
         let summary = self.summarizer.summarize_user(&inputs).await.map_err(|e| {
             self.metrics.error("summary");
-            let retryable = e.is_retryable();
-            failure(e, retryable)
+            failure(e.summary(), e.is_retryable())
         })?;
         self.store
             .update_user_profile(user_id, None, Some(&summary.text))

@@ -32,10 +32,10 @@ impl ProcessError {
     /// and logged.
     pub fn reason(&self) -> String {
         match self {
-            ProcessError::MissingEvent(_)
-            | ProcessError::Store(_)
-            | ProcessError::Embed(_)
-            | ProcessError::Bus(_) => self.to_string(),
+            ProcessError::MissingEvent(_) | ProcessError::Store(_) | ProcessError::Bus(_) => {
+                self.to_string()
+            }
+            ProcessError::Embed(error) => format!("embedder: {}", error.summary()),
             ProcessError::Payload(_) => "malformed payload".to_owned(),
             ProcessError::Extract(error) => format!("extractor: {}", error.summary()),
         }
@@ -93,10 +93,16 @@ mod tests {
             provider: "openai",
             message: format!("400: context `{card}` too long"),
         };
+        let embedder = memvox_ai::AiError::Rejected {
+            provider: "openai",
+            status: 400,
+            message: format!("input `{card}` rejected"),
+        };
         for error in [
             ProcessError::Payload(malformed),
             ProcessError::Extract(garbage),
             ProcessError::Extract(rejected),
+            ProcessError::Embed(embedder),
         ] {
             let reason = error.reason();
             assert!(!reason.contains("4111"), "{reason}");

@@ -3,6 +3,7 @@
 //! (see [`handler`]), plus the outbox reconciler that re-publishes events whose message was lost
 //! and the [`retention`] job that deletes raw payloads and turns past their age.
 
+mod audio_retention;
 pub mod call;
 mod error;
 pub mod handler;
@@ -63,7 +64,8 @@ pub fn build(app: &App) -> anyhow::Result<(Worker, Reconciler)> {
 /// cancelled.
 pub async fn run(app: &App) -> anyhow::Result<()> {
     let (worker, reconciler) = build(app)?;
-    let retention = retention::Retention::new(app.config.workers.clone(), app.metrics.registry())?;
+    let retention = retention::Retention::new(app.config.workers.clone(), app.metrics.registry())?
+        .with_audio_dir(app.config.gateway.audio_dir.clone());
     let interval = Duration::from_millis(app.config.workers.outbox_interval_ms);
     tokio::join!(
         worker.run(app.shutdown.clone()),

@@ -154,7 +154,7 @@ fn migrate_works_on_sqlite_and_is_repeatable() {
     let dir = tempfile::tempdir().unwrap();
     let first = memvox(dir.path()).arg("migrate").output().unwrap();
     assert!(first.status.success(), "{}", stderr_of(&first));
-    assert!(String::from_utf8_lossy(&first.stdout).contains("8 migration(s) applied"));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("9 migration(s) applied"));
     let second = memvox(dir.path()).arg("migrate").output().unwrap();
     assert!(String::from_utf8_lossy(&second.stdout).contains("0 migration(s) applied"));
 }
@@ -173,7 +173,7 @@ fn migrate_works_on_postgres() {
     };
     let first = run();
     assert!(first.status.success(), "{}", stderr_of(&first));
-    assert!(String::from_utf8_lossy(&first.stdout).contains("8 migration(s) applied"));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("9 migration(s) applied"));
     assert!(String::from_utf8_lossy(&run().stdout).contains("0 migration(s) applied"));
     let drop = Command::new("psql")
         .args([

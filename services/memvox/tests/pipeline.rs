@@ -523,12 +523,18 @@ async fn distributed_llm_outage_dead_letters_after_the_last_attempt() {
 
 #[tokio::test]
 async fn embedded_fixture_call_becomes_linked_embedded_memories() {
-    fixture_call_becomes_linked_embedded_memories(Deployment::Embedded).await;
+    Box::pin(fixture_call_becomes_linked_embedded_memories(
+        Deployment::Embedded,
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn distributed_fixture_call_becomes_linked_embedded_memories() {
-    fixture_call_becomes_linked_embedded_memories(Deployment::Distributed).await;
+    Box::pin(fixture_call_becomes_linked_embedded_memories(
+        Deployment::Distributed,
+    ))
+    .await;
 }
 
 #[tokio::test]

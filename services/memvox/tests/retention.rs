@@ -1,12 +1,17 @@
 //! Retention with an injected clock, on both deployments: raw payloads and turns go once past
 //! their age, in that order of ages; memories, episodes, the call header and unprocessed events
-//! stay.
+//! stay. With the episode policy and an audio age set, a call's episodes and old audio files go
+//! too, while its facts stay.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod support;
 
-use memvox_extraction_worker::retention::Retention;
-use memvox_store::{MemoryFilter, MemoryOrder, NewEvent, RetentionReport};
+use std::time::{Duration, UNIX_EPOCH};
+
+use memvox_core::MemoryKind;
+use memvox_extraction_worker::retention::{Retention, RetentionTotals};
+use memvox_runtime::App;
+use memvox_store::{MemoryFilter, MemoryOrder, NewEvent};
 use support::{Deployment, Pipeline, accept, call_payload};
 
 const DAY: i64 = 86_400_000;
@@ -59,7 +64,7 @@ async fn old_payloads_and_turns_go_memories_stay(deployment: Deployment) {
 
     let retention = Retention::new(app.config.workers.clone(), app.metrics.registry()).unwrap();
     let store = app.store.as_ref();
-    let nothing = RetentionReport::default();
+    let nothing = RetentionTotals::default();
     assert_eq!(
         retention.step(store, RECEIVED + 6 * DAY).await.unwrap(),
         nothing
@@ -70,7 +75,7 @@ async fn old_payloads_and_turns_go_memories_stay(deployment: Deployment) {
         .step(store, RECEIVED.max(started) + 8 * DAY)
         .await
         .unwrap();
-    assert_eq!(week.payloads, 1);
+    assert_eq!(week.rows.payloads, 1);
     assert!(app.store.get_event(processed).await.unwrap().is_none());
     assert!(
         app.store.get_event(pending).await.unwrap().is_some(),
@@ -81,7 +86,11 @@ async fn old_payloads_and_turns_go_memories_stay(deployment: Deployment) {
         .step(store, RECEIVED.max(started) + 31 * DAY)
         .await
         .unwrap();
-    assert_eq!(month.turns, call.turns.len() as u64);
+    assert_eq!(month.rows.turns, call.turns.len() as u64);
+    assert_eq!(
+        month.rows.episodes, 0,
+        "episodes stay unless the policy says otherwise"
+    );
     let header = app.store.get_call("conv_old").await.unwrap().unwrap();
     assert!(header.turns.is_empty());
     assert_eq!(memories(&app).await, before, "memories and episodes stay");
@@ -100,4 +109,101 @@ async fn embedded_old_payloads_and_turns_go_memories_stay() {
 #[tokio::test]
 async fn distributed_old_payloads_and_turns_go_memories_stay() {
     old_payloads_and_turns_go_memories_stay(Deployment::Distributed).await;
+}
+
+/// How many memories of `kind` the user has.
+async fn count(app: &App, user: &str, kind: MemoryKind) -> usize {
+    let filter = MemoryFilter {
+        kinds: vec![kind],
+        ..MemoryFilter::default()
+    };
+    app.store
+        .list_memories(user, &filter, MemoryOrder::Newest, 500)
+        .await
+        .unwrap()
+        .len()
+}
+
+async fn episodes_and_audio_go_by_policy(deployment: Deployment) {
+    let dir = tempfile::tempdir().unwrap();
+    let audio_dir = dir.path().join("audio");
+    let app = support::app_with(deployment, dir.path(), |config| {
+        config.workers.turn_retention_days = Some(30);
+        config.workers.episode_retention_days = Some(60);
+        config.workers.audio_retention_days = Some(30);
+        config.gateway.audio_dir = Some(audio_dir.clone());
+    })
+    .await;
+    let pipeline = Pipeline::new(&app);
+    accept(&app, "conv_old", call_payload("conv_old", None)).await;
+    pipeline.run().await;
+    let call = app.store.get_call("conv_old").await.unwrap().unwrap();
+    let (started, user) = (
+        call.conversation.started_at,
+        call.conversation.user_id.unwrap(),
+    );
+    let (facts, episodes) = (
+        count(&app, &user, MemoryKind::Fact).await,
+        count(&app, &user, MemoryKind::Episode).await,
+    );
+    assert!(
+        facts > 0 && episodes > 0,
+        "{facts} facts, {episodes} episodes"
+    );
+    std::fs::create_dir_all(&audio_dir).unwrap();
+    let audio = |conversation: &str, written_at: i64| {
+        let path = memvox_config::audio_path(&audio_dir, conversation);
+        let file = std::fs::File::create(&path).unwrap();
+        let at = UNIX_EPOCH + Duration::from_millis(u64::try_from(written_at).unwrap());
+        file.set_modified(at).unwrap();
+        path
+    };
+    let old_audio = audio("conv_old", started);
+    let young_audio = audio("conv_young", started + 20 * DAY);
+    let unrelated = audio_dir.join("README.txt");
+    std::fs::write(&unrelated, "not audio").unwrap();
+
+    let retention = Retention::new(app.config.workers.clone(), app.metrics.registry())
+        .unwrap()
+        .with_audio_dir(app.config.gateway.audio_dir.clone());
+    let store = app.store.as_ref();
+    let month = retention.step(store, started + 31 * DAY).await.unwrap();
+    assert_eq!(month.rows.turns, call.turns.len() as u64);
+    assert_eq!(month.rows.episodes, 0, "episodes are kept 60 days");
+    assert_eq!(month.audio_files, 1);
+    assert!(!old_audio.exists() && young_audio.exists() && unrelated.exists());
+    assert_eq!(count(&app, &user, MemoryKind::Episode).await, episodes);
+
+    let later = retention.step(store, started + 61 * DAY).await.unwrap();
+    assert_eq!(later.rows.episodes, episodes as u64);
+    assert_eq!(
+        later.audio_files, 1,
+        "the younger file is now past its age too"
+    );
+    assert_eq!(count(&app, &user, MemoryKind::Episode).await, 0);
+    assert_eq!(
+        count(&app, &user, MemoryKind::Fact).await,
+        facts,
+        "facts stay"
+    );
+    assert!(
+        app.store.get_call("conv_old").await.unwrap().is_some(),
+        "the header stays"
+    );
+    assert!(unrelated.exists(), "only audio files are touched");
+    assert_eq!(
+        retention.step(store, started + 61 * DAY).await.unwrap(),
+        RetentionTotals::default()
+    );
+    app.bus.delete_stream(memvox_bus::EVENTS).await.unwrap();
+}
+
+#[tokio::test]
+async fn embedded_episodes_and_audio_go_by_policy() {
+    episodes_and_audio_go_by_policy(Deployment::Embedded).await;
+}
+
+#[tokio::test]
+async fn distributed_episodes_and_audio_go_by_policy() {
+    episodes_and_audio_go_by_policy(Deployment::Distributed).await;
 }

@@ -15,7 +15,7 @@
 
 pub mod auth;
 pub mod clock;
-mod dead_letters;
+mod erased_messages;
 pub mod error;
 mod extract;
 pub mod follow_up;

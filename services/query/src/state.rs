@@ -40,7 +40,7 @@ pub enum SetupError {
 pub struct QueryState {
     /// System of record.
     pub store: Arc<dyn Store>,
-    /// Where recalls and erasures are announced.
+    /// Where recalls and edits are announced, and an erased user's messages deleted.
     pub bus: Arc<dyn Bus>,
     /// Query embedder (with its cache).
     pub embedder: Arc<dyn Embedder>,

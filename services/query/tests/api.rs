@@ -137,9 +137,11 @@ async fn export_holds_every_memory_and_its_history(backend: &str) {
         Some(json!({"state": "paused"})),
     )
     .await;
+    h.store().bind_caller("+15550100", "u1", NOW).await.unwrap();
     let (status, export) = h.call("GET", "/v1/users/u1/export", None).await;
     assert_eq!(status, 200);
     assert_eq!(export["user"]["user_id"], "u1");
+    assert_eq!(export["phone_numbers"], json!(["+15550100"]), "decrypted");
     let memories = export["memories"].as_array().unwrap();
     assert_eq!(memories.len(), 3);
     let superseded = memories.iter().find(|m| m["id"] == tea).unwrap();

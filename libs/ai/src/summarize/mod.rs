@@ -126,6 +126,21 @@ pub enum SummarizeError {
 }
 
 impl SummarizeError {
+    /// The error without the provider's message or what was wrong with the model's output
+    /// (either may quote the memories): what may be stored with a dead letter.
+    pub fn summary(&self) -> String {
+        match self {
+            SummarizeError::Unavailable { provider, .. } => format!("{provider} is unavailable"),
+            SummarizeError::Rejected { provider, .. } => {
+                format!("{provider} rejected the request")
+            }
+            SummarizeError::InvalidOutput { provider, .. } => {
+                format!("{provider} returned an unusable summary")
+            }
+            SummarizeError::Timeout { .. } | SummarizeError::Config(_) => self.to_string(),
+        }
+    }
+
     /// Whether the same request may succeed if tried again later.
     pub fn is_retryable(&self) -> bool {
         matches!(

@@ -14,7 +14,10 @@ use std::{
 
 use tokio::time::Instant;
 
-use crate::{BusError, Claimed, DeadLetter, Delivery, EntryId, Envelope, GroupStats, StreamStats};
+use crate::{
+    BusError, Claimed, DeadLetter, Delivery, EntryId, Envelope, GroupStats, StreamEntry,
+    StreamStats,
+};
 
 /// Everything the in-process bus holds.
 pub(super) struct State {
@@ -271,6 +274,43 @@ impl State {
                 })
                 .collect(),
         }
+    }
+
+    pub(super) fn entries(
+        &self,
+        stream: &str,
+        after: Option<&EntryId>,
+        limit: usize,
+    ) -> Result<Vec<StreamEntry>, BusError> {
+        let start = after.map(parse_id).transpose()?.map_or(0, |seq| seq + 1);
+        let Some(s) = self.streams.get(stream) else {
+            return Ok(Vec::new());
+        };
+        Ok(s.entries
+            .range(start..)
+            .take(limit)
+            .map(|(&seq, payload)| StreamEntry {
+                id: entry_id(seq),
+                payload: payload.clone(),
+            })
+            .collect())
+    }
+
+    /// Like XDEL: the entries leave the stream; a group still holding one pending loses it at
+    /// its next claim.
+    pub(super) fn delete_entries(
+        &mut self,
+        stream: &str,
+        ids: &[EntryId],
+    ) -> Result<u64, BusError> {
+        let seqs = ids.iter().map(parse_id).collect::<Result<Vec<_>, _>>()?;
+        let Some(s) = self.streams.get_mut(stream) else {
+            return Ok(0);
+        };
+        Ok(seqs
+            .iter()
+            .filter(|seq| s.entries.remove(seq).is_some())
+            .count() as u64)
     }
 
     pub(super) fn delete_stream(&mut self, stream: &str) {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use redis::{Value, streams::StreamId};
 
-use crate::{BusError, DeadLetter, DecodeError, Delivery, EntryId, Envelope};
+use crate::{BusError, DeadLetter, DecodeError, Delivery, EntryId, Envelope, StreamEntry};
 
 /// Field holding the JSON envelope in a stream entry.
 pub(super) const PAYLOAD: &str = "envelope";
@@ -61,6 +61,15 @@ pub(super) fn delivery(stream: &str, entry: StreamId, count: u32) -> Delivery {
         delivery_count: count,
         payload,
         envelope,
+    }
+}
+
+/// A stream entry as stored: its envelope, or all its fields for a foreign entry.
+pub(super) fn stream_entry(entry: StreamId) -> StreamEntry {
+    let payload = text(&entry.map, PAYLOAD).unwrap_or_else(|| all_fields_as_json(&entry.map));
+    StreamEntry {
+        id: EntryId(entry.id),
+        payload,
     }
 }
 

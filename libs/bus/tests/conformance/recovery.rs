@@ -214,3 +214,53 @@ pub async fn metrics_follow_the_bus(h: &dyn Harness) {
         assert!(text.contains(line), "missing `{line}` in:\n{text}");
     }
 }
+
+/// Erasure's view of a stream: every entry can be read outside any group, acknowledged or not,
+/// and deleted; a deleted entry that was pending is never delivered again.
+pub async fn deleted_entries_are_gone_and_never_redelivered(h: &dyn Harness) {
+    let bus = h.bus();
+    bus.ensure_group(EVENTS, G).await.unwrap();
+    publish_n(bus.as_ref(), 3).await;
+    let read = bus
+        .read(EVENTS, G, "doomed", 3, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 3);
+    bus.ack(EVENTS, G, &[read[0].id.clone()]).await.unwrap();
+
+    let entries = bus.entries(EVENTS, None, 10).await.unwrap();
+    let ids: Vec<EntryId> = entries.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(ids, read.iter().map(|d| d.id.clone()).collect::<Vec<_>>());
+    assert!(entries[1].payload.contains("conv_1"), "{:?}", entries[1]);
+    let after_first = bus.entries(EVENTS, Some(&ids[0]), 10).await.unwrap();
+    assert_eq!(after_first.len(), 2, "paged after the first");
+    assert_eq!(bus.entries(EVENTS, None, 1).await.unwrap().len(), 1);
+
+    let doomed = [ids[0].clone(), ids[1].clone()];
+    assert_eq!(bus.delete_entries(EVENTS, &doomed).await.unwrap(), 2);
+    assert_eq!(bus.delete_entries(EVENTS, &doomed).await.unwrap(), 0);
+    let left: Vec<EntryId> = bus
+        .entries(EVENTS, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(left, [ids[2].clone()]);
+    let claimed = bus
+        .claim(EVENTS, G, "heir", Duration::ZERO, 10)
+        .await
+        .unwrap();
+    let redelivered: Vec<EntryId> = claimed.deliveries.iter().map(|d| d.id.clone()).collect();
+    assert_eq!(
+        redelivered,
+        [ids[2].clone()],
+        "the deleted pending entry is dropped"
+    );
+    assert!(
+        bus.entries("nothing_here", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

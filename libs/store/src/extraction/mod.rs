@@ -103,7 +103,7 @@ async fn apply_extraction_in<D: Dialect>(
         record_call_in::<D>(conn, keyring, written, call, now).await?;
     }
     if let Some((phone, user_id)) = &commit.bind_caller {
-        bind_caller_in::<D>(conn, written, phone, user_id, now).await?;
+        bind_caller_in::<D>(conn, keyring, written, phone, user_id, now).await?;
     }
     let at = Times {
         said: commit

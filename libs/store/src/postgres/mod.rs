@@ -61,6 +61,7 @@ impl PostgresStore {
             })?;
         crate::meta::check_encryption(&store).await?;
         crate::search::ensure_lexical_index(&store).await?;
+        crate::callers::ensure_sealed_numbers(&store).await?;
         Ok(store)
     }
 

@@ -49,6 +49,7 @@ impl SqliteStore {
         crate::meta::check_embedding_space(&store).await?;
         crate::meta::check_encryption(&store).await?;
         crate::search::ensure_lexical_index(&store).await?;
+        crate::callers::ensure_sealed_numbers(&store).await?;
         Ok(store)
     }
 

@@ -110,6 +110,67 @@ impl Harness {
         }
     }
 
+    /// A SQLite store whose database was migrated up to `version` only when `statements`
+    /// (rows in that version's schema) were written, then opened: the store migrates the rest
+    /// and completes what it does on open, as after an upgrade.
+    pub async fn upgraded_sqlite(keyring: Keyring, version: i64, statements: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("memvox.db");
+        let pool = SqliteStore::connect(&path, &StoreSettings::default())
+            .await
+            .expect("connect sqlite");
+        sqlx::migrate!("./migrations/sqlite")
+            .run_to(version, &pool)
+            .await
+            .expect("migrate sqlite");
+        for statement in statements {
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                .execute(&pool)
+                .await
+                .expect("plant a row");
+        }
+        pool.close().await;
+        let store = SqliteStore::open(&path, &StoreSettings::default(), space(), keyring.clone())
+            .await
+            .expect("open the upgraded sqlite store");
+        Harness::Sqlite {
+            store,
+            dir,
+            keyring,
+        }
+    }
+
+    /// [`Harness::upgraded_sqlite`] on PostgreSQL, in a fresh schema.
+    pub async fn upgraded_postgres(keyring: Keyring, version: i64, statements: &[&str]) -> Self {
+        let schema = format!("test_{:016x}", rand::rng().random::<u64>());
+        let settings = StoreSettings {
+            max_connections: 2,
+            ..StoreSettings::default()
+        };
+        let pool = PostgresStore::connect(&postgres_url(), Some(&schema), &settings)
+            .await
+            .expect("PostgreSQL with pgvector must be running: run scripts/test-services.sh");
+        sqlx::migrate!("./migrations/postgres")
+            .run_to(version, &pool)
+            .await
+            .expect("migrate postgres");
+        for statement in statements {
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                .execute(&pool)
+                .await
+                .expect("plant a row");
+        }
+        pool.close().await;
+        let store = Self::open_postgres(&schema, space(), keyring.clone())
+            .await
+            .expect("open the upgraded postgres store");
+        Harness::Postgres {
+            store,
+            schema,
+            keyring,
+        }
+    }
+
     /// The keys the store was opened with.
     pub fn keyring(&self) -> &Keyring {
         match self {

@@ -129,7 +129,7 @@ async fn recall(config: Config, args: &RecallArgs) -> anyhow::Result<report::Rep
                 args.init_secret.clone().context("--init-secret")?,
             )),
         }),
-        None => Target::in_process(config).await?,
+        None => Box::pin(Target::in_process(config)).await?,
     };
     let client = Client::new(target.endpoint.clone())?;
     let app = target.app.as_ref();

@@ -121,19 +121,24 @@ pub async fn drain(worker: &Worker) {
     panic!("the worker never went idle");
 }
 
-/// Both workers of one app (built once: they register their metrics).
+/// Both workers of one app and the outbox reconciler (built once: they register their
+/// metrics).
 pub struct Pipeline {
     /// The extraction worker.
     pub extraction: std::sync::Arc<Worker>,
     /// The embedding worker.
     pub embedding: Worker,
+    /// Re-publishes events whose publish was lost (boxed: the tests' futures hold a pipeline).
+    pub reconciler: Box<memvox_bus::Reconciler>,
 }
 
 impl Pipeline {
     pub fn new(app: &App) -> Self {
+        let (extraction, reconciler) = memvox_extraction_worker::build(app).unwrap();
         Self {
-            extraction: std::sync::Arc::new(memvox_extraction_worker::build(app).unwrap().0),
+            extraction: std::sync::Arc::new(extraction),
             embedding: memvox_embedding_worker::build(app).unwrap(),
+            reconciler: Box::new(reconciler),
         }
     }
 
@@ -166,4 +171,150 @@ pub fn repo_model_dir() -> String {
 /// A command's standard error, trimmed.
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).trim().to_owned()
+}
+
+/// Every key name under `<prefix>` in Redis (a test's own keys: `KEYS` is fine here).
+pub async fn redis_keys(url: &str, prefix: &str) -> Vec<String> {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// Every key name under `<prefix>` in Redis and every value they hold (each field of every
+/// stream entry, strings, hash fields and values, set and list members), as a copy of Redis
+/// would show them.
+pub async fn redis_contents(url: &str, prefix: &str) -> Vec<String> {
+    let keys = redis_keys(url, prefix).await;
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut contents = keys.clone();
+    for key in keys {
+        let kind: String = redis::cmd("TYPE")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let values: Vec<String> = match kind.as_str() {
+            "stream" => {
+                let range: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+                    .arg(&key)
+                    .arg("-")
+                    .arg("+")
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                range
+                    .ids
+                    .iter()
+                    .flat_map(|entry| {
+                        entry.map.iter().flat_map(|(field, value)| {
+                            let value: String =
+                                redis::from_redis_value_ref(value).unwrap_or_default();
+                            [field.clone(), value]
+                        })
+                    })
+                    .collect()
+            }
+            "string" => {
+                let bytes: Vec<u8> = redis::cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                vec![String::from_utf8_lossy(&bytes).into_owned()]
+            }
+            "hash" => redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
+            "set" => redis::cmd("SMEMBERS")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
+            "zset" => redis::cmd("ZRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
+            "list" => redis::cmd("LRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
+            _ => Vec::new(),
+        };
+        contents.extend(values);
+    }
+    contents
+}
+
+/// Every value of every column of every table of the app's database, as text (SQLite blobs
+/// read lossily), with its table: what a copy of the database shows.
+pub async fn database_text(config: &Config) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    match config.store.backend().unwrap() {
+        memvox_store::StoreBackend::Sqlite { path } => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            let tables: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            for table in tables {
+                let columns: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT name FROM pragma_table_info('{table}')"
+                )))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                for column in columns {
+                    let values: Vec<Option<Vec<u8>>> = sqlx::query_scalar(sqlx::AssertSqlSafe(
+                        format!("SELECT CAST(\"{column}\" AS BLOB) FROM \"{table}\""),
+                    ))
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+                    found.extend(values.into_iter().flatten().map(|bytes| {
+                        (table.clone(), String::from_utf8_lossy(&bytes).into_owned())
+                    }));
+                }
+            }
+            pool.close().await;
+        }
+        memvox_store::StoreBackend::Postgres { url, schema } => {
+            let schema = schema.unwrap();
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            let columns: Vec<(String, String)> = sqlx::query_as(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = $1",
+            )
+            .bind(&schema)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            for (table, column) in columns {
+                let values: Vec<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT \"{column}\"::text FROM \"{schema}\".\"{table}\""
+                )))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                found.extend(values.into_iter().flatten().map(|v| (table.clone(), v)));
+            }
+            pool.close().await;
+        }
+    }
+    found
 }

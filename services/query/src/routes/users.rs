@@ -1,24 +1,24 @@
 //! `/v1/users/{user_id}`: a user's profile with memory counts, their full export, and erasure
 //! (the right to be forgotten).
 //!
-//! Erasure deletes every row about the user in one store transaction, then announces
-//! `UserErased` so other services drop what they derived (pending work); the user's cached query
-//! answers are dropped at once in every process, and their Redis cache keys deleted. Their
-//! calls' post-call audio files under `gateway.audio_dir` are deleted too (the directory must be
-//! the gateway's: the same process, or a shared volume), and the events stream's dead letters of
-//! their conversations purged.
+//! Erasure deletes every row about the user in one store transaction; their calls' post-call
+//! audio files under `gateway.audio_dir` (the directory must be the gateway's: the same process,
+//! or a shared volume); every stream entry and dead letter naming them or their conversations
+//! (`erased_messages`); and their cached answers in this process and their Redis cache keys
+//! (other replicas' answers are keyed on the store's version of the user, which is gone). No
+//! message announces the erasure: it would leave the erased id on the bus.
 
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use memvox_bus::Message;
 use memvox_core::{Memory, MemoryState, User};
 use memvox_store::{MemoryFilter, MemoryOrder, StoreResult};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::erased_messages::{self, Erased, Purged};
 use crate::present::rfc3339;
 use crate::{ApiError, QueryState};
 
@@ -81,17 +81,17 @@ async fn erase_user(
 ) -> Result<Json<Value>, ApiError> {
     let receipt = state.store.erase_user(&user_id, state.clock.now()).await?;
     let audio_files = delete_audio(state.audio_dir.as_deref(), &receipt.conversations).await;
-    let dead_letters =
-        crate::dead_letters::purge_erased(state.bus.as_ref(), &receipt.conversations)
-            .await
-            .unwrap_or_else(|error| {
-                tracing::error!(%error, "could not purge the erased user's dead letters");
-                0
-            });
+    let erased = Erased {
+        user_id: &user_id,
+        conversations: &receipt.conversations,
+    };
+    let purged = erased_messages::purge(state.bus.as_ref(), &erased)
+        .await
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "could not delete the erased user's messages from the bus");
+            Purged::default()
+        });
     state.forget(&user_id).await;
-    state.announce(Message::UserErased {
-        user_id: user_id.clone(),
-    });
     tracing::info!(rows = receipt.total(), "user erased");
     let deleted: BTreeMap<&str, u64> = receipt
         .deleted
@@ -103,7 +103,8 @@ async fn erase_user(
         "deleted": deleted,
         "total": receipt.total(),
         "audio_files": audio_files,
-        "dead_letters": dead_letters,
+        "stream_entries": purged.entries,
+        "dead_letters": purged.dead_letters,
     })))
 }
 
@@ -144,9 +145,11 @@ async fn export_user(
         value["history"] = Value::Array(history);
         exported.push(value);
     }
+    let phone_numbers = state.store.caller_numbers(&user_id).await?;
     Ok(Json(json!({
         "exported_at": rfc3339(state.clock.now()),
         "user": user,
+        "phone_numbers": phone_numbers,
         "memories": exported,
     })))
 }
