@@ -1,31 +1,36 @@
-//! The per-user in-memory vector index both backends search: a user's embedded memories as one
-//! contiguous `f32` matrix plus the attributes search filters on, so a search scans memory
-//! instead of reading and decoding every row (SQLite) or ranking every row in SQL (PostgreSQL).
+//! The per-user in-memory index both backends search: a user's memories with the attributes
+//! search filters on, the embedded ones' vectors as one contiguous `f32` matrix, and every
+//! indexed memory's lexical postings (`postings`), so a search scans memory instead of reading
+//! and decoding every row (SQLite) or ranking every row in SQL (PostgreSQL), and a lexical
+//! search needs no full-text statement. A memory is in the index when it has a vector or
+//! lexical tokens: a just-recorded call's episodes are found by their words before the
+//! embedding worker gives them vectors.
 //!
 //! Correctness rests on the user's *vectors version* (`users.vectors_version`), which database
 //! triggers move to a never-reused value in the transaction of every write that changes what the
-//! index holds, whichever process writes. A search reads the version first (one primary-key
-//! read), uses the cached index only if it was loaded at that very version, and otherwise loads
-//! the index *after* reading the version: a write committed in between moves the version again,
-//! so the next search reloads, and a stale index is never used. Search results are re-read from
-//! the database and re-checked against the filter, so salience, content and state are current.
+//! index holds (a vector, a memory's tokens, a filter attribute), whichever process writes. A
+//! search reads the version first (one primary-key read), uses the cached index only if it was
+//! loaded at that very version, and otherwise loads the index *after* reading the version: a
+//! write committed in between moves the version again, so the next search reloads, and a stale
+//! index is never used. Search results are re-read from the database and re-checked against the
+//! filter, so salience, content and state are current.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use memvox_core::{MemoryId, MemoryKind, MemoryState, Sector, UnixMillis, vector::dot};
 use moka::future::Cache;
 
-use crate::{MemoryFilter, Neighbour};
+use crate::{MemoryFilter, Neighbour, postings::Postings};
 
-/// Bytes of cached vectors across all users.
+/// Bytes of cached indexes across all users.
 const CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Users with fewer embedded memories are read afresh on every search: a few dozen rows load in
+/// Users with fewer indexed memories are read afresh on every search: a few dozen rows load in
 /// well under a millisecond, and caching the long tail of light users would only evict the
 /// heavy users whose loads are expensive (10,000 vectors take tens of milliseconds).
 pub const MIN_CACHED_MEMORIES: usize = 100;
 
-/// One embedded memory as the index sees it.
+/// One memory as the index sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexedMemory {
     /// The memory.
@@ -54,72 +59,29 @@ impl IndexedMemory {
     }
 }
 
-/// A user's vectors: row `i` of `matrix` belongs to `memories[i]`.
+/// A user's index: their memories by id, the vectors of the embedded ones (row `r` of `matrix`
+/// belongs to `memories[embedded[r]]`) and the postings of those in the lexical index (rows are
+/// positions in `memories`).
 #[derive(Debug, Default)]
-pub struct UserVectors {
-    /// Memories in matrix order.
+pub struct UserIndex {
+    /// Every memory with a vector or lexical tokens, ordered by id.
     pub memories: Vec<IndexedMemory>,
-    /// Row-major vectors, `dimension` values per memory.
+    /// For each row of `matrix`, the position in `memories` of its memory (ascending).
+    pub embedded: Vec<u32>,
+    /// Row-major vectors, `dimension` values per embedded memory.
     pub matrix: Vec<f32>,
-    /// Lexical counts made at this index's version.
-    pub lexical: LexicalCounts,
+    /// The lexical postings.
+    pub postings: Postings,
 }
 
-/// Query tokens' counts remembered per user between writes.
-const MAX_COUNTED_TOKENS: usize = 4_096;
-
-/// The lexical index's counts for a user, made at the version of the index they hang on (so
-/// dropped with it when a write moves the version): how many memories the user has in the
-/// lexical index, and how many of them hold each query token counted so far. A word's count
-/// reads its whole posting list (thousands of rows for a common word of a heavy caller), so
-/// each is counted once per version instead of on every query. Bounded: forgets everything
-/// once it holds [`MAX_COUNTED_TOKENS`] tokens.
-#[derive(Debug, Default)]
-pub struct LexicalCounts {
-    counts: std::sync::Mutex<Counts>,
-}
-
-#[derive(Debug, Default)]
-struct Counts {
-    memories: Option<usize>,
-    document_frequency: HashMap<String, usize>,
-}
-
-impl LexicalCounts {
-    /// The remembered memory count and, per token, its remembered document frequency.
-    pub fn lookup(&self, tokens: &[String]) -> (Option<usize>, Vec<Option<usize>>) {
-        let Ok(counts) = self.counts.lock() else {
-            return (None, vec![None; tokens.len()]);
-        };
-        let frequencies = tokens
-            .iter()
-            .map(|token| counts.document_frequency.get(token).copied())
-            .collect();
-        (counts.memories, frequencies)
-    }
-
-    /// Remembers a memory count and the document frequencies of `tokens`.
-    pub fn record(&self, memories: usize, tokens: &[String], frequencies: &[usize]) {
-        let Ok(mut counts) = self.counts.lock() else {
-            return;
-        };
-        if counts.document_frequency.len() + tokens.len() > MAX_COUNTED_TOKENS {
-            counts.document_frequency.clear();
-        }
-        counts.memories = Some(memories);
-        for (token, frequency) in tokens.iter().zip(frequencies) {
-            counts.document_frequency.insert(token.clone(), *frequency);
-        }
-    }
-}
-
-impl UserVectors {
+impl UserIndex {
     /// The `limit` best `(similarity, memory id)` pairs passing `filter`, best first.
     pub fn top(&self, query: &[f32], filter: &MemoryFilter, limit: usize) -> Vec<(f32, MemoryId)> {
         let dimension = query.len();
         let mut scored: Vec<(f32, MemoryId)> = self
-            .memories
+            .embedded
             .iter()
+            .map(|&at| &self.memories[at as usize])
             .zip(self.matrix.chunks_exact(dimension.max(1)))
             .filter(|(memory, _)| memory.passes(filter))
             .map(|(memory, row)| (dot(query, row), memory.id))
@@ -134,11 +96,36 @@ impl UserVectors {
     }
 }
 
-impl UserVectors {
-    /// Cosine similarity of `query` to memory `id`'s vector (`None` when it has none).
-    /// Rows are ordered by memory id (`SELECT_USER_VECTORS`), so this is a binary search.
-    pub fn similarity(&self, query: &[f32], id: MemoryId) -> Option<f32> {
-        let row = self.memories.binary_search_by_key(&id, |m| m.id).ok()?;
+impl UserIndex {
+    /// Bytes held: what the cache weighs.
+    pub fn bytes(&self) -> usize {
+        self.memories.len() * size_of::<IndexedMemory>()
+            + self.embedded.len() * size_of::<u32>()
+            + self.matrix.len() * size_of::<f32>()
+            + self.postings.bytes()
+    }
+
+    /// How many memories have a vector.
+    pub fn embedded_count(&self) -> usize {
+        self.embedded.len()
+    }
+
+    /// Whether the memory at `position` in `memories` passes `filter`.
+    pub fn admits(&self, position: u32, filter: &MemoryFilter) -> bool {
+        self.memories
+            .get(position as usize)
+            .is_some_and(|memory| memory.passes(filter))
+    }
+
+    /// The matrix row of the memory at `position` in `memories`, if it has a vector.
+    fn vector_row(&self, position: u32) -> Option<usize> {
+        self.embedded.binary_search(&position).ok()
+    }
+
+    /// Cosine similarity of `query` to the vector of the memory at `position` in `memories`
+    /// (`None` when it has none).
+    pub fn similarity_at(&self, query: &[f32], position: u32) -> Option<f32> {
+        let row = self.vector_row(position)?;
         let dimension = query.len();
         let start = row * dimension;
         self.matrix
@@ -155,18 +142,17 @@ impl UserVectors {
         threshold: f64,
         limit: usize,
     ) -> Vec<Neighbour> {
-        let Some(dimension) = self.matrix.len().checked_div(self.memories.len()) else {
+        let Some(dimension) = self.matrix.len().checked_div(self.embedded.len()) else {
             return Vec::new();
         };
-        let rows: HashMap<MemoryId, usize> = self
-            .memories
-            .iter()
-            .enumerate()
-            .map(|(row, memory)| (memory.id, row))
-            .collect();
         let mut found = Vec::new();
         for id in ids {
-            let Some(&row) = rows.get(id) else {
+            let Some(row) = self
+                .memories
+                .binary_search_by_key(id, |m| m.id)
+                .ok()
+                .and_then(|position| self.vector_row(u32::try_from(position).ok()?))
+            else {
                 continue;
             };
             let query = &self.matrix[row * dimension..(row + 1) * dimension];
@@ -188,19 +174,19 @@ impl UserVectors {
 
 /// Cached per-user indexes, each with the vectors version it was loaded at.
 #[derive(Clone)]
-pub struct VectorIndex {
-    cache: Cache<String, Arc<(i64, UserVectors)>>,
+pub struct UserIndexCache {
+    cache: Cache<String, Arc<(i64, UserIndex)>>,
 }
 
-impl std::fmt::Debug for VectorIndex {
+impl std::fmt::Debug for UserIndexCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VectorIndex")
+        f.debug_struct("UserIndexCache")
             .field("users", &self.cache.entry_count())
             .finish()
     }
 }
 
-impl Default for VectorIndex {
+impl Default for UserIndexCache {
     fn default() -> Self {
         Self {
             // Least-recently-used eviction: the default TinyLFU admission compares a large entry
@@ -208,10 +194,8 @@ impl Default for VectorIndex {
             // refuse a heavy user's index for good once light users have filled the cache.
             cache: Cache::builder()
                 .eviction_policy(moka::policy::EvictionPolicy::lru())
-                .weigher(|_, entry: &Arc<(i64, UserVectors)>| {
-                    let vectors = &entry.1;
-                    u32::try_from(vectors.matrix.len() * 4 + vectors.memories.len() * 48)
-                        .unwrap_or(u32::MAX)
+                .weigher(|_, entry: &Arc<(i64, UserIndex)>| {
+                    u32::try_from(entry.1.bytes()).unwrap_or(u32::MAX)
                 })
                 .max_capacity(CAPACITY_BYTES)
                 .build(),
@@ -219,24 +203,24 @@ impl Default for VectorIndex {
     }
 }
 
-impl VectorIndex {
+impl UserIndexCache {
     /// The cached index of a user if it was loaded at `version`.
-    pub async fn get(&self, user_id: &str, version: i64) -> Option<Arc<(i64, UserVectors)>> {
+    pub async fn get(&self, user_id: &str, version: i64) -> Option<Arc<(i64, UserIndex)>> {
         self.cache
             .get(user_id)
             .await
             .filter(|entry| entry.0 == version)
     }
 
-    /// An index loaded after reading `version`, cached (replacing any older one) when the user
-    /// has at least [`MIN_CACHED_MEMORIES`] embedded memories.
+    /// An index loaded after reading `version`, cached (replacing any older one) when it holds
+    /// at least [`MIN_CACHED_MEMORIES`] memories.
     pub async fn insert(
         &self,
         user_id: &str,
         version: i64,
-        vectors: UserVectors,
-    ) -> Arc<(i64, UserVectors)> {
-        let entry = Arc::new((version, vectors));
+        loaded: UserIndex,
+    ) -> Arc<(i64, UserIndex)> {
+        let entry = Arc::new((version, loaded));
         if entry.1.memories.len() >= MIN_CACHED_MEMORIES {
             self.cache.insert(user_id.to_owned(), entry.clone()).await;
         }
@@ -247,23 +231,6 @@ impl VectorIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lexical_counts_are_remembered_and_bounded() {
-        let counts = LexicalCounts::default();
-        let tokens = ["ta".to_owned(), "tb".to_owned()];
-        assert_eq!(counts.lookup(&tokens), (None, vec![None, None]));
-        counts.record(10, &tokens[..1], &[3]);
-        assert_eq!(counts.lookup(&tokens), (Some(10), vec![Some(3), None]));
-        let many: Vec<String> = (0..MAX_COUNTED_TOKENS).map(|i| format!("t{i}")).collect();
-        counts.record(10, &many, &vec![1; many.len()]);
-        assert_eq!(
-            counts.lookup(&tokens).1,
-            vec![None, None],
-            "forgotten when full"
-        );
-        assert_eq!(counts.lookup(&many[..1]).1, vec![Some(1)]);
-    }
 
     fn memory(id: MemoryId, sector: Sector) -> IndexedMemory {
         IndexedMemory {
@@ -276,39 +243,68 @@ mod tests {
         }
     }
 
-    #[test]
-    fn top_ranks_by_dot_and_applies_the_filter() {
-        let vectors = UserVectors {
+    /// Memories 1, 2 (emotional), 3 (no vector yet) and 4.
+    fn three_embedded_of_four() -> UserIndex {
+        UserIndex {
             memories: vec![
                 memory(1, Sector::Semantic),
                 memory(2, Sector::Emotional),
                 memory(3, Sector::Semantic),
+                memory(4, Sector::Semantic),
             ],
+            embedded: vec![0, 1, 3],
             matrix: vec![1.0, 0.0, 0.0, 1.0, 0.6, 0.8],
-            ..UserVectors::default()
-        };
-        let all = vectors.top(&[1.0, 0.0], &MemoryFilter::default(), 2);
-        assert_eq!(all.iter().map(|h| h.1).collect::<Vec<_>>(), vec![1, 3]);
+            ..UserIndex::default()
+        }
+    }
+
+    #[test]
+    fn top_ranks_by_dot_and_applies_the_filter() {
+        let index = three_embedded_of_four();
+        let all = index.top(&[1.0, 0.0], &MemoryFilter::default(), 2);
+        assert_eq!(all.iter().map(|h| h.1).collect::<Vec<_>>(), vec![1, 4]);
         let emotional = MemoryFilter {
             sectors: vec![Sector::Emotional],
             ..MemoryFilter::default()
         };
-        assert_eq!(vectors.top(&[1.0, 0.0], &emotional, 5).len(), 1);
+        assert_eq!(index.top(&[1.0, 0.0], &emotional, 5).len(), 1);
+        assert_eq!(index.embedded_count(), 3);
     }
 
-    fn vectors(count: usize) -> UserVectors {
-        UserVectors {
+    #[test]
+    fn a_memory_without_a_vector_has_no_similarity_and_no_neighbours() {
+        let index = three_embedded_of_four();
+        assert_eq!(index.similarity_at(&[1.0, 0.0], 2), None);
+        assert_eq!(index.similarity_at(&[1.0, 0.0], 3), Some(0.6));
+        assert!(index.admits(2, &MemoryFilter::default()));
+        assert!(!index.admits(4, &MemoryFilter::default()), "out of range");
+        assert!(
+            index
+                .neighbours(&[3], &MemoryFilter::default(), 0.0, 3)
+                .is_empty()
+        );
+        let of_four: Vec<_> = index
+            .neighbours(&[4], &MemoryFilter::default(), 0.5, 3)
+            .iter()
+            .map(|n| n.neighbour)
+            .collect();
+        assert_eq!(of_four, [2, 1], "0.8 and 0.6 above 0.5, never itself");
+    }
+
+    fn vectors(count: usize) -> UserIndex {
+        UserIndex {
             memories: (0..count)
                 .map(|i| memory(i as MemoryId, Sector::Semantic))
                 .collect(),
+            embedded: (0..count).map(|i| i as u32).collect(),
             matrix: vec![0.5; count * 4],
-            ..UserVectors::default()
+            ..UserIndex::default()
         }
     }
 
     #[tokio::test]
     async fn an_index_is_only_used_at_the_version_it_was_loaded_at() {
-        let index = VectorIndex::default();
+        let index = UserIndexCache::default();
         index.insert("u1", 7, vectors(MIN_CACHED_MEMORIES)).await;
         assert!(index.get("u1", 7).await.is_some());
         assert!(
@@ -320,7 +316,7 @@ mod tests {
 
     #[tokio::test]
     async fn light_users_are_not_cached() {
-        let index = VectorIndex::default();
+        let index = UserIndexCache::default();
         let entry = index
             .insert("u1", 3, vectors(MIN_CACHED_MEMORIES - 1))
             .await;
