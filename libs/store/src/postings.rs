@@ -132,10 +132,20 @@ impl Postings {
 
     /// Bytes held (what the index cache weighs).
     pub fn bytes(&self) -> usize {
-        self.tokens.len() * size_of::<TokenId>()
-            + self.starts.len() * size_of::<u32>()
+        self.dictionary_bytes()
             + self.rows.len() * size_of::<u32>()
             + self.lengths.len() * size_of::<u16>()
+    }
+
+    /// Bytes of the distinct tokens and their offsets.
+    pub fn dictionary_bytes(&self) -> usize {
+        self.tokens.len() * size_of::<TokenId>() + self.starts.len() * size_of::<u32>()
+    }
+
+    /// Bytes the memory at `row` holds: its postings entries and its token count.
+    pub fn row_bytes(&self, row: u32) -> usize {
+        let length = self.lengths.get(row as usize).copied().unwrap_or(0);
+        usize::from(length) * size_of::<u32>() + size_of::<u16>()
     }
 }
 
@@ -148,8 +158,8 @@ pub struct PostingsBuilder {
 }
 
 impl PostingsBuilder {
-    /// Adds the next row: a memory in the lexical index holding `tokens`, or (`None`) one that
-    /// is not in it.
+    /// Adds the next row: a memory in the lexical index holding `tokens` (distinct), or
+    /// (`None`) one that is not in it.
     pub fn push(&mut self, tokens: Option<&[TokenId]>) {
         let row = u32::try_from(self.lengths.len()).unwrap_or(u32::MAX);
         let length = match tokens {
@@ -166,7 +176,6 @@ impl PostingsBuilder {
     /// The postings of the rows pushed.
     pub fn build(mut self) -> Postings {
         self.pairs.sort_unstable();
-        self.pairs.dedup();
         let mut tokens = Vec::new();
         let mut starts = Vec::new();
         let mut rows = Vec::with_capacity(self.pairs.len());

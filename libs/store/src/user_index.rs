@@ -291,6 +291,27 @@ mod tests {
         assert_eq!(of_four, [2, 1], "0.8 and 0.6 above 0.5, never itself");
     }
 
+    #[test]
+    fn the_footprint_splits_every_byte_by_layer() {
+        let mut index = three_embedded_of_four();
+        index.memories[2].kind = MemoryKind::Episode;
+        let mut postings = crate::postings::PostingsBuilder::default();
+        for tokens in [Some(&[1, 2][..]), None, Some(&[1, 3, 4]), Some(&[2])] {
+            postings.push(tokens);
+        }
+        index.postings = postings.build();
+        let footprint = index.footprint();
+        assert_eq!(footprint.bytes(), index.bytes());
+        assert_eq!((footprint.facts.memories, footprint.facts.embedded), (3, 3));
+        assert_eq!(footprint.facts.vector_bytes, 3 * 2 * 4);
+        assert_eq!(
+            (footprint.episodes.memories, footprint.episodes.embedded),
+            (1, 0)
+        );
+        assert_eq!(footprint.episodes.posting_bytes, 3 * 4 + 2);
+        assert_eq!(footprint.dictionary_bytes, 4 * 8 + 5 * 4);
+    }
+
     fn vectors(count: usize) -> UserIndex {
         UserIndex {
             memories: (0..count)

@@ -82,6 +82,8 @@ async fn load_user_index<B: Backend>(store: &B, user_id: &str) -> StoreResult<Us
                         StoreError::Corrupt(format!("malformed lexical token {token:?}"))
                     })?);
                 }
+                tokens.sort_unstable();
+                tokens.dedup();
                 postings.push(Some(&tokens));
             }
             None => postings.push(None),

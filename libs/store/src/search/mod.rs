@@ -15,7 +15,10 @@ use memvox_core::{MemoryId, UnixMillis};
 pub(crate) use indexing::ensure_lexical_index;
 pub(crate) use load::user_index;
 
-use crate::{LexicalSearch, MemoryFilter, Neighbour, SearchHit, StoreResult, backend::Backend};
+use crate::{
+    IndexFootprint, LexicalSearch, MemoryFilter, Neighbour, SearchHit, StoreResult,
+    backend::Backend,
+};
 
 /// Vectors and search over a user's memories.
 #[async_trait]
@@ -53,6 +56,9 @@ pub trait Search: Send + Sync {
         limit: usize,
         min_memories: usize,
     ) -> StoreResult<LexicalSearch>;
+
+    /// What the user's in-memory index holds and weighs (loaded if it is not cached).
+    async fn index_footprint(&self, user_id: &str) -> StoreResult<IndexFootprint>;
 
     /// For each of the user's embedded memories in `ids`, up to `limit` other memories of the
     /// user that pass `filter` and whose cosine similarity to it is above `threshold`, best first,
@@ -126,6 +132,10 @@ impl<B: Backend> Search for B {
             limit,
         )
         .await
+    }
+
+    async fn index_footprint(&self, user_id: &str) -> StoreResult<IndexFootprint> {
+        Ok(user_index(self, user_id).await?.1.footprint())
     }
 
     async fn similar_memories(
