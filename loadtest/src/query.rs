@@ -21,7 +21,10 @@ use memvox_config::{QuerySettings, Secret};
 use memvox_crypto::{KeySet, Keyring};
 use memvox_identity::{Claims, Identities, IdentitySettings};
 use memvox_query::{QueryState, hash_token, router};
-use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
+use memvox_store::{
+    EmbeddingSpace, IndexFootprint, LayerFootprint, PostgresStore, SqliteStore, Store,
+    StoreSettings,
+};
 use memvox_telemetry::{Metrics, instrument};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
@@ -196,11 +199,17 @@ async fn measure(
     seeded: Seeded,
 ) -> anyhow::Result<()> {
     let backend = store.backend();
-    let base = start_service(store, args.lexical_weight).await?;
+    let base = start_service(store.clone(), args.lexical_weight).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(1_024)
         .build()?;
     let cold = cold_loads(&client, &base, shape).await?;
+    // After the cold loads, so they stay cold; the index is cached by now.
+    let footprint = if shape.heavy_users > 0 {
+        Some(store.index_footprint(&user_id(0)).await?)
+    } else {
+        None
+    };
     let mut summaries = Vec::new();
     for endpoint in [Endpoint::MemoryQuery, Endpoint::ConversationInit] {
         for heavy in [false, true] {
@@ -239,6 +248,9 @@ async fn measure(
         "cold first query of a heavy user (index load): mean {:.2} ms, max {:.2} ms",
         cold.mean_ms, cold.max_ms
     );
+    if let Some(footprint) = &footprint {
+        print_footprint(footprint);
+    }
     print_header();
     summaries.iter().for_each(Summary::print);
     let output = json!({
@@ -252,6 +264,12 @@ async fn measure(
         },
         "seeded": seeded,
         "cold_heavy_first_query_ms": {"mean": cold.mean_ms, "max": cold.max_ms},
+        "heavy_index_bytes": footprint.map(|f| json!({
+            "total": f.bytes(),
+            "per_fact": per_memory(&f.facts),
+            "per_episode": per_memory(&f.episodes),
+            "dictionary": f.dictionary_bytes,
+        })),
         "results": summaries,
     });
     if let Some(dir) = args.out.parent() {
@@ -300,6 +318,36 @@ async fn start_service(
     .with_identities(identities());
     let app = instrument(router(state), "memvox", metrics);
     crate::targets::serve(app).await
+}
+
+/// Mean bytes of one memory of a layer in the index: all, vector, postings, attributes.
+fn per_memory(layer: &LayerFootprint) -> [f64; 4] {
+    let n = layer.memories.max(1) as f64;
+    [
+        layer.bytes() as f64 / n,
+        layer.vector_bytes as f64 / n,
+        layer.posting_bytes as f64 / n,
+        layer.attribute_bytes as f64 / n,
+    ]
+}
+
+/// Prints what a heavy user's in-memory index weighs, per fact and per episode.
+fn print_footprint(footprint: &IndexFootprint) {
+    let line = |name: &str, layer: &LayerFootprint| {
+        let [all, vector, postings, attributes] = per_memory(layer);
+        println!(
+            "  per {name}: {all:.0} bytes ({} in the index): vector {vector:.0}, postings \
+             {postings:.0}, attributes {attributes:.0}",
+            layer.memories
+        );
+    };
+    println!(
+        "in-memory index of a heavy user: {:.1} MB (token dictionary {:.2} MB)",
+        footprint.bytes() as f64 / 1e6,
+        footprint.dictionary_bytes as f64 / 1e6
+    );
+    line("fact", &footprint.facts);
+    line("episode", &footprint.episodes);
 }
 
 /// Latency of the first query of each heavy user.

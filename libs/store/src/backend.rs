@@ -1,6 +1,6 @@
 //! What a backend gives the shared area implementations: its [`Dialect`], its pools, what every
-//! store holds ([`Core`]), and the few things that differ (vector storage and neighbours, the
-//! full-text index's SQL). Every role trait of the store is implemented once, for any
+//! store holds ([`Core`]), and the few things that differ (vector storage, decoding and
+//! neighbours). Every role trait of the store is implemented once, for any
 //! [`Backend`], in its area file.
 
 use async_trait::async_trait;
@@ -10,7 +10,7 @@ use sqlx::{Pool, Transaction, pool::PoolConnection};
 
 use crate::{
     EmbeddingSpace, LexicalKey, MemoryFilter, Neighbour, StoreResult, dialect::Dialect,
-    vector_index::VectorIndex,
+    user_index::UserIndexCache,
 };
 
 /// The sqlx database of backend `B`.
@@ -24,8 +24,8 @@ pub(crate) type RowOf<B> = <<B as Backend>::Sql as Dialect>::Row;
 pub(crate) struct Core {
     /// The model and dimension of the stored vectors.
     pub(crate) space: EmbeddingSpace,
-    /// Per-user vector indexes.
-    pub(crate) index: VectorIndex,
+    /// Per-user in-memory indexes (vectors and lexical postings).
+    pub(crate) index: UserIndexCache,
     /// The key of the lexical index's tokens.
     pub(crate) lexical: LexicalKey,
     /// Encrypts and decrypts every sensitive value.
@@ -43,7 +43,7 @@ impl Core {
     ) -> Self {
         Self {
             space,
-            index: VectorIndex::default(),
+            index: UserIndexCache::default(),
             lexical: LexicalKey::for_keyring(&keyring),
             keyring,
             tombstone_days,
@@ -60,15 +60,6 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Backend name, `sqlite` or `postgres`.
     const NAME: &'static str;
 
-    /// How many memories contain token `${n}` (one user's posting list).
-    const TOKEN_COUNT: &'static str;
-
-    /// The lexical search: `{columns}`, `{conditions}` and `{next}` are filled in.
-    const TOKEN_SEARCH: &'static str;
-
-    /// How tokens are or-ed in a match.
-    const TOKEN_OR: &'static str;
-
     /// What the store holds.
     fn core(&self) -> &Core;
 
@@ -78,8 +69,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// The pool every write uses.
     fn writes(&self) -> &Pool<Db<Self>>;
 
-    /// Appends a row's stored vector (column `embedding`) to an index matrix.
-    fn push_row_vector(&self, row: &RowOf<Self>, matrix: &mut Vec<f32>) -> StoreResult<()>;
+    /// Appends a row's stored vector (column `embedding`) to an index matrix if it has one
+    /// (not `NULL`); whether it had.
+    fn push_row_vector(&self, row: &RowOf<Self>, matrix: &mut Vec<f32>) -> StoreResult<bool>;
 
     /// Stores (or replaces) vectors already checked against the embedding space.
     async fn write_vectors(

@@ -5,8 +5,9 @@
 //!   connection, vectors as little-endian `f32` blobs.
 //! - [`PostgresStore`]: PostgreSQL with pgvector `vector` columns.
 //!
-//! Both search exactly through a per-user in-process vector index, kept current across
-//! processes by a per-user vectors version that database triggers move on every relevant write.
+//! Both search exactly through a per-user in-process index (vectors and lexical postings), kept
+//! current across processes by a per-user vectors version that database triggers move on every
+//! relevant write.
 //!
 //! Both hold one [`EmbeddingSpace`] (model id and dimension), recorded in the database on first
 //! open; opening with another space, or storing or searching a vector of another dimension, is
@@ -20,9 +21,9 @@
 //! [`Users`], [`Events`], [`Calls`], [`Extraction`], [`Memories`], [`MemoryEdits`], [`Search`],
 //! [`Links`], [`Erasure`], [`Retention`], [`Invocations`] and [`Keys`]. Each is implemented once
 //! for any backend (`backend::Backend`) over a small SQL layer (`dialect`), with the SQL shared
-//! between the backends; only schema, connection set-up, vector storage/neighbours and the
-//! full-text index (SQLite FTS5, PostgreSQL `tsvector` + GIN over per-user keyed word tokens,
-//! see `lexical`) differ (`sqlite/backend.rs`, `postgres/backend.rs`).
+//! between the backends; only schema, connection set-up and vector storage/neighbours differ
+//! (`sqlite/backend.rs`, `postgres/backend.rs`). Lexical search runs over per-user keyed word
+//! tokens (`lexical`) held as in-memory postings (`postings`).
 
 mod backend;
 mod callers;
@@ -33,6 +34,7 @@ mod erasure;
 mod error;
 mod events;
 mod extraction;
+mod footprint;
 mod invocations;
 mod keys;
 mod lexical;
@@ -42,6 +44,7 @@ mod memory_edits;
 mod meta;
 mod model;
 mod postgres;
+mod postings;
 mod retention;
 mod rows;
 mod search;
@@ -50,8 +53,8 @@ mod sql;
 mod sqlite;
 mod store;
 mod tombstone;
+mod user_index;
 mod users;
-mod vector_index;
 mod written;
 
 use std::sync::Arc;
@@ -67,6 +70,7 @@ pub use erasure::Erasure;
 pub use error::{StoreError, StoreResult};
 pub use events::Events;
 pub use extraction::Extraction;
+pub use footprint::{IndexFootprint, LayerFootprint};
 pub use invocations::Invocations;
 pub use keys::Keys;
 pub use lexical::{LexicalKey, MAX_QUERY_TERMS};

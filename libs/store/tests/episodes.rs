@@ -265,6 +265,69 @@ async fn episodes_are_exported_and_erased_with_the_user(harness: &Harness) {
     assert_eq!(list(&*store, "kept", &everything).await.len(), 4);
 }
 
+/// A call's episodes are found by their words as soon as the call is committed, before the
+/// embedding worker gives them vectors, also for a caller whose index is cached; the kind
+/// filter picks the layer.
+async fn a_new_calls_episodes_are_found_by_their_words_before_their_vectors(store: &dyn Store) {
+    let mut earlier = Vec::new();
+    for i in 0..120 {
+        let stored = store
+            .insert_memory(
+                &NewMemory {
+                    user_id: "u1".into(),
+                    content: format!("Earlier note {i}"),
+                    sector: Sector::Semantic,
+                    salience: 0.5,
+                    provenance: None,
+                },
+                NOW,
+            )
+            .await
+            .unwrap();
+        earlier.push((stored.id, vec![0.5_f32; 4]));
+    }
+    store.store_embeddings(&earlier, NOW).await.unwrap();
+    let query = [0.5_f32; 4];
+    let search = |filter: MemoryFilter| async move {
+        store
+            .search_lexical("u1", "Biscuit on Thursday", &query, &filter, 10, 100)
+            .await
+            .unwrap()
+    };
+    assert!(search(MemoryFilter::both_layers()).await.hits.is_empty());
+
+    let commit = commit_for(store, "conv_new", "u1").await;
+    store.apply_extraction(&commit).await.unwrap();
+    let both = search(MemoryFilter::both_layers()).await;
+    let mut kinds: Vec<String> = both
+        .hits
+        .iter()
+        .map(|h| h.memory.kind.to_string())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(
+        kinds,
+        ["episode", "episode", "fact"],
+        "the fact and the episodes whose caller turn says Biscuit or Thursday"
+    );
+    assert!(
+        both.hits.iter().all(|h| h.similarity == 0.0),
+        "no vectors yet"
+    );
+    assert_eq!(both.memories, 124);
+    let facts = search(MemoryFilter::default()).await;
+    assert_eq!(facts.hits.len(), 1);
+    assert_eq!(facts.hits[0].memory.content, "Has a dog named Biscuit");
+    let episodes = search(episodes_only()).await;
+    assert_eq!(episodes.hits.len(), 2);
+    assert!(
+        episodes
+            .hits
+            .iter()
+            .all(|h| h.memory.kind == MemoryKind::Episode)
+    );
+}
+
 macro_rules! episode_suite {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -284,6 +347,7 @@ macro_rules! episode_suite {
             store_test!(episodes_are_written_once_with_the_call_at_its_time);
             store_test!(group_commits_write_each_calls_episodes_once);
             store_test!(recording_a_call_again_replaces_its_episodes);
+            store_test!(a_new_calls_episodes_are_found_by_their_words_before_their_vectors);
 
             #[tokio::test]
             async fn episodes_are_exported_and_erased_with_the_user() {

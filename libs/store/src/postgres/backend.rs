@@ -1,5 +1,5 @@
-//! What is PostgreSQL's own in the shared store: pgvector `vector` columns, neighbours by a
-//! lateral nearest-neighbour search in SQL, and the full-text index's SQL (`tsvector` + GIN).
+//! What is PostgreSQL's own in the shared store: pgvector `vector` columns, and neighbours by a
+//! lateral nearest-neighbour search in SQL.
 
 use async_trait::async_trait;
 use memvox_core::{MemoryId, UnixMillis};
@@ -21,20 +21,6 @@ impl Backend for PostgresStore {
 
     const NAME: &'static str = "postgres";
 
-    /// Tokens are keyed per user, so the GIN index alone finds only the caller's rows; neither
-    /// statement names `user_id` next to the match, because with the cached generic plan of a
-    /// prepared statement the planner then walks the caller's whole `user_id` index range and
-    /// tests every row (measured: 95 ms for a 10,000-memory caller instead of 2 ms). The
-    /// search matches in a materialised CTE for the same reason, then checks the owner.
-    const TOKEN_COUNT: &'static str =
-        "(SELECT COUNT(*) FROM memory_terms WHERE tsv @@ to_tsquery('simple', ${n}))";
-    const TOKEN_SEARCH: &'static str = "WITH t AS MATERIALIZED (\
-         SELECT memory_id, user_id, terms, ts_rank(tsv, to_tsquery('simple', $1)) AS rank \
-         FROM memory_terms WHERE tsv @@ to_tsquery('simple', $1)) \
-         SELECT {columns}, t.terms AS terms FROM t JOIN memories m ON m.id = t.memory_id \
-         WHERE t.user_id = $2{conditions} ORDER BY t.rank DESC, m.id LIMIT ${next}";
-    const TOKEN_OR: &'static str = " | ";
-
     fn core(&self) -> &Core {
         &self.core
     }
@@ -49,8 +35,10 @@ impl Backend for PostgresStore {
     }
 
     /// Appends a row's pgvector `vector` to an index matrix.
-    fn push_row_vector(&self, row: &PgRow, matrix: &mut Vec<f32>) -> StoreResult<()> {
-        let vector: pgvector::Vector = row.try_get("embedding")?;
+    fn push_row_vector(&self, row: &PgRow, matrix: &mut Vec<f32>) -> StoreResult<bool> {
+        let Some(vector): Option<pgvector::Vector> = row.try_get("embedding")? else {
+            return Ok(false);
+        };
         let values = vector.as_slice();
         let dimension = self.core.space.dimension;
         if values.len() != dimension {
@@ -60,7 +48,7 @@ impl Backend for PostgresStore {
             )));
         }
         matrix.extend_from_slice(values);
-        Ok(())
+        Ok(true)
     }
 
     async fn write_vectors(

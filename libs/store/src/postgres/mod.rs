@@ -1,5 +1,5 @@
 //! The PostgreSQL backend: pgvector `vector` columns, searched exactly through the same per-user
-//! in-process index as SQLite (`vector_index`): ranking 10,000 rows by `embedding <=> query` in
+//! in-process index as SQLite (`user_index`): ranking 10,000 rows by `embedding <=> query` in
 //! SQL took 18 ms at the median, the in-process scan well under one. Writers in other processes
 //! reach a query process's cache through `users.vectors_version`, moved by statement triggers.
 //!

@@ -1,8 +1,9 @@
-//! Search: storing memories' vectors and finding memories by meaning (cosine similarity
-//! through the per-user vector index), by exact words (the lexical index), and by
-//! neighbourhood (memories similar to given ones).
+//! Search: storing memories' vectors and finding memories by meaning (cosine similarity), by
+//! exact words (BM25 over the lexical postings) and by neighbourhood (memories similar to given
+//! ones), all through the user's in-memory index (`user_index`, loaded by `load`).
 
 mod indexing;
+mod load;
 mod tokens;
 mod vectors;
 
@@ -12,12 +13,11 @@ use async_trait::async_trait;
 use memvox_core::{MemoryId, UnixMillis};
 
 pub(crate) use indexing::ensure_lexical_index;
-pub(crate) use vectors::user_index;
+pub(crate) use load::user_index;
 
 use crate::{
-    LexicalHit, LexicalSearch, MemoryFilter, Neighbour, SearchHit, StoreResult,
+    IndexFootprint, LexicalSearch, MemoryFilter, Neighbour, SearchHit, StoreResult,
     backend::Backend,
-    lexical::{matched_tokens, searched_tokens},
 };
 
 /// Vectors and search over a user's memories.
@@ -43,8 +43,10 @@ pub trait Search: Send + Sync {
     /// `memvox_core::text::lexical_terms`) and pass `filter`, most matching first, each with its
     /// cosine similarity to `query_vector`. Finds names, numbers and product codes an embedding
     /// may miss; a query with no content word finds nothing, and words most of the user's
-    /// memories share are not looked up (they still count in `matched`). A user with fewer than
-    /// `min_memories` embedded memories is not searched (only `memories` is filled in).
+    /// memories share are not looked up (they still count in `matched` and in the ranking). A
+    /// memory without a vector yet is found too (similarity `0`). A user with fewer than
+    /// `min_memories` embedded memories is not searched (only `memories` is filled in, with
+    /// that count).
     async fn search_lexical(
         &self,
         user_id: &str,
@@ -54,6 +56,9 @@ pub trait Search: Send + Sync {
         limit: usize,
         min_memories: usize,
     ) -> StoreResult<LexicalSearch>;
+
+    /// What the user's in-memory index holds and weighs (loaded if it is not cached).
+    async fn index_footprint(&self, user_id: &str) -> StoreResult<IndexFootprint>;
 
     /// For each of the user's embedded memories in `ids`, up to `limit` other memories of the
     /// user that pass `filter` and whose cosine similarity to it is above `threshold`, best first,
@@ -111,39 +116,26 @@ impl<B: Backend> Search for B {
             return Ok(LexicalSearch::default());
         }
         let index = user_index(self, user_id).await?;
-        if index.1.memories.len() < min_memories {
+        if index.1.embedded_count() < min_memories {
             return Ok(LexicalSearch {
-                memories: index.1.memories.len(),
+                memories: index.1.embedded_count(),
                 ..LexicalSearch::default()
             });
         }
-        let (memories, document_frequency) =
-            tokens::token_frequencies(self, &index.1, user_id, &tokens).await?;
-        let selective = searched_tokens(&tokens, &document_frequency);
-        if selective.is_empty() {
-            return Ok(LexicalSearch {
-                memories,
-                document_frequency,
-                hits: Vec::new(),
-            });
-        }
-        let rows = tokens::search_tokens(self, user_id, &selective, filter, limit).await?;
-        let hits = rows
-            .into_iter()
-            .map(|(memory, terms)| LexicalHit {
-                similarity: index
-                    .1
-                    .similarity(query_vector, memory.id)
-                    .map_or(0.0, f64::from),
-                matched: matched_tokens(&tokens, &terms),
-                memory,
-            })
-            .collect();
-        Ok(LexicalSearch {
-            memories,
-            document_frequency,
-            hits,
-        })
+        tokens::lexical_search(
+            self,
+            user_id,
+            &index.1,
+            &tokens,
+            query_vector,
+            filter,
+            limit,
+        )
+        .await
+    }
+
+    async fn index_footprint(&self, user_id: &str) -> StoreResult<IndexFootprint> {
+        Ok(user_index(self, user_id).await?.1.footprint())
     }
 
     async fn similar_memories(

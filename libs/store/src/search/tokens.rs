@@ -1,103 +1,72 @@
-//! Lexical search over the per-user keyed word tokens (SQLite FTS5, PostgreSQL `tsvector`;
-//! the statements are the backend's, see `Backend::TOKEN_SEARCH`).
+//! Lexical search through the user's in-memory postings (`postings`): the document frequencies
+//! and the ranking come from memory, with the filter applied there; only the winners' rows are
+//! read (by id, one statement) and re-checked against the filter.
 
-use memvox_core::Memory;
+use std::collections::HashMap;
+
+use memvox_core::MemoryId;
 
 use crate::{
-    MemoryFilter, StoreResult,
+    LexicalHit, LexicalSearch, Memories, MemoryFilter, StoreResult,
     backend::Backend,
-    dialect::{Record, query},
-    rows::memory_from_row,
-    sql::{self, memory_columns},
-    vector_index::UserVectors,
+    lexical::{TokenId, searched_tokens},
+    user_index::UserIndex,
 };
 
-/// How many memories the user has in the lexical index, and how many contain each token:
-/// remembered by the user's index since its version, else counted (and remembered).
-pub(super) async fn token_frequencies<B: Backend>(
-    store: &B,
-    index: &UserVectors,
-    user_id: &str,
-    tokens: &[String],
-) -> StoreResult<(usize, Vec<usize>)> {
-    let (memories, known) = index.lexical.lookup(tokens);
-    let missing: Vec<String> = tokens
-        .iter()
-        .zip(&known)
-        .filter(|(_, frequency)| frequency.is_none())
-        .map(|(token, _)| token.clone())
-        .collect();
-    if let Some(memories) = memories
-        && missing.is_empty()
-    {
-        return Ok((memories, known.into_iter().flatten().collect()));
-    }
-    let (memories, counted) = count_tokens(store, user_id, &missing).await?;
-    index.lexical.record(memories, &missing, &counted);
-    let mut counted = counted.into_iter();
-    let frequencies = known
-        .into_iter()
-        .map(|frequency| frequency.or_else(|| counted.next()).unwrap_or(0))
-        .collect();
-    Ok((memories, frequencies))
-}
-
-/// How many memories the user has in the lexical index, and how many contain each token, in
-/// one statement (tokens are per user, so each count reads one user's posting list).
-async fn count_tokens<B: Backend>(
+/// The at most `limit` memories of `index` (the user's) holding the rarer of `tokens` (a
+/// query's, see `searched_tokens`) and passing `filter`, best BM25 first, each with its cosine
+/// similarity to `query_vector`.
+pub(super) async fn lexical_search<B: Backend>(
     store: &B,
     user_id: &str,
-    tokens: &[String],
-) -> StoreResult<(usize, Vec<usize>)> {
-    let counts: String = (0..tokens.len())
-        .map(|i| format!(", {}", B::TOKEN_COUNT.replace("{n}", &(i + 2).to_string())))
-        .collect();
-    let statement =
-        format!("SELECT (SELECT COUNT(*) FROM memory_terms WHERE user_id = $1){counts}");
-    let row = tokens
-        .iter()
-        .fold(query::<B::Sql>(statement).bind(user_id), |q, token| {
-            q.bind(token)
-        })
-        .fetch_one(&mut *store.read().await?)
-        .await?;
-    let count = |i: usize| -> StoreResult<usize> {
-        Ok(usize::try_from(row.value_at::<i64>(i)?).unwrap_or(0))
-    };
-    let frequencies = (0..tokens.len())
-        .map(|i| count(i + 1))
-        .collect::<StoreResult<_>>()?;
-    Ok((count(0)?, frequencies))
-}
-
-/// The user's memories holding any of `tokens` and passing `filter`, best match first, each
-/// with its stored tokens.
-pub(super) async fn search_tokens<B: Backend>(
-    store: &B,
-    user_id: &str,
-    tokens: &[String],
+    index: &UserIndex,
+    tokens: &[TokenId],
+    query_vector: &[f32],
     filter: &MemoryFilter,
     limit: usize,
-) -> StoreResult<Vec<(Memory, String)>> {
-    let mut next = 3;
-    let (conditions, binds) = sql::filter_conditions(filter, &mut next);
-    let statement = B::TOKEN_SEARCH
-        .replace("{columns}", memory_columns!())
-        .replace("{conditions}", &conditions)
-        .replace("{next}", &next.to_string());
-    let rows = query::<B::Sql>(statement)
-        .bind(tokens.join(B::TOKEN_OR))
-        .bind(user_id)
-        .bind_all(binds)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *store.read().await?)
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                memory_from_row(&store.core().keyring, row)?,
-                row.value("terms")?,
-            ))
+) -> StoreResult<LexicalSearch> {
+    let postings = &index.postings;
+    let document_frequency: Vec<usize> = tokens
+        .iter()
+        .map(|&token| postings.frequency(token))
+        .collect();
+    let searched = searched_tokens(&document_frequency);
+    let ranked = if searched.is_empty() {
+        Vec::new()
+    } else {
+        postings.rank(tokens, &searched, |row| index.admits(row, filter), limit)
+    };
+    let winners: Vec<(u32, MemoryId)> = ranked
+        .iter()
+        .filter_map(|ranked| Some((ranked.row, index.memories.get(ranked.row as usize)?.id)))
+        .collect();
+    let mut read: HashMap<MemoryId, _> = if winners.is_empty() {
+        HashMap::new()
+    } else {
+        let ids: Vec<MemoryId> = winners.iter().map(|&(_, id)| id).collect();
+        store
+            .get_memories(user_id, &ids)
+            .await?
+            .into_iter()
+            .map(|memory| (memory.id, memory))
+            .collect()
+    };
+    let hits = winners
+        .into_iter()
+        .filter_map(|(row, id)| {
+            let memory = read.remove(&id)?;
+            filter.matches(&memory).then(|| LexicalHit {
+                memory,
+                similarity: index
+                    .similarity_at(query_vector, row)
+                    .map_or(0.0, f64::from),
+                matched: postings.matched(tokens, row),
+            })
         })
-        .collect()
+        .collect();
+    Ok(LexicalSearch {
+        memories: postings.documents(),
+        document_frequency,
+        hits,
+    })
 }

@@ -1,5 +1,5 @@
-//! What is SQLite's own in the shared store: vectors as little-endian `f32` blobs, neighbours
-//! from the per-user index, and the full-text index's SQL (FTS5).
+//! What is SQLite's own in the shared store: vectors as little-endian `f32` blobs, and
+//! neighbours from the per-user index.
 
 use async_trait::async_trait;
 use memvox_core::{MemoryId, UnixMillis};
@@ -22,19 +22,6 @@ impl Backend for SqliteStore {
 
     const NAME: &'static str = "sqlite";
 
-    /// The search matches in a materialised CTE, then checks the owner: joined directly, the
-    /// planner may walk the caller's rows and evaluate the full-text match once per row (the
-    /// search took 20–230 ms for callers with 100–1,500 memories among 20,000 users; matched
-    /// first, memory-query's p99 over all callers fell from 28.5 to 4.6 ms).
-    const TOKEN_COUNT: &'static str =
-        "(SELECT COUNT(*) FROM memory_terms_fts WHERE memory_terms_fts MATCH ${n})";
-    const TOKEN_SEARCH: &'static str = "WITH f AS MATERIALIZED (\
-         SELECT rowid AS memory_id, rank FROM memory_terms_fts WHERE memory_terms_fts MATCH $1) \
-         SELECT {columns}, t.terms AS terms FROM f \
-         JOIN memory_terms t ON t.memory_id = f.memory_id JOIN memories m ON m.id = t.memory_id \
-         WHERE t.user_id = $2{conditions} ORDER BY f.rank, m.id LIMIT ${next}";
-    const TOKEN_OR: &'static str = " OR ";
-
     fn core(&self) -> &Core {
         &self.core
     }
@@ -49,8 +36,10 @@ impl Backend for SqliteStore {
     }
 
     /// Appends a row's little-endian `f32` blob to an index matrix.
-    fn push_row_vector(&self, row: &SqliteRow, matrix: &mut Vec<f32>) -> StoreResult<()> {
-        let blob: &[u8] = row.try_get("embedding")?;
+    fn push_row_vector(&self, row: &SqliteRow, matrix: &mut Vec<f32>) -> StoreResult<bool> {
+        let Some(blob): Option<&[u8]> = row.try_get("embedding")? else {
+            return Ok(false);
+        };
         let dimension = self.core.space.dimension;
         if blob.len() != dimension * 4 {
             return Err(StoreError::Corrupt(format!(
@@ -63,7 +52,7 @@ impl Backend for SqliteStore {
             blob.chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
         );
-        Ok(())
+        Ok(true)
     }
 
     async fn write_vectors(

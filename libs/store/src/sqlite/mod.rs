@@ -1,6 +1,6 @@
 //! The embedded SQLite backend: one file, WAL journal, the seed plan's pragmas on every
 //! connection, vectors as little-endian `f32` blobs searched through the per-user in-memory
-//! index (`vector_index`).
+//! index (`user_index`).
 
 use std::{path::Path, str::FromStr, time::Duration};
 
