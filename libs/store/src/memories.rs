@@ -2,10 +2,10 @@
 //! and the earlier texts of one.
 
 use async_trait::async_trait;
-use memvox_core::{Memory, MemoryId, UnixMillis};
+use memvox_core::{Memory, MemoryId, MemoryState, Sector, UnixMillis};
 
 use crate::{
-    MemoryFilter, StoreResult,
+    MemoryFilter, StoreError, StoreResult,
     backend::Backend,
     dialect::{Record, query},
     encryption::columns,
@@ -16,6 +16,27 @@ use crate::{
 /// A memory's earlier texts, oldest first.
 const SELECT_HISTORY: &str = "SELECT content, changed_at FROM memory_history \
      WHERE memory_id = $1 AND user_id = $2 ORDER BY changed_at, id";
+
+/// How many of a user's memories there are per sector, state and supersession, counted in
+/// the database (nothing is read or decrypted).
+const COUNT_MEMORIES: &str = "SELECT sector, state, \
+     CASE WHEN superseded_by IS NULL THEN 0 ELSE 1 END AS superseded, COUNT(*) AS n \
+     FROM memories WHERE user_id = $1 \
+     GROUP BY sector, state, CASE WHEN superseded_by IS NULL THEN 0 ELSE 1 END";
+
+/// How many of a user's memories (both layers) share a sector, a state and whether a later
+/// memory superseded them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryTally {
+    /// Their sector.
+    pub sector: Sector,
+    /// Their state.
+    pub state: MemoryState,
+    /// Whether they were superseded.
+    pub superseded: bool,
+    /// How many.
+    pub count: u64,
+}
 
 /// Order of memory listings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,6 +76,9 @@ pub trait Memories: Send + Sync {
         user_id: &str,
         contents: &[&str],
     ) -> StoreResult<Vec<Vec<Memory>>>;
+
+    /// How many memories a user has, per sector, state and supersession, without reading them.
+    async fn memory_counts(&self, user_id: &str) -> StoreResult<Vec<MemoryTally>>;
 
     /// Lists a user's memories.
     async fn list_memories(
@@ -164,6 +188,28 @@ impl<B: Backend> Memories for B {
             }
         }
         Ok(found)
+    }
+
+    async fn memory_counts(&self, user_id: &str) -> StoreResult<Vec<MemoryTally>> {
+        let corrupt = |e: memvox_core::UnknownVariant| StoreError::Corrupt(e.to_string());
+        let rows = query::<B::Sql>(COUNT_MEMORIES)
+            .bind(user_id)
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let sector: String = row.value("sector")?;
+                let state: String = row.value("state")?;
+                let superseded: i32 = row.value("superseded")?;
+                let count: i64 = row.value("n")?;
+                Ok(MemoryTally {
+                    sector: sector.parse().map_err(corrupt)?,
+                    state: state.parse().map_err(corrupt)?,
+                    superseded: superseded != 0,
+                    count: u64::try_from(count).unwrap_or(0),
+                })
+            })
+            .collect()
     }
 
     async fn list_memories(

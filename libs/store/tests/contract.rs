@@ -9,7 +9,8 @@ use memvox_core::{
 };
 use memvox_store::{
     CallAnalysis, CallRecord, EmbeddingSpace, EventStatus, ExtractionCommit, MemoryEdit,
-    MemoryFilter, MemoryOrder, NewEvent, PlannedMemory, Store, StoreError, ToolInvocation,
+    MemoryFilter, MemoryOrder, MemoryTally, NewEvent, PlannedMemory, Store, StoreError,
+    ToolInvocation,
 };
 use support::Harness;
 
@@ -461,6 +462,16 @@ async fn exact_duplicates_and_supersession(store: &dyn Store) {
             .len(),
         2
     );
+    let mut tallies = store.memory_counts("u1").await.unwrap();
+    tallies.sort_by_key(|tally| tally.superseded);
+    let tally = |superseded| MemoryTally {
+        sector: Sector::Semantic,
+        state: MemoryState::Active,
+        superseded,
+        count: 1,
+    };
+    assert_eq!(tallies, [tally(false), tally(true)], "counted, not read");
+    assert!(store.memory_counts("u2").await.unwrap().is_empty());
 }
 
 async fn vector_search_ranks_filters_and_isolates(store: &dyn Store) {

@@ -55,18 +55,18 @@ async fn get_user(
     Path(user_id): Path<String>,
 ) -> Result<Json<UserView>, ApiError> {
     let user = require_user(&state, &user_id).await?;
-    let memories = every_memory(&state, &user_id).await?;
-    let mut counts = Counts {
-        total: memories.len(),
-        ..Counts::default()
-    };
-    for memory in &memories {
+    let mut counts = Counts::default();
+    for tally in state.store.memory_counts(&user_id).await? {
+        let n = usize::try_from(tally.count).unwrap_or(usize::MAX);
+        counts.total += n;
         *counts
             .by_sector
-            .entry(memory.sector.to_string())
-            .or_default() += 1;
-        *counts.by_state.entry(memory.state.to_string()).or_default() += 1;
-        counts.superseded += usize::from(memory.superseded_by.is_some());
+            .entry(tally.sector.to_string())
+            .or_default() += n;
+        *counts.by_state.entry(tally.state.to_string()).or_default() += n;
+        if tally.superseded {
+            counts.superseded += n;
+        }
     }
     Ok(Json(UserView {
         last_interaction_at: user.last_interaction.map(rfc3339),
