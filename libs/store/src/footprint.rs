@@ -12,7 +12,7 @@ pub struct LayerFootprint {
     pub memories: usize,
     /// Of them, those with a vector.
     pub embedded: usize,
-    /// Bytes of their vectors.
+    /// Bytes of their vectors (with their 8-bit codes and scale, for a heavy user).
     pub vector_bytes: usize,
     /// Bytes of their postings entries and token counts.
     pub posting_bytes: usize,
@@ -69,6 +69,9 @@ impl UserIndex {
             if embedded.next_if_eq(&&position).is_some() {
                 layer.embedded += 1;
                 layer.vector_bytes += dimension * size_of::<f32>();
+                if self.coded.is_some() {
+                    layer.vector_bytes += dimension + size_of::<f32>();
+                }
                 layer.attribute_bytes += size_of::<u32>();
             }
         }

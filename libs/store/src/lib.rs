@@ -45,6 +45,7 @@ mod meta;
 mod model;
 mod postgres;
 mod postings;
+mod quantised;
 mod retention;
 mod rows;
 mod search;

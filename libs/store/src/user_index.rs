@@ -20,7 +20,11 @@ use std::sync::Arc;
 use memvox_core::{MemoryId, MemoryKind, MemoryState, Sector, UnixMillis, vector::dot};
 use moka::future::Cache;
 
-use crate::{MemoryFilter, Neighbour, postings::Postings};
+use crate::{
+    MemoryFilter, Neighbour,
+    postings::Postings,
+    quantised::{CodedRows, QUANTISE_FROM, code, shortlist},
+};
 
 /// Bytes of cached indexes across all users.
 const CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
@@ -72,20 +76,41 @@ pub struct UserIndex {
     pub matrix: Vec<f32>,
     /// The lexical postings.
     pub postings: Postings,
+    /// 8-bit codes of `matrix`, for users with at least `QUANTISE_FROM` vectors ([`Self::code`]).
+    pub coded: Option<CodedRows>,
 }
 
 impl UserIndex {
     /// The `limit` best `(similarity, memory id)` pairs passing `filter`, best first.
+    /// A heavy user's rows are first scanned through their 8-bit codes (see `quantised`), and
+    /// only the shortlist is scored on the `f32` vectors.
     pub fn top(&self, query: &[f32], filter: &MemoryFilter, limit: usize) -> Vec<(f32, MemoryId)> {
         let dimension = query.len();
-        let mut scored: Vec<(f32, MemoryId)> = self
+        let passing = self
             .embedded
             .iter()
-            .map(|&at| &self.memories[at as usize])
-            .zip(self.matrix.chunks_exact(dimension.max(1)))
-            .filter(|(memory, _)| memory.passes(filter))
-            .map(|(memory, row)| (dot(query, row), memory.id))
-            .collect();
+            .enumerate()
+            .map(|(row, &at)| (row, &self.memories[at as usize]))
+            .filter(|(_, memory)| memory.passes(filter));
+        let exact = |row: usize| dot(query, &self.matrix[row * dimension..(row + 1) * dimension]);
+        let mut scored: Vec<(f32, MemoryId)> = match &self.coded {
+            Some(coded) if dimension > 0 => {
+                let coded_query = code(query);
+                let mut approximate: Vec<(f32, usize, MemoryId)> = passing
+                    .map(|(row, memory)| (coded.similarity(&coded_query, row), row, memory.id))
+                    .collect();
+                keep_best(&mut approximate, shortlist(limit), |a, b| {
+                    b.0.total_cmp(&a.0)
+                });
+                approximate
+                    .into_iter()
+                    .map(|(_, row, id)| (exact(row), id))
+                    .collect()
+            }
+            _ => passing
+                .map(|(row, memory)| (exact(row), memory.id))
+                .collect(),
+        };
         let keep = limit.min(scored.len());
         if keep < scored.len() {
             scored.select_nth_unstable_by(keep, |a, b| b.0.total_cmp(&a.0));
@@ -96,13 +121,30 @@ impl UserIndex {
     }
 }
 
+/// Keeps the `keep` best of `items` by `order` (best first), in no particular order.
+fn keep_best<T>(items: &mut Vec<T>, keep: usize, order: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+    if keep < items.len() {
+        items.select_nth_unstable_by(keep, order);
+        items.truncate(keep);
+    }
+}
+
 impl UserIndex {
+    /// Codes the vectors of a user with at least `QUANTISE_FROM` of them, `dimension` values
+    /// each (called once the index is loaded).
+    pub fn code(&mut self, dimension: usize) {
+        if self.embedded.len() >= QUANTISE_FROM {
+            self.coded = Some(CodedRows::of(&self.matrix, dimension));
+        }
+    }
+
     /// Bytes held: what the cache weighs.
     pub fn bytes(&self) -> usize {
         self.memories.len() * size_of::<IndexedMemory>()
             + self.embedded.len() * size_of::<u32>()
             + self.matrix.len() * size_of::<f32>()
             + self.postings.bytes()
+            + self.coded.as_ref().map_or(0, CodedRows::bytes)
     }
 
     /// How many memories have a vector.
@@ -320,6 +362,39 @@ mod tests {
             embedded: (0..count).map(|i| i as u32).collect(),
             matrix: vec![0.5; count * 4],
             ..UserIndex::default()
+        }
+    }
+
+    #[test]
+    fn a_coded_scan_returns_the_exact_ranking() {
+        let (count, dimension) = (QUANTISE_FROM + 500, 64);
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            ((seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+        };
+        let mut unit = |_| {
+            let v: Vec<f32> = (0..dimension).map(|_| next()).collect();
+            let n = memvox_core::vector::norm(&v);
+            v.into_iter().map(|x| x / n).collect::<Vec<f32>>()
+        };
+        let mut index = UserIndex {
+            memories: (0..count)
+                .map(|i| memory(i as MemoryId, Sector::Semantic))
+                .collect(),
+            embedded: (0..count).map(|i| i as u32).collect(),
+            matrix: (0..count).flat_map(&mut unit).collect(),
+            ..UserIndex::default()
+        };
+        let queries: Vec<Vec<f32>> = (0..20).map(&mut unit).collect();
+        let exact: Vec<_> = queries
+            .iter()
+            .map(|q| index.top(q, &MemoryFilter::default(), 10))
+            .collect();
+        index.code(dimension);
+        assert!(index.coded.is_some());
+        for (query, exact) in queries.iter().zip(exact) {
+            assert_eq!(index.top(query, &MemoryFilter::default(), 10), exact);
         }
     }
 

@@ -98,6 +98,7 @@ async fn load_user_index<B: Backend>(store: &B, user_id: &str) -> StoreResult<Us
     index.embedded.shrink_to_fit();
     index.matrix.shrink_to_fit();
     index.postings = postings.build();
+    index.code(space.dimension);
     Ok(index)
 }
 
