@@ -163,6 +163,15 @@ pub fn searchable_text(content: &str) -> &str {
         .map_or(content, |end| &content[..start + end])
 }
 
+/// What the caller said in an episode: the text of its caller turn (the last `caller:` line of
+/// its searched part), `None` for text without one.
+pub fn caller_turn(content: &str) -> Option<&str> {
+    episode_lines(searchable_text(content))
+        .last()
+        .filter(|(label, _)| *label == speaker_label(Role::User))
+        .map(|(_, text)| text)
+}
+
 /// Where the searched part of an episode ends, in lines: how many of its lines are context
 /// and caller turn (see [`searchable_text`]).
 pub fn searchable_lines(content: &str) -> usize {
@@ -189,6 +198,13 @@ mod tests {
             message: message.map(str::to_owned),
             time_in_call_secs: at,
         }
+    }
+
+    #[test]
+    fn the_caller_turn_is_the_last_caller_line_of_the_searched_part() {
+        let episode = "agent: Any changes?\ncaller: We've moved.\nagent: Noted.";
+        assert_eq!(caller_turn(episode), Some("We've moved."));
+        assert_eq!(caller_turn("Allergic to penicillin"), None);
     }
 
     #[test]

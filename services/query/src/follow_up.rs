@@ -24,10 +24,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use memvox_core::episode::{episode_lines, searchable_text, speaker_label};
+use memvox_core::episode::{caller_turn, searchable_text};
 use memvox_core::fusion::normalise_by_best;
 use memvox_core::text::lexical_terms;
-use memvox_core::{Memory, MemoryId, Role, ScoreBreakdown, Scored, UnixMillis};
+use memvox_core::{Memory, MemoryId, ScoreBreakdown, Scored, UnixMillis};
 use memvox_store::{LexicalHit, StoreResult};
 
 use crate::question::Question;
@@ -89,13 +89,9 @@ const OWN_WORDS: usize = 3;
 /// question, in words every call shares) unless it only acknowledged ("Lovely.") what the
 /// agent said, then the agent's words too; any other memory whole.
 fn said_by_caller(content: &str) -> &str {
-    let searched = searchable_text(content);
-    episode_lines(searched)
-        .last()
-        .filter(|(label, text)| {
-            *label == speaker_label(Role::User) && lexical_terms(text).len() >= OWN_WORDS
-        })
-        .map_or(searched, |(_, text)| text)
+    caller_turn(content)
+        .filter(|text| lexical_terms(text).len() >= OWN_WORDS)
+        .unwrap_or_else(|| searchable_text(content))
 }
 
 /// Whether a memory found from `seed` (the best match) is another mention of it: said in

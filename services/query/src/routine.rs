@@ -9,28 +9,25 @@
 
 use std::collections::HashMap;
 
-use memvox_core::episode::{episode_lines, searchable_text, speaker_label};
+use memvox_core::episode;
 use memvox_core::text::normalize_for_dedupe;
-use memvox_core::{Memory, MemoryKind, Role, Scored};
+use memvox_core::{Memory, MemoryKind, Scored};
 
 /// How much each further copy among the candidates discounts an episode's score.
 pub const ROUTINE_DISCOUNT: f64 = 0.5;
 
 /// The caller turn of an episode, normalised (`None` for a fact or an episode without one).
-fn caller_turn(memory: &Memory) -> Option<String> {
+fn normalised_caller_turn(memory: &Memory) -> Option<String> {
     if memory.kind != MemoryKind::Episode {
         return None;
     }
-    episode_lines(searchable_text(&memory.content))
-        .last()
-        .filter(|(label, _)| *label == speaker_label(Role::User))
-        .map(|(_, text)| normalize_for_dedupe(text))
+    episode::caller_turn(&memory.content).map(normalize_for_dedupe)
 }
 
 /// Divides each episode's score (`scored[i]` is `pool[i]`'s) by `1 + ROUTINE_DISCOUNT × (n −
 /// 1)`, where `n` is how many candidates have the same caller turn.
 pub fn discount<'a>(scored: &mut [Scored], pool: impl Iterator<Item = &'a Memory>) {
-    let turns: Vec<Option<String>> = pool.map(caller_turn).collect();
+    let turns: Vec<Option<String>> = pool.map(normalised_caller_turn).collect();
     let mut copies: HashMap<&str, usize> = HashMap::new();
     for turn in turns.iter().flatten() {
         *copies.entry(turn.as_str()).or_default() += 1;
