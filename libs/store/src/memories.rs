@@ -1,5 +1,5 @@
 //! Memories and their history: reading a user's memories, by id, by exact text, as a listing,
-//! and the earlier texts of one.
+//! their counts, and the earlier texts of all of them.
 
 use async_trait::async_trait;
 use memvox_core::{Memory, MemoryId, MemoryState, Sector, UnixMillis};
@@ -13,9 +13,9 @@ use crate::{
     sql::{self, INSERT_CHUNK, memory_columns},
 };
 
-/// A memory's earlier texts, oldest first.
-const SELECT_HISTORY: &str = "SELECT content, changed_at FROM memory_history \
-     WHERE memory_id = $1 AND user_id = $2 ORDER BY changed_at, id";
+/// Every earlier text of a user's memories, grouped by memory, oldest first.
+const SELECT_USER_HISTORY: &str = "SELECT memory_id, content, changed_at FROM memory_history \
+     WHERE user_id = $1 ORDER BY memory_id, changed_at, id";
 
 /// How many of a user's memories there are per sector, state and supersession, counted in
 /// the database (nothing is read or decrypted).
@@ -51,12 +51,10 @@ pub enum MemoryOrder {
 /// Reading a user's memories. Another user's id reads as not found.
 #[async_trait]
 pub trait Memories: Send + Sync {
-    /// Earlier texts of a memory, oldest first: `(content, changed_at)`.
-    async fn memory_history(
-        &self,
-        user_id: &str,
-        id: MemoryId,
-    ) -> StoreResult<Vec<(String, UnixMillis)>>;
+    /// Earlier texts of every memory of a user in one statement: `(memory, content,
+    /// changed_at)`, grouped by memory, oldest first.
+    async fn user_history(&self, user_id: &str)
+    -> StoreResult<Vec<(MemoryId, String, UnixMillis)>>;
 
     /// Reads one of a user's memories.
     async fn get_memory(&self, user_id: &str, id: MemoryId) -> StoreResult<Option<Memory>>;
@@ -92,13 +90,11 @@ pub trait Memories: Send + Sync {
 
 #[async_trait]
 impl<B: Backend> Memories for B {
-    async fn memory_history(
+    async fn user_history(
         &self,
         user_id: &str,
-        id: MemoryId,
-    ) -> StoreResult<Vec<(String, UnixMillis)>> {
-        let rows = query::<B::Sql>(SELECT_HISTORY)
-            .bind(id)
+    ) -> StoreResult<Vec<(MemoryId, String, UnixMillis)>> {
+        let rows = query::<B::Sql>(SELECT_USER_HISTORY)
             .bind(user_id)
             .fetch_all(&mut *self.read().await?)
             .await?;
@@ -107,6 +103,7 @@ impl<B: Backend> Memories for B {
             .map(|row| {
                 let stored: String = row.value("content")?;
                 Ok((
+                    row.value("memory_id")?,
                     self.core().keyring.decrypt(&stored, context)?,
                     row.value("changed_at")?,
                 ))

@@ -1119,15 +1119,9 @@ async fn extraction_updates_supersedes_and_reinforces(store: &dyn Store) {
         "max(0.5, 0.5) + 0.05"
     );
     assert_eq!(merged.last_seen_at, later);
-    let history = store.memory_history("u1", email.id).await.unwrap();
-    assert_eq!(history, vec![("Prefers email".to_owned(), later)]);
-    assert!(
-        store
-            .memory_history("u2", email.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let history = store.user_history("u1").await.unwrap();
+    assert_eq!(history, vec![(email.id, "Prefers email".to_owned(), later)]);
+    assert!(store.user_history("u2").await.unwrap().is_empty());
 
     let reinforced = store.get_memory("u1", tea.id).await.unwrap().unwrap();
     assert!((reinforced.salience - 0.95).abs() < 1e-9);

@@ -136,8 +136,12 @@ async fn lexical_search_finds_exact_words_filters_and_isolates(harness: &Harness
         .await
         .unwrap();
     assert_eq!(
-        store.memory_history("u1", waiting.id).await.unwrap(),
-        [("Order 58231 is waiting for a part".to_owned(), NOW + 1)],
+        store.user_history("u1").await.unwrap(),
+        [(
+            waiting.id,
+            "Order 58231 is waiting for a part".to_owned(),
+            NOW + 1
+        )],
         "an edit keeps the old text"
     );
     assert!(store.delete_memory("u1", wrong.id).await.unwrap());

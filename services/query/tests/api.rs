@@ -134,7 +134,7 @@ async fn export_holds_every_memory_and_its_history(backend: &str) {
     h.call(
         "PATCH",
         &format!("/v1/users/u1/memories/{lyon}"),
-        Some(json!({"state": "paused"})),
+        Some(json!({"state": "paused", "content": "Lives in Paris"})),
     )
     .await;
     h.store().bind_caller("+15550100", "u1", NOW).await.unwrap();
@@ -147,11 +147,12 @@ async fn export_holds_every_memory_and_its_history(backend: &str) {
     let superseded = memories.iter().find(|m| m["id"] == tea).unwrap();
     assert_eq!(superseded["superseded_by"], coffee);
     assert!(superseded["history"].is_array());
-    assert!(
-        memories
-            .iter()
-            .any(|m| m["id"] == lyon && m["state"] == "paused")
-    );
+    let moved = memories.iter().find(|m| m["id"] == lyon).unwrap();
+    assert_eq!(moved["state"], "paused");
+    assert_eq!(moved["content"], "Lives in Paris");
+    assert_eq!(moved["history"][0]["content"], "Lives in Lyon", "{moved}");
+    let coffee_history = &memories.iter().find(|m| m["id"] == coffee).unwrap()["history"];
+    assert_eq!(coffee_history, &json!([]), "history is per memory");
     h.cleanup().await;
 }
 

@@ -8,12 +8,12 @@
 //! (other replicas' answers are keyed on the store's version of the user, which is gone). No
 //! message announces the erasure: it would leave the erased id on the bus.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use memvox_core::{Memory, MemoryState, User};
+use memvox_core::{Memory, MemoryId, MemoryState, User};
 use memvox_store::{MemoryFilter, MemoryOrder, StoreResult};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -132,15 +132,16 @@ async fn export_user(
 ) -> Result<Json<Value>, ApiError> {
     let user = require_user(&state, &user_id).await?;
     let memories = every_memory(&state, &user_id).await?;
+    let mut histories: HashMap<MemoryId, Vec<Value>> = HashMap::new();
+    for (memory, content, changed_at) in state.store.user_history(&user_id).await? {
+        histories
+            .entry(memory)
+            .or_default()
+            .push(json!({"content": content, "changed_at": changed_at}));
+    }
     let mut exported = Vec::with_capacity(memories.len());
     for memory in memories {
-        let history: Vec<Value> = state
-            .store
-            .memory_history(&user_id, memory.id)
-            .await?
-            .into_iter()
-            .map(|(content, changed_at)| json!({"content": content, "changed_at": changed_at}))
-            .collect();
+        let history = histories.remove(&memory.id).unwrap_or_default();
         let mut value = serde_json::to_value(&memory).unwrap_or_default();
         value["history"] = Value::Array(history);
         exported.push(value);
