@@ -223,24 +223,11 @@ mod tests {
     }
 
     fn said_in(call: &str, at: UnixMillis) -> Memory {
+        let kind = memvox_core::MemoryKind::Episode;
+        let content = "caller: We've moved house.";
         Memory {
-            id: 0,
-            user_id: "u".into(),
-            content: "caller: We've moved house.".into(),
-            kind: memvox_core::MemoryKind::Episode,
-            sector: memvox_core::Sector::Episodic,
-            salience: 0.5,
-            decay_per_day: 0.015,
-            state: memvox_core::MemoryState::Active,
-            last_seen_at: at,
             created_at: at,
-            updated_at: at,
-            provenance: Some(memvox_core::Provenance {
-                conversation_id: call.into(),
-                turn_indexes: vec![1],
-            }),
-            superseded_by: None,
-            superseded_at: None,
+            ..crate::retrieval::tests::memory(0, kind, call, &[1], content)
         }
     }
 

@@ -352,12 +352,19 @@ pub(crate) fn lexical_scores(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use memvox_core::{MemoryState, Provenance, Sector};
 
     use super::*;
 
-    fn memory(id: MemoryId, kind: MemoryKind, call: &str, turns: &[u32], content: &str) -> Memory {
+    /// A memory of user `u` said in `call` at `turns`, for ranking tests.
+    pub(crate) fn memory(
+        id: MemoryId,
+        kind: MemoryKind,
+        call: &str,
+        turns: &[u32],
+        content: &str,
+    ) -> Memory {
         Memory {
             id,
             user_id: "u".into(),

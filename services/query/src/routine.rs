@@ -41,27 +41,12 @@ pub fn discount<'a>(scored: &mut [Scored], pool: impl Iterator<Item = &'a Memory
 
 #[cfg(test)]
 mod tests {
-    use memvox_core::{MemoryState, ScoreBreakdown, Sector};
+    use memvox_core::ScoreBreakdown;
 
     use super::*;
 
     fn memory(kind: MemoryKind, content: &str) -> Memory {
-        Memory {
-            id: 0,
-            user_id: "u".into(),
-            content: content.into(),
-            kind,
-            sector: Sector::Episodic,
-            salience: 0.5,
-            decay_per_day: 0.015,
-            state: MemoryState::Active,
-            last_seen_at: 0,
-            created_at: 0,
-            updated_at: 0,
-            provenance: None,
-            superseded_by: None,
-            superseded_at: None,
-        }
+        crate::retrieval::tests::memory(0, kind, "c1", &[1], content)
     }
 
     fn scored() -> Scored {

@@ -56,15 +56,8 @@ impl RedisBus {
         after: Option<&EntryId>,
         limit: usize,
     ) -> Result<Vec<DeadLetter>, BusError> {
-        let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
-        let mut conn = self.conn().await?;
-        let range: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(self.keys.dead_letters(stream))
-            .arg(start)
-            .arg("+")
-            .arg("COUNT")
-            .arg(limit)
-            .query_async(&mut conn)
+        let range = self
+            .range(self.keys.dead_letters(stream), after, limit)
             .await?;
         range.ids.into_iter().map(reply::dead_letter).collect()
     }

@@ -16,17 +16,27 @@ impl RedisBus {
         after: Option<&EntryId>,
         limit: usize,
     ) -> Result<Vec<StreamEntry>, BusError> {
+        let range = self.range(self.keys.stream(stream), after, limit).await?;
+        Ok(range.ids.into_iter().map(reply::stream_entry).collect())
+    }
+
+    /// Up to `limit` entries of the stream at `key` after `after` (exclusive), oldest first.
+    pub(super) async fn range(
+        &self,
+        key: String,
+        after: Option<&EntryId>,
+        limit: usize,
+    ) -> Result<StreamRangeReply, BusError> {
         let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
         let mut conn = self.conn().await?;
-        let range: StreamRangeReply = redis::cmd("XRANGE")
-            .arg(self.keys.stream(stream))
+        Ok(redis::cmd("XRANGE")
+            .arg(key)
             .arg(start)
             .arg("+")
             .arg("COUNT")
             .arg(limit)
             .query_async(&mut conn)
-            .await?;
-        Ok(range.ids.into_iter().map(reply::stream_entry).collect())
+            .await?)
     }
 
     /// Deletes entries of `stream`; how many it held.
