@@ -38,6 +38,14 @@ fn payload(conversation_id: &str, user_id: &str) -> String {
     let mut value: serde_json::Value = serde_json::from_str(FIXTURE).expect("fixture parses");
     let number = number_of(user_id);
     value["data"]["conversation_id"] = conversation_id.into();
+    // Each call is from its own caller, and says so everywhere the fixture names a user (its
+    // `mem_usr_8c1f2a` would make every call claim one user, so the worker would commit each
+    // alone, as it must for one user's calls). The claims are unverified, so the caller is
+    // still the guest of their number.
+    value["data"]["user_id"] = user_id.into();
+    let client = &mut value["data"]["conversation_initiation_client_data"];
+    client["user_id"] = user_id.into();
+    client["dynamic_variables"]["memory_user_id"] = user_id.into();
     value["data"]["metadata"]["phone_call"]["external_number"] = number.as_str().into();
     value["data"]["conversation_initiation_client_data"]["dynamic_variables"]["system__caller_id"] =
         number.into();
