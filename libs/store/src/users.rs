@@ -1,6 +1,8 @@
 //! Users and callers: who the store remembers, and the phone numbers bound to them (stored
 //! sealed, found by blind index: see `callers`).
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use memvox_core::{CallerIdentity, UnixMillis, User, scope_of};
 
@@ -10,6 +12,7 @@ use crate::{
     callers::{binding_in, insert_binding_in, user_numbers_in},
     dialect::{Conn, Dialect, Record, expect_row, query},
     encryption::columns,
+    sql::{self, INSERT_CHUNK},
     written::Written,
 };
 
@@ -31,6 +34,17 @@ const SELECT_USER_VERSION: &str =
 /// Sets a user's display name and/or summary (`NULL` keeps a field).
 const UPDATE_USER_PROFILE: &str = "UPDATE users SET display_name = COALESCE($1, display_name), \
      summary = COALESCE($2, summary) WHERE user_id = $3";
+
+/// Sets the summaries of the users in `v` (`$1, $2` user and summary, `$3, $4`…), skipping
+/// users that no longer exist.
+fn update_summaries(users: usize) -> String {
+    format!(
+        "WITH v(user_id, summary) AS (VALUES {}) UPDATE users SET summary = \
+         (SELECT v.summary FROM v WHERE v.user_id = users.user_id) \
+         WHERE user_id IN (SELECT user_id FROM v)",
+        sql::values_rows(users, 2)
+    )
+}
 
 /// Moves a user's last interaction forward (never back).
 pub(crate) const TOUCH_USER: &str = "UPDATE users SET last_interaction = $1 WHERE user_id = $2 \
@@ -56,6 +70,11 @@ pub trait Users: Send + Sync {
         display_name: Option<&str>,
         summary: Option<&str>,
     ) -> StoreResult<()>;
+
+    /// Sets several users' summaries in one transaction (a worker's batch): a user named twice
+    /// gets the last of its summaries; a user that no longer exists (erased meanwhile) is
+    /// skipped. Returns how many users were updated.
+    async fn write_user_summaries(&self, summaries: &[(String, String)]) -> StoreResult<u64>;
 
     /// Records an interaction time on the user (monotonic: an older time is ignored).
     async fn touch_user(&self, user_id: &str, at: UnixMillis) -> StoreResult<()>;
@@ -150,6 +169,38 @@ impl<B: Backend> Users for B {
             .execute_expecting(&mut *self.write().await?, || format!("user {user_id}"))
             .await?;
         Ok(())
+    }
+
+    async fn write_user_summaries(&self, summaries: &[(String, String)]) -> StoreResult<u64> {
+        let latest: BTreeMap<&str, &str> = summaries
+            .iter()
+            .map(|(user_id, summary)| (user_id.as_str(), summary.as_str()))
+            .collect();
+        let keyring = &self.core().keyring;
+        let rows = latest
+            .into_iter()
+            .map(|(user_id, summary)| {
+                let sealed = keyring.encrypt(summary, columns::USER_SUMMARY.at(user_id))?;
+                Ok((user_id, sealed))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin().await?;
+        let mut updated = 0;
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            updated += chunk
+                .iter()
+                .fold(
+                    query::<B::Sql>(update_summaries(chunk.len())),
+                    |q, (user_id, sealed)| q.bind(*user_id).bind(sealed),
+                )
+                .execute(&mut tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(updated)
     }
 
     async fn touch_user(&self, user_id: &str, at: UnixMillis) -> StoreResult<()> {

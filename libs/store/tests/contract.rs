@@ -112,6 +112,31 @@ async fn users_and_caller_identities(store: &dyn Store) {
         store.update_user_profile("nobody", Some("x"), None).await,
         Err(StoreError::NotFound { .. })
     ));
+    store.ensure_user("u2", NOW).await.unwrap();
+    let summaries = [
+        ("u1".to_owned(), "Calls about refills.".to_owned()),
+        ("nobody".to_owned(), "x".to_owned()),
+        ("u2".to_owned(), "Prefers mornings.".to_owned()),
+        ("u1".to_owned(), "Switched pharmacy.".to_owned()),
+    ];
+    assert_eq!(
+        store.write_user_summaries(&summaries).await.unwrap(),
+        2,
+        "one update per existing user; an unknown user is skipped"
+    );
+    for (user_id, summary) in [("u1", "Switched pharmacy."), ("u2", "Prefers mornings.")] {
+        let user = store.get_user(user_id).await.unwrap().unwrap();
+        assert_eq!(
+            user.summary.as_deref(),
+            Some(summary),
+            "{user_id}: its last summary"
+        );
+    }
+    assert_eq!(store.write_user_summaries(&[]).await.unwrap(), 0);
+    assert!(
+        store.get_user("nobody").await.unwrap().is_none(),
+        "a summary creates no user"
+    );
     assert!(matches!(
         store.ensure_user(" ", NOW).await,
         Err(StoreError::Invalid(_))

@@ -128,7 +128,7 @@ async fn populate(store: &dyn Store, user: &str, conversation: &str) -> i64 {
         .await
         .unwrap();
     store
-        .update_user_profile(user, None, Some(&format!("A caller who is {FACT}.")))
+        .write_user_summaries(&[(user.to_owned(), format!("A caller who is {FACT}."))])
         .await
         .unwrap();
     store

@@ -4,7 +4,8 @@
 //!   vectors, link each memory to the user's memories with cosine above the threshold (both
 //!   directions, weight = similarity, at most N per memory; an existing link is strengthened, not
 //!   duplicated; one neighbour search per user and one link write per batch), and refresh each
-//!   user's summary once per batch (debounced per user). Episodes (windows of a call's
+//!   user's summary once per batch (debounced per user; the users' summaries are written in one
+//!   transaction). Episodes (windows of a call's
 //!   transcript) are embedded with the facts (their spoken text, without speaker labels) but
 //!   neither linked nor summarised: links and the
 //!   summary belong to the compact layer of facts.
@@ -27,7 +28,8 @@ use std::{
 };
 
 use async_trait::async_trait;
-use memvox_ai::{Embedder, Summarizer, SummaryMemory};
+use futures::future::try_join_all;
+use memvox_ai::{Embedder, Summarizer, Summary, SummaryMemory};
 use memvox_bus::{Envelope, Handler, HandlerError, Message, now_unix_ms};
 use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
@@ -173,10 +175,7 @@ impl EmbeddingHandler {
         self.link(&facts, now).await?;
         self.metrics.stage("links", started.elapsed().as_secs_f64());
         let users: BTreeSet<&str> = facts.iter().map(|m| m.user_id.as_str()).collect();
-        for user_id in users {
-            self.summarize(user_id, now).await?;
-        }
-        Ok(())
+        self.summarize(&users, now).await
     }
 
     /// The changed memories that still exist, each once: one read per user.
@@ -265,23 +264,64 @@ impl EmbeddingHandler {
         Ok(())
     }
 
-    /// Rewrites the user's summary unless one was written within the debounce interval.
-    async fn summarize(&self, user_id: &str, now: UnixMillis) -> Result<(), HandlerError> {
+    /// Rewrites the summary of each user not summarised within the debounce interval: their
+    /// top memories read and summarised concurrently, then one write for them all.
+    async fn summarize(&self, users: &BTreeSet<&str>, now: UnixMillis) -> Result<(), HandlerError> {
         let debounce = i64::try_from(self.settings.summary_debounce_ms).unwrap_or(i64::MAX);
-        {
+        let due: Vec<&str> = {
             let summarized = self
                 .summarized
                 .lock()
                 .map_err(|_| failure("summary debounce lock poisoned", true))?;
-            if summarized
-                .get(user_id)
-                .is_some_and(|last| now - last < debounce)
-            {
-                self.metrics.summary("debounced");
-                return Ok(());
-            }
+            users
+                .iter()
+                .copied()
+                .filter(|user_id| {
+                    let recent = summarized
+                        .get(*user_id)
+                        .is_some_and(|last| now - last < debounce);
+                    if recent {
+                        self.metrics.summary("debounced");
+                    }
+                    !recent
+                })
+                .collect()
+        };
+        if due.is_empty() {
+            return Ok(());
         }
         let started = Instant::now();
+        let written = try_join_all(due.iter().map(|user_id| self.summary_of(user_id))).await?;
+        let summaries: Vec<(String, String)> = written
+            .into_iter()
+            .flatten()
+            .map(|(user_id, summary)| {
+                self.metrics.summary(if summary.fallback_reason.is_some() {
+                    "fallback"
+                } else {
+                    "written"
+                });
+                (user_id, summary.text)
+            })
+            .collect();
+        self.store
+            .write_user_summaries(&summaries)
+            .await
+            .map_err(|e| self.store_error("summary", e))?;
+        let per_user = started.elapsed().as_secs_f64() / due.len() as f64;
+        for _ in &due {
+            self.metrics.stage("summary", per_user);
+        }
+        if let Ok(mut summarized) = self.summarized.lock() {
+            for (user_id, _) in summaries {
+                summarized.insert(user_id, now);
+            }
+        }
+        Ok(())
+    }
+
+    /// A new summary of the user's top memories; `None` when they have none.
+    async fn summary_of(&self, user_id: &str) -> Result<Option<(String, Summary)>, HandlerError> {
         let top = self
             .store
             .list_memories(
@@ -293,28 +333,14 @@ impl EmbeddingHandler {
             .await
             .map_err(|e| self.store_error("summary", e))?;
         if top.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let inputs: Vec<SummaryMemory> = top.iter().map(SummaryMemory::from).collect();
         let summary = self.summarizer.summarize_user(&inputs).await.map_err(|e| {
             self.metrics.error("summary");
             failure(e.summary(), e.is_retryable())
         })?;
-        self.store
-            .update_user_profile(user_id, None, Some(&summary.text))
-            .await
-            .map_err(|e| self.store_error("summary", e))?;
-        self.metrics
-            .stage("summary", started.elapsed().as_secs_f64());
-        self.metrics.summary(if summary.fallback_reason.is_some() {
-            "fallback"
-        } else {
-            "written"
-        });
-        if let Ok(mut summarized) = self.summarized.lock() {
-            summarized.insert(user_id.to_owned(), now);
-        }
-        Ok(())
+        Ok(Some((user_id.to_owned(), summary)))
     }
 
     /// Applies recall reinforcement to a user's memories.

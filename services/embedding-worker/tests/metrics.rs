@@ -78,10 +78,14 @@ async fn drain(worker: &Worker) {
 }
 
 async fn remember(app: &App, content: &str) -> i64 {
+    remember_for(app, USER, content).await
+}
+
+async fn remember_for(app: &App, user_id: &str, content: &str) -> i64 {
     app.store
         .insert_memory(
             &NewMemory {
-                user_id: USER.into(),
+                user_id: user_id.into(),
                 content: content.into(),
                 sector: Sector::Semantic,
                 salience: 0.5,
@@ -223,6 +227,52 @@ async fn a_real_batch_moves_every_counter() {
         ),
         0.0
     );
+}
+
+#[tokio::test]
+async fn one_batch_summarises_each_caller_from_their_own_memories() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let worker = memvox_embedding_worker::build(&app).unwrap();
+    let callers = [
+        ("usr_dana", "Allergic to peanuts"),
+        ("usr_omar", "Prefers mornings for callbacks"),
+        ("usr_lena", "Picks up refills at the Elm Road pharmacy"),
+    ];
+    for (user_id, fact) in callers {
+        let id = remember_for(&app, user_id, fact).await;
+        publish(
+            &app,
+            Message::MemoriesChanged {
+                user_id: user_id.into(),
+                memory_ids: vec![id],
+                conversation_id: None,
+            },
+        )
+        .await;
+    }
+    drain(&worker).await;
+
+    assert_eq!(
+        count(
+            app.metrics.registry(),
+            "memvox_embedding_summaries_total",
+            &[("outcome", "written")]
+        ),
+        3.0,
+        "one summary per caller of the batch"
+    );
+    for (user_id, fact) in callers {
+        let summary = app.store.get_user(user_id).await.unwrap().unwrap().summary;
+        let summary = summary.unwrap_or_default();
+        assert!(summary.contains(fact), "{user_id}'s summary: {summary}");
+        for (other, other_fact) in callers {
+            assert!(
+                other == user_id || !summary.contains(other_fact),
+                "{user_id}'s summary quotes {other}: {summary}"
+            );
+        }
+    }
 }
 
 /// An embedder whose provider is down.
