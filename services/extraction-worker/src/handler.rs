@@ -3,11 +3,13 @@
 //! 1. Read the raw event. Already completed (a redelivery after a crash between commit and ack):
 //!    announce the recorded results again and stop. Dead-lettered: stop.
 //! 2. Parse it; a malformed payload is permanent (dead letter, row marked).
-//! 3. Transcriptions: resolve the caller, gather their most relevant existing memories (top by
-//!    salience plus nearest to the call's summary), run the extractor, plan the changes.
-//!    Initiation failures: a failed conversation. Audio and unknown types: nothing to extract.
-//!    Every transcription is also cut into episodes (each caller turn with the turns before it,
-//!    `workers.episode_context_turns`), stored beside the facts so every call is searchable.
+//! 3. Prepare it ([`crate::prepare`]). Transcriptions: resolve the caller, gather their most
+//!    relevant existing memories (top by salience plus nearest to the call's summary), run the
+//!    extractor, plan the changes. Initiation failures: a failed conversation. Audio and
+//!    unknown types: nothing to extract. Every transcription is also cut into episodes (each
+//!    caller turn with the turns before it, `workers.episode_context_turns`), stored beside the
+//!    facts so every call is searchable. Events of a batch that share no conversation, caller
+//!    number or claimed user are prepared concurrently (none reads what another writes).
 //! 4. Commit everything, and mark the event completed, in one store transaction, idempotent on
 //!    the event. The events of one batch are committed together ([`Extraction::apply_extractions`](memvox_store::Extraction::apply_extractions),
 //!    a group commit) unless one concerns a caller or conversation already in the group, which
@@ -25,28 +27,22 @@
 use std::{collections::HashSet, sync::Arc, time::Instant};
 
 use async_trait::async_trait;
-use memvox_ai::{CallTranscript, Embedder, ExistingMemory, Extractor};
+use futures::{StreamExt as _, stream};
+use memvox_ai::{Embedder, Extractor};
 use memvox_bus::{Bus, Envelope, Handler, HandlerError, MEMORIES, Message, now_unix_ms};
 use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
-use memvox_core::{CallOutcome, EpisodeWindows, UnixMillis};
-use memvox_elevenlabs::{EventPayload, TranscriptionData, WebhookEvent};
+use memvox_core::UnixMillis;
+use memvox_elevenlabs::{EventPayload, WebhookEvent};
 use memvox_identity::{Claims, Identities};
-use memvox_store::{
-    EventStatus, ExtractionCommit, ExtractionOutcome, MemoryFilter, MemoryOrder, PlannedMemory,
-    Store,
-};
+use memvox_store::{EventStatus, ExtractionCommit, ExtractionOutcome, PlannedMemory, Store};
 
 use crate::{
-    call::{failure_record, transcription_record},
     error::ProcessError,
     identity,
     metrics::ExtractionMetrics,
-    plan::plan,
+    prepare::{Prepared, empty_commit, empty_prepared},
 };
-
-/// Past calls looked at for reflective (time-of-day) patterns.
-const PAST_CALLS: usize = 50;
 
 /// Consumes the events stream.
 pub struct ExtractionHandler {
@@ -68,14 +64,6 @@ pub struct ExtractionHandler {
     pub metrics: ExtractionMetrics,
     /// Per-user cache versions, bumped after each commit.
     pub versions: Versions,
-}
-
-/// The store changes one event produces, and whom they concern.
-struct Prepared {
-    commit: ExtractionCommit,
-    user_id: Option<String>,
-    conversation_id: Option<String>,
-    outcome_label: &'static str,
 }
 
 /// A prepared event waiting in the group commit, with what to do once it is committed.
@@ -107,6 +95,31 @@ impl Group {
     }
 }
 
+/// A read and parsed event waiting to be prepared, with the keys it may conflict on.
+struct Loaded {
+    member: Member,
+    parsed: WebhookEvent,
+    keys: Vec<String>,
+}
+
+/// Events read but not yet prepared, none sharing a key with another: they are prepared
+/// concurrently, as none reads what another writes.
+#[derive(Default)]
+struct Wave {
+    events: Vec<Loaded>,
+    keys: HashSet<String>,
+}
+
+impl Wave {
+    fn touches(&self, keys: &[String]) -> bool {
+        keys.iter().any(|k| self.keys.contains(k))
+    }
+}
+
+/// Events of one wave prepared at once: their reads and extraction overlap, so a batch keeps
+/// both cores busy, while the store's read pool and the model are not flooded.
+const PREPARING_AT_ONCE: usize = 4;
+
 /// Per-message results of a batch, filled in as events finish.
 type Outcomes = Vec<Option<Result<(), HandlerError>>>;
 
@@ -119,12 +132,14 @@ impl Handler for ExtractionHandler {
             .unwrap_or_else(|| Err(HandlerError::Retryable("no outcome".into())))
     }
 
-    /// Prepares the batch's events in order and commits them together (a group commit), so
-    /// a burst of calls pays one transaction instead of one each. An event whose caller or
-    /// conversation is already in the pending group first commits the group.
+    /// Reads the batch's events in order, prepares those that touch nothing in common
+    /// concurrently, and commits them together (a group commit), so a burst of calls pays one
+    /// transaction instead of one each. An event whose caller or conversation is already in
+    /// the group first commits the group.
     async fn handle_batch(&self, batch: &[Envelope]) -> Vec<Result<(), HandlerError>> {
         let mut outcomes: Outcomes = (0..batch.len()).map(|_| None).collect();
         let mut group = Group::default();
+        let mut wave = Wave::default();
         for (index, envelope) in batch.iter().enumerate() {
             let Message::EventAccepted { event_id, .. } = &envelope.message else {
                 outcomes[index] = Some(Err(HandlerError::Permanent(format!(
@@ -140,10 +155,22 @@ impl Handler for ExtractionHandler {
                 event_type: String::new(),
                 prepared: empty_prepared(*event_id),
             };
-            if let Err(error) = self.enter(member, &mut group, &mut outcomes).await {
-                outcomes[index] = Some(self.failed(*event_id, envelope.attempts, error).await);
+            match self.load(member, &mut outcomes).await {
+                Ok(Some(loaded)) => {
+                    if wave.touches(&loaded.keys) || group.touches(&loaded.keys) {
+                        self.enter_wave(&mut wave, &mut group, &mut outcomes).await;
+                        self.commit_group(&mut group, &mut outcomes).await;
+                    }
+                    wave.keys.extend(loaded.keys.iter().cloned());
+                    wave.events.push(loaded);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    outcomes[index] = Some(self.failed(*event_id, envelope.attempts, error).await);
+                }
             }
         }
+        self.enter_wave(&mut wave, &mut group, &mut outcomes).await;
         self.commit_group(&mut group, &mut outcomes).await;
         outcomes
             .into_iter()
@@ -153,14 +180,13 @@ impl Handler for ExtractionHandler {
 }
 
 impl ExtractionHandler {
-    /// Reads and prepares one event and adds it to the group; an event that needs no commit
-    /// (dead-lettered, or already completed and announced again) gets its outcome at once.
-    async fn enter(
+    /// Reads and parses one event; an event that needs no commit (dead-lettered, or already
+    /// completed and announced again) gets its outcome at once and `None`.
+    async fn load(
         &self,
         mut member: Member,
-        group: &mut Group,
         outcomes: &mut Outcomes,
-    ) -> Result<(), ProcessError> {
+    ) -> Result<Option<Loaded>, ProcessError> {
         let event_id = member.event_id;
         let event = self
             .store
@@ -170,7 +196,7 @@ impl ExtractionHandler {
         match event.status {
             EventStatus::DeadLetter => {
                 outcomes[member.index] = Some(Ok(()));
-                return Ok(());
+                return Ok(None);
             }
             EventStatus::Completed => {
                 let outcome = self.store.apply_extraction(&empty_commit(event_id)).await?;
@@ -182,64 +208,65 @@ impl ExtractionHandler {
                 self.announce(user.as_deref(), Some(&event.conversation_id), &outcome)
                     .await?;
                 outcomes[member.index] = Some(Ok(()));
-                return Ok(());
+                return Ok(None);
             }
             EventStatus::Pending => {}
         }
         let parsed = WebhookEvent::parse(event.payload.as_bytes())?;
         let keys = conflict_keys(&self.identities, &parsed);
-        if group.touches(&keys) {
-            self.commit_group(group, outcomes).await;
-        }
         parsed.event_type().clone_into(&mut member.event_type);
-        member.prepared = self.prepare(event_id, &parsed).await?;
-        if let Some(user_id) = &member.prepared.user_id
-            && group.keys.contains(user_id)
-        {
-            self.commit_group(group, outcomes).await;
-            member.prepared = self.prepare(event_id, &parsed).await?;
-        }
-        group.keys.extend(keys);
-        group.keys.extend(member.prepared.user_id.clone());
-        if let Some((number, _)) = &member.prepared.commit.bind_caller {
-            group.keys.insert(number_key(number));
-        }
-        group.members.push(member);
-        Ok(())
+        Ok(Some(Loaded {
+            member,
+            parsed,
+            keys,
+        }))
     }
 
-    /// The store changes one pending event produces.
-    async fn prepare(
-        &self,
-        event_id: i64,
-        parsed: &WebhookEvent,
-    ) -> Result<Prepared, ProcessError> {
-        Ok(match &parsed.payload {
-            EventPayload::Transcription(data) => self.prepare_transcription(event_id, data).await?,
-            EventPayload::InitiationFailure(data)
-                if !self.identities.settings.serves_agent(Some(&data.agent_id)) =>
+    /// Prepares the wave's events, [`PREPARING_AT_ONCE`] at a time, and adds each to the
+    /// group in batch order. Two events the keys did not tell apart but that resolve to one
+    /// caller: the later one commits the group and is prepared again, against what the earlier
+    /// one wrote.
+    async fn enter_wave(&self, wave: &mut Wave, group: &mut Group, outcomes: &mut Outcomes) {
+        wave.keys.clear();
+        let events = std::mem::take(&mut wave.events);
+        let prepared: Vec<(Loaded, Result<Prepared, ProcessError>)> = stream::iter(events)
+            .map(|loaded| async move {
+                let prepared = self.prepare(loaded.member.event_id, &loaded.parsed).await;
+                (loaded, prepared)
+            })
+            .buffered(PREPARING_AT_ONCE)
+            .collect()
+            .await;
+        for (loaded, mut prepared) in prepared {
+            let Loaded {
+                mut member,
+                parsed,
+                keys,
+            } = loaded;
+            if let Ok(ready) = &prepared
+                && ready
+                    .user_id
+                    .as_ref()
+                    .is_some_and(|u| group.keys.contains(u))
             {
-                Prepared {
-                    conversation_id: Some(data.conversation_id.clone()),
-                    outcome_label: "ignored_agent",
-                    ..empty_prepared(event_id)
-                }
+                self.commit_group(group, outcomes).await;
+                prepared = self.prepare(member.event_id, &parsed).await;
             }
-            EventPayload::InitiationFailure(data) => Prepared {
-                commit: ExtractionCommit {
-                    call: Some(failure_record(data, parsed.event_timestamp, None)),
-                    ..empty_commit(event_id)
-                },
-                user_id: None,
-                conversation_id: Some(data.conversation_id.clone()),
-                outcome_label: "recorded",
-            },
-            EventPayload::Audio(_) | EventPayload::Unknown { .. } => Prepared {
-                conversation_id: parsed.conversation_id().map(str::to_owned),
-                outcome_label: "recorded",
-                ..empty_prepared(event_id)
-            },
-        })
+            member.prepared = match prepared {
+                Ok(prepared) => prepared,
+                Err(error) => {
+                    outcomes[member.index] =
+                        Some(self.failed(member.event_id, member.attempts, error).await);
+                    continue;
+                }
+            };
+            group.keys.extend(keys);
+            group.keys.extend(member.prepared.user_id.clone());
+            if let Some((number, _)) = &member.prepared.commit.bind_caller {
+                group.keys.insert(number_key(number));
+            }
+            group.members.push(member);
+        }
     }
 
     /// Commits the group's events in one transaction and finishes each. If the transaction
@@ -354,149 +381,6 @@ impl ExtractionHandler {
         Err(error.into())
     }
 
-    async fn prepare_transcription(
-        &self,
-        event_id: i64,
-        data: &TranscriptionData,
-    ) -> Result<Prepared, ProcessError> {
-        if !self.identities.settings.serves_agent(Some(&data.agent_id)) {
-            tracing::info!(agent_id = %data.agent_id, "call of an agent memvox does not serve: ignored");
-            return Ok(Prepared {
-                conversation_id: Some(data.conversation_id.clone()),
-                outcome_label: "ignored_agent",
-                ..empty_prepared(event_id)
-            });
-        }
-        let resolution = identity::resolve(self.store.as_ref(), &self.identities, data).await?;
-        if let Some(reason) = resolution.refused {
-            self.metrics.identity_refused(reason);
-        }
-        let Some(identity) = resolution.identity else {
-            tracing::info!(conversation_id = %data.conversation_id, "call has no verified identity and no caller number: recorded without memories");
-            return Ok(Prepared {
-                commit: ExtractionCommit {
-                    call: Some(transcription_record(data, None)),
-                    ..empty_commit(event_id)
-                },
-                user_id: None,
-                conversation_id: Some(data.conversation_id.clone()),
-                outcome_label: "no_identity",
-            });
-        };
-        let record = transcription_record(data, Some(&identity.user_id));
-        let started = Instant::now();
-        let existing = self.existing_memories(&identity.user_id, data).await?;
-        let previous_call_times: Vec<UnixMillis> = self
-            .store
-            .user_call_times(&identity.user_id, PAST_CALLS)
-            .await?
-            .into_iter()
-            .filter(|t| *t != record.conversation.started_at)
-            .collect();
-        self.metrics
-            .stage("existing", started.elapsed().as_secs_f64());
-        let transcript = CallTranscript {
-            user_id: identity.user_id.clone(),
-            conversation_id: data.conversation_id.clone(),
-            started_at: record.conversation.started_at,
-            utc_offset_minutes: None,
-            turns: record.turns.clone(),
-            summary: record.analysis.as_ref().and_then(|a| a.summary.clone()),
-            action_items: data.action_items(),
-            outcome: record
-                .analysis
-                .as_ref()
-                .map_or(CallOutcome::Unknown, |a| a.outcome),
-            existing,
-            previous_call_times,
-        };
-        let started = Instant::now();
-        let candidates = self.extractor.extract(&transcript).await?;
-        self.metrics
-            .stage("extract", started.elapsed().as_secs_f64());
-        let started = Instant::now();
-        let memories = plan(
-            self.store.as_ref(),
-            &identity.user_id,
-            &data.conversation_id,
-            candidates,
-        )
-        .await?;
-        self.metrics.stage("plan", started.elapsed().as_secs_f64());
-        let episodes = EpisodeWindows {
-            context_turns: self.settings.episode_context_turns,
-            reply_turns: self.settings.episode_reply_turns,
-        }
-        .cut(&record.turns, record.conversation.started_at);
-        Ok(Prepared {
-            commit: ExtractionCommit {
-                event_id,
-                call: Some(record),
-                bind_caller: identity.bind_caller,
-                memories,
-                episodes,
-                now: now(),
-            },
-            user_id: Some(identity.user_id),
-            conversation_id: Some(data.conversation_id.clone()),
-            outcome_label: "extracted",
-        })
-    }
-
-    /// The user's memories an extractor should compare against: those nearest to what the
-    /// caller said (or the call summary), then the most salient, without repeats.
-    async fn existing_memories(
-        &self,
-        user_id: &str,
-        data: &TranscriptionData,
-    ) -> Result<Vec<ExistingMemory>, ProcessError> {
-        let limit = self.settings.existing_memories;
-        let caller_text: Vec<&str> = data
-            .messages()
-            .filter(|m| matches!(m.role, memvox_elevenlabs::post_call::Role::User))
-            .map(|m| m.text)
-            .collect();
-        let probe = match data.summary() {
-            Some(summary) if !summary.trim().is_empty() => summary.to_owned(),
-            _ => caller_text.join(" "),
-        };
-        let filter = MemoryFilter::default();
-        let mut seen = HashSet::new();
-        let mut existing = Vec::new();
-        if !probe.trim().is_empty() {
-            let vectors = self.embedder.embed(&[probe.as_str()]).await?;
-            if let Some(vector) = vectors.first() {
-                for hit in self
-                    .store
-                    .search_memories(user_id, vector, &filter, limit)
-                    .await?
-                {
-                    if seen.insert(hit.memory.id) {
-                        existing.push(ExistingMemory {
-                            id: hit.memory.id,
-                            content: hit.memory.content,
-                            sector: hit.memory.sector,
-                        });
-                    }
-                }
-            }
-        }
-        let salient = self
-            .store
-            .list_memories(user_id, &filter, MemoryOrder::Salience, limit)
-            .await?;
-        for memory in salient {
-            if seen.insert(memory.id) {
-                existing.push(ExistingMemory {
-                    id: memory.id,
-                    content: memory.content,
-                    sector: memory.sector,
-                });
-            }
-        }
-        Ok(existing)
-    }
-
     /// Tells the embedding worker which memories changed.
     async fn announce(
         &self,
@@ -542,26 +426,6 @@ fn conflict_keys(identities: &Identities, parsed: &WebhookEvent) -> Vec<String> 
 /// The group key of a caller number.
 fn number_key(number: &str) -> String {
     format!("tel:{}", number.trim())
-}
-
-fn empty_prepared(event_id: i64) -> Prepared {
-    Prepared {
-        commit: empty_commit(event_id),
-        user_id: None,
-        conversation_id: None,
-        outcome_label: "recorded",
-    }
-}
-
-fn empty_commit(event_id: i64) -> ExtractionCommit {
-    ExtractionCommit {
-        event_id,
-        call: None,
-        bind_caller: None,
-        memories: Vec::new(),
-        episodes: Vec::new(),
-        now: now(),
-    }
 }
 
 fn count_plans(metrics: &ExtractionMetrics, plans: &[PlannedMemory]) {

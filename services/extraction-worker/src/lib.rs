@@ -11,6 +11,7 @@ pub mod identity;
 mod metrics;
 mod outbox;
 pub mod plan;
+mod prepare;
 pub mod retention;
 
 use std::{sync::Arc, time::Duration};

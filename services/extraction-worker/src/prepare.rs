@@ -1,0 +1,228 @@
+//! Preparing an event: what one pending event will write — for a transcription, the caller
+//! resolved, their relevant memories read, the extractor run, the changes planned and the call
+//! cut into episodes — and for whom, before the group commit writes it.
+
+use std::{collections::HashSet, time::Instant};
+
+use memvox_ai::{CallTranscript, ExistingMemory};
+use memvox_core::{CallOutcome, EpisodeWindows, UnixMillis};
+use memvox_elevenlabs::{EventPayload, TranscriptionData, WebhookEvent};
+use memvox_store::{ExtractionCommit, MemoryFilter, MemoryOrder};
+
+use crate::{
+    call::{failure_record, transcription_record},
+    error::ProcessError,
+    handler::{ExtractionHandler, now},
+    identity,
+    plan::plan,
+};
+
+/// Past calls looked at for reflective (time-of-day) patterns.
+const PAST_CALLS: usize = 50;
+
+/// The store changes one event produces, and whom they concern.
+pub(crate) struct Prepared {
+    pub(crate) commit: ExtractionCommit,
+    pub(crate) user_id: Option<String>,
+    pub(crate) conversation_id: Option<String>,
+    pub(crate) outcome_label: &'static str,
+}
+
+impl ExtractionHandler {
+    /// The store changes one pending event produces.
+    pub(crate) async fn prepare(
+        &self,
+        event_id: i64,
+        parsed: &WebhookEvent,
+    ) -> Result<Prepared, ProcessError> {
+        Ok(match &parsed.payload {
+            EventPayload::Transcription(data) => self.prepare_transcription(event_id, data).await?,
+            EventPayload::InitiationFailure(data)
+                if !self.identities.settings.serves_agent(Some(&data.agent_id)) =>
+            {
+                Prepared {
+                    conversation_id: Some(data.conversation_id.clone()),
+                    outcome_label: "ignored_agent",
+                    ..empty_prepared(event_id)
+                }
+            }
+            EventPayload::InitiationFailure(data) => Prepared {
+                commit: ExtractionCommit {
+                    call: Some(failure_record(data, parsed.event_timestamp, None)),
+                    ..empty_commit(event_id)
+                },
+                user_id: None,
+                conversation_id: Some(data.conversation_id.clone()),
+                outcome_label: "recorded",
+            },
+            EventPayload::Audio(_) | EventPayload::Unknown { .. } => Prepared {
+                conversation_id: parsed.conversation_id().map(str::to_owned),
+                outcome_label: "recorded",
+                ..empty_prepared(event_id)
+            },
+        })
+    }
+
+    async fn prepare_transcription(
+        &self,
+        event_id: i64,
+        data: &TranscriptionData,
+    ) -> Result<Prepared, ProcessError> {
+        if !self.identities.settings.serves_agent(Some(&data.agent_id)) {
+            tracing::info!(agent_id = %data.agent_id, "call of an agent memvox does not serve: ignored");
+            return Ok(Prepared {
+                conversation_id: Some(data.conversation_id.clone()),
+                outcome_label: "ignored_agent",
+                ..empty_prepared(event_id)
+            });
+        }
+        let resolution = identity::resolve(self.store.as_ref(), &self.identities, data).await?;
+        if let Some(reason) = resolution.refused {
+            self.metrics.identity_refused(reason);
+        }
+        let Some(identity) = resolution.identity else {
+            tracing::info!(conversation_id = %data.conversation_id, "call has no verified identity and no caller number: recorded without memories");
+            return Ok(Prepared {
+                commit: ExtractionCommit {
+                    call: Some(transcription_record(data, None)),
+                    ..empty_commit(event_id)
+                },
+                user_id: None,
+                conversation_id: Some(data.conversation_id.clone()),
+                outcome_label: "no_identity",
+            });
+        };
+        let record = transcription_record(data, Some(&identity.user_id));
+        let started = Instant::now();
+        let existing = self.existing_memories(&identity.user_id, data).await?;
+        let previous_call_times: Vec<UnixMillis> = self
+            .store
+            .user_call_times(&identity.user_id, PAST_CALLS)
+            .await?
+            .into_iter()
+            .filter(|t| *t != record.conversation.started_at)
+            .collect();
+        self.metrics
+            .stage("existing", started.elapsed().as_secs_f64());
+        let transcript = CallTranscript {
+            user_id: identity.user_id.clone(),
+            conversation_id: data.conversation_id.clone(),
+            started_at: record.conversation.started_at,
+            utc_offset_minutes: None,
+            turns: record.turns.clone(),
+            summary: record.analysis.as_ref().and_then(|a| a.summary.clone()),
+            action_items: data.action_items(),
+            outcome: record
+                .analysis
+                .as_ref()
+                .map_or(CallOutcome::Unknown, |a| a.outcome),
+            existing,
+            previous_call_times,
+        };
+        let started = Instant::now();
+        let candidates = self.extractor.extract(&transcript).await?;
+        self.metrics
+            .stage("extract", started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        let memories = plan(
+            self.store.as_ref(),
+            &identity.user_id,
+            &data.conversation_id,
+            candidates,
+        )
+        .await?;
+        self.metrics.stage("plan", started.elapsed().as_secs_f64());
+        let episodes = EpisodeWindows {
+            context_turns: self.settings.episode_context_turns,
+            reply_turns: self.settings.episode_reply_turns,
+        }
+        .cut(&record.turns, record.conversation.started_at);
+        Ok(Prepared {
+            commit: ExtractionCommit {
+                event_id,
+                call: Some(record),
+                bind_caller: identity.bind_caller,
+                memories,
+                episodes,
+                now: now(),
+            },
+            user_id: Some(identity.user_id),
+            conversation_id: Some(data.conversation_id.clone()),
+            outcome_label: "extracted",
+        })
+    }
+
+    /// The user's memories an extractor should compare against: those nearest to what the
+    /// caller said (or the call summary), then the most salient, without repeats.
+    async fn existing_memories(
+        &self,
+        user_id: &str,
+        data: &TranscriptionData,
+    ) -> Result<Vec<ExistingMemory>, ProcessError> {
+        let limit = self.settings.existing_memories;
+        let caller_text: Vec<&str> = data
+            .messages()
+            .filter(|m| matches!(m.role, memvox_elevenlabs::post_call::Role::User))
+            .map(|m| m.text)
+            .collect();
+        let probe = match data.summary() {
+            Some(summary) if !summary.trim().is_empty() => summary.to_owned(),
+            _ => caller_text.join(" "),
+        };
+        let filter = MemoryFilter::default();
+        let mut seen = HashSet::new();
+        let mut existing = Vec::new();
+        if !probe.trim().is_empty() {
+            let vectors = self.embedder.embed(&[probe.as_str()]).await?;
+            if let Some(vector) = vectors.first() {
+                for hit in self
+                    .store
+                    .search_memories(user_id, vector, &filter, limit)
+                    .await?
+                {
+                    if seen.insert(hit.memory.id) {
+                        existing.push(ExistingMemory {
+                            id: hit.memory.id,
+                            content: hit.memory.content,
+                            sector: hit.memory.sector,
+                        });
+                    }
+                }
+            }
+        }
+        let salient = self
+            .store
+            .list_memories(user_id, &filter, MemoryOrder::Salience, limit)
+            .await?;
+        for memory in salient {
+            if seen.insert(memory.id) {
+                existing.push(ExistingMemory {
+                    id: memory.id,
+                    content: memory.content,
+                    sector: memory.sector,
+                });
+            }
+        }
+        Ok(existing)
+    }
+}
+
+pub(crate) fn empty_prepared(event_id: i64) -> Prepared {
+    Prepared {
+        commit: empty_commit(event_id),
+        user_id: None,
+        conversation_id: None,
+        outcome_label: "recorded",
+    }
+}
+
+pub(crate) fn empty_commit(event_id: i64) -> ExtractionCommit {
+    ExtractionCommit {
+        event_id,
+        call: None,
+        bind_caller: None,
+        memories: Vec::new(),
+        episodes: Vec::new(),
+        now: now(),
+    }
+}
