@@ -5,8 +5,7 @@
 //! `HMAC-SHA256(key, user id ‖ 0 ‖ word)`, and a query's words are hashed the same way. Tokens are
 //! per user, so a word's posting list holds only that user's memories: a lookup never walks
 //! other callers' data, and the same word of two users shares nothing. Stored tokens are plain
-//! ASCII letters and digits (`memory_terms.terms`, which SQLite FTS5 and PostgreSQL `tsvector`
-//! also index); searches read them as the 64-bit numbers they spell ([`TokenId`]) into the
+//! ASCII letters and digits (`memory_terms.terms`); searches read them as the 64-bit numbers they spell ([`TokenId`]) into the
 //! per-user in-memory postings (`postings`). With
 //! encryption on, the key derives from the keyring's index key ([`LexicalKey::for_keyring`]), so
 //! a copy of the database cannot be probed with guessed words.

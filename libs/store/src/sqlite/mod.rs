@@ -15,16 +15,21 @@ use sqlx::{
 use crate::{EmbeddingSpace, StoreError, StoreResult, StoreSettings, backend::Core};
 
 mod backend;
+mod checkpoint;
 mod dialect;
+
+use checkpoint::Checkpointer;
 
 /// The SQLite store. Reads use a pool; every write goes through one dedicated connection, so
 /// the process's writers queue in order instead of meeting `SQLITE_BUSY` and sleeping in
-/// SQLite's busy handler (which made concurrent workers slower than one).
+/// SQLite's busy handler (which made concurrent workers slower than one). The writer never
+/// checkpoints the WAL itself: a background task does (see `checkpoint`).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: SqlitePool,
     core: Core,
+    checkpointer: Checkpointer,
 }
 
 impl SqliteStore {
@@ -40,11 +45,13 @@ impl SqliteStore {
         if settings.migrate_on_start.unwrap_or(true) {
             Self::migrate_pool(&pool).await?;
         }
-        let writer = Self::connect_with(path, settings, 1).await?;
+        let writer = Self::connect_with(path, settings, Connections::Writer).await?;
+        let checkpoints = Self::connect_with(path, settings, Connections::Checkpoints).await?;
         let store = Self {
             pool,
             writer,
             core: Core::new(space, keyring, settings.tombstone_lifetime_days),
+            checkpointer: Checkpointer::start(checkpoints),
         };
         crate::meta::check_embedding_space(&store).await?;
         crate::meta::check_encryption(&store).await?;
@@ -55,14 +62,14 @@ impl SqliteStore {
 
     /// Opens a pool on the file with WAL and the plan's pragmas on every connection.
     pub async fn connect(path: &Path, settings: &StoreSettings) -> StoreResult<SqlitePool> {
-        Self::connect_with(path, settings, settings.max_connections).await
+        Self::connect_with(path, settings, Connections::Reads).await
     }
 
-    /// Opens a pool of at most `max_connections` on the file, WAL and pragmas on each.
+    /// Opens a pool for `connections` on the file, WAL and pragmas on each.
     async fn connect_with(
         path: &Path,
         settings: &StoreSettings,
-        max_connections: u32,
+        connections: Connections,
     ) -> StoreResult<SqlitePool> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
@@ -79,8 +86,13 @@ impl SqliteStore {
             .foreign_keys(true)
             .pragma("cache_size", "-10000")
             .pragma("temp_store", "MEMORY");
+        let (options, max_connections) = match connections {
+            Connections::Reads => (options, settings.max_connections.max(1)),
+            Connections::Writer => (options.pragma("wal_autocheckpoint", "0"), 1),
+            Connections::Checkpoints => (options, 1),
+        };
         SqlitePoolOptions::new()
-            .max_connections(max_connections.max(1))
+            .max_connections(max_connections)
             .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
             .connect_with(options)
             .await
@@ -107,9 +119,21 @@ impl SqliteStore {
 
     /// Closes the read pool and the writer: every later call fails as unavailable.
     pub async fn close(&self) {
+        self.checkpointer.stop();
         self.pool.close().await;
         self.writer.close().await;
     }
+}
+
+/// What a pool's connections are for.
+#[derive(Debug, Clone, Copy)]
+enum Connections {
+    /// Reads (and migrations, backups): `settings.max_connections` of them.
+    Reads,
+    /// The one connection every write goes through; it never checkpoints on commit.
+    Writer,
+    /// The background checkpoint task's one connection.
+    Checkpoints,
 }
 
 /// How many migrations the database has applied (0 before the first).

@@ -1,0 +1,119 @@
+//! WAL checkpoints off the write path. The writer connection never checkpoints when it
+//! commits (`wal_autocheckpoint = 0`), so no commit waits while pages are copied into the
+//! database file and synced; a task on a connection of its own runs a passive checkpoint every
+//! [`CHECKPOINT_INTERVAL`] instead, beside the writes, until the last handle on the store is
+//! dropped. A passive checkpoint never blocks readers or the writer, and SQLite reuses the WAL
+//! from its start once a checkpoint has copied all of it, so the file does not grow without
+//! bound; the last connection to close checkpoints what is left.
+
+use std::{sync::Arc, time::Duration};
+
+use sqlx::SqlitePool;
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+/// How often the WAL is checkpointed (SQLite's own default, 1,000 pages, is about 4 MB; a
+/// busy writer appends far less than that in this time).
+pub(super) const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The checkpoint task's handle: it stops when the store is closed or the last clone of the
+/// store that owns it is dropped.
+#[derive(Debug, Clone)]
+pub(super) struct Checkpointer {
+    stop: CancellationToken,
+    _on_drop: Arc<DropGuard>,
+}
+
+impl Checkpointer {
+    /// Starts checkpointing the database of `pool` (a pool of its own, closed when the task
+    /// ends).
+    pub(super) fn start(pool: SqlitePool) -> Self {
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(CHECKPOINT_INTERVAL);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = stopped.cancelled() => break,
+                    _ = ticks.tick() => {}
+                }
+                let done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await;
+                match done {
+                    Err(_) if pool.is_closed() => break,
+                    Err(error) => tracing::warn!(%error, "WAL checkpoint failed"),
+                    Ok(_) => {}
+                }
+            }
+            pool.close().await;
+        });
+        Self {
+            stop: stop.clone(),
+            _on_drop: Arc::new(stop.drop_guard()),
+        }
+    }
+
+    /// Stops the task (its connection closes).
+    pub(super) fn stop(&self) {
+        self.stop.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+
+    use super::*;
+
+    /// Polls `done` until it holds, failing after a generous deadline (a liveness check, not a
+    /// timing one).
+    async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done() {
+            assert!(Instant::now() < deadline, "{what} never happened");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_task_copies_the_wal_into_the_database_and_stops_with_its_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("store.db");
+        let options = SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .pragma("wal_autocheckpoint", "0");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x BLOB)")
+            .execute(&writer)
+            .await
+            .unwrap();
+        for _ in 0..200 {
+            sqlx::query("INSERT INTO t (x) VALUES (randomblob(4096))")
+                .execute(&writer)
+                .await
+                .unwrap();
+        }
+        let size = || std::fs::metadata(&file).unwrap().len();
+        assert!(size() < 100_000, "the writer checkpointed by itself");
+
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let checkpointer = Checkpointer::start(pool.clone());
+        eventually("a checkpoint", || size() > 800_000).await;
+
+        drop(checkpointer);
+        eventually("the task's end", || pool.is_closed()).await;
+    }
+}
