@@ -1405,6 +1405,33 @@ async fn group_commits_apply_in_order_or_not_at_all(store: &dyn Store) {
             EventStatus::Completed
         );
     }
+
+    // One event twice in a group, and a conversation recorded by two of its events.
+    let d = store.record_event(&event("conv_gd", NOW)).await.unwrap().id;
+    let e = store.record_event(&event("conv_ge", NOW)).await.unwrap().id;
+    let chess = commit(d, "conv_gd", "Plays chess");
+    let recorded_again = ExtractionCommit {
+        call: Some(call("conv_gd", "u1", 4)),
+        ..commit(e, "conv_gd", "Has a cat")
+    };
+    let outcomes = store
+        .apply_extractions(&[&chess, &chess, &recorded_again])
+        .await
+        .unwrap();
+    assert!(!outcomes[0].already_applied && outcomes[1].already_applied);
+    assert_eq!(
+        outcomes[1].memory_ids, outcomes[0].memory_ids,
+        "applied again in its own group: the first application's ids"
+    );
+    let again = store.apply_extraction(&chess).await.unwrap();
+    assert_eq!(again.memory_ids, outcomes[0].memory_ids, "and once committed");
+    let recorded = store.get_call("conv_gd").await.unwrap().unwrap();
+    assert_eq!(
+        recorded.turns.len(),
+        4,
+        "a conversation recorded twice in a group keeps its last recording"
+    );
+    assert!(recorded.analysis.is_some());
 }
 
 macro_rules! contract_suite {
