@@ -36,3 +36,16 @@ pub use summarize::{
     SummarizerSettings, SummarizerWithFallback, Summary, SummaryMemory, SummarySource,
     build_summarizer,
 };
+
+/// Runs CPU-bound work (a model, a rule extractor) without stalling the async runtime: on a
+/// multi-threaded runtime the worker thread hands its other tasks to another worker first
+/// (`block_in_place`), so a task waiting on I/O — a store write between two statements — is
+/// not queued behind it; elsewhere (a current-thread runtime, tests) it simply runs.
+pub(crate) fn cpu_bound<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}

@@ -109,6 +109,8 @@ impl Embedder for StaticEmbedder {
 
     async fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, AiError> {
         check_inputs(texts)?;
-        Ok(texts.iter().map(|t| self.embed_sync(t)).collect())
+        Ok(crate::cpu_bound(|| {
+            texts.iter().map(|t| self.embed_sync(t)).collect()
+        }))
     }
 }

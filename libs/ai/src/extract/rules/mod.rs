@@ -108,7 +108,7 @@ impl Extractor for RuleExtractor {
     }
 
     async fn extract(&self, call: &CallTranscript) -> Result<Vec<MemoryCandidate>, ExtractError> {
-        Ok(self.extract_now(call))
+        Ok(crate::cpu_bound(|| self.extract_now(call)))
     }
 }
 
