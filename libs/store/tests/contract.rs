@@ -1424,7 +1424,10 @@ async fn group_commits_apply_in_order_or_not_at_all(store: &dyn Store) {
         "applied again in its own group: the first application's ids"
     );
     let again = store.apply_extraction(&chess).await.unwrap();
-    assert_eq!(again.memory_ids, outcomes[0].memory_ids, "and once committed");
+    assert_eq!(
+        again.memory_ids, outcomes[0].memory_ids,
+        "and once committed"
+    );
     let recorded = store.get_call("conv_gd").await.unwrap().unwrap();
     assert_eq!(
         recorded.turns.len(),

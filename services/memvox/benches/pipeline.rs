@@ -9,7 +9,10 @@
 //! Run: `cargo bench -p memvox --bench pipeline` (`PIPELINE_CALLS=N` for the burst size). The
 //! store is encrypted as by default; `MEMVOX_BENCH_ENCRYPTION=off` measures plaintext.
 //! Prints JSON with p50/p95/p99/max in milliseconds, calls per second, and the workers' mean
-//! time per stage (from their `*_stage_seconds` metrics, over both phases).
+//! time per stage (from their `*_stage_seconds` metrics, over both phases). Beside the burst's
+//! rate it prints a bare reference measured in the same run (the same payloads merely inserted
+//! by one SQLite connection, a transaction each) and the ratio of the two, since this machine
+//! is shared and its speed varies from run to run.
 
 use std::time::{Duration, Instant};
 
@@ -152,6 +155,45 @@ fn stage_report(app: &App) -> serde_json::Value {
     report.into()
 }
 
+/// The bare reference, measured in the same run because the machine is shared and noisy: how
+/// many of the same payloads per second one SQLite connection (WAL, `synchronous = NORMAL`, as
+/// the store opens it) merely inserts, one transaction each, with no memvox code around it.
+async fn bare_inserts_per_second(dir: &std::path::Path, calls: usize) -> f64 {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.join("bare.db"))
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .expect("bare database");
+    sqlx::query(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, conversation_id TEXT UNIQUE, payload TEXT)",
+    )
+    .execute(&pool)
+    .await
+    .expect("table");
+    let payloads: Vec<(String, String)> = (0..calls)
+        .map(|i| {
+            let conversation = format!("conv_bare_{i}");
+            let body = payload(&conversation, &format!("bare_user_{i}"));
+            (conversation, body)
+        })
+        .collect();
+    let started = Instant::now();
+    for (conversation, body) in &payloads {
+        sqlx::query("INSERT INTO events (conversation_id, payload) VALUES ($1, $2)")
+            .bind(conversation)
+            .bind(body)
+            .execute(&pool)
+            .await
+            .expect("insert");
+    }
+    calls as f64 / started.elapsed().as_secs_f64()
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)]
@@ -234,6 +276,8 @@ async fn main() {
     let elapsed = started.elapsed();
     app.shutdown.cancel();
     let _ = workers.await;
+    let bare = bare_inserts_per_second(dir.path(), calls).await;
+    let calls_per_second = calls as f64 / elapsed.as_secs_f64();
 
     let report = serde_json::json!({
         "machine": format!("{} cores", std::thread::available_parallelism().map_or(0, usize::from)),
@@ -248,7 +292,9 @@ async fn main() {
             "calls": calls,
             "accept_seconds": accepted.as_secs_f64(),
             "total_seconds": elapsed.as_secs_f64(),
-            "calls_per_second": calls as f64 / elapsed.as_secs_f64(),
+            "calls_per_second": calls_per_second,
+            "bare_inserts_per_second": bare,
+            "ratio_to_bare": calls_per_second / bare,
         },
         "stages": stage_report(&app),
     });
