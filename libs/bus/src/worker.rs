@@ -6,7 +6,8 @@
 //!    ones whose retry delay has passed — see [`crate::retry`]);
 //! 2. **read** new entries to fill the batch (blocking only if nothing was claimed);
 //! 3. **dead-letter** malformed entries and entries already delivered more than `max_attempts`
-//!    times (a message that crashes its worker never reaches a failure branch otherwise);
+//!    times (a message that crashes its worker never reaches a failure branch otherwise; the
+//!    handler is told of those, [`Handler::abandoned`], after they are dead-lettered);
 //! 4. **handle** the rest, then **ack** the successes, **schedule a retry** (leave pending, set
 //!    idle) for retryable failures with attempts left, and dead-letter the others.
 //!
@@ -49,6 +50,12 @@ pub trait Handler: Send + Sync {
         }
         outcomes
     }
+
+    /// Told that the runner dead-lettered `envelope` without handling it, because it was
+    /// delivered more than the allowed number of times (its handler may crash on it, or kill
+    /// the process). The default does nothing; a handler whose messages stand for rows
+    /// elsewhere marks them, so that nothing publishes the message again.
+    async fn abandoned(&self, _envelope: &Envelope, _reason: &str) {}
 }
 
 /// Where a worker reads and how it behaves.
@@ -246,6 +253,7 @@ impl Worker {
     ) -> Result<(), BusError> {
         let max = self.config.retry.max_attempts();
         let mut failures: Vec<Failure> = Vec::new();
+        let mut abandoned: Vec<(Envelope, String)> = Vec::new();
         let mut runnable = Vec::new();
         for d in deliveries {
             match &d.envelope {
@@ -253,11 +261,12 @@ impl Worker {
                     let reason = format!("malformed entry: {e}");
                     failures.push((d, Decision::DeadLetter(reason)));
                 }
-                Ok(_) if d.delivery_count > max => {
+                Ok(envelope) if d.delivery_count > max => {
                     let reason = format!(
                         "delivered {} times without completing (max {max}); its worker may have crashed on it",
                         d.delivery_count
                     );
+                    abandoned.push((envelope.clone(), reason.clone()));
                     failures.push((d, Decision::DeadLetter(reason)));
                 }
                 Ok(envelope) => {
@@ -298,6 +307,9 @@ impl Worker {
         }
         for (d, decision) in failures {
             self.apply(&d, decision, report).await?;
+        }
+        for (envelope, reason) in abandoned {
+            self.handler.abandoned(&envelope, &reason).await;
         }
         Ok(())
     }

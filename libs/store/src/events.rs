@@ -50,6 +50,11 @@ const SELECT_STALE_EVENTS: &str = concat!(
 const FINISH_EVENT: &str = "UPDATE webhook_events SET status = $1, error_message = $2, \
      processed_at = $3, attempts = attempts + 1 WHERE id = $4";
 
+/// Marks an event dead-lettered unless it got further than pending (a completed event stays
+/// completed).
+const ABANDON_EVENT: &str = "UPDATE webhook_events SET status = 'dead_letter', \
+     error_message = $1, processed_at = $2 WHERE id = $3 AND status = 'pending'";
+
 /// Puts an event back to pending, as never published.
 const REOPEN_EVENT: &str = "UPDATE webhook_events SET status = 'pending', error_message = NULL, \
      published_at = NULL WHERE id = $1";
@@ -83,6 +88,12 @@ pub trait Events: Send + Sync {
         cutoff: UnixMillis,
         limit: usize,
     ) -> StoreResult<Vec<StoredEvent>>;
+
+    /// Marks a pending event dead-lettered because the worker gave up on its message
+    /// (delivered too often without completing): the outbox reconciler then leaves it, and
+    /// `memvox dlq replay` reopens it. An event that completed, or no longer exists, is left
+    /// as it is; returns whether the row was marked.
+    async fn abandon_event(&self, id: i64, reason: &str, at: UnixMillis) -> StoreResult<bool>;
 
     /// Puts a dead-lettered event back to pending (operator replay).
     async fn reopen_event(&self, id: i64) -> StoreResult<()>;
@@ -182,6 +193,16 @@ impl<B: Backend> Events for B {
         rows.iter()
             .map(|r| event_from_row(&self.core().keyring, r))
             .collect()
+    }
+
+    async fn abandon_event(&self, id: i64, reason: &str, at: UnixMillis) -> StoreResult<bool> {
+        let marked = query::<B::Sql>(ABANDON_EVENT)
+            .bind(reason)
+            .bind(at)
+            .bind(id)
+            .execute(&mut *self.write().await?)
+            .await?;
+        Ok(marked > 0)
     }
 
     async fn reopen_event(&self, id: i64) -> StoreResult<()> {

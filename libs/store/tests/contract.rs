@@ -217,6 +217,41 @@ async fn raw_events_are_idempotent_and_reconcilable(store: &dyn Store) {
             .await,
         Err(StoreError::NotFound { .. })
     ));
+
+    // A worker that gave up on an event's message marks a pending row only.
+    assert!(
+        store
+            .abandon_event(first.id, "delivered 6 times", NOW + 20_000)
+            .await
+            .unwrap()
+    );
+    let abandoned = store.get_event(first.id).await.unwrap().unwrap();
+    assert_eq!(abandoned.status, EventStatus::DeadLetter);
+    assert_eq!(
+        abandoned.error_message.as_deref(),
+        Some("delivered 6 times")
+    );
+    assert!(
+        store
+            .stale_pending_events(NOW + 100_000, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.id != first.id),
+        "the reconciler leaves an abandoned event"
+    );
+    assert!(
+        !store
+            .abandon_event(second.id, "delivered 6 times", NOW)
+            .await
+            .unwrap(),
+        "a completed event stays completed"
+    );
+    assert_eq!(
+        store.get_event(second.id).await.unwrap().unwrap().status,
+        EventStatus::Completed
+    );
+    assert!(!store.abandon_event(999_999, "gone", NOW).await.unwrap());
 }
 
 async fn calls_round_trip_and_redelivery_replaces(store: &dyn Store) {

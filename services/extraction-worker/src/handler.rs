@@ -18,7 +18,9 @@
 //! 5. Publish `MemoriesChanged` for the embedding worker; only then is the message acked.
 //!
 //! A failure on the last allowed attempt marks the row dead-lettered too, so the outbox
-//! reconciler does not publish it again; `memvox dlq replay` reopens it.
+//! reconciler does not publish it again; so does a message the runner dead-letters because it
+//! was delivered too often without completing (the worker crashed on it: `abandoned`). `memvox
+//! dlq replay` reopens the row.
 //!
 //! An event whose caller was erased — its row deleted by the erasure, or its commit refused by
 //! a tombstone (the store deletes the row then) — is dropped and acked: never retried,
@@ -176,6 +178,21 @@ impl Handler for ExtractionHandler {
             .into_iter()
             .map(|o| o.unwrap_or_else(|| Err(HandlerError::Retryable("no outcome".into()))))
             .collect()
+    }
+
+    /// An event whose message crashed its worker too often: its row is marked dead-lettered
+    /// (unless it completed), so the outbox reconciler stops publishing it again.
+    async fn abandoned(&self, envelope: &Envelope, reason: &str) {
+        let Message::EventAccepted { event_id, .. } = &envelope.message else {
+            return;
+        };
+        match self.store.abandon_event(*event_id, reason, now()).await {
+            Ok(true) => tracing::warn!(event_id, "event abandoned after too many deliveries"),
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(event_id, %error, "could not mark the abandoned event dead-lettered");
+            }
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! purged.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
-use std::process::Command;
+use std::{process::Command, time::Duration};
 
 use memvox_bus::{BusBackend, EVENTS, Envelope, Message};
 use memvox_config::Config;
@@ -112,4 +112,97 @@ async fn poisoned_events_are_listed_replayed_and_purged() {
         "{purged}"
     );
     app.bus.delete_stream(EVENTS).await.unwrap();
+}
+
+/// A message that kills its worker every time (simulated: delivered and never acked) is
+/// dead-lettered once it exceeds the allowed deliveries, and its row is marked, so the outbox
+/// reconciler stops publishing it; `memvox dlq replay` reopens it.
+#[tokio::test]
+async fn a_message_that_crashes_its_worker_ends_in_the_dead_letters() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("test:dlq:{:012x}", rand::rng().random::<u64>() >> 16);
+    let mut config = Config::default();
+    config.store.url = format!("sqlite://{}/memvox.db", dir.path().display());
+    config.embedder.provider = memvox_ai::EmbedderProvider::Hashing;
+    config.bus.backend = BusBackend::Redis;
+    config.bus.key_prefix = prefix.clone();
+    config.bus.block_ms = 0;
+    config.bus.max_attempts = 2;
+    (
+        config.bus.claim_idle_ms,
+        config.bus.backoff_base_ms,
+        config.bus.backoff_max_ms,
+    ) = (0, 0, 0);
+    let app = App::build(config).await.unwrap();
+    let event = app
+        .store
+        .record_event(&NewEvent {
+            event_type: "post_call_transcription".into(),
+            conversation_id: "conv_crash".into(),
+            event_timestamp: 1,
+            payload: "{}".into(),
+            received_at: 1,
+        })
+        .await
+        .unwrap();
+    let message = Message::EventAccepted {
+        event_id: event.id,
+        event_type: "post_call_transcription".into(),
+        conversation_id: "conv_crash".into(),
+    };
+    app.bus
+        .publish(EVENTS, &Envelope::new(message))
+        .await
+        .unwrap();
+    let group = memvox_extraction_worker::GROUP;
+    app.bus.ensure_group(EVENTS, group).await.unwrap();
+    let first = app
+        .bus
+        .read(EVENTS, group, "crashed", 10, Duration::ZERO)
+        .await
+        .unwrap();
+    let second = app
+        .bus
+        .claim(EVENTS, group, "crashed-again", Duration::ZERO, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.len(), second.deliveries.len()),
+        (1, 1),
+        "two deliveries, neither acked: the worker died both times"
+    );
+
+    let (worker, _) = memvox_extraction_worker::build(&app).unwrap();
+    let report = worker.process_batch().await.unwrap();
+    assert_eq!(
+        report.dead_lettered, 1,
+        "the third delivery is over the limit"
+    );
+    let row = app.store.get_event(event.id).await.unwrap().unwrap();
+    assert_eq!(row.status, EventStatus::DeadLetter, "the row is marked");
+    assert!(
+        row.error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("delivered 3 times")),
+        "{row:?}"
+    );
+    assert!(
+        app.store
+            .stale_pending_events(i64::MAX, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the outbox reconciler has nothing to publish again"
+    );
+
+    let (ok, replayed) = memvox(dir.path(), &prefix, &["dlq", "replay", "--all"]);
+    assert!(ok, "{replayed}");
+    assert_eq!(
+        app.store.get_event(event.id).await.unwrap().unwrap().status,
+        EventStatus::Pending,
+        "replay reopens the row"
+    );
+    app.bus.delete_stream(EVENTS).await.unwrap();
+    let (ok, purged) = memvox(dir.path(), &prefix, &["dlq", "purge", "--all"]);
+    assert!(ok, "{purged}");
 }
