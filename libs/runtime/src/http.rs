@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
-use crate::App;
+use crate::{App, Service};
 
 /// Binds `http.listen` and serves `router` (instrumented for `service`, with the health
 /// endpoints merged in, client addresses available to rate limiters) until the app shuts down.
@@ -18,7 +18,7 @@ use crate::App;
 /// # Errors
 /// An address that cannot be bound is an error naming it (`cannot listen on <address>: …`), so
 /// the process exits instead of running without a listener.
-pub async fn serve_http(app: &App, service: &'static str, router: Router) -> std::io::Result<()> {
+pub async fn serve_http(app: &App, service: Service, router: Router) -> std::io::Result<()> {
     let listener = bind_http(app.config.http.listen).await?;
     serve_http_on(app, service, router, listener).await
 }
@@ -39,18 +39,18 @@ pub async fn bind_http(listen: SocketAddr) -> std::io::Result<tokio::net::TcpLis
 /// [`serve_http`] on a listener the caller bound (e.g. port 0, to learn the port first).
 pub async fn serve_http_on(
     app: &App,
-    service: &'static str,
+    service: Service,
     router: Router,
     listener: tokio::net::TcpListener,
 ) -> std::io::Result<()> {
     let router = memvox_telemetry::instrument(
         router.merge(app.health(service).into_router()),
-        service,
+        service.name(),
         app.metrics.clone(),
     );
     spawn_stream_metrics(app);
     let http = &app.config.http;
-    tracing::info!(service, address = %listener.local_addr()?, "listening");
+    tracing::info!(service = service.name(), address = %listener.local_addr()?, "listening");
     let drained = app.shutdown.clone();
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, service)

@@ -11,6 +11,7 @@
 //! backend.
 
 mod http;
+mod service;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use memvox_telemetry::{Health, Metrics, ReadinessCheck};
 use tokio_util::sync::CancellationToken;
 
 pub use http::{bind_http, cancel_on_signal, serve_http, serve_http_on};
+pub use service::Service;
 
 /// Why a process could not start; each variant names the part at fault.
 #[derive(Debug, thiserror::Error)]
@@ -135,11 +137,16 @@ impl App {
         })
     }
 
-    /// Health endpoints for `service`, checking the store and the bus.
-    pub fn health(&self, service: &'static str) -> Health {
-        Health::new(service, self.metrics.clone(), self.shutdown.clone())
-            .check("store", Arc::new(StoreReady(self.store.clone())))
-            .check("bus", Arc::new(BusReady(self.bus.clone())))
+    /// Health endpoints for `service`: readiness checks the store, and the bus where the
+    /// service cannot work without it ([`Service::needs_bus_to_be_ready`]).
+    pub fn health(&self, service: Service) -> Health {
+        let health = Health::new(service.name(), self.metrics.clone(), self.shutdown.clone())
+            .check("store", Arc::new(StoreReady(self.store.clone())));
+        if service.needs_bus_to_be_ready() {
+            health.check("bus", Arc::new(BusReady(self.bus.clone())))
+        } else {
+            health
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use axum::Router;
 use memvox_config::Config;
-use memvox_runtime::{App, bind_http, cancel_on_signal, serve_http_on};
+use memvox_runtime::{App, Service, bind_http, cancel_on_signal, serve_http_on};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -15,7 +15,7 @@ async fn main() -> anyhow::Result<()> {
     // running without health endpoints.
     let listener = bind_http(app.config.http.listen).await?;
     let (served, worked) = tokio::join!(
-        serve_http_on(&app, "embedding-worker", Router::new(), listener),
+        serve_http_on(&app, Service::EmbeddingWorker, Router::new(), listener),
         memvox_embedding_worker::run(&app)
     );
     served?;

@@ -7,7 +7,7 @@
 
 use memvox_config::Config;
 use memvox_gateway::{GatewayState, router};
-use memvox_runtime::{App, cancel_on_signal, serve_http};
+use memvox_runtime::{App, Service, cancel_on_signal, serve_http};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -17,7 +17,7 @@ async fn main() -> anyhow::Result<()> {
     cancel_on_signal(app.shutdown.clone());
     let state = GatewayState::from_app(&app)?;
     let published = state.published.clone();
-    serve_http(&app, "gateway", router(state)).await?;
+    serve_http(&app, Service::Gateway, router(state)).await?;
     // Unwritten marks only cost re-publishes, but writing them spares the workers.
     published.settled().await;
     Ok(())

@@ -11,7 +11,7 @@
 use anyhow::Context;
 use axum::Router;
 use memvox_config::Config;
-use memvox_runtime::{App, cancel_on_signal, serve_http_on};
+use memvox_runtime::{App, Service, cancel_on_signal, serve_http_on};
 use tokio::net::TcpListener;
 
 /// Runs everything until a shutdown signal.
@@ -34,7 +34,7 @@ pub async fn run(app: App, listener: TcpListener) -> anyhow::Result<()> {
         .merge(memvox_gateway::router(gateway))
         .merge(memvox_query::router(query));
     let (served, extraction, embedding) = tokio::join!(
-        serve_http_on(&app, "memvox", router, listener),
+        serve_http_on(&app, Service::Memvox, router, listener),
         memvox_extraction_worker::run(&app),
         memvox_embedding_worker::run(&app),
     );

@@ -7,7 +7,7 @@
 
 use memvox_config::Config;
 use memvox_query::{QueryState, router};
-use memvox_runtime::{App, cancel_on_signal, serve_http};
+use memvox_runtime::{App, Service, cancel_on_signal, serve_http};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -15,6 +15,6 @@ async fn main() -> anyhow::Result<()> {
     memvox_telemetry::init_logging(&config.log)?;
     let app = App::build(config).await?;
     cancel_on_signal(app.shutdown.clone());
-    serve_http(&app, "query", router(QueryState::from_app(&app)?)).await?;
+    serve_http(&app, Service::Query, router(QueryState::from_app(&app)?)).await?;
     Ok(())
 }
