@@ -143,7 +143,7 @@ pub struct CallAnalysis {
 }
 
 /// Everything recorded about one call.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallRecord {
     /// The conversation header.
     pub conversation: Conversation,

@@ -122,7 +122,7 @@ async fn memories_can_be_added_edited_listed_searched_and_deleted(backend: &str)
     h.cleanup().await;
 }
 
-async fn export_holds_every_memory_and_its_history(backend: &str) {
+async fn export_holds_every_memory_with_its_history_and_every_call(backend: &str) {
     let h = Harness::new(backend, embedder()).await;
     let tea = add(&h, "Likes green tea", "semantic").await;
     let coffee = add(&h, "Likes black coffee", "semantic").await;
@@ -138,6 +138,22 @@ async fn export_holds_every_memory_and_its_history(backend: &str) {
     )
     .await;
     h.store().bind_caller("+15550100", "u1", NOW).await.unwrap();
+    let mut call = call_of("u1", "conv_export");
+    call.turns = vec![memvox_core::Turn {
+        index: 0,
+        role: memvox_core::Role::User,
+        message: Some("My card ends in 4242".into()),
+        time_in_call_secs: 3,
+    }];
+    h.store().record_call(&call, NOW).await.unwrap();
+    h.store()
+        .record_call(&call_of("u1", "conv_export_2"), NOW + 1)
+        .await
+        .unwrap();
+    h.store()
+        .record_call(&call_of("u2", "conv_someone_else"), NOW)
+        .await
+        .unwrap();
     let (status, export) = h.call("GET", "/v1/users/u1/export", None).await;
     assert_eq!(status, 200);
     assert_eq!(export["user"]["user_id"], "u1");
@@ -153,6 +169,17 @@ async fn export_holds_every_memory_and_its_history(backend: &str) {
     assert_eq!(moved["history"][0]["content"], "Lives in Lyon", "{moved}");
     let coffee_history = &memories.iter().find(|m| m["id"] == coffee).unwrap()["history"];
     assert_eq!(coffee_history, &json!([]), "history is per memory");
+    let calls: Vec<&str> = export["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["conversation"]["conversation_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(calls, ["conv_export", "conv_export_2"], "their calls only");
+    assert_eq!(
+        export["calls"][0]["turns"][0]["message"], "My card ends in 4242",
+        "turns decrypted"
+    );
     h.cleanup().await;
 }
 
@@ -369,7 +396,7 @@ async fn openapi_matches_the_routes(backend: &str) {
 
 on_both_backends!(
     memories_can_be_added_edited_listed_searched_and_deleted,
-    export_holds_every_memory_and_its_history,
+    export_holds_every_memory_with_its_history_and_every_call,
     erasure_leaves_zero_rows_and_zero_cache_keys_for_the_user,
     the_api_needs_a_token,
     a_tool_token_is_refused_on_v1_and_an_admin_token_on_the_tool,

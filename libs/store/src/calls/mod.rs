@@ -20,6 +20,10 @@ use crate::{
 };
 
 /// Start times of a user's completed calls, newest first.
+/// The conversation ids of a user's calls, oldest first.
+const SELECT_USER_CONVERSATIONS: &str = "SELECT conversation_id FROM conversations \
+     WHERE user_id = $1 ORDER BY started_at, id";
+
 const SELECT_CALL_TIMES: &str = "SELECT started_at FROM conversations WHERE user_id = $1 \
      AND status = 'completed' ORDER BY started_at DESC LIMIT $2";
 
@@ -35,6 +39,9 @@ pub trait Calls: Send + Sync {
 
     /// Reads a call back.
     async fn get_call(&self, conversation_id: &str) -> StoreResult<Option<CallRecord>>;
+
+    /// The conversation ids of the user's recorded calls (every status), oldest first.
+    async fn user_conversations(&self, user_id: &str) -> StoreResult<Vec<String>>;
 }
 
 #[async_trait]
@@ -58,5 +65,15 @@ impl<B: Backend> Calls for B {
 
     async fn get_call(&self, conversation_id: &str) -> StoreResult<Option<CallRecord>> {
         read::get_call(self, conversation_id).await
+    }
+
+    async fn user_conversations(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let rows = query::<B::Sql>(SELECT_USER_CONVERSATIONS)
+            .bind(user_id)
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        rows.iter()
+            .map(|row| row.value("conversation_id"))
+            .collect()
     }
 }

@@ -10,9 +10,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use std::future::ready;
+
+use axum::body::Body;
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures::{StreamExt as _, stream};
 use memvox_core::{Memory, MemoryId, MemoryState, User};
 use memvox_store::{MemoryFilter, MemoryOrder, StoreResult};
 use serde::Serialize;
@@ -126,10 +132,14 @@ async fn delete_audio(dir: Option<&std::path::Path>, conversations: &[String]) -
     deleted
 }
 
+/// Everything held about the user, streamed: the profile (with its summary), phone numbers,
+/// every memory (facts and episodes, every state) with its history, then every recorded call
+/// with its turns and analysis, read and sent one call at a time, so a caller with years of
+/// calls costs one call's transcript in memory, not all of them.
 async fn export_user(
     State(state): State<QueryState>,
     Path(user_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let user = require_user(&state, &user_id).await?;
     let memories = every_memory(&state, &user_id).await?;
     let mut histories: HashMap<MemoryId, Vec<Value>> = HashMap::new();
@@ -147,12 +157,42 @@ async fn export_user(
         exported.push(value);
     }
     let phone_numbers = state.store.caller_numbers(&user_id).await?;
-    Ok(Json(json!({
+    let head = json!({
         "exported_at": rfc3339(state.clock.now()),
         "user": user,
         "phone_numbers": phone_numbers,
         "memories": exported,
-    })))
+    });
+    // The head's closing brace gives way to the calls, which follow one by one.
+    let mut opening = head.to_string();
+    opening.pop();
+    opening.push_str(",\"calls\":[");
+    let conversations = state.store.user_conversations(&user_id).await?;
+    let calls = stream::unfold(
+        (conversations.into_iter(), state.store.clone(), true),
+        |(mut ids, store, first)| async move {
+            for id in ids.by_ref() {
+                let chunk = match store.get_call(&id).await {
+                    Ok(Some(call)) => serde_json::to_string(&call)
+                        .map(|json| if first { json } else { format!(",{json}") })
+                        .map_err(std::io::Error::other),
+                    // Erased or replaced meanwhile: nothing to export.
+                    Ok(None) => continue,
+                    Err(error) => Err(std::io::Error::other(error.to_string())),
+                };
+                return Some((chunk, (ids, store, false)));
+            }
+            None
+        },
+    );
+    let body = stream::once(ready(Ok(opening)))
+        .chain(calls)
+        .chain(stream::once(ready(Ok("]}".to_owned()))));
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response())
 }
 
 /// The user, or 404.
