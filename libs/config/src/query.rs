@@ -69,6 +69,9 @@ pub struct QuerySettings {
     pub rate_limit_burst: u32,
     /// Tool invocations queued for the log before new ones are dropped (with a warning).
     pub invocation_queue: usize,
+    /// How often the memories recalled for each caller are announced for reinforcement, in
+    /// ms: one message (and one store write) per caller per interval, whatever the queries.
+    pub recall_flush_ms: u64,
     /// First message for a returning caller whose name is known; `{name}` is replaced.
     pub greeting_named: String,
     /// First message for a returning caller whose name is unknown.
@@ -98,6 +101,7 @@ impl Default for QuerySettings {
             rate_limit_per_second: 1_000,
             rate_limit_burst: 2_000,
             invocation_queue: 10_000,
+            recall_flush_ms: 1_000,
             greeting_named: "Hi {name}, welcome back! How can I help you today?".to_owned(),
             greeting: "Welcome back! How can I help you today?".to_owned(),
         }
@@ -120,6 +124,14 @@ impl QuerySettings {
                  anyone who sends the header without a value read callers' memories, so every \
                  secret must be a non-empty string"
             ));
+        }
+        if self.recall_flush_ms == 0 {
+            return Err(
+                "query.recall_flush_ms is 0: recalled memories are announced once per \
+                        interval, and an interval of nothing would announce them without end, \
+                        so set at least 1 (default 1000)"
+                    .to_owned(),
+            );
         }
         if let Some(digest) = self.tool_token_sha256.iter().find(|digest| {
             self.admin_token_sha256

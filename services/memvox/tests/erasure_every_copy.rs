@@ -105,9 +105,10 @@ async fn bus_contents(bus: &dyn Bus) -> Vec<String> {
 }
 
 /// Waits until the second replica's recall of the caller's memories is on the bus (it is
-/// announced in the background).
+/// announced in the background, with the caller's other recalls of the interval).
 async fn recall_announced(bus: &dyn Bus, user: &str) {
-    for _ in 0..200 {
+    // Recalls are announced once per `query.recall_flush_ms` (1 s by default).
+    for _ in 0..1_000 {
         let entries = bus.entries(MEMORIES, None, 10_000).await.unwrap();
         if entries
             .iter()

@@ -24,6 +24,7 @@ pub mod invocations;
 pub mod metrics;
 pub mod present;
 pub mod question;
+pub mod recall;
 pub mod retrieval;
 pub mod routes;
 mod routine;

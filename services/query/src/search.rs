@@ -16,7 +16,6 @@
 use std::time::Instant;
 
 use memvox_ai::SummaryMemory;
-use memvox_bus::Message;
 use memvox_core::Sector;
 use memvox_store::{MemoryFilter, UserVersion};
 use serde::{Deserialize, Serialize};
@@ -228,15 +227,13 @@ async fn embed_query(state: &QueryState, query: &str) -> Result<Vec<f32>, ApiErr
     Ok(vector)
 }
 
-/// Announces that `memories` were recalled, for reinforcement (no-op when there are none).
+/// Notes that `memories` were recalled, for reinforcement (announced with the caller's other
+/// recalls of the interval; nothing for none).
 fn announce_recall(state: &QueryState, user_id: &str, memories: &[MemoryView]) {
     if memories.is_empty() {
         return;
     }
-    state.announce(Message::MemoryRecalled {
-        user_id: user_id.to_owned(),
-        memory_ids: memories.iter().map(|m| m.id).collect(),
-    });
+    state.recalls.record(user_id, memories.iter().map(|m| m.id));
 }
 
 /// Milliseconds since `started`.

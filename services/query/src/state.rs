@@ -1,6 +1,6 @@
 //! [`QueryState`]: the cheap handles every handler needs, built once per process.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use memvox_ai::{Embedder, SummarizeError, Summarizer, build_summarizer};
 use memvox_bus::{Bus, Envelope, Message};
@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::init_limit::InitLimiter;
 use crate::invocations::InvocationLog;
 use crate::metrics::QueryMetrics;
+use crate::recall::RecallLog;
 use crate::search::{QueryKey, SearchAnswer};
 
 /// Why the query service could not be set up.
@@ -67,6 +68,8 @@ pub struct QueryState {
     pub identities: Identities,
     /// Off-the-hot-path log of tool calls.
     pub invocations: InvocationLog,
+    /// Recalled memories, announced for reinforcement once per caller per interval.
+    pub recalls: RecallLog,
     /// Recent query answers per user, in process and in Redis; `None` when disabled.
     pub answers: Option<UserCache<QueryKey, SearchAnswer>>,
     /// Query embeddings shared through Redis (`cache.shared_query_vectors`); `None` when off.
@@ -81,7 +84,7 @@ pub struct QueryState {
 
 impl QueryState {
     /// Builds the state, with the answer cache of `cache`, and starts the tool-invocation log
-    /// task (needs a Tokio runtime).
+    /// and recall announcement tasks (needs a Tokio runtime).
     ///
     /// # Errors
     /// [`SetupError::Settings`] for a broken settings rule, [`SetupError::Token`] for a
@@ -117,6 +120,11 @@ impl QueryState {
             settings.init_rate_global_per_second,
         );
         let invocations = InvocationLog::start(store.clone(), settings.invocation_queue);
+        let recalls = RecallLog::start(
+            bus.clone(),
+            store.clone(),
+            Duration::from_millis(settings.recall_flush_ms),
+        );
         let query_vectors = cache.query_vectors(embedder.model_id());
         let weights = ScoreWeights {
             similarity: 1.0 - settings.lexical_weight,
@@ -138,6 +146,7 @@ impl QueryState {
             metrics: QueryMetrics::new(),
             identities: Identities::default(),
             invocations,
+            recalls,
             answers: cache.user_cache("answers"),
             query_vectors,
             versions: cache.versions.clone(),
@@ -190,8 +199,10 @@ impl QueryState {
         self.versions.bump(user_id).await;
     }
 
-    /// Erasure: drops every cached answer about `user_id` and deletes their Redis cache keys.
+    /// Erasure: drops every cached answer about `user_id`, deletes their Redis cache keys and
+    /// forgets the recalls waiting to be announced for them.
     pub async fn forget(&self, user_id: &str) {
+        self.recalls.forget(user_id);
         match self.versions.forget(user_id).await {
             Some(keys) => tracing::info!(keys, "user's cache keys deleted"),
             None if self.versions.shared().is_some() => tracing::warn!(

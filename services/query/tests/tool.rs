@@ -1,10 +1,12 @@
 //! `POST /tools/memory-query` on both store backends: the composite ranking on hand-computed
 //! cases, graph expansion, sector filter, limit clamping, hidden memories, unknown users, auth,
-//! and the invocation log.
+//! the invocation log and coalesced recall announcements.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
+use memvox_bus::{Envelope, Message};
+use memvox_config::QuerySettings;
 use memvox_core::{
     Conversation, ConversationStatus, LinkKind, MemoryLink, MemoryState, NewMemory, Provenance,
     Sector,
@@ -379,6 +381,98 @@ async fn invocations_are_written_in_batches(backend: &str) {
     h.cleanup().await;
 }
 
+/// The `MemoryRecalled` messages on the memories stream, as (user, memory ids).
+async fn recalls_on_the_bus(h: &Harness) -> Vec<(String, Vec<i64>)> {
+    let entries = h
+        .state
+        .bus
+        .entries(memvox_bus::MEMORIES, None, 1_000)
+        .await
+        .unwrap();
+    entries
+        .iter()
+        .filter_map(|e| match Envelope::decode(&e.payload, 0).unwrap().message {
+            Message::MemoryRecalled {
+                user_id,
+                memory_ids,
+            } => Some((user_id, memory_ids)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Recalls are announced once per caller per interval, naming what every query returned them;
+/// a caller erased meanwhile (here by another replica) has their pending recalls dropped.
+async fn recalls_are_announced_once_per_caller_and_interval(backend: &str) {
+    let settings = QuerySettings {
+        recall_flush_ms: 100,
+        ..support::settings()
+    };
+    let h = Harness::with_settings(backend, embedder(), settings).await;
+    let s = h.store();
+    let vector = [1.0, 0.0, 0.0, 0.0];
+    let elm = add(
+        s,
+        "u1",
+        "Uses the Elm Street pharmacy",
+        Sector::Semantic,
+        0.5,
+        NOW,
+        vector,
+    )
+    .await;
+    let oak = add(
+        s,
+        "u1",
+        "Tried the Oak pharmacy once",
+        Sector::Semantic,
+        0.4,
+        NOW,
+        vector,
+    )
+    .await;
+    add(
+        s,
+        "u2",
+        "Uses the Pine pharmacy",
+        Sector::Semantic,
+        0.5,
+        NOW,
+        vector,
+    )
+    .await;
+    for limit in [1, 2, 1] {
+        let answer = query(
+            &h,
+            json!({"query": QUERY, "user_id": h.token("u1"), "limit": limit}),
+        )
+        .await;
+        assert!(!ids(&answer).is_empty());
+    }
+    query(&h, json!({"query": QUERY, "user_id": h.token("u2")})).await;
+    // Erased through another replica: this one still holds u2's recall, and must not announce it.
+    h.store().erase_user("u2", NOW).await.unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while recalls_on_the_bus(&h).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no recall was announced"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Two more intervals: nothing else may follow.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut expected = vec![elm, oak];
+    expected.sort_unstable();
+    assert_eq!(
+        recalls_on_the_bus(&h).await,
+        [("u1".to_owned(), expected)],
+        "one message for u1's three queries; none for the erased u2"
+    );
+    h.cleanup().await;
+}
+
 async fn provenance_is_returned_as_source(backend: &str) {
     let h = Harness::new(backend, embedder()).await;
     let s = h.store();
@@ -559,4 +653,5 @@ on_both_backends!(
     wrong_or_absent_tokens_are_refused,
     invocations_are_written_in_batches,
     provenance_is_returned_as_source,
+    recalls_are_announced_once_per_caller_and_interval,
 );
