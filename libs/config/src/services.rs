@@ -34,6 +34,10 @@ pub struct GatewaySettings {
     pub max_audio_body_bytes: usize,
     /// Where post-call audio is written; `None` acknowledges audio deliveries and drops them.
     pub audio_dir: Option<PathBuf>,
+    /// Proxies (CIDR blocks, e.g. `10.0.0.0/8`, `203.0.113.7/32`) whose `X-Forwarded-For` /
+    /// `Forwarded` headers name the client: behind an ingress, its addresses. A request from
+    /// any other peer is limited by that peer's address, whatever headers it sends.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Requests per second allowed per client address.
     pub rate_limit_per_second: u32,
     /// Burst above the steady rate.
@@ -82,6 +86,7 @@ impl Default for GatewaySettings {
             max_body_bytes: 5 * 1024 * 1024,
             max_audio_body_bytes: 64 * 1024 * 1024,
             audio_dir: None,
+            trusted_proxies: Vec::new(),
             rate_limit_per_second: 500,
             rate_limit_burst: 1_000,
             body_read_timeout_ms: 10_000,

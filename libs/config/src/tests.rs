@@ -268,3 +268,27 @@ fn gateway_body_limits_come_from_the_environment_and_are_checked() {
         Ok(())
     });
 }
+
+#[test]
+fn trusted_proxies_are_cidr_blocks_from_the_environment() {
+    Jail::expect_with(|jail| {
+        jail.set_env(
+            "MEMVOX_GATEWAY__TRUSTED_PROXIES",
+            r#"["10.0.0.0/8", "2001:db8::/32"]"#,
+        );
+        let config = Config::load(None).expect("loads");
+        let trusted: Vec<String> = config
+            .gateway
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(trusted, ["10.0.0.0/8", "2001:db8::/32"]);
+        jail.set_env("MEMVOX_GATEWAY__TRUSTED_PROXIES", r#"["10.0.0.1"]"#);
+        assert!(
+            Config::load(None).is_err(),
+            "an address without its prefix length is refused"
+        );
+        Ok(())
+    });
+}

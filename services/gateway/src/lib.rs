@@ -150,7 +150,8 @@ fn verifier(settings: &GatewaySettings) -> Result<Option<SignatureVerifier>, Sec
     Ok(Some(verifier))
 }
 
-/// The gateway's routes (`POST /webhook/post-call`), rate limited per client address.
+/// The gateway's routes (`POST /webhook/post-call`), rate limited per client address (the
+/// forwarded client behind a trusted proxy, see `gateway.trusted_proxies`).
 ///
 /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so the limiter sees
 /// client addresses; without them all requests share one bucket.
@@ -158,6 +159,7 @@ pub fn router(state: GatewayState) -> Router {
     let limiter = rate_limit::limiter(
         state.settings.rate_limit_per_second,
         state.settings.rate_limit_burst,
+        &state.settings.trusted_proxies,
     );
     let routes = routes::post_call::router();
     let routes = match limiter {

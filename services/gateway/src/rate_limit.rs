@@ -1,9 +1,13 @@
 //! Per-client rate limiting: a token bucket per client IP address (GCRA, `governor`).
 //!
-//! The client is the peer address of the TCP connection (`ConnectInfo`); requests without one
-//! (in-process tests, `oneshot`) share a single bucket. Behind an ingress every request comes
-//! from the ingress, so the limit there bounds the whole gateway replica. Over the limit the
-//! answer is 429 with `Retry-After`, which ElevenLabs retries. A rate of 0 disables limiting.
+//! The client is the peer address of the TCP connection (`ConnectInfo`), unless that peer is a
+//! configured trusted proxy (`gateway.trusted_proxies`, e.g. the ingress): then it is the
+//! nearest address in the `Forwarded` (or, without one, `X-Forwarded-For`) chain that is not a
+//! trusted proxy, read from the right, since only the proxies' own appends can be believed. A
+//! peer that is not trusted is limited by its own address whatever headers it sends, so a
+//! spoofed `X-Forwarded-For` cannot borrow someone else's budget or escape its own. Requests
+//! without a peer address (in-process tests, `oneshot`) share a single bucket. Over the limit
+//! the answer is 429 with `Retry-After`, which ElevenLabs retries. A rate of 0 disables limiting.
 //!
 //! Buckets of clients not seen for a while are dropped once the table grows past
 //! [`MAX_TRACKED_CLIENTS`], so a scan from many addresses cannot grow memory without bound.
@@ -13,27 +17,37 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use ipnet::IpNet;
 
 use crate::error::GatewayError;
 
 /// Size of the bucket table above which idle buckets are pruned.
 pub const MAX_TRACKED_CLIENTS: usize = 10_000;
 
-/// Shared limiter state.
-pub(crate) type Limiter = Arc<DefaultKeyedRateLimiter<IpAddr>>;
+/// Shared limiter state: the buckets and the proxies whose forwarding headers are believed.
+#[derive(Clone)]
+pub(crate) struct Limiter {
+    buckets: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    trusted: Arc<[IpNet]>,
+}
 
 /// A limiter allowing `per_second` requests per client with bursts of `burst` (at least
-/// `per_second`); `None` when `per_second` is 0.
-pub(crate) fn limiter(per_second: u32, burst: u32) -> Option<Limiter> {
+/// `per_second`), believing the forwarding headers of `trusted` peers; `None` when
+/// `per_second` is 0.
+pub(crate) fn limiter(per_second: u32, burst: u32, trusted: &[IpNet]) -> Option<Limiter> {
     let rate = NonZeroU32::new(per_second)?;
     let burst = NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
-    Some(Arc::new(RateLimiter::keyed(
-        Quota::per_second(rate).allow_burst(burst),
-    )))
+    Some(Limiter {
+        buckets: Arc::new(RateLimiter::keyed(
+            Quota::per_second(rate).allow_burst(burst),
+        )),
+        trusted: trusted.into(),
+    })
 }
 
 /// Middleware: lets the request through or answers 429.
@@ -42,14 +56,16 @@ pub(crate) async fn limit(
     request: Request,
     next: Next,
 ) -> Response {
-    let client = request
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-    if limiter.len() > MAX_TRACKED_CLIENTS {
-        limiter.retain_recent();
+    let client = client_of(peer, request.headers(), &limiter.trusted);
+    let buckets = &limiter.buckets;
+    if buckets.len() > MAX_TRACKED_CLIENTS {
+        buckets.retain_recent();
     }
-    match limiter.check_key(&client) {
+    match buckets.check_key(&client) {
         Ok(()) => next.run(request).await,
         Err(not_until) => {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -62,24 +78,79 @@ pub(crate) async fn limit(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn zero_rate_disables_limiting() {
-        assert!(limiter(0, 10).is_none());
+/// The client a request from `peer` is from (see the module documentation).
+pub(crate) fn client_of(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
     }
-
-    #[test]
-    fn burst_is_allowed_then_refused_per_client() {
-        let limiter = limiter(1, 3).unwrap();
-        let a = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
-        let b = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
-        for _ in 0..3 {
-            assert!(limiter.check_key(&a).is_ok());
-        }
-        assert!(limiter.check_key(&a).is_err());
-        assert!(limiter.check_key(&b).is_ok());
-    }
+    let chain = forwarded_chain(headers);
+    chain
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or_else(|| chain.first())
+        .copied()
+        .unwrap_or(peer)
 }
+
+/// The addresses a request passed through, first hop first: the `for=` values of `Forwarded`
+/// if it is present, else `X-Forwarded-For`. A value that is not an address (`unknown`, an
+/// obfuscated name, garbage) ends the chain there, as nothing before it can be placed.
+fn forwarded_chain(headers: &HeaderMap) -> Vec<IpAddr> {
+    let values = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_owned())
+            .collect()
+    };
+    let forwarded = values("forwarded");
+    let hops: Vec<String> = if forwarded.is_empty() {
+        values("x-forwarded-for")
+    } else {
+        forwarded
+            .iter()
+            .map(|element| {
+                element
+                    .split(';')
+                    .map(str::trim)
+                    .find_map(|pair| {
+                        let (key, value) = pair.split_once('=')?;
+                        key.trim()
+                            .eq_ignore_ascii_case("for")
+                            .then(|| value.trim().trim_matches('"').to_owned())
+                    })
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let mut chain = Vec::with_capacity(hops.len());
+    for hop in hops.iter().rev() {
+        match parse_hop(hop) {
+            Some(ip) => chain.push(ip),
+            None => break,
+        }
+    }
+    chain.reverse();
+    chain
+}
+
+/// An address as forwarding headers write it: `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`,
+/// `[2001:db8::1]` or `[2001:db8::1]:4711`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(address) = hop.parse::<SocketAddr>() {
+        return Some(address.ip());
+    }
+    hop.strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(ip, _)| ip.parse().ok())
+}
+
+#[cfg(test)]
+mod tests;

@@ -178,6 +178,72 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
     assert_eq!(gateway.events().await.len(), 2);
 }
 
+/// A signed delivery arriving from `peer` with `x-forwarded-for: forwarded`.
+fn forwarded_request(
+    body: &[u8],
+    peer: &str,
+    forwarded: &str,
+) -> axum::http::Request<axum::body::Body> {
+    let mut request = signed_request(body);
+    request
+        .headers_mut()
+        .insert("x-forwarded-for", forwarded.parse().unwrap());
+    let peer: std::net::SocketAddr = peer.parse().unwrap();
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    request
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let gateway = Gateway::start_with(StoreKind::Sqlite, BusKind::InProcess, |settings| {
+        settings.rate_limit_per_second = 1;
+        settings.rate_limit_burst = 1;
+        settings.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let send = |n: usize, peer: &'static str, forwarded: &'static str| {
+        let router = gateway.router.clone();
+        async move {
+            let request = forwarded_request(&transcription(&format!("conv_f{n}")), peer, forwarded);
+            tower::ServiceExt::oneshot(router, request)
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // Through the ingress: two clients, a bucket each.
+    assert_eq!(
+        send(0, "10.0.0.5:443", "198.51.100.1").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(1, "10.0.0.5:443", "198.51.100.2").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(2, "10.0.0.5:443", "198.51.100.1").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the first client's bucket is spent"
+    );
+    // Straight from an untrusted peer: a spoofed header neither escapes its bucket nor
+    // spends another client's.
+    assert_eq!(
+        send(3, "203.0.113.9:5000", "198.51.100.3").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(4, "203.0.113.9:5000", "198.51.100.4").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the spoofed address is ignored"
+    );
+    assert_eq!(
+        send(5, "10.0.0.5:443", "198.51.100.3").await,
+        StatusCode::OK
+    );
+}
+
 fn signed_request(body: &[u8]) -> axum::http::Request<axum::body::Body> {
     axum::http::Request::post("/webhook/post-call")
         .header("content-type", "application/json")
