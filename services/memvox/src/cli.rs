@@ -139,7 +139,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => crate::serve::serve(load(file)?).await,
         Command::Migrate => crate::migrate::migrate(&load(file)?).await,
         Command::Dlq { command } => Box::pin(crate::dlq::run(load(file)?, command)).await,
-        Command::Keys { command } => crate::keys::run(load(file)?, command).await,
+        Command::Keys { command } => Box::pin(crate::keys::run(load(file)?, command)).await,
         Command::Models { command } => crate::models::run(&load(file)?, command).await,
         Command::Eval { command } => crate::eval::run(load_quiet(file)?, command).await,
     }

@@ -103,12 +103,18 @@ async fn old_payloads_and_turns_go_memories_stay(deployment: Deployment) {
 
 #[tokio::test]
 async fn embedded_old_payloads_and_turns_go_memories_stay() {
-    old_payloads_and_turns_go_memories_stay(Deployment::Embedded).await;
+    Box::pin(old_payloads_and_turns_go_memories_stay(
+        Deployment::Embedded,
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn distributed_old_payloads_and_turns_go_memories_stay() {
-    old_payloads_and_turns_go_memories_stay(Deployment::Distributed).await;
+    Box::pin(old_payloads_and_turns_go_memories_stay(
+        Deployment::Distributed,
+    ))
+    .await;
 }
 
 /// How many memories of `kind` the user has.
