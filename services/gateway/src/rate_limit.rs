@@ -1,4 +1,5 @@
-//! Per-client rate limiting: a token bucket per client IP address (GCRA, `governor`).
+//! Per-client rate limiting of failures: a token bucket per client IP address (GCRA,
+//! `governor`) that only refused requests spend (see [`limit`]): verify first, then limit.
 //!
 //! The client is the peer address of the TCP connection (`ConnectInfo`), unless that peer is a
 //! configured trusted proxy (`gateway.trusted_proxies`, e.g. the ingress): then it is the
@@ -7,7 +8,7 @@
 //! peer that is not trusted is limited by its own address whatever headers it sends, so a
 //! spoofed `X-Forwarded-For` cannot borrow someone else's budget or escape its own. Requests
 //! without a peer address (in-process tests, `oneshot`) share a single bucket. Over the limit
-//! the answer is 429 with `Retry-After`, which ElevenLabs retries. A rate of 0 disables limiting.
+//! a refused request's answer is 429 with `Retry-After`. A rate of 0 disables limiting.
 //!
 //! Buckets of clients not seen for a while are dropped once the table grows past
 //! [`MAX_TRACKED_CLIENTS`], so a scan from many addresses cannot grow memory without bound.
@@ -17,7 +18,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use governor::clock::{Clock as _, DefaultClock};
@@ -50,7 +51,12 @@ pub(crate) fn limiter(per_second: u32, burst: u32, trusted: &[IpNet]) -> Option<
     })
 }
 
-/// Middleware: lets the request through or answers 429.
+/// Middleware: verify first, then limit. The request is handled (the signature checked, a
+/// valid delivery recorded); only a request that fails — not proven signed, or refused — spends
+/// its client's budget, and past the budget its answer becomes 429 with `Retry-After`. A signed
+/// delivery is never limited, so unsigned traffic from the same address (an untrusted ingress,
+/// a neighbour behind one NAT) cannot starve it; ElevenLabs' retries are off by default, so a
+/// 429 would lose a call.
 pub(crate) async fn limit(
     State(limiter): State<Limiter>,
     request: Request,
@@ -61,12 +67,16 @@ pub(crate) async fn limit(
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
     let client = client_of(peer, request.headers(), &limiter.trusted);
+    let response = next.run(request).await;
+    if !spends_budget(response.status()) {
+        return response;
+    }
     let buckets = &limiter.buckets;
     if buckets.len() > MAX_TRACKED_CLIENTS {
         buckets.retain_recent();
     }
     match buckets.check_key(&client) {
-        Ok(()) => next.run(request).await,
+        Ok(()) => response,
         Err(not_until) => {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             tracing::debug!(%client, "rate limited");
@@ -76,6 +86,12 @@ pub(crate) async fn limit(
             .into_response()
         }
     }
+}
+
+/// Whether an answer spends its client's budget: every refusal of the request (4xx), but not
+/// an acknowledgement, and not our own failure (5xx: a store outage is not the client's doing).
+fn spends_budget(status: StatusCode) -> bool {
+    status.is_client_error()
 }
 
 /// The client a request from `peer` is from (see the module documentation).

@@ -149,25 +149,35 @@ async fn json_with_a_charset_parameter_is_accepted() {
     assert_eq!(status, StatusCode::OK, "{ack}");
 }
 
+/// A delivery whose signature header is forged (refused before its body is read).
+fn forged_request(body: &[u8]) -> axum::http::Request<axum::body::Body> {
+    let mut request = signed_request(body);
+    request.headers_mut().insert(
+        "elevenlabs-signature",
+        "t=1700000000,v0=0000000000000000000000000000000000000000000000000000000000000000"
+            .parse()
+            .unwrap(),
+    );
+    request
+}
+
 #[tokio::test]
-async fn clients_over_their_rate_get_429_with_retry_after() {
+async fn refused_requests_over_their_rate_get_429_and_signed_ones_never_do() {
     let gateway = Gateway::start_with(StoreKind::Sqlite, BusKind::InProcess, |settings| {
         settings.rate_limit_per_second = 1;
         settings.rate_limit_burst = 2;
     })
     .await;
+    let send = |request| tower::ServiceExt::oneshot(gateway.router.clone(), request);
     for n in 0..2 {
-        let (status, _) = gateway
-            .post_signed(&transcription(&format!("conv_r{n}")))
-            .await;
-        assert_eq!(status, StatusCode::OK);
+        let response = send(forged_request(&transcription(&format!("conv_x{n}"))))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
-    let response = tower::ServiceExt::oneshot(
-        gateway.router.clone(),
-        signed_request(&transcription("conv_r2")),
-    )
-    .await
-    .unwrap();
+    let response = send(forged_request(&transcription("conv_x2")))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
     let body = axum::body::to_bytes(response.into_body(), usize::MAX)
@@ -175,16 +185,23 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
         .unwrap();
     let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(error["error"]["code"], json!("rate_limited"));
-    assert_eq!(gateway.events().await.len(), 2);
+    // The same client's signed deliveries: past the rate, and still every one accepted.
+    for n in 0..4 {
+        let (status, _) = gateway
+            .post_signed(&transcription(&format!("conv_r{n}")))
+            .await;
+        assert_eq!(status, StatusCode::OK, "signed delivery {n}");
+    }
+    assert_eq!(gateway.events().await.len(), 4);
 }
 
-/// A signed delivery arriving from `peer` with `x-forwarded-for: forwarded`.
+/// A forged delivery arriving from `peer` with `x-forwarded-for: forwarded`.
 fn forwarded_request(
     body: &[u8],
     peer: &str,
     forwarded: &str,
 ) -> axum::http::Request<axum::body::Body> {
-    let mut request = signed_request(body);
+    let mut request = forged_request(body);
     request
         .headers_mut()
         .insert("x-forwarded-for", forwarded.parse().unwrap());
@@ -216,11 +233,11 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     // Through the ingress: two clients, a bucket each.
     assert_eq!(
         send(0, "10.0.0.5:443", "198.51.100.1").await,
-        StatusCode::OK
+        StatusCode::UNAUTHORIZED
     );
     assert_eq!(
         send(1, "10.0.0.5:443", "198.51.100.2").await,
-        StatusCode::OK
+        StatusCode::UNAUTHORIZED
     );
     assert_eq!(
         send(2, "10.0.0.5:443", "198.51.100.1").await,
@@ -231,7 +248,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     // spends another client's.
     assert_eq!(
         send(3, "203.0.113.9:5000", "198.51.100.3").await,
-        StatusCode::OK
+        StatusCode::UNAUTHORIZED
     );
     assert_eq!(
         send(4, "203.0.113.9:5000", "198.51.100.4").await,
@@ -240,7 +257,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     );
     assert_eq!(
         send(5, "10.0.0.5:443", "198.51.100.3").await,
-        StatusCode::OK
+        StatusCode::UNAUTHORIZED
     );
 }
 
