@@ -83,18 +83,12 @@ struct Member {
 }
 
 /// Events prepared but not yet committed, and what they write (conversations, users, caller
-/// bindings): an event whose preparation reads one of them commits the group first, so it is
-/// prepared against what the earlier events wrote, exactly as one at a time.
+/// bindings): a later event of the wave that turns out to concern one of them (a caller the
+/// keys did not name) commits the group first and is prepared again, exactly as one at a time.
 #[derive(Default)]
 struct Group {
     members: Vec<Member>,
     keys: HashSet<String>,
-}
-
-impl Group {
-    fn touches(&self, keys: &[String]) -> bool {
-        keys.iter().any(|k| self.keys.contains(k))
-    }
 }
 
 /// A read and parsed event waiting to be prepared, with the keys it may conflict on.
@@ -159,7 +153,9 @@ impl Handler for ExtractionHandler {
             };
             match self.load(member, &mut outcomes).await {
                 Ok(Some(loaded)) => {
-                    if wave.touches(&loaded.keys) || group.touches(&loaded.keys) {
+                    // The group is empty here: every wave is committed as soon as it is
+                    // entered, so only the wave can hold a conflicting key.
+                    if wave.touches(&loaded.keys) {
                         self.enter_wave(&mut wave, &mut group, &mut outcomes).await;
                         self.commit_group(&mut group, &mut outcomes).await;
                     }

@@ -220,45 +220,51 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         settings.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
     })
     .await;
-    let send = |n: usize, peer: &'static str, forwarded: &'static str| {
-        let router = gateway.router.clone();
-        async move {
-            let request = forwarded_request(&transcription(&format!("conv_f{n}")), peer, forwarded);
-            tower::ServiceExt::oneshot(router, request)
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    // Through the ingress: two clients, a bucket each.
-    assert_eq!(
-        send(0, "10.0.0.5:443", "198.51.100.1").await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        send(1, "10.0.0.5:443", "198.51.100.2").await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        send(2, "10.0.0.5:443", "198.51.100.1").await,
-        StatusCode::TOO_MANY_REQUESTS,
-        "the first client's bucket is spent"
-    );
-    // Straight from an untrusted peer: a spoofed header neither escapes its bucket nor
-    // spends another client's.
-    assert_eq!(
-        send(3, "203.0.113.9:5000", "198.51.100.3").await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        send(4, "203.0.113.9:5000", "198.51.100.4").await,
-        StatusCode::TOO_MANY_REQUESTS,
-        "the spoofed address is ignored"
-    );
-    assert_eq!(
-        send(5, "10.0.0.5:443", "198.51.100.3").await,
-        StatusCode::UNAUTHORIZED
-    );
+    let (refused, limited) = (StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS);
+    let ingress = "10.0.0.5:443";
+    let outsider = "203.0.113.9:5000";
+    // (peer, X-Forwarded-For, answer, why), in order: each refused delivery spends its client's
+    // one-request budget.
+    let cases = [
+        (
+            ingress,
+            "198.51.100.1",
+            refused,
+            "through the ingress: a first client",
+        ),
+        (
+            ingress,
+            "198.51.100.2",
+            refused,
+            "a second client, a bucket of its own",
+        ),
+        (
+            ingress,
+            "198.51.100.1",
+            limited,
+            "the first client's bucket is spent",
+        ),
+        (
+            outsider,
+            "198.51.100.3",
+            refused,
+            "an untrusted peer spends its own bucket",
+        ),
+        (
+            outsider,
+            "198.51.100.4",
+            limited,
+            "its spoofed address is ignored",
+        ),
+        (ingress, "198.51.100.3", refused, "and spent no one else's"),
+    ];
+    for (n, (peer, forwarded, expected, why)) in cases.into_iter().enumerate() {
+        let request = forwarded_request(&transcription(&format!("conv_f{n}")), peer, forwarded);
+        let response = tower::ServiceExt::oneshot(gateway.router.clone(), request)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected, "{why}");
+    }
 }
 
 fn signed_request(body: &[u8]) -> axum::http::Request<axum::body::Body> {

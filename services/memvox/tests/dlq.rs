@@ -3,12 +3,14 @@
 //! purged.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod support;
+
 use std::{process::Command, time::Duration};
 
-use memvox_bus::{BusBackend, EVENTS, Envelope, Message};
+use memvox_bus::{BusBackend, EVENTS};
 use memvox_config::Config;
 use memvox_runtime::App;
-use memvox_store::{EventStatus, NewEvent};
+use memvox_store::EventStatus;
 use rand::Rng;
 
 fn memvox(dir: &std::path::Path, prefix: &str, args: &[&str]) -> (bool, String) {
@@ -44,32 +46,17 @@ async fn poisoned_events_are_listed_replayed_and_purged() {
     config.bus.key_prefix = prefix.clone();
     config.bus.block_ms = 0;
     let app = App::build(config).await.unwrap();
-    let event = app
-        .store
-        .record_event(&NewEvent {
-            event_type: "post_call_transcription".into(),
-            conversation_id: "conv_poison".into(),
-            event_timestamp: 1,
-            payload: "{\"type\":\"post_call_transcription\",\"event_timestamp\":1,\"data\":{}}"
-                .into(),
-            received_at: 1,
-        })
-        .await
-        .unwrap();
-    let message = Message::EventAccepted {
-        event_id: event.id,
-        event_type: "post_call_transcription".into(),
-        conversation_id: "conv_poison".into(),
-    };
-    app.bus
-        .publish(EVENTS, &Envelope::new(message))
-        .await
-        .unwrap();
+    let event_id = support::accept(
+        &app,
+        "conv_poison",
+        "{\"type\":\"post_call_transcription\",\"event_timestamp\":1,\"data\":{}}".into(),
+    )
+    .await;
     let (worker, _) = memvox_extraction_worker::build(&app).unwrap();
     let report = worker.process_batch().await.unwrap();
     assert_eq!(report.dead_lettered, 1, "a malformed payload is permanent");
     assert_eq!(
-        app.store.get_event(event.id).await.unwrap().unwrap().status,
+        app.store.get_event(event_id).await.unwrap().unwrap().status,
         EventStatus::DeadLetter
     );
 
@@ -88,7 +75,7 @@ async fn poisoned_events_are_listed_replayed_and_purged() {
         "{replayed}"
     );
     assert_eq!(
-        app.store.get_event(event.id).await.unwrap().unwrap().status,
+        app.store.get_event(event_id).await.unwrap().unwrap().status,
         EventStatus::Pending
     );
     assert_eq!(
@@ -134,26 +121,7 @@ async fn a_message_that_crashes_its_worker_ends_in_the_dead_letters() {
         config.bus.backoff_max_ms,
     ) = (0, 0, 0);
     let app = App::build(config).await.unwrap();
-    let event = app
-        .store
-        .record_event(&NewEvent {
-            event_type: "post_call_transcription".into(),
-            conversation_id: "conv_crash".into(),
-            event_timestamp: 1,
-            payload: "{}".into(),
-            received_at: 1,
-        })
-        .await
-        .unwrap();
-    let message = Message::EventAccepted {
-        event_id: event.id,
-        event_type: "post_call_transcription".into(),
-        conversation_id: "conv_crash".into(),
-    };
-    app.bus
-        .publish(EVENTS, &Envelope::new(message))
-        .await
-        .unwrap();
+    let event_id = support::accept(&app, "conv_crash", "{}".into()).await;
     let group = memvox_extraction_worker::GROUP;
     app.bus.ensure_group(EVENTS, group).await.unwrap();
     let first = app
@@ -178,7 +146,7 @@ async fn a_message_that_crashes_its_worker_ends_in_the_dead_letters() {
         report.dead_lettered, 1,
         "the third delivery is over the limit"
     );
-    let row = app.store.get_event(event.id).await.unwrap().unwrap();
+    let row = app.store.get_event(event_id).await.unwrap().unwrap();
     assert_eq!(row.status, EventStatus::DeadLetter, "the row is marked");
     assert!(
         row.error_message
@@ -198,7 +166,7 @@ async fn a_message_that_crashes_its_worker_ends_in_the_dead_letters() {
     let (ok, replayed) = memvox(dir.path(), &prefix, &["dlq", "replay", "--all"]);
     assert!(ok, "{replayed}");
     assert_eq!(
-        app.store.get_event(event.id).await.unwrap().unwrap().status,
+        app.store.get_event(event_id).await.unwrap().unwrap().status,
         EventStatus::Pending,
         "replay reopens the row"
     );

@@ -40,8 +40,12 @@ impl RecallLog {
         Self { pending }
     }
 
-    /// Notes that `memories` were returned to `user_id`.
+    /// Notes that `memories` were returned to `user_id` (none: nothing to announce).
     pub fn record(&self, user_id: &str, memories: impl IntoIterator<Item = MemoryId>) {
+        let mut memories = memories.into_iter().peekable();
+        if memories.peek().is_none() {
+            return;
+        }
         if let Ok(mut pending) = self.pending.lock() {
             pending
                 .entry(user_id.to_owned())

@@ -228,11 +228,8 @@ async fn embed_query(state: &QueryState, query: &str) -> Result<Vec<f32>, ApiErr
 }
 
 /// Notes that `memories` were recalled, for reinforcement (announced with the caller's other
-/// recalls of the interval; nothing for none).
+/// recalls of the interval).
 fn announce_recall(state: &QueryState, user_id: &str, memories: &[MemoryView]) {
-    if memories.is_empty() {
-        return;
-    }
     state.recalls.record(user_id, memories.iter().map(|m| m.id));
 }
 
