@@ -99,8 +99,9 @@ impl<B: Backend> Erasure for B {
     }
 
     async fn is_erased(&self, subjects: &[Erased<'_>], now: UnixMillis) -> StoreResult<bool> {
+        let subjects: Vec<_> = subjects.iter().map(|s| (*s, i64::MIN)).collect();
         let mut conn = self.read().await?;
-        is_erased_in::<B::Sql>(&mut conn, &self.core().keyring, subjects, i64::MIN, now).await
+        is_erased_in::<B::Sql>(&mut conn, &self.core().keyring, &subjects, now).await
     }
 }
 

@@ -8,10 +8,10 @@ use memvox_crypto::Keyring;
 use crate::{
     LexicalKey, Memories, MemoryEdit, StoreError, StoreResult,
     backend::Backend,
-    dialect::{Conn, Dialect, expect_row, query},
+    dialect::{Conn, Dialect, Record, expect_row, query},
     encryption::columns,
     rows::memory_from_row,
-    sql,
+    sql::{self, INSERT_CHUNK},
     users::ensure_user_in,
     written::{Citation, Times, Written, conversation_fk_in, flush_written_in, index_terms_in},
 };
@@ -62,19 +62,24 @@ impl<B: Backend> MemoryEdits for B {
         let mut tx = self.begin().await?;
         let mut written = Written::default();
         let at = Times::now(now);
-        let stored = insert_memory_in::<B::Sql>(
+        let ids = insert_memories_in::<B::Sql>(
             &mut tx,
             &core.keyring,
             &core.lexical,
             &mut written,
-            memory,
+            &[memory],
             at,
             "manual",
         )
         .await?;
         flush_written_in::<B::Sql>(&mut tx, &mut written).await?;
+        let row = query::<B::Sql>(sql::SELECT_MEMORY)
+            .bind(ids[0])
+            .bind(&memory.user_id)
+            .fetch_one(&mut tx)
+            .await?;
         tx.commit().await?;
-        Ok(stored)
+        memory_from_row(&core.keyring, &row)
     }
 
     async fn edit_memory(
@@ -186,68 +191,117 @@ impl<B: Backend> MemoryEdits for B {
     }
 }
 
-/// Inserts a memory inside an open transaction; `extraction_type` labels its link to the
-/// conversation it came from (`auto` or `manual`).
-pub(crate) async fn insert_memory_in<D: Dialect>(
+/// Inserts memories inside an open transaction with one multi-row statement per chunk; returns
+/// their ids in `memories` order. `extraction_type` labels their links to the conversations
+/// they came from (`auto` or `manual`); each is stamped with `at.said`.
+pub(crate) async fn insert_memories_in<D: Dialect>(
     conn: &mut Conn<D>,
     keyring: &Keyring,
     lexical: &LexicalKey,
     written: &mut Written,
-    memory: &NewMemory,
+    memories: &[&NewMemory],
     at: Times,
     extraction_type: &str,
-) -> StoreResult<Memory> {
-    if memory.content.trim().is_empty() {
-        return Err(StoreError::Invalid("memory content is empty".into()));
+) -> StoreResult<Vec<MemoryId>> {
+    let mut ids = Vec::with_capacity(memories.len());
+    for chunk in memories.chunks(INSERT_CHUNK) {
+        let mut conversation_fks = Vec::with_capacity(chunk.len());
+        for memory in chunk {
+            if memory.content.trim().is_empty() {
+                return Err(StoreError::Invalid("memory content is empty".into()));
+            }
+            ensure_user_in::<D>(conn, written, &memory.user_id, at.said).await?;
+            conversation_fks.push(cited_conversation_in::<D>(conn, written, memory).await?);
+        }
+        let statement = format!(
+            "INSERT INTO memories (user_id, content, content_fingerprint, sector, salience, \
+             decay_per_day, state, last_seen_at, source_conversation, source_turns, created_at, \
+             updated_at) VALUES {} RETURNING id",
+            memory_rows(chunk.len())
+        );
+        let mut insert = query::<D>(statement);
+        for memory in chunk {
+            let provenance = memory.provenance.as_ref();
+            let context = columns::MEMORY_CONTENT.at(&memory.user_id);
+            insert = insert
+                .bind(&memory.user_id)
+                .bind(keyring.encrypt(&memory.content, context)?)
+                .bind(keyring.fingerprint(&memory.content))
+                .bind(memory.sector.as_str())
+                .bind(memory.salience.clamp(0.0, 1.0))
+                .bind(memory.sector.default_decay_per_day())
+                .bind(at.said)
+                .bind(provenance.map(|p| p.conversation_id.clone()))
+                .bind(provenance.map(|p| serde_json::json!(p.turn_indexes).to_string()))
+                .bind(at.now);
+        }
+        // Ids are assigned in `VALUES` order within one statement (SQLite's next rowid, a
+        // PostgreSQL sequence's next value per row), whatever order `RETURNING` gives them in.
+        let mut chunk_ids = insert
+            .fetch_all(conn)
+            .await?
+            .iter()
+            .map(|row| row.value::<MemoryId>("id"))
+            .collect::<StoreResult<Vec<_>>>()?;
+        chunk_ids.sort_unstable();
+        if chunk_ids.len() != chunk.len() {
+            return Err(StoreError::Corrupt(format!(
+                "{} memories inserted, {} ids returned",
+                chunk.len(),
+                chunk_ids.len()
+            )));
+        }
+        for ((memory, id), fk) in chunk.iter().zip(&chunk_ids).zip(conversation_fks) {
+            let terms = lexical.memory_terms(&memory.user_id, &memory.content);
+            written.index_terms(*id, &memory.user_id, terms);
+            if let (Some(fk), Some(provenance)) = (fk, &memory.provenance) {
+                written.cite(Citation::new(fk, *id, extraction_type, provenance, at.said));
+            }
+        }
+        ids.extend(chunk_ids);
     }
-    ensure_user_in::<D>(conn, written, &memory.user_id, at.said).await?;
-    let conversation_fk = match &memory.provenance {
-        Some(provenance) => Some(
-            conversation_fk_in::<D>(conn, written, &provenance.conversation_id)
-                .await?
-                .ok_or_else(|| {
-                    StoreError::Invalid(format!(
-                        "memory cites conversation {} which is not recorded",
-                        provenance.conversation_id
-                    ))
-                })?,
-        ),
-        None => None,
+    Ok(ids)
+}
+
+/// `count` rows of a memory insert's ten values: user, content, fingerprint, sector,
+/// salience, decay, said-at (also its creation time), conversation, turns, now.
+fn memory_rows(count: usize) -> String {
+    (0..count)
+        .map(|row| {
+            let p = |i: usize| format!("${}", row * 10 + i);
+            format!(
+                "({}, {}, {}, {}, {}, {}, 'active', {}, {}, {}, {}, {})",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                p(8),
+                p(9),
+                p(7),
+                p(10)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The row id of the conversation `memory` cites, which must have been recorded.
+async fn cited_conversation_in<D: Dialect>(
+    conn: &mut Conn<D>,
+    written: &mut Written,
+    memory: &NewMemory,
+) -> StoreResult<Option<i64>> {
+    let Some(provenance) = &memory.provenance else {
+        return Ok(None);
     };
-    let turns_json = memory
-        .provenance
-        .as_ref()
-        .map(|p| serde_json::json!(p.turn_indexes).to_string());
-    let sealed = keyring.encrypt(&memory.content, columns::MEMORY_CONTENT.at(&memory.user_id))?;
-    let row = query::<D>(sql::INSERT_MEMORY)
-        .bind(&memory.user_id)
-        .bind(&sealed)
-        .bind(keyring.fingerprint(&memory.content))
-        .bind(memory.sector.as_str())
-        .bind(memory.salience.clamp(0.0, 1.0))
-        .bind(memory.sector.default_decay_per_day())
-        .bind(at.said)
-        .bind(
-            memory
-                .provenance
-                .as_ref()
-                .map(|p| p.conversation_id.clone()),
-        )
-        .bind(&turns_json)
-        .bind(at.now)
-        .fetch_one(conn)
-        .await?;
-    let stored = memory_from_row(keyring, &row)?;
-    let terms = lexical.memory_terms(&memory.user_id, &memory.content);
-    written.index_terms(stored.id, &memory.user_id, terms);
-    if let (Some(fk), Some(provenance)) = (conversation_fk, &memory.provenance) {
-        written.cite(Citation::new(
-            fk,
-            stored.id,
-            extraction_type,
-            provenance,
-            at.said,
-        ));
-    }
-    Ok(stored)
+    let fk = conversation_fk_in::<D>(conn, written, &provenance.conversation_id).await?;
+    fk.map(Some).ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "memory cites conversation {} which is not recorded",
+            provenance.conversation_id
+        ))
+    })
 }

@@ -131,14 +131,6 @@ pub fn for_sqlite(sql: impl Into<Cow<'static, str>>) -> AssertSqlSafe<Cow<'stati
     AssertSqlSafe(Cow::Owned(to_sqlite(&sql.into())))
 }
 
-/// Inserts an active memory; returns it.
-pub const INSERT_MEMORY: &str = concat!(
-    "INSERT INTO memories (user_id, content, content_fingerprint, sector, salience, \
-     decay_per_day, state, last_seen_at, source_conversation, source_turns, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $7, $10) RETURNING ",
-    returned_memory_columns!()
-);
-
 /// One of a user's memories.
 pub const SELECT_MEMORY: &str = concat!(
     "SELECT ",

@@ -78,9 +78,6 @@ pub(crate) fn mentions(payload: &str, values: &HashSet<String>) -> bool {
 /// Deletes one raw event.
 pub(crate) const DELETE_EVENT: &str = "DELETE FROM webhook_events WHERE id = $1";
 
-/// When a raw event arrived.
-const SELECT_EVENT_RECEIVED: &str = "SELECT received_at FROM webhook_events WHERE id = $1";
-
 /// Records a tombstone (an existing one stands).
 const INSERT_TOMBSTONE: &str = "INSERT INTO erasure_tombstones \
      (digest, created_at, expires_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING";
@@ -118,37 +115,28 @@ pub(crate) async fn commit_erased_in<D: Dialect>(
     keyring: &Keyring,
     lifetime_days: Option<u64>,
     commit: &ExtractionCommit,
+    received_at: UnixMillis,
 ) -> StoreResult<bool> {
     let Some(call) = &commit.call else {
         return Ok(false);
     };
-    let conversation = [Erased::Conversation(&call.conversation.conversation_id)];
-    let mut callers: Vec<_> = call
-        .conversation
-        .user_id
-        .as_deref()
-        .map(Erased::User)
-        .into_iter()
-        .collect();
-    if let Some((number, user_id)) = &commit.bind_caller {
-        callers.push(Erased::Number(number));
-        callers.push(Erased::User(user_id));
+    let conversation = Erased::Conversation(&call.conversation.conversation_id);
+    let mut subjects = vec![(conversation, i64::MIN)];
+    if let Some(user_id) = &call.conversation.user_id {
+        subjects.push((Erased::User(user_id), received_at));
     }
-    let received_at: i64 = query::<D>(SELECT_EVENT_RECEIVED)
-        .bind(commit.event_id)
-        .fetch_one(conn)
-        .await?
-        .value_at(0)?;
-    let erased = is_erased_in::<D>(conn, keyring, &conversation, i64::MIN, commit.now).await?
-        || is_erased_in::<D>(conn, keyring, &callers, received_at, commit.now).await?;
-    if !erased {
+    if let Some((number, user_id)) = &commit.bind_caller {
+        subjects.push((Erased::Number(number), received_at));
+        subjects.push((Erased::User(user_id), received_at));
+    }
+    if !is_erased_in::<D>(conn, keyring, &subjects, commit.now).await? {
         return Ok(false);
     }
     query::<D>(DELETE_EVENT)
         .bind(commit.event_id)
         .execute(conn)
         .await?;
-    tombstone_in::<D>(conn, keyring, lifetime_days, &conversation, commit.now).await?;
+    tombstone_in::<D>(conn, keyring, lifetime_days, &[conversation], commit.now).await?;
     Ok(true)
 }
 
@@ -162,52 +150,56 @@ pub(crate) async fn unerased_invocations_in<'c, D: Dialect>(
     let mut kept = Vec::with_capacity(calls.len());
     for call in calls {
         let at = call.created_at;
-        let conversation: Vec<_> = call
-            .conversation_id
-            .as_deref()
-            .map(Erased::Conversation)
+        let subjects: Vec<_> = (call.conversation_id.as_deref())
+            .map(|id| (Erased::Conversation(id), i64::MIN))
             .into_iter()
+            .chain(call.user_id.as_deref().map(|id| (Erased::User(id), at)))
             .collect();
-        let user: Vec<_> = call
-            .user_id
-            .as_deref()
-            .map(Erased::User)
-            .into_iter()
-            .collect();
-        let erased = is_erased_in::<D>(conn, keyring, &conversation, i64::MIN, at).await?
-            || is_erased_in::<D>(conn, keyring, &user, at, at).await?;
-        if !erased {
+        if !is_erased_in::<D>(conn, keyring, &subjects, at).await? {
             kept.push(call);
         }
     }
     Ok(kept)
 }
 
-/// Whether any of `subjects` has a tombstone made at or after `since` and alive at `now`, read
-/// on `conn`.
+/// Whether any of `subjects` has a tombstone alive at `now` and made at or after the time
+/// paired with it (`i64::MIN`: whenever), read on `conn` with one statement.
 pub(crate) async fn is_erased_in<D: Dialect>(
     conn: &mut Conn<D>,
     keyring: &Keyring,
-    subjects: &[Erased<'_>],
-    since: UnixMillis,
+    subjects: &[(Erased<'_>, UnixMillis)],
     now: UnixMillis,
 ) -> StoreResult<bool> {
     if subjects.is_empty() {
         return Ok(false);
     }
-    let statement = format!(
-        "SELECT 1 AS hit FROM erasure_tombstones WHERE (expires_at IS NULL OR expires_at > $1) \
-         AND created_at >= $2 AND digest IN ({}) LIMIT 1",
-        sql::placeholders(3, subjects.len())
-    );
-    let hit = subjects
+    let wanted: Vec<(String, UnixMillis)> = subjects
         .iter()
-        .fold(query::<D>(statement).bind(now).bind(since), |q, subject| {
-            q.bind(subject.digest(keyring))
+        .map(|(subject, since)| (subject.digest(keyring), *since))
+        .collect();
+    let statement = format!(
+        "SELECT digest, created_at FROM erasure_tombstones \
+         WHERE (expires_at IS NULL OR expires_at > $1) AND digest IN ({})",
+        sql::placeholders(2, wanted.len())
+    );
+    let rows = wanted
+        .iter()
+        .fold(query::<D>(statement).bind(now), |q, (digest, _)| {
+            q.bind(digest)
         })
-        .fetch_optional(conn)
+        .fetch_all(conn)
         .await?;
-    Ok(hit.is_some())
+    for row in rows {
+        let digest: String = row.value("digest")?;
+        let created_at: UnixMillis = row.value("created_at")?;
+        if wanted
+            .iter()
+            .any(|(wanted, since)| *wanted == digest && created_at >= *since)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]

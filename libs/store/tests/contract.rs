@@ -1132,10 +1132,13 @@ async fn extraction_updates_supersedes_and_reinforces(store: &dyn Store) {
             call: Some(second),
             bind_caller: None,
             memories: vec![
+                PlannedMemory::Add(sourced("u1", "Has a dog named Rex", "conv_2", 0)),
+                PlannedMemory::Add(sourced("u1", "Works as a nurse", "conv_2", 2)),
                 PlannedMemory::Supersede {
                     target: denver.id,
                     replacement: sourced("u1", "Lives in Austin", "conv_2", 1),
                 },
+                PlannedMemory::Add(sourced("u1", "Likes jazz", "conv_2", 3)),
                 PlannedMemory::Update {
                     target: email.id,
                     memory: sourced("u1", "Prefers email, not phone", "conv_2", 3),
@@ -1158,14 +1161,41 @@ async fn extraction_updates_supersedes_and_reinforces(store: &dyn Store) {
         .unwrap();
     assert_eq!(
         outcome.memory_ids.len(),
-        3,
+        6,
         "a vanished reinforce target is skipped"
     );
+    // Additions written together keep their places among the other changes.
+    let mut contents = Vec::new();
+    for id in &outcome.memory_ids {
+        let memory = store.get_memory("u1", *id).await.unwrap().unwrap();
+        contents.push(memory.content);
+    }
+    assert_eq!(
+        contents,
+        [
+            "Has a dog named Rex",
+            "Works as a nurse",
+            "Lives in Austin",
+            "Likes jazz",
+            "Prefers email, not phone",
+            "Drinks tea"
+        ]
+    );
+    let nurse = store
+        .get_memory("u1", outcome.memory_ids[1])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        nurse.created_at, later,
+        "an addition carries the call's time"
+    );
+    assert_eq!(nurse.provenance.unwrap().turn_indexes, [2]);
 
     let old = store.get_memory("u1", denver.id).await.unwrap().unwrap();
-    assert_eq!(old.superseded_by, Some(outcome.memory_ids[0]));
+    assert_eq!(old.superseded_by, Some(outcome.memory_ids[2]));
     let austin = store
-        .get_memory("u1", outcome.memory_ids[0])
+        .get_memory("u1", outcome.memory_ids[2])
         .await
         .unwrap()
         .unwrap();

@@ -5,6 +5,7 @@
 mod plan;
 
 use async_trait::async_trait;
+use memvox_core::UnixMillis;
 
 use crate::{
     ExtractionCommit, ExtractionOutcome, StoreError, StoreResult,
@@ -17,9 +18,11 @@ use crate::{
     written::{Times, Written, flush_written_in},
 };
 
-/// Claims an event for processing: only one transaction can move it out of `pending`.
+/// Claims an event for processing, returning when it arrived: only one transaction can move it
+/// out of `pending`.
 const CLAIM_EVENT: &str = "UPDATE webhook_events SET status = 'completed', processed_at = $1, \
-     attempts = attempts + 1, error_message = NULL WHERE id = $2 AND status = 'pending'";
+     attempts = attempts + 1, error_message = NULL WHERE id = $2 AND status = 'pending' \
+     RETURNING received_at";
 
 /// An event's status and the memory ids its commit produced.
 const SELECT_EVENT_RESULT: &str =
@@ -87,12 +90,13 @@ async fn apply_extraction_in<D: Dialect>(
     let claimed = query::<D>(CLAIM_EVENT)
         .bind(now)
         .bind(commit.event_id)
-        .execute(conn)
+        .fetch_optional(conn)
         .await?;
-    if claimed == 0 {
+    let Some(claimed) = claimed else {
         return already_applied::<D>(conn, commit).await;
-    }
-    if commit_erased_in::<D>(conn, keyring, core.tombstone_days, commit).await? {
+    };
+    let received_at: UnixMillis = claimed.value("received_at")?;
+    if commit_erased_in::<D>(conn, keyring, core.tombstone_days, commit, received_at).await? {
         return Ok(ExtractionOutcome {
             memory_ids: Vec::new(),
             already_applied: false,
@@ -112,14 +116,8 @@ async fn apply_extraction_in<D: Dialect>(
             .map_or(now, |c| c.conversation.started_at),
         now,
     };
-    let mut memory_ids = Vec::with_capacity(commit.memories.len() + commit.episodes.len());
-    for planned in &commit.memories {
-        if let Some(id) =
-            plan::apply_plan_in::<D>(conn, keyring, lexical, written, planned, at).await?
-        {
-            memory_ids.push(id);
-        }
-    }
+    let mut memory_ids =
+        plan::apply_plans_in::<D>(conn, keyring, lexical, written, &commit.memories, at).await?;
     if let Some(call) = &commit.call
         && let Some(user_id) = &call.conversation.user_id
     {

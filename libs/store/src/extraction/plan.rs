@@ -8,7 +8,7 @@ use crate::{
     LexicalKey, PlannedMemory, StoreResult,
     dialect::{Conn, Dialect, query},
     encryption::columns,
-    memory_edits::insert_memory_in,
+    memory_edits::insert_memories_in,
     rows::memory_from_row,
     sql,
     written::{Times, Written, cite_in},
@@ -28,9 +28,40 @@ const UPDATE_SALIENCE_BUMP: f64 = 0.05;
 /// Salience added when a call confirms a memory unchanged.
 const REINFORCE_SALIENCE_BUMP: f64 = 0.05;
 
+/// Applies an event's planned memory changes, in order, inside the extraction transaction;
+/// returns the memories they produced or touched (a change whose target no longer exists gives
+/// none). Consecutive additions are inserted together, with one statement.
+pub(super) async fn apply_plans_in<D: Dialect>(
+    conn: &mut Conn<D>,
+    keyring: &Keyring,
+    lexical: &LexicalKey,
+    written: &mut Written,
+    plans: &[PlannedMemory],
+    at: Times,
+) -> StoreResult<Vec<MemoryId>> {
+    let mut ids = Vec::with_capacity(plans.len());
+    let mut additions = Vec::new();
+    for plan in plans {
+        if let PlannedMemory::Add(memory) = plan {
+            additions.push(memory);
+            continue;
+        }
+        ids.extend(
+            insert_memories_in::<D>(conn, keyring, lexical, written, &additions, at, "auto")
+                .await?,
+        );
+        additions.clear();
+        ids.extend(apply_plan_in::<D>(conn, keyring, lexical, written, plan, at).await?);
+    }
+    ids.extend(
+        insert_memories_in::<D>(conn, keyring, lexical, written, &additions, at, "auto").await?,
+    );
+    Ok(ids)
+}
+
 /// Applies one planned memory change inside the extraction transaction; returns the memory it
 /// produced or touched (`None` when its target no longer exists).
-pub(super) async fn apply_plan_in<D: Dialect>(
+async fn apply_plan_in<D: Dialect>(
     conn: &mut Conn<D>,
     keyring: &Keyring,
     lexical: &LexicalKey,
@@ -41,8 +72,9 @@ pub(super) async fn apply_plan_in<D: Dialect>(
     match plan {
         PlannedMemory::Add(memory) => {
             let added =
-                insert_memory_in::<D>(conn, keyring, lexical, written, memory, at, "auto").await?;
-            Ok(Some(added.id))
+                insert_memories_in::<D>(conn, keyring, lexical, written, &[memory], at, "auto")
+                    .await?;
+            Ok(added.first().copied())
         }
         PlannedMemory::Update { target, memory } => {
             update_in::<D>(conn, keyring, lexical, written, *target, memory, at)
@@ -53,17 +85,24 @@ pub(super) async fn apply_plan_in<D: Dialect>(
             target,
             replacement,
         } => {
-            let new =
-                insert_memory_in::<D>(conn, keyring, lexical, written, replacement, at, "auto")
-                    .await?;
+            let new = insert_memories_in::<D>(
+                conn,
+                keyring,
+                lexical,
+                written,
+                &[replacement],
+                at,
+                "auto",
+            )
+            .await?;
             query::<D>(sql::SUPERSEDE_MEMORY)
-                .bind(new.id)
+                .bind(new[0])
                 .bind(at.said)
                 .bind(*target)
                 .bind(&replacement.user_id)
                 .execute(conn)
                 .await?;
-            Ok(Some(new.id))
+            Ok(Some(new[0]))
         }
         PlannedMemory::Reinforce {
             user_id,
@@ -117,8 +156,8 @@ async fn update_in<D: Dialect>(
         .transpose()?
     else {
         let added =
-            insert_memory_in::<D>(conn, keyring, lexical, written, memory, at, "auto").await?;
-        return Ok(added.id);
+            insert_memories_in::<D>(conn, keyring, lexical, written, &[memory], at, "auto").await?;
+        return Ok(added[0]);
     };
     let conversation_id = memory
         .provenance
