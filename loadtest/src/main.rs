@@ -4,10 +4,12 @@
 //! rate (latency from the intended send time) and closed-loop at a fixed concurrency, records HDR
 //! histograms, prints p50/p95/p99/max and throughput per scenario and writes them as JSON.
 //!
-//! Scenario `ack`: the post-call acknowledgement. The gateway router (SQLite in a temporary
-//! directory, in-process bus or `--redis`) and a bare axum handler returning the same 200 run in
-//! this process on loopback ports and receive the same traffic in the same run; the ratio of
-//! their figures is what this machine says the gateway costs. Target: p99 < 5 ms at 1,000 req/s.
+//! Scenario `ack`: the post-call acknowledgement. A running memvox (`--target URL`: `memvox
+//! serve` with its workers draining the calls, or a gateway in front of separate workers) or,
+//! without it, the gateway router alone (SQLite in a temporary directory, in-process bus or
+//! `--redis`) and a bare axum handler returning the same 200 in this process receive the same
+//! traffic in the same run; the ratio of their figures is what this machine says memvox costs.
+//! Target: p99 < 5 ms at 1,000 req/s.
 //!
 //! Scenario `query`: memory-query and conversation-init over a bulk-seeded population of
 //! 100,000 users with heavy-tailed memory counts (see `query.rs`). Target: p99 < 10 ms for both
@@ -20,6 +22,7 @@ mod query;
 mod report;
 mod scenarios;
 mod seed;
+mod server;
 mod targets;
 mod traffic;
 
@@ -96,6 +99,17 @@ pub struct QueryArgs {
 /// Options of the `ack` scenario.
 #[derive(Debug, Clone, Args)]
 pub struct AckArgs {
+    /// A running memvox to drive instead of an in-process gateway (e.g. `memvox serve` at
+    /// `http://127.0.0.1:8080`); its workers drain the calls while it is measured, and the run
+    /// reports how long they took to finish once the load stopped.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The webhook secret of the `--target` server (its `gateway.webhook_secrets`).
+    #[arg(long, env = "MEMVOX_LOADTEST_WEBHOOK_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// How long to wait for a `--target` server's backlog to drain, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub drain_timeout: u64,
     /// Open-loop rate, requests per second (sent to each target).
     #[arg(long, default_value_t = 1_000)]
     pub rate: u64,

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::AckArgs;
 use crate::drive::{closed_loop, open_loop, send};
 use crate::report::{Summary, print_header};
+use crate::server::Server;
 use crate::targets::{Target, start_bare, start_gateway};
 use crate::traffic::Generator;
 
@@ -16,16 +17,39 @@ const WARMUP_REQUESTS: usize = 500;
 
 /// The `ack` scenario: see the crate documentation.
 pub async fn ack(args: AckArgs) -> anyhow::Result<()> {
-    let secret = format!("wsec_load_{:016x}", rand::random::<u64>());
-    let (gateway, backends) =
-        start_gateway(&secret, args.redis.as_deref(), args.store_connections).await?;
-    let bare = start_bare().await?;
-    let targets = [gateway, bare];
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(4_096)
         .pool_idle_timeout(Duration::from_secs(60))
         .build()?;
-    let mut generator = Generator::new(&secret, args.callers, args.seed);
+    let server = args.target.as_deref().map(Server::new);
+    let (tested, secret, backends, seed) = match &server {
+        Some(server) => {
+            let secret = args.secret.clone().context(
+                "--target needs the server's webhook secret: --secret or \
+                 MEMVOX_LOADTEST_WEBHOOK_SECRET",
+            )?;
+            // A running server keeps what earlier runs sent: fresh conversation ids each run.
+            (
+                server.target(),
+                secret,
+                None,
+                args.seed ^ rand::random::<u64>(),
+            )
+        }
+        None => {
+            let secret = format!("wsec_load_{:016x}", rand::random::<u64>());
+            let (gateway, backends) =
+                start_gateway(&secret, args.redis.as_deref(), args.store_connections).await?;
+            (gateway, secret, Some(backends), args.seed)
+        }
+    };
+    let baseline = match &server {
+        Some(server) => Some(server.progress(&client).await?),
+        None => None,
+    };
+    let bare = start_bare().await?;
+    let targets = [tested, bare];
+    let mut generator = Generator::new(&secret, args.callers, seed);
     warm_up(&client, &targets, &mut generator).await?;
 
     let count = usize::try_from(args.rate * args.seconds)?;
@@ -46,7 +70,7 @@ pub async fn ack(args: AckArgs) -> anyhow::Result<()> {
                 &secret,
                 args.concurrency,
                 args.seconds,
-                args.seed,
+                seed,
             )
             .await;
             let mut summary = Summary::new("ack", "closed", target.name, &recorded);
@@ -54,25 +78,48 @@ pub async fn ack(args: AckArgs) -> anyhow::Result<()> {
             summaries.push(summary);
         }
     }
-    backends.cleanup().await?;
-
-    let bus = if args.redis.is_some() {
-        "redis"
-    } else {
-        "in_process"
+    if let Some(backends) = backends {
+        backends.cleanup().await?;
+    }
+    let drained = match (&server, baseline) {
+        (Some(server), Some(baseline)) => {
+            let accepted = WARMUP_REQUESTS as u64
+                + summaries
+                    .iter()
+                    .filter(|s| s.target == targets[0].name)
+                    .map(|s| s.ok)
+                    .sum::<u64>();
+            let timeout = Duration::from_secs(args.drain_timeout);
+            Some(server.drain(&client, baseline, accepted, timeout).await?)
+        }
+        _ => None,
     };
-    println!("scenario ack: gateway (SQLite, {bus} bus) vs bare axum handler, loopback");
+
+    let tested = match (&args.target, &args.redis) {
+        (Some(url), _) => format!("the server at {url}, its workers draining the calls"),
+        (None, Some(_)) => "the gateway router (SQLite, redis bus)".to_owned(),
+        (None, None) => "the gateway router (SQLite, in_process bus)".to_owned(),
+    };
+    println!("scenario ack: {tested} vs bare axum handler, loopback");
     print_header();
     summaries.iter().for_each(Summary::print);
-    let ratios = ratios(&summaries);
+    let ratios = ratios(&summaries, targets[0].name);
     println!(
-        "ratios gateway/bare: {ratios}\nopen-loop scheduler max lag: {:.3} ms",
+        "ratios {}/bare: {ratios}\nopen-loop scheduler max lag: {:.3} ms",
+        targets[0].name,
         lag.as_secs_f64() * 1000.0
     );
+    if let Some(drained) = drained {
+        println!(
+            "backlog after the load: every call extracted {:.1} s later, streams empty {:.1} s later \
+             (gauges refresh every 5 s)",
+            drained.extracted_s, drained.settled_s
+        );
+    }
     let output = json!({
         "scenario": "ack",
-        "bus": bus,
-        "store": "sqlite",
+        "tested": tested,
+        "drained": drained,
         "store_connections": args.store_connections,
         "machine": { "cpus": std::thread::available_parallelism().map_or(0, usize::from) },
         "seconds": args.seconds,
@@ -107,8 +154,8 @@ async fn warm_up(
     Ok(())
 }
 
-/// Gateway figures divided by bare-handler figures, per mode.
-fn ratios(summaries: &[Summary]) -> serde_json::Value {
+/// The tested target's figures divided by the bare handler's, per mode.
+fn ratios(summaries: &[Summary], tested: &str) -> serde_json::Value {
     let find = |mode: &str, target: &str| {
         summaries
             .iter()
@@ -116,7 +163,7 @@ fn ratios(summaries: &[Summary]) -> serde_json::Value {
     };
     let mut ratios = serde_json::Map::new();
     for mode in ["open", "closed"] {
-        if let (Some(gateway), Some(bare)) = (find(mode, "gateway"), find(mode, "bare")) {
+        if let (Some(gateway), Some(bare)) = (find(mode, tested), find(mode, "bare")) {
             ratios.insert(
                 mode.to_owned(),
                 json!({

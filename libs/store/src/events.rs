@@ -3,11 +3,12 @@
 
 use async_trait::async_trait;
 use memvox_core::UnixMillis;
+use memvox_crypto::Keyring;
 
 use crate::{
     Erased, EventStatus, NewEvent, RecordedEvent, StoreError, StoreResult, StoredEvent,
     backend::Backend,
-    dialect::{Record, query},
+    dialect::{Conn, Dialect, Record, query},
     encryption::columns,
     rows::event_from_row,
     sql::{self, INSERT_CHUNK},
@@ -66,6 +67,12 @@ pub trait Events: Send + Sync {
     /// erased conversation is refused with [`StoreError::Erased`] and nothing is stored.
     async fn record_event(&self, event: &NewEvent) -> StoreResult<RecordedEvent>;
 
+    /// Stores several raw webhook events in one transaction (a group commit: concurrent
+    /// deliveries pay for one write transaction together), each as [`Events::record_event`]
+    /// would; `None` for an event its conversation's tombstone refused. If the transaction
+    /// fails, none is stored and the error is returned.
+    async fn record_events(&self, events: &[NewEvent]) -> StoreResult<Vec<Option<RecordedEvent>>>;
+
     /// Reads a raw event.
     async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>>;
 
@@ -102,40 +109,24 @@ pub trait Events: Send + Sync {
 #[async_trait]
 impl<B: Backend> Events for B {
     async fn record_event(&self, event: &NewEvent) -> StoreResult<RecordedEvent> {
-        let keyring = &self.core().keyring;
-        let payload = keyring.encrypt(
-            &event.payload,
-            columns::EVENT_PAYLOAD.at(&event.conversation_id),
-        )?;
-        let tombstone = Erased::Conversation(&event.conversation_id);
-        let inserted = query::<B::Sql>(INSERT_EVENT)
-            .bind(&event.event_type)
-            .bind(&event.conversation_id)
-            .bind(event.event_timestamp)
-            .bind(&payload)
-            .bind(event.received_at)
-            .bind(tombstone.digest(keyring))
-            .fetch_optional(&mut *self.write().await?)
-            .await?;
-        if let Some(row) = inserted {
-            return Ok(RecordedEvent {
-                id: row.value("id")?,
-                inserted: true,
-            });
-        }
-        // Neither inserted nor there: the conversation's tombstone refused it.
-        let row = query::<B::Sql>(SELECT_EVENT_ID)
-            .bind(&event.event_type)
-            .bind(&event.conversation_id)
-            .fetch_optional(&mut *self.write().await?)
+        self.record_events(std::slice::from_ref(event))
             .await?
+            .pop()
+            .flatten()
             .ok_or_else(|| StoreError::Erased {
                 what: "the event's conversation".to_owned(),
-            })?;
-        Ok(RecordedEvent {
-            id: row.value("id")?,
-            inserted: false,
-        })
+            })
+    }
+
+    async fn record_events(&self, events: &[NewEvent]) -> StoreResult<Vec<Option<RecordedEvent>>> {
+        let keyring = &self.core().keyring;
+        let mut tx = self.begin().await?;
+        let mut recorded = Vec::with_capacity(events.len());
+        for event in events {
+            recorded.push(record_event_in::<B::Sql>(&mut tx, keyring, event).await?);
+        }
+        tx.commit().await?;
+        Ok(recorded)
     }
 
     async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>> {
@@ -212,4 +203,47 @@ impl<B: Backend> Events for B {
             .await?;
         Ok(())
     }
+}
+
+/// Stores a raw event inside an open transaction: its id and whether this inserted it, or
+/// `None` when its conversation's tombstone refused it.
+async fn record_event_in<D: Dialect>(
+    conn: &mut Conn<D>,
+    keyring: &Keyring,
+    event: &NewEvent,
+) -> StoreResult<Option<RecordedEvent>> {
+    let payload = keyring.encrypt(
+        &event.payload,
+        columns::EVENT_PAYLOAD.at(&event.conversation_id),
+    )?;
+    let tombstone = Erased::Conversation(&event.conversation_id);
+    let inserted = query::<D>(INSERT_EVENT)
+        .bind(&event.event_type)
+        .bind(&event.conversation_id)
+        .bind(event.event_timestamp)
+        .bind(&payload)
+        .bind(event.received_at)
+        .bind(tombstone.digest(keyring))
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(row) = inserted {
+        return Ok(Some(RecordedEvent {
+            id: row.value("id")?,
+            inserted: true,
+        }));
+    }
+    // Neither inserted nor there: the conversation's tombstone refused it.
+    let existing = query::<D>(SELECT_EVENT_ID)
+        .bind(&event.event_type)
+        .bind(&event.conversation_id)
+        .fetch_optional(conn)
+        .await?;
+    existing
+        .map(|row| {
+            Ok(RecordedEvent {
+                id: row.value("id")?,
+                inserted: false,
+            })
+        })
+        .transpose()
 }

@@ -156,6 +156,26 @@ async fn raw_events_are_idempotent_and_reconcilable(store: &dyn Store) {
     other_type.event_type = "post_call_audio".into();
     assert!(store.record_event(&other_type).await.unwrap().inserted);
 
+    // A group of deliveries in one transaction: new ones, an earlier one, one twice.
+    let group = store
+        .record_events(&[
+            event("conv_g1", NOW),
+            event("conv_a", NOW + 20),
+            event("conv_g2", NOW),
+            event("conv_g1", NOW + 30),
+        ])
+        .await
+        .unwrap();
+    let group: Vec<_> = group.into_iter().map(Option::unwrap).collect();
+    assert!(group[0].inserted && group[2].inserted && group[0].id != group[2].id);
+    assert_eq!((group[1].id, group[1].inserted), (first.id, false));
+    assert_eq!(
+        (group[3].id, group[3].inserted),
+        (group[0].id, false),
+        "a delivery repeated within the group is a duplicate of its first"
+    );
+    assert!(store.record_events(&[]).await.unwrap().is_empty());
+
     let stored = store.get_event(first.id).await.unwrap().unwrap();
     assert_eq!(stored.status, EventStatus::Pending);
     assert_eq!(stored.received_at, NOW, "the duplicate changed nothing");

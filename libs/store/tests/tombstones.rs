@@ -148,6 +148,21 @@ async fn erasure_takes_open_events_and_refuses_them_again(store: &dyn Store) {
         Erased::User("erase_not"),
     ];
     assert!(!store.is_erased(&untouched, NOW + 2).await.unwrap());
+    // A group of deliveries: the tombstoned one is refused, the others stored or found.
+    let group = store
+        .record_events(&[
+            event("conv_new", Some(NUMBER), None),
+            event("conv_pending", Some(NUMBER), None),
+            event("conv_other", None, None),
+        ])
+        .await
+        .unwrap();
+    assert!(group[0].is_some_and(|r| r.inserted), "{group:?}");
+    assert!(group[1].is_none(), "tombstoned: {group:?}");
+    assert_eq!(
+        group[2].map(|r| (r.id, r.inserted)),
+        Some((other.id, false))
+    );
     assert!(store.get_user("erase").await.unwrap().is_none());
     assert!(store.user_for_caller(NUMBER).await.unwrap().is_none());
 }

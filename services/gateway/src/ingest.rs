@@ -1,4 +1,5 @@
-//! The durable part of accepting an event: row, then publish; the published mark comes after.
+//! The durable part of accepting an event: row (stored with concurrent deliveries in one
+//! transaction, see `group_commit`), then publish; the published mark comes after.
 //!
 //! Order matters. The row is written first and is the source of truth: once it is committed the
 //! delivery can be acknowledged, whatever happens to the bus. A publish failure is logged and
@@ -42,7 +43,7 @@ pub(crate) async fn record(
     let (answer, answered) = oneshot::channel();
     let state = state.clone();
     tokio::spawn(async move {
-        let result = store_and_publish(&state, &event).await;
+        let result = store_and_publish(&state, event).await;
         let published = matches!(result, Ok(Recorded::Published(_)));
         if let Ok(Recorded::Published(id)) = result {
             state.published.enqueue(id);
@@ -61,20 +62,22 @@ pub(crate) async fn record(
 
 async fn store_and_publish(
     state: &GatewayState,
-    event: &NewEvent,
+    event: NewEvent,
 ) -> Result<Recorded, GatewayError> {
-    let recorded = match state.store.record_event(event).await {
-        Ok(recorded) => recorded,
-        Err(StoreError::Erased { .. }) => return Ok(Recorded::Erased),
-        Err(error) => return Err(store_error(error)),
+    let (event_type, conversation_id) = (event.event_type.clone(), event.conversation_id.clone());
+    let recorded = match state.group_commit.record(event).await {
+        Ok(Some(recorded)) => recorded,
+        Ok(None) => return Ok(Recorded::Erased),
+        Err(Some(error)) => return Err(store_error(error)),
+        Err(None) => return Err(GatewayError::TaskFailed),
     };
     if !recorded.inserted {
         return Ok(Recorded::Duplicate);
     }
     let envelope = Envelope::new(Message::EventAccepted {
         event_id: recorded.id,
-        event_type: event.event_type.clone(),
-        conversation_id: event.conversation_id.clone(),
+        event_type,
+        conversation_id: conversation_id.clone(),
     });
     match state.bus.publish(EVENTS, &envelope).await {
         Ok(_) => Ok(Recorded::Published(recorded.id)),
@@ -82,7 +85,7 @@ async fn store_and_publish(
             state.metrics.publish_failed();
             tracing::warn!(
                 event_id = recorded.id,
-                conversation_id = %event.conversation_id,
+                %conversation_id,
                 error = %error,
                 "event stored but not published; the outbox reconciler will publish it"
             );

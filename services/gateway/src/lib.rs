@@ -14,6 +14,7 @@ pub mod audio_file;
 mod body;
 pub mod clock;
 pub mod error;
+pub mod group_commit;
 mod ingest;
 pub mod large_bodies;
 mod marks;
@@ -36,6 +37,7 @@ use memvox_store::Store;
 pub use audio_file::{AudioReadError, audio_path, read_audio};
 pub use clock::Clock;
 pub use error::GatewayError;
+pub use group_commit::GroupCommit;
 pub use large_bodies::LargeBodies;
 pub use marks::PublishedMarks;
 pub use metrics::GatewayMetrics;
@@ -70,6 +72,8 @@ pub struct GatewayState {
     pub metrics: GatewayMetrics,
     /// Published rows waiting for their `published_at` mark (written after the 200).
     pub published: Arc<PublishedMarks>,
+    /// Deliveries waiting to be stored together in the next write transaction.
+    pub group_commit: GroupCommit,
     /// Slots for large bodies (`large_body_bytes`, `max_concurrent_large_bodies`).
     pub large_bodies: LargeBodies,
 }
@@ -99,6 +103,7 @@ impl GatewayState {
             settings.max_concurrent_large_bodies,
         );
         Ok(Self {
+            group_commit: GroupCommit::start(store.clone()),
             store,
             bus,
             verifier: verifier.map(Arc::new),
@@ -107,6 +112,7 @@ impl GatewayState {
             clock: Clock::system(),
             metrics,
             published: Arc::default(),
+
             large_bodies,
         })
     }

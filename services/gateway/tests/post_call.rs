@@ -96,10 +96,18 @@ async fn valid_delivery_is_stored_and_published_once(gateway: &Gateway) {
     );
 }
 
+/// Concurrent deliveries are stored in shared transactions (group commit): repeats of one call
+/// among 30 other calls, all answered after their rows are stored.
 async fn concurrent_duplicates_store_and_publish_once(gateway: &Gateway) {
     let body = transcription("conv_dup");
     let header = signed(&body);
-    let answers = join_all((0..10).map(|_| gateway.post(&body, Some(&header)))).await;
+    let others: Vec<_> = (0..30)
+        .map(|n| transcription(&format!("conv_other_{n}")))
+        .collect();
+    let (answers, other_answers) = futures::join!(
+        join_all((0..10).map(|_| gateway.post(&body, Some(&header)))),
+        join_all(others.iter().map(|other| gateway.post_signed(other)))
+    );
     let mut fresh = 0;
     for (status, ack) in &answers {
         assert_eq!(*status, StatusCode::OK, "{ack}");
@@ -109,13 +117,17 @@ async fn concurrent_duplicates_store_and_publish_once(gateway: &Gateway) {
         }
     }
     assert_eq!(fresh, 1, "exactly one delivery is the first: {answers:?}");
-    assert_eq!(gateway.events().await.len(), 1);
-    assert_eq!(gateway.published().await.len(), 1);
+    for (status, ack) in &other_answers {
+        assert_eq!(*status, StatusCode::OK, "{ack}");
+        assert_eq!(ack, &json!({"status": "accepted", "duplicate": false}));
+    }
+    assert_eq!(gateway.events().await.len(), 31);
+    assert_eq!(gateway.published().await.len(), 31);
 
     let (status, ack) = gateway.post(&body, Some(&header)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ack, json!({"status": "accepted", "duplicate": true}));
-    assert_eq!(gateway.published().await.len(), 1);
+    assert_eq!(gateway.published().await.len(), 31);
 }
 
 async fn rejected_deliveries_write_and_publish_nothing(gateway: &Gateway) {

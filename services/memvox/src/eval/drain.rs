@@ -13,72 +13,13 @@
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use memvox_bus::{EVENTS, MEMORIES};
+use memvox_bus::{EVENTS, MEMORIES, Progress};
 use memvox_runtime::App;
 
 use super::client::Client;
 
 /// Longer than the server's stream-gauge refresh interval (5 s).
 const REMOTE_SETTLE: Duration = Duration::from_secs(6);
-
-/// What `/metrics` says about the pipeline.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Progress {
-    /// Events the extraction group acknowledged after processing them.
-    pub processed: u64,
-    /// Events the extraction group gave up on.
-    pub dead_lettered: u64,
-    /// Entries not yet delivered or not yet acknowledged, on both streams.
-    pub backlog: u64,
-}
-
-impl Progress {
-    /// Reads the figures from Prometheus text.
-    pub fn parse(text: &str) -> Self {
-        let events = [("stream", EVENTS), ("group", "extraction")];
-        let count = |outcome| {
-            sum(
-                text,
-                "memvox_bus_messages_total",
-                &[events[0], events[1], ("outcome", outcome)],
-            )
-        };
-        let mut backlog = 0;
-        for (stream, group) in [(EVENTS, "extraction"), (MEMORIES, "embedding")] {
-            for name in ["memvox_stream_lag", "memvox_stream_pending"] {
-                backlog += sum(text, name, &[("stream", stream), ("group", group)]);
-            }
-        }
-        Self {
-            processed: count("processed"),
-            dead_lettered: count("dead_lettered"),
-            backlog,
-        }
-    }
-
-    fn handled(&self) -> u64 {
-        self.processed + self.dead_lettered
-    }
-}
-
-/// Sum of the samples of metric `name` whose labels include all of `labels`.
-pub fn sum(text: &str, name: &str, labels: &[(&str, &str)]) -> u64 {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let (series, value) = line.rsplit_once(' ')?;
-            let rest = series.strip_prefix(name)?;
-            if !(rest.is_empty() || rest.starts_with('{')) {
-                return None;
-            }
-            let matches = labels
-                .iter()
-                .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
-            matches.then(|| value.parse::<f64>().ok()).flatten()
-        })
-        .map(|v| v.max(0.0) as u64)
-        .sum()
-}
 
 /// Reads the progress now (refreshing the stream gauges first when in process).
 pub async fn progress(client: &Client, app: Option<&App>) -> anyhow::Result<Progress> {
@@ -130,34 +71,5 @@ pub async fn wait(
             bail!("the pipeline did not drain within {} s", timeout.as_secs());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn progress_sums_the_extraction_outcomes_and_both_backlogs() {
-        let text = "\
-# HELP memvox_bus_messages_total Messages handled by workers, by outcome.
-memvox_bus_messages_total{group=\"extraction\",outcome=\"processed\",stream=\"events\"} 214
-memvox_bus_messages_total{group=\"extraction\",outcome=\"dead_lettered\",stream=\"events\"} 2
-memvox_bus_messages_total{group=\"embedding\",outcome=\"processed\",stream=\"memories\"} 90
-memvox_stream_lag{group=\"embedding\",stream=\"memories\"} 3
-memvox_stream_pending{group=\"embedding\",stream=\"memories\"} 1
-memvox_stream_pending{group=\"extraction\",stream=\"events\"} 0
-memvox_stream_length{stream=\"memories\"} 400
-";
-        let progress = Progress::parse(text);
-        assert_eq!(
-            progress,
-            Progress {
-                processed: 214,
-                dead_lettered: 2,
-                backlog: 4
-            }
-        );
-        assert_eq!(progress.handled(), 216);
     }
 }

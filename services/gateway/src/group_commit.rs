@@ -1,0 +1,85 @@
+//! Group commit of the acknowledgement path: deliveries that arrive while a write is in flight
+//! are stored together in the next transaction (`Events::record_events`), so concurrent
+//! deliveries pay for one write transaction — and, on SQLite, one turn at the single writer —
+//! instead of one each.
+//!
+//! There is no linger: one task takes whatever is waiting (up to [`MAX_BATCH`]) as soon as the
+//! previous transaction has committed, so a lone delivery is written at once and a burst
+//! forms its own batches. Each delivery is answered after the transaction holding it commits,
+//! never before. If a batch's transaction fails, its deliveries are written one by one, so one
+//! that cannot be stored does not fail the others.
+
+use std::sync::Arc;
+
+use memvox_store::{NewEvent, RecordedEvent, Store, StoreError};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most deliveries stored in one transaction.
+pub const MAX_BATCH: usize = 64;
+
+/// What the store made of one delivery: its row (new or already there), or `None` when its
+/// conversation's tombstone refused it.
+type Outcome = Result<Option<RecordedEvent>, StoreError>;
+
+/// A delivery waiting for its transaction.
+struct Waiting {
+    event: NewEvent,
+    answer: oneshot::Sender<Outcome>,
+}
+
+/// The queue of deliveries waiting to be stored; cloned into every handler.
+#[derive(Clone)]
+pub struct GroupCommit {
+    waiting: mpsc::Sender<Waiting>,
+}
+
+impl GroupCommit {
+    /// Starts the task that stores what is queued into `store` (it ends when the last clone of
+    /// the queue is dropped). Must be called inside a Tokio runtime.
+    pub fn start(store: Arc<dyn Store>) -> Self {
+        let (waiting, queue) = mpsc::channel(MAX_BATCH * 4);
+        tokio::spawn(store_batches(store, queue));
+        Self { waiting }
+    }
+
+    /// Stores `event` with whatever else is waiting; resolves once its transaction committed.
+    /// `Err(None)` when the storing task is gone (the process is shutting down).
+    pub async fn record(
+        &self,
+        event: NewEvent,
+    ) -> Result<Option<RecordedEvent>, Option<StoreError>> {
+        let (answer, answered) = oneshot::channel();
+        self.waiting
+            .send(Waiting { event, answer })
+            .await
+            .map_err(|_| None)?;
+        answered.await.map_err(|_| None)?.map_err(Some)
+    }
+}
+
+/// Takes what is waiting, stores it in one transaction, answers each; repeats.
+async fn store_batches(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Waiting>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (events, answers): (Vec<NewEvent>, Vec<_>) =
+            batch.drain(..).map(|w| (w.event, w.answer)).unzip();
+        match store.record_events(&events).await {
+            Ok(recorded) => {
+                for (answer, recorded) in answers.into_iter().zip(recorded) {
+                    // A handler that gave up waiting (client gone) needs no answer.
+                    let _ = answer.send(Ok(recorded));
+                }
+            }
+            Err(error) if events.len() == 1 => {
+                let _ = answers.into_iter().next().map(|a| a.send(Err(error)));
+            }
+            Err(error) => {
+                tracing::warn!(events = events.len(), %error, "group commit of deliveries failed: storing them one by one");
+                for (answer, event) in answers.into_iter().zip(&events) {
+                    let one = store.record_events(std::slice::from_ref(event)).await;
+                    let _ = answer.send(one.map(|mut recorded| recorded.pop().flatten()));
+                }
+            }
+        }
+    }
+}
