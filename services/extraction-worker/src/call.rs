@@ -6,12 +6,15 @@
 //! addresses and phone numbers masked), before anything is extracted, cut into episodes or
 //! stored.
 
-use memvox_core::redact::redact;
+use memvox_core::redact::{FieldPolicy, Mode};
 use memvox_core::{CallOutcome, Conversation, ConversationStatus, Role, Turn};
 use memvox_elevenlabs::post_call::{
     Analysis, InitiationFailureData, Role as WireRole, TranscriptionData,
 };
 use memvox_store::{CallAnalysis, CallRecord};
+
+/// Every kind of personal data masked.
+const MASK_ALL: FieldPolicy = FieldPolicy::uniform(Mode::Mask);
 
 /// Seconds to milliseconds, saturating.
 pub fn secs_to_millis(secs: u64) -> i64 {
@@ -31,7 +34,7 @@ pub fn turns(data: &TranscriptionData) -> Vec<Turn> {
                 WireRole::User => Role::User,
                 _ => Role::Agent,
             },
-            message: turn.text().map(|text| redact(text).into_owned()),
+            message: turn.text().map(|text| MASK_ALL.apply(text).into_owned()),
             time_in_call_secs: i64::try_from(turn.time_in_call_secs).unwrap_or(i64::MAX),
         })
         .collect()
@@ -58,7 +61,7 @@ fn analysis_record(analysis: &Analysis) -> CallAnalysis {
     CallAnalysis {
         summary: Some(analysis.transcript_summary.trim())
             .filter(|s| !s.is_empty())
-            .map(|s| redact(s).into_owned()),
+            .map(|s| MASK_ALL.apply(s).into_owned()),
         outcome: CallOutcome::from_wire(analysis.call_successful.as_str()),
         evaluation: serde_json::to_value(&analysis.evaluation_criteria_results).ok(),
         data_collection: serde_json::to_value(&analysis.data_collection_results).ok(),
