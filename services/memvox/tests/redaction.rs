@@ -298,3 +298,28 @@ async fn a_call_without_personal_data_gives_the_same_memories_under_any_policy()
     assert_eq!(stored[0], stored[1], "every kind masked");
     assert_eq!(stored[0], stored[2], "every kind dropped");
 }
+
+#[tokio::test]
+async fn a_stored_unredacted_transcript_is_redacted_like_any_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = support::app(Deployment::Embedded, dir.path()).await;
+    let payload = include_str!("../../../fixtures/elevenlabs/unredacted_transcript.json");
+    let conversation: serde_json::Value = serde_json::from_str(payload).unwrap();
+    let conversation = conversation["data"]["conversation_id"].as_str().unwrap();
+    accept(&app, conversation, payload.to_owned()).await;
+    Pipeline::new(&app).run().await;
+
+    let call = app.store.get_call(conversation).await.unwrap().unwrap();
+    assert_eq!(
+        call.turns[5].message.as_deref(),
+        Some(
+            "Yes please. And mornings are best if someone needs to call me back on 415 555 0199. \
+             The card on file is [card number]."
+        )
+    );
+    let summary = call.analysis.unwrap().summary.unwrap();
+    assert!(
+        summary.contains("card number [card number]") && !summary.contains("4111"),
+        "{summary}"
+    );
+}
