@@ -186,7 +186,8 @@ impl ExtractionHandler {
     }
 
     /// The user's memories an extractor should compare against: those nearest to what the
-    /// caller said (or the call summary), then the most salient, without repeats.
+    /// caller said (or the call summary, redacted as the extractor reads it), then the most
+    /// salient, without repeats.
     async fn existing_memories(
         &self,
         user_id: &str,
@@ -202,6 +203,13 @@ impl ExtractionHandler {
             Some(summary) if !summary.trim().is_empty() => summary.to_owned(),
             _ => caller_text.join(" "),
         };
+        // Embedded (perhaps by a remote model) as the extractor reads the call.
+        let probe = self
+            .redaction
+            .field(Field::MemoryContent)
+            .masking_drops()
+            .apply(&probe)
+            .into_owned();
         let filter = MemoryFilter::default();
         let mut seen = HashSet::new();
         let mut existing = Vec::new();

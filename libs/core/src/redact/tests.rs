@@ -279,6 +279,7 @@ fn ordinary_dates_streets_and_account_talk_are_kept() {
         "I have 2 dogs and a cat.",
         "My account ending in 1234 was charged $24.80 on the 12th.",
         "I opened the account on 03 14 2025.",
+        "The account balance is 125000 after the transfer.",
         "Order 53819 is for 3 boxes.",
         "It takes 3 to 5 business days.",
         "She moved in 2019 and again in 2021.",

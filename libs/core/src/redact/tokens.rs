@@ -46,7 +46,8 @@ pub(super) struct Run {
     pub cue: Cue,
 }
 
-/// Words (lower case) after which a number is an identifier or an amount, never a phone.
+/// Words (lower case) after which a number is an identifier or an amount, never a phone or an
+/// account number.
 const KEEP_WORDS: &[&str] = &[
     "order",
     "orders",
@@ -71,6 +72,7 @@ const KEEP_WORDS: &[&str] = &[
     "dollars",
     "euros",
     "pounds",
+    "balance",
 ];
 
 /// Words (lower case) after which a long unbroken number is a phone number ("number" too, when
