@@ -11,10 +11,12 @@ use std::{
     path::{Path, PathBuf},
 };
 
+mod privacy;
 mod query;
 mod secret;
 mod services;
 
+pub use privacy::{PrivacySettings, UnredactedWebhooks};
 pub use query::QuerySettings;
 pub use secret::Secret;
 pub use services::{AUDIO_FILE_SUFFIX, GatewaySettings, WorkerSettings, audio_path};
@@ -68,6 +70,8 @@ pub struct Config {
     pub cache: CacheSettings,
     /// How callers are identified (shared by the query service and the extraction worker).
     pub identity: IdentitySettings,
+    /// Redaction at write time and which post-call webhook variant is stored.
+    pub privacy: PrivacySettings,
 }
 
 /// HTTP listener settings.

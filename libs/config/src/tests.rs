@@ -292,3 +292,72 @@ fn trusted_proxies_are_cidr_blocks_from_the_environment() {
         Ok(())
     });
 }
+
+#[test]
+fn privacy_defaults_mask_cards_and_national_ids_and_drop_unredacted_webhooks() {
+    use memvox_core::redact::{Field, Mode, PiiKind};
+    Jail::expect_with(|_| {
+        let config = Config::load(None).expect("defaults load");
+        assert_eq!(config.privacy.unredacted_webhooks, UnredactedWebhooks::Drop);
+        let policy = config.privacy.redaction.policy();
+        let turns = policy.field(Field::TranscriptTurns);
+        assert_eq!(turns.mode(PiiKind::Card), Mode::Mask);
+        assert_eq!(turns.mode(PiiKind::NationalId), Mode::Mask);
+        assert_eq!(turns.mode(PiiKind::Email), Mode::Keep);
+        Ok(())
+    });
+}
+
+#[test]
+fn redaction_modes_come_from_the_file_and_the_environment_per_field() {
+    use memvox_core::redact::{Field, Mode, PiiKind};
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "memvox.toml",
+            "[privacy]\nunredacted_webhooks = \"store\"\n\
+             [privacy.redaction.all_fields]\nemail = \"mask\"\n\
+             [privacy.redaction.memory_content]\ncard = \"drop\"\n",
+        )?;
+        jail.set_env("MEMVOX_PRIVACY__REDACTION__EPISODES__PHONE", "drop");
+        let config = Config::load(Some(Path::new("memvox.toml"))).expect("loads");
+        assert_eq!(
+            config.privacy.unredacted_webhooks,
+            UnredactedWebhooks::Store
+        );
+        let policy = config.privacy.redaction.policy();
+        assert_eq!(
+            policy.field(Field::Summaries).mode(PiiKind::Email),
+            Mode::Mask
+        );
+        assert_eq!(
+            policy.field(Field::MemoryContent).mode(PiiKind::Card),
+            Mode::Drop
+        );
+        assert_eq!(
+            policy.field(Field::TranscriptTurns).mode(PiiKind::Card),
+            Mode::Mask
+        );
+        assert_eq!(
+            policy.field(Field::Episodes).mode(PiiKind::Phone),
+            Mode::Drop
+        );
+        assert_eq!(
+            policy.field(Field::TranscriptTurns).mode(PiiKind::Phone),
+            Mode::Keep
+        );
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_PRIVACY__REDACTION__TURNS__EMAIL", "mask");
+        let err = Config::load(None)
+            .expect_err("no field `turns`")
+            .to_string();
+        assert!(err.contains("turns"), "{err}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_PRIVACY__UNREDACTED_WEBHOOKS", "keep");
+        assert!(Config::load(None).is_err(), "store or drop only");
+        Ok(())
+    });
+}

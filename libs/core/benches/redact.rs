@@ -1,15 +1,17 @@
 //! Cost of redaction per call: every turn of a realistic 30-turn support call (2.4 KB of text,
-//! with order numbers, dates, times, prices, a phone number, an email address and a card read
-//! out) plus the platform's summary — what the extraction worker redacts for each call before
-//! anything is extracted or stored. Also a 30-turn call with nothing to mask but many numbers
-//! (order numbers, times, prices: every turn comes back borrowed), and single turns by kind.
+//! with order numbers, dates, times, prices, a phone number, an email address, a card, two
+//! street addresses and a date of birth read out) plus the platform's summary — what the
+//! extraction worker redacts for each call before anything is extracted or stored — under the
+//! default policy (cards and national ids masked) and with every kind masked. Also a 30-turn
+//! call with nothing to mask but many numbers (order numbers, times, prices: every turn comes
+//! back borrowed), and single turns by kind.
 //!
 //! `cargo bench -p memvox-core --bench redact`
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use memvox_core::redact::redact;
+use memvox_core::redact::{FieldPolicy, Mode, RedactionPolicy};
 
 /// A 30-turn support call as speech-to-text writes it.
 const CALL: [&str; 30] = [
@@ -36,7 +38,7 @@ const CALL: [&str; 30] = [
     "I can see order 53822, his metformin. That one is ready now, he can pick it up any time.",
     "Can I pick it up for him? We live at the same address, 27 Birch Lane, 94103.",
     "Yes, just bring your ID and mention his date of birth when you come in.",
-    "That's June 2nd, 1961. Should I say that at the counter?",
+    "That's June 2nd, 1961, his date of birth. Should I say that at the counter?",
     "Exactly, that's all they'll need. Anything else I can help with?",
     "One more thing. Last month I was charged twice, $24.80 on the 12th and again on the 14th.",
     "I'm sorry, I see the duplicate charge on February 14th. I've requested a refund of $24.80; it takes 3 to 5 business days.",
@@ -62,37 +64,37 @@ fn call_bytes() -> u64 {
     (CALL.iter().map(|t| t.len()).sum::<usize>() + SUMMARY.len()) as u64
 }
 
-fn redact_call(turns: &[&str], summary: &str) -> usize {
-    let mut changed = 0;
-    for turn in turns {
-        changed += usize::from(matches!(
-            redact(black_box(turn)),
-            std::borrow::Cow::Owned(_)
-        ));
-    }
-    changed
-        + usize::from(matches!(
-            redact(black_box(summary)),
-            std::borrow::Cow::Owned(_)
-        ))
+/// How many of the call's texts `policy` changed.
+fn redact_call(policy: &FieldPolicy, turns: &[&str], summary: &str) -> usize {
+    turns
+        .iter()
+        .chain(std::iter::once(&summary))
+        .filter(|text| matches!(policy.apply(black_box(text)), std::borrow::Cow::Owned(_)))
+        .count()
 }
 
 fn per_call(c: &mut Criterion) {
+    let every_kind = FieldPolicy::uniform(Mode::Mask);
+    let default = RedactionPolicy::default().field(memvox_core::redact::Field::TranscriptTurns);
     assert_eq!(
-        redact_call(&CALL, SUMMARY),
-        3,
-        "the card, phone and email turns"
+        redact_call(&every_kind, &CALL, SUMMARY),
+        6,
+        "the card, phone, email, two address and date-of-birth turns"
     );
+    assert_eq!(redact_call(&default, &CALL, SUMMARY), 1, "the card turn");
     let clean: Vec<&str> = CLEAN.iter().copied().cycle().take(CALL.len()).collect();
-    assert_eq!(redact_call(&clean, SUMMARY), 0);
+    assert_eq!(redact_call(&every_kind, &clean, SUMMARY), 0);
 
     let mut group = c.benchmark_group("redact");
     group.throughput(Throughput::Bytes(call_bytes()));
-    group.bench_function("call_30_turns_with_pii", |b| {
-        b.iter(|| redact_call(&CALL, SUMMARY))
+    group.bench_function("call_30_turns_every_kind_masked", |b| {
+        b.iter(|| redact_call(&every_kind, &CALL, SUMMARY))
+    });
+    group.bench_function("call_30_turns_default_policy", |b| {
+        b.iter(|| redact_call(&default, &CALL, SUMMARY))
     });
     group.bench_function("call_30_turns_without_pii", |b| {
-        b.iter(|| redact_call(&clean, SUMMARY))
+        b.iter(|| redact_call(&every_kind, &clean, SUMMARY))
     });
     group.finish();
 
@@ -103,9 +105,15 @@ fn per_call(c: &mut Criterion) {
         ("card", CALL[11]),
         ("phone", CALL[13]),
         ("spoken_email", CALL[17]),
+        ("street_address", CALL[21]),
+        ("date_of_birth", CALL[23]),
         ("iban", "My IBAN is GB82 WEST 1234 5698 7654 32, thanks."),
+        (
+            "bank_account",
+            "Sort code 12-34-56, account number 31926819.",
+        ),
     ] {
-        kinds.bench_function(name, |b| b.iter(|| redact(black_box(turn))));
+        kinds.bench_function(name, |b| b.iter(|| every_kind.apply(black_box(turn))));
     }
     kinds.finish();
 }

@@ -136,9 +136,11 @@ pub struct CallAnalysis {
     pub summary: Option<String>,
     /// `analysis.call_successful`.
     pub outcome: CallOutcome,
-    /// `analysis.evaluation_criteria_results`, as received.
+    /// `analysis.evaluation_criteria_results`, as received, its strings redacted under the
+    /// analysis-results policy.
     pub evaluation: Option<serde_json::Value>,
-    /// `analysis.data_collection_results`, as received.
+    /// `analysis.data_collection_results`, as received, its strings redacted under the
+    /// analysis-results policy.
     pub data_collection: Option<serde_json::Value>,
 }
 

@@ -1,12 +1,12 @@
 //! Turns ElevenLabs payloads into what the store records: a call with its turns and analysis.
 //!
 //! Turn indexes are positions in the delivered transcript, tool turns included, so the turn
-//! indexes memories cite line up with the raw event. What the caller and agent said, and the
-//! platform's summary, are redacted here (card and social security numbers, IBANs, email
-//! addresses and phone numbers masked), before anything is extracted, cut into episodes or
-//! stored.
+//! indexes memories cite line up with the raw event. What the caller and agent said, the
+//! platform's summary and its analysis results are redacted here, each under its field's
+//! redaction policy (`privacy.redaction`), before anything is stored; the turns read by the
+//! extractor and cut into episodes are redacted under those fields' policies (see `prepare`).
 
-use memvox_core::redact::redact;
+use memvox_core::redact::{Field, FieldPolicy, RedactionPolicy};
 use memvox_core::{CallOutcome, Conversation, ConversationStatus, Role, Turn};
 use memvox_elevenlabs::post_call::{
     Analysis, InitiationFailureData, Role as WireRole, TranscriptionData,
@@ -18,10 +18,9 @@ pub fn secs_to_millis(secs: u64) -> i64 {
     i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
 
-/// The turns of a transcript, indexed as delivered, personal numbers and addresses masked
-/// (`memvox_core::redact`: everything extracted from or stored of the call is redacted). Unknown
-/// roles count as the agent side: only what the caller says is taken as the caller's own words.
-pub fn turns(data: &TranscriptionData) -> Vec<Turn> {
+/// The turns of a transcript, indexed as delivered, redacted under `policy`. Unknown roles
+/// count as the agent side: only what the caller says is taken as the caller's own words.
+pub fn turns(data: &TranscriptionData, policy: FieldPolicy) -> Vec<Turn> {
     data.transcript
         .iter()
         .enumerate()
@@ -31,14 +30,19 @@ pub fn turns(data: &TranscriptionData) -> Vec<Turn> {
                 WireRole::User => Role::User,
                 _ => Role::Agent,
             },
-            message: turn.text().map(|text| redact(text).into_owned()),
+            message: turn.text().map(|text| policy.apply(text).into_owned()),
             time_in_call_secs: i64::try_from(turn.time_in_call_secs).unwrap_or(i64::MAX),
         })
         .collect()
 }
 
-/// The call record of a transcription webhook, for `user_id` (if identified).
-pub fn transcription_record(data: &TranscriptionData, user_id: Option<&str>) -> CallRecord {
+/// The call record of a transcription webhook, for `user_id` (if identified), redacted under
+/// `policy`.
+pub fn transcription_record(
+    data: &TranscriptionData,
+    user_id: Option<&str>,
+    policy: &RedactionPolicy,
+) -> CallRecord {
     CallRecord {
         conversation: Conversation {
             conversation_id: data.conversation_id.clone(),
@@ -49,19 +53,29 @@ pub fn transcription_record(data: &TranscriptionData, user_id: Option<&str>) -> 
             status: ConversationStatus::Completed,
             failure_reason: None,
         },
-        turns: turns(data),
-        analysis: data.analysis.as_ref().map(analysis_record),
+        turns: turns(data, policy.field(Field::TranscriptTurns)),
+        analysis: data
+            .analysis
+            .as_ref()
+            .map(|analysis| analysis_record(analysis, policy)),
     }
 }
 
-fn analysis_record(analysis: &Analysis) -> CallAnalysis {
+fn analysis_record(analysis: &Analysis, policy: &RedactionPolicy) -> CallAnalysis {
+    let results = policy.field(Field::AnalysisResults);
+    let redacted = |value: serde_json::Result<serde_json::Value>| {
+        value.ok().map(|mut value| {
+            results.apply_json(&mut value);
+            value
+        })
+    };
     CallAnalysis {
         summary: Some(analysis.transcript_summary.trim())
             .filter(|s| !s.is_empty())
-            .map(|s| redact(s).into_owned()),
+            .map(|s| policy.field(Field::Summaries).apply(s).into_owned()),
         outcome: CallOutcome::from_wire(analysis.call_successful.as_str()),
-        evaluation: serde_json::to_value(&analysis.evaluation_criteria_results).ok(),
-        data_collection: serde_json::to_value(&analysis.data_collection_results).ok(),
+        evaluation: redacted(serde_json::to_value(&analysis.evaluation_criteria_results)),
+        data_collection: redacted(serde_json::to_value(&analysis.data_collection_results)),
     }
 }
 

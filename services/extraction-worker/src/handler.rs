@@ -35,6 +35,7 @@ use memvox_bus::{Bus, Envelope, Handler, HandlerError, MEMORIES, Message, now_un
 use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
 use memvox_core::UnixMillis;
+use memvox_core::redact::RedactionPolicy;
 use memvox_elevenlabs::{EventPayload, WebhookEvent};
 use memvox_identity::{Claims, Identities};
 use memvox_store::{EventStatus, ExtractionCommit, ExtractionOutcome, PlannedMemory, Store};
@@ -58,6 +59,8 @@ pub struct ExtractionHandler {
     pub extractor: Arc<dyn Extractor>,
     /// Worker tuning.
     pub settings: WorkerSettings,
+    /// What is redacted of each field a call writes (`privacy.redaction`).
+    pub redaction: RedactionPolicy,
     /// How callers are identified: our own numbers and the identity-token keys.
     pub identities: Identities,
     /// Deliveries after which the bus dead-letters a message.

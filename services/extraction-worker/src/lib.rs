@@ -39,6 +39,7 @@ pub fn build(app: &App) -> anyhow::Result<(Worker, Reconciler)> {
         embedder: app.embedder.clone(),
         extractor,
         settings: app.config.workers.clone(),
+        redaction: app.config.privacy.redaction.policy(),
         identities: app.identities.clone(),
         max_attempts: app.config.bus.max_attempts,
         metrics: ExtractionMetrics::register(app.metrics.registry())?,

@@ -1,5 +1,6 @@
 //! Prometheus metrics of the extraction worker.
 
+use memvox_core::redact::PiiKind;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
 /// Counters and timings of extraction.
@@ -9,6 +10,7 @@ pub struct ExtractionMetrics {
     calls: IntCounterVec,
     stage: HistogramVec,
     identity_refused: IntCounterVec,
+    memories_dropped: IntCounterVec,
 }
 
 impl ExtractionMetrics {
@@ -20,6 +22,14 @@ impl ExtractionMetrics {
                 "Memory changes committed by the extraction worker, by operation",
             ),
             &["op"],
+        )?;
+        let memories_dropped = IntCounterVec::new(
+            Opts::new(
+                "memvox_extraction_memories_dropped_total",
+                "Extracted memories not stored because they held personal data the redaction \
+                 policy drops from memory content, by kind",
+            ),
+            &["kind"],
         )?;
         let calls = IntCounterVec::new(
             Opts::new(
@@ -50,7 +60,9 @@ impl ExtractionMetrics {
         registry.register(Box::new(memories.clone()))?;
         registry.register(Box::new(calls.clone()))?;
         registry.register(Box::new(stage.clone()))?;
+        registry.register(Box::new(memories_dropped.clone()))?;
         Ok(Self {
+            memories_dropped,
             memories,
             calls,
             stage,
@@ -69,6 +81,14 @@ impl ExtractionMetrics {
         self.memories
             .with_label_values(&[op])
             .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+
+    /// Counts an extracted memory not stored because it held personal data of `kind`, which the
+    /// redaction policy drops from memory content.
+    pub fn memory_dropped(&self, kind: PiiKind) {
+        self.memories_dropped
+            .with_label_values(&[kind.as_str()])
+            .inc();
     }
 
     /// Counts a processed event (`outcome`: `extracted`, `no_identity`, `ignored_agent`,

@@ -3,7 +3,9 @@
 //! The extractor proposes an op per candidate; this module adds the one dedupe rule that needs
 //! no judgement: a candidate whose normalised text equals one of the user's memories confirms
 //! that memory instead of adding a copy. Near-duplicates are never merged on similarity alone.
+//! Before that, [`screen`] applies the memory-content redaction policy to the candidates.
 
+use memvox_core::redact::{FieldPolicy, PiiKind};
 use memvox_core::{MemoryCandidate, MemoryOp, NewMemory, Provenance};
 use memvox_store::{PlannedMemory, Store, StoreResult};
 
@@ -63,4 +65,31 @@ pub async fn plan(
         });
     }
     Ok(plans)
+}
+
+/// The candidates under the memory-content redaction `policy`: their content masked as it says,
+/// and those holding a kind it drops left out (their kinds are returned, in order). A candidate
+/// that only confirms an existing memory (`Noop`) writes no content and passes as it is.
+pub fn screen(
+    policy: FieldPolicy,
+    candidates: Vec<MemoryCandidate>,
+) -> (Vec<MemoryCandidate>, Vec<PiiKind>) {
+    let mut kept = Vec::with_capacity(candidates.len());
+    let mut dropped = Vec::new();
+    for mut candidate in candidates {
+        if matches!(candidate.op, MemoryOp::Noop { .. }) {
+            kept.push(candidate);
+            continue;
+        }
+        match policy.screen(&candidate.content) {
+            Ok(content) => {
+                if let std::borrow::Cow::Owned(content) = content {
+                    candidate.content = content;
+                }
+                kept.push(candidate);
+            }
+            Err(kind) => dropped.push(kind),
+        }
+    }
+    (kept, dropped)
 }

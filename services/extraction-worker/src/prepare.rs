@@ -2,19 +2,20 @@
 //! resolved, their relevant memories read, the extractor run, the changes planned and the call
 //! cut into episodes — and for whom, before the group commit writes it.
 
-use std::{collections::HashSet, time::Instant};
+use std::{borrow::Cow, collections::HashSet, time::Instant};
 
 use memvox_ai::{CallTranscript, ExistingMemory};
-use memvox_core::{CallOutcome, EpisodeWindows, UnixMillis};
+use memvox_core::redact::{Field, FieldPolicy};
+use memvox_core::{CallOutcome, EpisodeWindows, Turn, UnixMillis};
 use memvox_elevenlabs::{EventPayload, TranscriptionData, WebhookEvent};
 use memvox_store::{ExtractionCommit, MemoryFilter, MemoryOrder};
 
 use crate::{
-    call::{failure_record, transcription_record},
+    call::{self, failure_record, transcription_record},
     error::ProcessError,
     handler::{ExtractionHandler, now},
     identity,
-    plan::plan,
+    plan::{plan, screen},
 };
 
 /// Past calls looked at for reflective (time-of-day) patterns.
@@ -84,7 +85,7 @@ impl ExtractionHandler {
             tracing::info!(conversation_id = %data.conversation_id, "call has no verified identity and no caller number: recorded without memories");
             return Ok(Prepared {
                 commit: ExtractionCommit {
-                    call: Some(transcription_record(data, None)),
+                    call: Some(transcription_record(data, None, &self.redaction)),
                     ..empty_commit(event_id)
                 },
                 user_id: None,
@@ -92,7 +93,7 @@ impl ExtractionHandler {
                 outcome_label: "no_identity",
             });
         };
-        let record = transcription_record(data, Some(&identity.user_id));
+        let record = transcription_record(data, Some(&identity.user_id), &self.redaction);
         let started = Instant::now();
         let existing = self.existing_memories(&identity.user_id, data).await?;
         let previous_call_times: Vec<UnixMillis> = self
@@ -104,14 +105,22 @@ impl ExtractionHandler {
             .collect();
         self.metrics
             .stage("existing", started.elapsed().as_secs_f64());
+        // The extractor reads the call as memory content may hold it; a kind dropped from memory
+        // content is masked here, and a memory citing its placeholder is then dropped too.
+        let memory_content = self.redaction.field(Field::MemoryContent);
+        let read = memory_content.masking_drops();
         let transcript = CallTranscript {
             user_id: identity.user_id.clone(),
             conversation_id: data.conversation_id.clone(),
             started_at: record.conversation.started_at,
             utc_offset_minutes: None,
-            turns: record.turns.clone(),
-            summary: record.analysis.as_ref().and_then(|a| a.summary.clone()),
-            action_items: data.action_items(),
+            turns: self.turns_under(data, &record.turns, read).into_owned(),
+            summary: data.summary().map(|s| read.apply(s).into_owned()),
+            action_items: data
+                .action_items()
+                .iter()
+                .map(|item| read.apply(item).into_owned())
+                .collect(),
             outcome: record
                 .analysis
                 .as_ref()
@@ -123,6 +132,11 @@ impl ExtractionHandler {
         let candidates = self.extractor.extract(&transcript).await?;
         self.metrics
             .stage("extract", started.elapsed().as_secs_f64());
+        let (candidates, dropped) = screen(memory_content, candidates);
+        for kind in dropped {
+            tracing::info!(conversation_id = %data.conversation_id, %kind, "extracted memory not stored: it holds personal data the redaction policy drops from memory content");
+            self.metrics.memory_dropped(kind);
+        }
         let started = Instant::now();
         let memories = plan(
             self.store.as_ref(),
@@ -136,7 +150,10 @@ impl ExtractionHandler {
             context_turns: self.settings.episode_context_turns,
             reply_turns: self.settings.episode_reply_turns,
         }
-        .cut(&record.turns, record.conversation.started_at);
+        .cut(
+            &self.turns_under(data, &record.turns, self.redaction.field(Field::Episodes)),
+            record.conversation.started_at,
+        );
         Ok(Prepared {
             commit: ExtractionCommit {
                 event_id,
@@ -152,8 +169,25 @@ impl ExtractionHandler {
         })
     }
 
+    /// The call's turns redacted under `policy`: the stored ones (`stored`) when it is the
+    /// transcript's policy, else redacted again from what was said, so a field stricter or
+    /// laxer than the transcript gets exactly its own policy.
+    fn turns_under<'a>(
+        &self,
+        data: &TranscriptionData,
+        stored: &'a [Turn],
+        policy: FieldPolicy,
+    ) -> Cow<'a, [Turn]> {
+        if policy == self.redaction.field(Field::TranscriptTurns) {
+            Cow::Borrowed(stored)
+        } else {
+            Cow::Owned(call::turns(data, policy))
+        }
+    }
+
     /// The user's memories an extractor should compare against: those nearest to what the
-    /// caller said (or the call summary), then the most salient, without repeats.
+    /// caller said (or the call summary, redacted as the extractor reads it), then the most
+    /// salient, without repeats.
     async fn existing_memories(
         &self,
         user_id: &str,
@@ -169,6 +203,13 @@ impl ExtractionHandler {
             Some(summary) if !summary.trim().is_empty() => summary.to_owned(),
             _ => caller_text.join(" "),
         };
+        // Embedded (perhaps by a remote model) as the extractor reads the call.
+        let probe = self
+            .redaction
+            .field(Field::MemoryContent)
+            .masking_drops()
+            .apply(&probe)
+            .into_owned();
         let filter = MemoryFilter::default();
         let mut seen = HashSet::new();
         let mut existing = Vec::new();

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use memvox_bus::Bus;
-use memvox_config::GatewaySettings;
+use memvox_config::{GatewaySettings, UnredactedWebhooks};
 use memvox_crypto::Keyring;
 use memvox_elevenlabs::SignatureVerifier;
 use memvox_elevenlabs::signature::SecretError;
@@ -76,6 +76,9 @@ pub struct GatewayState {
     pub group_commit: GroupCommit,
     /// Slots for large bodies (`large_body_bytes`, `max_concurrent_large_bodies`).
     pub large_bodies: LargeBodies,
+    /// What becomes of `unredacted_transcript` and `unredacted_audio` deliveries
+    /// (`privacy.unredacted_webhooks`; dropped by default).
+    pub unredacted_webhooks: UnredactedWebhooks,
 }
 
 impl GatewayState {
@@ -114,6 +117,7 @@ impl GatewayState {
             published: Arc::default(),
 
             large_bodies,
+            unredacted_webhooks: UnredactedWebhooks::default(),
         })
     }
 
@@ -123,13 +127,20 @@ impl GatewayState {
     /// [`SetupError`] for an empty secret or metrics already registered.
     pub fn from_app(app: &App) -> Result<Self, SetupError> {
         let metrics = GatewayMetrics::register(app.metrics.registry())?;
-        Self::new(
+        Ok(Self::new(
             app.store.clone(),
             app.bus.clone(),
             app.config.gateway.clone(),
             metrics,
             app.keyring.clone(),
-        )
+        )?
+        .with_unredacted_webhooks(app.config.privacy.unredacted_webhooks))
+    }
+
+    /// Sets what becomes of the unredacted webhook variants (`privacy.unredacted_webhooks`).
+    pub fn with_unredacted_webhooks(mut self, policy: UnredactedWebhooks) -> Self {
+        self.unredacted_webhooks = policy;
+        self
     }
 
     /// Replaces the clock (tests pin it to a signature's instant).

@@ -6,8 +6,10 @@
 //! * `memvox_webhook_signature_rejections_total{reason}`: `missing`, `malformed`, `stale`,
 //!   `future`, `mismatch`.
 //! * `memvox_webhook_events_total{type,outcome}`: `outcome` is `accepted`, `duplicate`,
-//!   `ignored` or `erased` (a delivery of an erased caller's conversation); undocumented event types are all counted as `type="unknown"` so a sender cannot
-//!   create series at will.
+//!   `ignored`, `erased` (a delivery of an erased caller's conversation) or `unredacted_dropped`
+//!   (an `unredacted_transcript` or `unredacted_audio` delivery that
+//!   `privacy.unredacted_webhooks = "drop"` keeps out); undocumented event types are all
+//!   counted as `type="unknown"` so a sender cannot create series at will.
 //! * `memvox_webhook_publish_failures_total`: rows stored whose bus publish failed (the outbox
 //!   reconciler publishes them later).
 
@@ -32,6 +34,9 @@ pub enum EventOutcome {
     Ignored,
     /// An event of an erased conversation: acknowledged, nothing stored or published.
     Erased,
+    /// An unredacted variant (`unredacted_transcript`, `unredacted_audio`) that
+    /// `privacy.unredacted_webhooks` does not store: acknowledged, nothing stored or published.
+    Unredacted,
 }
 
 impl EventOutcome {
@@ -42,6 +47,7 @@ impl EventOutcome {
             Self::Duplicate => "duplicate",
             Self::Ignored => "ignored",
             Self::Erased => "erased",
+            Self::Unredacted => "unredacted_dropped",
         }
     }
 }

@@ -513,12 +513,20 @@ async fn distributed_contradictions_supersede_and_distinct_facts_stay_distinct()
 
 #[tokio::test]
 async fn embedded_llm_garbage_dead_letters_the_event() {
-    garbage_from_the_llm_dead_letters_the_event(Deployment::Embedded, 200).await;
+    Box::pin(garbage_from_the_llm_dead_letters_the_event(
+        Deployment::Embedded,
+        200,
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn distributed_llm_outage_dead_letters_after_the_last_attempt() {
-    garbage_from_the_llm_dead_letters_the_event(Deployment::Distributed, 503).await;
+    Box::pin(garbage_from_the_llm_dead_letters_the_event(
+        Deployment::Distributed,
+        503,
+    ))
+    .await;
 }
 
 #[tokio::test]
@@ -539,12 +547,18 @@ async fn distributed_fixture_call_becomes_linked_embedded_memories() {
 
 #[tokio::test]
 async fn embedded_batch_of_calls_commits_as_if_one_at_a_time() {
-    a_batch_of_calls_commits_as_if_one_at_a_time(Deployment::Embedded).await;
+    Box::pin(a_batch_of_calls_commits_as_if_one_at_a_time(
+        Deployment::Embedded,
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn distributed_batch_of_calls_commits_as_if_one_at_a_time() {
-    a_batch_of_calls_commits_as_if_one_at_a_time(Deployment::Distributed).await;
+    Box::pin(a_batch_of_calls_commits_as_if_one_at_a_time(
+        Deployment::Distributed,
+    ))
+    .await;
 }
 
 #[tokio::test]

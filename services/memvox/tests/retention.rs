@@ -206,10 +206,10 @@ async fn episodes_and_audio_go_by_policy(deployment: Deployment) {
 
 #[tokio::test]
 async fn embedded_episodes_and_audio_go_by_policy() {
-    episodes_and_audio_go_by_policy(Deployment::Embedded).await;
+    Box::pin(episodes_and_audio_go_by_policy(Deployment::Embedded)).await;
 }
 
 #[tokio::test]
 async fn distributed_episodes_and_audio_go_by_policy() {
-    episodes_and_audio_go_by_policy(Deployment::Distributed).await;
+    Box::pin(episodes_and_audio_go_by_policy(Deployment::Distributed)).await;
 }

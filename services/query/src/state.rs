@@ -7,6 +7,7 @@ use memvox_bus::{Bus, Envelope, Message};
 use memvox_cache::{Caching, QueryVectors, UserCache, Versions};
 use memvox_config::QuerySettings;
 use memvox_core::ScoreWeights;
+use memvox_core::redact::{Field, FieldPolicy, RedactionPolicy};
 use memvox_identity::Identities;
 use memvox_runtime::App;
 use memvox_store::Store;
@@ -80,6 +81,9 @@ pub struct QueryState {
     /// Where the gateway keeps post-call audio (`gateway.audio_dir`): an erasure deletes the
     /// caller's files there. `None`: no audio is kept.
     pub audio_dir: Option<PathBuf>,
+    /// The redaction policy of memory content (`privacy.redaction`), applied to memories
+    /// added or edited through the API.
+    pub memory_content: FieldPolicy,
 }
 
 impl QueryState {
@@ -151,6 +155,7 @@ impl QueryState {
             query_vectors,
             versions: cache.versions.clone(),
             audio_dir: None,
+            memory_content: RedactionPolicy::default().field(Field::MemoryContent),
         })
     }
 
@@ -169,7 +174,14 @@ impl QueryState {
             &app.cache,
         )?
         .with_identities(app.identities.clone())
-        .with_audio_dir(app.config.gateway.audio_dir.clone());
+        .with_audio_dir(app.config.gateway.audio_dir.clone())
+        .with_memory_content_policy(
+            app.config
+                .privacy
+                .redaction
+                .policy()
+                .field(Field::MemoryContent),
+        );
         state.metrics.register(app.metrics.registry())?;
         Ok(state)
     }
@@ -184,6 +196,13 @@ impl QueryState {
     /// Sets where post-call audio is kept, for erasure to delete the caller's files.
     pub fn with_audio_dir(mut self, audio_dir: Option<PathBuf>) -> Self {
         self.audio_dir = audio_dir;
+        self
+    }
+
+    /// Replaces the redaction policy of memory content (the default masks card numbers and
+    /// national ids and keeps the rest).
+    pub fn with_memory_content_policy(mut self, policy: FieldPolicy) -> Self {
+        self.memory_content = policy;
         self
     }
 

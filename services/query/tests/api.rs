@@ -402,6 +402,7 @@ on_both_backends!(
     a_tool_token_is_refused_on_v1_and_an_admin_token_on_the_tool,
     openapi_matches_the_routes,
     answers_are_cached_until_a_committed_write,
+    added_and_edited_memories_go_through_the_memory_content_policy,
 );
 
 #[tokio::test]
@@ -465,5 +466,72 @@ async fn answers_are_cached_until_a_committed_write(backend: &str) {
         .map(|m| m["id"].as_i64().unwrap())
         .collect();
     assert_eq!(ids, vec![coffee]);
+    h.cleanup().await;
+}
+
+async fn added_and_edited_memories_go_through_the_memory_content_policy(backend: &str) {
+    use memvox_core::redact::{FieldPolicy, Mode, PiiKind, RedactionPolicy};
+    let mut h = Harness::new(backend, embedder()).await;
+    let add = |content: &str| json!({"content": content, "sector": "semantic"});
+
+    // The default masks card numbers and keeps email addresses.
+    let (status, memory) = h
+        .call(
+            "POST",
+            "/v1/users/u1/memories",
+            Some(add(
+                "Pays with card 4111 1111 1111 1111, receipts to ada@example.com",
+            )),
+        )
+        .await;
+    assert_eq!(status, 201, "{memory}");
+    assert_eq!(
+        memory["content"],
+        "Pays with card [card number], receipts to ada@example.com"
+    );
+    let id = memory["id"].as_i64().unwrap();
+
+    // Dropping emails from memory content refuses an add or an edit that holds one.
+    h.state = h.state.clone().with_memory_content_policy(
+        RedactionPolicy::default()
+            .field(memvox_core::redact::Field::MemoryContent)
+            .with(PiiKind::Email, Mode::Drop),
+    );
+    let (status, error) = h
+        .call(
+            "POST",
+            "/v1/users/u1/memories",
+            Some(add("Email is bob@example.org")),
+        )
+        .await;
+    assert_eq!(status, 400, "{error}");
+    assert!(error.to_string().contains("email"), "{error}");
+    let (status, _) = h
+        .call(
+            "PATCH",
+            &format!("/v1/users/u1/memories/{id}"),
+            Some(json!({"content": "Receipts to bob@example.org"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (_, unchanged) = h
+        .call("GET", &format!("/v1/users/u1/memories/{id}"), None)
+        .await;
+    assert_eq!(
+        unchanged["content"],
+        "Pays with card [card number], receipts to ada@example.com"
+    );
+
+    // Text without personal data is stored exactly as sent.
+    h.state = h
+        .state
+        .clone()
+        .with_memory_content_policy(FieldPolicy::uniform(Mode::Drop));
+    let said = "Prefers a callback after 4 pm about order 53819, since March 3rd";
+    let (status, memory) = h
+        .call("POST", "/v1/users/u1/memories", Some(add(said)))
+        .await;
+    assert_eq!(status, 201, "{memory}");
+    assert_eq!(memory["content"], said);
     h.cleanup().await;
 }

@@ -7,7 +7,8 @@
 //! domain — and, since "I work at acme dot com" names a company, only after a mail word
 //! ("email", "address", …) or with a webmail domain ("gmail", "outlook", …).
 
-use super::{EMAIL_MASK, Mask};
+use super::words::{is_one_of, words};
+use super::{Mask, PiiKind};
 
 /// Top-level domains a spoken address may end in.
 const TLDS: &[&str] = &[
@@ -84,41 +85,17 @@ fn written(text: &str, masks: &mut Vec<Mask>) {
                 .last()
                 .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()));
         if valid {
-            masks.push((start, end, EMAIL_MASK));
+            masks.push(Mask::of(PiiKind::Email, start, end));
         }
     }
-}
-
-/// Words of `text` with their byte spans.
-fn words(text: &str) -> Vec<(usize, usize, &str)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in text
-        .char_indices()
-        .chain(std::iter::once((text.len(), ' ')))
-    {
-        match (start, c.is_alphanumeric()) {
-            (None, true) => start = Some(i),
-            (Some(s), false) => {
-                out.push((s, i, &text[s..i]));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-fn is_one_of(word: &str, list: &[&str]) -> bool {
-    list.iter().any(|w| w.eq_ignore_ascii_case(word))
 }
 
 fn spoken(text: &str, masks: &mut Vec<Mask>) {
     let words = words(text);
     // Adjacent words must be separated by blanks only.
-    let joined = |a: usize, b: usize| text[words[a].1..words[b].0].trim().is_empty();
+    let joined = |a: usize, b: usize| text[words[a].end..words[b].start].trim().is_empty();
     for at in 1..words.len() {
-        if !words[at].2.eq_ignore_ascii_case("at") || !joined(at - 1, at) {
+        if !words[at].text.eq_ignore_ascii_case("at") || !joined(at - 1, at) {
             continue;
         }
         // Domain: word (dot word)+; the address ends at the last top-level domain reached.
@@ -128,12 +105,12 @@ fn spoken(text: &str, masks: &mut Vec<Mask>) {
         }
         let mut last = None;
         loop {
-            if k > at + 1 && is_one_of(words[k].2, TLDS) {
+            if k > at + 1 && is_one_of(words[k].text, TLDS) {
                 last = Some(k);
             }
             let next = k + 2;
             if next >= words.len()
-                || !words[k + 1].2.eq_ignore_ascii_case("dot")
+                || !words[k + 1].text.eq_ignore_ascii_case("dot")
                 || !joined(k, k + 1)
                 || !joined(k + 1, next)
             {
@@ -145,7 +122,7 @@ fn spoken(text: &str, masks: &mut Vec<Mask>) {
         // Local part: word (joiner word)* ending right before "at".
         let mut first = at - 1;
         while first >= 2
-            && is_one_of(words[first - 1].2, JOINERS)
+            && is_one_of(words[first - 1].text, JOINERS)
             && joined(first - 2, first - 1)
             && joined(first - 1, first)
         {
@@ -153,9 +130,13 @@ fn spoken(text: &str, masks: &mut Vec<Mask>) {
         }
         let cued = words[first.saturating_sub(MAIL_WINDOW)..first]
             .iter()
-            .any(|w| is_one_of(w.2, MAIL_WORDS));
-        if cued || is_one_of(words[at + 1].2, WEBMAIL) {
-            masks.push((words[first].0, words[last].1, EMAIL_MASK));
+            .any(|w| is_one_of(w.text, MAIL_WORDS));
+        if cued || is_one_of(words[at + 1].text, WEBMAIL) {
+            masks.push(Mask::of(
+                PiiKind::Email,
+                words[first].start,
+                words[last].end,
+            ));
         }
     }
 }

@@ -11,8 +11,8 @@
 
 use ::iban::Iban;
 
+use super::Mask;
 use super::tokens::digit_word;
-use super::{IBAN_MASK, Mask};
 
 /// Longest IBAN (characters, electronic form).
 const MAX_LEN: usize = 34;
@@ -83,7 +83,7 @@ pub(super) fn mask_ibans(text: &str, masks: &mut Vec<Mask>) {
         }
         match found {
             Some(j) => {
-                masks.push((words[i].0, words[j].1, IBAN_MASK));
+                masks.push(Mask::iban(words[i].0, words[j].1));
                 i = j + 1;
             }
             None => i += 1,

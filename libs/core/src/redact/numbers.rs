@@ -1,5 +1,7 @@
-//! Numbers within a run: payment cards (Luhn), US social security numbers (3-2-4) and phone
-//! numbers (10–15 digits, international or national, written or spoken).
+//! Numbers within a run: payment cards (Luhn), US social security numbers (3-2-4, or nine
+//! digits after "social"/"SSN"), bank account numbers (6–17 digits after "account", "routing",
+//! "sort code", …) and phone numbers (10–15 digits, international or national, written or
+//! spoken).
 //!
 //! A phone number is a whole *segment* of a run — the groups left between cards, social
 //! security numbers, the run's ends and commas between written groups — of 10 to 15 digits
@@ -9,10 +11,14 @@
 //! * does not follow an identifier word ("order", "invoice", "reference", …) or a currency sign;
 //! * is not a date (`14.03.2025`, `2025 03 14`), a list of times (`10 30 11 45`) or of years.
 //!
+//! A segment after an account word is a bank account number instead when it holds 6 to 17
+//! digits (a sort code, a routing number, a UK, US or other domestic account number) and is not
+//! a date or a list of times or years; "account ending in 1234" stays.
+//!
 //! So "order 53819", "4111 1111 1111 1112" (16 digits, not a card) and "$2,500,000,000" stay.
 
 use super::tokens::{Cue, Group, Run};
-use super::{CARD_MASK, Mask, PHONE_MASK, SSN_MASK};
+use super::{Mask, PiiKind};
 
 /// Fewest digits of a phone number (national formats with area code).
 const PHONE_MIN_DIGITS: usize = 10;
@@ -20,32 +26,40 @@ const PHONE_MIN_DIGITS: usize = 10;
 const PHONE_MAX_DIGITS: usize = 15;
 /// Longest written group of a national format ("01632 960 001").
 const PHONE_MAX_GROUP: usize = 5;
+/// Digits of a bank account number, its sort code or its routing number.
+const ACCOUNT_DIGITS: std::ops::RangeInclusive<usize> = 6..=17;
+/// Digits of a US social security number.
+const SSN_DIGITS: usize = 9;
 
-/// Masks the cards, social security numbers and phone numbers of one run.
+/// Masks the cards, social security numbers, bank account numbers and phone numbers of one run.
 pub(super) fn mask_run(run: &Run, masks: &mut Vec<Mask>) {
     let groups = &run.groups;
     let mut segment_start = 0;
     let mut i = 0;
     while i < groups.len() {
         if i > segment_start && splits(&groups[i - 1], &groups[i]) {
-            phone(run, segment_start, i, masks);
+            segment(run, segment_start, i, masks);
             segment_start = i;
         }
         if let Some(j) = card_at(groups, i) {
-            phone(run, segment_start, i, masks);
-            masks.push((groups[i].start, groups[j].end, CARD_MASK));
+            segment(run, segment_start, i, masks);
+            masks.push(Mask::of(PiiKind::Card, groups[i].start, groups[j].end));
             i = j + 1;
             segment_start = i;
         } else if is_ssn_at(groups, i) {
-            phone(run, segment_start, i, masks);
-            masks.push((groups[i].start, groups[i + 2].end, SSN_MASK));
+            segment(run, segment_start, i, masks);
+            masks.push(Mask::of(
+                PiiKind::NationalId,
+                groups[i].start,
+                groups[i + 2].end,
+            ));
             i += 3;
             segment_start = i;
         } else {
             i += 1;
         }
     }
-    phone(run, segment_start, groups.len(), masks);
+    segment(run, segment_start, groups.len(), masks);
 }
 
 /// Whether a comma between two groups separates two numbers: yes between written groups
@@ -54,13 +68,27 @@ fn splits(before: &Group, group: &Group) -> bool {
     group.comma_before && !(before.spoken && group.spoken)
 }
 
-/// Masks groups `from..to` of `run` if they are a phone number.
-fn phone(run: &Run, from: usize, to: usize, masks: &mut Vec<Mask>) {
+/// Masks groups `from..to` of `run` if they are a bank account, social security or phone
+/// number.
+fn segment(run: &Run, from: usize, to: usize, masks: &mut Vec<Mask>) {
     let segment = &run.groups[from..to];
-    if let (Some(first), Some(last)) = (segment.first(), segment.last())
-        && is_phone(segment, run.cue)
-    {
-        masks.push((first.lead.unwrap_or(first.start), last.end, PHONE_MASK));
+    let (Some(first), Some(last)) = (segment.first(), segment.last()) else {
+        return;
+    };
+    let digits: usize = segment.iter().map(|g| g.digits.len()).sum();
+    let plain = || !has_date(segment) && !is_time_list(segment) && !is_year_list(segment);
+    let found = match run.cue {
+        Cue::Account if ACCOUNT_DIGITS.contains(&digits) && plain() => {
+            Some((PiiKind::BankAccount, first.start))
+        }
+        Cue::NationalId if digits == SSN_DIGITS && plain() => {
+            Some((PiiKind::NationalId, first.start))
+        }
+        cue if is_phone(segment, cue) => Some((PiiKind::Phone, first.lead.unwrap_or(first.start))),
+        _ => None,
+    };
+    if let Some((kind, start)) = found {
+        masks.push(Mask::of(kind, start, last.end));
     }
 }
 

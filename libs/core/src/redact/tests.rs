@@ -1,9 +1,15 @@
-//! Table tests of [`redact`]: what each kind looks like when said, and near misses that must
-//! stay as said (recall depends on order numbers, dates, times, prices and postcodes).
+//! Table tests of detection, every kind masked: what each kind looks like when said, and near
+//! misses that must stay as said (recall depends on order numbers, dates, times, prices and
+//! postcodes).
 
 use std::borrow::Cow;
 
-use super::redact;
+use super::{FieldPolicy, Mode};
+
+/// `text` with every kind masked.
+fn redact(text: &str) -> Cow<'_, str> {
+    FieldPolicy::uniform(Mode::Mask).apply(text)
+}
 
 fn assert_masked(cases: &[(&str, &str)]) {
     for (said, stored) in cases {
@@ -168,4 +174,114 @@ fn order_numbers_dates_times_prices_and_postcodes_are_kept() {
 fn a_mistyped_iban_is_not_masked_as_one() {
     let said = "GB82 WEST 1234 5698 7654 33";
     assert!(!redact(said).contains("[IBAN]"), "{}", redact(said));
+}
+
+#[test]
+fn bank_account_sort_and_routing_numbers_are_masked_after_an_account_word() {
+    assert_masked(&[
+        (
+            "my account number is 12345678.",
+            "my account number is [bank account].",
+        ),
+        (
+            "sort code 12-34-56 account 31926819",
+            "sort code [bank account] account [bank account]",
+        ),
+        (
+            "routing number 021000021 and account number 000123456789",
+            "routing number [bank account] and account number [bank account]",
+        ),
+        (
+            "the account is one two three four five six seven eight",
+            "the account is [bank account]",
+        ),
+        (
+            "checking account 4417 1234 5678",
+            "checking account [bank account]",
+        ),
+    ]);
+}
+
+#[test]
+fn nine_digits_after_social_or_ssn_are_a_social_security_number() {
+    assert_masked(&[
+        (
+            "my social is one two three four five six seven eight nine",
+            "my social is [SSN]",
+        ),
+        ("SSN 123456789.", "SSN [SSN]."),
+    ]);
+}
+
+#[test]
+fn street_addresses_with_a_house_number_are_masked() {
+    assert_masked(&[
+        ("I live at 1420 Elm Street.", "I live at [address]."),
+        (
+            "send it to 27 Birch Lane, 94103 please",
+            "send it to [address] please",
+        ),
+        (
+            "it's 500 Oak Avenue, suite 3, Springfield, IL 62704.",
+            "it's [address].",
+        ),
+        ("221B Baker St. is the flat", "[address] is the flat"),
+        (
+            "we're at twenty seven birch lane now",
+            "we're at [address] now",
+        ),
+        ("one four two zero Elm Street", "[address]"),
+        (
+            "I moved to 88 West 42nd Street, apt 4B",
+            "I moved to [address]",
+        ),
+        (
+            "it's 12 Sunset Boulevard, Los Angeles, CA",
+            "it's [address]",
+        ),
+        ("at 9 Rosewood Drive", "at [address]"),
+    ]);
+}
+
+#[test]
+fn dates_next_to_a_birth_word_are_masked() {
+    assert_masked(&[
+        ("I was born March 3rd, 1985.", "I was born [date of birth]."),
+        ("date of birth 03/03/1985", "date of birth [date of birth]"),
+        ("my DOB is 1985-03-03 ok", "my DOB is [date of birth] ok"),
+        (
+            "born on the third of March nineteen eighty five",
+            "born on [date of birth]",
+        ),
+        (
+            "my birthday is June twenty-second",
+            "my birthday is [date of birth]",
+        ),
+        (
+            "it's 3 March 1985, that's my date of birth",
+            "it's [date of birth], that's my date of birth",
+        ),
+        ("birthdate 3-3-85", "birthdate [date of birth]"),
+        ("he was born Sept 9 2001", "he was born [date of birth]"),
+    ]);
+}
+
+#[test]
+fn ordinary_dates_streets_and_account_talk_are_kept() {
+    assert_kept(&[
+        "The delivery came March 3rd, 1985 was the year we met.",
+        "My appointment is on 03/14/2025 at 10:30.",
+        "I was born in 1962 and moved here on June 2nd, 1990.",
+        "My daughter's birthday party is on June 5th at the park.",
+        "The Elm Street branch opens at 8.",
+        "I walked 2 blocks down Main Street to get there.",
+        "It's 20 minutes up the road from here.",
+        "I have 2 dogs and a cat.",
+        "My account ending in 1234 was charged $24.80 on the 12th.",
+        "I opened the account on 03 14 2025.",
+        "The account balance is 125000 after the transfer.",
+        "Order 53819 is for 3 boxes.",
+        "It takes 3 to 5 business days.",
+        "She moved in 2019 and again in 2021.",
+    ]);
 }

@@ -29,6 +29,10 @@ pub(super) enum Cue {
     None,
     /// "phone", "call", "mobile", …: a long unbroken number is a phone number.
     Phone,
+    /// "account", "routing", "sort code", …: the number is a bank account's.
+    Account,
+    /// "social", "SSN": nine digits are a social security number, however written.
+    NationalId,
     /// "order", "invoice", "reference", …: the number is an identifier to keep, or an amount.
     Keep,
 }
@@ -42,7 +46,8 @@ pub(super) struct Run {
     pub cue: Cue,
 }
 
-/// Words (lower case) after which a number is an identifier or an amount, never a phone.
+/// Words (lower case) after which a number is an identifier or an amount, never a phone or an
+/// account number.
 const KEEP_WORDS: &[&str] = &[
     "order",
     "orders",
@@ -67,13 +72,14 @@ const KEEP_WORDS: &[&str] = &[
     "dollars",
     "euros",
     "pounds",
+    "balance",
 ];
 
-/// Words (lower case) after which a long unbroken number is a phone number.
+/// Words (lower case) after which a long unbroken number is a phone number ("number" too, when
+/// no other cue is near).
 const PHONE_WORDS: &[&str] = &[
     "phone",
     "telephone",
-    "number",
     "call",
     "cell",
     "mobile",
@@ -84,6 +90,14 @@ const PHONE_WORDS: &[&str] = &[
     "whatsapp",
     "contact",
 ];
+
+/// Words (lower case) after which a number is a bank account's (or its sort or routing code).
+const ACCOUNT_WORDS: &[&str] = &[
+    "account", "acct", "routing", "sort", "aba", "bsb", "checking", "savings",
+];
+
+/// Words (lower case) after which nine digits are a social security number.
+const NATIONAL_ID_WORDS: &[&str] = &["social", "ssn"];
 
 /// How many words before a run are read for a cue.
 const CUE_WINDOW: usize = 3;
@@ -122,20 +136,32 @@ fn is_currency(c: char) -> bool {
     matches!(c, '$' | '£' | '€' | '¥')
 }
 
-/// The cue of the last few words.
+/// The cue of the last few words: an identifier word anywhere among them, else the nearest
+/// account, social security or phone word, else "number" (a phone number, most often).
 fn cue_of(recent: &[&str]) -> Cue {
-    let is = |list: &[&str]| {
-        recent
-            .iter()
-            .any(|word| list.iter().any(|cue| cue.eq_ignore_ascii_case(word)))
-    };
-    if is(KEEP_WORDS) {
-        Cue::Keep
-    } else if is(PHONE_WORDS) {
-        Cue::Phone
-    } else {
-        Cue::None
+    let is = |word: &&str, list: &[&str]| list.iter().any(|cue| cue.eq_ignore_ascii_case(word));
+    if recent.iter().any(|word| is(word, KEEP_WORDS)) {
+        return Cue::Keep;
     }
+    let nearest = recent.iter().rev().find_map(|word| {
+        if is(word, ACCOUNT_WORDS) {
+            Some(Cue::Account)
+        } else if is(word, NATIONAL_ID_WORDS) {
+            Some(Cue::NationalId)
+        } else {
+            is(word, PHONE_WORDS).then_some(Cue::Phone)
+        }
+    });
+    nearest.unwrap_or(
+        if recent
+            .iter()
+            .any(|word| word.eq_ignore_ascii_case("number"))
+        {
+            Cue::Phone
+        } else {
+            Cue::None
+        },
+    )
 }
 
 /// Closes the current run, if any; the words before it cue no later run.

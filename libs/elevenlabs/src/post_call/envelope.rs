@@ -9,8 +9,15 @@
 //! acknowledged and logged, never rejected (a 4xx counts towards auto-disabling the webhook).
 //! `event_timestamp` is unix seconds, as an integer or a numeric string.
 //!
-//! Invariant: for the three known types both parsers require a string `data.conversation_id`, so
-//! an event that parsed always has an idempotency key unless its kind is `Unknown`.
+//! `unredacted_transcript` and `unredacted_audio` are the variants of `post_call_transcription`
+//! and `post_call_audio` that ElevenLabs sends, on their own subscriptions, when its
+//! conversation-history redaction is on for the agent: the same call without that redaction.
+//! ElevenLabs documents the subscription names, not these payloads; they are read as their
+//! redacted counterparts' (`data` of the same shape), and [`EventKind::redacted`] names the
+//! counterpart.
+//!
+//! Invariant: for the three documented types both parsers require a string
+//! `data.conversation_id`, so an event of those that parsed always has an idempotency key.
 
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
@@ -35,6 +42,10 @@ pub enum EventKind {
     Audio,
     /// `call_initiation_failure`.
     InitiationFailure,
+    /// `unredacted_transcript`: a transcription without ElevenLabs' redaction.
+    UnredactedTranscription,
+    /// `unredacted_audio`: the audio without ElevenLabs' redaction (no bleeps).
+    UnredactedAudio,
     /// Any other `type`: acknowledge and log.
     Unknown,
 }
@@ -46,8 +57,24 @@ impl EventKind {
             "post_call_transcription" => Self::Transcription,
             "post_call_audio" => Self::Audio,
             "call_initiation_failure" => Self::InitiationFailure,
+            "unredacted_transcript" => Self::UnredactedTranscription,
+            "unredacted_audio" => Self::UnredactedAudio,
             _ => Self::Unknown,
         }
+    }
+
+    /// The kind this one is the unredacted variant of; itself for every other kind.
+    pub fn redacted(self) -> Self {
+        match self {
+            Self::UnredactedTranscription => Self::Transcription,
+            Self::UnredactedAudio => Self::Audio,
+            kind => kind,
+        }
+    }
+
+    /// Whether this is an unredacted variant.
+    pub fn is_unredacted(self) -> bool {
+        self.redacted() != self
     }
 
     /// The wire `type` of a known kind; `None` for `Unknown`.
@@ -56,6 +83,8 @@ impl EventKind {
             Self::Transcription => Some("post_call_transcription"),
             Self::Audio => Some("post_call_audio"),
             Self::InitiationFailure => Some("call_initiation_failure"),
+            Self::UnredactedTranscription => Some("unredacted_transcript"),
+            Self::UnredactedAudio => Some("unredacted_audio"),
             Self::Unknown => None,
         }
     }
@@ -66,6 +95,9 @@ impl EventKind {
 pub struct WebhookEvent {
     /// `event_timestamp`, unix seconds.
     pub event_timestamp: u64,
+    /// The event is an unredacted variant (`unredacted_transcript`, `unredacted_audio`); its
+    /// payload is read as the redacted counterpart's.
+    pub unredacted: bool,
     /// `data`, typed by `type`.
     pub payload: EventPayload,
 }
@@ -107,19 +139,23 @@ impl WebhookEvent {
     pub fn parse(body: &[u8]) -> Result<Self, PayloadError> {
         let raw: RawEnvelope<'_> = parse_within(body, None)?;
         let event_type = raw.event_type.0;
-        let payload = match EventKind::from_type(&event_type) {
+        let kind = EventKind::from_type(&event_type);
+        let payload = match kind.redacted() {
             EventKind::Transcription => {
                 EventPayload::Transcription(Box::new(parse_data(raw.data)?))
             }
             EventKind::Audio => EventPayload::Audio(parse_data(raw.data)?),
             EventKind::InitiationFailure => EventPayload::InitiationFailure(parse_data(raw.data)?),
-            EventKind::Unknown => EventPayload::Unknown {
+            EventKind::Unknown
+            | EventKind::UnredactedTranscription
+            | EventKind::UnredactedAudio => EventPayload::Unknown {
                 event_type: event_type.into_owned(),
                 data: raw.data.map(RawValue::to_owned),
             },
         };
         let event = Self {
             event_timestamp: raw.event_timestamp,
+            unredacted: kind.is_unredacted(),
             payload,
         };
         if event.conversation_id() == Some("") {
@@ -131,9 +167,11 @@ impl WebhookEvent {
         Ok(event)
     }
 
-    /// The event's kind.
+    /// The event's kind (an unredacted variant's own).
     pub fn kind(&self) -> EventKind {
         match &self.payload {
+            EventPayload::Transcription(_) if self.unredacted => EventKind::UnredactedTranscription,
+            EventPayload::Audio(_) if self.unredacted => EventKind::UnredactedAudio,
             EventPayload::Transcription(_) => EventKind::Transcription,
             EventPayload::Audio(_) => EventKind::Audio,
             EventPayload::InitiationFailure(_) => EventKind::InitiationFailure,

@@ -5,7 +5,7 @@
 //! skipped without being built, and strings are borrowed from the body unless they contain escapes.
 //! Because the body has already been signature-checked and may be of an undocumented `type`, the
 //! reading of `data` is lenient: a `data` that is not an object, or ids that are not strings, read
-//! as absent. Only the known kinds then insist on a non-empty `data.conversation_id`.
+//! as absent. Only the documented kinds then insist on a non-empty `data.conversation_id`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -27,7 +27,7 @@ pub struct EnvelopeHead<'a> {
     pub kind: EventKind,
     /// `event_timestamp`, unix seconds.
     pub event_timestamp: u64,
-    /// `data.conversation_id`; always a non-empty `Some` for known kinds.
+    /// `data.conversation_id`; always a non-empty `Some` for the documented kinds.
     pub conversation_id: Option<Cow<'a, str>>,
     /// `data.agent_id`, if it is a string.
     pub agent_id: Option<Cow<'a, str>>,
@@ -44,7 +44,13 @@ impl<'a> EnvelopeHead<'a> {
         let kind = EventKind::from_type(&wire.event_type.0);
         let ids = wire.data.unwrap_or_default();
         let conversation_id = ids.conversation_id.filter(|id| !id.is_empty());
-        if kind != EventKind::Unknown && conversation_id.is_none() {
+        // The unredacted variants' payloads are undocumented: without an id they are still
+        // acknowledged (or dropped), never refused.
+        let documented = !matches!(
+            kind,
+            EventKind::Unknown | EventKind::UnredactedTranscription | EventKind::UnredactedAudio
+        );
+        if documented && conversation_id.is_none() {
             return Err(PayloadError::invalid(
                 CONVERSATION_ID_PATH,
                 CONVERSATION_ID_RULE,

@@ -6,7 +6,10 @@
 //! (413) within the read timeout (408), a large one only while a large-body slot is free (503
 //! with `Retry-After`), and MACed as it streams in; the signature must match the exact bytes
 //! (401); the envelope head is parsed (400 with the field path); an undocumented `type` is acknowledged and dropped (200, never 4xx: rejections
-//! count towards auto-disabling the webhook); the per-type limit applies (413); audio is taken
+//! count towards auto-disabling the webhook), and so is an `unredacted_transcript` or
+//! `unredacted_audio` unless `privacy.unredacted_webhooks = "store"` (then it is recorded under
+//! its redacted counterpart's type, so only one variant of a call is ever kept, its raw `type`
+//! left in the stored payload; the workers redact it like any transcript); the per-type limit applies (413); audio is taken
 //! out (an event of an erased conversation is acknowledged and dropped before: 200 `ignored`,
 //! counted as `erased`, nothing written); the row is stored idempotently on `(type, conversation_id)` and published (see
 //! `ingest`). Only then is the 200 sent; the row's published mark follows (see `marks`).
@@ -18,6 +21,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
+use memvox_config::UnredactedWebhooks;
 use memvox_elevenlabs::{EnvelopeHead, EventKind, SIGNATURE_HEADER, SignatureError};
 use memvox_store::{Erased, NewEvent};
 use serde::Serialize;
@@ -58,7 +62,7 @@ async fn receive(
     state.metrics.acknowledged(kind, outcome, started.elapsed());
     Ok(Json(Ack {
         status: match outcome {
-            EventOutcome::Ignored | EventOutcome::Erased => "ignored",
+            EventOutcome::Ignored | EventOutcome::Erased | EventOutcome::Unredacted => "ignored",
             EventOutcome::Accepted | EventOutcome::Duplicate => "accepted",
         },
         duplicate: outcome == EventOutcome::Duplicate,
@@ -89,11 +93,17 @@ async fn accept(
 
     let head = EnvelopeHead::parse(&body).map_err(GatewayError::Payload)?;
     let kind = head.kind;
+    if kind.is_unredacted() && state.unredacted_webhooks == UnredactedWebhooks::Drop {
+        tracing::info!(event_type = %head.event_type, conversation_id = head.conversation_id.as_deref(), "unredacted post-call event acknowledged and dropped: privacy.unredacted_webhooks keeps the redacted variant");
+        return Ok((kind, EventOutcome::Unredacted));
+    }
     let Some(conversation_id) = head.conversation_id.filter(|_| kind != EventKind::Unknown) else {
-        tracing::info!(event_type = %head.event_type, "post-call event of an unprocessed type acknowledged and dropped");
-        return Ok((EventKind::Unknown, EventOutcome::Ignored));
+        tracing::info!(event_type = %head.event_type, "post-call event of an unprocessed type, or without a conversation id, acknowledged and dropped");
+        return Ok((kind, EventOutcome::Ignored));
     };
-    let limit = match kind {
+    // An unredacted variant is stored as its redacted counterpart (same idempotency key).
+    let stored_kind = kind.redacted();
+    let limit = match stored_kind {
         EventKind::Audio => settings.max_audio_body_bytes,
         _ => settings.max_body_bytes,
     };
@@ -114,10 +124,12 @@ async fn accept(
         return Ok((kind, EventOutcome::Erased));
     }
     let event = NewEvent {
-        event_type: head.event_type.into_owned(),
+        event_type: stored_kind
+            .wire_type()
+            .map_or_else(|| head.event_type.into_owned(), str::to_owned),
         conversation_id: conversation_id.into_owned(),
         event_timestamp: i64::try_from(head.event_timestamp).unwrap_or(i64::MAX),
-        payload: row_payload(state, kind, body).await?,
+        payload: row_payload(state, stored_kind, body).await?,
         received_at: now,
     };
     let conversation_id = event.conversation_id.clone();
@@ -126,7 +138,7 @@ async fn accept(
         Recorded::Duplicate => EventOutcome::Duplicate,
         Recorded::Erased => {
             // Erased between the check above and the insert: the audio just saved goes too.
-            if let (EventKind::Audio, Some(dir)) = (kind, &settings.audio_dir) {
+            if let (EventKind::Audio, Some(dir)) = (stored_kind, &settings.audio_dir) {
                 let _ = tokio::fs::remove_file(audio_path(dir, &conversation_id)).await;
             }
             EventOutcome::Erased

@@ -172,6 +172,13 @@ impl Gateway {
         }
     }
 
+    /// This gateway with `privacy.unredacted_webhooks` set to `policy`.
+    pub fn with_unredacted_webhooks(mut self, policy: memvox_config::UnredactedWebhooks) -> Self {
+        self.state = self.state.clone().with_unredacted_webhooks(policy);
+        self.router = router(self.state.clone());
+        self
+    }
+
     /// Posts `body` with a JSON content type and, if given, a signature header.
     pub async fn post(
         &self,

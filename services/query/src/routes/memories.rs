@@ -4,7 +4,12 @@
 //! Writes embed the new text at once, so a memory added or reworded through the API is
 //! searchable on the next query, and announce `MemoriesChanged` so the embedding worker links
 //! it and refreshes the user's summary. Every write drops the user's cached query answers.
+//!
+//! New content goes through the memory-content redaction policy (`privacy.redaction`) first:
+//! what it masks is stored masked (and answered so), and content holding a kind it drops is
+//! refused (400) — the memory is not stored.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use axum::extract::{Path, State};
@@ -124,15 +129,27 @@ fn default_salience() -> f64 {
     0.5
 }
 
+/// New content, trimmed and under the memory-content redaction policy.
+fn screened<'a>(state: &QueryState, content: &'a str) -> Result<Cow<'a, str>, ApiError> {
+    let content = content.trim();
+    if content.is_empty() {
+        return Err(ApiError::Invalid("content must not be empty".to_owned()));
+    }
+    state.memory_content.screen(content).map_err(|kind| {
+        ApiError::Invalid(format!(
+            "content holds personal data ({kind}) that privacy.redaction drops from memory \
+             content: the memory is not stored"
+        ))
+    })
+}
+
 async fn add_memory(
     State(state): State<QueryState>,
     Path(user_id): Path<String>,
     ApiJson(body): ApiJson<AddMemory>,
 ) -> Result<(StatusCode, Json<Memory>), ApiError> {
-    let content = body.content.trim();
-    if content.is_empty() {
-        return Err(ApiError::Invalid("content must not be empty".to_owned()));
-    }
+    let content = screened(&state, &body.content)?;
+    let content = content.as_ref();
     let now = state.clock.now();
     let vector = state.embedder.embed_one(content).await?;
     state.store.ensure_user(&user_id, now).await?;
@@ -186,10 +203,12 @@ async fn edit_memory(
     ApiJson(body): ApiJson<EditMemory>,
 ) -> Result<Json<Memory>, ApiError> {
     let id = memory_id(&id)?;
-    let content = body.content.as_deref().map(str::trim);
-    if content.is_some_and(str::is_empty) {
-        return Err(ApiError::Invalid("content must not be empty".to_owned()));
-    }
+    let content = body
+        .content
+        .as_deref()
+        .map(|content| screened(&state, content))
+        .transpose()?;
+    let content = content.as_deref();
     let vector = match content {
         Some(text) => Some(state.embedder.embed_one(text).await?),
         None => None,

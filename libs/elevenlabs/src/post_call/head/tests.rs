@@ -101,3 +101,13 @@ fn known_types_reject_non_string_or_empty_conversation_ids() {
         assert_eq!(error.path(), "data.conversation_id", "{id}");
     }
 }
+
+#[test]
+fn unredacted_variants_without_a_conversation_id_are_still_readable() {
+    for event_type in ["unredacted_transcript", "unredacted_audio"] {
+        let body = format!(r#"{{"type":"{event_type}","event_timestamp":1,"data":{{}}}}"#);
+        let head = EnvelopeHead::parse(body.as_bytes()).unwrap();
+        assert!(head.kind.is_unredacted(), "{event_type}");
+        assert_eq!(head.conversation_id, None);
+    }
+}
