@@ -76,7 +76,7 @@ pub use invocations::Invocations;
 pub use keys::Keys;
 pub use lexical::{LexicalKey, MAX_QUERY_TERMS};
 pub use links::Links;
-pub use memories::{Memories, MemoryOrder, MemoryTally};
+pub use memories::{HistoryEntry, Memories, MemoryOrder, MemoryTally};
 pub use memory_edits::MemoryEdits;
 pub use model::{
     CallAnalysis, CallRecord, EmbeddingSpace, ErasureReceipt, EventStatus, ExtractionCommit,

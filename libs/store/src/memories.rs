@@ -13,9 +13,13 @@ use crate::{
     sql::{self, INSERT_CHUNK, memory_columns},
 };
 
-/// Every earlier text of a user's memories, grouped by memory, oldest first.
+/// Earlier texts of a user's memories with ids from `$2` to `$3`, grouped by memory, oldest
+/// first.
 const SELECT_USER_HISTORY: &str = "SELECT memory_id, content, changed_at FROM memory_history \
-     WHERE user_id = $1 ORDER BY memory_id, changed_at, id";
+     WHERE user_id = $1 AND memory_id BETWEEN $2 AND $3 ORDER BY memory_id, changed_at, id";
+
+/// An earlier text of a memory: `(memory, content, changed_at)`.
+pub type HistoryEntry = (MemoryId, String, UnixMillis);
 
 /// How many of a user's memories there are per sector, state and supersession, counted in
 /// the database (nothing is read or decrypted).
@@ -53,8 +57,18 @@ pub enum MemoryOrder {
 pub trait Memories: Send + Sync {
     /// Earlier texts of every memory of a user in one statement: `(memory, content,
     /// changed_at)`, grouped by memory, oldest first.
-    async fn user_history(&self, user_id: &str)
-    -> StoreResult<Vec<(MemoryId, String, UnixMillis)>>;
+    async fn user_history(&self, user_id: &str) -> StoreResult<Vec<HistoryEntry>>;
+
+    /// A page of everything held of a user's memories, for export: up to `limit` memories —
+    /// facts and episodes, in every state, superseded ones included — in the order they were
+    /// written (by id), after memory `after` (`None`: from the first), with the history of
+    /// those memories. The next page starts after the last id returned.
+    async fn memory_page(
+        &self,
+        user_id: &str,
+        after: Option<MemoryId>,
+        limit: usize,
+    ) -> StoreResult<(Vec<Memory>, Vec<HistoryEntry>)>;
 
     /// Reads one of a user's memories.
     async fn get_memory(&self, user_id: &str, id: MemoryId) -> StoreResult<Option<Memory>>;
@@ -90,25 +104,37 @@ pub trait Memories: Send + Sync {
 
 #[async_trait]
 impl<B: Backend> Memories for B {
-    async fn user_history(
+    async fn user_history(&self, user_id: &str) -> StoreResult<Vec<HistoryEntry>> {
+        history_between::<B>(self, user_id, MemoryId::MIN, MemoryId::MAX).await
+    }
+
+    async fn memory_page(
         &self,
         user_id: &str,
-    ) -> StoreResult<Vec<(MemoryId, String, UnixMillis)>> {
-        let rows = query::<B::Sql>(SELECT_USER_HISTORY)
+        after: Option<MemoryId>,
+        limit: usize,
+    ) -> StoreResult<(Vec<Memory>, Vec<HistoryEntry>)> {
+        let statement = format!(
+            "SELECT {} FROM memories m WHERE m.user_id = $1 AND m.id > $2 ORDER BY m.id LIMIT $3",
+            memory_columns!()
+        );
+        let rows = query::<B::Sql>(statement)
             .bind(user_id)
+            .bind(after.unwrap_or(MemoryId::MIN))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&mut *self.read().await?)
             .await?;
-        let context = columns::HISTORY_CONTENT.at(user_id);
-        rows.iter()
-            .map(|row| {
-                let stored: String = row.value("content")?;
-                Ok((
-                    row.value("memory_id")?,
-                    self.core().keyring.decrypt(&stored, context)?,
-                    row.value("changed_at")?,
-                ))
-            })
-            .collect()
+        let memories = rows
+            .iter()
+            .map(|row| memory_from_row(&self.core().keyring, row))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let history = match (memories.first(), memories.last()) {
+            (Some(first), Some(last)) => {
+                history_between::<B>(self, user_id, first.id, last.id).await?
+            }
+            _ => Vec::new(),
+        };
+        Ok((memories, history))
     }
 
     async fn get_memory(&self, user_id: &str, id: MemoryId) -> StoreResult<Option<Memory>> {
@@ -237,4 +263,30 @@ impl<B: Backend> Memories for B {
             .map(|r| memory_from_row(&self.core().keyring, r))
             .collect()
     }
+}
+
+/// Earlier texts of the user's memories with ids from `first` to `last`, decrypted.
+async fn history_between<B: Backend>(
+    store: &B,
+    user_id: &str,
+    first: MemoryId,
+    last: MemoryId,
+) -> StoreResult<Vec<HistoryEntry>> {
+    let rows = query::<B::Sql>(SELECT_USER_HISTORY)
+        .bind(user_id)
+        .bind(first)
+        .bind(last)
+        .fetch_all(&mut *store.read().await?)
+        .await?;
+    let context = columns::HISTORY_CONTENT.at(user_id);
+    rows.iter()
+        .map(|row| {
+            let stored: String = row.value("content")?;
+            Ok((
+                row.value("memory_id")?,
+                store.core().keyring.decrypt(&stored, context)?,
+                row.value("changed_at")?,
+            ))
+        })
+        .collect()
 }

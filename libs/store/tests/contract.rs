@@ -1522,6 +1522,58 @@ async fn group_commits_apply_in_order_or_not_at_all(store: &dyn Store) {
     assert!(recorded.analysis.is_some());
 }
 
+/// The export's pages: every memory of the user once, in the order written, each page with
+/// its memories' history only; another user's memories never.
+async fn memory_pages_cover_a_user_once_with_history(store: &dyn Store) {
+    let mut ids = Vec::new();
+    for content in ["Likes tea", "Lives in Lyon", "Has a cat"] {
+        let memory = memory("u1", content, Sector::Semantic, 0.5);
+        ids.push(store.insert_memory(&memory, NOW).await.unwrap().id);
+    }
+    store
+        .insert_memory(&memory("u2", "Someone else", Sector::Semantic, 0.5), NOW)
+        .await
+        .unwrap();
+    let edit = MemoryEdit {
+        content: Some("Lives in Paris".into()),
+        ..MemoryEdit::default()
+    };
+    store
+        .edit_memory("u1", ids[1], &edit, NOW + 1)
+        .await
+        .unwrap();
+    store
+        .edit_memory(
+            "u1",
+            ids[2],
+            &MemoryEdit {
+                content: Some("Has two cats".into()),
+                ..MemoryEdit::default()
+            },
+            NOW + 2,
+        )
+        .await
+        .unwrap();
+
+    let (first, history) = store.memory_page("u1", None, 2).await.unwrap();
+    assert_eq!(first.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..2]);
+    assert_eq!(history, [(ids[1], "Lives in Lyon".to_owned(), NOW + 1)]);
+    let (second, history) = store.memory_page("u1", Some(ids[1]), 2).await.unwrap();
+    assert_eq!(second.iter().map(|m| m.id).collect::<Vec<_>>(), ids[2..]);
+    assert_eq!(second[0].content, "Has two cats");
+    assert_eq!(history, [(ids[2], "Has a cat".to_owned(), NOW + 2)]);
+    let (rest, history) = store.memory_page("u1", Some(ids[2]), 2).await.unwrap();
+    assert!(rest.is_empty() && history.is_empty());
+    assert!(
+        store
+            .memory_page("nobody", None, 2)
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
+}
+
 macro_rules! contract_suite {
     ($backend:ident, $open:expr) => {
         mod $backend {
@@ -1551,6 +1603,7 @@ macro_rules! contract_suite {
 
             store_test!(users_and_caller_identities);
             store_test!(raw_events_are_idempotent_and_reconcilable);
+            store_test!(memory_pages_cover_a_user_once_with_history);
             store_test!(calls_round_trip_and_redelivery_replaces);
             store_test!(memories_crud_provenance_and_isolation);
             store_test!(exact_duplicates_and_supersession);

@@ -124,6 +124,18 @@ async fn memories_can_be_added_edited_listed_searched_and_deleted(backend: &str)
 
 async fn export_holds_every_memory_with_its_history_and_every_call(backend: &str) {
     let h = Harness::new(backend, embedder()).await;
+    // More memories than one page of the export, so the last ones come on a later page.
+    const FILLER: usize = 600;
+    for n in 0..FILLER {
+        let filler = memvox_core::NewMemory {
+            user_id: "u1".into(),
+            content: format!("Filler fact number {n}"),
+            sector: memvox_core::Sector::Semantic,
+            salience: 0.5,
+            provenance: None,
+        };
+        h.store().insert_memory(&filler, NOW).await.unwrap();
+    }
     let tea = add(&h, "Likes green tea", "semantic").await;
     let coffee = add(&h, "Likes black coffee", "semantic").await;
     let lyon = add(&h, "Lives in Lyon", "episodic").await;
@@ -159,7 +171,12 @@ async fn export_holds_every_memory_with_its_history_and_every_call(backend: &str
     assert_eq!(export["user"]["user_id"], "u1");
     assert_eq!(export["phone_numbers"], json!(["+15550100"]), "decrypted");
     let memories = export["memories"].as_array().unwrap();
-    assert_eq!(memories.len(), 3);
+    assert_eq!(memories.len(), FILLER + 3);
+    let ids: Vec<i64> = memories.iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "each memory once, in the order written"
+    );
     let superseded = memories.iter().find(|m| m["id"] == tea).unwrap();
     assert_eq!(superseded["superseded_by"], coffee);
     assert!(superseded["history"].is_array());

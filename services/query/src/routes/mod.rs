@@ -1,6 +1,7 @@
 //! HTTP routes of the query service, one module per resource, and the table of every
 //! `(method, path)` they serve, which the OpenAPI test compares with `/openapi.json`.
 
+pub mod export;
 pub mod init;
 pub mod memories;
 pub mod openapi;
