@@ -150,6 +150,13 @@ impl Config {
                 "workers.link_threshold is a cosine similarity and must be within 0..=1".into(),
             ));
         }
+        if self.workers.events_per_commit == Some(0) {
+            return Err(ConfigError::Invalid(
+                "workers.events_per_commit must be at least 1: every event is written in some \
+                 transaction"
+                    .into(),
+            ));
+        }
         for (key, turns) in [
             ("episode_context_turns", self.workers.episode_context_turns),
             ("episode_reply_turns", self.workers.episode_reply_turns),

@@ -270,6 +270,26 @@ fn gateway_body_limits_come_from_the_environment_and_are_checked() {
 }
 
 #[test]
+fn events_per_commit_comes_from_the_environment_and_is_checked() {
+    Jail::expect_with(|jail| {
+        let workers = Config::load(None).expect("loads").workers;
+        assert_eq!(workers.events_per_commit(true), 2, "SQLite");
+        assert_eq!(workers.events_per_commit(false), 8, "PostgreSQL");
+        jail.set_env("MEMVOX_WORKERS__EVENTS_PER_COMMIT", "32");
+        let workers = Config::load(None).expect("loads").workers;
+        assert_eq!(workers.events_per_commit(true), 32);
+        assert_eq!(workers.events_per_commit(false), 32);
+        jail.set_env("MEMVOX_WORKERS__EVENTS_PER_COMMIT", "0");
+        let err = Config::load(None).expect_err("no events").to_string();
+        assert!(
+            err.contains("workers.events_per_commit must be at least 1"),
+            "{err}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
 fn trusted_proxies_are_cidr_blocks_from_the_environment() {
     Jail::expect_with(|jail| {
         jail.set_env(

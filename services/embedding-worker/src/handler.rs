@@ -73,6 +73,11 @@ fn failure(reason: impl std::fmt::Display, retryable: bool) -> HandlerError {
     }
 }
 
+/// Most vectors written in one transaction: a batch of calls carries hundreds (facts and
+/// episodes), and a shorter write hands SQLite's single writer back to the gateway's
+/// acknowledgements sooner. Each vector's write stands alone, so splitting loses nothing.
+const VECTORS_PER_WRITE: usize = 128;
+
 fn store_failure(error: StoreError) -> HandlerError {
     let retryable = error.retryable();
     failure(error, retryable)
@@ -161,10 +166,12 @@ impl EmbeddingHandler {
         let started = Instant::now();
         let now = now();
         let pairs: Vec<(MemoryId, Vec<f32>)> = memories.iter().map(|m| m.id).zip(vectors).collect();
-        self.store
-            .store_embeddings(&pairs, now)
-            .await
-            .map_err(|e| self.store_error("store", e))?;
+        for chunk in pairs.chunks(VECTORS_PER_WRITE) {
+            self.store
+                .store_embeddings(chunk, now)
+                .await
+                .map_err(|e| self.store_error("store", e))?;
+        }
         self.metrics.stage("store", started.elapsed().as_secs_f64());
         self.metrics.embedded(pairs.len());
         let started = Instant::now();

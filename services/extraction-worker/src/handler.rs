@@ -59,6 +59,9 @@ pub struct ExtractionHandler {
     pub extractor: Arc<dyn Extractor>,
     /// Worker tuning.
     pub settings: WorkerSettings,
+    /// Most events written in one transaction (`WorkerSettings::events_per_commit` for the
+    /// store's backend).
+    pub events_per_commit: usize,
     /// What is redacted of each field a call writes (`privacy.redaction`).
     pub redaction: RedactionPolicy,
     /// How callers are identified: our own numbers and the identity-token keys.
@@ -285,17 +288,22 @@ impl ExtractionHandler {
         }
     }
 
-    /// Commits the group's events in one transaction and finishes each. If the transaction
-    /// fails, each event is committed on its own, so one bad event does not hold back others.
+    /// Commits the group's events, [`ExtractionHandler::events_per_commit`] to a transaction, and finishes
+    /// each.
     async fn commit_group(&self, group: &mut Group, outcomes: &mut Outcomes) {
         let mut members = std::mem::take(&mut group.members);
         group.keys.clear();
-        if members.is_empty() {
-            return;
-        }
         // No two members share a caller or conversation, so their order is free: writing the
         // callers' rows in one global order keeps two replicas' groups from deadlocking.
         members.sort_by(|a, b| a.prepared.user_id.cmp(&b.prepared.user_id));
+        for members in members.chunks(self.events_per_commit.max(1)) {
+            self.commit_members(members, outcomes).await;
+        }
+    }
+
+    /// Commits events in one transaction and finishes each. If the transaction fails, each
+    /// event is committed on its own, so one bad event does not hold back others.
+    async fn commit_members(&self, members: &[Member], outcomes: &mut Outcomes) {
         let commits: Vec<&ExtractionCommit> = members.iter().map(|m| &m.prepared.commit).collect();
         let started = Instant::now();
         let committed = self.store.apply_extractions(&commits).await;
@@ -314,7 +322,7 @@ impl ExtractionHandler {
             }
             Err(error) => {
                 tracing::warn!(events = members.len(), %error, "group commit failed: committing its events one by one");
-                for member in &members {
+                for member in members {
                     let finished = match self.store.apply_extraction(&member.prepared.commit).await
                     {
                         Ok(outcome) => self.committed(member, &outcome).await,

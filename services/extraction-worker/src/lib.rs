@@ -38,6 +38,10 @@ pub fn build(app: &App) -> anyhow::Result<(Worker, Reconciler)> {
         bus: app.bus.clone(),
         embedder: app.embedder.clone(),
         extractor,
+        events_per_commit: app.config.workers.events_per_commit(matches!(
+            app.config.store.backend()?,
+            memvox_store::StoreBackend::Sqlite { .. }
+        )),
         settings: app.config.workers.clone(),
         redaction: app.config.privacy.redaction.policy(),
         identities: app.identities.clone(),

@@ -1,6 +1,7 @@
 //! `memvox`: long-term memory for ElevenLabs voice agents. This binary is the whole product on
 //! its embedded defaults (`memvox serve`) and the operator's tool (`memvox migrate`, …).
 
+mod background;
 mod cli;
 mod dlq;
 mod elevenlabs;

@@ -6,13 +6,17 @@
 //! embedding space matches it; any failure is one clear error line and a non-zero exit. Then
 //! everything runs until Ctrl-C or SIGTERM: readiness turns 503 first, in-flight requests get
 //! `http.shutdown_grace_ms` to finish, and workers stop reading, leaving unacknowledged messages
-//! to be claimed again. `memvox eval` runs the same [`run`] on a port-0 listener.
+//! to be claimed again. The workers run on their own runtime at the lowest OS priority
+//! (`background`), so the HTTP answers go first when the CPU is short. `memvox eval` runs the
+//! same [`run`] on a port-0 listener.
 
 use anyhow::Context;
 use axum::Router;
 use memvox_config::Config;
 use memvox_runtime::{App, Service, cancel_on_signal, serve_http_on};
 use tokio::net::TcpListener;
+
+use crate::background;
 
 /// Runs everything until a shutdown signal.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
@@ -33,15 +37,25 @@ pub async fn run(app: App, listener: TcpListener) -> anyhow::Result<()> {
     let router = Router::new()
         .merge(memvox_gateway::router(gateway))
         .merge(memvox_query::router(query));
+    let background = background::runtime().context("cannot start the workers' runtime")?;
+    let extraction = background.spawn({
+        let app = app.clone();
+        async move { memvox_extraction_worker::run(&app).await }
+    });
+    let embedding = background.spawn({
+        let app = app.clone();
+        async move { memvox_embedding_worker::run(&app).await }
+    });
     let (served, extraction, embedding) = tokio::join!(
         serve_http_on(&app, Service::Memvox, router, listener),
-        memvox_extraction_worker::run(&app),
-        memvox_embedding_worker::run(&app),
+        extraction,
+        embedding,
     );
+    background.shutdown_background();
     served?;
     published.settled().await;
-    extraction?;
-    embedding?;
+    extraction.context("the extraction worker panicked")??;
+    embedding.context("the embedding worker panicked")??;
     tracing::info!("memvox stopped");
     Ok(())
 }

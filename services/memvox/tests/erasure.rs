@@ -152,10 +152,13 @@ async fn nothing_of_an_erased_caller_comes_back(deployment: Deployment) {
 
 #[tokio::test]
 async fn embedded_nothing_of_an_erased_caller_comes_back() {
-    nothing_of_an_erased_caller_comes_back(Deployment::Embedded).await;
+    Box::pin(nothing_of_an_erased_caller_comes_back(Deployment::Embedded)).await;
 }
 
 #[tokio::test]
 async fn distributed_nothing_of_an_erased_caller_comes_back() {
-    nothing_of_an_erased_caller_comes_back(Deployment::Distributed).await;
+    Box::pin(nothing_of_an_erased_caller_comes_back(
+        Deployment::Distributed,
+    ))
+    .await;
 }

@@ -266,6 +266,36 @@ async fn a_batch_of_calls_commits_as_if_one_at_a_time(deployment: Deployment) {
     assert!(other.iter().all(|m| !m.content.contains("Denver")));
 }
 
+/// A batch of independent calls is written `workers.events_per_commit` events to a
+/// transaction: every call is committed, each under its own caller.
+async fn a_batch_commits_a_few_events_to_a_transaction(deployment: Deployment) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with(deployment, dir.path(), |config| {
+        config.workers.events_per_commit = Some(2);
+    })
+    .await;
+    let pipeline = Pipeline::new(&app);
+    for n in 0..7 {
+        let (user, number) = (format!("caller_{n}"), format!("+1415555020{n}"));
+        bind(&app, &number, &user).await;
+        let conversation = format!("conv_split_{n}");
+        let text = format!("My locker number is {n}0{n}.");
+        let payload = call_payload_for(&conversation, Some(&user), &text);
+        accept(&app, &conversation, from_number(&payload, &number)).await;
+    }
+    let report = pipeline.extraction.process_batch().await.unwrap();
+    assert_eq!((report.read, report.processed), (7, 7));
+    for n in 0..7 {
+        let call = app
+            .store
+            .get_call(&format!("conv_split_{n}"))
+            .await
+            .unwrap();
+        let user = call.unwrap().conversation.user_id;
+        assert_eq!(user.as_deref(), Some(format!("caller_{n}").as_str()));
+    }
+}
+
 async fn a_crash_before_commit_leaves_no_trace(deployment: Deployment) {
     let dir = tempfile::tempdir().unwrap();
     let app = app(deployment, dir.path()).await;
@@ -503,12 +533,18 @@ async fn garbage_from_the_llm_dead_letters_the_event(deployment: Deployment, sta
 
 #[tokio::test]
 async fn embedded_contradictions_supersede_and_distinct_facts_stay_distinct() {
-    contradictions_supersede_and_distinct_facts_stay_distinct(Deployment::Embedded).await;
+    Box::pin(contradictions_supersede_and_distinct_facts_stay_distinct(
+        Deployment::Embedded,
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn distributed_contradictions_supersede_and_distinct_facts_stay_distinct() {
-    contradictions_supersede_and_distinct_facts_stay_distinct(Deployment::Distributed).await;
+    Box::pin(contradictions_supersede_and_distinct_facts_stay_distinct(
+        Deployment::Distributed,
+    ))
+    .await;
 }
 
 #[tokio::test]
@@ -556,6 +592,22 @@ async fn embedded_batch_of_calls_commits_as_if_one_at_a_time() {
 #[tokio::test]
 async fn distributed_batch_of_calls_commits_as_if_one_at_a_time() {
     Box::pin(a_batch_of_calls_commits_as_if_one_at_a_time(
+        Deployment::Distributed,
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn embedded_batch_commits_a_few_events_to_a_transaction() {
+    Box::pin(a_batch_commits_a_few_events_to_a_transaction(
+        Deployment::Embedded,
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn distributed_batch_commits_a_few_events_to_a_transaction() {
+    Box::pin(a_batch_commits_a_few_events_to_a_transaction(
         Deployment::Distributed,
     ))
     .await;

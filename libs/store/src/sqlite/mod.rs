@@ -91,8 +91,13 @@ impl SqliteStore {
             Connections::Writer => (options.pragma("wal_autocheckpoint", "0"), 1),
             Connections::Checkpoints => (options, 1),
         };
+        // Every connection is opened up front and kept: each runs on a thread of its own,
+        // which inherits the scheduling priority of the thread that opened it, so none is left
+        // to be opened later from `memvox serve`'s low-priority worker threads (`background`).
         SqlitePoolOptions::new()
             .max_connections(max_connections)
+            .min_connections(max_connections)
+            .idle_timeout(None)
             .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
             .connect_with(options)
             .await

@@ -1,0 +1,23 @@
+//! The workers' runtime in `memvox serve`: the extraction and embedding workers run on their
+//! own Tokio runtime whose threads (its blocking pool's too) have the lowest OS scheduling
+//! priority, so that when the CPU is short, the acknowledgement of a post-call webhook and the
+//! answers of memory-query and conversation-init — on the main runtime, at normal priority —
+//! go first, and the workers take what is left. Nothing is lost by it: an acknowledged event is
+//! already stored, and the workers catch up as soon as the CPU is free. The separate services
+//! (`memvox-extraction-worker`, …) are separate processes, prioritised by the OS as deployed.
+
+use thread_priority::{ThreadPriority, set_current_thread_priority};
+use tokio::runtime::{Builder, Runtime};
+
+/// A multi-threaded runtime whose threads lower their own priority as they start.
+pub fn runtime() -> std::io::Result<Runtime> {
+    Builder::new_multi_thread()
+        .thread_name("memvox-worker")
+        .on_thread_start(|| {
+            if let Err(error) = set_current_thread_priority(ThreadPriority::Min) {
+                tracing::warn!(?error, "could not lower a worker thread's priority");
+            }
+        })
+        .enable_all()
+        .build()
+}
