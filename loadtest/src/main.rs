@@ -17,6 +17,7 @@
 
 mod drive;
 mod episodes;
+mod footprint;
 mod population;
 mod query;
 mod report;

@@ -21,10 +21,7 @@ use memvox_config::{QuerySettings, Secret};
 use memvox_crypto::{KeySet, Keyring};
 use memvox_identity::{Claims, Identities, IdentitySettings};
 use memvox_query::{QueryState, hash_token, router};
-use memvox_store::{
-    EmbeddingSpace, IndexFootprint, LayerFootprint, PostgresStore, SqliteStore, Store,
-    StoreSettings,
-};
+use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
 use memvox_telemetry::{Metrics, instrument};
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
@@ -32,6 +29,7 @@ use serde_json::json;
 
 use crate::QueryArgs;
 use crate::drive::{Recorded, closed_loop_with};
+use crate::footprint::{per_memory, print_footprint};
 use crate::population::{Shape, phone, question, user_id};
 use crate::report::{Summary, print_header};
 use crate::seed::{Db, Seeded, seed};
@@ -318,36 +316,6 @@ async fn start_service(
     .with_identities(identities());
     let app = instrument(router(state), "memvox", metrics);
     crate::targets::serve(app).await
-}
-
-/// Mean bytes of one memory of a layer in the index: all, vector, postings, attributes.
-fn per_memory(layer: &LayerFootprint) -> [f64; 4] {
-    let n = layer.memories.max(1) as f64;
-    [
-        layer.bytes() as f64 / n,
-        layer.vector_bytes as f64 / n,
-        layer.posting_bytes as f64 / n,
-        layer.attribute_bytes as f64 / n,
-    ]
-}
-
-/// Prints what a heavy user's in-memory index weighs, per fact and per episode.
-fn print_footprint(footprint: &IndexFootprint) {
-    let line = |name: &str, layer: &LayerFootprint| {
-        let [all, vector, postings, attributes] = per_memory(layer);
-        println!(
-            "  per {name}: {all:.0} bytes ({} in the index): vector {vector:.0}, postings \
-             {postings:.0}, attributes {attributes:.0}",
-            layer.memories
-        );
-    };
-    println!(
-        "in-memory index of a heavy user: {:.1} MB (token dictionary {:.2} MB)",
-        footprint.bytes() as f64 / 1e6,
-        footprint.dictionary_bytes as f64 / 1e6
-    );
-    line("fact", &footprint.facts);
-    line("episode", &footprint.episodes);
 }
 
 /// Latency of the first query of each heavy user.
