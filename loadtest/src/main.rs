@@ -108,7 +108,8 @@ pub struct AckArgs {
     /// The webhook secret of the `--target` server (its `gateway.webhook_secrets`).
     #[arg(long, env = "MEMVOX_LOADTEST_WEBHOOK_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
-    /// How long to wait for a `--target` server's backlog to drain, in seconds.
+    /// How long to wait for a `--target` server's backlog to drain, in seconds (0: do not
+    /// wait, e.g. for a gateway whose `/metrics` does not count the workers' progress).
     #[arg(long, default_value_t = 900)]
     pub drain_timeout: u64,
     /// Open-loop rate, requests per second (sent to each target).

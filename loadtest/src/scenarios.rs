@@ -82,7 +82,7 @@ pub async fn ack(args: AckArgs) -> anyhow::Result<()> {
         backends.cleanup().await?;
     }
     let drained = match (&server, baseline) {
-        (Some(server), Some(baseline)) => {
+        (Some(server), Some(baseline)) if args.drain_timeout > 0 => {
             let accepted = WARMUP_REQUESTS as u64
                 + summaries
                     .iter()
