@@ -1,6 +1,6 @@
 //! The `memvox` binary end to end: help, `serve` on a fresh directory with no configuration,
-//! `migrate` on both backends, and one clear error line with a non-zero exit for bad
-//! configuration.
+//! `migrate` on both backends, a SIGKILL during group commits, and one clear error line with a
+//! non-zero exit for bad configuration.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::{
@@ -667,4 +667,105 @@ fn postgres_without_a_key_is_one_clear_error() {
         .output()
         .unwrap();
     assert_one_line_error(&output, "encryption is on but no key is configured");
+}
+
+/// `memvox serve` killed with SIGKILL while hundreds of deliveries are being stored together
+/// (the gateway's group commit): every delivery it answered 200 has its row when the database
+/// is read afterwards. An acknowledgement is never sent before its transaction commits.
+#[test]
+fn a_sigkill_during_group_commits_loses_no_acknowledged_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = memvox(dir.path())
+        .arg("serve")
+        .env("MEMVOX_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        .env("MEMVOX_GATEWAY__WEBHOOK_SECRETS", "[\"wsec_test_secret\"]")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/elevenlabs/post_call_transcription.json"
+    ))
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let base = format!("http://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let pid = running.0.id().to_string();
+    let acknowledged: Vec<String> = runtime.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while reqwest::get(format!("{base}/health/ready")).await.is_err() {
+            assert!(Instant::now() < deadline, "memvox serve never answered");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let client = reqwest::Client::new();
+        let (answered, mut answers) = tokio::sync::mpsc::channel::<()>(1_000);
+        let mut deliveries = tokio::task::JoinSet::new();
+        for n in 0..400 {
+            let conversation = format!("conv_kill_{n:04}");
+            let body = fixture.replace("conv_5201kf3r7e9yq2m8vx4pn0td6h", &conversation);
+            let signature = memvox_elevenlabs::sign(b"wsec_test_secret", now, body.as_bytes());
+            let request = client
+                .post(format!("{base}/webhook/post-call"))
+                .header("content-type", "application/json")
+                .header("ElevenLabs-Signature", signature)
+                .body(body);
+            let answered = answered.clone();
+            deliveries.spawn(async move {
+                let ok = request
+                    .send()
+                    .await
+                    .is_ok_and(|response| response.status().as_u16() == 200);
+                let _ = answered.try_send(());
+                ok.then_some(conversation)
+            });
+        }
+        // Killed once a quarter of them are answered, while the rest are being stored.
+        for _ in 0..100 {
+            answers.recv().await;
+        }
+        let killed = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+        assert!(killed.success());
+        let mut acknowledged = Vec::new();
+        while let Some(outcome) = deliveries.join_next().await {
+            acknowledged.extend(outcome.unwrap());
+        }
+        acknowledged
+    });
+    assert!(running.0.wait().is_ok());
+    assert!(
+        acknowledged.len() >= 90,
+        "most of the first 100 answers were 200s"
+    );
+    let stored: Vec<String> = runtime.block_on(async {
+        let url = format!(
+            "sqlite://{}?mode=ro",
+            dir.path().join("data/memvox.db").display()
+        );
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query_scalar("SELECT conversation_id FROM webhook_events")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+    });
+    let missing: Vec<&String> = acknowledged
+        .iter()
+        .filter(|conversation| !stored.contains(conversation))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged deliveries lost: {missing:?}",
+        missing.len(),
+        acknowledged.len()
+    );
+    eprintln!(
+        "{} of 400 deliveries acknowledged before the kill, {} rows stored",
+        acknowledged.len(),
+        stored.len()
+    );
 }
