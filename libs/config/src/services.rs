@@ -106,9 +106,8 @@ pub struct WorkerSettings {
     pub link_threshold: f64,
     /// Most automatic links per memory.
     pub max_links_per_memory: usize,
-    /// Longest wait to fill an embedding batch, in ms.
-    pub embed_batch_wait_ms: u64,
-    /// Largest embedding batch, in memories.
+    /// Most messages the embedding worker takes per step (each a call's changed memories, or
+    /// a recall); the memories they name are embedded with one embedder call.
     pub embed_batch_max: usize,
     /// Shortest interval between two summaries of one user, in ms.
     pub summary_debounce_ms: u64,
@@ -177,7 +176,6 @@ impl Default for WorkerSettings {
             existing_memories: 20,
             link_threshold: 0.8,
             max_links_per_memory: 5,
-            embed_batch_wait_ms: 10,
             embed_batch_max: 64,
             summary_debounce_ms: 60_000,
             outbox_grace_ms: 30_000,
