@@ -3,27 +3,15 @@
 
 use async_trait::async_trait;
 use memvox_core::UnixMillis;
-use memvox_crypto::Keyring;
 
 use crate::{
-    Erased, EventStatus, NewEvent, RecordedEvent, StoreError, StoreResult, StoredEvent,
+    EventStatus, NewEvent, RecordedEvent, StoreError, StoreResult, StoredEvent,
     backend::Backend,
-    dialect::{Conn, Dialect, Record, query},
-    encryption::columns,
+    dialect::query,
+    event_batch::record_events_in,
     rows::event_from_row,
     sql::{self, INSERT_CHUNK},
 };
-
-/// `$6` is the conversation's tombstone digest: a live tombstone inserts nothing.
-const INSERT_EVENT: &str = "INSERT INTO webhook_events \
-     (event_type, conversation_id, event_timestamp, payload, received_at) \
-     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM erasure_tombstones \
-     WHERE digest = $6 AND (expires_at IS NULL OR expires_at > $5)) \
-     ON CONFLICT (event_type, conversation_id) DO NOTHING RETURNING id";
-
-/// An event's id by type and conversation.
-const SELECT_EVENT_ID: &str =
-    "SELECT id FROM webhook_events WHERE event_type = $1 AND conversation_id = $2";
 
 macro_rules! event_columns {
     () => {
@@ -119,12 +107,11 @@ impl<B: Backend> Events for B {
     }
 
     async fn record_events(&self, events: &[NewEvent]) -> StoreResult<Vec<Option<RecordedEvent>>> {
-        let keyring = &self.core().keyring;
-        let mut tx = self.begin().await?;
-        let mut recorded = Vec::with_capacity(events.len());
-        for event in events {
-            recorded.push(record_event_in::<B::Sql>(&mut tx, keyring, event).await?);
+        if events.is_empty() {
+            return Ok(Vec::new());
         }
+        let mut tx = self.begin().await?;
+        let recorded = record_events_in::<B::Sql>(&mut tx, &self.core().keyring, events).await?;
         tx.commit().await?;
         Ok(recorded)
     }
@@ -203,47 +190,4 @@ impl<B: Backend> Events for B {
             .await?;
         Ok(())
     }
-}
-
-/// Stores a raw event inside an open transaction: its id and whether this inserted it, or
-/// `None` when its conversation's tombstone refused it.
-async fn record_event_in<D: Dialect>(
-    conn: &mut Conn<D>,
-    keyring: &Keyring,
-    event: &NewEvent,
-) -> StoreResult<Option<RecordedEvent>> {
-    let payload = keyring.encrypt(
-        &event.payload,
-        columns::EVENT_PAYLOAD.at(&event.conversation_id),
-    )?;
-    let tombstone = Erased::Conversation(&event.conversation_id);
-    let inserted = query::<D>(INSERT_EVENT)
-        .bind(&event.event_type)
-        .bind(&event.conversation_id)
-        .bind(event.event_timestamp)
-        .bind(&payload)
-        .bind(event.received_at)
-        .bind(tombstone.digest(keyring))
-        .fetch_optional(&mut *conn)
-        .await?;
-    if let Some(row) = inserted {
-        return Ok(Some(RecordedEvent {
-            id: row.value("id")?,
-            inserted: true,
-        }));
-    }
-    // Neither inserted nor there: the conversation's tombstone refused it.
-    let existing = query::<D>(SELECT_EVENT_ID)
-        .bind(&event.event_type)
-        .bind(&event.conversation_id)
-        .fetch_optional(conn)
-        .await?;
-    existing
-        .map(|row| {
-            Ok(RecordedEvent {
-                id: row.value("id")?,
-                inserted: false,
-            })
-        })
-        .transpose()
 }

@@ -32,6 +32,7 @@ mod dialect;
 mod encryption;
 mod erasure;
 mod error;
+mod event_batch;
 mod events;
 mod extraction;
 mod footprint;
