@@ -12,8 +12,10 @@
 //!    number or claimed user are prepared concurrently (none reads what another writes).
 //! 4. Commit everything, and mark the event completed, in one store transaction, idempotent on
 //!    the event. The events of one batch are committed together ([`Extraction::apply_extractions`](memvox_store::Extraction::apply_extractions),
-//!    a group commit) unless one concerns a caller or conversation already in the group, which
-//!    commits the group first so every event is prepared against what the earlier ones wrote.
+//!    a group commit, `workers.events_per_commit` events to a transaction: 2 on SQLite, whose
+//!    one writer the gateway's acknowledgements wait for, 8 on PostgreSQL) unless one concerns
+//!    a caller or conversation already in the group, which commits the group first so every
+//!    event is prepared against what the earlier ones wrote.
 //!    Then bump the user's cache version, so no query serves an answer from before the commit.
 //! 5. Publish `MemoriesChanged` for the embedding worker; only then is the message acked.
 //!
