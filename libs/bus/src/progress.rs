@@ -48,7 +48,7 @@ impl Progress {
 }
 
 /// Sum of the samples of metric `name` whose labels include all of `labels`.
-pub fn sum(text: &str, name: &str, labels: &[(&str, &str)]) -> u64 {
+fn sum(text: &str, name: &str, labels: &[(&str, &str)]) -> u64 {
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {

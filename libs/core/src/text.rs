@@ -6,6 +6,22 @@
 
 use sha2::{Digest, Sha256};
 
+/// The months' English names, lower case, January first.
+pub const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
 /// Lower-cases, keeps letters and digits, and folds every other run of characters into one space.
 pub fn normalize_for_dedupe(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

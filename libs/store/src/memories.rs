@@ -1,5 +1,5 @@
 //! Memories and their history: reading a user's memories, by id, by exact text, as a listing,
-//! their counts, and the earlier texts of all of them.
+//! their counts, and page by page with their earlier texts (for export).
 
 use async_trait::async_trait;
 use memvox_core::{Memory, MemoryId, MemoryState, Sector, UnixMillis};
@@ -55,10 +55,6 @@ pub enum MemoryOrder {
 /// Reading a user's memories. Another user's id reads as not found.
 #[async_trait]
 pub trait Memories: Send + Sync {
-    /// Earlier texts of every memory of a user in one statement: `(memory, content,
-    /// changed_at)`, grouped by memory, oldest first.
-    async fn user_history(&self, user_id: &str) -> StoreResult<Vec<HistoryEntry>>;
-
     /// A page of everything held of a user's memories, for export: up to `limit` memories —
     /// facts and episodes, in every state, superseded ones included — in the order they were
     /// written (by id), after memory `after` (`None`: from the first), with the history of
@@ -104,10 +100,6 @@ pub trait Memories: Send + Sync {
 
 #[async_trait]
 impl<B: Backend> Memories for B {
-    async fn user_history(&self, user_id: &str) -> StoreResult<Vec<HistoryEntry>> {
-        history_between::<B>(self, user_id, MemoryId::MIN, MemoryId::MAX).await
-    }
-
     async fn memory_page(
         &self,
         user_id: &str,

@@ -1229,9 +1229,16 @@ async fn extraction_updates_supersedes_and_reinforces(store: &dyn Store) {
         "max(0.5, 0.5) + 0.05"
     );
     assert_eq!(merged.last_seen_at, later);
-    let history = store.user_history("u1").await.unwrap();
+    let history = store.memory_page("u1", None, 1_000).await.unwrap().1;
     assert_eq!(history, vec![(email.id, "Prefers email".to_owned(), later)]);
-    assert!(store.user_history("u2").await.unwrap().is_empty());
+    assert!(
+        store
+            .memory_page("u2", None, 1_000)
+            .await
+            .unwrap()
+            .1
+            .is_empty()
+    );
 
     let reinforced = store.get_memory("u1", tea.id).await.unwrap().unwrap();
     assert!((reinforced.salience - 0.95).abs() < 1e-9);

@@ -236,7 +236,7 @@ async fn raw_tables_hold_no_plaintext_and_reads_decrypt(harness: &Harness) {
     let memory = store.get_memory("alice", id).await.unwrap().unwrap();
     assert_eq!(memory.content, "Is severely allergic to peanuts");
     assert_eq!(
-        store.user_history("alice").await.unwrap()[0].1,
+        store.memory_page("alice", None, 1_000).await.unwrap().1[0].1,
         "Is allergic to peanuts"
     );
     assert_eq!(

@@ -136,7 +136,7 @@ async fn lexical_search_finds_exact_words_filters_and_isolates(harness: &Harness
         .await
         .unwrap();
     assert_eq!(
-        store.user_history("u1").await.unwrap(),
+        store.memory_page("u1", None, 1_000).await.unwrap().1,
         [(
             waiting.id,
             "Order 58231 is waiting for a part".to_owned(),

@@ -14,7 +14,7 @@ mod support;
 
 use memvox_core::{NewMemory, Sector};
 use memvox_store::{EmbeddingSpace, MemoryEdits, Search, SqliteStore, StoreSettings};
-use support::{memvox, stderr_of};
+use support::{FIXTURE, memvox, stderr_of};
 
 fn postgres_url(user: &str, database: &str) -> String {
     std::env::var("MEMVOX_TEST_POSTGRES_URL")
@@ -58,6 +58,23 @@ fn inline_keys() -> [(&'static str, String); 3] {
             memvox_crypto::Key::generate().to_base64(),
         ),
     ]
+}
+
+/// Now, in unix seconds (what a webhook signature is stamped with).
+fn unix_now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Waits up to a minute for `memvox serve` at `base` to answer its readiness probe.
+async fn wait_until_ready(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while reqwest::get(format!("{base}/health/ready")).await.is_err() {
+        assert!(Instant::now() < deadline, "memvox serve never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 struct Running(Child);
@@ -436,24 +453,13 @@ fn a_signed_webhook_to_serve_becomes_memories_the_agent_can_query() {
         .unwrap();
     let _running = Running(child);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let body = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/elevenlabs/post_call_transcription.json"
-    ))
-    .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let signature = memvox_elevenlabs::sign(b"wsec_test_secret", now, &body);
+    let body = FIXTURE.as_bytes().to_vec();
+    let signature = memvox_elevenlabs::sign(b"wsec_test_secret", unix_now_secs(), &body);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
     runtime.block_on(async {
-        while reqwest::get(format!("{base}/health/ready")).await.is_err() {
-            assert!(Instant::now() < deadline, "memvox serve never answered");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until_ready(&base).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
         let post = |signature: Option<&str>| {
             let mut request = client
                 .post(format!("{base}/webhook/post-call"))
@@ -685,30 +691,18 @@ fn a_sigkill_during_group_commits_loses_no_acknowledged_delivery() {
         .spawn()
         .unwrap();
     let mut running = Running(child);
-    let fixture = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/elevenlabs/post_call_transcription.json"
-    ))
-    .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = unix_now_secs();
     let base = format!("http://127.0.0.1:{port}");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let pid = running.0.id().to_string();
     let acknowledged: Vec<String> = runtime.block_on(async {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while reqwest::get(format!("{base}/health/ready")).await.is_err() {
-            assert!(Instant::now() < deadline, "memvox serve never answered");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until_ready(&base).await;
         let client = reqwest::Client::new();
         let (answered, mut answers) = tokio::sync::mpsc::channel::<()>(1_000);
         let mut deliveries = tokio::task::JoinSet::new();
         for n in 0..400 {
             let conversation = format!("conv_kill_{n:04}");
-            let body = fixture.replace("conv_5201kf3r7e9yq2m8vx4pn0td6h", &conversation);
+            let body = FIXTURE.replace("conv_5201kf3r7e9yq2m8vx4pn0td6h", &conversation);
             let signature = memvox_elevenlabs::sign(b"wsec_test_secret", now, body.as_bytes());
             let request = client
                 .post(format!("{base}/webhook/post-call"))

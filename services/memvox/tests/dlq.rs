@@ -35,16 +35,23 @@ fn memvox(dir: &std::path::Path, prefix: &str, args: &[&str]) -> (bool, String) 
     (output.status.success(), text)
 }
 
-#[tokio::test]
-async fn poisoned_events_are_listed_replayed_and_purged() {
-    let dir = tempfile::tempdir().unwrap();
+/// A SQLite store in `dir` and Redis Streams under a fresh key prefix (returned), with the
+/// hashing embedder and non-blocking reads.
+fn redis_config(dir: &std::path::Path) -> (Config, String) {
     let prefix = format!("test:dlq:{:012x}", rand::rng().random::<u64>() >> 16);
     let mut config = Config::default();
-    config.store.url = format!("sqlite://{}/memvox.db", dir.path().display());
+    config.store.url = format!("sqlite://{}/memvox.db", dir.display());
     config.embedder.provider = memvox_ai::EmbedderProvider::Hashing;
     config.bus.backend = BusBackend::Redis;
     config.bus.key_prefix = prefix.clone();
     config.bus.block_ms = 0;
+    (config, prefix)
+}
+
+#[tokio::test]
+async fn poisoned_events_are_listed_replayed_and_purged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, prefix) = redis_config(dir.path());
     let app = App::build(config).await.unwrap();
     let event_id = support::accept(
         &app,
@@ -107,13 +114,7 @@ async fn poisoned_events_are_listed_replayed_and_purged() {
 #[tokio::test]
 async fn a_message_that_crashes_its_worker_ends_in_the_dead_letters() {
     let dir = tempfile::tempdir().unwrap();
-    let prefix = format!("test:dlq:{:012x}", rand::rng().random::<u64>() >> 16);
-    let mut config = Config::default();
-    config.store.url = format!("sqlite://{}/memvox.db", dir.path().display());
-    config.embedder.provider = memvox_ai::EmbedderProvider::Hashing;
-    config.bus.backend = BusBackend::Redis;
-    config.bus.key_prefix = prefix.clone();
-    config.bus.block_ms = 0;
+    let (mut config, prefix) = redis_config(dir.path());
     config.bus.max_attempts = 2;
     (
         config.bus.claim_idle_ms,

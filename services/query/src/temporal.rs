@@ -14,6 +14,7 @@
 //! without these words, which say nothing about *what* (see `crate::question`).
 
 use memvox_core::UnixMillis;
+use memvox_core::text::MONTHS;
 
 use crate::present::civil_date;
 
@@ -22,21 +23,6 @@ pub const MONTH_BOOST: f64 = 0.3;
 /// Boost of the newest candidate when the question is about the present (older ones get a
 /// share of it by their age among the candidates); of the oldest when it is about the past.
 pub const LATEST_BOOST: f64 = 0.3;
-
-const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
 
 /// Words that put a month name in a time phrase (needed for "may", a verb too).
 const BEFORE_MONTH: [&str; 9] = [

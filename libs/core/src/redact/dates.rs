@@ -11,6 +11,7 @@
 use super::spoken::{day, year};
 use super::words::{Word, ends_sentence, is_one_of, words};
 use super::{Mask, PiiKind};
+use crate::text::MONTHS;
 
 /// Words that make a date next to them a date of birth.
 const BIRTH_WORDS: &[&str] = &["born", "birthday", "birth", "birthdate", "dob"];
@@ -29,21 +30,6 @@ const EVENT_WORDS: &[&str] = &[
 const BEFORE: usize = 4;
 /// Words after a date read for a birth word.
 const AFTER: usize = 6;
-
-const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
 
 /// Adds the masks of the dates of birth of `text`.
 pub(super) fn mask_dates_of_birth(text: &str, masks: &mut Vec<Mask>) {
