@@ -10,7 +10,7 @@ use sqlx::{Pool, Transaction, pool::PoolConnection};
 
 use crate::{
     EmbeddingSpace, LexicalKey, MemoryFilter, Neighbour, StoreResult, dialect::Dialect,
-    user_index::UserIndexCache,
+    index_cache::UserIndexCache,
 };
 
 /// The sqlx database of backend `B`.

@@ -36,6 +36,7 @@ mod event_batch;
 mod events;
 mod extraction;
 mod footprint;
+mod index_cache;
 mod invocations;
 mod keys;
 mod lexical;
@@ -86,7 +87,7 @@ pub use model::{
 };
 pub use postgres::PostgresStore;
 pub use retention::{Retention, RetentionCutoffs, RetentionReport};
-pub use search::Search;
+pub use search::{Search, UserView};
 pub use settings::{StoreBackend, StoreSettings};
 pub use sqlite::SqliteStore;
 pub use store::{Store, StoreInfo};

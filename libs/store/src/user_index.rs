@@ -1,38 +1,24 @@
-//! The per-user in-memory index both backends search: a user's memories with the attributes
-//! search filters on, the embedded ones' vectors as one contiguous `f32` matrix, and every
-//! indexed memory's lexical postings (`postings`), so a search scans memory instead of reading
-//! and decoding every row (SQLite) or ranking every row in SQL (PostgreSQL), and a lexical
-//! search needs no full-text statement. A memory is in the index when it has a vector or
-//! lexical tokens: a just-recorded call's episodes are found by their words before the
-//! embedding worker gives them vectors.
+//! The per-user in-memory index both backends search and a warm query answers from: a user's
+//! memories — each full row, content decrypted, with the attributes search filters on — the
+//! embedded ones' vectors as one contiguous `f32` matrix, every indexed memory's lexical postings
+//! (`postings`) and their outgoing links, so a search scans memory instead of reading and
+//! decoding rows (SQLite) or ranking every row in SQL (PostgreSQL), a lexical search needs no
+//! full-text statement, and ranking reads no link or memory row. A memory is in the index when
+//! it has a vector or lexical tokens: a just-recorded call's episodes are found by their words
+//! before the embedding worker gives them vectors.
 //!
-//! Correctness rests on the user's *vectors version* (`users.vectors_version`), which database
-//! triggers move to a never-reused value in the transaction of every write that changes what the
-//! index holds (a vector, a memory's tokens, a filter attribute), whichever process writes. A
-//! search reads the version first (one primary-key read), uses the cached index only if it was
-//! loaded at that very version, and otherwise loads the index *after* reading the version: a
-//! write committed in between moves the version again, so the next search reloads, and a stale
-//! index is never used. Search results are re-read from the database and re-checked against the
-//! filter, so salience, content and state are current.
+//! Correctness rests on the user's versions (`index_cache`), which database triggers move in the
+//! transaction of every write that changes what the index holds, whichever process writes.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 
-use memvox_core::{MemoryId, MemoryKind, MemoryState, Sector, UnixMillis, vector::dot};
-use moka::future::Cache;
+use memvox_core::{Memory, MemoryId, MemoryKind, MemoryState, Sector, UnixMillis, vector::dot};
 
 use crate::{
     MemoryFilter, Neighbour,
     postings::Postings,
     quantised::{CodedRows, QUANTISE_FROM, code, shortlist},
 };
-
-/// Bytes of cached indexes across all users.
-const CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
-
-/// Users with fewer indexed memories are read afresh on every search: a few dozen rows load in
-/// well under a millisecond, and caching the long tail of light users would only evict the
-/// heavy users whose loads are expensive (10,000 vectors take tens of milliseconds).
-pub const MIN_CACHED_MEMORIES: usize = 100;
 
 /// One memory as the index sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +56,11 @@ impl IndexedMemory {
 pub struct UserIndex {
     /// Every memory with a vector or lexical tokens, ordered by id.
     pub memories: Vec<IndexedMemory>,
+    /// The same memories' full rows, position for position (salience and last-seen time as
+    /// loaded: `index_cache::Recall` holds their current values).
+    pub records: Vec<Memory>,
+    /// Each indexed memory's outgoing links `(target, weight)`, strongest first.
+    pub links: HashMap<MemoryId, Vec<(MemoryId, f64)>>,
     /// For each row of `matrix`, the position in `memories` of its memory (ascending).
     pub embedded: Vec<u32>,
     /// Row-major vectors, `dimension` values per embedded memory.
@@ -121,6 +112,21 @@ impl UserIndex {
     }
 }
 
+/// Bytes a memory's full row holds: the struct and its heap text and turns.
+pub(crate) fn record_bytes(memory: &Memory) -> usize {
+    size_of::<Memory>()
+        + memory.content.capacity()
+        + memory.user_id.capacity()
+        + memory.provenance.as_ref().map_or(0, |p| {
+            p.conversation_id.capacity() + p.turn_indexes.capacity() * size_of::<u32>()
+        })
+}
+
+/// Bytes of one memory's outgoing links (with the map entry holding them).
+pub(crate) fn links_bytes(links: &Vec<(MemoryId, f64)>) -> usize {
+    size_of::<(MemoryId, Vec<(MemoryId, f64)>)>() + links.capacity() * size_of::<(MemoryId, f64)>()
+}
+
 /// Keeps the `keep` best of `items` by `order` (best first), in no particular order.
 fn keep_best<T>(items: &mut Vec<T>, keep: usize, order: impl FnMut(&T, &T) -> std::cmp::Ordering) {
     if keep < items.len() {
@@ -141,10 +147,17 @@ impl UserIndex {
     /// Bytes held: what the cache weighs.
     pub fn bytes(&self) -> usize {
         self.memories.len() * size_of::<IndexedMemory>()
+            + self.records.iter().map(record_bytes).sum::<usize>()
+            + self.links.values().map(links_bytes).sum::<usize>()
             + self.embedded.len() * size_of::<u32>()
             + self.matrix.len() * size_of::<f32>()
             + self.postings.bytes()
             + self.coded.as_ref().map_or(0, CodedRows::bytes)
+    }
+
+    /// The position in `memories` (and `records`) of memory `id`.
+    pub fn position(&self, id: MemoryId) -> Option<usize> {
+        self.memories.binary_search_by_key(&id, |m| m.id).ok()
     }
 
     /// How many memories have a vector.
@@ -190,9 +203,7 @@ impl UserIndex {
         let mut found = Vec::new();
         for id in ids {
             let Some(row) = self
-                .memories
-                .binary_search_by_key(id, |m| m.id)
-                .ok()
+                .position(*id)
                 .and_then(|position| self.vector_row(u32::try_from(position).ok()?))
             else {
                 continue;
@@ -214,65 +225,29 @@ impl UserIndex {
     }
 }
 
-/// Cached per-user indexes, each with the vectors version it was loaded at.
-#[derive(Clone)]
-pub struct UserIndexCache {
-    cache: Cache<String, Arc<(i64, UserIndex)>>,
-}
-
-impl std::fmt::Debug for UserIndexCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserIndexCache")
-            .field("users", &self.cache.entry_count())
-            .finish()
-    }
-}
-
-impl Default for UserIndexCache {
-    fn default() -> Self {
-        Self {
-            // Least-recently-used eviction: the default TinyLFU admission compares a large entry
-            // with the combined frequency of all the small ones it would evict, and so would
-            // refuse a heavy user's index for good once light users have filled the cache.
-            cache: Cache::builder()
-                .eviction_policy(moka::policy::EvictionPolicy::lru())
-                .weigher(|_, entry: &Arc<(i64, UserIndex)>| {
-                    u32::try_from(entry.1.bytes()).unwrap_or(u32::MAX)
-                })
-                .max_capacity(CAPACITY_BYTES)
-                .build(),
-        }
-    }
-}
-
-impl UserIndexCache {
-    /// The cached index of a user if it was loaded at `version`.
-    pub async fn get(&self, user_id: &str, version: i64) -> Option<Arc<(i64, UserIndex)>> {
-        self.cache
-            .get(user_id)
-            .await
-            .filter(|entry| entry.0 == version)
-    }
-
-    /// An index loaded after reading `version`, cached (replacing any older one) when it holds
-    /// at least [`MIN_CACHED_MEMORIES`] memories.
-    pub async fn insert(
-        &self,
-        user_id: &str,
-        version: i64,
-        loaded: UserIndex,
-    ) -> Arc<(i64, UserIndex)> {
-        let entry = Arc::new((version, loaded));
-        if entry.1.memories.len() >= MIN_CACHED_MEMORIES {
-            self.cache.insert(user_id.to_owned(), entry.clone()).await;
-        }
-        entry
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A stored memory `id` of user `u`, for index tests.
+    pub(crate) fn record(id: MemoryId) -> Memory {
+        Memory {
+            id,
+            user_id: "u".into(),
+            content: format!("memory {id}"),
+            kind: MemoryKind::Fact,
+            sector: Sector::Semantic,
+            salience: 0.5,
+            decay_per_day: 0.01,
+            state: MemoryState::Active,
+            last_seen_at: 0,
+            created_at: 0,
+            updated_at: 0,
+            provenance: None,
+            superseded_by: None,
+            superseded_at: None,
+        }
+    }
 
     fn memory(id: MemoryId, sector: Sector) -> IndexedMemory {
         IndexedMemory {
@@ -354,17 +329,6 @@ mod tests {
         assert_eq!(footprint.dictionary_bytes, 4 * 8 + 5 * 4);
     }
 
-    fn vectors(count: usize) -> UserIndex {
-        UserIndex {
-            memories: (0..count)
-                .map(|i| memory(i as MemoryId, Sector::Semantic))
-                .collect(),
-            embedded: (0..count).map(|i| i as u32).collect(),
-            matrix: vec![0.5; count * 4],
-            ..UserIndex::default()
-        }
-    }
-
     #[test]
     fn a_coded_scan_returns_the_exact_ranking() {
         let (count, dimension) = (QUANTISE_FROM + 500, 64);
@@ -396,27 +360,5 @@ mod tests {
         for (query, exact) in queries.iter().zip(exact) {
             assert_eq!(index.top(query, &MemoryFilter::default(), 10), exact);
         }
-    }
-
-    #[tokio::test]
-    async fn an_index_is_only_used_at_the_version_it_was_loaded_at() {
-        let index = UserIndexCache::default();
-        index.insert("u1", 7, vectors(MIN_CACHED_MEMORIES)).await;
-        assert!(index.get("u1", 7).await.is_some());
-        assert!(
-            index.get("u1", 8).await.is_none(),
-            "a write moved the version"
-        );
-        assert!(index.get("u2", 7).await.is_none());
-    }
-
-    #[tokio::test]
-    async fn light_users_are_not_cached() {
-        let index = UserIndexCache::default();
-        let entry = index
-            .insert("u1", 3, vectors(MIN_CACHED_MEMORIES - 1))
-            .await;
-        assert_eq!(entry.1.memories.len(), MIN_CACHED_MEMORIES - 1);
-        assert!(index.get("u1", 3).await.is_none());
     }
 }

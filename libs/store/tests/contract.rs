@@ -1421,6 +1421,100 @@ async fn index_search_is_exact_and_sees_other_writers(harness: &Harness) {
     );
 }
 
+/// A warm view (an index cached by a reader) answers with what another store instance on the
+/// same database wrote since: an edited text, a pause, a new link, and a recall's salience —
+/// the last without reloading the index or moving the answers' version.
+async fn warm_views_see_other_writers(harness: &Harness) {
+    use rand::SeedableRng as _;
+    let reader = harness.store();
+    let writer = harness.reopen(support::space()).await.unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(12);
+    let mut vectors = Vec::new();
+    for i in 0..120 {
+        let stored = writer
+            .insert_memory(
+                &memory("u1", &format!("fact {i}"), Sector::Semantic, 0.5),
+                NOW,
+            )
+            .await
+            .unwrap();
+        vectors.push((stored.id, random_unit(&mut rng)));
+    }
+    writer.store_embeddings(&vectors, NOW).await.unwrap();
+    let (first, second) = (vectors[0].0, vectors[1].0);
+    let warm = reader.user_view("u1").await.unwrap();
+    assert_eq!(warm.len(), 120);
+    let version = warm.version().unwrap();
+    let recalled = |view: &memvox_store::UserView| view.memories(&[first])[0].clone();
+    assert_eq!(recalled(&warm).salience, 0.5);
+
+    writer
+        .reinforce_memories("u1", &[first], 0.25, NOW + 10)
+        .await
+        .unwrap();
+    let view = reader.user_view("u1").await.unwrap();
+    assert_eq!(view.version(), Some(version), "a recall moves no answer");
+    let memory = recalled(&view);
+    assert!((memory.salience - 0.75).abs() < 1e-9);
+    assert_eq!(memory.last_seen_at, NOW + 10);
+    let hit = view
+        .search(&vectors[0].1, &MemoryFilter::default(), 1)
+        .unwrap();
+    assert!(
+        (hit[0].memory.salience - 0.75).abs() < 1e-9,
+        "hits carry it too"
+    );
+
+    writer
+        .upsert_links(
+            &[MemoryLink {
+                source: first,
+                target: second,
+                weight: 0.9,
+                kind: LinkKind::Automatic,
+            }],
+            NOW + 11,
+        )
+        .await
+        .unwrap();
+    let view = reader.user_view("u1").await.unwrap();
+    assert_eq!(view.links_from(first), [(second, 0.9)]);
+    assert!(view.links_from(second).is_empty());
+
+    let edit = MemoryEdit {
+        content: Some("fact zero, edited".into()),
+        ..MemoryEdit::default()
+    };
+    writer
+        .edit_memory("u1", first, &edit, NOW + 12)
+        .await
+        .unwrap();
+    let view = reader.user_view("u1").await.unwrap();
+    assert_eq!(recalled(&view).content, "fact zero, edited");
+    assert!((recalled(&view).salience - 0.75).abs() < 1e-9);
+
+    let pause = MemoryEdit {
+        state: Some(MemoryState::Paused),
+        ..MemoryEdit::default()
+    };
+    writer
+        .edit_memory("u1", second, &pause, NOW + 13)
+        .await
+        .unwrap();
+    let view = reader.user_view("u1").await.unwrap();
+    let hits = view
+        .search(&vectors[1].1, &MemoryFilter::default(), 3)
+        .unwrap();
+    assert!(
+        hits.iter().all(|h| h.memory.id != second),
+        "paused: not found"
+    );
+
+    writer.erase_user("u1", NOW + 14).await.unwrap();
+    let gone = reader.user_view("u1").await.unwrap();
+    assert!(gone.is_empty() && gone.version().is_none());
+}
+
 /// A group of commits is applied in order in one transaction: a later commit sees an earlier
 /// one's writes, a commit already applied is reported as such, and one failing commit leaves
 /// every other of the group unwritten.
@@ -1624,6 +1718,7 @@ macro_rules! contract_suite {
             harness_test!(erasure_reaches_every_table);
             harness_test!(embedding_space_is_enforced_on_reopen);
             harness_test!(index_search_is_exact_and_sees_other_writers);
+            harness_test!(warm_views_see_other_writers);
         }
     };
 }

@@ -133,8 +133,10 @@ async fn score(loaded: &mut Loaded, lexical_weight: f64) -> (f64, f64, f64) {
             .embed_one(&question.embedded)
             .await
             .unwrap();
+        let view = loaded.state.store.user_view(user).await.unwrap();
         let ranked = retrieval::rank(
             &loaded.state,
+            &view,
             user,
             &question,
             &vector,

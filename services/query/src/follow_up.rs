@@ -118,7 +118,7 @@ fn leads_on<'a>(cues: &'a TimeCues, seed: Option<&'a Memory>) -> impl Fn(&Memory
 /// Adds the follow-ups of `best` (the best match) to `scored` and `memories`, or raises a
 /// candidate's score to its follow-up score: at most [`FOLLOW_UPS`], each scored as the module
 /// says, the time cues read among candidates said between `said` (oldest, newest).
-pub(crate) async fn join(
+pub(crate) fn join(
     lookup: &Lookup<'_>,
     best: &Scored,
     said: (UnixMillis, UnixMillis),
@@ -132,18 +132,13 @@ pub(crate) async fn join(
     else {
         return Ok(());
     };
-    let found = lookup
-        .state
-        .store
-        .search_lexical(
-            lookup.user_id,
-            &words,
-            lookup.vector,
-            lookup.filter,
-            FOLLOW_UPS + memories.len(),
-            lookup.state.settings.lexical_min_memories,
-        )
-        .await?;
+    let found = lookup.view.search_lexical(
+        &words,
+        lookup.vector,
+        lookup.filter,
+        FOLLOW_UPS + memories.len(),
+        lookup.state.settings.lexical_min_memories,
+    )?;
     let terms = lexical_terms(&words);
     let found_memories: Vec<&Memory> = found.hits.iter().map(|hit| &hit.memory).collect();
     let scores = lexical_scores(&found_memories, &terms, &found);

@@ -2,11 +2,14 @@
 //! ranker: dense and lexical candidates, fused scores, one piece of evidence per slot, then
 //! single-waypoint graph expansion, never more than `limit` results.
 //!
-//! 1. The store returns the `candidates` nearest active, non-superseded facts and episodes by
-//!    vector and, at the same time, as many sharing the query's rarest words (names, numbers,
-//!    product codes an embedding can miss).
+//! Everything is read from the user's view (`memvox_store::UserView`): a warm query reads no
+//! memory, link or posting from the database.
+//!
+//! 1. The view returns the `candidates` nearest active, non-superseded facts and episodes by
+//!    vector and as many sharing the query's rarest words (names, numbers, product codes an
+//!    embedding can miss).
 //! 2. Each candidate's lexical score is its BM25 for the query's words, divided by the best
-//!    candidate's; one `links_from` call fetches their links; each scores
+//!    candidate's; with its links, each scores
 //!    [`composite`]: relevance `0.7·cosine + 0.3·lexical` scaled by a bounded prior of
 //!    salience, recency (decaying with the sector's rate since last seen, i.e. since the call
 //!    it came from) and mean link weight (see `memvox_core::scoring`).
@@ -32,7 +35,7 @@ use memvox_core::scoring::{
 };
 use memvox_core::text::normalize_for_dedupe;
 use memvox_core::{Memory, MemoryId, MemoryKind, ScoreBreakdown, Scored};
-use memvox_store::{LexicalSearch, MAX_QUERY_TERMS, MemoryFilter, StoreResult};
+use memvox_store::{LexicalSearch, MAX_QUERY_TERMS, MemoryFilter, StoreResult, UserView};
 
 use crate::question::Question;
 use crate::{QueryState, follow_up, routine};
@@ -59,8 +62,8 @@ pub struct Ranked {
 pub(crate) struct Lookup<'a> {
     /// The service.
     pub state: &'a QueryState,
-    /// Whose memories.
-    pub user_id: &'a str,
+    /// The user's memories, as read for this query.
+    pub view: &'a UserView,
     /// The question, read.
     pub question: &'a Question,
     /// Its embedding.
@@ -80,6 +83,7 @@ struct Candidate {
 /// `limit`.
 pub async fn rank(
     state: &QueryState,
+    view: &UserView,
     user_id: &str,
     question: &Question,
     vector: &[f32],
@@ -94,23 +98,20 @@ pub async fn rank(
         .max(MIN_CANDIDATES);
     let lookup = Lookup {
         state,
-        user_id,
+        view,
         question,
         vector,
         filter,
     };
-    let mut pool = gather(&lookup, candidates).await?;
+    let mut pool = gather(&lookup, candidates)?;
     if pool.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<MemoryId> = pool.iter().map(|c| c.memory.id).collect();
-    let mut links: HashMap<MemoryId, Vec<(MemoryId, f64)>> = HashMap::new();
-    for link in state.store.links_from(&ids).await? {
-        links
-            .entry(link.source)
-            .or_default()
-            .push((link.target, link.weight));
-    }
+    let links: HashMap<MemoryId, Vec<(MemoryId, f64)>> = pool
+        .iter()
+        .map(|c| (c.memory.id, view.links_from(c.memory.id).to_vec()))
+        .filter(|(_, out)| !out.is_empty())
+        .collect();
     let lexical = normalise_by_best(&pool.iter().map(|c| c.bm25).collect::<Vec<_>>());
     let now = state.clock.now();
     let mut scored: Vec<Scored> = pool
@@ -158,7 +159,7 @@ pub async fn rank(
     if follow_up::follows(question) {
         let leading = distinct_evidence(scored.iter().copied(), &memories, SEEDS);
         if let Some(best) = follow_up::seed(&leading, &memories) {
-            follow_up::join(&lookup, best, (oldest, newest), &mut scored, &mut memories).await?;
+            follow_up::join(&lookup, best, (oldest, newest), &mut scored, &mut memories)?;
         }
     }
     sort_by_score(&mut scored);
@@ -174,8 +175,18 @@ pub async fn rank(
         .filter(|id| !memories.contains_key(id))
         .collect();
     if !linked.is_empty() {
-        for memory in state.store.get_memories(user_id, &linked).await? {
-            memories.insert(memory.id, memory);
+        let held = view.memories(&linked);
+        let missing: Vec<MemoryId> = linked
+            .iter()
+            .copied()
+            .filter(|id| !held.iter().any(|memory| memory.id == *id))
+            .collect();
+        memories.extend(held.into_iter().map(|memory| (memory.id, memory)));
+        // A link to a memory outside the index (one with neither vector nor words): read it.
+        if !missing.is_empty() {
+            for memory in state.store.get_memories(user_id, &missing).await? {
+                memories.insert(memory.id, memory);
+            }
         }
     }
     expanded.retain(|entry| {
@@ -267,31 +278,28 @@ pub(crate) fn gist(memory: &Memory) -> String {
 }
 
 /// The candidates: the `candidates` nearest memories by vector and, when lexical search is on,
-/// the `candidates` memories sharing the query's rarest words, run concurrently and merged (a
-/// memory found both ways appears once), each with its BM25 for the query.
-async fn gather(lookup: &Lookup<'_>, candidates: usize) -> StoreResult<Vec<Candidate>> {
+/// the `candidates` memories sharing the query's rarest words, merged (a memory found both ways
+/// appears once), each with its BM25 for the query.
+fn gather(lookup: &Lookup<'_>, candidates: usize) -> StoreResult<Vec<Candidate>> {
     let Lookup {
         state,
-        user_id,
+        view,
         question,
         vector,
         filter,
+        ..
     } = *lookup;
-    let dense = state
-        .store
-        .search_memories(user_id, vector, filter, candidates);
-    let (hits, mut lexical) = if state.weights.lexical > 0.0 {
-        let lexical = state.store.search_lexical(
-            user_id,
+    let hits = view.search(vector, filter, candidates)?;
+    let mut lexical = if state.weights.lexical > 0.0 {
+        view.search_lexical(
             &question.topic,
             vector,
             filter,
             candidates,
             state.settings.lexical_min_memories,
-        );
-        tokio::try_join!(dense, lexical)?
+        )?
     } else {
-        (dense.await?, LexicalSearch::default())
+        LexicalSearch::default()
     };
     let lexical_hits = std::mem::take(&mut lexical.hits);
     let mut pool: Vec<(Memory, f64)> = Vec::with_capacity(hits.len() + lexical_hits.len());

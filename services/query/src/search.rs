@@ -5,19 +5,22 @@
 //! `max_limit`, so an agent's constant never turns a lookup into an error. An unknown sector
 //! or an empty query is a 400. A user with no memories (or unknown) gets an empty answer.
 //!
+//! A query reads the user's memories once (`Search::user_view`: one primary-key read of the
+//! user's versions when their index is warm) and ranks in process.
+//!
 //! Answers are cached per (user, user cache version, store version, query, limit, sectors) when
 //! the cache is on, in process and in Redis (see `memvox-cache`); a hit is still announced as a
-//! recall, and reports its own `query_time_ms`. The store version (`Store::user_version`, one
-//! primary-key read, moved by triggers in the transaction of every write an answer could show)
-//! is read before computing, so no process serves an answer older than the last committed
-//! change even when a cache invalidation was lost, and a user with no row — an erased one — is
-//! never served from the cache. Recall reinforcement (salience drift) moves neither version.
+//! recall, and reports its own `query_time_ms`. The store version (the view's version, moved by
+//! triggers in the transaction of every write an answer could show) is read before computing,
+//! so no process serves an answer older than the last committed change even when a cache
+//! invalidation was lost, and a user with no row — an erased one — is never served from the
+//! cache. Recall reinforcement (salience drift) moves neither version.
 
 use std::time::Instant;
 
 use memvox_ai::SummaryMemory;
 use memvox_core::Sector;
-use memvox_store::{MemoryFilter, UserVersion};
+use memvox_store::{MemoryFilter, UserVersion, UserView};
 use serde::{Deserialize, Serialize};
 
 use crate::present::{self, MemoryView};
@@ -130,12 +133,13 @@ pub async fn search(
         limit,
         explain: params.explain,
     };
+    let view = state.store.user_view(user_id).await?;
     let Some(cache) = &state.answers else {
-        return answer(state, user_id, &lookup, started).await;
+        return answer(state, &view, user_id, &lookup, started).await;
     };
-    let Some(store_version) = state.store.user_version(user_id).await? else {
+    let Some(store_version) = view.version() else {
         // No such user (never created, or erased): nothing cached may be about them.
-        return answer(state, user_id, &lookup, started).await;
+        return answer(state, &view, user_id, &lookup, started).await;
     };
     let mut sectors = filter.sectors.clone();
     sectors.sort();
@@ -154,7 +158,7 @@ pub async fn search(
             ..(*hit).clone()
         });
     }
-    let fresh = answer(state, user_id, &lookup, started).await?;
+    let fresh = answer(state, &view, user_id, &lookup, started).await?;
     cache.insert(user_id, version, key, fresh.clone()).await;
     Ok(fresh)
 }
@@ -171,6 +175,7 @@ struct Lookup<'a> {
 /// Computes the answer (no cache).
 async fn answer(
     state: &QueryState,
+    view: &UserView,
     user_id: &str,
     lookup: &Lookup<'_>,
     started: Instant,
@@ -183,7 +188,7 @@ async fn answer(
     } = *lookup;
     let question = Question::read(query);
     let vector = embed_query(state, &question.embedded).await?;
-    let ranked = retrieval::rank(state, user_id, &question, &vector, filter, limit).await?;
+    let ranked = retrieval::rank(state, view, user_id, &question, &vector, filter, limit).await?;
     if ranked.is_empty() {
         return Ok(SearchAnswer::empty(started));
     }

@@ -1,62 +1,142 @@
-//! Loading a user's in-memory index (`user_index`) at their current vectors version: the cached
-//! one if it was loaded at that version, else read now, after reading the version (database
-//! triggers move it on every write to what the index holds, in any process).
+//! Loading a user's in-memory index (`user_index`) at their current versions (`index_cache`):
+//! the cached one if it was loaded at those versions, else read now, after reading them
+//! (database triggers move them on every write to what the index holds, in any process); and
+//! the recall values (salience, last seen) re-read when only they moved.
 
 use std::sync::Arc;
 
-use memvox_core::UnknownVariant;
+use memvox_core::{MemoryId, UnixMillis, UnknownVariant};
 
 use crate::{
-    StoreError, StoreResult,
+    StoreError, StoreResult, UserVersion,
     backend::{Backend, RowOf},
     dialect::{Record, query},
+    index_cache::{CachedIndex, UserVersions},
     lexical::{TokenId, parse_token},
     postings::PostingsBuilder,
+    rows::memory_from_row,
+    sql::memory_columns,
     user_index::{IndexedMemory, UserIndex},
 };
 
-/// The version of a user's index (moved by triggers on every write the index depends on).
-const SELECT_VECTORS_VERSION: &str = "SELECT vectors_version FROM users WHERE user_id = $1";
+/// The versions of a user's index and recall values (moved by triggers on every write they
+/// depend on).
+const SELECT_VERSIONS: &str =
+    "SELECT vectors_version, answers_version, recall_version FROM users WHERE user_id = $1";
 
-/// A user's memories that have a vector or lexical tokens, with the attributes search filters
-/// on, their tokens and their vector (one statement, so one snapshot on either database). The
-/// ids come from the two per-user indexes (a token or vector row carries its memory's user), so
-/// SQLite reads the rows in id order by primary key and needs no sort: driven from the
-/// memories' user index instead, the rows came in salience order and were sorted afterwards:
-/// the load of a caller with 40,000 memories took 1.9 s instead of 1.0 s (loadtest, SQLite).
-const SELECT_USER_INDEX: &str = "SELECT m.id, m.kind, m.sector, m.state, m.superseded_by, \
-     m.created_at, t.terms, e.embedding FROM memories m \
+/// A user's memories that have a vector or lexical tokens — full rows, their tokens and their
+/// vector — in one statement, so one snapshot on either database. The ids come from the two
+/// per-user indexes (a token or vector row carries its memory's user), so SQLite reads the rows
+/// in id order by primary key and needs no sort: driven from the memories' user index instead,
+/// the rows came in salience order and were sorted afterwards: the load of a caller with 40,000
+/// memories took 1.9 s instead of 1.0 s (loadtest, SQLite).
+const SELECT_USER_INDEX: &str = concat!(
+    "SELECT ",
+    memory_columns!(),
+    ", t.terms, e.embedding FROM memories m \
      LEFT JOIN memory_terms t ON t.memory_id = m.id \
      LEFT JOIN memory_embeddings e ON e.memory_id = m.id AND e.model = $2 \
      WHERE m.id IN (SELECT memory_id FROM memory_terms WHERE user_id = $1 \
      UNION SELECT memory_id FROM memory_embeddings WHERE user_id = $1) \
-     ORDER BY m.id";
+     ORDER BY m.id"
+);
 
-/// The user's index at their current vectors version: the cached one if it was loaded at that
-/// version, else loaded now (after reading the version).
-pub(crate) async fn user_index<B: Backend>(
+/// The outgoing links of a user's memories, strongest first per source.
+const SELECT_USER_LINKS: &str = "SELECT l.source_memory_id, l.target_memory_id, l.weight \
+     FROM memory_links l JOIN memories m ON m.id = l.source_memory_id \
+     WHERE m.user_id = $1 ORDER BY l.source_memory_id, l.weight DESC, l.target_memory_id";
+
+/// Every memory's salience and last-seen time (an index-only read on both databases).
+const SELECT_RECALL: &str = "SELECT id, salience, last_seen_at FROM memories WHERE user_id = $1";
+
+/// A user's versions (`None`: no such user, never created or erased).
+pub(crate) async fn user_versions<B: Backend>(
     store: &B,
     user_id: &str,
-) -> StoreResult<Arc<(i64, UserIndex)>> {
-    let version: Option<i64> = query::<B::Sql>(SELECT_VECTORS_VERSION)
+) -> StoreResult<Option<UserVersions>> {
+    let Some(row) = query::<B::Sql>(SELECT_VERSIONS)
         .bind(user_id)
         .fetch_optional(&mut *store.read().await?)
         .await?
-        .map(|row| row.value("vectors_version"))
-        .transpose()?;
-    let Some(version) = version else {
-        // Not a user yet: no memories, so nothing to load.
-        return Ok(Arc::new((0, UserIndex::default())));
+    else {
+        return Ok(None);
     };
-    let cache = &store.core().index;
-    if let Some(entry) = cache.get(user_id, version).await {
-        return Ok(entry);
-    }
-    let loaded = load_user_index(store, user_id).await?;
-    Ok(cache.insert(user_id, version, loaded).await)
+    Ok(Some(UserVersions {
+        index: UserVersion {
+            vectors: row.value("vectors_version")?,
+            answers: row.value("answers_version")?,
+        },
+        recall: row.value("recall_version")?,
+    }))
 }
 
-/// Reads a user's memories, vectors and tokens into an index.
+/// The user's index at `versions` (read just before), with its recall values at least as
+/// recent: the cached one, else loaded now.
+pub(crate) async fn index_at<B: Backend>(
+    store: &B,
+    user_id: &str,
+    versions: UserVersions,
+) -> StoreResult<Arc<CachedIndex>> {
+    let entry = store
+        .core()
+        .index
+        .get_or_load(user_id, versions, || load_user_index(store, user_id))
+        .await?;
+    if entry.recall().version < versions.recall {
+        entry
+            .refresh_recall(versions.recall, || read_recall(store, user_id))
+            .await?;
+    }
+    Ok(entry)
+}
+
+/// The user's index at their current versions (an empty one for no such user).
+pub(crate) async fn user_index<B: Backend>(
+    store: &B,
+    user_id: &str,
+) -> StoreResult<Arc<CachedIndex>> {
+    match user_versions(store, user_id).await? {
+        Some(versions) => index_at(store, user_id, versions).await,
+        None => Ok(empty_index()),
+    }
+}
+
+/// The index of a user who does not exist.
+pub(crate) fn empty_index() -> Arc<CachedIndex> {
+    let none = UserVersion {
+        vectors: 0,
+        answers: 0,
+    };
+    Arc::new(CachedIndex::new(
+        UserVersions {
+            index: none,
+            recall: 0,
+        },
+        UserIndex::default(),
+    ))
+}
+
+/// Every memory's `(id, salience, last seen)` of a user.
+async fn read_recall<B: Backend>(
+    store: &B,
+    user_id: &str,
+) -> StoreResult<Vec<(MemoryId, f64, UnixMillis)>> {
+    let rows = query::<B::Sql>(SELECT_RECALL)
+        .bind(user_id)
+        .fetch_all(&mut *store.read().await?)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.value("id")?,
+                row.value("salience")?,
+                row.value("last_seen_at")?,
+            ))
+        })
+        .collect()
+}
+
+/// Reads a user's memories, vectors, tokens and links into an index.
 async fn load_user_index<B: Backend>(store: &B, user_id: &str) -> StoreResult<UserIndex> {
     let space = &store.core().space;
     let rows = query::<B::Sql>(SELECT_USER_INDEX)
@@ -66,6 +146,7 @@ async fn load_user_index<B: Backend>(store: &B, user_id: &str) -> StoreResult<Us
         .await?;
     let mut index = UserIndex {
         memories: Vec::with_capacity(rows.len()),
+        records: Vec::with_capacity(rows.len()),
         embedded: Vec::with_capacity(rows.len()),
         matrix: Vec::with_capacity(rows.len() * space.dimension),
         ..UserIndex::default()
@@ -94,12 +175,40 @@ async fn load_user_index<B: Backend>(store: &B, user_id: &str) -> StoreResult<Us
             None => postings.push(None),
         }
         index.memories.push(indexed_memory::<B>(row)?);
+        index
+            .records
+            .push(memory_from_row(&store.core().keyring, row)?);
     }
     index.embedded.shrink_to_fit();
     index.matrix.shrink_to_fit();
     index.postings = postings.build();
     index.code(space.dimension);
+    if !index.memories.is_empty() {
+        read_links(store, user_id, &mut index).await?;
+    }
     Ok(index)
+}
+
+/// Reads the outgoing links of the user's memories into `index`.
+async fn read_links<B: Backend>(
+    store: &B,
+    user_id: &str,
+    index: &mut UserIndex,
+) -> StoreResult<()> {
+    let rows = query::<B::Sql>(SELECT_USER_LINKS)
+        .bind(user_id)
+        .fetch_all(&mut *store.read().await?)
+        .await?;
+    for row in &rows {
+        let source: MemoryId = row.value("source_memory_id")?;
+        index
+            .links
+            .entry(source)
+            .or_default()
+            .push((row.value("target_memory_id")?, row.value("weight")?));
+    }
+    index.links.shrink_to_fit();
+    Ok(())
 }
 
 /// The attributes search filters a row's memory on.

@@ -1,11 +1,11 @@
 //! Search: storing memories' vectors and finding memories by meaning (cosine similarity), by
 //! exact words (BM25 over the lexical postings) and by neighbourhood (memories similar to given
-//! ones), all through the user's in-memory index (`user_index`, loaded by `load`).
+//! ones), all through the user's in-memory index (`user_index`, loaded by `load`), which a
+//! [`UserView`] searches in process.
 
 mod indexing;
 mod load;
-mod tokens;
-mod vectors;
+mod view;
 
 use std::collections::HashMap;
 
@@ -14,6 +14,7 @@ use memvox_core::{MemoryId, UnixMillis};
 
 pub(crate) use indexing::ensure_lexical_index;
 pub(crate) use load::user_index;
+pub use view::UserView;
 
 use crate::{
     IndexFootprint, LexicalSearch, MemoryFilter, Neighbour, SearchHit, StoreResult,
@@ -23,6 +24,11 @@ use crate::{
 /// Vectors and search over a user's memories.
 #[async_trait]
 pub trait Search: Send + Sync {
+    /// The user's memories as one version read finds them (the cached index when it was loaded
+    /// at the versions read, else loaded now): a warm query's only statement. An unknown or
+    /// erased user's view is empty, with no version.
+    async fn user_view(&self, user_id: &str) -> StoreResult<UserView>;
+
     /// Stores (or replaces) the vectors of memories, in the store's embedding space.
     async fn store_embeddings(
         &self,
@@ -76,6 +82,22 @@ pub trait Search: Send + Sync {
 
 #[async_trait]
 impl<B: Backend> Search for B {
+    async fn user_view(&self, user_id: &str) -> StoreResult<UserView> {
+        let core = self.core();
+        let versions = load::user_versions(self, user_id).await?;
+        let entry = match versions {
+            Some(versions) => load::index_at(self, user_id, versions).await?,
+            None => load::empty_index(),
+        };
+        Ok(UserView::new(
+            user_id,
+            versions.map(|v| v.index),
+            entry,
+            core.lexical.clone(),
+            core.space.clone(),
+        ))
+    }
+
     async fn store_embeddings(
         &self,
         vectors: &[(MemoryId, Vec<f32>)],
@@ -98,7 +120,7 @@ impl<B: Backend> Search for B {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        vectors::indexed_search(self, user_id, query, filter, limit).await
+        self.user_view(user_id).await?.search(query, filter, limit)
     }
 
     async fn search_lexical(
@@ -111,31 +133,20 @@ impl<B: Backend> Search for B {
         min_memories: usize,
     ) -> StoreResult<LexicalSearch> {
         self.core().space.check_dimension(query_vector.len())?;
-        let tokens = self.core().lexical.query_tokens(user_id, query);
-        if tokens.is_empty() || limit == 0 {
+        if limit == 0 || self.core().lexical.query_tokens(user_id, query).is_empty() {
             return Ok(LexicalSearch::default());
         }
-        let index = user_index(self, user_id).await?;
-        if index.1.embedded_count() < min_memories {
-            return Ok(LexicalSearch {
-                memories: index.1.embedded_count(),
-                ..LexicalSearch::default()
-            });
-        }
-        tokens::lexical_search(
-            self,
-            user_id,
-            &index.1,
-            &tokens,
+        self.user_view(user_id).await?.search_lexical(
+            query,
             query_vector,
             filter,
             limit,
+            min_memories,
         )
-        .await
     }
 
     async fn index_footprint(&self, user_id: &str) -> StoreResult<IndexFootprint> {
-        Ok(user_index(self, user_id).await?.1.footprint())
+        Ok(user_index(self, user_id).await?.index.footprint())
     }
 
     async fn similar_memories(

@@ -88,7 +88,7 @@ impl Backend for SqliteStore {
         limit: usize,
     ) -> StoreResult<Vec<Neighbour>> {
         let index = user_index(self, user_id).await?;
-        Ok(index.1.neighbours(ids, filter, threshold, limit))
+        Ok(index.index.neighbours(ids, filter, threshold, limit))
     }
 }
 
