@@ -23,6 +23,7 @@ mod query;
 mod report;
 mod scenarios;
 mod seed;
+mod serve_query;
 mod server;
 mod targets;
 mod traffic;
@@ -95,6 +96,37 @@ pub struct QueryArgs {
     /// SQLite directory, whose name is printed.
     #[arg(long)]
     pub keep_store: bool,
+    /// A running memvox to measure instead of an in-process query router over a seeded store
+    /// (e.g. `memvox serve` at `http://127.0.0.1:8080`): one caller is set up through its
+    /// webhooks and REST API (`--memories`, `--calls`), then queried; the population options
+    /// do not apply.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Facts added through the REST API to the `--target` caller.
+    #[arg(long, default_value_t = 2_000)]
+    pub memories: usize,
+    /// Signed post-call webhooks from the `--target` caller (their episodes join the facts).
+    #[arg(long, default_value_t = 1)]
+    pub calls: usize,
+    /// Calls per second of other callers sent while the `--target` caller is queried at one
+    /// client, a last phase (0: no such phase).
+    #[arg(long, default_value_t = 0)]
+    pub ingest_rate: u64,
+    /// An admin token of the `--target` server (`query.admin_token_sha256`).
+    #[arg(long, env = "MEMVOX_LOADTEST_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// A tool token of the `--target` server (`query.tool_token_sha256`).
+    #[arg(long, env = "MEMVOX_LOADTEST_TOOL_TOKEN", hide_env_values = true)]
+    pub tool_token: Option<String>,
+    /// An initiation secret of the `--target` server (`query.init_secrets`).
+    #[arg(long, env = "MEMVOX_LOADTEST_INIT_SECRET", hide_env_values = true)]
+    pub init_secret: Option<String>,
+    /// The header the initiation secret travels in (`query.init_secret_header`).
+    #[arg(long, default_value = "x-memvox-secret")]
+    pub init_header: String,
+    /// The webhook secret of the `--target` server (`gateway.webhook_secrets`).
+    #[arg(long, env = "MEMVOX_LOADTEST_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
 }
 
 /// Options of the `ack` scenario.

@@ -141,7 +141,8 @@ pub fn user(shape: &Shape, seed: u64, index: usize, now: i64) -> GeneratedUser {
     }
 }
 
-fn memory(rng: &mut StdRng, since: i64, now: i64) -> GeneratedMemory {
+/// One generated fact, said between `since` and `now`.
+pub fn memory(rng: &mut StdRng, since: i64, now: i64) -> GeneratedMemory {
     let sector = *Sector::ALL.choose(rng).unwrap_or(&Sector::Semantic);
     let templates = match sector {
         Sector::Semantic => SEMANTIC,

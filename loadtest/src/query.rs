@@ -70,6 +70,9 @@ enum Seat {
 
 /// Runs the scenario: see the module documentation.
 pub async fn query(args: QueryArgs) -> anyhow::Result<()> {
+    if let Some(target) = &args.target {
+        return crate::serve_query::query(&args, target).await;
+    }
     let shape = Shape {
         users: args.users,
         heavy_users: args.heavy_users.min(args.users),
@@ -270,12 +273,7 @@ async fn measure(
         })),
         "results": summaries,
     });
-    if let Some(dir) = args.out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&args.out, serde_json::to_vec_pretty(&output)?)?;
-    println!("results written to {}", args.out.display());
-    Ok(())
+    crate::report::write_json(&args.out, &output)
 }
 
 fn label(endpoint: Endpoint, heavy: bool) -> &'static str {

@@ -127,13 +127,7 @@ pub async fn ack(args: AckArgs) -> anyhow::Result<()> {
         "results": summaries,
         "ratios": ratios,
     });
-    if let Some(parent) = args.out.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(&args.out, serde_json::to_vec_pretty(&output)?)
-        .with_context(|| format!("write {}", args.out.display()))?;
-    println!("written to {}", args.out.display());
-    Ok(())
+    crate::report::write_json(&args.out, &output)
 }
 
 async fn warm_up(

@@ -16,6 +16,7 @@ use crate::targets::{PATH, Target};
 const GAUGE_REFRESH: Duration = Duration::from_secs(6);
 
 /// A running server under test.
+#[derive(Debug, Clone)]
 pub struct Server {
     base: String,
 }
@@ -48,6 +49,11 @@ impl Server {
 
     /// Its pipeline's progress now.
     pub async fn progress(&self, client: &reqwest::Client) -> anyhow::Result<Progress> {
+        Ok(Progress::parse(&self.metrics(client).await?))
+    }
+
+    /// Its `/metrics` text now.
+    pub async fn metrics(&self, client: &reqwest::Client) -> anyhow::Result<String> {
         let url = format!("{}/metrics", self.base);
         let response = client
             .get(&url)
@@ -57,7 +63,7 @@ impl Server {
         if !response.status().is_success() {
             bail!("GET {url} answered {}", response.status());
         }
-        Ok(Progress::parse(&response.text().await?))
+        Ok(response.text().await?)
     }
 
     /// Waits until `accepted` calls more than `baseline` were handled and nothing is queued;

@@ -70,6 +70,14 @@ impl Generator {
         }
     }
 
+    /// A generator whose calls all come from `caller`.
+    pub fn for_caller(secret: &str, caller: &str, seed: u64) -> Self {
+        Self {
+            callers: vec![caller.to_owned()],
+            ..Self::new(secret, 1, seed)
+        }
+    }
+
     /// The next webhook, signed at `now_unix_secs`.
     pub fn next(&mut self, now_unix_secs: u64) -> Webhook {
         self.sequence += 1;
