@@ -21,13 +21,15 @@ mod marks;
 pub mod metrics;
 mod rate_limit;
 pub mod routes;
+mod settings;
+mod start;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use memvox_bus::Bus;
-use memvox_config::{GatewaySettings, UnredactedWebhooks};
+use memvox_config::UnredactedWebhooks;
 use memvox_crypto::Keyring;
 use memvox_elevenlabs::SignatureVerifier;
 use memvox_elevenlabs::signature::SecretError;
@@ -41,6 +43,8 @@ pub use group_commit::GroupCommit;
 pub use large_bodies::LargeBodies;
 pub use marks::PublishedMarks;
 pub use metrics::GatewayMetrics;
+pub use settings::GatewaySettings;
+pub use start::{GatewayConfig, start};
 
 /// Why a gateway could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -121,16 +125,17 @@ impl GatewayState {
         })
     }
 
-    /// The state for a process built by [`App::build`], with metrics on the app's registry.
+    /// The state for a process built by [`App::build`], with metrics on the app's registry and
+    /// the unredacted-webhook policy of its `[privacy]`.
     ///
     /// # Errors
     /// [`SetupError`] for an empty secret or metrics already registered.
-    pub fn from_app(app: &App) -> Result<Self, SetupError> {
+    pub fn from_app(app: &App, settings: GatewaySettings) -> Result<Self, SetupError> {
         let metrics = GatewayMetrics::register(app.metrics.registry())?;
         Ok(Self::new(
             app.store.clone(),
             app.bus.clone(),
-            app.config.gateway.clone(),
+            settings,
             metrics,
             app.keyring.clone(),
         )?

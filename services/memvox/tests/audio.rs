@@ -32,14 +32,8 @@ async fn audio_is_stored_encrypted_and_erased_with_its_caller() {
         config.query.rate_limit_per_second = 0;
     })
     .await;
-    let gateway = serve(memvox_gateway::router(
-        memvox_gateway::GatewayState::from_app(&app).unwrap(),
-    ))
-    .await;
-    let query = serve(memvox_query::router(
-        memvox_query::QueryState::from_app(&app).unwrap(),
-    ))
-    .await;
+    let gateway = serve(memvox_gateway::router(app.gateway().unwrap())).await;
+    let query = serve(memvox_query::router(app.query().unwrap())).await;
     let client = reqwest::Client::new();
 
     let now = std::time::SystemTime::now()

@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod clock;
+mod config;
 mod erased_messages;
 pub mod error;
 mod extract;
@@ -29,6 +30,7 @@ pub mod retrieval;
 pub mod routes;
 mod routine;
 pub mod search;
+mod settings;
 mod state;
 pub mod temporal;
 
@@ -38,7 +40,9 @@ use axum::middleware::from_fn_with_state;
 
 pub use auth::hash_token;
 pub use clock::Clock;
+pub use config::QueryConfig;
 pub use error::ApiError;
+pub use settings::QuerySettings;
 pub use state::{QueryState, SetupError};
 
 /// Every route of the query service. The tool needs a tool token, `/v1` an admin token (each

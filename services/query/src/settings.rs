@@ -2,9 +2,8 @@
 //! limits and the request limits of `POST /tools/memory-query`, `/webhook/conversation-init` and
 //! the `/v1` REST API.
 
+use memvox_config::{ConfigError, Layers, Secret, sections};
 use serde::Deserialize;
-
-use crate::Secret;
 
 /// Query service (`[query]`, `MEMVOX_QUERY__*`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -109,11 +108,31 @@ impl Default for QuerySettings {
 }
 
 impl QuerySettings {
+    /// The `[query]` section of `layers`, validated.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a value that does not parse or breaks a rule.
+    pub fn load(layers: &Layers) -> Result<Self, ConfigError> {
+        let settings: Self = layers.section(sections::QUERY)?;
+        settings.validate().map_err(ConfigError::Invalid)?;
+        Ok(settings)
+    }
+
     /// Rules the types cannot express, each broken one explained in a sentence.
     ///
     /// # Errors
     /// The explanation of the first broken rule.
     pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.lexical_weight) {
+            return Err(
+                "query.lexical_weight must be within 0..=1 (0 turns lexical search off)".into(),
+            );
+        }
+        if let Some((sector, rate)) = self.decay.invalid() {
+            return Err(format!(
+                "query.decay.{sector} is {rate}: a decay rate per day must be a number >= 0"
+            ));
+        }
         if let Some(index) = self
             .init_secrets
             .iter()
@@ -148,3 +167,7 @@ impl QuerySettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;
