@@ -295,7 +295,7 @@ async fn start_service(
     let defaults = QuerySettings::default();
     let settings = QuerySettings {
         tool_token_sha256: vec![hash_token(TOKEN)],
-        init_secrets: vec![Secret::new(INIT_SECRET)],
+        init_secrets: vec![Secret::from(INIT_SECRET)],
         rate_limit_per_second: 0,
         // The load asks for the same numbers far more often than real callers call.
         init_rate_per_number_per_minute: 0,

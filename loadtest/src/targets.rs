@@ -81,7 +81,7 @@ pub async fn start_gateway(
         }
     };
     let settings = GatewaySettings {
-        webhook_secrets: vec![Secret::new(secret)],
+        webhook_secrets: vec![Secret::from(secret)],
         rate_limit_per_second: 0,
         ..GatewaySettings::default()
     };

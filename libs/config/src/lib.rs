@@ -19,7 +19,7 @@ mod workers;
 pub use audio::{AUDIO_DIR_KEY, AUDIO_FILE_SUFFIX, audio_path};
 pub use layers::{CONFIG_FILE_ENV, ENV_PREFIX, Layers, sections};
 pub use privacy::{PrivacySettings, UnredactedWebhooks};
-pub use secret::Secret;
+pub use secret::{ExposeSecret, Secret};
 pub use shared::{HttpSettings, SharedConfig};
 pub use workers::WorkerSettings;
 

@@ -281,3 +281,10 @@ fn episode_windows_are_checked() {
         Ok(())
     });
 }
+
+#[test]
+fn a_secret_is_usable_but_never_printed() {
+    let secret = Secret::from("wsec_do_not_print");
+    assert!(!format!("{secret:?}").contains("wsec_do_not_print"));
+    assert_eq!(secret.expose_secret(), "wsec_do_not_print");
+}

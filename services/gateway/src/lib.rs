@@ -29,7 +29,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use memvox_bus::Bus;
-use memvox_config::UnredactedWebhooks;
+use memvox_config::{ExposeSecret, UnredactedWebhooks};
 use memvox_crypto::Keyring;
 use memvox_elevenlabs::SignatureVerifier;
 use memvox_elevenlabs::signature::SecretError;
@@ -163,7 +163,7 @@ fn verifier(settings: &GatewaySettings) -> Result<Option<SignatureVerifier>, Sec
     let secrets = settings
         .webhook_secrets
         .iter()
-        .map(|s| s.expose().as_bytes());
+        .map(|s| s.expose_secret().as_bytes());
     let mut verifier =
         SignatureVerifier::new(secrets)?.with_tolerance_secs(settings.signature_tolerance_secs);
     if let Some(skew) = settings.signature_future_skew_secs {

@@ -7,7 +7,7 @@ use memvox_config::{ConfigError, Layers, Secret, sections};
 use serde::Deserialize;
 
 /// Post-call webhook gateway (`[gateway]`, `MEMVOX_GATEWAY__*`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GatewaySettings {
     /// ElevenLabs webhook signing secrets; several may be active at once during rotation.

@@ -63,3 +63,17 @@ fn trusted_proxies_are_cidr_blocks_from_the_environment() {
         Ok(())
     });
 }
+
+#[test]
+fn webhook_secrets_come_from_the_environment_and_never_print() {
+    Jail::expect_with(|jail| {
+        jail.set_env(
+            "MEMVOX_GATEWAY__WEBHOOK_SECRETS",
+            r#"["wsec_do_not_print"]"#,
+        );
+        let config = load(None).expect("loads");
+        assert_eq!(config.webhook_secrets.len(), 1);
+        assert!(!format!("{config:?}").contains("wsec_do_not_print"));
+        Ok(())
+    });
+}

@@ -25,7 +25,7 @@ async fn audio_is_stored_encrypted_and_erased_with_its_caller() {
     let dir = tempfile::tempdir().unwrap();
     let audio_dir = dir.path().join("audio");
     let app = support::app_with(Deployment::Embedded, dir.path(), |config| {
-        config.gateway.webhook_secrets = vec![Secret::new(SECRET)];
+        config.gateway.webhook_secrets = vec![Secret::from(SECRET)];
         config.gateway.audio_dir = Some(audio_dir.clone());
         config.gateway.rate_limit_per_second = 0;
         config.query.admin_token_sha256 = vec![memvox_query::hash_token(ADMIN)];

@@ -126,7 +126,7 @@ async fn no_copy_of_an_erased_caller_is_left(deployment: Deployment) {
     let dir = tempfile::tempdir().unwrap();
     let audio_dir = dir.path().join("audio");
     let app = support::app_with(deployment, dir.path(), |config| {
-        config.gateway.webhook_secrets = vec![Secret::new(SECRET)];
+        config.gateway.webhook_secrets = vec![Secret::from(SECRET)];
         config.gateway.audio_dir = Some(audio_dir.clone());
         config.gateway.rate_limit_per_second = 0;
         config.query.admin_token_sha256 = vec![memvox_query::hash_token(ADMIN)];

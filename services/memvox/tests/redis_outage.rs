@@ -85,7 +85,7 @@ async fn a_redis_outage_keeps_the_gateway_ready_and_loses_no_delivery() {
     config.embedder.provider = memvox_ai::EmbedderProvider::Hashing;
     config.shared.bus.backend = BusBackend::Redis;
     config.shared.bus.redis_url = format!("redis://127.0.0.1:{port}");
-    config.gateway.webhook_secrets = vec![Secret::new(SECRET)];
+    config.gateway.webhook_secrets = vec![Secret::from(SECRET)];
     config.gateway.rate_limit_per_second = 0;
     let app = Memvox::build(config).await.unwrap();
     let services = [

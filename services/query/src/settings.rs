@@ -2,11 +2,11 @@
 //! limits and the request limits of `POST /tools/memory-query`, `/webhook/conversation-init` and
 //! the `/v1` REST API.
 
-use memvox_config::{ConfigError, Layers, Secret, sections};
+use memvox_config::{ConfigError, ExposeSecret, Layers, Secret, sections};
 use serde::Deserialize;
 
 /// Query service (`[query]`, `MEMVOX_QUERY__*`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QuerySettings {
     /// SHA-256 (lower-case hex) of every accepted tool token: the bearer ElevenLabs presents
@@ -136,7 +136,7 @@ impl QuerySettings {
         if let Some(index) = self
             .init_secrets
             .iter()
-            .position(|secret| secret.expose().trim().is_empty())
+            .position(|secret| secret.expose_secret().trim().is_empty())
         {
             return Err(format!(
                 "query.init_secrets[{index}] is empty: an empty initiation secret would let \

@@ -5,6 +5,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use memvox_ai::{Embedder, SummarizeError, Summarizer, build_summarizer};
 use memvox_bus::{Bus, Envelope, Message};
 use memvox_cache::{Caching, QueryVectors, UserCache, Versions};
+use memvox_config::ExposeSecret;
 use memvox_core::ScoreWeights;
 use memvox_core::redact::{Field, FieldPolicy, RedactionPolicy};
 use memvox_identity::Identities;
@@ -118,7 +119,7 @@ impl QueryState {
         let admin_tokens = tokens(Role::Admin, &settings.admin_token_sha256)?;
         let init_secret = InitSecret::new(
             &settings.init_secret_header,
-            settings.init_secrets.iter().map(|s| s.expose()),
+            settings.init_secrets.iter().map(|s| s.expose_secret()),
         );
         let init_limiter = InitLimiter::new(
             settings.init_rate_per_number_per_minute,

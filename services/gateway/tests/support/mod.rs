@@ -66,7 +66,7 @@ pub struct Gateway {
 /// Settings with the fixture secret and generous limits.
 pub fn settings(audio_dir: PathBuf) -> GatewaySettings {
     GatewaySettings {
-        webhook_secrets: vec![Secret::new(SECRET)],
+        webhook_secrets: vec![Secret::from(SECRET)],
         audio_dir: Some(audio_dir),
         rate_limit_per_second: 0,
         ..GatewaySettings::default()

@@ -56,8 +56,8 @@ impl Target {
         let (token, admin_token) = (secret("mvx_eval"), secret("mvx_admin_eval"));
         let integrator_secret = secret("integrator_eval");
         config.shared.identity.integrator_secrets = vec![integrator_secret.clone()];
-        config.gateway.webhook_secrets = vec![Secret::new(webhook.clone())];
-        config.query.init_secrets = vec![Secret::new(init.clone())];
+        config.gateway.webhook_secrets = vec![Secret::from(webhook.clone())];
+        config.query.init_secrets = vec![Secret::from(init.clone())];
         // The replay delivers a caller's calls of months within seconds: no init rate limits.
         config.query.init_rate_per_number_per_minute = 0;
         config.query.init_rate_global_per_second = 0;

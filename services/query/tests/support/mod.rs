@@ -135,7 +135,7 @@ pub fn settings() -> QuerySettings {
     QuerySettings {
         tool_token_sha256: vec![hash_token(TOKEN)],
         admin_token_sha256: vec![hash_token(ADMIN_TOKEN)],
-        init_secrets: vec![Secret::new(INIT_SECRET)],
+        init_secrets: vec![Secret::from(INIT_SECRET)],
         lexical_min_memories: 0,
         ..QuerySettings::default()
     }
