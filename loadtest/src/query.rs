@@ -464,9 +464,7 @@ async fn send(
 
 /// An identity token for `user` in `conversation_id`, as conversation-init issues it.
 fn token_for(user: &str, conversation_id: &str) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = crate::now_unix_secs();
     identities()
         .keys
         .issue(user, AGENT, Some(conversation_id), now)

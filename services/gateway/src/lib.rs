@@ -12,7 +12,6 @@
 mod audio;
 pub mod audio_file;
 mod body;
-pub mod clock;
 pub mod error;
 pub mod group_commit;
 mod ingest;
@@ -37,11 +36,11 @@ use memvox_runtime::App;
 use memvox_store::Store;
 
 pub use audio_file::{AudioReadError, audio_path, read_audio};
-pub use clock::Clock;
 pub use error::GatewayError;
 pub use group_commit::GroupCommit;
 pub use large_bodies::LargeBodies;
 pub use marks::PublishedMarks;
+pub use memvox_core::Clock;
 pub use metrics::GatewayMetrics;
 pub use settings::GatewaySettings;
 pub use start::{GatewayConfig, start};

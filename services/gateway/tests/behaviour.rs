@@ -348,10 +348,7 @@ async fn the_gateway_starts_and_acknowledges_without_an_embedding_model() {
         .unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     let body = fixture("post_call_transcription.json");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = memvox_core::Clock::system().now_secs();
     let ack = client
         .post(format!("{base}/webhook/post-call"))
         .header(

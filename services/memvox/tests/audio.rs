@@ -36,10 +36,7 @@ async fn audio_is_stored_encrypted_and_erased_with_its_caller() {
     let query = serve(memvox_query::router(app.query().unwrap())).await;
     let client = reqwest::Client::new();
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = memvox_core::Clock::system().now_secs();
     let response = client
         .post(format!("{gateway}/webhook/post-call"))
         .header("content-type", "application/json")

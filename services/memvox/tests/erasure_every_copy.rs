@@ -38,10 +38,7 @@ async fn serve(router: axum::Router) -> String {
 }
 
 fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    memvox_core::Clock::system().now_secs()
 }
 
 /// A signature header for `body` at `at` (unix seconds).
@@ -222,13 +219,7 @@ async fn no_copy_of_an_erased_caller_is_left(deployment: Deployment) {
     );
 
     // The erasure.
-    let before_erasure = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap();
+    let before_erasure = memvox_core::now_millis();
     let (status, receipt) = admin(
         reqwest::Method::DELETE,
         format!("{first}/v1/users/{user}"),

@@ -62,13 +62,7 @@ async fn ready(app: &Memvox, service: Service) -> u16 {
 }
 
 fn now_ms() -> u64 {
-    u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
+    memvox_bus::now_unix_ms()
 }
 
 #[tokio::test]

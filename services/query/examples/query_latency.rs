@@ -174,10 +174,7 @@ async fn main() {
         IdentitySettings::default(),
         Some(b"query_latency bench identity key".to_vec()),
     );
-    let now_secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now_secs = memvox_core::Clock::system().now_secs();
     let token = identities
         .keys
         .issue("bench", "agent_bench", None, now_secs)

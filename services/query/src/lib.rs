@@ -14,7 +14,6 @@
 //! instrumentation and the listener.
 
 pub mod auth;
-pub mod clock;
 mod config;
 mod erased_messages;
 pub mod error;
@@ -39,9 +38,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 
 pub use auth::hash_token;
-pub use clock::Clock;
 pub use config::QueryConfig;
 pub use error::ApiError;
+pub use memvox_core::Clock;
 pub use settings::QuerySettings;
 pub use state::{QueryState, SetupError};
 

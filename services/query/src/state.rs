@@ -6,14 +6,13 @@ use memvox_ai::{Embedder, SummarizeError, Summarizer, build_summarizer};
 use memvox_bus::{Bus, Envelope, Message};
 use memvox_cache::{Caching, QueryVectors, UserCache, Versions};
 use memvox_config::ExposeSecret;
-use memvox_core::ScoreWeights;
 use memvox_core::redact::{Field, FieldPolicy, RedactionPolicy};
+use memvox_core::{Clock, ScoreWeights};
 use memvox_identity::Identities;
 use memvox_runtime::App;
 use memvox_store::Store;
 
 use crate::auth::{BadTokenDigest, InitSecret, Role, TokenAuth};
-use crate::clock::Clock;
 use crate::config::QueryConfig;
 use crate::init_limit::InitLimiter;
 use crate::invocations::InvocationLog;
