@@ -6,6 +6,7 @@
 //! reading of the wall clock for the whole workspace is [`clock`], which callers use to get
 //! those times.
 
+pub mod calendar;
 pub mod clock;
 pub mod conversation;
 pub mod episode;
