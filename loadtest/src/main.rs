@@ -29,7 +29,6 @@ mod targets;
 mod traffic;
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -172,9 +171,7 @@ pub struct AckArgs {
 
 /// Now, in unix seconds.
 pub fn now_unix_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
+    memvox_core::Clock::system().now_secs()
 }
 
 #[tokio::main]

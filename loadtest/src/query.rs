@@ -17,10 +17,10 @@ use anyhow::Context as _;
 use memvox_ai::{EmbedderSettings, SummarizerSettings, build_embedder, build_summarizer};
 use memvox_bus::InProcessBus;
 use memvox_cache::{CacheSettings, Caching};
-use memvox_config::{QuerySettings, Secret};
+use memvox_config::Secret;
 use memvox_crypto::{KeySet, Keyring};
 use memvox_identity::{Claims, Identities, IdentitySettings};
-use memvox_query::{QueryState, hash_token, router};
+use memvox_query::{QuerySettings, QueryState, hash_token, router};
 use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
 use memvox_telemetry::{Metrics, instrument};
 use rand::rngs::StdRng;
@@ -293,7 +293,7 @@ async fn start_service(
     let defaults = QuerySettings::default();
     let settings = QuerySettings {
         tool_token_sha256: vec![hash_token(TOKEN)],
-        init_secrets: vec![Secret::new(INIT_SECRET)],
+        init_secrets: vec![Secret::from(INIT_SECRET)],
         rate_limit_per_second: 0,
         // The load asks for the same numbers far more often than real callers call.
         init_rate_per_number_per_minute: 0,
@@ -462,9 +462,7 @@ async fn send(
 
 /// An identity token for `user` in `conversation_id`, as conversation-init issues it.
 fn token_for(user: &str, conversation_id: &str) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = crate::now_unix_secs();
     identities()
         .keys
         .issue(user, AGENT, Some(conversation_id), now)

@@ -14,9 +14,9 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::routing::post;
 use memvox_bus::{Bus, BusBackend, BusSettings, InProcessBus, RedisBus};
-use memvox_config::{GatewaySettings, Secret};
+use memvox_config::Secret;
 use memvox_crypto::{KeySet, Keyring};
-use memvox_gateway::{GatewayMetrics, GatewayState, router};
+use memvox_gateway::{GatewayMetrics, GatewaySettings, GatewayState, router};
 use memvox_store::{EmbeddingSpace, SqliteStore, StoreSettings};
 use memvox_telemetry::{Metrics, instrument};
 
@@ -81,7 +81,7 @@ pub async fn start_gateway(
         }
     };
     let settings = GatewaySettings {
-        webhook_secrets: vec![Secret::new(secret)],
+        webhook_secrets: vec![Secret::from(secret)],
         rate_limit_per_second: 0,
         ..GatewaySettings::default()
     };

@@ -12,8 +12,6 @@
 //! - the JSON shape is `{"id", "first_seen_ms", "attempts", "traceparent", "message": {"kind", ..}}`
 //!   and adding a field to a variant must keep old entries decodable (use `#[serde(default)]`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::{Deserialize, Serialize};
 
 /// Stream of accepted webhook events, published by the gateway, consumed by the extraction worker.
@@ -163,12 +161,10 @@ impl From<serde_json::Error> for DecodeError {
     }
 }
 
-/// Current wall-clock time in unix milliseconds (0 if the clock is before 1970).
+/// Current wall-clock time in unix milliseconds ([`memvox_core::now_millis`]) as the bus
+/// counts it, unsigned (0 if the clock is before 1970).
 pub fn now_unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+    u64::try_from(memvox_core::now_millis()).unwrap_or(0)
 }
 
 fn random_id() -> String {

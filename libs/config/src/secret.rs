@@ -1,28 +1,5 @@
-//! A secret string from configuration: usable, but never printed.
+//! A secret string from configuration (webhook signing secret, initiation secret, API token):
+//! `secrecy`'s [`SecretString`], so `Debug` shows it redacted, it cannot be serialised, and its
+//! bytes are wiped when it is dropped. Code reads it with [`ExposeSecret::expose_secret`].
 
-use std::fmt;
-
-use serde::Deserialize;
-
-/// A secret (webhook signing secret, API token, key). `Debug` prints `***`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself; only for the code that uses it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+pub use secrecy::{ExposeSecret, SecretString as Secret};

@@ -1,9 +1,13 @@
 //! memvox domain: users, caller identities, conversations, memories, sectors, links, and the pure
 //! functions that rank memories (composite score, recency decay, single-waypoint graph expansion).
 //!
-//! Nothing in this crate performs I/O or reads the clock: every time is passed in as unix
-//! milliseconds, so every formula is deterministic and unit-tested.
+//! Nothing in this crate performs I/O, and no domain function reads the clock: every time is
+//! passed in as unix milliseconds, so every formula is deterministic and unit-tested. The one
+//! reading of the wall clock for the whole workspace is [`clock`], which callers use to get
+//! those times.
 
+pub mod calendar;
+pub mod clock;
 pub mod conversation;
 pub mod episode;
 pub mod fusion;
@@ -15,6 +19,7 @@ pub mod text;
 pub mod user;
 pub mod vector;
 
+pub use clock::{Clock, now_millis};
 pub use conversation::{CallOutcome, Conversation, ConversationStatus, Role, Turn};
 pub use episode::{EpisodeWindows, MemoryKind, NewEpisode};
 pub use memory::{

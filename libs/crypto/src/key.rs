@@ -77,9 +77,7 @@ pub fn validate_key_id(id: &str) -> CryptoResult<()> {
 
 /// A fresh key id from the current time, e.g. `k20261124230612`.
 pub fn new_key_id() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let secs = memvox_core::now_millis().div_euclid(1000).max(0);
     let mut suffix = [0u8; 3];
     rand::rng().fill_bytes(&mut suffix);
     format!("k{secs}{}", hex::encode(suffix))

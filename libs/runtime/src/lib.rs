@@ -1,13 +1,17 @@
-//! Process bootstrap shared by `memvox serve` and each service's own binary: from a validated
-//! [`Config`] to one [`App`] of cheap handles (store, bus, embedder, cache versions, metrics,
-//! shutdown token).
+//! Process bootstrap shared by `memvox serve` and each service's own binary: from the validated
+//! shared sections ([`SharedConfig`]) and an embedding space to one [`App`] of cheap handles
+//! (store, bus, cache versions, metrics, shutdown token).
+//!
+//! No model is built here: a service that embeds builds its embedder and opens the store in
+//! that embedder's space; the gateway opens it with [`EmbeddingSpace::none`] and so starts
+//! without a model.
 //!
 //! The cache versions ([`Caching`]) are built once per process and shared by the query service
 //! and the workers of that process; with the Redis bus they also live in that Redis, so writers
 //! in one process invalidate the cached answers of every other.
 //!
-//! This is the one place that turns configuration into live connections; each library's own
-//! builder (`open_store`, `connect_bus`, `build_embedder`) is the one place that matches on its
+//! This is the one place that turns the shared configuration into live connections; each
+//! library's own builder (`open_store`, `connect_bus`) is the one place that matches on its
 //! backend.
 
 mod http;
@@ -16,10 +20,9 @@ mod service;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use memvox_ai::Embedder;
 use memvox_bus::{Bus, BusBackend, BusMetrics};
 use memvox_cache::Caching;
-use memvox_config::Config;
+use memvox_config::SharedConfig;
 use memvox_crypto::Keyring;
 use memvox_identity::Identities;
 use memvox_store::{EmbeddingSpace, Store, open_store};
@@ -32,9 +35,6 @@ pub use service::Service;
 /// Why a process could not start; each variant names the part at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    /// The embedder could not be built (missing model, bad settings).
-    #[error("embedder: {0}")]
-    Embedder(#[from] memvox_ai::AiError),
     /// The encryption keys could not be loaded or generated.
     #[error("encryption: {0}")]
     Encryption(#[from] memvox_crypto::CryptoError),
@@ -55,8 +55,8 @@ pub enum StartupError {
 /// The handles every service runs on. Cheap to clone.
 #[derive(Clone)]
 pub struct App {
-    /// The configuration the process started with.
-    pub config: Arc<Config>,
+    /// The shared sections of the configuration the process started with.
+    pub config: Arc<SharedConfig>,
     /// System of record.
     pub store: Arc<dyn Store>,
     /// The encryption keys the store uses, for content kept outside it (post-call audio
@@ -64,8 +64,6 @@ pub struct App {
     pub keyring: Keyring,
     /// Streams between services.
     pub bus: Arc<dyn Bus>,
-    /// Embedding model (with its query cache).
-    pub embedder: Arc<dyn Embedder>,
     /// Prometheus registry shared by every component of the process.
     pub metrics: Metrics,
     /// Bus counters and gauges.
@@ -80,21 +78,20 @@ pub struct App {
 }
 
 impl App {
-    /// Loads the encryption keys, builds the embedder, opens the store in the embedder's space
-    /// and connects the bus.
-    pub async fn build(config: Config) -> Result<App, StartupError> {
+    /// Loads the encryption keys, opens the store in `space` (the embedder's, or
+    /// [`EmbeddingSpace::none`] for a process without vectors) and connects the bus.
+    pub async fn build(config: SharedConfig, space: EmbeddingSpace) -> Result<App, StartupError> {
         let keyring = open_keyring(&config)?;
-        Self::build_with_keyring(config, keyring).await
+        Self::build_with_keyring(config, space, keyring).await
     }
 
     /// [`App::build`] with keys already loaded (e.g. `memvox keys rotate` with another active
     /// key).
-    pub async fn build_with_keyring(config: Config, keyring: Keyring) -> Result<App, StartupError> {
-        let embedder = memvox_ai::build_embedder(&config.embedder)?;
-        let space = EmbeddingSpace {
-            model: embedder.model_id().to_owned(),
-            dimension: embedder.dimension(),
-        };
+    pub async fn build_with_keyring(
+        config: SharedConfig,
+        space: EmbeddingSpace,
+        keyring: Keyring,
+    ) -> Result<App, StartupError> {
         let identities = Identities::new(
             config.identity.clone(),
             keyring.derive_key(IDENTITY_KEY_PURPOSE),
@@ -120,7 +117,7 @@ impl App {
         )?;
         tracing::info!(
             store = store.backend(),
-            embedder = embedder.model_id(),
+            embedding_model = store.embedding_space().model.as_str(),
             "runtime ready"
         );
         Ok(App {
@@ -128,7 +125,6 @@ impl App {
             store,
             keyring,
             bus,
-            embedder,
             metrics,
             bus_metrics,
             cache,
@@ -159,7 +155,7 @@ const CACHE_SEAL_PURPOSE: &str = "shared cache";
 
 /// The keyring the configuration describes: from the key file or the inline keys, the
 /// embedded store generating its key file beside the database on first start.
-pub fn open_keyring(config: &Config) -> Result<Keyring, StartupError> {
+pub fn open_keyring(config: &SharedConfig) -> Result<Keyring, StartupError> {
     Ok(Keyring::open(
         &config.encryption,
         config.store.default_key_file().as_deref(),

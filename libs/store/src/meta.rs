@@ -58,10 +58,16 @@ pub(crate) async fn check_encryption<B: Backend>(store: &B) -> StoreResult<()> {
 }
 
 /// Records the embedding space in a new store, or checks it against the recorded one. A store
-/// with no vectors yet adopts the configured space.
+/// with no vectors yet adopts the configured space. [`EmbeddingSpace::none`] is neither
+/// checked nor recorded (the metadata is still read, so an unmigrated schema fails here).
+///
+/// [`EmbeddingSpace::none`]: crate::EmbeddingSpace::none
 pub(crate) async fn check_embedding_space<B: Backend>(store: &B) -> StoreResult<()> {
     let space = &store.core().space;
     let model = read_meta(store, "embedding_model").await?;
+    if space.is_none() {
+        return Ok(());
+    }
     let dimension = read_meta(store, "embedding_dimension").await?;
     if let (Some(model), Some(dimension)) = (model, dimension) {
         let stored_dimension: usize = dimension

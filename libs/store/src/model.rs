@@ -19,9 +19,35 @@ pub struct EmbeddingSpace {
 }
 
 impl EmbeddingSpace {
+    /// The space of `model`'s vectors of length `dimension`.
+    pub fn new(model: impl Into<String>, dimension: usize) -> Self {
+        Self {
+            model: model.into(),
+            dimension,
+        }
+    }
+
+    /// No space: for a process that stores and searches no vectors (the gateway), which then
+    /// needs no embedding model. The store neither checks it against the recorded space nor
+    /// records it, and refuses every vector.
+    pub fn none() -> Self {
+        Self::new("", 0)
+    }
+
+    /// Whether this is [`EmbeddingSpace::none`].
+    pub fn is_none(&self) -> bool {
+        self.dimension == 0
+    }
+
     /// Checks that a vector of length `dimension` belongs to this space.
     pub fn check_dimension(&self, dimension: usize) -> crate::StoreResult<()> {
-        if dimension == self.dimension {
+        if self.is_none() {
+            Err(crate::StoreError::Config(
+                "this process opened the store without an embedding space, so it stores and \
+                 searches no vectors"
+                    .to_owned(),
+            ))
+        } else if dimension == self.dimension {
             Ok(())
         } else {
             Err(crate::StoreError::EmbeddingMismatch {

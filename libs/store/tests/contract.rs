@@ -1005,6 +1005,27 @@ async fn embedding_space_is_enforced_on_reopen(harness: &Harness) {
         "{err}"
     );
     assert!(harness.reopen(support::space()).await.is_ok());
+    let none = harness
+        .reopen(EmbeddingSpace::none())
+        .await
+        .expect("a process without vectors opens a store of any space");
+    let refused = none
+        .store_embeddings(&[(m.id, vec![0.5; 4])], NOW)
+        .await
+        .expect_err("no vector is stored without a space");
+    assert!(
+        refused.to_string().contains("without an embedding space"),
+        "{refused}"
+    );
+    assert_eq!(
+        harness
+            .reopen(support::space())
+            .await
+            .unwrap()
+            .embedding_space(),
+        &support::space(),
+        "no space was recorded"
+    );
     store.ping().await.unwrap();
 }
 

@@ -30,11 +30,11 @@ use std::{
 use async_trait::async_trait;
 use futures::future::try_join_all;
 use memvox_ai::{Embedder, Summarizer, Summary, SummaryMemory};
-use memvox_bus::{Envelope, Handler, HandlerError, Message, now_unix_ms};
+use memvox_bus::{Envelope, Handler, HandlerError, Message};
 use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
 use memvox_core::episode::spoken_text;
-use memvox_core::{LinkKind, Memory, MemoryId, MemoryKind, MemoryLink, UnixMillis};
+use memvox_core::{LinkKind, Memory, MemoryId, MemoryKind, MemoryLink, UnixMillis, now_millis};
 use memvox_store::{MemoryFilter, MemoryOrder, Store, StoreError};
 
 use crate::metrics::EmbeddingMetrics;
@@ -164,7 +164,7 @@ impl EmbeddingHandler {
         })?;
         self.metrics.stage("embed", started.elapsed().as_secs_f64());
         let started = Instant::now();
-        let now = now();
+        let now = now_millis();
         let pairs: Vec<(MemoryId, Vec<f32>)> = memories.iter().map(|m| m.id).zip(vectors).collect();
         for chunk in pairs.chunks(VECTORS_PER_WRITE) {
             self.store
@@ -354,7 +354,7 @@ impl EmbeddingHandler {
     async fn recall(&self, user_id: &str, ids: &[MemoryId]) -> Result<(), HandlerError> {
         let touched = self
             .store
-            .reinforce_memories(user_id, ids, RECALL_BUMP, now())
+            .reinforce_memories(user_id, ids, RECALL_BUMP, now_millis())
             .await
             .map_err(|e| self.store_error("recall", e))?;
         self.metrics.recalled(touched);
@@ -366,8 +366,4 @@ impl EmbeddingHandler {
         self.metrics.error(stage);
         store_failure(error)
     }
-}
-
-fn now() -> UnixMillis {
-    i64::try_from(now_unix_ms()).unwrap_or(i64::MAX)
 }

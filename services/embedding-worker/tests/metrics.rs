@@ -11,16 +11,19 @@ use std::{
 use async_trait::async_trait;
 use memvox_ai::{AiError, Embedder};
 use memvox_bus::{Envelope, Handler, MEMORIES, Message, Worker};
-use memvox_config::Config;
+use memvox_config::SharedConfig;
 use memvox_core::{NewMemory, Sector};
-use memvox_embedding_worker::{EmbeddingHandler, EmbeddingMetrics};
+use memvox_embedding_worker::{EmbeddingConfig, EmbeddingHandler, EmbeddingMetrics};
 use memvox_runtime::App;
+use memvox_store::EmbeddingSpace;
 use prometheus::Registry;
 
 const USER: &str = "usr_metrics";
 
-async fn app(dir: &std::path::Path) -> App {
-    let mut config = Config::default();
+/// The embedding worker's process on the embedded deployment: its app, its configuration and
+/// its embedder.
+async fn app(dir: &std::path::Path) -> (App, EmbeddingConfig, Arc<dyn Embedder>) {
+    let (mut shared, mut config) = (SharedConfig::default(), EmbeddingConfig::default());
     config.embedder.model_path = Some(
         concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -28,10 +31,12 @@ async fn app(dir: &std::path::Path) -> App {
         )
         .into(),
     );
-    config.bus.claim_idle_ms = 60_000;
-    config.bus.block_ms = 0;
-    config.store.url = format!("sqlite://{}/memvox.db", dir.display());
-    App::build(config).await.unwrap()
+    shared.bus.claim_idle_ms = 60_000;
+    shared.bus.block_ms = 0;
+    shared.store.url = format!("sqlite://{}/memvox.db", dir.display());
+    let embedder = memvox_ai::build_embedder(&config.embedder).unwrap();
+    let space = EmbeddingSpace::new(embedder.model_id(), embedder.dimension());
+    (App::build(shared, space).await.unwrap(), config, embedder)
 }
 
 /// The value of a counter or gauge, or the (count, sum) of a histogram, with these labels.
@@ -108,8 +113,8 @@ async fn publish(app: &App, message: Message) {
 #[tokio::test]
 async fn a_real_batch_moves_every_counter() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
-    let worker = memvox_embedding_worker::build(&app).unwrap();
+    let (app, config, embedder) = app(dir.path()).await;
+    let worker = memvox_embedding_worker::build(&app, &config, embedder).unwrap();
     let registry = app.metrics.registry();
     // Two identical texts are certain to be linked; the third is about something else.
     let peanuts = remember(&app, "Allergic to peanuts").await;
@@ -232,8 +237,8 @@ async fn a_real_batch_moves_every_counter() {
 #[tokio::test]
 async fn one_batch_summarises_each_caller_from_their_own_memories() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
-    let worker = memvox_embedding_worker::build(&app).unwrap();
+    let (app, config, embedder) = app(dir.path()).await;
+    let worker = memvox_embedding_worker::build(&app, &config, embedder).unwrap();
     let callers = [
         ("usr_dana", "Allergic to peanuts"),
         ("usr_omar", "Prefers mornings for callbacks"),
@@ -297,13 +302,13 @@ impl Embedder for Down {
 #[tokio::test]
 async fn an_embedder_failure_is_counted_and_nothing_is_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let app = app(dir.path()).await;
+    let (app, config, embedder) = app(dir.path()).await;
     let registry = Registry::new();
     let handler = EmbeddingHandler {
         store: app.store.clone(),
         embedder: Arc::new(Down),
-        summarizer: memvox_ai::build_summarizer(&app.config.summarizer).unwrap(),
-        settings: app.config.workers.clone(),
+        summarizer: memvox_ai::build_summarizer(&config.summarizer).unwrap(),
+        settings: config.workers.clone(),
         summarized: Mutex::new(HashMap::new()),
         metrics: EmbeddingMetrics::register(&registry).unwrap(),
         versions: app.cache.versions.clone(),
@@ -329,7 +334,7 @@ async fn an_embedder_failure_is_counted_and_nothing_is_stored() {
         count(&registry, "memvox_embedding_memories_total", &[]),
         0.0
     );
-    let probe = app.embedder.embed(&["peanuts"]).await.unwrap();
+    let probe = embedder.embed(&["peanuts"]).await.unwrap();
     assert!(
         app.store
             .search_memories(USER, &probe[0], &memvox_store::MemoryFilter::default(), 5)

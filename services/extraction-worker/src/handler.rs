@@ -33,10 +33,10 @@ use std::{collections::HashSet, sync::Arc, time::Instant};
 use async_trait::async_trait;
 use futures::{StreamExt as _, stream};
 use memvox_ai::{Embedder, Extractor};
-use memvox_bus::{Bus, Envelope, Handler, HandlerError, MEMORIES, Message, now_unix_ms};
+use memvox_bus::{Bus, Envelope, Handler, HandlerError, MEMORIES, Message};
 use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
-use memvox_core::UnixMillis;
+use memvox_core::now_millis;
 use memvox_core::redact::RedactionPolicy;
 use memvox_elevenlabs::{EventPayload, WebhookEvent};
 use memvox_identity::{Claims, Identities};
@@ -190,7 +190,11 @@ impl Handler for ExtractionHandler {
         let Message::EventAccepted { event_id, .. } = &envelope.message else {
             return;
         };
-        match self.store.abandon_event(*event_id, reason, now()).await {
+        match self
+            .store
+            .abandon_event(*event_id, reason, now_millis())
+            .await
+        {
             Ok(true) => tracing::warn!(event_id, "event abandoned after too many deliveries"),
             Ok(false) => {}
             Err(error) => {
@@ -398,7 +402,12 @@ impl ExtractionHandler {
         if last {
             let marked = self
                 .store
-                .finish_event(event_id, EventStatus::DeadLetter, Some(&reason), now())
+                .finish_event(
+                    event_id,
+                    EventStatus::DeadLetter,
+                    Some(&reason),
+                    now_millis(),
+                )
                 .await;
             if let Err(mark_error) = marked {
                 tracing::warn!(event_id, %mark_error, "could not mark the event dead-lettered");
@@ -464,9 +473,4 @@ fn count_plans(metrics: &ExtractionMetrics, plans: &[PlannedMemory]) {
         };
         metrics.memories(op, 1);
     }
-}
-
-/// The current time.
-pub(crate) fn now() -> UnixMillis {
-    i64::try_from(now_unix_ms()).unwrap_or(i64::MAX)
 }

@@ -5,6 +5,7 @@
 
 mod audio_retention;
 pub mod call;
+mod config;
 mod error;
 pub mod handler;
 pub mod identity;
@@ -16,9 +17,11 @@ pub mod retention;
 
 use std::{sync::Arc, time::Duration};
 
+use memvox_ai::Embedder;
 use memvox_bus::{EVENTS, Reconciler, Worker, WorkerConfig, unique_consumer_name};
 use memvox_runtime::App;
 
+pub use config::ExtractionConfig;
 pub use error::ProcessError;
 pub use handler::ExtractionHandler;
 pub use metrics::ExtractionMetrics;
@@ -30,37 +33,42 @@ pub const GROUP: &str = "extraction";
 /// Events re-published per reconciliation pass.
 const OUTBOX_BATCH: usize = 500;
 
-/// Builds the extraction worker (handler + bus runner) and the outbox reconciler from the app.
-pub fn build(app: &App) -> anyhow::Result<(Worker, Reconciler)> {
-    let extractor = memvox_ai::build_extractor(&app.config.extractor)?;
+/// Builds the extraction worker (handler + bus runner) and the outbox reconciler from the app,
+/// opened in `embedder`'s space.
+pub fn build(
+    app: &App,
+    config: &ExtractionConfig,
+    embedder: Arc<dyn Embedder>,
+) -> anyhow::Result<(Worker, Reconciler)> {
+    let extractor = memvox_ai::build_extractor(&config.extractor)?;
     let handler = ExtractionHandler {
         store: app.store.clone(),
         bus: app.bus.clone(),
-        embedder: app.embedder.clone(),
+        embedder,
         extractor,
-        events_per_commit: app.config.workers.events_per_commit(matches!(
+        events_per_commit: config.workers.events_per_commit(matches!(
             app.config.store.backend()?,
             memvox_store::StoreBackend::Sqlite { .. }
         )),
-        settings: app.config.workers.clone(),
+        settings: config.workers.clone(),
         redaction: app.config.privacy.redaction.policy(),
         identities: app.identities.clone(),
         max_attempts: app.config.bus.max_attempts,
         metrics: ExtractionMetrics::register(app.metrics.registry())?,
         versions: app.cache.versions.clone(),
     };
-    let config = WorkerConfig::new(
+    let runner = WorkerConfig::new(
         &app.config.bus,
         EVENTS,
         GROUP,
         &unique_consumer_name("extraction"),
     );
-    let worker = Worker::new(app.bus.clone(), Arc::new(handler), config)
+    let worker = Worker::new(app.bus.clone(), Arc::new(handler), runner)
         .with_metrics(app.bus_metrics.clone());
     let reconciler = Reconciler::new(
         app.bus.clone(),
         Arc::new(StoreOutbox(app.store.clone())),
-        Duration::from_millis(app.config.workers.outbox_grace_ms),
+        Duration::from_millis(config.workers.outbox_grace_ms),
         OUTBOX_BATCH,
     );
     Ok((worker, reconciler))
@@ -68,11 +76,15 @@ pub fn build(app: &App) -> anyhow::Result<(Worker, Reconciler)> {
 
 /// Runs the worker, the reconciler and the retention job until the app's shutdown token is
 /// cancelled.
-pub async fn run(app: &App) -> anyhow::Result<()> {
-    let (worker, reconciler) = build(app)?;
-    let retention = retention::Retention::new(app.config.workers.clone(), app.metrics.registry())?
-        .with_audio_dir(app.config.gateway.audio_dir.clone());
-    let interval = Duration::from_millis(app.config.workers.outbox_interval_ms);
+pub async fn run(
+    app: &App,
+    config: &ExtractionConfig,
+    embedder: Arc<dyn Embedder>,
+) -> anyhow::Result<()> {
+    let (worker, reconciler) = build(app, config, embedder)?;
+    let retention = retention::Retention::new(config.workers.clone(), app.metrics.registry())?
+        .with_audio_dir(config.audio_dir.clone());
+    let interval = Duration::from_millis(config.workers.outbox_interval_ms);
     tokio::join!(
         worker.run(app.shutdown.clone()),
         reconciler.run(interval, app.shutdown.clone()),

@@ -6,14 +6,14 @@ use std::{borrow::Cow, collections::HashSet, time::Instant};
 
 use memvox_ai::{CallTranscript, ExistingMemory};
 use memvox_core::redact::{Field, FieldPolicy};
-use memvox_core::{CallOutcome, EpisodeWindows, Turn, UnixMillis};
+use memvox_core::{CallOutcome, EpisodeWindows, Turn, UnixMillis, now_millis};
 use memvox_elevenlabs::{EventPayload, TranscriptionData, WebhookEvent};
 use memvox_store::{ExtractionCommit, MemoryFilter, MemoryOrder};
 
 use crate::{
     call::{self, failure_record, transcription_record},
     error::ProcessError,
-    handler::{ExtractionHandler, now},
+    handler::ExtractionHandler,
     identity,
     plan::{plan, screen},
 };
@@ -161,7 +161,7 @@ impl ExtractionHandler {
                 bind_caller: identity.bind_caller,
                 memories,
                 episodes,
-                now: now(),
+                now: now_millis(),
             },
             user_id: Some(identity.user_id),
             conversation_id: Some(data.conversation_id.clone()),
@@ -264,6 +264,6 @@ pub(crate) fn empty_commit(event_id: i64) -> ExtractionCommit {
         bind_caller: None,
         memories: Vec::new(),
         episodes: Vec::new(),
-        now: now(),
+        now: now_millis(),
     }
 }

@@ -16,7 +16,7 @@ use memvox_store::{RetentionCutoffs, RetentionReport, Store, StoreResult};
 use prometheus::{IntCounterVec, Opts, Registry};
 use tokio_util::sync::CancellationToken;
 
-use crate::handler::now;
+use memvox_core::now_millis;
 
 /// Rows of each kind deleted per batch.
 pub const RETENTION_BATCH: usize = 1_000;
@@ -133,7 +133,7 @@ impl Retention {
     pub async fn run(&self, store: &dyn Store, shutdown: CancellationToken) {
         let interval = Duration::from_millis(self.settings.retention_interval_ms.max(1));
         loop {
-            if let Err(error) = self.step(store, now()).await {
+            if let Err(error) = self.step(store, now_millis()).await {
                 tracing::warn!(%error, "retention pass failed; trying again at the next one");
             }
             tokio::select! {

@@ -12,7 +12,6 @@
 mod audio;
 pub mod audio_file;
 mod body;
-pub mod clock;
 pub mod error;
 pub mod group_commit;
 mod ingest;
@@ -21,13 +20,15 @@ mod marks;
 pub mod metrics;
 mod rate_limit;
 pub mod routes;
+mod settings;
+mod start;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use memvox_bus::Bus;
-use memvox_config::{GatewaySettings, UnredactedWebhooks};
+use memvox_config::{ExposeSecret, UnredactedWebhooks};
 use memvox_crypto::Keyring;
 use memvox_elevenlabs::SignatureVerifier;
 use memvox_elevenlabs::signature::SecretError;
@@ -35,12 +36,14 @@ use memvox_runtime::App;
 use memvox_store::Store;
 
 pub use audio_file::{AudioReadError, audio_path, read_audio};
-pub use clock::Clock;
 pub use error::GatewayError;
 pub use group_commit::GroupCommit;
 pub use large_bodies::LargeBodies;
 pub use marks::PublishedMarks;
+pub use memvox_core::Clock;
 pub use metrics::GatewayMetrics;
+pub use settings::GatewaySettings;
+pub use start::{GatewayConfig, start};
 
 /// Why a gateway could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -121,16 +124,17 @@ impl GatewayState {
         })
     }
 
-    /// The state for a process built by [`App::build`], with metrics on the app's registry.
+    /// The state for a process built by [`App::build`], with metrics on the app's registry and
+    /// the unredacted-webhook policy of its `[privacy]`.
     ///
     /// # Errors
     /// [`SetupError`] for an empty secret or metrics already registered.
-    pub fn from_app(app: &App) -> Result<Self, SetupError> {
+    pub fn from_app(app: &App, settings: GatewaySettings) -> Result<Self, SetupError> {
         let metrics = GatewayMetrics::register(app.metrics.registry())?;
         Ok(Self::new(
             app.store.clone(),
             app.bus.clone(),
-            app.config.gateway.clone(),
+            settings,
             metrics,
             app.keyring.clone(),
         )?
@@ -158,7 +162,7 @@ fn verifier(settings: &GatewaySettings) -> Result<Option<SignatureVerifier>, Sec
     let secrets = settings
         .webhook_secrets
         .iter()
-        .map(|s| s.expose().as_bytes());
+        .map(|s| s.expose_secret().as_bytes());
     let mut verifier =
         SignatureVerifier::new(secrets)?.with_tolerance_secs(settings.signature_tolerance_secs);
     if let Some(skew) = settings.signature_future_skew_secs {

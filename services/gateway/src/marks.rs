@@ -50,7 +50,7 @@ impl PublishedMarks {
                 }
                 continue;
             }
-            if let Err(error) = store.mark_events_published(&ids, clock.now_millis()).await {
+            if let Err(error) = store.mark_events_published(&ids, clock.now()).await {
                 tracing::warn!(
                     count = ids.len(),
                     error = %error,

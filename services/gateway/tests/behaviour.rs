@@ -305,3 +305,71 @@ async fn configured_future_skew_and_tolerance_are_enforced() {
         "{text}"
     );
 }
+
+/// The gateway process reads no model section and opens the store without an embedding space:
+/// with a configured model directory that does not exist, it starts, is ready, and acknowledges
+/// a signed delivery.
+#[tokio::test]
+async fn the_gateway_starts_and_acknowledges_without_an_embedding_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("memvox.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[store]\nurl = \"sqlite://{}\"\n[embedder]\nmodel_path = \"{}\"\n\
+             [gateway]\nwebhook_secrets = [\"{}\"]\n",
+            dir.path().join("memvox.db").display(),
+            dir.path().join("no-such-model").display(),
+            support::SECRET,
+        ),
+    )
+    .unwrap();
+    let config = memvox_gateway::GatewayConfig::load(Some(&file)).unwrap();
+    let (app, state) = memvox_gateway::start(config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn({
+        let app = app.clone();
+        async move {
+            memvox_runtime::serve_http_on(
+                &app,
+                memvox_runtime::Service::Gateway,
+                router(state),
+                listener,
+            )
+            .await
+        }
+    });
+    let client = reqwest::Client::new();
+    let ready = client
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body = fixture("post_call_transcription.json");
+    let now = memvox_core::Clock::system().now_secs();
+    let ack = client
+        .post(format!("{base}/webhook/post-call"))
+        .header(
+            memvox_elevenlabs::SIGNATURE_HEADER,
+            memvox_elevenlabs::sign(support::SECRET.as_bytes(), now, &body),
+        )
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ack.status(), StatusCode::OK);
+    let answer: serde_json::Value = ack.json().await.unwrap();
+    assert_eq!(answer["status"], "accepted", "{answer}");
+    let stored = app
+        .store
+        .get_event(1)
+        .await
+        .unwrap()
+        .expect("the delivery is stored");
+    assert_eq!(stored.event_type, "post_call_transcription");
+    app.shutdown.cancel();
+    server.await.unwrap().unwrap();
+}

@@ -16,9 +16,9 @@
 
 use std::time::{Duration, Instant};
 
+use memvox::Config;
+use memvox::Memvox;
 use memvox_bus::{EVENTS, Envelope, Message};
-use memvox_config::Config;
-use memvox_runtime::App;
 use memvox_store::{EventStatus, MemoryFilter, NewEvent};
 
 const FIXTURE: &str = include_str!("../../../fixtures/elevenlabs/post_call_transcription.json");
@@ -33,7 +33,7 @@ fn number_of(user_id: &str) -> String {
 }
 
 /// The user the worker gives `user_id`'s calls: the guest of their number.
-fn guest_of(app: &App, user_id: &str) -> String {
+fn guest_of(app: &Memvox, user_id: &str) -> String {
     app.identities.guest_user_id(None, &number_of(user_id))
 }
 
@@ -80,7 +80,7 @@ fn payload(conversation_id: &str, user_id: &str) -> String {
     value.to_string()
 }
 
-async fn accept(app: &App, conversation_id: &str, user_id: &str) -> i64 {
+async fn accept(app: &Memvox, conversation_id: &str, user_id: &str) -> i64 {
     let recorded = app
         .store
         .record_event(&NewEvent {
@@ -105,7 +105,7 @@ async fn accept(app: &App, conversation_id: &str, user_id: &str) -> i64 {
 }
 
 /// Waits until a search over the user's memories finds one from `conversation_id`.
-async fn wait_queryable(app: &App, user_id: &str, conversation_id: &str, probe: &[f32]) {
+async fn wait_queryable(app: &Memvox, user_id: &str, conversation_id: &str, probe: &[f32]) {
     loop {
         let hits = app
             .store
@@ -126,7 +126,7 @@ async fn wait_queryable(app: &App, user_id: &str, conversation_id: &str, probe: 
 
 /// Mean milliseconds and count per stage of every `*_stage_seconds` histogram, from the app's
 /// registry (both workers' metrics), to see where a call's time goes.
-fn stage_report(app: &App) -> serde_json::Value {
+fn stage_report(app: &Memvox) -> serde_json::Value {
     let mut report = serde_json::Map::new();
     for family in app.metrics.registry().gather() {
         if !family.name().ends_with("_stage_seconds") {
@@ -203,7 +203,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::default();
-    config.store.url = format!("sqlite://{}/bench.db", dir.path().display());
+    config.shared.store.url = format!("sqlite://{}/bench.db", dir.path().display());
     config.embedder.model_path = Some(
         concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -211,18 +211,13 @@ async fn main() {
         )
         .into(),
     );
-    config.log.filter = "warn".into();
-    config.encryption.enabled =
+    config.shared.log.filter = "warn".into();
+    config.shared.encryption.enabled =
         std::env::var("MEMVOX_BENCH_ENCRYPTION").map_or(true, |v| v != "off");
-    let app = App::build(config).await.expect("app");
+    let app = Memvox::build(config).await.expect("app");
     let workers = {
         let app = app.clone();
-        tokio::spawn(async move {
-            tokio::join!(
-                memvox_extraction_worker::run(&app),
-                memvox_embedding_worker::run(&app)
-            )
-        })
+        tokio::spawn(async move { tokio::join!(app.run_extraction(), app.run_embedding()) })
     };
     let probe = app
         .embedder

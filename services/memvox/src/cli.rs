@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use memvox_config::Config;
+use memvox::Config;
 
 /// memvox — long-term memory for ElevenLabs voice agents.
 ///
@@ -150,15 +150,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 fn load_quiet(file: Option<&std::path::Path>) -> anyhow::Result<Config> {
     let mut config = Config::load(file)?;
     if std::env::var_os("MEMVOX_LOG__FILTER").is_none() {
-        config.log.filter = "warn".to_owned();
+        config.shared.log.filter = "warn".to_owned();
     }
-    memvox_telemetry::init_logging(&config.log).context("logging")?;
+    memvox_telemetry::init_logging(&config.shared.log).context("logging")?;
     Ok(config)
 }
 
 /// Loads and validates the configuration, then starts logging as it says.
 fn load(file: Option<&std::path::Path>) -> anyhow::Result<Config> {
     let config = Config::load(file)?;
-    memvox_telemetry::init_logging(&config.log).context("logging")?;
+    memvox_telemetry::init_logging(&config.shared.log).context("logging")?;
     Ok(config)
 }

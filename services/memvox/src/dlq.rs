@@ -9,10 +9,10 @@
 
 use anyhow::Context;
 use clap::Subcommand;
+use memvox::Config;
 use memvox_bus::{BusBackend, DeadLetter, EVENTS, EntryId, Envelope, Message};
-use memvox_config::Config;
 use memvox_runtime::App;
-use memvox_store::EventStatus;
+use memvox_store::{EmbeddingSpace, EventStatus};
 
 /// Dead letters read per request when selecting all of them.
 const PAGE: usize = 500;
@@ -65,12 +65,12 @@ pub enum DlqCommand {
 
 /// Runs a dead-letter command and prints a summary of what was done.
 pub async fn run(config: Config, command: DlqCommand) -> anyhow::Result<()> {
-    if config.bus.backend == BusBackend::InProcess {
+    if config.shared.bus.backend == BusBackend::InProcess {
         anyhow::bail!(
             "dead letters of the in-process bus live inside the serving process; set bus.backend = \"redis\" (MEMVOX_BUS__BACKEND=redis) to manage them from the command line"
         );
     }
-    let app = App::build(config).await?;
+    let app = App::build(config.shared, EmbeddingSpace::none()).await?;
     match command {
         DlqCommand::List { stream, limit } => {
             let letters = app.bus.list_dead_letters(&stream, None, limit).await?;

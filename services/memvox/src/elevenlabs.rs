@@ -4,7 +4,7 @@
 //! fixtures pin; the initiation header and whether the first-message override is enabled come
 //! from this process's configuration, so what is enabled matches what memvox sends.
 
-use memvox_config::Config;
+use memvox::Config;
 use memvox_elevenlabs::setup::{
     AgentSetup, ApiRequest, create_post_call_webhook, create_tool, update_agent,
 };

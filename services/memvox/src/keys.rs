@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use clap::Subcommand;
-use memvox_config::Config;
+use memvox::Config;
 use memvox_crypto::{Key, Keyring, key_file, new_key_id};
 use memvox_runtime::App;
-use memvox_store::{ColumnStatus, Store, encrypted_columns};
+use memvox_store::{ColumnStatus, EmbeddingSpace, Store, encrypted_columns};
 
 /// Key operations.
 #[derive(Debug, Subcommand)]
@@ -54,12 +54,12 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
             Ok(())
         }
         KeysCommand::Status => {
-            let app = App::build(config).await?;
+            let app = App::build(config.shared, EmbeddingSpace::none()).await?;
             print_status(&app.store.encryption_status().await?);
             Ok(())
         }
         KeysCommand::Rotate { to, batch } => {
-            let keyring = memvox_runtime::open_keyring(&config)?;
+            let keyring = memvox_runtime::open_keyring(&config.shared)?;
             if !keyring.is_enabled() {
                 anyhow::bail!(
                     "encryption is off (encryption.enabled = false): there is no key to rotate to"
@@ -67,7 +67,8 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
             }
             let keyring = activate(keyring, to.as_deref())?;
             let active = keyring.active_key_id().unwrap_or_default();
-            let app = App::build_with_keyring(config, keyring).await?;
+            let app =
+                App::build_with_keyring(config.shared, EmbeddingSpace::none(), keyring).await?;
             rotate(&*app.store, &active, batch).await
         }
     }

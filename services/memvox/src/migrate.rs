@@ -1,17 +1,18 @@
 //! `memvox migrate`: applies the embedded migrations of the configured backend.
 
-use memvox_config::Config;
+use memvox::Config;
 use memvox_store::{PostgresStore, SqliteStore, StoreBackend};
 
 /// Migrates the configured store and prints what was done.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let applied = match config.store.backend()? {
+    let applied = match config.shared.store.backend()? {
         StoreBackend::Sqlite { path } => {
-            let pool = SqliteStore::connect(&path, &config.store).await?;
+            let pool = SqliteStore::connect(&path, &config.shared.store).await?;
             SqliteStore::migrate_pool(&pool).await?
         }
         StoreBackend::Postgres { url, schema } => {
-            let pool = PostgresStore::connect(&url, schema.as_deref(), &config.store).await?;
+            let pool =
+                PostgresStore::connect(&url, schema.as_deref(), &config.shared.store).await?;
             PostgresStore::migrate_pool(&pool).await?
         }
     };

@@ -5,8 +5,8 @@ use std::{path::Path, time::Instant};
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use memvox::Config;
 use memvox_ai::{EmbedderProvider, StaticEmbedder};
-use memvox_config::Config;
 use sha2::{Digest, Sha256};
 
 /// sha256 of the bundled `models/static-minilm-256/model.safetensors` (see its README).

@@ -12,17 +12,17 @@
 
 use anyhow::Context;
 use axum::Router;
-use memvox_config::Config;
-use memvox_runtime::{App, Service, cancel_on_signal, serve_http_on};
+use memvox::{Config, Memvox};
+use memvox_runtime::{Service, cancel_on_signal, serve_http_on};
 use tokio::net::TcpListener;
 
 use crate::background;
 
 /// Runs everything until a shutdown signal.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let app = App::build(config).await?;
+    let app = Memvox::build(config).await?;
     cancel_on_signal(app.shutdown.clone());
-    let listen = app.config.http.listen;
+    let listen = app.config.shared.http.listen;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -30,21 +30,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 /// Serves the HTTP API on `listener` and runs both workers until `app.shutdown` is cancelled.
-pub async fn run(app: App, listener: TcpListener) -> anyhow::Result<()> {
-    let gateway = memvox_gateway::GatewayState::from_app(&app)?;
+pub async fn run(app: Memvox, listener: TcpListener) -> anyhow::Result<()> {
+    let gateway = app.gateway()?;
     let published = gateway.published.clone();
-    let query = memvox_query::QueryState::from_app(&app)?;
+    let query = app.query()?;
     let router = Router::new()
         .merge(memvox_gateway::router(gateway))
         .merge(memvox_query::router(query));
     let background = background::runtime().context("cannot start the workers' runtime")?;
     let extraction = background.spawn({
         let app = app.clone();
-        async move { memvox_extraction_worker::run(&app).await }
+        async move { app.run_extraction().await }
     });
     let embedding = background.spawn({
         let app = app.clone();
-        async move { memvox_embedding_worker::run(&app).await }
+        async move { app.run_embedding().await }
     });
     let (served, extraction, embedding) = tokio::join!(
         serve_http_on(&app, Service::Memvox, router, listener),

@@ -25,27 +25,18 @@ async fn audio_is_stored_encrypted_and_erased_with_its_caller() {
     let dir = tempfile::tempdir().unwrap();
     let audio_dir = dir.path().join("audio");
     let app = support::app_with(Deployment::Embedded, dir.path(), |config| {
-        config.gateway.webhook_secrets = vec![Secret::new(SECRET)];
+        config.gateway.webhook_secrets = vec![Secret::from(SECRET)];
         config.gateway.audio_dir = Some(audio_dir.clone());
         config.gateway.rate_limit_per_second = 0;
         config.query.admin_token_sha256 = vec![memvox_query::hash_token(ADMIN)];
         config.query.rate_limit_per_second = 0;
     })
     .await;
-    let gateway = serve(memvox_gateway::router(
-        memvox_gateway::GatewayState::from_app(&app).unwrap(),
-    ))
-    .await;
-    let query = serve(memvox_query::router(
-        memvox_query::QueryState::from_app(&app).unwrap(),
-    ))
-    .await;
+    let gateway = serve(memvox_gateway::router(app.gateway().unwrap())).await;
+    let query = serve(memvox_query::router(app.query().unwrap())).await;
     let client = reqwest::Client::new();
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = memvox_core::Clock::system().now_secs();
     let response = client
         .post(format!("{gateway}/webhook/post-call"))
         .header("content-type", "application/json")

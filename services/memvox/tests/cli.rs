@@ -62,10 +62,7 @@ fn inline_keys() -> [(&'static str, String); 3] {
 
 /// Now, in unix seconds (what a webhook signature is stamped with).
 fn unix_now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    memvox_core::Clock::system().now_secs()
 }
 
 /// Waits up to a minute for `memvox serve` at `base` to answer its readiness probe.

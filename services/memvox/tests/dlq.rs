@@ -7,9 +7,9 @@ mod support;
 
 use std::{process::Command, time::Duration};
 
+use memvox::Config;
+use memvox::Memvox;
 use memvox_bus::{BusBackend, EVENTS};
-use memvox_config::Config;
-use memvox_runtime::App;
 use memvox_store::EventStatus;
 use rand::Rng;
 
@@ -40,11 +40,11 @@ fn memvox(dir: &std::path::Path, prefix: &str, args: &[&str]) -> (bool, String) 
 fn redis_config(dir: &std::path::Path) -> (Config, String) {
     let prefix = format!("test:dlq:{:012x}", rand::rng().random::<u64>() >> 16);
     let mut config = Config::default();
-    config.store.url = format!("sqlite://{}/memvox.db", dir.display());
+    config.shared.store.url = format!("sqlite://{}/memvox.db", dir.display());
     config.embedder.provider = memvox_ai::EmbedderProvider::Hashing;
-    config.bus.backend = BusBackend::Redis;
-    config.bus.key_prefix = prefix.clone();
-    config.bus.block_ms = 0;
+    config.shared.bus.backend = BusBackend::Redis;
+    config.shared.bus.key_prefix = prefix.clone();
+    config.shared.bus.block_ms = 0;
     (config, prefix)
 }
 
@@ -52,14 +52,14 @@ fn redis_config(dir: &std::path::Path) -> (Config, String) {
 async fn poisoned_events_are_listed_replayed_and_purged() {
     let dir = tempfile::tempdir().unwrap();
     let (config, prefix) = redis_config(dir.path());
-    let app = App::build(config).await.unwrap();
+    let app = Memvox::build(config).await.unwrap();
     let event_id = support::accept(
         &app,
         "conv_poison",
         "{\"type\":\"post_call_transcription\",\"event_timestamp\":1,\"data\":{}}".into(),
     )
     .await;
-    let (worker, _) = memvox_extraction_worker::build(&app).unwrap();
+    let (worker, _) = app.extraction_worker().unwrap();
     let report = worker.process_batch().await.unwrap();
     assert_eq!(report.dead_lettered, 1, "a malformed payload is permanent");
     assert_eq!(
@@ -115,13 +115,13 @@ async fn poisoned_events_are_listed_replayed_and_purged() {
 async fn a_message_that_crashes_its_worker_ends_in_the_dead_letters() {
     let dir = tempfile::tempdir().unwrap();
     let (mut config, prefix) = redis_config(dir.path());
-    config.bus.max_attempts = 2;
+    config.shared.bus.max_attempts = 2;
     (
-        config.bus.claim_idle_ms,
-        config.bus.backoff_base_ms,
-        config.bus.backoff_max_ms,
+        config.shared.bus.claim_idle_ms,
+        config.shared.bus.backoff_base_ms,
+        config.shared.bus.backoff_max_ms,
     ) = (0, 0, 0);
-    let app = App::build(config).await.unwrap();
+    let app = Memvox::build(config).await.unwrap();
     let event_id = support::accept(&app, "conv_crash", "{}".into()).await;
     let group = memvox_extraction_worker::GROUP;
     app.bus.ensure_group(EVENTS, group).await.unwrap();
@@ -141,7 +141,7 @@ async fn a_message_that_crashes_its_worker_ends_in_the_dead_letters() {
         "two deliveries, neither acked: the worker died both times"
     );
 
-    let (worker, _) = memvox_extraction_worker::build(&app).unwrap();
+    let (worker, _) = app.extraction_worker().unwrap();
     let report = worker.process_batch().await.unwrap();
     assert_eq!(
         report.dead_lettered, 1,

@@ -6,8 +6,8 @@
 
 mod support;
 
+use memvox::Memvox;
 use memvox_bus::{EVENTS, Envelope, Message};
-use memvox_runtime::App;
 use memvox_store::{EventStatus, MemoryFilter, MemoryOrder, NewEvent, StoreError};
 use support::{Deployment, Pipeline, accept, accept_typed, call_payload};
 
@@ -33,7 +33,7 @@ fn event(conversation_id: &str, payload: String) -> NewEvent {
     }
 }
 
-async fn redeliver(app: &App, event_id: i64, conversation_id: &str) {
+async fn redeliver(app: &Memvox, event_id: i64, conversation_id: &str) {
     let message = Message::EventAccepted {
         event_id,
         event_type: "post_call_transcription".into(),

@@ -14,9 +14,9 @@ mod support;
 
 use std::time::Duration;
 
+use memvox::Memvox;
 use memvox_bus::{Bus, EVENTS, MEMORIES};
 use memvox_config::Secret;
-use memvox_runtime::App;
 use memvox_store::{NewEvent, ToolInvocation};
 use support::{Deployment, FIXTURE, Pipeline, accept, accept_typed, call_payload};
 
@@ -38,10 +38,7 @@ async fn serve(router: axum::Router) -> String {
 }
 
 fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    memvox_core::Clock::system().now_secs()
 }
 
 /// A signature header for `body` at `at` (unix seconds).
@@ -126,32 +123,23 @@ async fn no_copy_of_an_erased_caller_is_left(deployment: Deployment) {
     let dir = tempfile::tempdir().unwrap();
     let audio_dir = dir.path().join("audio");
     let app = support::app_with(deployment, dir.path(), |config| {
-        config.gateway.webhook_secrets = vec![Secret::new(SECRET)];
+        config.gateway.webhook_secrets = vec![Secret::from(SECRET)];
         config.gateway.audio_dir = Some(audio_dir.clone());
         config.gateway.rate_limit_per_second = 0;
         config.query.admin_token_sha256 = vec![memvox_query::hash_token(ADMIN)];
         config.query.rate_limit_per_second = 0;
-        config.bus.max_attempts = 1;
+        config.shared.bus.max_attempts = 1;
     })
     .await;
-    let mut second_app = App::build((*app.config).clone()).await.unwrap();
+    let mut second_app = Memvox::build((*app.config).clone()).await.unwrap();
     if !distributed {
         // One process: the in-process bus is shared; the second replica has its own cache.
-        second_app.bus = app.bus.clone();
+        second_app.app.bus = app.bus.clone();
     }
     let pipeline = Pipeline::new(&app);
-    let gateway = serve(memvox_gateway::router(
-        memvox_gateway::GatewayState::from_app(&app).unwrap(),
-    ))
-    .await;
-    let first = serve(memvox_query::router(
-        memvox_query::QueryState::from_app(&app).unwrap(),
-    ))
-    .await;
-    let second = serve(memvox_query::router(
-        memvox_query::QueryState::from_app(&second_app).unwrap(),
-    ))
-    .await;
+    let gateway = serve(memvox_gateway::router(app.gateway().unwrap())).await;
+    let first = serve(memvox_query::router(app.query().unwrap())).await;
+    let second = serve(memvox_query::router(second_app.query().unwrap())).await;
 
     // A processed call, with its audio, through the gateway.
     let first_signature = signed(FIXTURE, now_secs());
@@ -217,8 +205,8 @@ async fn no_copy_of_an_erased_caller_is_left(deployment: Deployment) {
         "{answer}"
     );
     recall_announced(app.bus.as_ref(), &user).await;
-    let redis = &app.config.bus.redis_url;
-    let cache_prefix = &app.config.cache.key_prefix;
+    let redis = &app.config.shared.bus.redis_url;
+    let cache_prefix = &app.config.shared.cache.key_prefix;
     let cached = if distributed {
         support::redis_keys(redis, cache_prefix).await
     } else {
@@ -231,13 +219,7 @@ async fn no_copy_of_an_erased_caller_is_left(deployment: Deployment) {
     );
 
     // The erasure.
-    let before_erasure = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap();
+    let before_erasure = memvox_core::now_millis();
     let (status, receipt) = admin(
         reqwest::Method::DELETE,
         format!("{first}/v1/users/{user}"),
@@ -342,7 +324,7 @@ async fn no_copy_of_an_erased_caller_is_left(deployment: Deployment) {
         mention("the bus", &value);
     }
     if distributed {
-        let prefix = &app.config.bus.key_prefix;
+        let prefix = &app.config.shared.bus.key_prefix;
         for value in support::redis_contents(redis, prefix).await {
             mention("Redis", &value);
         }

@@ -6,7 +6,7 @@
 
 mod support;
 
-use memvox_runtime::App;
+use memvox::Memvox;
 use memvox_store::{MemoryFilter, MemoryOrder};
 use support::{Deployment, Pipeline, accept, accept_typed, call_payload};
 
@@ -36,7 +36,7 @@ fn outbound(conversation_id: &str, callee: &str, says: &str, claimed: &str) -> S
     value.to_string()
 }
 
-async fn memories_of(app: &App, user_id: &str) -> Vec<String> {
+async fn memories_of(app: &Memvox, user_id: &str) -> Vec<String> {
     app.store
         .list_memories(user_id, &MemoryFilter::default(), MemoryOrder::Newest, 100)
         .await
@@ -110,7 +110,7 @@ async fn a_widget_claiming_another_users_id_writes_nothing_to_them(deployment: D
     let dir = tempfile::tempdir().unwrap();
     let secret = "integrator shared secret, 32+ bytes";
     let app = support::app_with(deployment, dir.path(), |config| {
-        config.identity.integrator_secrets = vec![secret.into()];
+        config.shared.identity.integrator_secrets = vec![secret.into()];
     })
     .await;
     let pipeline = Pipeline::new(&app);
@@ -158,12 +158,12 @@ async fn a_widget_claiming_another_users_id_writes_nothing_to_them(deployment: D
 }
 
 /// The count of `memvox_extraction_identity_refused_total{reason}`.
-fn refused(app: &App, reason: &str) -> u64 {
+fn refused(app: &Memvox, reason: &str) -> u64 {
     counter(app, "memvox_extraction_identity_refused_total", reason)
 }
 
 /// The sum of counter `family` over the series with a label valued `value`.
-fn counter(app: &App, family: &str, value: &str) -> u64 {
+fn counter(app: &Memvox, family: &str, value: &str) -> u64 {
     app.metrics
         .registry()
         .gather()
@@ -181,7 +181,7 @@ const CALLER: &str = "+14155550199";
 async fn another_agents_call_is_acknowledged_and_ignored(deployment: Deployment) {
     let dir = tempfile::tempdir().unwrap();
     let app = support::app_with(deployment, dir.path(), |config| {
-        config.identity.agent_ids = vec!["agent_served".into()];
+        config.shared.identity.agent_ids = vec!["agent_served".into()];
     })
     .await;
     let pipeline = Pipeline::new(&app);
@@ -204,7 +204,7 @@ async fn another_agents_call_is_acknowledged_and_ignored(deployment: Deployment)
 async fn with_agent_scopes_a_caller_of_two_agents_is_two_users(deployment: Deployment) {
     let dir = tempfile::tempdir().unwrap();
     let app = support::app_with(deployment, dir.path(), |config| {
-        config.identity.scope = memvox_identity::ScopeGranularity::Agent;
+        config.shared.identity.scope = memvox_identity::ScopeGranularity::Agent;
     })
     .await;
     let pipeline = Pipeline::new(&app);

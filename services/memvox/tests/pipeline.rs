@@ -7,11 +7,11 @@
 
 mod support;
 
+use memvox::Config;
+use memvox::Memvox;
 use memvox_bus::{EVENTS, Envelope, Message};
-use memvox_config::Config;
 use memvox_core::MemoryKind;
 use memvox_query::search::{SearchParams, search};
-use memvox_runtime::App;
 use memvox_store::{EventStatus, MemoryFilter, MemoryOrder};
 use std::time::Instant;
 use support::{Deployment, Pipeline, accept, call_payload, drain};
@@ -21,7 +21,7 @@ const USER: &str = "mem_usr_8c1f2a";
 /// the number decides who a phone call is with, not the `user_id` the call claims.
 const NUMBER: &str = "+14155550199";
 
-async fn app(deployment: Deployment, dir: &std::path::Path) -> App {
+async fn app(deployment: Deployment, dir: &std::path::Path) -> Memvox {
     app_with(deployment, dir, |_| {}).await
 }
 
@@ -29,13 +29,13 @@ async fn app_with(
     deployment: Deployment,
     dir: &std::path::Path,
     adjust: impl FnOnce(&mut Config),
-) -> App {
+) -> Memvox {
     let app = support::app_with(deployment, dir, adjust).await;
     bind(&app, NUMBER, USER).await;
     app
 }
 
-async fn bind(app: &App, number: &str, user_id: &str) {
+async fn bind(app: &Memvox, number: &str, user_id: &str) {
     app.store.ensure_user(user_id, 0).await.unwrap();
     app.store.bind_caller(number, user_id, 0).await.unwrap();
 }
@@ -50,7 +50,7 @@ fn from_number(payload: &str, number: &str) -> String {
 }
 
 /// Every memory of `USER`, superseded ones too (the audit view).
-async fn audited_memories(app: &App) -> Vec<memvox_core::Memory> {
+async fn audited_memories(app: &Memvox) -> Vec<memvox_core::Memory> {
     let audit = MemoryFilter {
         include_superseded: true,
         ..MemoryFilter::default()
@@ -61,7 +61,7 @@ async fn audited_memories(app: &App) -> Vec<memvox_core::Memory> {
         .unwrap()
 }
 
-async fn active_memories(app: &App) -> Vec<memvox_core::Memory> {
+async fn active_memories(app: &Memvox) -> Vec<memvox_core::Memory> {
     app.store
         .list_memories(USER, &MemoryFilter::default(), MemoryOrder::Newest, 100)
         .await
@@ -389,7 +389,7 @@ async fn contradictions_supersede_and_distinct_facts_stay_distinct(deployment: D
 }
 
 /// The sum of the cache lookup counters of `app` with `result`.
-fn cache_lookups(app: &App, result: &str) -> f64 {
+fn cache_lookups(app: &Memvox, result: &str) -> f64 {
     app.metrics
         .registry()
         .gather()
@@ -410,17 +410,17 @@ async fn a_new_memory_is_seen_by_the_next_query_without_waiting(deployment: Depl
     let distributed = matches!(deployment, Deployment::Distributed);
     // Cached answers live an hour: only the version bump can make the new memory visible.
     let app = app_with(deployment, dir.path(), |config| {
-        config.cache.local_ttl_ms = 3_600_000;
+        config.shared.cache.local_ttl_ms = 3_600_000;
     })
     .await;
     // Embedded: the query service shares the workers' process (and version handle).
     // Distributed: a separate process sharing only the store and Redis.
     let query_app = if distributed {
-        App::build((*app.config).clone()).await.unwrap()
+        Memvox::build((*app.config).clone()).await.unwrap()
     } else {
         app.clone()
     };
-    let state = memvox_query::QueryState::from_app(&query_app).unwrap();
+    let state = query_app.query().unwrap();
     let ask = || async {
         let params = SearchParams {
             query: "what should I know about the caller".into(),
@@ -507,7 +507,7 @@ async fn garbage_from_the_llm_dead_letters_the_event(deployment: Deployment, sta
         config.extractor.provider = memvox_ai::ExtractorProvider::OpenAi;
         config.extractor.openai.base_url = format!("{}/v1", server.uri());
         config.extractor.openai.api_key = Some(memvox_ai::ApiKey::new("test-key"));
-        config.bus.max_attempts = 1;
+        config.shared.bus.max_attempts = 1;
     })
     .await;
     let pipeline = Pipeline::new(&app);

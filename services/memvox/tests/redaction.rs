@@ -9,9 +9,9 @@
 
 mod support;
 
+use memvox::Memvox;
 use memvox_core::redact::{KindModes, Mode};
 use memvox_core::{Memory, MemoryKind};
-use memvox_runtime::App;
 use memvox_store::{MemoryFilter, MemoryOrder};
 use support::{Deployment, Pipeline, accept, call_payload};
 
@@ -31,7 +31,7 @@ fn every_kind(mode: Mode) -> KindModes {
 /// Runs the fixture call with `said` as turn 5 through `app`'s `pipeline`; returns the stored
 /// turn 5 and the caller's memories of `kind`.
 async fn run(
-    (app, pipeline): (&App, &Pipeline),
+    (app, pipeline): (&Memvox, &Pipeline),
     conversation_id: &str,
     said: &str,
     kind: MemoryKind,
@@ -126,8 +126,8 @@ async fn an_email_and_a_phone_number_are_kept_by_default_and_masked_when_configu
 
     let dir = tempfile::tempdir().unwrap();
     let app = support::app_with(Deployment::Embedded, dir.path(), |config| {
-        config.privacy.redaction.all_fields.email = Some(Mode::Mask);
-        config.privacy.redaction.all_fields.phone = Some(Mode::Mask);
+        config.shared.privacy.redaction.all_fields.email = Some(Mode::Mask);
+        config.shared.privacy.redaction.all_fields.phone = Some(Mode::Mask);
     })
     .await;
     let (turn, episodes) = run(
@@ -156,9 +156,9 @@ async fn an_email_and_a_phone_number_are_kept_by_default_and_masked_when_configu
 async fn the_episode_policy_applies_even_where_the_turns_keep_everything() {
     let dir = tempfile::tempdir().unwrap();
     let app = support::app_with(Deployment::Embedded, dir.path(), |config| {
-        config.privacy.redaction.transcript_turns = every_kind(Mode::Keep);
-        config.privacy.redaction.episodes.email = Some(Mode::Mask);
-        config.privacy.redaction.episodes.phone = Some(Mode::Drop);
+        config.shared.privacy.redaction.transcript_turns = every_kind(Mode::Keep);
+        config.shared.privacy.redaction.episodes.email = Some(Mode::Mask);
+        config.shared.privacy.redaction.episodes.phone = Some(Mode::Drop);
     })
     .await;
     let said = "Email me at ada.l@example.com or call 415 555 0199, mornings are best.";
@@ -187,8 +187,8 @@ async fn the_episode_policy_applies_even_where_the_turns_keep_everything() {
 async fn a_memory_holding_a_kind_dropped_from_memory_content_is_not_stored() {
     let dir = tempfile::tempdir().unwrap();
     let app = support::app_with(Deployment::Embedded, dir.path(), |config| {
-        config.privacy.redaction.memory_content.card = Some(Mode::Drop);
-        config.privacy.redaction.memory_content.email = Some(Mode::Drop);
+        config.shared.privacy.redaction.memory_content.card = Some(Mode::Drop);
+        config.shared.privacy.redaction.memory_content.email = Some(Mode::Drop);
     })
     .await;
     let pipeline = Pipeline::new(&app);
@@ -213,8 +213,8 @@ async fn a_memory_holding_a_kind_dropped_from_memory_content_is_not_stored() {
 async fn analysis_results_and_summaries_follow_their_own_fields_policy() {
     let dir = tempfile::tempdir().unwrap();
     let app = support::app_with(Deployment::Embedded, dir.path(), |config| {
-        config.privacy.redaction.analysis_results.phone = Some(Mode::Mask);
-        config.privacy.redaction.summaries.phone = Some(Mode::Drop);
+        config.shared.privacy.redaction.analysis_results.phone = Some(Mode::Mask);
+        config.shared.privacy.redaction.summaries.phone = Some(Mode::Drop);
     })
     .await;
     let mut payload: serde_json::Value =
@@ -258,7 +258,7 @@ async fn a_call_without_personal_data_gives_the_same_memories_under_any_policy()
         let dir = tempfile::tempdir().unwrap();
         let app = support::app_with(Deployment::Embedded, dir.path(), |config| {
             if let Some(mode) = mode {
-                config.privacy.redaction.all_fields = every_kind(mode);
+                config.shared.privacy.redaction.all_fields = every_kind(mode);
             }
         })
         .await;

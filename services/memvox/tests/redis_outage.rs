@@ -11,9 +11,11 @@ use std::{
 };
 
 use axum::{body::Body, http::Request};
+use memvox::Config;
+use memvox::Memvox;
 use memvox_bus::{BusBackend, EVENTS, Envelope, Message};
-use memvox_config::{Config, Secret};
-use memvox_runtime::{App, Service};
+use memvox_config::Secret;
+use memvox_runtime::Service;
 use tower::ServiceExt as _;
 
 mod support;
@@ -53,20 +55,14 @@ impl Drop for PrivateRedis {
     }
 }
 
-async fn ready(app: &App, service: Service) -> u16 {
+async fn ready(app: &Memvox, service: Service) -> u16 {
     let request = Request::get("/health/ready").body(Body::empty()).unwrap();
     let response = app.health(service).into_router().oneshot(request).await;
     response.unwrap().status().as_u16()
 }
 
 fn now_ms() -> u64 {
-    u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
+    memvox_bus::now_unix_ms()
 }
 
 #[tokio::test]
@@ -79,13 +75,13 @@ async fn a_redis_outage_keeps_the_gateway_ready_and_loses_no_delivery() {
         .port();
     let redis = PrivateRedis::start(port);
     let mut config = Config::default();
-    config.store.url = format!("sqlite://{}/memvox.db", dir.path().display());
+    config.shared.store.url = format!("sqlite://{}/memvox.db", dir.path().display());
     config.embedder.provider = memvox_ai::EmbedderProvider::Hashing;
-    config.bus.backend = BusBackend::Redis;
-    config.bus.redis_url = format!("redis://127.0.0.1:{port}");
-    config.gateway.webhook_secrets = vec![Secret::new(SECRET)];
+    config.shared.bus.backend = BusBackend::Redis;
+    config.shared.bus.redis_url = format!("redis://127.0.0.1:{port}");
+    config.gateway.webhook_secrets = vec![Secret::from(SECRET)];
     config.gateway.rate_limit_per_second = 0;
-    let app = App::build(config).await.unwrap();
+    let app = Memvox::build(config).await.unwrap();
     let services = [
         Service::Gateway,
         Service::Query,
@@ -102,7 +98,7 @@ async fn a_redis_outage_keeps_the_gateway_ready_and_loses_no_delivery() {
         let status = ready(&app, service).await;
         assert_eq!(status, expected, "{service:?} with Redis down");
     }
-    let gateway = memvox_gateway::router(memvox_gateway::GatewayState::from_app(&app).unwrap());
+    let gateway = memvox_gateway::router(app.gateway().unwrap());
     let body = support::FIXTURE;
     let request = Request::post("/webhook/post-call")
         .header("content-type", "application/json")
@@ -116,7 +112,7 @@ async fn a_redis_outage_keeps_the_gateway_ready_and_loses_no_delivery() {
     assert_eq!(response.status(), 200, "acknowledged with Redis down");
 
     let _redis = PrivateRedis::start(port);
-    let (_, reconciler) = memvox_extraction_worker::build(&app).unwrap();
+    let (_, reconciler) = app.extraction_worker().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let published = loop {
         // The first commands after the restart may meet the pool's broken connections.

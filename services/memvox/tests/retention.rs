@@ -8,9 +8,9 @@ mod support;
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use memvox::Memvox;
 use memvox_core::MemoryKind;
 use memvox_extraction_worker::retention::{Retention, RetentionTotals};
-use memvox_runtime::App;
 use memvox_store::{MemoryFilter, MemoryOrder, NewEvent};
 use support::{Deployment, Pipeline, accept, call_payload};
 
@@ -43,7 +43,7 @@ async fn old_payloads_and_turns_go_memories_stay(deployment: Deployment) {
     let call = app.store.get_call("conv_old").await.unwrap().unwrap();
     let started = call.conversation.started_at;
     let user = call.conversation.user_id.clone().unwrap();
-    let memories = |app: &memvox_runtime::App| {
+    let memories = |app: &memvox::Memvox| {
         let store = app.store.clone();
         let user = user.clone();
         async move {
@@ -118,7 +118,7 @@ async fn distributed_old_payloads_and_turns_go_memories_stay() {
 }
 
 /// How many memories of `kind` the user has.
-async fn count(app: &App, user: &str, kind: MemoryKind) -> usize {
+async fn count(app: &Memvox, user: &str, kind: MemoryKind) -> usize {
     let filter = MemoryFilter {
         kinds: vec![kind],
         ..MemoryFilter::default()

@@ -68,7 +68,7 @@ async fn stream_entries_and_dead_letters_carry_ids_only() {
         config.embedder.openai.api_key = Some(memvox_ai::ApiKey::new("test-key"));
         config.embedder.openai.dimensions = Some(8);
         config.embedder.openai.max_retries = 0;
-        config.bus.max_attempts = 1;
+        config.shared.bus.max_attempts = 1;
     })
     .await;
     let pipeline = Pipeline::new(&app);
@@ -101,8 +101,8 @@ async fn stream_entries_and_dead_letters_carry_ids_only() {
     let call = app.store.get_call("conv_ok").await.unwrap().unwrap();
     let user = call.conversation.user_id.unwrap();
 
-    let prefix = &app.config.bus.key_prefix;
-    let everything = support::redis_contents(&app.config.bus.redis_url, prefix).await;
+    let prefix = &app.config.shared.bus.key_prefix;
+    let everything = support::redis_contents(&app.config.shared.bus.redis_url, prefix).await;
     assert!(
         everything.iter().any(|value| value.contains("conv_ok")),
         "the streams were read: {everything:?}"

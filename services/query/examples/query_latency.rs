@@ -22,9 +22,9 @@ use axum::http::Request;
 use memvox_ai::{EmbedderSettings, ExtractiveSummarizer, build_embedder};
 use memvox_bus::InProcessBus;
 use memvox_cache::{CacheSettings, Caching};
-use memvox_config::QuerySettings;
 use memvox_core::{NewMemory, Sector};
 use memvox_identity::{Identities, IdentitySettings};
+use memvox_query::QuerySettings;
 use memvox_query::{QueryState, hash_token, router};
 use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
 use tower::ServiceExt as _;
@@ -174,10 +174,7 @@ async fn main() {
         IdentitySettings::default(),
         Some(b"query_latency bench identity key".to_vec()),
     );
-    let now_secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now_secs = memvox_core::Clock::system().now_secs();
     let token = identities
         .keys
         .issue("bench", "agent_bench", None, now_secs)

@@ -14,7 +14,7 @@
 //! instrumentation and the listener.
 
 pub mod auth;
-pub mod clock;
+mod config;
 mod erased_messages;
 pub mod error;
 mod extract;
@@ -29,6 +29,7 @@ pub mod retrieval;
 pub mod routes;
 mod routine;
 pub mod search;
+mod settings;
 mod state;
 pub mod temporal;
 
@@ -37,8 +38,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 
 pub use auth::hash_token;
-pub use clock::Clock;
+pub use config::QueryConfig;
 pub use error::ApiError;
+pub use memvox_core::Clock;
+pub use settings::QuerySettings;
 pub use state::{QueryState, SetupError};
 
 /// Every route of the query service. The tool needs a tool token, `/v1` an admin token (each

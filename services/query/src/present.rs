@@ -1,4 +1,5 @@
-//! What callers read: the compact memory view of a query result, and times as RFC 3339.
+//! What callers read: the compact memory view of a query result, times as RFC 3339 (through
+//! `memvox_core::calendar`).
 //!
 //! The memory-query answer is read by the agent's LLM while the caller waits, so by default it
 //! carries only what the agent uses — id, kind, text, the date it was said, where from — and
@@ -10,9 +11,10 @@
 
 use std::collections::HashSet;
 
+use memvox_core::calendar::{date, rfc3339};
 use memvox_core::episode::{episode_lines, searchable_lines};
 use memvox_core::text::lexical_terms;
-use memvox_core::{Memory, MemoryId, MemoryKind, Sector, UnixMillis};
+use memvox_core::{Memory, MemoryId, MemoryKind, Sector};
 
 use serde::{Deserialize, Serialize};
 
@@ -230,55 +232,9 @@ pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// The UTC calendar date `(year, month, day)` of unix milliseconds (proleptic Gregorian).
-pub fn civil_date(at: UnixMillis) -> (i64, i64, i64) {
-    civil_from_days(at.div_euclid(1000).div_euclid(86_400))
-}
-
-/// Unix milliseconds as `YYYY-MM-DD` (UTC).
-pub fn date(at: UnixMillis) -> String {
-    let (year, month, day) = civil_date(at);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// Unix milliseconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC, proleptic Gregorian).
-pub fn rfc3339(at: UnixMillis) -> String {
-    let rem = at.div_euclid(1000).rem_euclid(86_400);
-    let (year, month, day) = civil_date(at);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_known_instants() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_765_815_600_000), "2025-12-15T16:20:00Z");
-        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(-1_000), "1969-12-31T23:59:59Z");
-        assert_eq!(date(1_765_815_600_000), "2025-12-15");
-    }
 
     fn episode(id: MemoryId, turns: Vec<u32>, content: &str) -> Ranked {
         Ranked {

@@ -5,20 +5,21 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use memvox_ai::{Embedder, SummarizeError, Summarizer, build_summarizer};
 use memvox_bus::{Bus, Envelope, Message};
 use memvox_cache::{Caching, QueryVectors, UserCache, Versions};
-use memvox_config::QuerySettings;
-use memvox_core::ScoreWeights;
+use memvox_config::ExposeSecret;
 use memvox_core::redact::{Field, FieldPolicy, RedactionPolicy};
+use memvox_core::{Clock, ScoreWeights};
 use memvox_identity::Identities;
 use memvox_runtime::App;
 use memvox_store::Store;
 
 use crate::auth::{BadTokenDigest, InitSecret, Role, TokenAuth};
-use crate::clock::Clock;
+use crate::config::QueryConfig;
 use crate::init_limit::InitLimiter;
 use crate::invocations::InvocationLog;
 use crate::metrics::QueryMetrics;
 use crate::recall::RecallLog;
 use crate::search::{QueryKey, SearchAnswer};
+use crate::settings::QuerySettings;
 
 /// Why the query service could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +118,7 @@ impl QueryState {
         let admin_tokens = tokens(Role::Admin, &settings.admin_token_sha256)?;
         let init_secret = InitSecret::new(
             &settings.init_secret_header,
-            settings.init_secrets.iter().map(|s| s.expose()),
+            settings.init_secrets.iter().map(|s| s.expose_secret()),
         );
         let init_limiter = InitLimiter::new(
             settings.init_rate_per_number_per_minute,
@@ -159,22 +160,27 @@ impl QueryState {
         })
     }
 
-    /// The state for a process built by [`App::build`], with the configured summarizer.
+    /// The state for a process built by [`App::build`] in `embedder`'s space, with the
+    /// configured summarizer.
     ///
     /// # Errors
     /// [`SetupError`] for malformed token digests or summarizer settings.
-    pub fn from_app(app: &App) -> Result<Self, SetupError> {
-        let summarizer = build_summarizer(&app.config.summarizer)?;
+    pub fn from_app(
+        app: &App,
+        config: &QueryConfig,
+        embedder: Arc<dyn Embedder>,
+    ) -> Result<Self, SetupError> {
+        let summarizer = build_summarizer(&config.summarizer)?;
         let state = Self::new(
             app.store.clone(),
             app.bus.clone(),
-            app.embedder.clone(),
+            embedder,
             summarizer,
-            app.config.query.clone(),
+            config.query.clone(),
             &app.cache,
         )?
         .with_identities(app.identities.clone())
-        .with_audio_dir(app.config.gateway.audio_dir.clone())
+        .with_audio_dir(config.audio_dir.clone())
         .with_memory_content_policy(
             app.config
                 .privacy

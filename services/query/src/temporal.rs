@@ -16,8 +16,6 @@
 use memvox_core::UnixMillis;
 use memvox_core::text::MONTHS;
 
-use crate::present::civil_date;
-
 /// Boost of a memory said in a month the question names.
 pub const MONTH_BOOST: f64 = 0.3;
 /// Boost of the newest candidate when the question is about the present (older ones get a
@@ -135,7 +133,7 @@ impl TimeCues {
 
 /// The month (1–12, UTC) of a time.
 fn month_of(at: UnixMillis) -> u32 {
-    u32::try_from(civil_date(at).1).unwrap_or(0)
+    u32::from(u8::from(memvox_core::calendar::utc(at).month()))
 }
 
 #[cfg(test)]

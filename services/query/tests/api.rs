@@ -424,7 +424,7 @@ on_both_backends!(
 
 #[tokio::test]
 async fn bodies_over_the_limit_are_refused() {
-    let settings = memvox_config::QuerySettings {
+    let settings = memvox_query::QuerySettings {
         max_body_bytes: 64,
         ..support::settings()
     };
@@ -437,7 +437,7 @@ async fn bodies_over_the_limit_are_refused() {
 
 #[tokio::test]
 async fn each_token_is_rate_limited() {
-    let settings = memvox_config::QuerySettings {
+    let settings = memvox_query::QuerySettings {
         rate_limit_per_second: 1,
         rate_limit_burst: 1,
         ..support::settings()

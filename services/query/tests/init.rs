@@ -121,7 +121,7 @@ async fn a_new_caller_gets_a_guest_id_and_nothing_is_written(backend: &str) {
     h.cleanup().await;
 }
 
-async fn returning_dana(backend: &str, settings: memvox_config::QuerySettings) -> Harness {
+async fn returning_dana(backend: &str, settings: memvox_query::QuerySettings) -> Harness {
     let h = Harness::with_settings(backend, TestEmbedder::default(), settings).await;
     let s = h.store();
     s.ensure_user("dana", NOW - 30 * DAY).await.unwrap();
@@ -171,7 +171,7 @@ async fn a_returning_caller_is_greeted_with_their_memories(backend: &str) {
 }
 
 async fn the_first_message_override_is_sent_only_when_configured(backend: &str) {
-    let settings = memvox_config::QuerySettings {
+    let settings = memvox_query::QuerySettings {
         first_message_override: true,
         ..support::settings()
     };
@@ -202,7 +202,7 @@ async fn a_body_without_content_type_is_answered(backend: &str) {
 }
 
 async fn an_init_flood_is_limited(backend: &str) {
-    let per_number = memvox_config::QuerySettings {
+    let per_number = memvox_query::QuerySettings {
         init_rate_per_number_per_minute: 2,
         init_rate_global_per_second: 0,
         ..support::settings()
@@ -221,7 +221,7 @@ async fn an_init_flood_is_limited(backend: &str) {
     assert!(init(&h, "+14155550100").await["user_id"].is_string());
     h.cleanup().await;
 
-    let global = memvox_config::QuerySettings {
+    let global = memvox_query::QuerySettings {
         init_rate_per_number_per_minute: 0,
         init_rate_global_per_second: 2,
         ..support::settings()
@@ -259,7 +259,7 @@ async fn a_failing_store_still_yields_a_complete_answer(backend: &str) {
 /// the test wants, so the deadline passes without any timing assumption.
 #[tokio::test]
 async fn a_lookup_past_its_deadline_yields_a_complete_answer() {
-    let settings = memvox_config::QuerySettings {
+    let settings = memvox_query::QuerySettings {
         init_deadline_ms: 50,
         ..support::settings()
     };

@@ -6,11 +6,11 @@
 mod support;
 
 use memvox_bus::{Envelope, Message};
-use memvox_config::QuerySettings;
 use memvox_core::{
     Conversation, ConversationStatus, LinkKind, MemoryLink, MemoryState, NewMemory, Provenance,
     Sector,
 };
+use memvox_query::QuerySettings;
 use memvox_store::{CallRecord, MemoryEdit, ToolInvocation};
 use serde_json::{Value, json};
 use support::{DAY, Harness, NOW, TestEmbedder, add_memory as add, request};

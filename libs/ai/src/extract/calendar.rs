@@ -1,12 +1,10 @@
-//! Calendar arithmetic on unix milliseconds, without a date library.
+//! The local date, hour and weekday of a call's times, as the extractors word them.
 //!
 //! Owns the conversion of a [`UnixMillis`] (plus an optional UTC offset) to a civil date, an
-//! hour of the day and a weekday, using Howard Hinnant's `civil_from_days`. Invariant: pure and
-//! total: every `i64` maps to a date, negative times included.
+//! hour of the day and a weekday, through `memvox_core::calendar` (the `time` crate).
+//! Invariant: pure and total: every `i64` maps to a date, negative times included.
 
-use memvox_core::UnixMillis;
-
-const MILLIS_PER_DAY: i64 = 86_400_000;
+use memvox_core::{UnixMillis, calendar};
 
 /// A local date and time of day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,18 +24,13 @@ pub(crate) struct LocalTime {
 impl LocalTime {
     /// The local time of `at`, shifted by `offset_minutes` from UTC.
     pub fn of(at: UnixMillis, offset_minutes: i32) -> Self {
-        let local = at.saturating_add(i64::from(offset_minutes) * 60_000);
-        let days = local.div_euclid(MILLIS_PER_DAY);
-        let millis_of_day = local.rem_euclid(MILLIS_PER_DAY);
-        let (year, month, day) = civil_from_days(days);
+        let local = calendar::local(at, offset_minutes);
         Self {
-            year,
-            month,
-            day,
-            // In 0..24 because millis_of_day is in 0..MILLIS_PER_DAY.
-            hour: (millis_of_day / 3_600_000) as u32,
-            // 1970-01-01 was a Thursday (4).
-            weekday: (days + 4).rem_euclid(7) as u32,
+            year: i64::from(local.year()),
+            month: u32::from(u8::from(local.month())),
+            day: u32::from(local.day()),
+            hour: u32::from(local.hour()),
+            weekday: u32::from(local.weekday().number_days_from_sunday()),
         }
     }
 
@@ -59,20 +52,6 @@ pub(crate) fn weekday_name(weekday: u32) -> &'static str {
         "Saturday",
     ];
     NAMES[(weekday % 7) as usize]
-}
-
-/// Proleptic Gregorian (year, month, day) of the day `days` after 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

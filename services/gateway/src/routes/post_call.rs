@@ -113,7 +113,7 @@ async fn accept(
     // Before anything is written (audio goes to a file first): an erased caller's conversation
     // never comes back. The store refuses it again when inserting, should an erasure race this.
     let tombstone = [Erased::Conversation(&conversation_id)];
-    let now = state.clock.now_millis();
+    let now = state.clock.now();
     if state
         .store
         .is_erased(&tombstone, now)

@@ -13,9 +13,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use memvox_bus::{Bus, BusBackend, BusSettings, EVENTS, InProcessBus, Message, RedisBus};
-use memvox_config::{GatewaySettings, Secret};
+use memvox_config::Secret;
 use memvox_elevenlabs::{SIGNATURE_HEADER, sign};
-use memvox_gateway::{Clock, GatewayMetrics, GatewayState, router};
+use memvox_gateway::{Clock, GatewayMetrics, GatewaySettings, GatewayState, router};
 use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings, StoredEvent};
 use redis::TypedCommands as _;
 use tower::ServiceExt as _;
@@ -66,7 +66,7 @@ pub struct Gateway {
 /// Settings with the fixture secret and generous limits.
 pub fn settings(audio_dir: PathBuf) -> GatewaySettings {
     GatewaySettings {
-        webhook_secrets: vec![Secret::new(SECRET)],
+        webhook_secrets: vec![Secret::from(SECRET)],
         audio_dir: Some(audio_dir),
         rate_limit_per_second: 0,
         ..GatewaySettings::default()

@@ -3,9 +3,10 @@
 //! with `ElevenLabs-Signature`), the memory-query tool and the REST API (bearer token) — and
 //! `/metrics`. A 429 (rate limit) is waited out and retried; any other failure is an error.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use memvox_core::Clock;
 use memvox_identity::IdentityKeys;
 use serde::Deserialize;
 use serde_json::Value;
@@ -110,9 +111,7 @@ impl Client {
             &[],
             TOKEN_TTL_SECS,
         );
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = Clock::system().now_secs();
         keys.issue(user_id, "memvox_eval", None, now)
             .unwrap_or_default()
     }
@@ -163,7 +162,7 @@ impl Client {
 
     /// `POST /webhook/post-call` with `body`, signed now as ElevenLabs signs.
     pub async fn post_call(&self, body: &[u8]) -> anyhow::Result<()> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+        let now = Clock::system().now_secs();
         let signature =
             memvox_elevenlabs::signature::sign(self.endpoint.webhook_secret.as_bytes(), now, body);
         self.send("post-call webhook", || {

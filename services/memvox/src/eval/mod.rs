@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use memvox_config::Config;
+use memvox::Config;
 
 use self::client::{Client, Endpoint};
 use self::corpus::{Conversations, FactProbe};
@@ -132,7 +132,7 @@ async fn recall(config: Config, args: &RecallArgs) -> anyhow::Result<report::Rep
         None => Box::pin(Target::in_process(config)).await?,
     };
     let client = Client::new(target.endpoint.clone())?;
-    let app = target.app.as_ref();
+    let app = target.app.as_deref();
     let timeout = Duration::from_secs(args.timeout_secs);
 
     let started = Instant::now();

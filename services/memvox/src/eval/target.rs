@@ -7,9 +7,9 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use memvox::{Config, Memvox};
 use memvox_bus::BusBackend;
-use memvox_config::{Config, Secret};
-use memvox_runtime::App;
+use memvox_config::Secret;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -21,7 +21,7 @@ pub struct Target {
     /// How to reach it.
     pub endpoint: Endpoint,
     /// The process-local app, when started in process.
-    pub app: Option<App>,
+    pub app: Option<Memvox>,
     running: Option<(JoinHandle<anyhow::Result<()>>, tempfile::TempDir)>,
 }
 
@@ -44,20 +44,20 @@ impl Target {
     /// extractor and query settings stay as configured).
     pub async fn in_process(mut config: Config) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().context("temporary directory")?;
-        config.store.url = format!("sqlite://{}", dir.path().join("memvox.db").display());
-        config.store.schema = None;
-        config.store.migrate_on_start = Some(true);
-        config.encryption.key_file = None;
-        config.encryption.keys = None;
-        config.encryption.active_key = None;
-        config.encryption.index_key = None;
-        config.bus.backend = BusBackend::InProcess;
+        config.shared.store.url = format!("sqlite://{}", dir.path().join("memvox.db").display());
+        config.shared.store.schema = None;
+        config.shared.store.migrate_on_start = Some(true);
+        config.shared.encryption.key_file = None;
+        config.shared.encryption.keys = None;
+        config.shared.encryption.active_key = None;
+        config.shared.encryption.index_key = None;
+        config.shared.bus.backend = BusBackend::InProcess;
         let (webhook, init) = (secret("wsec_eval"), secret("init_eval"));
         let (token, admin_token) = (secret("mvx_eval"), secret("mvx_admin_eval"));
         let integrator_secret = secret("integrator_eval");
-        config.identity.integrator_secrets = vec![integrator_secret.clone()];
-        config.gateway.webhook_secrets = vec![Secret::new(webhook.clone())];
-        config.query.init_secrets = vec![Secret::new(init.clone())];
+        config.shared.identity.integrator_secrets = vec![integrator_secret.clone()];
+        config.gateway.webhook_secrets = vec![Secret::from(webhook.clone())];
+        config.query.init_secrets = vec![Secret::from(init.clone())];
         // The replay delivers a caller's calls of months within seconds: no init rate limits.
         config.query.init_rate_per_number_per_minute = 0;
         config.query.init_rate_global_per_second = 0;
@@ -68,8 +68,8 @@ impl Target {
             .await
             .context("cannot listen on 127.0.0.1")?;
         let address = listener.local_addr()?;
-        config.http.listen = address;
-        let app = App::build(config).await?;
+        config.shared.http.listen = address;
+        let app = Memvox::build(config).await?;
         let task = tokio::spawn(crate::serve::run(app.clone(), listener));
         let endpoint = Endpoint {
             base_url: format!("http://{address}"),

@@ -3,9 +3,9 @@
 //! event, and both workers driven until idle.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use ::memvox::Config;
+use ::memvox::Memvox;
 use memvox_bus::{BusBackend, EVENTS, Envelope, Message, Worker};
-use memvox_config::Config;
-use memvox_runtime::App;
 use memvox_store::NewEvent;
 use rand::Rng;
 
@@ -19,7 +19,7 @@ pub enum Deployment {
     Distributed,
 }
 
-pub async fn app(deployment: Deployment, dir: &std::path::Path) -> App {
+pub async fn app(deployment: Deployment, dir: &std::path::Path) -> Memvox {
     app_with(deployment, dir, |_| {}).await
 }
 
@@ -27,7 +27,7 @@ pub async fn app_with(
     deployment: Deployment,
     dir: &std::path::Path,
     adjust: impl FnOnce(&mut Config),
-) -> App {
+) -> Memvox {
     let mut config = Config::default();
     config.embedder.model_path = Some(
         concat!(
@@ -36,32 +36,33 @@ pub async fn app_with(
         )
         .into(),
     );
-    config.bus.claim_idle_ms = 60_000;
-    config.bus.block_ms = 0;
+    config.shared.bus.claim_idle_ms = 60_000;
+    config.shared.bus.block_ms = 0;
     let tag = format!("{:012x}", rand::rng().random::<u64>() >> 16);
     match deployment {
         Deployment::Embedded => {
-            config.store.url = format!("sqlite://{}/memvox.db", dir.display());
+            config.shared.store.url = format!("sqlite://{}/memvox.db", dir.display());
         }
         Deployment::Distributed => {
-            config.store.url = std::env::var("MEMVOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-                "postgres://memvox:memvox@127.0.0.1:5432/memvox_test".to_owned()
-            });
-            config.store.schema = Some(format!("test_pipeline_{tag}"));
-            config.store.migrate_on_start = Some(true);
+            config.shared.store.url =
+                std::env::var("MEMVOX_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+                    "postgres://memvox:memvox@127.0.0.1:5432/memvox_test".to_owned()
+                });
+            config.shared.store.schema = Some(format!("test_pipeline_{tag}"));
+            config.shared.store.migrate_on_start = Some(true);
             let key = memvox_crypto::Key::generate().to_base64();
-            config.encryption.keys = Some(format!("k1:{key}"));
-            config.encryption.active_key = Some("k1".into());
-            config.encryption.index_key = Some(memvox_crypto::Key::generate().to_base64());
-            config.bus.backend = BusBackend::Redis;
-            config.bus.key_prefix = format!("test:pipeline:{tag}");
-            config.cache.key_prefix = format!("test:pipeline:{tag}:cache");
+            config.shared.encryption.keys = Some(format!("k1:{key}"));
+            config.shared.encryption.active_key = Some("k1".into());
+            config.shared.encryption.index_key = Some(memvox_crypto::Key::generate().to_base64());
+            config.shared.bus.backend = BusBackend::Redis;
+            config.shared.bus.key_prefix = format!("test:pipeline:{tag}");
+            config.shared.cache.key_prefix = format!("test:pipeline:{tag}:cache");
             // Generous for a loaded test machine: a slow Redis is not what these tests test.
-            config.cache.redis_timeout_ms = 1_000;
+            config.shared.cache.redis_timeout_ms = 1_000;
         }
     }
     adjust(&mut config);
-    App::build(config).await.unwrap()
+    Memvox::build(config).await.unwrap()
 }
 
 /// A copy of the fixture call with another conversation id and, optionally, other caller words
@@ -77,13 +78,13 @@ pub fn call_payload(conversation_id: &str, caller_says: Option<&str>) -> String 
 
 /// Records `payload` as an accepted `post_call_transcription` event and publishes it, as the
 /// gateway does; returns the event id.
-pub async fn accept(app: &App, conversation_id: &str, payload: String) -> i64 {
+pub async fn accept(app: &Memvox, conversation_id: &str, payload: String) -> i64 {
     accept_typed(app, "post_call_transcription", conversation_id, payload).await
 }
 
 /// [`accept`] for an event of type `event_type`.
 pub async fn accept_typed(
-    app: &App,
+    app: &Memvox,
     event_type: &str,
     conversation_id: &str,
     payload: String,
@@ -133,11 +134,11 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(app: &App) -> Self {
-        let (extraction, reconciler) = memvox_extraction_worker::build(app).unwrap();
+    pub fn new(app: &Memvox) -> Self {
+        let (extraction, reconciler) = app.extraction_worker().unwrap();
         Self {
             extraction: std::sync::Arc::new(extraction),
-            embedding: memvox_embedding_worker::build(app).unwrap(),
+            embedding: app.embedding_worker().unwrap(),
             reconciler: Box::new(reconciler),
         }
     }
@@ -262,7 +263,7 @@ pub async fn redis_contents(url: &str, prefix: &str) -> Vec<String> {
 /// read lossily), with its table: what a copy of the database shows.
 pub async fn database_text(config: &Config) -> Vec<(String, String)> {
     let mut found = Vec::new();
-    match config.store.backend().unwrap() {
+    match config.shared.store.backend().unwrap() {
         memvox_store::StoreBackend::Sqlite { path } => {
             let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
                 .await

@@ -12,13 +12,13 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt as _, stream};
+use memvox_core::calendar::rfc3339;
 use memvox_core::{Memory, MemoryId};
 use memvox_store::{HistoryEntry, Store};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 use super::users::require_user;
-use crate::present::rfc3339;
 use crate::{ApiError, QueryState};
 
 /// Memories read and sent together.

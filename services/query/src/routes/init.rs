@@ -29,13 +29,13 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
+use memvox_core::calendar::rfc3339;
 use memvox_core::{Memory, User};
 use memvox_elevenlabs::initiation::ConversationInitRequest;
 use memvox_elevenlabs::{ConversationInitResponse, DynamicVariableName};
 use memvox_store::{MemoryFilter, MemoryOrder, StoreResult};
 
 use crate::extract::AnyTypeJson;
-use crate::present::rfc3339;
 use crate::{ApiError, QueryState, retrieval};
 
 /// The caller's identity token (also sent as top-level `user_id`).

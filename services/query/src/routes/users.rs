@@ -14,11 +14,11 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use memvox_core::User;
+use memvox_core::calendar::rfc3339;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::erased_messages::{self, Erased, Purged};
-use crate::present::rfc3339;
 use crate::{ApiError, QueryState};
 
 /// `GET|DELETE /v1/users/{user_id}`, `GET /v1/users/{user_id}/export`.

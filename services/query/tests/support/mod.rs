@@ -14,9 +14,9 @@ use axum::http::{Request, StatusCode};
 use memvox_ai::{AiError, Embedder, ExtractiveSummarizer};
 use memvox_bus::InProcessBus;
 use memvox_cache::{CacheSettings, Caching};
-use memvox_config::{QuerySettings, Secret};
+use memvox_config::Secret;
 use memvox_identity::{Identities, IdentitySettings};
-use memvox_query::{Clock, QueryState, hash_token, router};
+use memvox_query::{Clock, QuerySettings, QueryState, hash_token, router};
 use memvox_store::{EmbeddingSpace, PostgresStore, SqliteStore, Store, StoreSettings};
 use rand::Rng;
 use serde_json::Value;
@@ -135,7 +135,7 @@ pub fn settings() -> QuerySettings {
     QuerySettings {
         tool_token_sha256: vec![hash_token(TOKEN)],
         admin_token_sha256: vec![hash_token(ADMIN_TOKEN)],
-        init_secrets: vec![Secret::new(INIT_SECRET)],
+        init_secrets: vec![Secret::from(INIT_SECRET)],
         lexical_min_memories: 0,
         ..QuerySettings::default()
     }

@@ -2,12 +2,11 @@
 //! limits and the request limits of `POST /tools/memory-query`, `/webhook/conversation-init` and
 //! the `/v1` REST API.
 
+use memvox_config::{ConfigError, ExposeSecret, Layers, Secret, sections};
 use serde::Deserialize;
 
-use crate::Secret;
-
 /// Query service (`[query]`, `MEMVOX_QUERY__*`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QuerySettings {
     /// SHA-256 (lower-case hex) of every accepted tool token: the bearer ElevenLabs presents
@@ -109,15 +108,35 @@ impl Default for QuerySettings {
 }
 
 impl QuerySettings {
+    /// The `[query]` section of `layers`, validated.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a value that does not parse or breaks a rule.
+    pub fn load(layers: &Layers) -> Result<Self, ConfigError> {
+        let settings: Self = layers.section(sections::QUERY)?;
+        settings.validate().map_err(ConfigError::Invalid)?;
+        Ok(settings)
+    }
+
     /// Rules the types cannot express, each broken one explained in a sentence.
     ///
     /// # Errors
     /// The explanation of the first broken rule.
     pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.lexical_weight) {
+            return Err(
+                "query.lexical_weight must be within 0..=1 (0 turns lexical search off)".into(),
+            );
+        }
+        if let Some((sector, rate)) = self.decay.invalid() {
+            return Err(format!(
+                "query.decay.{sector} is {rate}: a decay rate per day must be a number >= 0"
+            ));
+        }
         if let Some(index) = self
             .init_secrets
             .iter()
-            .position(|secret| secret.expose().trim().is_empty())
+            .position(|secret| secret.expose_secret().trim().is_empty())
         {
             return Err(format!(
                 "query.init_secrets[{index}] is empty: an empty initiation secret would let \
@@ -148,3 +167,7 @@ impl QuerySettings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

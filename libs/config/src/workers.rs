@@ -1,100 +1,10 @@
-//! Settings of the services: the webhook gateway, the query service and the two workers.
-
-use std::path::{Path, PathBuf};
+//! Settings of the two workers (`[workers]`, `MEMVOX_WORKERS__*`): shared by the extraction
+//! worker (group commits, episodes, the outbox, retention) and the embedding worker (batches,
+//! links, summaries), so they live here rather than in either.
 
 use serde::Deserialize;
 
-use crate::Secret;
-
-/// How the name of every post-call audio file ends (see [`audio_path`]).
-pub const AUDIO_FILE_SUFFIX: &str = ".mp3.b64";
-
-/// The file a conversation's post-call audio is saved to under `gateway.audio_dir`: written by
-/// the gateway, deleted with the caller by an erasure or past `workers.audio_retention_days`.
-pub fn audio_path(dir: &Path, conversation_id: &str) -> PathBuf {
-    dir.join(format!("{conversation_id}{AUDIO_FILE_SUFFIX}"))
-}
-
-/// Post-call webhook gateway (`[gateway]`, `MEMVOX_GATEWAY__*`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GatewaySettings {
-    /// ElevenLabs webhook signing secrets; several may be active at once during rotation.
-    /// Without one, `memvox serve` refuses post-call webhooks (503) rather than accept unsigned
-    /// traffic.
-    pub webhook_secrets: Vec<Secret>,
-    /// Oldest signature timestamp accepted, in seconds before now (ElevenLabs' SDKs: 1800).
-    pub signature_tolerance_secs: u64,
-    /// Newest signature timestamp accepted, in seconds after now; `None` accepts any (as the
-    /// SDKs do).
-    pub signature_future_skew_secs: Option<u64>,
-    /// Largest transcription or failure webhook body, in bytes.
-    pub max_body_bytes: usize,
-    /// Largest audio webhook body, in bytes (whole-call base64 MP3).
-    pub max_audio_body_bytes: usize,
-    /// Where post-call audio is written; `None` acknowledges audio deliveries and drops them.
-    pub audio_dir: Option<PathBuf>,
-    /// Proxies (CIDR blocks, e.g. `10.0.0.0/8`, `203.0.113.7/32`) whose `X-Forwarded-For` /
-    /// `Forwarded` headers name the client: behind an ingress, its addresses. A request from
-    /// any other peer is limited by that peer's address, whatever headers it sends.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Requests per second allowed per client address.
-    pub rate_limit_per_second: u32,
-    /// Burst above the steady rate.
-    pub rate_limit_burst: u32,
-    /// How long a whole request body may take to arrive, in milliseconds; a slower one gets 408
-    /// and changes nothing.
-    pub body_read_timeout_ms: u64,
-    /// Bodies larger than this (declared, or once this many bytes arrived) need one of the
-    /// `max_concurrent_large_bodies` slots.
-    pub large_body_bytes: usize,
-    /// Large bodies read and processed at once; a signed delivery finding none free gets 503 with
-    /// `Retry-After` (ElevenLabs retries it), so memory stays bounded.
-    pub max_concurrent_large_bodies: usize,
-}
-
-impl GatewaySettings {
-    /// Checks the body-handling limits.
-    ///
-    /// # Errors
-    /// A sentence naming the setting and the rule it breaks.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.body_read_timeout_ms == 0 {
-            return Err(
-                "gateway.body_read_timeout_ms must be at least 1: a zero timeout would \
-                 refuse every webhook before its body arrives"
-                    .into(),
-            );
-        }
-        if self.max_concurrent_large_bodies == 0 {
-            return Err(
-                "gateway.max_concurrent_large_bodies must be at least 1: with no slot \
-                 every audio delivery would be refused"
-                    .into(),
-            );
-        }
-        Ok(())
-    }
-}
-
-impl Default for GatewaySettings {
-    fn default() -> Self {
-        Self {
-            webhook_secrets: Vec::new(),
-            signature_tolerance_secs: 1_800,
-            signature_future_skew_secs: None,
-            max_body_bytes: 5 * 1024 * 1024,
-            max_audio_body_bytes: 64 * 1024 * 1024,
-            audio_dir: None,
-            trusted_proxies: Vec::new(),
-            rate_limit_per_second: 500,
-            rate_limit_burst: 1_000,
-            body_read_timeout_ms: 10_000,
-            large_body_bytes: 1024 * 1024,
-            max_concurrent_large_bodies: 4,
-        }
-    }
-}
+use crate::{ConfigError, Layers, sections};
 
 /// Workers (`[workers]`, `MEMVOX_WORKERS__*`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -163,6 +73,64 @@ impl WorkerSettings {
         } else {
             POSTGRES_EVENTS_PER_COMMIT
         })
+    }
+
+    /// The `[workers]` section of `layers`, validated.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a value that does not parse or breaks a rule.
+    pub fn load(layers: &Layers) -> Result<Self, ConfigError> {
+        let workers: Self = layers.section(sections::WORKERS)?;
+        workers.validate()?;
+        Ok(workers)
+    }
+
+    /// Rules the types cannot express, each broken one explained in a sentence.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] explaining the first broken rule.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(0.0..=1.0).contains(&self.link_threshold) {
+            return Err(ConfigError::Invalid(
+                "workers.link_threshold is a cosine similarity and must be within 0..=1".into(),
+            ));
+        }
+        if self.events_per_commit == Some(0) {
+            return Err(ConfigError::Invalid(
+                "workers.events_per_commit must be at least 1: every event is written in some \
+                 transaction"
+                    .into(),
+            ));
+        }
+        for (key, turns) in [
+            ("episode_context_turns", self.episode_context_turns),
+            ("episode_reply_turns", self.episode_reply_turns),
+        ] {
+            if turns > MAX_EPISODE_CONTEXT_TURNS {
+                return Err(ConfigError::Invalid(format!(
+                    "workers.{key} is {turns}: an episode keeps at most \
+                     {MAX_EPISODE_CONTEXT_TURNS} turns before and after the caller's (wider \
+                     windows blur which turn answered)"
+                )));
+            }
+        }
+        for (key, days) in [
+            (
+                "raw_payload_retention_days",
+                self.raw_payload_retention_days,
+            ),
+            ("turn_retention_days", self.turn_retention_days),
+            ("episode_retention_days", self.episode_retention_days),
+            ("audio_retention_days", self.audio_retention_days),
+        ] {
+            if days == Some(0) {
+                return Err(ConfigError::Invalid(format!(
+                    "workers.{key} must be at least 1: data is kept until its call is processed \
+                     and read back (leave it unset to keep it forever)"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,0 +1,77 @@
+//! Loading and validation of `[query]`. Environment variables are process-global, so these
+//! tests use figment's jail, which serialises them and restores the environment.
+#![allow(clippy::result_large_err)] // figment's Jail closures must return its (large) error type
+
+use std::path::Path;
+
+use figment::Jail;
+
+use super::*;
+
+/// `[query]` as the query service loads it.
+fn load(file: Option<&Path>) -> Result<QuerySettings, ConfigError> {
+    QuerySettings::load(&Layers::load(file)?)
+}
+
+#[test]
+fn ranking_settings_are_configurable_and_checked() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "memvox.toml",
+            "[query]\nlexical_weight = 0.3\n[query.decay]\nemotional = 0.1\n",
+        )?;
+        let config = load(Some(Path::new("memvox.toml"))).expect("loads");
+        assert_eq!(config.lexical_weight, 0.3);
+        assert_eq!(config.decay.rate(memvox_core::Sector::Emotional), 0.1);
+        assert_eq!(
+            config.decay.rate(memvox_core::Sector::Semantic),
+            memvox_core::Sector::Semantic.default_decay_per_day(),
+            "unset sectors keep their default"
+        );
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_QUERY__DECAY__EPISODIC", "-1");
+        let err = load(None).expect_err("negative decay").to_string();
+        assert!(err.contains("query.decay.episodic is -1"), "{err}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_QUERY__LEXICAL_WEIGHT", "2");
+        let err = load(None).expect_err("weight above 1").to_string();
+        assert!(err.contains("query.lexical_weight"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn one_token_cannot_hold_both_roles() {
+    Jail::expect_with(|jail| {
+        let digest = "ab".repeat(32);
+        jail.set_env(
+            "MEMVOX_QUERY__TOOL_TOKEN_SHA256",
+            format!(r#"["{digest}"]"#),
+        );
+        jail.set_env(
+            "MEMVOX_QUERY__ADMIN_TOKEN_SHA256",
+            format!(r#"["{digest}"]"#),
+        );
+        let err = load(None).expect_err("shared token").to_string();
+        assert!(err.contains("give each role its own token"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn an_empty_init_secret_stops_start_up() {
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_QUERY__INIT_SECRETS", r#"["good", ""]"#);
+        let err = load(None)
+            .expect_err("an empty secret is refused")
+            .to_string();
+        assert!(err.contains("query.init_secrets[1] is empty"), "{err}");
+        jail.set_env("MEMVOX_QUERY__INIT_SECRETS", r#"["good"]"#);
+        assert!(load(None).is_ok());
+        Ok(())
+    });
+}
