@@ -1463,7 +1463,14 @@ async fn warm_views_see_other_writers(harness: &Harness) {
     }
     writer.store_embeddings(&vectors, NOW).await.unwrap();
     let (first, second) = (vectors[0].0, vectors[1].0);
+    assert!(reader.warm_view("u1").await.unwrap().is_none(), "cold");
     let warm = reader.user_view("u1").await.unwrap();
+    let cached = reader.warm_view("u1").await.unwrap().expect("loaded: warm");
+    let listed = reader
+        .list_memories("u1", &MemoryFilter::default(), MemoryOrder::Salience, 20)
+        .await
+        .unwrap();
+    assert_eq!(cached.most_salient(&MemoryFilter::default(), 20), listed);
     assert_eq!(warm.len(), 120);
     let version = warm.version().unwrap();
     let recalled = |view: &memvox_store::UserView| view.memories(&[first])[0].clone();

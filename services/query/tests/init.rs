@@ -318,7 +318,41 @@ async fn a_recent_fact_displaces_an_old_one_of_about_the_same_salience(backend: 
     h.cleanup().await;
 }
 
+async fn a_warm_caller_is_answered_from_their_index_as_from_the_store(backend: &str) {
+    let h = returning_dana(backend, support::settings()).await;
+    let s = h.store();
+    for i in 0..120 {
+        let filler = NewMemory {
+            user_id: "dana".into(),
+            content: format!("Routine note number {i}"),
+            sector: Sector::Procedural,
+            salience: 0.1,
+            provenance: None,
+        };
+        s.insert_memory(&filler, NOW - 400 * DAY).await.unwrap();
+    }
+    let cold = init(&h, CALLER).await;
+    let mut waited = 0;
+    while s.warm_view("dana").await.unwrap().is_none() {
+        assert!(
+            waited < 200,
+            "init loads the caller's index ahead of the call"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    let warm = init(&h, CALLER).await;
+    let context = |answer: &Value| answer["dynamic_variables"]["memory_context"].clone();
+    assert_eq!(context(&warm), context(&cold));
+    assert_eq!(
+        context(&warm),
+        "Moved prescriptions to Elm Street. Allergic to penicillin. Asked about refill pickup times. Routine note number 103. Routine note number 104."
+    );
+    h.cleanup().await;
+}
+
 on_both_backends!(
+    a_warm_caller_is_answered_from_their_index_as_from_the_store,
     a_new_caller_gets_a_guest_id_and_nothing_is_written,
     a_returning_caller_is_greeted_with_their_memories,
     a_recent_fact_displaces_an_old_one_of_about_the_same_salience,

@@ -82,6 +82,29 @@ pub(crate) async fn index_at<B: Backend>(
         .index
         .get_or_load(user_id, versions, || load_user_index(store, user_id))
         .await?;
+    fresh_recall(store, user_id, entry, versions).await
+}
+
+/// The user's index if it is cached at `versions`, with its recall values at least as recent;
+/// `None` without loading anything.
+pub(crate) async fn cached_at<B: Backend>(
+    store: &B,
+    user_id: &str,
+    versions: UserVersions,
+) -> StoreResult<Option<Arc<CachedIndex>>> {
+    match store.core().index.get(user_id, versions.index).await {
+        Some(entry) => Ok(Some(fresh_recall(store, user_id, entry, versions).await?)),
+        None => Ok(None),
+    }
+}
+
+/// `entry` with its recall values brought up to `versions.recall`.
+async fn fresh_recall<B: Backend>(
+    store: &B,
+    user_id: &str,
+    entry: Arc<CachedIndex>,
+    versions: UserVersions,
+) -> StoreResult<Arc<CachedIndex>> {
     if entry.recall().version < versions.recall {
         entry
             .refresh_recall(versions.recall, || read_recall(store, user_id))

@@ -29,6 +29,10 @@ pub trait Search: Send + Sync {
     /// erased user's view is empty, with no version.
     async fn user_view(&self, user_id: &str) -> StoreResult<UserView>;
 
+    /// The user's view when their index is already cached at their current versions (one
+    /// version read, no load): `None` for a cold, light, unknown or erased user.
+    async fn warm_view(&self, user_id: &str) -> StoreResult<Option<UserView>>;
+
     /// Stores (or replaces) the vectors of memories, in the store's embedding space.
     async fn store_embeddings(
         &self,
@@ -96,6 +100,23 @@ impl<B: Backend> Search for B {
             core.lexical.clone(),
             core.space.clone(),
         ))
+    }
+
+    async fn warm_view(&self, user_id: &str) -> StoreResult<Option<UserView>> {
+        let Some(versions) = load::user_versions(self, user_id).await? else {
+            return Ok(None);
+        };
+        let core = self.core();
+        let Some(entry) = load::cached_at(self, user_id, versions).await? else {
+            return Ok(None);
+        };
+        Ok(Some(UserView::new(
+            user_id,
+            Some(versions.index),
+            entry,
+            core.lexical.clone(),
+            core.space.clone(),
+        )))
     }
 
     async fn store_embeddings(

@@ -79,6 +79,44 @@ impl UserView {
             .collect()
     }
 
+    /// The at most `limit` memories passing `filter` with the highest salience, then the
+    /// latest seen, then the highest id: `Memories::list_memories` in `MemoryOrder::Salience`
+    /// over the view's memories, read from memory.
+    pub fn most_salient(&self, filter: &MemoryFilter, limit: usize) -> Vec<Memory> {
+        let index = &self.entry.index;
+        let key = |position: usize| {
+            let (salience, last_seen) = self
+                .recall
+                .values
+                .get(position)
+                .copied()
+                .unwrap_or_default();
+            (salience, last_seen, index.memories[position].id)
+        };
+        let order = |a: &(f64, i64, i64), b: &(f64, i64, i64)| {
+            b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2))
+        };
+        let mut ranked: Vec<(f64, i64, i64, usize)> = (0..index.memories.len())
+            .filter(|&position| u32::try_from(position).is_ok_and(|p| index.admits(p, filter)))
+            .map(|position| {
+                let (salience, seen, id) = key(position);
+                (salience, seen, id, position)
+            })
+            .collect();
+        let by_key = |a: &(f64, i64, i64, usize), b: &(f64, i64, i64, usize)| {
+            order(&(a.0, a.1, a.2), &(b.0, b.1, b.2))
+        };
+        if limit < ranked.len() {
+            ranked.select_nth_unstable_by(limit, by_key);
+            ranked.truncate(limit);
+        }
+        ranked.sort_by(by_key);
+        ranked
+            .into_iter()
+            .map(|(.., position)| self.memory_at(position))
+            .collect()
+    }
+
     /// Memory `id`'s outgoing links `(target, weight)`, strongest first (none when not held).
     pub fn links_from(&self, id: MemoryId) -> &[(MemoryId, f64)] {
         self.entry.index.links.get(&id).map_or(&[], Vec::as_slice)

@@ -15,7 +15,9 @@
 //! override arrives for a field the agent has not enabled. It reads only the user row and the
 //! twenty most salient facts, of which the five with the best prior of the query ranker
 //! (salience and recency, `retrieval::by_prior`) are the context: no vector search, no model
-//! call.
+//! call. The facts come from the caller's in-memory index when it is warm (one version read);
+//! otherwise they are read from the store and the index is loaded in the background, so the
+//! agent's memory queries during the call find it warm.
 //!
 //! The call must never fail to start because of memvox: the body is read as JSON whatever its
 //! `Content-Type`; a store error, a lookup slower than `init_deadline_ms` or a rate limit
@@ -156,16 +158,30 @@ async fn personalise(
         return Ok(respond(state, token.as_deref(), None, &[]));
     }
     let user = store.get_user(&user_id).await?;
-    let salient = store
-        .list_memories(
-            &user_id,
-            &MemoryFilter::default(),
-            MemoryOrder::Salience,
-            CONTEXT_MEMORIES * CONTEXT_CANDIDATES_PER_MEMORY,
-        )
-        .await?;
+    let salient = most_salient(state, &user_id).await?;
     let memories = retrieval::by_prior(state, salient, CONTEXT_MEMORIES);
     Ok(respond(state, token.as_deref(), user.as_ref(), &memories))
+}
+
+/// The user's most salient active facts (the context's candidates): from their index when it
+/// is warm, else read from the store while their index is loaded in the background, so the
+/// agent's memory queries during the call find it warm.
+async fn most_salient(state: &QueryState, user_id: &str) -> StoreResult<Vec<Memory>> {
+    let wanted = CONTEXT_MEMORIES * CONTEXT_CANDIDATES_PER_MEMORY;
+    let filter = MemoryFilter::default();
+    if let Some(view) = state.store.warm_view(user_id).await? {
+        return Ok(view.most_salient(&filter, wanted));
+    }
+    let (store, user) = (state.store.clone(), user_id.to_owned());
+    tokio::spawn(async move {
+        if let Err(error) = store.user_view(&user).await {
+            tracing::warn!(%error, "caller's index not loaded ahead of the call");
+        }
+    });
+    state
+        .store
+        .list_memories(user_id, &filter, MemoryOrder::Salience, wanted)
+        .await
 }
 
 /// The answer for a caller whose identity token is `token` (`None` without a signing key:
