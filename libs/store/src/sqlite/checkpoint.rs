@@ -3,8 +3,12 @@
 //! database file and synced; a task on a connection of its own runs a passive checkpoint every
 //! [`CHECKPOINT_INTERVAL`] instead, beside the writes, until the last handle on the store is
 //! dropped. A passive checkpoint never blocks readers or the writer, and SQLite reuses the WAL
-//! from its start once a checkpoint has copied all of it, so the file does not grow without
-//! bound; the last connection to close checkpoints what is left.
+//! from its start once a checkpoint has copied all of it and no reader still reads from it. Under
+//! a steady read load (thousands of warm queries a second) some reader always does, so the WAL
+//! would grow without bound (740 MB in a minute of queries whose invocations were logged): once
+//! it holds more than [`TRUNCATE_FRAMES`] frames, all of them copied, the task truncates it,
+//! which waits (a few milliseconds: reads are short) for the readers of the WAL to finish and
+//! holds new writes meanwhile. The last connection to close checkpoints what is left.
 
 use std::{sync::Arc, time::Duration};
 
@@ -14,6 +18,9 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 /// How often the WAL is checkpointed (SQLite's own default, 1,000 pages, is about 4 MB; a
 /// busy writer appends far less than that in this time).
 pub(super) const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// WAL frames (pages) past which a fully copied WAL is truncated: 64 MiB of 4 KiB pages.
+pub(super) const TRUNCATE_FRAMES: i64 = 16_384;
 
 /// The checkpoint task's handle: it stops when the store is closed or the last clone of the
 /// store that owns it is dropped.
@@ -37,13 +44,10 @@ impl Checkpointer {
                     () = stopped.cancelled() => break,
                     _ = ticks.tick() => {}
                 }
-                let done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                    .execute(&pool)
-                    .await;
-                match done {
+                match checkpoint(&pool, TRUNCATE_FRAMES).await {
                     Err(_) if pool.is_closed() => break,
                     Err(error) => tracing::warn!(%error, "WAL checkpoint failed"),
-                    Ok(_) => {}
+                    Ok(()) => {}
                 }
             }
             pool.close().await;
@@ -58,6 +62,20 @@ impl Checkpointer {
     pub(super) fn stop(&self) {
         self.stop.cancel();
     }
+}
+
+/// One passive checkpoint, then a truncating one when the WAL holds more than
+/// `truncate_frames` frames, all copied.
+async fn checkpoint(pool: &SqlitePool, truncate_frames: i64) -> Result<(), sqlx::Error> {
+    let (_busy, frames, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(pool)
+        .await?;
+    if frames > truncate_frames && copied == frames {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -115,5 +133,40 @@ mod tests {
 
         drop(checkpointer);
         eventually("the task's end", || pool.is_closed()).await;
+    }
+
+    #[tokio::test]
+    async fn a_long_fully_copied_wal_is_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("store.db");
+        let options = SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .pragma("wal_autocheckpoint", "0");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x BLOB)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        for _ in 0..200 {
+            sqlx::query("INSERT INTO t (x) VALUES (randomblob(4096))")
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        let wal = || {
+            std::fs::metadata(dir.path().join("store.db-wal"))
+                .unwrap()
+                .len()
+        };
+        checkpoint(&pool, 10_000).await.unwrap();
+        assert!(wal() > 800_000, "short enough: copied, kept");
+        checkpoint(&pool, 100).await.unwrap();
+        assert_eq!(wal(), 0, "long and copied: truncated");
     }
 }
