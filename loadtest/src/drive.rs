@@ -121,6 +121,36 @@ pub async fn open_loop(
     (results, max_lag)
 }
 
+/// Open loop over any request: `count` requests, request *i* due at `start + i / rate` and
+/// timed from then (see the module documentation), each made by `request(i)` (`true` on
+/// success); also the largest delay of the scheduler behind the intended send times.
+pub async fn open_loop_with<F, Fut>(count: usize, rate: u64, mut request: F) -> (Recorded, Duration)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    let recorder = Arc::new(Mutex::new(Recorded::new()));
+    let period = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+    let mut tasks = JoinSet::new();
+    let mut max_lag = Duration::ZERO;
+    let start = Instant::now() + Duration::from_millis(10);
+    for index in 0..count {
+        let intended = start + period.mul_f64(index as f64);
+        tokio::time::sleep_until(intended).await;
+        max_lag = max_lag.max(Instant::now().saturating_duration_since(intended));
+        let (sent, recorder) = (request(index), recorder.clone());
+        tasks.spawn(async move {
+            let ok = sent.await;
+            lock(&recorder).record(ok, intended.elapsed());
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+    let mut recorded = std::mem::replace(&mut *lock(&recorder), Recorded::new());
+    recorded.elapsed = start.elapsed();
+    (recorded, max_lag)
+}
+
 /// Closed loop: `concurrency` workers send freshly generated webhooks to `target` for `seconds`.
 pub async fn closed_loop(
     client: &reqwest::Client,

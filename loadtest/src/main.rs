@@ -107,6 +107,10 @@ pub struct QueryArgs {
     /// Signed post-call webhooks from the `--target` caller (their episodes join the facts).
     #[arg(long, default_value_t = 1)]
     pub calls: usize,
+    /// Memory-queries per second of an open-loop phase against the `--target` caller (0: no
+    /// such phase).
+    #[arg(long, default_value_t = 0)]
+    pub query_rate: u64,
     /// Calls per second of other callers sent while the `--target` caller is queried at one
     /// client, a last phase (0: no such phase).
     #[arg(long, default_value_t = 0)]

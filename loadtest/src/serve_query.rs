@@ -6,7 +6,8 @@
 //! webhooks from that number (the worker binds it to the caller and stores the calls' episodes),
 //! and `--memories` facts added through the REST API; the run waits until the workers have
 //! drained. Then it drives `POST /tools/memory-query` closed-loop at each concurrency with a
-//! distinct question per request (no answer-cache hit), conversation-init at one client, and,
+//! distinct question per request (no answer-cache hit), with `--query-rate` open-loop at that
+//! rate, conversation-init at one client, and,
 //! with `--ingest-rate`, memory-query at one client again while signed calls of other callers
 //! arrive at that rate (open loop) and the workers extract them. Beside each client-side figure
 //! it reports the server's own mean time per request, from its
@@ -24,7 +25,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use crate::QueryArgs;
-use crate::drive::{Recorded, closed_loop_with, open_loop, send};
+use crate::drive::{Recorded, closed_loop_with, open_loop, open_loop_with, send};
 use crate::population::{memory, question};
 use crate::report::{Summary, print_header};
 use crate::server::Server;
@@ -70,6 +71,11 @@ pub async fn query(args: &QueryArgs, target: &str) -> anyhow::Result<()> {
         let (summary, mean) = measure(&remote, &caller, concurrency, args.seconds, "query").await?;
         server_ms.insert(format!("memory-query c={concurrency}"), json!(mean));
         summaries.push(summary);
+    }
+    if args.query_rate > 0 {
+        let (open, mean) = measure_open(&remote, &caller, args).await?;
+        server_ms.insert(format!("memory-query {}/s", args.query_rate), json!(mean));
+        summaries.push(open);
     }
     let (init, init_mean) = measure_init(&remote, &caller, args.seconds).await?;
     server_ms.insert("conversation-init c=1".to_owned(), json!(init_mean));
@@ -314,6 +320,36 @@ async fn query_loop(
         }
     })
     .await
+}
+
+/// Memory-query open-loop at `--query-rate` per second: the client's figures (each request
+/// timed from when it was due) and the server's mean (ms).
+async fn measure_open(
+    remote: &Remote,
+    caller: &Caller,
+    args: &QueryArgs,
+) -> anyhow::Result<(Summary, f64)> {
+    let before = remote.server.metrics(&remote.client).await?;
+    let count = usize::try_from(args.query_rate * args.seconds)?;
+    let (remote_handle, caller_handle) = (Arc::new(remote.clone()), Arc::new(caller.clone()));
+    let first: u64 = rand::random::<u32>().into();
+    let (recorded, lag) = open_loop_with(count, args.query_rate, |i| {
+        let (remote, caller) = (remote_handle.clone(), caller_handle.clone());
+        let n = first + i as u64;
+        async move {
+            let mut rng = StdRng::seed_from_u64(n);
+            ask(&remote, &caller, &mut rng, n).await
+        }
+    })
+    .await;
+    let after = remote.server.metrics(&remote.client).await?;
+    println!(
+        "open-loop scheduler max lag: {:.3} ms",
+        lag.as_secs_f64() * 1000.0
+    );
+    let mut summary = Summary::new("query", "open", "query", &recorded);
+    summary.rate = Some(args.query_rate);
+    Ok((summary, server_mean_ms(&before, &after, TOOL_ROUTE)))
 }
 
 /// Conversation-init for the caller at one client.

@@ -1,9 +1,10 @@
 //! What a user's in-memory index weighs, split by layer: what the cache budget is spent on,
-//! and what a fact or an episode costs in memory (reported by the query loadtest).
+//! and what a fact or an episode costs in memory (reported by the query loadtest): its vector,
+//! postings, filter attributes and full row.
 
 use memvox_core::MemoryKind;
 
-use crate::user_index::{IndexedMemory, UserIndex};
+use crate::user_index::{IndexedMemory, RECALL_BYTES, UserIndex, links_bytes, record_bytes};
 
 /// The memories of one layer in a user's index and the bytes they hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -18,12 +19,15 @@ pub struct LayerFootprint {
     pub posting_bytes: usize,
     /// Bytes of their filter attributes and vector row numbers.
     pub attribute_bytes: usize,
+    /// Bytes of their full rows (decrypted content, provenance, times), current recall values
+    /// and outgoing links: what a query answers with, read from memory.
+    pub row_bytes: usize,
 }
 
 impl LayerFootprint {
     /// All the layer's bytes.
     pub fn bytes(&self) -> usize {
-        self.vector_bytes + self.posting_bytes + self.attribute_bytes
+        self.vector_bytes + self.posting_bytes + self.attribute_bytes + self.row_bytes
     }
 }
 
@@ -66,6 +70,10 @@ impl UserIndex {
             layer.memories += 1;
             layer.attribute_bytes += size_of::<IndexedMemory>();
             layer.posting_bytes += self.postings.row_bytes(position);
+            if let Some(record) = self.records.get(position as usize) {
+                layer.row_bytes += record_bytes(record) + RECALL_BYTES;
+                layer.row_bytes += self.links.get(&record.id).map_or(0, links_bytes);
+            }
             if embedded.next_if_eq(&&position).is_some() {
                 layer.embedded += 1;
                 layer.vector_bytes += dimension * size_of::<f32>();

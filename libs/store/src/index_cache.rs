@@ -124,7 +124,7 @@ impl CachedIndex {
 
     /// Bytes held: what the cache weighs.
     fn bytes(&self) -> usize {
-        self.index.bytes() + self.index.records.len() * size_of::<(f64, UnixMillis)>()
+        self.index.bytes()
     }
 }
 

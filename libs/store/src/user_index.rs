@@ -112,6 +112,9 @@ impl UserIndex {
     }
 }
 
+/// Bytes of one memory's current salience and last-seen time (`index_cache::Recall`).
+pub(crate) const RECALL_BYTES: usize = size_of::<(f64, UnixMillis)>();
+
 /// Bytes a memory's full row holds: the struct and its heap text and turns.
 pub(crate) fn record_bytes(memory: &Memory) -> usize {
     size_of::<Memory>()
@@ -148,6 +151,7 @@ impl UserIndex {
     pub fn bytes(&self) -> usize {
         self.memories.len() * size_of::<IndexedMemory>()
             + self.records.iter().map(record_bytes).sum::<usize>()
+            + self.records.len() * RECALL_BYTES
             + self.links.values().map(links_bytes).sum::<usize>()
             + self.embedded.len() * size_of::<u32>()
             + self.matrix.len() * size_of::<f32>()
