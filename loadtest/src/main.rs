@@ -81,6 +81,9 @@ pub struct QueryArgs {
     /// Connection pool size of the store (the store's default is 8).
     #[arg(long, default_value_t = 8)]
     pub store_connections: u32,
+    /// Memory budget of the per-user indexes, in MiB (`store.index_cache_mb`).
+    #[arg(long, default_value_t = 256)]
+    pub index_cache_mb: u64,
     /// Weight of lexical search in the ranking (`query.lexical_weight`, the product's default
     /// when not given; 0 turns it off).
     #[arg(long)]

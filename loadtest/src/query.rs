@@ -89,6 +89,7 @@ pub async fn query(args: QueryArgs) -> anyhow::Result<()> {
     };
     let settings = StoreSettings {
         max_connections: args.store_connections,
+        index_cache_mb: args.index_cache_mb,
         ..StoreSettings::default()
     };
     let keyring = Keyring::from_key_set(KeySet::generate());

@@ -9,8 +9,8 @@ use memvox_crypto::Keyring;
 use sqlx::{Pool, Transaction, pool::PoolConnection};
 
 use crate::{
-    EmbeddingSpace, LexicalKey, MemoryFilter, Neighbour, StoreResult, dialect::Dialect,
-    index_cache::UserIndexCache,
+    EmbeddingSpace, LexicalKey, MemoryFilter, Neighbour, StoreResult, StoreSettings,
+    dialect::Dialect, index_cache::UserIndexCache,
 };
 
 /// The sqlx database of backend `B`.
@@ -36,17 +36,13 @@ pub(crate) struct Core {
 
 impl Core {
     /// What a store opened with `space`, `keyring` and `tombstone_days` holds.
-    pub(crate) fn new(
-        space: EmbeddingSpace,
-        keyring: Keyring,
-        tombstone_days: Option<u64>,
-    ) -> Self {
+    pub(crate) fn new(space: EmbeddingSpace, keyring: Keyring, settings: &StoreSettings) -> Self {
         Self {
             space,
-            index: UserIndexCache::default(),
+            index: UserIndexCache::with_capacity(settings.index_cache_mb.saturating_mul(1 << 20)),
             lexical: LexicalKey::for_keyring(&keyring),
             keyring,
-            tombstone_days,
+            tombstone_days: settings.tombstone_lifetime_days,
         }
     }
 }

@@ -13,8 +13,8 @@
 //!   re-reads just them when the recall version moved.
 //!
 //! Loads and re-reads are single-flight per user: concurrent searches of a caller whose index is
-//! cold wait for one load. The cache is bounded by bytes (each index weighs its vectors,
-//! postings, rows and links) with least-recently-used eviction.
+//! cold wait for one load. The cache is bounded by bytes (`store.index_cache_mb`; each index
+//! weighs its vectors, postings, rows and links) with least-recently-used eviction.
 
 use std::sync::{Arc, RwLock};
 
@@ -22,9 +22,6 @@ use memvox_core::{Memory, UnixMillis};
 use moka::future::Cache;
 
 use crate::{StoreResult, UserVersion, user_index::UserIndex};
-
-/// Bytes of cached indexes across all users.
-const CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Users with fewer indexed memories are read afresh on every search: a few dozen rows load in
 /// well under a millisecond, and caching the long tail of light users would only evict the
@@ -144,6 +141,13 @@ impl std::fmt::Debug for UserIndexCache {
 
 impl Default for UserIndexCache {
     fn default() -> Self {
+        Self::with_capacity(256 << 20)
+    }
+}
+
+impl UserIndexCache {
+    /// A cache holding at most `bytes` of indexes.
+    pub fn with_capacity(bytes: u64) -> Self {
         Self {
             // Least-recently-used eviction: the default TinyLFU admission compares a large entry
             // with the combined frequency of all the small ones it would evict, and so would
@@ -153,7 +157,7 @@ impl Default for UserIndexCache {
                 .weigher(|_, entry: &Arc<CachedIndex>| {
                     u32::try_from(entry.bytes()).unwrap_or(u32::MAX)
                 })
-                .max_capacity(CAPACITY_BYTES)
+                .max_capacity(bytes)
                 .build(),
         }
     }

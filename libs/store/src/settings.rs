@@ -26,6 +26,11 @@ pub struct StoreSettings {
     /// no personal data) refuse deliveries for; `None` (the default): forever. A conversation
     /// whose tombstone expired can be delivered, and stored, again.
     pub tombstone_lifetime_days: Option<u64>,
+    /// Memory budget, in MiB, of the per-user indexes warm queries answer from (least recently
+    /// used callers leave first). A caller costs about 1.7 KB per fact or episode with the
+    /// default embedder: 256 MiB hold ~150,000 memories, e.g. three callers with 10,000 facts
+    /// and 30,000 episodes each.
+    pub index_cache_mb: u64,
 }
 
 impl Default for StoreSettings {
@@ -37,6 +42,7 @@ impl Default for StoreSettings {
             acquire_timeout_ms: 3_000,
             migrate_on_start: None,
             tombstone_lifetime_days: None,
+            index_cache_mb: 256,
         }
     }
 }
@@ -50,6 +56,7 @@ impl fmt::Debug for StoreSettings {
             .field("acquire_timeout_ms", &self.acquire_timeout_ms)
             .field("migrate_on_start", &self.migrate_on_start)
             .field("tombstone_lifetime_days", &self.tombstone_lifetime_days)
+            .field("index_cache_mb", &self.index_cache_mb)
             .finish()
     }
 }
@@ -79,6 +86,13 @@ impl StoreSettings {
                 "store.tombstone_lifetime_days must be at least 1: a tombstone that expires at \
                  once lets a retried delivery bring an erased caller back (leave it unset to keep \
                  tombstones forever)"
+                    .into(),
+            ));
+        }
+        if self.index_cache_mb == 0 {
+            return Err(StoreError::Config(
+                "store.index_cache_mb must be at least 1: without room for callers' indexes every \
+                 query would read its caller's whole history again"
                     .into(),
             ));
         }
@@ -184,6 +198,19 @@ mod tests {
         };
         let error = settings.backend().unwrap_err().to_string();
         assert!(error.contains("tombstone_lifetime_days"), "{error}");
+    }
+
+    #[test]
+    fn an_index_budget_of_nothing_is_refused_with_the_reason() {
+        let settings = StoreSettings {
+            index_cache_mb: 0,
+            ..StoreSettings::default()
+        };
+        let error = settings.backend().unwrap_err().to_string();
+        assert!(
+            error.contains("store.index_cache_mb must be at least 1"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -47,7 +47,7 @@ impl PostgresStore {
         }
         let store = Self {
             pool,
-            core: Core::new(space, keyring, settings.tombstone_lifetime_days),
+            core: Core::new(space, keyring, settings),
         };
         crate::meta::check_embedding_space(&store)
             .await

@@ -50,7 +50,7 @@ impl SqliteStore {
         let store = Self {
             pool,
             writer,
-            core: Core::new(space, keyring, settings.tombstone_lifetime_days),
+            core: Core::new(space, keyring, settings),
             checkpointer: Checkpointer::start(checkpoints),
         };
         crate::meta::check_embedding_space(&store).await?;
