@@ -26,6 +26,10 @@ const SELECT_USER: &str = "SELECT u.user_id, u.display_name, u.summary, u.last_i
      AND m.kind = 'fact' AND m.state = 'active' AND m.superseded_by IS NULL) AS total_memories \
      FROM users u WHERE u.user_id = $1";
 
+/// A user's row alone: [`SELECT_USER`] without the count of their memories.
+const SELECT_PROFILE: &str = "SELECT u.user_id, u.display_name, u.summary, u.last_interaction, \
+     u.created_at, CAST(0 AS BIGINT) AS total_memories FROM users u WHERE u.user_id = $1";
+
 /// What a user's vectors and answers stand at (moved by triggers on every write they depend
 /// on).
 const SELECT_USER_VERSION: &str =
@@ -58,6 +62,10 @@ pub trait Users: Send + Sync {
 
     /// Reads a user.
     async fn get_user(&self, user_id: &str) -> StoreResult<Option<User>>;
+
+    /// Reads a user's name, summary and times without counting their memories
+    /// (`total_memories` is 0): one primary-key read, what a caller's greeting needs.
+    async fn get_profile(&self, user_id: &str) -> StoreResult<Option<User>>;
 
     /// What the user's memories stand at (one primary-key read), `None` for no such user
     /// (never created, or erased): what cached answers about them are keyed on.
@@ -112,27 +120,11 @@ impl<B: Backend> Users for B {
     }
 
     async fn get_user(&self, user_id: &str) -> StoreResult<Option<User>> {
-        let row = query::<B::Sql>(SELECT_USER)
-            .bind(user_id)
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
-        let keyring = &self.core().keyring;
-        row.map(|row| {
-            let user_id: String = row.value("user_id")?;
-            let summary: Option<String> = row.value("summary")?;
-            let summary = summary
-                .map(|s| keyring.decrypt(&s, columns::USER_SUMMARY.at(&user_id)))
-                .transpose()?;
-            Ok(User {
-                user_id,
-                display_name: row.value("display_name")?,
-                summary,
-                total_memories: row.value("total_memories")?,
-                last_interaction: row.value("last_interaction")?,
-                created_at: row.value("created_at")?,
-            })
-        })
-        .transpose()
+        read_user(self, SELECT_USER, user_id).await
+    }
+
+    async fn get_profile(&self, user_id: &str) -> StoreResult<Option<User>> {
+        read_user(self, SELECT_PROFILE, user_id).await
     }
 
     async fn user_version(&self, user_id: &str) -> StoreResult<Option<UserVersion>> {
@@ -273,4 +265,33 @@ pub(crate) async fn ensure_user_in<D: Dialect>(
             .await?;
     }
     Ok(())
+}
+
+/// Reads a user with `statement` ([`SELECT_USER`] or [`SELECT_PROFILE`]).
+async fn read_user<B: Backend>(
+    store: &B,
+    statement: &'static str,
+    user_id: &str,
+) -> StoreResult<Option<User>> {
+    let row = query::<B::Sql>(statement)
+        .bind(user_id)
+        .fetch_optional(&mut *store.read().await?)
+        .await?;
+    let keyring = &store.core().keyring;
+    row.map(|row| {
+        let user_id: String = row.value("user_id")?;
+        let summary: Option<String> = row.value("summary")?;
+        let summary = summary
+            .map(|s| keyring.decrypt(&s, columns::USER_SUMMARY.at(&user_id)))
+            .transpose()?;
+        Ok(User {
+            user_id,
+            display_name: row.value("display_name")?,
+            summary,
+            total_memories: row.value("total_memories")?,
+            last_interaction: row.value("last_interaction")?,
+            created_at: row.value("created_at")?,
+        })
+    })
+    .transpose()
 }

@@ -446,10 +446,18 @@ async fn memories_crud_provenance_and_isolation(store: &dyn Store) {
         Err(StoreError::NotFound { .. })
     ));
 
+    let counted = store.get_user("u1").await.unwrap().unwrap();
+    assert_eq!(counted.total_memories, 1);
+    let profile = store.get_profile("u1").await.unwrap().unwrap();
     assert_eq!(
-        store.get_user("u1").await.unwrap().unwrap().total_memories,
-        1
+        profile,
+        memvox_core::User {
+            total_memories: 0,
+            ..counted
+        },
+        "the same row, uncounted"
     );
+    assert!(store.get_profile("nobody").await.unwrap().is_none());
     assert!(!store.delete_memory("u2", feeling.id).await.unwrap());
     assert!(store.delete_memory("u1", feeling.id).await.unwrap());
     assert!(store.get_memory("u1", feeling.id).await.unwrap().is_none());

@@ -157,7 +157,7 @@ async fn personalise(
     if known.is_none() {
         return Ok(respond(state, token.as_deref(), None, &[]));
     }
-    let user = store.get_user(&user_id).await?;
+    let user = store.get_profile(&user_id).await?;
     let salient = most_salient(state, &user_id).await?;
     let memories = retrieval::by_prior(state, salient, CONTEXT_MEMORIES);
     Ok(respond(state, token.as_deref(), user.as_ref(), &memories))
