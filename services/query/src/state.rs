@@ -85,6 +85,10 @@ pub struct QueryState {
     /// The redaction policy of memory content (`privacy.redaction`), applied to memories
     /// added or edited through the API.
     pub memory_content: FieldPolicy,
+    /// Held while a caller's index is loaded ahead of their call (conversation-init): one such
+    /// load at a time, the others skipped, so a burst of cold callers (or a cache too small for
+    /// its callers) cannot fill the CPU with loads.
+    pub prefetch: Arc<tokio::sync::Semaphore>,
 }
 
 impl QueryState {
@@ -157,6 +161,7 @@ impl QueryState {
             versions: cache.versions.clone(),
             audio_dir: None,
             memory_content: RedactionPolicy::default().field(Field::MemoryContent),
+            prefetch: Arc::new(tokio::sync::Semaphore::new(1)),
         })
     }
 
