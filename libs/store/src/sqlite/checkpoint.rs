@@ -96,12 +96,11 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn the_task_copies_the_wal_into_the_database_and_stops_with_its_owner() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("store.db");
+    /// A WAL database in `dir` that never checkpoints by itself, with 200 pages of 4 KiB
+    /// written to its WAL by a one-connection pool, returned with its options.
+    async fn written_wal(dir: &std::path::Path) -> (SqliteConnectOptions, SqlitePool) {
         let options = SqliteConnectOptions::new()
-            .filename(&file)
+            .filename(dir.join("store.db"))
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .pragma("wal_autocheckpoint", "0");
@@ -120,7 +119,18 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let size = || std::fs::metadata(&file).unwrap().len();
+        (options, writer)
+    }
+
+    #[tokio::test]
+    async fn the_task_copies_the_wal_into_the_database_and_stops_with_its_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let (options, _writer) = written_wal(dir.path()).await;
+        let size = || {
+            std::fs::metadata(dir.path().join("store.db"))
+                .unwrap()
+                .len()
+        };
         assert!(size() < 100_000, "the writer checkpointed by itself");
 
         let pool = SqlitePoolOptions::new()
@@ -138,27 +148,7 @@ mod tests {
     #[tokio::test]
     async fn a_long_fully_copied_wal_is_truncated() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("store.db");
-        let options = SqliteConnectOptions::new()
-            .filename(&file)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .pragma("wal_autocheckpoint", "0");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .unwrap();
-        sqlx::query("CREATE TABLE t (x BLOB)")
-            .execute(&pool)
-            .await
-            .unwrap();
-        for _ in 0..200 {
-            sqlx::query("INSERT INTO t (x) VALUES (randomblob(4096))")
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
+        let (_, pool) = written_wal(dir.path()).await;
         let wal = || {
             std::fs::metadata(dir.path().join("store.db-wal"))
                 .unwrap()
