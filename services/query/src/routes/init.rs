@@ -164,16 +164,24 @@ async fn personalise(
 }
 
 /// The user's most salient active facts (the context's candidates): from their index when it
-/// is warm, else read from the store while their index is loaded in the background (one such
-/// load at a time, `QueryState::prefetch`), so the agent's memory queries during the call find
-/// it warm.
+/// is warm, else read from the store while, for a caller with at least as many facts as the
+/// context reads, their index is loaded in the background (one such load at a time,
+/// `QueryState::prefetch`), so the agent's memory queries during the call find it warm.
 async fn most_salient(state: &QueryState, user_id: &str) -> StoreResult<Vec<Memory>> {
     let wanted = CONTEXT_MEMORIES * CONTEXT_CANDIDATES_PER_MEMORY;
     let filter = MemoryFilter::default();
     if let Some(view) = state.store.warm_view(user_id).await? {
         return Ok(view.most_salient(&filter, wanted));
     }
-    if let Ok(permit) = state.prefetch.clone().try_acquire_owned() {
+    let salient = state
+        .store
+        .list_memories(user_id, &filter, MemoryOrder::Salience, wanted)
+        .await?;
+    // A caller with fewer facts than the context reads is light: their index, read afresh on
+    // each query, is never cached, so loading it now would be wasted.
+    if salient.len() == wanted
+        && let Ok(permit) = state.prefetch.clone().try_acquire_owned()
+    {
         let (store, user) = (state.store.clone(), user_id.to_owned());
         tokio::spawn(async move {
             if let Err(error) = store.user_view(&user).await {
@@ -182,10 +190,7 @@ async fn most_salient(state: &QueryState, user_id: &str) -> StoreResult<Vec<Memo
             drop(permit);
         });
     }
-    state
-        .store
-        .list_memories(user_id, &filter, MemoryOrder::Salience, wanted)
-        .await
+    Ok(salient)
 }
 
 /// The answer for a caller whose identity token is `token` (`None` without a signing key:
