@@ -118,16 +118,6 @@ pub fn write_json(out: &Path, results: &serde_json::Value) -> anyhow::Result<()>
     Ok(())
 }
 
-/// The sum of the samples of metric `name` whose labels contain `label` (e.g. `route="/x"`) in
-/// Prometheus text.
-pub fn metric_sum(text: &str, name: &str, label: &str) -> f64 {
-    text.lines()
-        .filter_map(|line| line.strip_prefix(name))
-        .filter(|rest| rest.starts_with('{') && rest.contains(label))
-        .filter_map(|rest| rest.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -150,16 +140,5 @@ mod tests {
         assert!(close(summary.p95_ms, 95.0), "{}", summary.p95_ms);
         assert!(close(summary.p99_ms, 99.0), "{}", summary.p99_ms);
         assert!(close(summary.max_ms, 100.0), "{}", summary.max_ms);
-    }
-
-    #[test]
-    fn a_metric_is_summed_over_the_samples_with_the_label() {
-        let text = "# TYPE x_sum counter\n\
-            x_sum{method=\"POST\",route=\"/a\",service=\"q\"} 1.5\n\
-            x_sum{method=\"GET\",route=\"/a\",service=\"q\"} 0.5\n\
-            x_sum{route=\"/b\"} 7\n\
-            x_sum_other{route=\"/a\"} 9\n";
-        assert!((metric_sum(text, "x_sum", "route=\"/a\"") - 2.0).abs() < 1e-12);
-        assert_eq!(metric_sum(text, "x_sum", "route=\"/c\""), 0.0);
     }
 }

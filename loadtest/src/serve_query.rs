@@ -44,7 +44,6 @@ const INIT_ROUTE: &str = "/webhook/conversation-init";
 struct Remote {
     client: reqwest::Client,
     server: Server,
-    base: String,
     admin_token: String,
     tool_token: String,
     init_secret: String,
@@ -133,7 +132,6 @@ fn remote(args: &QueryArgs, target: &str) -> anyhow::Result<Remote> {
             .pool_max_idle_per_host(1_024)
             .build()?,
         server: Server::new(target),
-        base: target.trim_end_matches('/').to_owned(),
         admin_token: need(&args.admin_token, "admin token (--admin-token)")?,
         tool_token: need(&args.tool_token, "tool token (--tool-token)")?,
         init_secret: need(&args.init_secret, "initiation secret (--init-secret)")?,
@@ -197,7 +195,7 @@ async fn add_memories(
         .collect();
     let next = Arc::new(AtomicU64::new(0));
     let bodies = Arc::new(bodies);
-    let url = format!("{}/v1/users/{user_id}/memories", remote.base);
+    let url = remote.server.url(&format!("/v1/users/{user_id}/memories"));
     let mut tasks = JoinSet::new();
     for _ in 0..SEED_CONCURRENCY {
         let (client, url, token) = (
@@ -249,7 +247,7 @@ async fn init(
 fn init_request(remote: &Remote, number: &str, conversation_id: &str) -> reqwest::RequestBuilder {
     remote
         .client
-        .post(format!("{}{INIT_ROUTE}", remote.base))
+        .post(remote.server.url(INIT_ROUTE))
         .header(remote.init_header.as_str(), remote.init_secret.as_str())
         .json(&json!({
             "caller_id": number,
@@ -264,7 +262,7 @@ fn init_request(remote: &Remote, number: &str, conversation_id: &str) -> reqwest
 async fn ask(remote: &Remote, caller: &Caller, rng: &mut StdRng, sequence: u64) -> bool {
     let request = remote
         .client
-        .post(format!("{}{TOOL_ROUTE}", remote.base))
+        .post(remote.server.url(TOOL_ROUTE))
         .bearer_auth(&remote.tool_token)
         .json(&json!({
             "query": question(rng, sequence),
@@ -416,10 +414,10 @@ async fn measure_mixed(
 /// The server's mean time per request on `route` between two `/metrics` readings, in ms.
 fn server_mean_ms(before: &str, after: &str, route: &str) -> f64 {
     let read = |text: &str, suffix: &str| {
-        crate::report::metric_sum(
+        memvox_bus::metric_sum(
             text,
             &format!("memvox_http_request_duration_seconds_{suffix}"),
-            &format!("route=\"{route}\""),
+            &[("route", route)],
         )
     };
     let seconds = read(after, "sum") - read(before, "sum");

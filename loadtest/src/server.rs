@@ -39,11 +39,16 @@ impl Server {
         }
     }
 
+    /// The URL of `path` on it.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
     /// Its webhook route as a target.
     pub fn target(&self) -> Target {
         Target {
             name: "server",
-            url: format!("{}{PATH}", self.base),
+            url: self.url(PATH),
         }
     }
 
@@ -54,7 +59,7 @@ impl Server {
 
     /// Its `/metrics` text now.
     pub async fn metrics(&self, client: &reqwest::Client) -> anyhow::Result<String> {
-        let url = format!("{}/metrics", self.base);
+        let url = self.url("/metrics");
         let response = client
             .get(&url)
             .send()

@@ -43,7 +43,7 @@ pub use in_process::InProcessBus;
 pub use message::{DecodeError, EVENTS, Envelope, MEMORIES, Message, now_unix_ms};
 pub use metrics::{BusMetrics, Outcome};
 pub use outbox::{OutboxError, OutboxRow, OutboxSource, ReconcileError, Reconciler};
-pub use progress::Progress;
+pub use progress::{Progress, metric_sum};
 pub use redis_streams::{KeySpace, RedisBus};
 pub use retry::{Decision, HandlerError, RetryPolicy};
 pub use settings::{BusBackend, BusSettings, SettingsError};

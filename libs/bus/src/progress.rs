@@ -47,8 +47,9 @@ impl Progress {
     }
 }
 
-/// Sum of the samples of metric `name` whose labels include all of `labels`.
-fn sum(text: &str, name: &str, labels: &[(&str, &str)]) -> u64 {
+/// Sum of the samples of metric `name` whose labels include all of `labels`, in Prometheus text
+/// (negative samples count as 0).
+pub fn metric_sum(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {
@@ -62,8 +63,13 @@ fn sum(text: &str, name: &str, labels: &[(&str, &str)]) -> u64 {
                 .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
             matches.then(|| value.parse::<f64>().ok()).flatten()
         })
-        .map(|v| v.max(0.0) as u64)
+        .map(|v| v.max(0.0))
         .sum()
+}
+
+/// [`metric_sum`] of a counter or gauge, as a whole number.
+fn sum(text: &str, name: &str, labels: &[(&str, &str)]) -> u64 {
+    metric_sum(text, name, labels) as u64
 }
 
 #[cfg(test)]
@@ -92,5 +98,16 @@ memvox_stream_length{stream=\"memories\"} 400
             }
         );
         assert_eq!(progress.handled(), 216);
+    }
+
+    #[test]
+    fn a_metric_is_summed_over_the_samples_with_its_labels_only() {
+        let text = "# TYPE x_sum counter\n\
+            x_sum{method=\"POST\",route=\"/a\"} 1.5\n\
+            x_sum{method=\"GET\",route=\"/a\"} 0.5\n\
+            x_sum{route=\"/b\"} 7\n\
+            x_sum_other{route=\"/a\"} 9\n";
+        assert!((metric_sum(text, "x_sum", &[("route", "/a")]) - 2.0).abs() < 1e-12);
+        assert_eq!(metric_sum(text, "x_sum", &[("route", "/c")]), 0.0);
     }
 }

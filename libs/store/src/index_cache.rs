@@ -118,11 +118,6 @@ impl CachedIndex {
         }
         Ok(fresh)
     }
-
-    /// Bytes held: what the cache weighs.
-    fn bytes(&self) -> usize {
-        self.index.bytes()
-    }
 }
 
 /// Cached per-user indexes, each with the versions it was loaded at.
@@ -155,7 +150,7 @@ impl UserIndexCache {
             cache: Cache::builder()
                 .eviction_policy(moka::policy::EvictionPolicy::lru())
                 .weigher(|_, entry: &Arc<CachedIndex>| {
-                    u32::try_from(entry.bytes()).unwrap_or(u32::MAX)
+                    u32::try_from(entry.index.bytes()).unwrap_or(u32::MAX)
                 })
                 .max_capacity(bytes)
                 .build(),

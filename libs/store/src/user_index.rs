@@ -131,7 +131,11 @@ pub(crate) fn links_bytes(links: &Vec<(MemoryId, f64)>) -> usize {
 }
 
 /// Keeps the `keep` best of `items` by `order` (best first), in no particular order.
-fn keep_best<T>(items: &mut Vec<T>, keep: usize, order: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+pub(crate) fn keep_best<T>(
+    items: &mut Vec<T>,
+    keep: usize,
+    order: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) {
     if keep < items.len() {
         items.select_nth_unstable_by(keep, order);
         items.truncate(keep);

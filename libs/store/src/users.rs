@@ -12,6 +12,7 @@ use crate::{
     callers::{binding_in, insert_binding_in, user_numbers_in},
     dialect::{Conn, Dialect, Record, expect_row, query},
     encryption::columns,
+    search::user_versions,
     sql::{self, INSERT_CHUNK},
     written::Written,
 };
@@ -29,11 +30,6 @@ const SELECT_USER: &str = "SELECT u.user_id, u.display_name, u.summary, u.last_i
 /// A user's row alone: [`SELECT_USER`] without the count of their memories.
 const SELECT_PROFILE: &str = "SELECT u.user_id, u.display_name, u.summary, u.last_interaction, \
      u.created_at, CAST(0 AS BIGINT) AS total_memories FROM users u WHERE u.user_id = $1";
-
-/// What a user's vectors and answers stand at (moved by triggers on every write they depend
-/// on).
-const SELECT_USER_VERSION: &str =
-    "SELECT vectors_version, answers_version FROM users WHERE user_id = $1";
 
 /// Sets a user's display name and/or summary (`NULL` keeps a field).
 const UPDATE_USER_PROFILE: &str = "UPDATE users SET display_name = COALESCE($1, display_name), \
@@ -128,17 +124,7 @@ impl<B: Backend> Users for B {
     }
 
     async fn user_version(&self, user_id: &str) -> StoreResult<Option<UserVersion>> {
-        let row = query::<B::Sql>(SELECT_USER_VERSION)
-            .bind(user_id)
-            .fetch_optional(&mut *self.read().await?)
-            .await?;
-        row.map(|row| {
-            Ok(UserVersion {
-                vectors: row.value("vectors_version")?,
-                answers: row.value("answers_version")?,
-            })
-        })
-        .transpose()
+        Ok(user_versions(self, user_id).await?.map(|v| v.index))
     }
 
     async fn update_user_profile(

@@ -113,19 +113,22 @@ async fn fresh_recall<B: Backend>(
     Ok(entry)
 }
 
-/// The user's index at their current versions (an empty one for no such user).
+/// The user's index at their current versions, with the versions read (`None` and an empty
+/// index for no such user).
 pub(crate) async fn user_index<B: Backend>(
     store: &B,
     user_id: &str,
-) -> StoreResult<Arc<CachedIndex>> {
-    match user_versions(store, user_id).await? {
-        Some(versions) => index_at(store, user_id, versions).await,
-        None => Ok(empty_index()),
-    }
+) -> StoreResult<(Option<UserVersions>, Arc<CachedIndex>)> {
+    let versions = user_versions(store, user_id).await?;
+    let entry = match versions {
+        Some(versions) => index_at(store, user_id, versions).await?,
+        None => empty_index(),
+    };
+    Ok((versions, entry))
 }
 
 /// The index of a user who does not exist.
-pub(crate) fn empty_index() -> Arc<CachedIndex> {
+fn empty_index() -> Arc<CachedIndex> {
     let none = UserVersion {
         vectors: 0,
         answers: 0,

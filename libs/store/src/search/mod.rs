@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use memvox_core::{MemoryId, UnixMillis};
 
 pub(crate) use indexing::ensure_lexical_index;
-pub(crate) use load::user_index;
+pub(crate) use load::{user_index, user_versions};
 pub use view::UserView;
 
 use crate::{
@@ -87,36 +87,16 @@ pub trait Search: Send + Sync {
 #[async_trait]
 impl<B: Backend> Search for B {
     async fn user_view(&self, user_id: &str) -> StoreResult<UserView> {
-        let core = self.core();
-        let versions = load::user_versions(self, user_id).await?;
-        let entry = match versions {
-            Some(versions) => load::index_at(self, user_id, versions).await?,
-            None => load::empty_index(),
-        };
-        Ok(UserView::new(
-            user_id,
-            versions.map(|v| v.index),
-            entry,
-            core.lexical.clone(),
-            core.space.clone(),
-        ))
+        let (versions, entry) = user_index(self, user_id).await?;
+        Ok(UserView::new(self, user_id, versions, entry))
     }
 
     async fn warm_view(&self, user_id: &str) -> StoreResult<Option<UserView>> {
         let Some(versions) = load::user_versions(self, user_id).await? else {
             return Ok(None);
         };
-        let core = self.core();
-        let Some(entry) = load::cached_at(self, user_id, versions).await? else {
-            return Ok(None);
-        };
-        Ok(Some(UserView::new(
-            user_id,
-            Some(versions.index),
-            entry,
-            core.lexical.clone(),
-            core.space.clone(),
-        )))
+        let entry = load::cached_at(self, user_id, versions).await?;
+        Ok(entry.map(|entry| UserView::new(self, user_id, Some(versions), entry)))
     }
 
     async fn store_embeddings(
@@ -137,10 +117,6 @@ impl<B: Backend> Search for B {
         filter: &MemoryFilter,
         limit: usize,
     ) -> StoreResult<Vec<SearchHit>> {
-        self.core().space.check_dimension(query.len())?;
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
         self.user_view(user_id).await?.search(query, filter, limit)
     }
 
@@ -153,10 +129,6 @@ impl<B: Backend> Search for B {
         limit: usize,
         min_memories: usize,
     ) -> StoreResult<LexicalSearch> {
-        self.core().space.check_dimension(query_vector.len())?;
-        if limit == 0 || self.core().lexical.query_tokens(user_id, query).is_empty() {
-            return Ok(LexicalSearch::default());
-        }
         self.user_view(user_id).await?.search_lexical(
             query,
             query_vector,
@@ -167,7 +139,7 @@ impl<B: Backend> Search for B {
     }
 
     async fn index_footprint(&self, user_id: &str) -> StoreResult<IndexFootprint> {
-        Ok(user_index(self, user_id).await?.index.footprint())
+        Ok(user_index(self, user_id).await?.1.index.footprint())
     }
 
     async fn similar_memories(

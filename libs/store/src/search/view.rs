@@ -10,8 +10,10 @@ use memvox_core::{Memory, MemoryId};
 use crate::{
     EmbeddingSpace, LexicalHit, LexicalKey, LexicalSearch, MemoryFilter, SearchHit, StoreResult,
     UserVersion,
-    index_cache::{CachedIndex, Recall},
+    backend::Backend,
+    index_cache::{CachedIndex, Recall, UserVersions},
     lexical::searched_tokens,
+    user_index::keep_best,
 };
 
 /// A user's searchable memories at one moment (see the module documentation). Cheap to hold:
@@ -27,21 +29,22 @@ pub struct UserView {
 }
 
 impl UserView {
-    /// The view of `user_id` over `entry` (`version`: what was read; `None`, no such user).
-    pub(crate) fn new(
+    /// `store`'s view of `user_id` over `entry` (`versions`: what was read; `None`, no such
+    /// user).
+    pub(crate) fn new<B: Backend>(
+        store: &B,
         user_id: &str,
-        version: Option<UserVersion>,
+        versions: Option<UserVersions>,
         entry: Arc<CachedIndex>,
-        lexical: LexicalKey,
-        space: EmbeddingSpace,
     ) -> Self {
+        let core = store.core();
         Self {
             user_id: user_id.to_owned(),
-            version,
+            version: versions.map(|v| v.index),
             recall: entry.recall(),
             entry,
-            lexical,
-            space,
+            lexical: core.lexical.clone(),
+            space: core.space.clone(),
         }
     }
 
@@ -84,36 +87,23 @@ impl UserView {
     /// over the view's memories, read from memory.
     pub fn most_salient(&self, filter: &MemoryFilter, limit: usize) -> Vec<Memory> {
         let index = &self.entry.index;
-        let key = |position: usize| {
-            let (salience, last_seen) = self
-                .recall
-                .values
-                .get(position)
-                .copied()
-                .unwrap_or_default();
-            (salience, last_seen, index.memories[position].id)
+        let values = &self.recall.values;
+        // Positions ascend with ids, so the last tie-break compares positions.
+        let order = |a: &usize, b: &usize| {
+            let ((salience_a, seen_a), (salience_b, seen_b)) = (values[*a], values[*b]);
+            salience_b
+                .total_cmp(&salience_a)
+                .then(seen_b.cmp(&seen_a))
+                .then(b.cmp(a))
         };
-        let order = |a: &(f64, i64, i64), b: &(f64, i64, i64)| {
-            b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2))
-        };
-        let mut ranked: Vec<(f64, i64, i64, usize)> = (0..index.memories.len())
+        let mut ranked: Vec<usize> = (0..values.len())
             .filter(|&position| u32::try_from(position).is_ok_and(|p| index.admits(p, filter)))
-            .map(|position| {
-                let (salience, seen, id) = key(position);
-                (salience, seen, id, position)
-            })
             .collect();
-        let by_key = |a: &(f64, i64, i64, usize), b: &(f64, i64, i64, usize)| {
-            order(&(a.0, a.1, a.2), &(b.0, b.1, b.2))
-        };
-        if limit < ranked.len() {
-            ranked.select_nth_unstable_by(limit, by_key);
-            ranked.truncate(limit);
-        }
-        ranked.sort_by(by_key);
+        keep_best(&mut ranked, limit, order);
+        ranked.sort_by(order);
         ranked
             .into_iter()
-            .map(|(.., position)| self.memory_at(position))
+            .map(|position| self.memory_at(position))
             .collect()
     }
 

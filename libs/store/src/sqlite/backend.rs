@@ -87,8 +87,8 @@ impl Backend for SqliteStore {
         threshold: f64,
         limit: usize,
     ) -> StoreResult<Vec<Neighbour>> {
-        let index = user_index(self, user_id).await?;
-        Ok(index.index.neighbours(ids, filter, threshold, limit))
+        let (_, entry) = user_index(self, user_id).await?;
+        Ok(entry.index.neighbours(ids, filter, threshold, limit))
     }
 }
 
