@@ -1,6 +1,5 @@
 //! What a backend gives the shared area implementations: its [`Dialect`], its pools, what every
-//! store holds ([`Core`]), and the few things that differ (vector storage, decoding and
-//! neighbours). Every role trait of the store is implemented once, for any
+//! store holds ([`Core`]), and the few things that differ (vector storage and decoding). Every role trait of the store is implemented once, for any
 //! [`Backend`], in its area file.
 
 use async_trait::async_trait;
@@ -9,8 +8,8 @@ use memvox_crypto::Keyring;
 use sqlx::{Pool, Transaction, pool::PoolConnection};
 
 use crate::{
-    EmbeddingSpace, LexicalKey, MemoryFilter, Neighbour, StoreResult, StoreSettings,
-    dialect::Dialect, index_cache::UserIndexCache,
+    EmbeddingSpace, LexicalKey, StoreResult, StoreSettings, dialect::Dialect,
+    index_cache::UserIndexCache,
 };
 
 /// The sqlx database of backend `B`.
@@ -75,17 +74,6 @@ pub(crate) trait Backend: Send + Sync + 'static {
         vectors: &[(MemoryId, Vec<f32>)],
         now: UnixMillis,
     ) -> StoreResult<()>;
-
-    /// Neighbours of distinct embedded memories `ids` (see `Search::similar_memories`), in
-    /// any order.
-    async fn neighbours(
-        &self,
-        user_id: &str,
-        ids: &[MemoryId],
-        filter: &MemoryFilter,
-        threshold: f64,
-        limit: usize,
-    ) -> StoreResult<Vec<Neighbour>>;
 
     /// A connection for reads.
     async fn read(&self) -> StoreResult<PoolConnection<Db<Self>>> {

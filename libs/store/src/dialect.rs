@@ -6,7 +6,7 @@
 //! statement on a connection. [`Statement`] is the builder areas use, [`Record`] how they read
 //! a row, and [`expect_rows`] the one place "0 rows affected" becomes [`StoreError::NotFound`].
 //! Only values and columns both databases encode and decode ([`Value`], [`Column`]) are
-//! allowed here; backend-specific statements (vectors, neighbours) stay in the backend.
+//! allowed here; backend-specific statements (vectors) stay in the backend.
 
 use std::borrow::Cow;
 

@@ -21,7 +21,7 @@
 //! [`Users`], [`Events`], [`Calls`], [`Extraction`], [`Memories`], [`MemoryEdits`], [`Search`],
 //! [`Links`], [`Erasure`], [`Retention`], [`Invocations`] and [`Keys`]. Each is implemented once
 //! for any backend (`backend::Backend`) over a small SQL layer (`dialect`), with the SQL shared
-//! between the backends; only schema, connection set-up and vector storage/neighbours differ
+//! between the backends; only schema, connection set-up and vector storage differ
 //! (`sqlite/backend.rs`, `postgres/backend.rs`). Lexical search runs over per-user keyed word
 //! tokens (`lexical`) held as in-memory postings (`postings`).
 

@@ -1,5 +1,4 @@
-//! What is PostgreSQL's own in the shared store: pgvector `vector` columns, and neighbours by a
-//! lateral nearest-neighbour search in SQL.
+//! What is PostgreSQL's own in the shared store: pgvector `vector` columns.
 
 use async_trait::async_trait;
 use memvox_core::{MemoryId, UnixMillis};
@@ -10,9 +9,9 @@ use sqlx::{
 
 use super::PostgresStore;
 use crate::{
-    MemoryFilter, Neighbour, StoreError, StoreResult,
+    StoreError, StoreResult,
     backend::{Backend, Core},
-    sql::{self, Bind, INSERT_CHUNK, for_postgres},
+    sql::{self, INSERT_CHUNK, for_postgres},
 };
 
 #[async_trait]
@@ -71,51 +70,5 @@ impl Backend for PostgresStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Neighbours in one statement: each memory's stored vector is the query of a lateral
-    /// nearest-neighbour search over the user's vectors.
-    async fn neighbours(
-        &self,
-        user_id: &str,
-        ids: &[MemoryId],
-        filter: &MemoryFilter,
-        threshold: f64,
-        limit: usize,
-    ) -> StoreResult<Vec<Neighbour>> {
-        let mut next = 6;
-        let (conditions, binds) = sql::filter_conditions(filter, &mut next);
-        let statement = format!(
-            "SELECT q.memory_id AS source, n.id AS target, n.similarity \
-             FROM memory_embeddings q CROSS JOIN LATERAL ( \
-               SELECT m.id, 1 - (e.embedding <=> q.embedding) AS similarity \
-               FROM memory_embeddings e JOIN memories m ON m.id = e.memory_id \
-               WHERE e.user_id = $1 AND e.model = $2 AND e.memory_id <> q.memory_id{conditions} \
-               ORDER BY e.embedding <=> q.embedding, m.id LIMIT $4) n \
-             WHERE q.user_id = $1 AND q.model = $2 AND q.memory_id = ANY($3) \
-             AND n.similarity > $5"
-        );
-        let mut sql_query = sqlx::query(for_postgres(statement))
-            .bind(user_id)
-            .bind(&self.core.space.model)
-            .bind(ids)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .bind(threshold);
-        for bind in binds {
-            sql_query = match bind {
-                Bind::Text(text) => sql_query.bind(text),
-                Bind::Int(int) => sql_query.bind(int),
-            };
-        }
-        let rows = sql_query.fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Neighbour {
-                    memory: row.try_get("source")?,
-                    neighbour: row.try_get("target")?,
-                    similarity: row.try_get("similarity")?,
-                })
-            })
-            .collect()
     }
 }

@@ -161,9 +161,10 @@ impl<B: Backend> Search for B {
         if unique.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let mut found = self
-            .neighbours(user_id, &unique, filter, threshold, limit)
-            .await?;
+        // Each memory's own row in the user's index is the query: nothing but the index is
+        // read, and the scan runs in this process, not in the database's.
+        let (_, entry) = user_index(self, user_id).await?;
+        let mut found = entry.index.neighbours(&unique, filter, threshold, limit);
         found.sort_by(|a, b| {
             position
                 .get(&a.memory)

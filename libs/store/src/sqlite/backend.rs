@@ -1,5 +1,4 @@
-//! What is SQLite's own in the shared store: vectors as little-endian `f32` blobs, and
-//! neighbours from the per-user index.
+//! What is SQLite's own in the shared store: vectors as little-endian `f32` blobs.
 
 use async_trait::async_trait;
 use memvox_core::{MemoryId, UnixMillis};
@@ -10,9 +9,8 @@ use sqlx::{
 
 use super::SqliteStore;
 use crate::{
-    MemoryFilter, Neighbour, StoreError, StoreResult,
+    StoreError, StoreResult,
     backend::{Backend, Core},
-    search::user_index,
     sql::{self, INSERT_CHUNK, for_sqlite},
 };
 
@@ -75,20 +73,6 @@ impl Backend for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Neighbours from the user's index: each memory's own row is the query, so nothing but
-    /// the index is read.
-    async fn neighbours(
-        &self,
-        user_id: &str,
-        ids: &[MemoryId],
-        filter: &MemoryFilter,
-        threshold: f64,
-        limit: usize,
-    ) -> StoreResult<Vec<Neighbour>> {
-        let (_, entry) = user_index(self, user_id).await?;
-        Ok(entry.index.neighbours(ids, filter, threshold, limit))
     }
 }
 
