@@ -6,9 +6,15 @@
 //! from its start once a checkpoint has copied all of it and no reader still reads from it. Under
 //! a steady read load (thousands of warm queries a second) some reader always does, so the WAL
 //! would grow without bound (740 MB in a minute of queries whose invocations were logged): once
-//! it holds more than [`TRUNCATE_FRAMES`] frames, all of them copied, the task truncates it,
-//! which waits (a few milliseconds: reads are short) for the readers of the WAL to finish and
-//! holds new writes meanwhile. The last connection to close checkpoints what is left.
+//! it holds more than [`RESTART_FRAMES`] frames, all of them copied, the task restarts it, which
+//! waits (a few milliseconds: reads are short) for the readers of the WAL to finish and holds
+//! new writes meanwhile; the writer then writes the WAL again from its start, over the blocks
+//! the file already has. Nothing is copied or synced while writes wait, and the file is not
+//! truncated then: a truncating checkpoint syncs and shrinks the file while it holds the write
+//! lock, which on a slow disk held the acknowledgement of post-call webhooks for up to hundreds
+//! of milliseconds (one fsync of the WAL took 457 ms on the test machine). The writer trims a
+//! WAL that a burst of writes grew past [`WAL_SIZE_LIMIT`] when it starts it again
+//! (`journal_size_limit`). The last connection to close checkpoints what is left.
 
 use std::{sync::Arc, time::Duration};
 
@@ -19,8 +25,12 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 /// busy writer appends far less than that in this time).
 pub(super) const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 
-/// WAL frames (pages) past which a fully copied WAL is truncated: 64 MiB of 4 KiB pages.
-pub(super) const TRUNCATE_FRAMES: i64 = 16_384;
+/// WAL frames (pages) past which a fully copied WAL is restarted: 64 MiB of 4 KiB pages.
+pub(super) const RESTART_FRAMES: i64 = 16_384;
+
+/// Bytes a restarted WAL file keeps (`journal_size_limit` of the writer): four times what the
+/// WAL holds when it is restarted, so only a burst that outgrew the checkpoints trims it.
+pub(super) const WAL_SIZE_LIMIT: i64 = RESTART_FRAMES * 4096 * 4;
 
 /// The checkpoint task's handle: it stops when the store is closed or the last clone of the
 /// store that owns it is dropped.
@@ -44,7 +54,7 @@ impl Checkpointer {
                     () = stopped.cancelled() => break,
                     _ = ticks.tick() => {}
                 }
-                match checkpoint(&pool, TRUNCATE_FRAMES).await {
+                match checkpoint(&pool, RESTART_FRAMES).await {
                     Err(_) if pool.is_closed() => break,
                     Err(error) => tracing::warn!(%error, "WAL checkpoint failed"),
                     Ok(()) => {}
@@ -64,14 +74,14 @@ impl Checkpointer {
     }
 }
 
-/// One passive checkpoint, then a truncating one when the WAL holds more than
-/// `truncate_frames` frames, all copied.
-async fn checkpoint(pool: &SqlitePool, truncate_frames: i64) -> Result<(), sqlx::Error> {
+/// One passive checkpoint, then a restarting one when the WAL holds more than
+/// `restart_frames` frames, all copied (so that it has nothing left to copy or sync).
+async fn checkpoint(pool: &SqlitePool, restart_frames: i64) -> Result<(), sqlx::Error> {
     let (_busy, frames, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(pool)
         .await?;
-    if frames > truncate_frames && copied == frames {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+    if frames > restart_frames && copied == frames {
+        sqlx::query("PRAGMA wal_checkpoint(RESTART)")
             .execute(pool)
             .await?;
     }
@@ -146,17 +156,55 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_long_fully_copied_wal_is_truncated() {
+    async fn a_long_fully_copied_wal_is_written_again_from_its_start() {
         let dir = tempfile::tempdir().unwrap();
-        let (_, pool) = written_wal(dir.path()).await;
+        let (options, writer) = written_wal(dir.path()).await;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .unwrap();
         let wal = || {
             std::fs::metadata(dir.path().join("store.db-wal"))
                 .unwrap()
                 .len()
         };
-        checkpoint(&pool, 10_000).await.unwrap();
-        assert!(wal() > 800_000, "short enough: copied, kept");
-        checkpoint(&pool, 100).await.unwrap();
-        assert_eq!(wal(), 0, "long and copied: truncated");
+        let write_pages = |pages: usize| {
+            let writer = writer.clone();
+            async move {
+                for _ in 0..pages {
+                    sqlx::query("INSERT INTO t (x) VALUES (randomblob(4096))")
+                        .execute(&writer)
+                        .await
+                        .unwrap();
+                }
+            }
+        };
+
+        // A reader inside the WAL, as under a steady read load: the restart waits for it.
+        let mut reader = pool.acquire().await.unwrap();
+        sqlx::query("BEGIN").execute(&mut *reader).await.unwrap();
+        sqlx::query("SELECT count(*) FROM t")
+            .execute(&mut *reader)
+            .await
+            .unwrap();
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let restart = tokio::spawn(async move { checkpoint(&checkpointer, 100).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sqlx::query("COMMIT").execute(&mut *reader).await.unwrap();
+        restart.await.unwrap().unwrap();
+
+        let restarted = wal();
+        assert!(restarted > 800_000, "restarted without truncating the file");
+        write_pages(50).await;
+        assert_eq!(
+            wal(),
+            restarted,
+            "long and copied: written again from its start"
+        );
     }
 }

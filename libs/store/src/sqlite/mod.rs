@@ -88,7 +88,12 @@ impl SqliteStore {
             .pragma("temp_store", "MEMORY");
         let (options, max_connections) = match connections {
             Connections::Reads => (options, settings.max_connections.max(1)),
-            Connections::Writer => (options.pragma("wal_autocheckpoint", "0"), 1),
+            Connections::Writer => (
+                options
+                    .pragma("wal_autocheckpoint", "0")
+                    .pragma("journal_size_limit", checkpoint::WAL_SIZE_LIMIT.to_string()),
+                1,
+            ),
             Connections::Checkpoints => (options, 1),
         };
         // Every connection is opened up front and kept: each runs on a thread of its own,
