@@ -3,6 +3,7 @@
 //! search, scopes, sealed caller numbers and tombstones.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod bulk;
 mod contract;
 mod encryption;
 mod episodes;
