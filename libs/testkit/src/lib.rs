@@ -7,11 +7,14 @@
 //! - [`store`] (feature `store`): a fresh encrypted store on either backend, the table list, raw
 //!   looks at the rows, and [`both_backends!`] to run one test body on both;
 //! - [`metrics`]: readers of a Prometheus registry;
-//! - [`http`] (feature `http`): one request through an axum router, no port.
+//! - [`http`] (feature `http`): one request through an axum router, no port;
+//! - [`embedder`] (feature `ai`): a 4-dimensional embedder in the test stores' space.
 //!
 //! Everything panics on failure: a failed set-up is a failed test.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+#[cfg(feature = "ai")]
+pub mod embedder;
 pub mod env;
 #[cfg(feature = "http")]
 pub mod http;
@@ -22,6 +25,8 @@ pub mod schema;
 #[cfg(feature = "store")]
 pub mod store;
 
+#[cfg(feature = "ai")]
+pub use embedder::TestEmbedder;
 pub use env::{postgres_url, redis_url, unique};
 pub use keys::KeyPrefix;
 pub use metrics::{counter, metrics_text};

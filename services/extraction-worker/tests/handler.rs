@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use memvox_ai::{AiError, CallTranscript, Embedder, ExtractError, Extractor};
+use memvox_ai::{CallTranscript, ExtractError, Extractor};
 use memvox_bus::{Bus, Envelope, Handler, HandlerError, InProcessBus, MEMORIES, Message};
 use memvox_cache::{Version, Versions};
 use memvox_config::WorkerSettings;
@@ -17,31 +17,12 @@ use memvox_core::{MemoryCandidate, MemoryOp, Sector};
 use memvox_extraction_worker::{ExtractionHandler, ExtractionMetrics};
 use memvox_identity::Identities;
 use memvox_store::{EventStatus, MemoryFilter, MemoryOrder, NewEvent, Store};
-use memvox_testkit::{Backend, TestStore};
+use memvox_testkit::{Backend, TestEmbedder, TestStore};
 
 /// The post-call transcription fixture.
 const FIXTURE: &str = include_str!("../../../fixtures/elevenlabs/post_call_transcription.json");
 const USER: &str = "caller_of_two_numbers";
 const NOW: i64 = 1_767_225_645_000;
-
-/// A 4-d embedder: every text the same unit vector.
-#[derive(Debug)]
-struct Flat;
-
-#[async_trait]
-impl Embedder for Flat {
-    fn model_id(&self) -> &str {
-        "test-4d"
-    }
-
-    fn dimension(&self) -> usize {
-        4
-    }
-
-    async fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, AiError> {
-        Ok(texts.iter().map(|_| vec![0.5; 4]).collect())
-    }
-}
 
 /// Remembers every call it extracts and proposes one fact naming the conversation.
 #[derive(Debug, Default)]
@@ -84,7 +65,7 @@ impl Harness {
         let handler = ExtractionHandler {
             store: store.clone(),
             bus: bus.clone(),
-            embedder: Arc::new(Flat),
+            embedder: Arc::new(TestEmbedder::default()),
             extractor: extractor.clone(),
             settings: WorkerSettings::default(),
             events_per_commit: 2,

@@ -3,7 +3,7 @@
 //! their sources, vectors, lexical tokens, fingerprints and links — and a load that is refused
 //! writes nothing.
 
-use memvox_core::{LinkKind, MemoryKind, MemoryState, NewMemory, Provenance, Sector, UnixMillis};
+use memvox_core::{LinkKind, MemoryKind, MemoryState, Provenance, Sector, UnixMillis};
 use memvox_store::{BulkLink, BulkMemory, BulkUser, MemoryFilter, Store, StoreError};
 use memvox_testkit::TestStore;
 
@@ -170,13 +170,7 @@ async fn bulk_loaded_rows_read_back_as_written(store: &dyn Store) {
     // The product's next memory gets an id after the loaded ones.
     let next = store
         .insert_memory(
-            &NewMemory {
-                user_id: "bulk_u1".into(),
-                content: "Moved to Denver".into(),
-                sector: Sector::Semantic,
-                salience: 0.5,
-                provenance: None,
-            },
+            &crate::contract::memory("bulk_u1", "Moved to Denver", Sector::Semantic, 0.5),
             NOW,
         )
         .await

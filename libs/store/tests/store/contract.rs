@@ -43,7 +43,8 @@ fn call(conversation_id: &str, user_id: &str, turns: usize) -> CallRecord {
     }
 }
 
-fn memory(user_id: &str, content: &str, sector: Sector, salience: f64) -> NewMemory {
+/// A new memory of `user_id` without provenance.
+pub(crate) fn memory(user_id: &str, content: &str, sector: Sector, salience: f64) -> NewMemory {
     NewMemory {
         user_id: user_id.into(),
         content: content.into(),

@@ -4,19 +4,19 @@
 //! The store is the testkit's: SQLite in a temporary file or PostgreSQL in a schema of its own,
 //! gone when the harness drops.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use memvox_ai::{AiError, Embedder, ExtractiveSummarizer};
+use memvox_ai::ExtractiveSummarizer;
 use memvox_bus::InProcessBus;
 use memvox_cache::{CacheSettings, Caching};
 use memvox_config::Secret;
 use memvox_identity::{Identities, IdentitySettings};
 use memvox_query::{Clock, QuerySettings, QueryState, hash_token, router};
 use memvox_store::Store;
+pub use memvox_testkit::TestEmbedder;
 use memvox_testkit::{Backend, TestStore};
 use serde_json::Value;
 
@@ -34,53 +34,6 @@ pub const INIT_SECRET: &str = "init-secret";
 pub const AGENT: &str = "agent_1";
 /// The key test identity tokens are signed with.
 pub const IDENTITY_KEY: &[u8] = b"test identity key, 32 bytes long";
-
-/// A 4-d embedder: known texts get their hand-made vector, others a stable hashed one.
-#[derive(Debug, Default, Clone)]
-pub struct TestEmbedder {
-    vectors: HashMap<String, Vec<f32>>,
-}
-
-impl TestEmbedder {
-    /// An embedder mapping each text to its vector.
-    pub fn new(pairs: &[(&str, [f32; 4])]) -> Self {
-        Self {
-            vectors: pairs
-                .iter()
-                .map(|(text, v)| ((*text).to_owned(), v.to_vec()))
-                .collect(),
-        }
-    }
-}
-
-#[async_trait]
-impl Embedder for TestEmbedder {
-    fn model_id(&self) -> &str {
-        "test-4d"
-    }
-
-    fn dimension(&self) -> usize {
-        4
-    }
-
-    async fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, AiError> {
-        Ok(texts
-            .iter()
-            .map(|text| {
-                self.vectors.get(*text).cloned().unwrap_or_else(|| {
-                    let mut v: Vec<f32> = (0..4u8)
-                        .map(|i| {
-                            f32::from(text.bytes().fold(i, |a, b| a.wrapping_mul(31) ^ b)) + 1.0
-                        })
-                        .collect();
-                    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-                    v.iter_mut().for_each(|x| *x /= norm);
-                    v
-                })
-            })
-            .collect())
-    }
-}
 
 /// A query service and its store.
 pub struct Harness {
