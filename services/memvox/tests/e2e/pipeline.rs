@@ -497,7 +497,7 @@ async fn garbage_from_the_llm_dead_letters_the_event(deployment: Deployment, sta
     let app = app_with(deployment, dir.path(), |config| {
         config.extractor.provider = memvox_ai::ExtractorProvider::OpenAi;
         config.extractor.openai.base_url = format!("{}/v1", server.uri());
-        config.extractor.openai.api_key = Some(memvox_ai::ApiKey::new("test-key"));
+        config.extractor.openai.api_key = Some(memvox_config::Secret::from("test-key"));
         config.shared.bus.max_attempts = 1;
     })
     .await;

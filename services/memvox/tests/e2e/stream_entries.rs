@@ -64,7 +64,7 @@ async fn stream_entries_and_dead_letters_carry_ids_only() {
     let app = support::app_with(Deployment::Distributed, dir.path(), |config| {
         config.embedder.provider = memvox_ai::EmbedderProvider::OpenAi;
         config.embedder.openai.base_url = format!("{}/v1", server.uri());
-        config.embedder.openai.api_key = Some(memvox_ai::ApiKey::new("test-key"));
+        config.embedder.openai.api_key = Some(memvox_config::Secret::from("test-key"));
         config.embedder.openai.dimensions = Some(8);
         config.embedder.openai.max_retries = 0;
         config.shared.bus.max_attempts = 1;
