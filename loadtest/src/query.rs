@@ -32,7 +32,7 @@ use crate::drive::{Recorded, closed_loop_with};
 use crate::footprint::{per_memory, print_footprint};
 use crate::population::{Shape, phone, question, user_id};
 use crate::report::{Summary, print_header};
-use crate::seed::{Db, Seeded, seed};
+use crate::seed::{Seeded, seed};
 
 const TOKEN: &str = "loadtest-token";
 /// The agent the load's calls are for.
@@ -94,20 +94,12 @@ pub async fn query(args: QueryArgs) -> anyhow::Result<()> {
     };
     let keyring = Keyring::from_key_set(KeySet::generate());
     let seat = open(&args, &settings, space, &keyring).await?;
-    let (store, db): (Arc<dyn Store>, Db) = match &seat {
-        Seat::Sqlite(store, _) => (Arc::new(store.clone()), Db::Sqlite(store.pool().clone())),
-        Seat::Postgres(store, _) => (Arc::new(store.clone()), Db::Postgres(store.pool().clone())),
+    let store: Arc<dyn Store> = match &seat {
+        Seat::Sqlite(store, _) => Arc::new(store.clone()),
+        Seat::Postgres(store, _) => Arc::new(store.clone()),
     };
     let now = i64::try_from(crate::now_unix_secs())? * 1_000;
-    let seeded = seed(
-        &db,
-        seeding_embedder.as_ref(),
-        &shape,
-        args.seed,
-        now,
-        &keyring,
-    )
-    .await?;
+    let seeded = seed(&*store, seeding_embedder.as_ref(), &shape, args.seed, now).await?;
     let result = measure(&args, &shape, store, seeded).await;
     cleanup(seat, args.keep_store).await?;
     result

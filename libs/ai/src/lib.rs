@@ -23,8 +23,8 @@ pub mod summarize;
 #[cfg(feature = "minilm")]
 pub use embed::MiniLmEmbedder;
 pub use embed::{
-    ApiKey, CachedEmbedder, Embedder, EmbedderProvider, EmbedderSettings, HashingEmbedder,
-    OpenAiEmbedder, OpenAiSettings, StaticEmbedder, build_embedder,
+    CachedEmbedder, Embedder, EmbedderProvider, EmbedderSettings, HashingEmbedder, OpenAiEmbedder,
+    OpenAiSettings, StaticEmbedder, build_embedder,
 };
 pub use error::{AiError, Fault};
 pub use extract::{

@@ -1,8 +1,7 @@
 //! The OpenAI extractor against a local server speaking the Chat Completions wire format.
 
 use memvox_ai::{
-    ApiKey, CallTranscript, ChatModelSettings, ExistingMemory, ExtractError, Extractor,
-    OpenAiExtractor,
+    CallTranscript, ChatModelSettings, ExistingMemory, ExtractError, Extractor, OpenAiExtractor,
 };
 use memvox_core::{MemoryOp, Role, Sector, Turn};
 use serde_json::{Value, json};
@@ -12,7 +11,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 fn settings(server: &MockServer, timeout_ms: u64) -> ChatModelSettings {
     ChatModelSettings {
         base_url: format!("{}/v1", server.uri()),
-        api_key: Some(ApiKey::new("sk-test")),
+        api_key: Some(secrecy::SecretString::from("sk-test")),
         timeout_ms,
         ..ChatModelSettings::default()
     }

@@ -2,7 +2,7 @@
 //! (`POST /v1/embeddings`, `{"object":"list","data":[{"object":"embedding","index",
 //! "embedding"}],"model","usage"}`, errors as `{"error":{"message","type","param","code"}}`).
 
-use memvox_ai::{AiError, ApiKey, Embedder, Fault, OpenAiEmbedder, OpenAiSettings};
+use memvox_ai::{AiError, Embedder, Fault, OpenAiEmbedder, OpenAiSettings};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -12,7 +12,7 @@ const DIM: usize = 4;
 fn settings(server: &MockServer) -> OpenAiSettings {
     OpenAiSettings {
         base_url: format!("{}/v1", server.uri()),
-        api_key: Some(ApiKey::new("sk-test")),
+        api_key: Some(secrecy::SecretString::from("sk-test")),
         dimensions: Some(DIM),
         batch_size: 16,
         max_retries: 2,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use memvox_ai::{
-    ApiKey, ChatModelSettings, ExtractiveSummarizer, OpenAiSummarizer, SummarizeError, Summarizer,
+    ChatModelSettings, ExtractiveSummarizer, OpenAiSummarizer, SummarizeError, Summarizer,
     SummarizerProvider, SummarizerSettings, SummarizerWithFallback, SummaryMemory, SummarySource,
     build_summarizer,
 };
@@ -16,7 +16,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 fn chat_settings(server: &MockServer) -> ChatModelSettings {
     ChatModelSettings {
         base_url: format!("{}/v1", server.uri()),
-        api_key: Some(ApiKey::new("sk-test")),
+        api_key: Some(secrecy::SecretString::from("sk-test")),
         timeout_ms: 5_000,
         ..ChatModelSettings::default()
     }

@@ -19,9 +19,8 @@ const GROUP: &str = "bench";
 
 fn settings() -> BusSettings {
     BusSettings {
-        redis_url: std::env::var("MEMVOX_TEST_REDIS_URL")
-            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
-        key_prefix: format!("bench:{:016x}", rand::random::<u64>()),
+        redis_url: memvox_testkit::redis_url(),
+        key_prefix: memvox_testkit::unique("bench:"),
         maxlen: 10_000_000,
         pool_size: 32,
         ..BusSettings::default()

@@ -8,7 +8,8 @@ use memvox_crypto::Keyring;
 use sqlx::{Pool, Transaction, pool::PoolConnection};
 
 use crate::{
-    EmbeddingSpace, LexicalKey, StoreResult, StoreSettings, dialect::Dialect,
+    EmbeddingSpace, LexicalKey, StoreResult, StoreSettings,
+    dialect::{Conn, Dialect},
     index_cache::UserIndexCache,
 };
 
@@ -55,6 +56,15 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Backend name, `sqlite` or `postgres`.
     const NAME: &'static str;
 
+    /// Hands out `$1` fresh memory ids (one row each, column 0), for a bulk load's explicit ids.
+    const MEMORY_IDS: &'static str;
+
+    /// Bound parameters per statement of a bulk load: what this backend binds fastest.
+    const STATEMENT_PARAMS: usize;
+
+    /// Refreshes planner statistics after a bulk load.
+    const ANALYZE: &'static str;
+
     /// What the store holds.
     fn core(&self) -> &Core;
 
@@ -68,9 +78,11 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// (not `NULL`); whether it had.
     fn push_row_vector(&self, row: &RowOf<Self>, matrix: &mut Vec<f32>) -> StoreResult<bool>;
 
-    /// Stores (or replaces) vectors already checked against the embedding space.
+    /// Stores (or replaces) vectors already checked against the embedding space, in an open
+    /// transaction.
     async fn write_vectors(
         &self,
+        conn: &mut Conn<Self::Sql>,
         vectors: &[(MemoryId, Vec<f32>)],
         now: UnixMillis,
     ) -> StoreResult<()>;

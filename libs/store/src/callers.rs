@@ -65,12 +65,12 @@ pub(crate) fn number_index(keyring: &Keyring, key: &str) -> String {
     keyring.number_index(&normalized_number_key(key))
 }
 
-/// A binding's stored columns as the store writes them, `(number_index, phone_number)`: for
-/// bulk loaders that write `caller_identities` directly.
-///
-/// # Errors
-/// [`crate::StoreError`] when the keyring cannot encrypt.
-pub fn sealed_caller(keyring: &Keyring, key: &str, user_id: &str) -> StoreResult<(String, String)> {
+/// A binding's stored columns as the store writes them, `(number_index, phone_number)`.
+pub(crate) fn sealed_caller(
+    keyring: &Keyring,
+    key: &str,
+    user_id: &str,
+) -> StoreResult<(String, String)> {
     let key = key.trim();
     Ok((
         number_index(keyring, key),

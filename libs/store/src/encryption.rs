@@ -31,19 +31,6 @@ impl Column {
     }
 }
 
-/// A memory's content as the store writes it for `user_id` (encrypted when `keyring` is on),
-/// for bulk loaders that write the tables directly.
-///
-/// # Errors
-/// [`crate::StoreError`] when the keyring cannot encrypt.
-pub fn sealed_memory_content(
-    keyring: &memvox_crypto::Keyring,
-    user_id: &str,
-    content: &str,
-) -> crate::StoreResult<String> {
-    Ok(keyring.encrypt(content, columns::MEMORY_CONTENT.at(user_id))?)
-}
-
 /// The encrypted columns.
 pub(crate) mod columns {
     use super::Column;

@@ -26,6 +26,7 @@
 //! tokens (`lexical`) held as in-memory postings (`postings`).
 
 mod backend;
+mod bulk;
 mod callers;
 mod calls;
 mod dialect;
@@ -64,11 +65,9 @@ use std::sync::Arc;
 
 use memvox_crypto::Keyring;
 
-pub use callers::sealed_caller;
+pub use bulk::{BulkLink, BulkLoad, BulkMemory, BulkUser};
 pub use calls::{Calls, EPISODE_SALIENCE};
-pub use encryption::{
-    ColumnStatus, Cursor, ReencryptBatch, encrypted_columns, sealed_memory_content,
-};
+pub use encryption::{ColumnStatus, Cursor, ReencryptBatch, encrypted_columns};
 pub use erasure::Erasure;
 pub use error::{StoreError, StoreResult};
 pub use events::Events;
@@ -76,7 +75,8 @@ pub use extraction::Extraction;
 pub use footprint::{IndexFootprint, LayerFootprint};
 pub use invocations::Invocations;
 pub use keys::Keys;
-pub use lexical::{LexicalKey, MAX_QUERY_TERMS};
+pub(crate) use lexical::LexicalKey;
+pub use lexical::MAX_QUERY_TERMS;
 pub use links::Links;
 pub use memories::{HistoryEntry, Memories, MemoryOrder, MemoryTally};
 pub use memory_edits::MemoryEdits;

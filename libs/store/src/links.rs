@@ -7,7 +7,7 @@ use memvox_core::{MemoryId, MemoryLink, UnixMillis, UnknownVariant};
 use crate::{
     StoreError, StoreResult,
     backend::Backend,
-    dialect::{Record, query},
+    dialect::{Conn, Dialect, Record, query},
     sql::{self, INSERT_CHUNK},
 };
 
@@ -39,26 +39,7 @@ impl<B: Backend> Links for B {
             )));
         }
         let mut tx = self.begin().await?;
-        for chunk in links.chunks(INSERT_CHUNK) {
-            let statement = format!(
-                "INSERT INTO memory_links (source_memory_id, target_memory_id, weight, \
-                 kind, created_at, updated_at) VALUES {}{}",
-                sql::values_rows(chunk.len(), 6),
-                UPSERT_LINK_ON_CONFLICT
-            );
-            chunk
-                .iter()
-                .fold(query::<B::Sql>(statement), |q, link| {
-                    q.bind(link.source)
-                        .bind(link.target)
-                        .bind(link.weight.clamp(0.0, 1.0))
-                        .bind(link.kind.as_str())
-                        .bind(now)
-                        .bind(now)
-                })
-                .execute(&mut tx)
-                .await?;
-        }
+        upsert_links_in::<B::Sql>(&mut tx, links, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -90,4 +71,33 @@ impl<B: Backend> Links for B {
         }
         Ok(links)
     }
+}
+
+/// Creates or strengthens `links` (checked by the caller), in an open transaction.
+pub(crate) async fn upsert_links_in<D: Dialect>(
+    conn: &mut Conn<D>,
+    links: &[MemoryLink],
+    now: UnixMillis,
+) -> StoreResult<()> {
+    for chunk in links.chunks(INSERT_CHUNK) {
+        let statement = format!(
+            "INSERT INTO memory_links (source_memory_id, target_memory_id, weight, \
+             kind, created_at, updated_at) VALUES {}{}",
+            sql::values_rows(chunk.len(), 6),
+            UPSERT_LINK_ON_CONFLICT
+        );
+        chunk
+            .iter()
+            .fold(query::<D>(statement), |q, link| {
+                q.bind(link.source)
+                    .bind(link.target)
+                    .bind(link.weight.clamp(0.0, 1.0))
+                    .bind(link.kind.as_str())
+                    .bind(now)
+                    .bind(now)
+            })
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }

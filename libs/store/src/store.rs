@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    Calls, EmbeddingSpace, Erasure, Events, Extraction, Invocations, Keys, Links, Memories,
-    MemoryEdits, Retention, Search, StoreResult, Users, backend::Backend, dialect::query,
+    BulkLoad, Calls, EmbeddingSpace, Erasure, Events, Extraction, Invocations, Keys, Links,
+    Memories, MemoryEdits, Retention, Search, StoreResult, Users, backend::Backend, dialect::query,
 };
 
 /// What the store is and whether it answers.
@@ -46,6 +46,7 @@ impl<B: Backend> StoreInfo for B {
 /// id reads as not found.
 pub trait Store:
     StoreInfo
+    + BulkLoad
     + Users
     + Events
     + Memories
@@ -63,6 +64,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: StoreInfo
+        + BulkLoad
         + Users
         + Events
         + Memories

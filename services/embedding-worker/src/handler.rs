@@ -31,7 +31,6 @@ use async_trait::async_trait;
 use futures::future::try_join_all;
 use memvox_ai::{Embedder, Summarizer, Summary, SummaryMemory};
 use memvox_bus::{Envelope, Handler, HandlerError, Message};
-use memvox_cache::Versions;
 use memvox_config::WorkerSettings;
 use memvox_core::episode::spoken_text;
 use memvox_core::{LinkKind, Memory, MemoryId, MemoryKind, MemoryLink, UnixMillis, now_millis};
@@ -57,8 +56,6 @@ pub struct EmbeddingHandler {
     pub settings: WorkerSettings,
     /// Last summary time per user, for the debounce.
     pub summarized: Mutex<HashMap<String, UnixMillis>>,
-    /// Per-user cache versions, bumped after each batch of changed memories.
-    pub versions: Versions,
     /// Metrics.
     pub metrics: EmbeddingMetrics,
 }
@@ -112,9 +109,6 @@ impl Handler for EmbeddingHandler {
         } else {
             self.embed_changed(&changed).await
         };
-        for user_id in changed.keys() {
-            self.versions.bump(user_id).await;
-        }
         let mut outcomes = Vec::with_capacity(batch.len());
         for envelope in batch {
             outcomes.push(match &envelope.message {

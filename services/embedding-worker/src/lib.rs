@@ -34,7 +34,6 @@ pub fn build(
         summarizer: memvox_ai::build_summarizer(&config.summarizer)?,
         settings: config.workers.clone(),
         summarized: Mutex::new(HashMap::new()),
-        versions: app.cache.versions.clone(),
         metrics: EmbeddingMetrics::register(app.metrics.registry())?,
     };
     let mut runner = WorkerConfig::new(

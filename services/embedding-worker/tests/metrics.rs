@@ -311,7 +311,6 @@ async fn an_embedder_failure_is_counted_and_nothing_is_stored() {
         settings: config.workers.clone(),
         summarized: Mutex::new(HashMap::new()),
         metrics: EmbeddingMetrics::register(&registry).unwrap(),
-        versions: app.cache.versions.clone(),
     };
     let peanuts = remember(&app, "Allergic to peanuts").await;
     let outcome = handler

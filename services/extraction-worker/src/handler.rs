@@ -2,22 +2,28 @@
 //!
 //! 1. Read the raw event. Already completed (a redelivery after a crash between commit and ack):
 //!    announce the recorded results again and stop. Dead-lettered: stop.
-//! 2. Parse it; a malformed payload is permanent (dead letter, row marked).
-//! 3. Prepare it ([`crate::prepare`]). Transcriptions: resolve the caller, gather their most
+//! 2. Parse it, once: the parsed event travels with it to the commit; a malformed payload is
+//!    permanent (dead letter, row marked).
+//! 3. Resolve a transcription's caller, once nothing pending in the batch writes what that
+//!    reads (the binding of its number): the caller joins the event's conflict keys, so two
+//!    events of one caller never share a wave and each is prepared — and its extractor run —
+//!    once, against what the earlier one committed.
+//! 4. Prepare it ([`crate::prepare`]). Transcriptions: gather the caller's most
 //!    relevant existing memories (top by salience plus nearest to the call's summary), run the
 //!    extractor, plan the changes. Initiation failures: a failed conversation. Audio and
 //!    unknown types: nothing to extract. Every transcription is also cut into episodes (each
 //!    caller turn with the turns before it, `workers.episode_context_turns`), stored beside the
 //!    facts so every call is searchable. Events of a batch that share no conversation, caller
 //!    number or claimed user are prepared concurrently (none reads what another writes).
-//! 4. Commit everything, and mark the event completed, in one store transaction, idempotent on
+//! 5. Commit everything, and mark the event completed, in one store transaction, idempotent on
 //!    the event. The events of one batch are committed together ([`Extraction::apply_extractions`](memvox_store::Extraction::apply_extractions),
 //!    a group commit, `workers.events_per_commit` events to a transaction: 2 on SQLite, whose
 //!    one writer the gateway's acknowledgements wait for, 8 on PostgreSQL) unless one concerns
-//!    a caller or conversation already in the group, which commits the group first so every
+//!    a caller or conversation already in the wave, which commits the group first so every
 //!    event is prepared against what the earlier ones wrote.
-//!    Then bump the user's cache version, so no query serves an answer from before the commit.
-//! 5. Publish `MemoriesChanged` for the embedding worker; only then is the message acked.
+//!    Then bump the user's cache version (once per call), so no query serves an answer from
+//!    before the commit.
+//! 6. Publish `MemoriesChanged` for the embedding worker; only then is the message acked.
 //!
 //! A failure on the last allowed attempt marks the row dead-lettered too, so the outbox
 //! reconciler does not publish it again; so does a message the runner dead-letters because it
@@ -39,12 +45,12 @@ use memvox_config::WorkerSettings;
 use memvox_core::now_millis;
 use memvox_core::redact::RedactionPolicy;
 use memvox_elevenlabs::{EventPayload, WebhookEvent};
-use memvox_identity::{Claims, Identities};
+use memvox_identity::Identities;
 use memvox_store::{EventStatus, ExtractionCommit, ExtractionOutcome, PlannedMemory, Store};
 
 use crate::{
     error::ProcessError,
-    identity,
+    identity::{self, Resolution},
     metrics::ExtractionMetrics,
     prepare::{Prepared, empty_commit, empty_prepared},
 };
@@ -90,20 +96,18 @@ struct Member {
     prepared: Prepared,
 }
 
-/// Events prepared but not yet committed, and what they write (conversations, users, caller
-/// bindings): a later event of the wave that turns out to concern one of them (a caller the
-/// keys did not name) commits the group first and is prepared again, exactly as one at a time.
-#[derive(Default)]
-struct Group {
-    members: Vec<Member>,
-    keys: HashSet<String>,
-}
+/// Events prepared but not yet committed.
+type Group = Vec<Member>;
 
-/// A read and parsed event waiting to be prepared, with the keys it may conflict on.
+/// A read and parsed event waiting to be prepared, with the keys it may conflict on (its
+/// conversation, caller number, claimed and resolved user).
 struct Loaded {
     member: Member,
     parsed: WebhookEvent,
     keys: Vec<String>,
+    /// A served transcription's caller, resolved before the event joins a wave; `None` for
+    /// other events and calls of agents memvox does not serve.
+    resolution: Option<Resolution>,
 }
 
 /// Events read but not yet prepared, none sharing a key with another: they are prepared
@@ -160,12 +164,21 @@ impl Handler for ExtractionHandler {
                 prepared: empty_prepared(*event_id),
             };
             match self.load(member, &mut outcomes).await {
-                Ok(Some(loaded)) => {
+                Ok(Some(mut loaded)) => {
                     // The group is empty here: every wave is committed as soon as it is
                     // entered, so only the wave can hold a conflicting key.
                     if wave.touches(&loaded.keys) {
-                        self.enter_wave(&mut wave, &mut group, &mut outcomes).await;
-                        self.commit_group(&mut group, &mut outcomes).await;
+                        self.flush(&mut wave, &mut group, &mut outcomes).await;
+                    }
+                    // Nothing pending writes its number's binding now: resolve the caller, and
+                    // start a new wave if the caller is in this one.
+                    if let Err(error) = self.resolve(&mut loaded).await {
+                        outcomes[index] =
+                            Some(self.failed(*event_id, envelope.attempts, error).await);
+                        continue;
+                    }
+                    if wave.touches(&loaded.keys) {
+                        self.flush(&mut wave, &mut group, &mut outcomes).await;
                     }
                     wave.keys.extend(loaded.keys.iter().cloned());
                     wave.events.push(loaded);
@@ -176,8 +189,7 @@ impl Handler for ExtractionHandler {
                 }
             }
         }
-        self.enter_wave(&mut wave, &mut group, &mut outcomes).await;
-        self.commit_group(&mut group, &mut outcomes).await;
+        self.flush(&mut wave, &mut group, &mut outcomes).await;
         outcomes
             .into_iter()
             .map(|o| o.unwrap_or_else(|| Err(HandlerError::Retryable("no outcome".into()))))
@@ -238,67 +250,80 @@ impl ExtractionHandler {
             EventStatus::Pending => {}
         }
         let parsed = WebhookEvent::parse(event.payload.as_bytes())?;
-        let keys = conflict_keys(&self.identities, &parsed);
+        let keys = identity::conflict_keys(&self.identities, &parsed);
         parsed.event_type().clone_into(&mut member.event_type);
         Ok(Some(Loaded {
             member,
             parsed,
             keys,
+            resolution: None,
         }))
     }
 
+    /// Resolves a served transcription's caller (counting a refused identity) and adds the
+    /// user to the event's keys.
+    async fn resolve(&self, loaded: &mut Loaded) -> Result<(), ProcessError> {
+        let EventPayload::Transcription(data) = &loaded.parsed.payload else {
+            return Ok(());
+        };
+        if !self.identities.settings.serves_agent(Some(&data.agent_id)) {
+            tracing::info!(agent_id = %data.agent_id, "call of an agent memvox does not serve: ignored");
+            return Ok(());
+        }
+        let resolution = identity::resolve(self.store.as_ref(), &self.identities, data).await?;
+        if let Some(reason) = resolution.refused {
+            self.metrics.identity_refused(reason);
+        }
+        if let Some(identity) = &resolution.identity {
+            loaded.keys.push(identity.user_id.clone());
+        }
+        loaded.resolution = Some(resolution);
+        Ok(())
+    }
+
+    /// Prepares the wave and commits the group.
+    async fn flush(&self, wave: &mut Wave, group: &mut Group, outcomes: &mut Outcomes) {
+        self.enter_wave(wave, group, outcomes).await;
+        self.commit_group(group, outcomes).await;
+    }
+
     /// Prepares the wave's events, [`PREPARING_AT_ONCE`] at a time, and adds each to the
-    /// group in batch order. Two events the keys did not tell apart but that resolve to one
-    /// caller: the later one commits the group and is prepared again, against what the earlier
-    /// one wrote.
+    /// group in batch order.
     async fn enter_wave(&self, wave: &mut Wave, group: &mut Group, outcomes: &mut Outcomes) {
         wave.keys.clear();
         let events = std::mem::take(&mut wave.events);
-        let prepared: Vec<(Loaded, Result<Prepared, ProcessError>)> = stream::iter(events)
+        let prepared: Vec<(Member, Result<Prepared, ProcessError>)> = stream::iter(events)
             .map(|loaded| async move {
-                let prepared = self.prepare(loaded.member.event_id, &loaded.parsed).await;
-                (loaded, prepared)
+                let Loaded {
+                    member,
+                    parsed,
+                    resolution,
+                    ..
+                } = loaded;
+                let prepared = self.prepare(member.event_id, &parsed, resolution).await;
+                (member, prepared)
             })
             .buffered(PREPARING_AT_ONCE)
             .collect()
             .await;
-        for (loaded, mut prepared) in prepared {
-            let Loaded {
-                mut member,
-                parsed,
-                keys,
-            } = loaded;
-            if let Ok(ready) = &prepared
-                && ready
-                    .user_id
-                    .as_ref()
-                    .is_some_and(|u| group.keys.contains(u))
-            {
-                self.commit_group(group, outcomes).await;
-                prepared = self.prepare(member.event_id, &parsed).await;
-            }
-            member.prepared = match prepared {
-                Ok(prepared) => prepared,
+        for (mut member, prepared) in prepared {
+            match prepared {
+                Ok(prepared) => {
+                    member.prepared = prepared;
+                    group.push(member);
+                }
                 Err(error) => {
                     outcomes[member.index] =
                         Some(self.failed(member.event_id, member.attempts, error).await);
-                    continue;
                 }
-            };
-            group.keys.extend(keys);
-            group.keys.extend(member.prepared.user_id.clone());
-            if let Some((number, _)) = &member.prepared.commit.bind_caller {
-                group.keys.insert(number_key(number));
             }
-            group.members.push(member);
         }
     }
 
     /// Commits the group's events, [`ExtractionHandler::events_per_commit`] to a transaction, and finishes
     /// each.
     async fn commit_group(&self, group: &mut Group, outcomes: &mut Outcomes) {
-        let mut members = std::mem::take(&mut group.members);
-        group.keys.clear();
+        let mut members = std::mem::take(group);
         // No two members share a caller or conversation, so their order is free: writing the
         // callers' rows in one global order keeps two replicas' groups from deadlocking.
         members.sort_by(|a, b| a.prepared.user_id.cmp(&b.prepared.user_id));
@@ -437,30 +462,6 @@ impl ExtractionHandler {
         self.bus.publish(MEMORIES, &Envelope::new(message)).await?;
         Ok(())
     }
-}
-
-/// What preparing an event reads that an earlier event in the group may write: its
-/// conversation, the caller number it is resolved by and the user its claimed identity names.
-fn conflict_keys(identities: &Identities, parsed: &WebhookEvent) -> Vec<String> {
-    let mut keys: Vec<String> = parsed
-        .conversation_id()
-        .map(str::to_owned)
-        .into_iter()
-        .collect();
-    if let EventPayload::Transcription(data) = &parsed.payload {
-        keys.extend(identity::remote_number(identities, data).map(number_key));
-        // Unverified, only to group: a token names its user, a raw id itself.
-        keys.extend(
-            data.user_id()
-                .map(|claimed| Claims::peek(claimed).map_or(claimed.to_owned(), |c| c.sub)),
-        );
-    }
-    keys
-}
-
-/// The group key of a caller number.
-fn number_key(number: &str) -> String {
-    format!("tel:{}", number.trim())
 }
 
 fn count_plans(metrics: &ExtractionMetrics, plans: &[PlannedMemory]) {

@@ -17,9 +17,13 @@
 //!
 //! Everything happens within the call's scope (`identity.scope`): per agent, a number is
 //! bound, and a guest or integrator id lives, under the agent's prefix.
+//!
+//! [`conflict_keys`] names what of this a batch's events may share before they are resolved
+//! (conversation, number, claimed user), so the handler never prepares two of them at once.
 
 use memvox_elevenlabs::post_call::TranscriptionData;
-use memvox_identity::{Expected, Identities, Issuer, TokenError, Verified};
+use memvox_elevenlabs::{EventPayload, WebhookEvent};
+use memvox_identity::{Claims, Expected, Identities, Issuer, TokenError, Verified};
 use memvox_store::{Store, StoreResult};
 
 /// The user a call belongs to and a phone binding to record with it.
@@ -123,4 +127,28 @@ fn found(user_id: String, bind_caller: Option<(String, String)>) -> Resolution {
         }),
         refused: None,
     }
+}
+
+/// What preparing an event reads that an earlier event of its batch may write: its
+/// conversation, the caller number it is resolved by and the user its claimed identity names.
+pub(crate) fn conflict_keys(identities: &Identities, parsed: &WebhookEvent) -> Vec<String> {
+    let mut keys: Vec<String> = parsed
+        .conversation_id()
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    if let EventPayload::Transcription(data) = &parsed.payload {
+        keys.extend(remote_number(identities, data).map(number_key));
+        // Unverified, only to group: a token names its user, a raw id itself.
+        keys.extend(
+            data.user_id()
+                .map(|claimed| Claims::peek(claimed).map_or(claimed.to_owned(), |c| c.sub)),
+        );
+    }
+    keys
+}
+
+/// The group key of a caller number.
+fn number_key(number: &str) -> String {
+    format!("tel:{}", number.trim())
 }

@@ -1,6 +1,6 @@
-//! Preparing an event: what one pending event will write — for a transcription, the caller
-//! resolved, their relevant memories read, the extractor run, the changes planned and the call
-//! cut into episodes — and for whom, before the group commit writes it.
+//! Preparing an event: what one pending event will write — for a transcription of a caller the
+//! handler resolved, their relevant memories read, the extractor run, the changes planned and
+//! the call cut into episodes — and for whom, before the group commit writes it.
 
 use std::{borrow::Cow, collections::HashSet, time::Instant};
 
@@ -14,7 +14,7 @@ use crate::{
     call::{self, failure_record, transcription_record},
     error::ProcessError,
     handler::ExtractionHandler,
-    identity,
+    identity::Resolution,
     plan::{plan, screen},
 };
 
@@ -30,15 +30,25 @@ pub(crate) struct Prepared {
 }
 
 impl ExtractionHandler {
-    /// The store changes one pending event produces.
+    /// The store changes one pending event produces; a transcription's `resolution` is its
+    /// caller (`None`: a call of an agent memvox does not serve).
     pub(crate) async fn prepare(
         &self,
         event_id: i64,
         parsed: &WebhookEvent,
+        resolution: Option<Resolution>,
     ) -> Result<Prepared, ProcessError> {
-        Ok(match &parsed.payload {
-            EventPayload::Transcription(data) => self.prepare_transcription(event_id, data).await?,
-            EventPayload::InitiationFailure(data)
+        Ok(match (&parsed.payload, resolution) {
+            (EventPayload::Transcription(data), Some(resolution)) => {
+                self.prepare_transcription(event_id, data, resolution)
+                    .await?
+            }
+            (EventPayload::Transcription(data), None) => Prepared {
+                conversation_id: Some(data.conversation_id.clone()),
+                outcome_label: "ignored_agent",
+                ..empty_prepared(event_id)
+            },
+            (EventPayload::InitiationFailure(data), _)
                 if !self.identities.settings.serves_agent(Some(&data.agent_id)) =>
             {
                 Prepared {
@@ -47,7 +57,7 @@ impl ExtractionHandler {
                     ..empty_prepared(event_id)
                 }
             }
-            EventPayload::InitiationFailure(data) => Prepared {
+            (EventPayload::InitiationFailure(data), _) => Prepared {
                 commit: ExtractionCommit {
                     call: Some(failure_record(data, parsed.event_timestamp, None)),
                     ..empty_commit(event_id)
@@ -56,7 +66,7 @@ impl ExtractionHandler {
                 conversation_id: Some(data.conversation_id.clone()),
                 outcome_label: "recorded",
             },
-            EventPayload::Audio(_) | EventPayload::Unknown { .. } => Prepared {
+            (EventPayload::Audio(_) | EventPayload::Unknown { .. }, _) => Prepared {
                 conversation_id: parsed.conversation_id().map(str::to_owned),
                 outcome_label: "recorded",
                 ..empty_prepared(event_id)
@@ -68,19 +78,8 @@ impl ExtractionHandler {
         &self,
         event_id: i64,
         data: &TranscriptionData,
+        resolution: Resolution,
     ) -> Result<Prepared, ProcessError> {
-        if !self.identities.settings.serves_agent(Some(&data.agent_id)) {
-            tracing::info!(agent_id = %data.agent_id, "call of an agent memvox does not serve: ignored");
-            return Ok(Prepared {
-                conversation_id: Some(data.conversation_id.clone()),
-                outcome_label: "ignored_agent",
-                ..empty_prepared(event_id)
-            });
-        }
-        let resolution = identity::resolve(self.store.as_ref(), &self.identities, data).await?;
-        if let Some(reason) = resolution.refused {
-            self.metrics.identity_refused(reason);
-        }
         let Some(identity) = resolution.identity else {
             tracing::info!(conversation_id = %data.conversation_id, "call has no verified identity and no caller number: recorded without memories");
             return Ok(Prepared {

@@ -69,20 +69,22 @@ async fn main() {
         dimension: embedder.dimension(),
     };
     let dir = tempfile::tempdir().unwrap();
-    let schema = format!("bench_{}", std::process::id());
-    let mut pg = None;
+    // Dropped with the guard when the bench ends.
+    let schema = memvox_testkit::Schema::new("bench_");
     let store: Arc<dyn Store> = if postgres {
-        let url = "postgres://memvox:memvox@127.0.0.1:5432/memvox_test";
         let settings = StoreSettings {
-            url: url.into(),
-            schema: Some(schema.clone()),
-            migrate_on_start: Some(true),
-            ..StoreSettings::default()
+            max_connections: StoreSettings::default().max_connections,
+            ..memvox_testkit::store::postgres_settings(schema.name())
         };
-        let store = PostgresStore::open(url, Some(&schema), &settings, space, keyring())
-            .await
-            .unwrap();
-        pg = Some(store.clone());
+        let store = PostgresStore::open(
+            &settings.url,
+            Some(schema.name()),
+            &settings,
+            space,
+            keyring(),
+        )
+        .await
+        .unwrap();
         Arc::new(store)
     } else {
         Arc::new(
@@ -161,11 +163,11 @@ async fn main() {
         rate_limit_per_second: 0,
         ..QuerySettings::default()
     };
-    let redis = redis.then(|| {
-        std::env::var("MEMVOX_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-    });
+    let redis = redis.then(memvox_testkit::redis_url);
+    // Its keys go when the guard drops at the end of the bench.
+    let cache_prefix = memvox_testkit::KeyPrefix::new("bench:cache");
     let cache_settings = CacheSettings {
-        key_prefix: format!("bench:cache:{}", std::process::id()),
+        key_prefix: cache_prefix.to_string(),
         local_ttl_ms: 3_600_000,
         ..CacheSettings::default()
     };
@@ -223,25 +225,6 @@ async fn main() {
             "hit in redis (other replica)",
             &measure(&second, requests, &token, question).await,
         );
-        let prefix = format!("{}:*", cache_settings.key_prefix);
-        let client = redis::Client::open(redis.unwrap_or_default()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(prefix)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        if !keys.is_empty() {
-            redis::cmd("DEL")
-                .arg(keys)
-                .exec_async(&mut conn)
-                .await
-                .unwrap();
-        }
-    }
-    if let Some(store) = pg {
-        let drop = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
-        sqlx::query(drop).execute(store.pool()).await.unwrap();
     }
 }
 

@@ -32,7 +32,7 @@ pub use hashing::HashingEmbedder;
 #[cfg(feature = "minilm")]
 pub use minilm::MiniLmEmbedder;
 pub use openai::OpenAiEmbedder;
-pub use settings::{ApiKey, EmbedderProvider, EmbedderSettings, OpenAiSettings, build_embedder};
+pub use settings::{EmbedderProvider, EmbedderSettings, OpenAiSettings, build_embedder};
 pub use static_model::StaticEmbedder;
 
 /// Turns texts into L2-normalised vectors of a fixed dimension.

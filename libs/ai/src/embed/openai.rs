@@ -13,6 +13,7 @@
 //!   [`AiError::DimensionMismatch`]) and is L2-normalised here, since not every compatible
 //!   server normalises.
 
+use secrecy::ExposeSecret as _;
 use std::time::Duration;
 
 use async_openai::Client;
@@ -65,7 +66,7 @@ impl OpenAiEmbedder {
             .map_err(|e| AiError::Config(format!("cannot build the HTTP client: {e}")))?;
         let mut config = OpenAIConfig::new().with_api_base(settings.base_url.trim_end_matches('/'));
         if let Some(key) = &settings.api_key {
-            config = config.with_api_key(key.expose());
+            config = config.with_api_key(key.expose_secret());
         }
         let client = Client::with_config(config).with_http_service(ReqwestService::new(http));
         Ok(Self {

@@ -7,10 +7,10 @@
 //! missing bundled model is an error, never a silent switch to another provider (a caller that
 //! chooses to fall back to `hashing` must log it loudly).
 
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::{CachedEmbedder, Embedder, HashingEmbedder, OpenAiEmbedder, StaticEmbedder};
@@ -35,7 +35,7 @@ pub enum EmbedderProvider {
 }
 
 /// How memvox embeds text.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmbedderSettings {
     /// Which embedder to use (default `static`).
@@ -63,7 +63,7 @@ impl Default for EmbedderSettings {
 }
 
 /// Settings of an OpenAI-compatible embeddings endpoint.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OpenAiSettings {
     /// Base URL up to and including the API version, e.g. `https://api.openai.com/v1` or
@@ -71,7 +71,7 @@ pub struct OpenAiSettings {
     pub base_url: String,
     /// Bearer token. Unset: the `OPENAI_API_KEY` environment variable, if any (local servers
     /// such as Ollama need none). Redacted in `Debug`.
-    pub api_key: Option<ApiKey>,
+    pub api_key: Option<SecretString>,
     /// Embedding model name (default `text-embedding-3-small`).
     pub model: String,
     /// Output size to request, sent as the `dimensions` parameter (text-embedding-3 models
@@ -151,29 +151,6 @@ impl OpenAiSettings {
             ));
         }
         self.output_dimension().map(|_| ())
-    }
-}
-
-/// A secret API key: deserialises from a plain string, never printed by `Debug`.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// Wraps a key.
-    pub fn new(key: impl Into<String>) -> Self {
-        Self(key.into())
-    }
-
-    /// The key itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(<redacted>)")
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::Fault;
+use secrecy::ExposeSecret as _;
 
 fn parse(json: &str) -> Result<EmbedderSettings, serde_json::Error> {
     serde_json::from_str(json)
@@ -10,7 +11,12 @@ fn parse(json: &str) -> Result<EmbedderSettings, serde_json::Error> {
 #[test]
 fn an_empty_section_means_the_bundled_static_model() {
     let s = parse("{}").unwrap();
-    assert_eq!(s, EmbedderSettings::default());
+    // Every field as the defaults (Debug shows each; a key, which it redacts, is absent).
+    assert_eq!(
+        format!("{s:?}"),
+        format!("{:?}", EmbedderSettings::default())
+    );
+    assert!(s.openai.api_key.is_none());
     assert_eq!(s.provider, EmbedderProvider::Static);
     assert_eq!(s.openai.model, "text-embedding-3-small");
     assert_eq!(s.openai.output_dimension().unwrap(), 1536);
@@ -38,12 +44,12 @@ fn providers_parse_from_their_names() {
 fn api_key_is_redacted_in_debug() {
     let s = parse(r#"{"openai": {"api_key": "sk-very-secret"}}"#).unwrap();
     assert_eq!(
-        s.openai.api_key.as_ref().unwrap().expose(),
+        s.openai.api_key.as_ref().unwrap().expose_secret(),
         "sk-very-secret"
     );
     let shown = format!("{s:?}");
     assert!(!shown.contains("sk-very-secret"), "{shown}");
-    assert!(shown.contains("<redacted>"));
+    assert!(shown.contains("[REDACTED]"), "{shown}");
 }
 
 #[test]

@@ -15,14 +15,14 @@ use async_openai::middleware::ReqwestService;
 use async_openai::types::chat::{CreateChatCompletionRequest, FinishReason};
 use serde::Deserialize;
 
-use crate::ApiKey;
+use secrecy::{ExposeSecret as _, SecretString};
 
 /// How much of a malformed body is quoted in an error.
 const BODY_EXCERPT: usize = 200;
 
 /// Settings of an OpenAI-compatible Chat Completions endpoint (OpenAI, Azure, vLLM, Ollama,
 /// llama.cpp).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChatModelSettings {
     /// Base URL up to and including the API version, e.g. `https://api.openai.com/v1` or
@@ -30,7 +30,7 @@ pub struct ChatModelSettings {
     pub base_url: String,
     /// Bearer token. Unset: the `OPENAI_API_KEY` environment variable, if any (local servers
     /// need none). Redacted in `Debug`.
-    pub api_key: Option<ApiKey>,
+    pub api_key: Option<SecretString>,
     /// Chat model name (default `gpt-4o-mini`).
     pub model: String,
     /// Time limit of one HTTP request, in milliseconds (default 30 000). A timeout is a
@@ -119,7 +119,7 @@ impl ChatClient {
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let mut config = OpenAIConfig::new().with_api_base(settings.base_url.trim_end_matches('/'));
         if let Some(key) = &settings.api_key {
-            config = config.with_api_key(key.expose());
+            config = config.with_api_key(key.expose_secret());
         }
         Ok(Self {
             client: Client::with_config(config).with_http_service(ReqwestService::new(http)),

@@ -24,7 +24,7 @@ pub enum ExtractorProvider {
 }
 
 /// How memvox extracts memories from calls.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExtractorSettings {
     /// Which extractor to use (default `rules`).
@@ -47,7 +47,7 @@ pub fn build_extractor(settings: &ExtractorSettings) -> Result<Arc<dyn Extractor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ApiKey;
+    use secrecy::SecretString;
 
     #[test]
     fn defaults_to_rules_and_parses_openai() {
@@ -68,7 +68,7 @@ mod tests {
         let settings = ExtractorSettings {
             provider: ExtractorProvider::OpenAi,
             openai: ChatModelSettings {
-                api_key: Some(ApiKey::new("sk-secret")),
+                api_key: Some(SecretString::from("sk-secret")),
                 base_url: "localhost:8080".into(),
                 ..ChatModelSettings::default()
             },

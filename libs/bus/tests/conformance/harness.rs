@@ -15,7 +15,7 @@ use memvox_bus::{
     BatchReport, Bus, BusSettings, Envelope, HandlerError, InProcessBus, Message, OutboxError,
     OutboxRow, OutboxSource, RedisBus, RetryPolicy, WorkerConfig, worker::Handler,
 };
-use redis::TypedCommands as _;
+use memvox_testkit::{KeyPrefix, redis_url};
 
 /// Claim idle time used by every case: tiny, so redeliveries happen within the test.
 pub const CLAIM_IDLE: Duration = Duration::from_millis(50);
@@ -36,9 +36,7 @@ pub trait Harness: Send + Sync {
 /// Settings used by the harnesses.
 pub fn test_settings() -> BusSettings {
     BusSettings {
-        redis_url: std::env::var("MEMVOX_TEST_REDIS_URL")
-            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
-        key_prefix: format!("test:{:016x}", rand::random::<u64>()),
+        redis_url: redis_url(),
         maxlen: 10_000,
         block_ms: 10,
         batch_size: 10,
@@ -96,12 +94,18 @@ pub struct RedisHarness {
     bus: RedisBus,
     settings: BusSettings,
     client: redis::Client,
+    /// Deletes every key under the prefix when the harness drops, even if the test panicked.
+    _prefix: KeyPrefix,
 }
 
 impl RedisHarness {
     /// Connects to the test Redis; fails the test if it is not running.
     pub async fn new() -> Self {
-        let settings = test_settings();
+        let prefix = KeyPrefix::new("test");
+        let settings = BusSettings {
+            key_prefix: prefix.to_string(),
+            ..test_settings()
+        };
         let bus = RedisBus::connect(&settings).await.unwrap_or_else(|e| {
             panic!(
                 "Redis is required at {} (MEMVOX_TEST_REDIS_URL): {e}",
@@ -113,6 +117,7 @@ impl RedisHarness {
             bus,
             settings,
             client,
+            _prefix: prefix,
         }
     }
 
@@ -156,22 +161,6 @@ impl Harness for RedisHarness {
             .query_async(&mut conn)
             .await
             .unwrap();
-    }
-}
-
-impl Drop for RedisHarness {
-    fn drop(&mut self) {
-        let Ok(mut conn) = self.client.get_connection() else {
-            return;
-        };
-        let pattern = self.bus.keys().pattern();
-        let keys: Vec<String> = match conn.scan_match::<_, String>(&pattern) {
-            Ok(iter) => iter.filter_map(Result::ok).collect(),
-            Err(_) => return,
-        };
-        if !keys.is_empty() {
-            let _: Result<u64, _> = redis::cmd("DEL").arg(keys).query(&mut conn);
-        }
     }
 }
 

@@ -200,9 +200,7 @@ pub async fn metrics_follow_the_bus(h: &dyn Harness) {
         .unwrap();
     metrics.refresh(bus.as_ref(), &[EVENTS]).await.unwrap();
 
-    let text = prometheus::TextEncoder::new()
-        .encode_to_string(&registry.gather())
-        .unwrap();
+    let text = memvox_testkit::metrics_text(&registry);
     for line in [
         r#"memvox_stream_length{stream="events"} 5"#,
         r#"memvox_stream_dead_letters{stream="events"} 1"#,

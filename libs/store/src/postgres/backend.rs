@@ -11,6 +11,7 @@ use super::PostgresStore;
 use crate::{
     StoreError, StoreResult,
     backend::{Backend, Core},
+    dialect::Conn,
     sql::{self, INSERT_CHUNK, for_postgres},
 };
 
@@ -19,6 +20,16 @@ impl Backend for PostgresStore {
     type Sql = Postgres;
 
     const NAME: &'static str = "postgres";
+
+    /// From the ids' own sequence, so they never collide with another writer's.
+    const MEMORY_IDS: &'static str = "SELECT nextval(pg_get_serial_sequence('memories', 'id')) \
+         AS id FROM generate_series(1, $1::bigint) ORDER BY 1";
+
+    /// Large statements (the limit is 65,535 parameters): fewer round trips.
+    const STATEMENT_PARAMS: usize = 30_000;
+
+    /// Statistics, and the visibility map that lets counts be answered from an index alone.
+    const ANALYZE: &'static str = "VACUUM ANALYZE";
 
     fn core(&self) -> &Core {
         &self.core
@@ -52,11 +63,11 @@ impl Backend for PostgresStore {
 
     async fn write_vectors(
         &self,
+        conn: &mut Conn<Self::Sql>,
         vectors: &[(MemoryId, Vec<f32>)],
         now: UnixMillis,
     ) -> StoreResult<()> {
         let space = &self.core.space;
-        let mut tx = self.pool.begin().await?;
         for chunk in vectors.chunks(INSERT_CHUNK) {
             let statement = sql::upsert_embeddings(chunk.len(), "::bigint", "::vector");
             let mut query = sqlx::query(for_postgres(statement))
@@ -66,9 +77,8 @@ impl Backend for PostgresStore {
             for (id, vector) in chunk {
                 query = query.bind(*id).bind(pgvector::Vector::from(vector.clone()));
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut *conn).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 }

@@ -107,7 +107,10 @@ impl<B: Backend> Search for B {
         for (_, vector) in vectors {
             self.core().space.check_dimension(vector.len())?;
         }
-        self.write_vectors(vectors, now).await
+        let mut tx = self.begin().await?;
+        self.write_vectors(&mut tx, vectors, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn search_memories(

@@ -11,6 +11,7 @@ use super::SqliteStore;
 use crate::{
     StoreError, StoreResult,
     backend::{Backend, Core},
+    dialect::Conn,
     sql::{self, INSERT_CHUNK, for_sqlite},
 };
 
@@ -19,6 +20,19 @@ impl Backend for SqliteStore {
     type Sql = Sqlite;
 
     const NAME: &'static str = "sqlite";
+
+    /// Past the largest id ever handed out (`AUTOINCREMENT` never reuses one); the one writer
+    /// connection keeps them from racing.
+    const MEMORY_IDS: &'static str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL \
+         SELECT i + 1 FROM n WHERE i < $1) SELECT CAST(i + MAX( \
+         COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'memories'), 0), \
+         COALESCE((SELECT MAX(id) FROM memories), 0)) AS BIGINT) AS id FROM n";
+
+    /// sqlx looks every parameter's name up among all of a statement's, so binding cost grows
+    /// with the square of the count: small statements are fastest.
+    const STATEMENT_PARAMS: usize = 600;
+
+    const ANALYZE: &'static str = "ANALYZE";
 
     fn core(&self) -> &Core {
         &self.core
@@ -55,11 +69,11 @@ impl Backend for SqliteStore {
 
     async fn write_vectors(
         &self,
+        conn: &mut Conn<Self::Sql>,
         vectors: &[(MemoryId, Vec<f32>)],
         now: UnixMillis,
     ) -> StoreResult<()> {
         let space = &self.core.space;
-        let mut tx = self.writer.begin().await?;
         for chunk in vectors.chunks(INSERT_CHUNK) {
             let statement = sql::upsert_embeddings(chunk.len(), "", "");
             let mut query = sqlx::query(for_sqlite(statement))
@@ -69,9 +83,8 @@ impl Backend for SqliteStore {
             for (id, vector) in chunk {
                 query = query.bind(*id).bind(encode_vector(vector));
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut *conn).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 }

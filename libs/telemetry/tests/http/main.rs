@@ -6,7 +6,6 @@ mod middleware;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, Response};
-use tower::ServiceExt as _;
 
 /// Sends a GET for `uri` (with optional extra headers) through a clone of `app`.
 async fn send(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Response<Body> {
@@ -17,18 +16,12 @@ async fn send(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Response<Bod
     let request = request
         .body(Body::empty())
         .expect("test request is well formed");
-    // A router's error type is `Infallible`.
-    app.clone()
-        .oneshot(request)
-        .await
-        .unwrap_or_else(|never| match never {})
+    memvox_testkit::http::respond(app, request).await
 }
 
 /// Reads a whole response body as text.
 async fn text(response: Response<Body>) -> String {
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("body is readable");
+    let bytes = memvox_testkit::http::body(response).await;
     String::from_utf8(bytes.to_vec()).expect("body is UTF-8")
 }
 

@@ -1,0 +1,14 @@
+//! The store's suites in one test binary (one link instead of seven), every case on SQLite and
+//! on PostgreSQL + pgvector in the same run: the contract, encryption at rest, episodes, lexical
+//! search, scopes, sealed caller numbers and tombstones.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod bulk;
+mod contract;
+mod encryption;
+mod episodes;
+mod lexical;
+mod scopes;
+mod sealed_numbers;
+mod support;
+mod tombstones;

@@ -1,0 +1,11 @@
+//! The gateway's suites in one test binary: behaviour under load and failure, body limits and
+//! content types, the post-call webhook on every store × bus combination, the fixture signature
+//! vectors, and unredacted deliveries.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod behaviour;
+mod body;
+mod post_call;
+mod signature_vectors;
+mod support;
+mod unredacted;

@@ -1,0 +1,19 @@
+//! The end-to-end suites of the `memvox` command in one test binary (one link of every service
+//! and the model runtime instead of thirteen): both deployments (SQLite + in-process bus,
+//! PostgreSQL + Redis Streams), the command line, erasure, identity, privacy and recovery.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod audio;
+mod cli;
+mod dlq;
+mod elevenlabs;
+mod erasure;
+mod erasure_every_copy;
+mod identity;
+mod pipeline;
+mod recall_probe;
+mod redaction;
+mod redis_outage;
+mod retention;
+mod stream_entries;
+mod support;

@@ -1,0 +1,316 @@
+//! Shared by the end-to-end suites: an app on either deployment (SQLite + in-process bus, or
+//! PostgreSQL + Redis Streams with their own schema and key prefix), the fixture call as a raw
+//! event, and both workers driven until idle.
+
+use ::memvox::Config;
+use ::memvox::Memvox;
+use memvox_bus::{BusBackend, EVENTS, Envelope, Message, Worker};
+use memvox_store::NewEvent;
+
+/// The post-call transcription fixture.
+pub const FIXTURE: &str =
+    include_str!("../../../../fixtures/elevenlabs/post_call_transcription.json");
+
+/// Where the test runs.
+pub enum Deployment {
+    Embedded,
+    Distributed,
+}
+
+pub async fn app(deployment: Deployment, dir: &std::path::Path) -> Memvox {
+    app_with(deployment, dir, |_| {}).await
+}
+
+pub async fn app_with(
+    deployment: Deployment,
+    dir: &std::path::Path,
+    adjust: impl FnOnce(&mut Config),
+) -> Memvox {
+    let mut config = Config::default();
+    config.embedder.model_path = Some(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/static-minilm-256"
+        )
+        .into(),
+    );
+    config.shared.bus.claim_idle_ms = 60_000;
+    config.shared.bus.block_ms = 0;
+    let tag = memvox_testkit::unique("");
+    match deployment {
+        Deployment::Embedded => {
+            config.shared.store.url = format!("sqlite://{}/memvox.db", dir.display());
+        }
+        Deployment::Distributed => {
+            config.shared.store.url = memvox_testkit::postgres_url();
+            config.shared.store.schema = Some(format!("test_pipeline_{tag}"));
+            config.shared.store.migrate_on_start = Some(true);
+            let key = memvox_crypto::Key::generate().to_base64();
+            config.shared.encryption.keys = Some(format!("k1:{key}"));
+            config.shared.encryption.active_key = Some("k1".into());
+            config.shared.encryption.index_key = Some(memvox_crypto::Key::generate().to_base64());
+            config.shared.bus.backend = BusBackend::Redis;
+            config.shared.bus.key_prefix = format!("test:pipeline:{tag}");
+            config.shared.cache.key_prefix = format!("test:pipeline:{tag}:cache");
+            // Generous for a loaded test machine: a slow Redis is not what these tests test.
+            config.shared.cache.redis_timeout_ms = 1_000;
+        }
+    }
+    adjust(&mut config);
+    Memvox::build(config).await.unwrap()
+}
+
+/// A copy of the fixture call with another conversation id and, optionally, other caller words
+/// in turn 5.
+pub fn call_payload(conversation_id: &str, caller_says: Option<&str>) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(FIXTURE).unwrap();
+    value["data"]["conversation_id"] = conversation_id.into();
+    if let Some(words) = caller_says {
+        value["data"]["transcript"][5]["message"] = words.into();
+    }
+    value.to_string()
+}
+
+/// Records `payload` as an accepted `post_call_transcription` event and publishes it, as the
+/// gateway does; returns the event id.
+pub async fn accept(app: &Memvox, conversation_id: &str, payload: String) -> i64 {
+    accept_typed(app, "post_call_transcription", conversation_id, payload).await
+}
+
+/// [`accept`] for an event of type `event_type`.
+pub async fn accept_typed(
+    app: &Memvox,
+    event_type: &str,
+    conversation_id: &str,
+    payload: String,
+) -> i64 {
+    let recorded = app
+        .store
+        .record_event(&NewEvent {
+            event_type: event_type.into(),
+            conversation_id: conversation_id.into(),
+            event_timestamp: 1_767_225_645,
+            payload,
+            received_at: 1_767_225_645_000,
+        })
+        .await
+        .unwrap();
+    let message = Message::EventAccepted {
+        event_id: recorded.id,
+        event_type: event_type.into(),
+        conversation_id: conversation_id.into(),
+    };
+    app.bus
+        .publish(EVENTS, &Envelope::new(message))
+        .await
+        .unwrap();
+    recorded.id
+}
+
+pub async fn drain(worker: &Worker) {
+    for _ in 0..100 {
+        let report = worker.process_batch().await.unwrap();
+        if report.claimed + report.read == 0 {
+            return;
+        }
+    }
+    panic!("the worker never went idle");
+}
+
+/// Both workers of one app and the outbox reconciler (built once: they register their
+/// metrics).
+pub struct Pipeline {
+    /// The extraction worker.
+    pub extraction: std::sync::Arc<Worker>,
+    /// The embedding worker.
+    pub embedding: Worker,
+    /// Re-publishes events whose publish was lost (boxed: the tests' futures hold a pipeline).
+    pub reconciler: Box<memvox_bus::Reconciler>,
+}
+
+impl Pipeline {
+    pub fn new(app: &Memvox) -> Self {
+        let (extraction, reconciler) = app.extraction_worker().unwrap();
+        Self {
+            extraction: std::sync::Arc::new(extraction),
+            embedding: app.embedding_worker().unwrap(),
+            reconciler: Box::new(reconciler),
+        }
+    }
+
+    pub async fn run(&self) {
+        drain(&self.extraction).await;
+        drain(&self.embedding).await;
+    }
+}
+
+/// The `memvox` binary, run in `dir` with no configuration file and the repository's model.
+pub fn memvox(dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_memvox"));
+    command
+        .current_dir(dir)
+        .env_remove("MEMVOX_CONFIG")
+        .env("MEMVOX_EMBEDDER__MODEL_PATH", repo_model_dir())
+        .stdin(std::process::Stdio::null());
+    command
+}
+
+/// The bundled embedding model of the repository.
+pub fn repo_model_dir() -> String {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/static-minilm-256"
+    )
+    .to_owned()
+}
+
+/// A command's standard error, trimmed.
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).trim().to_owned()
+}
+
+/// Every key name under `<prefix>` in Redis (a test's own keys: `KEYS` is fine here).
+pub async fn redis_keys(url: &str, prefix: &str) -> Vec<String> {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// Every key name under `<prefix>` in Redis and every value they hold (each field of every
+/// stream entry, strings, hash fields and values, set and list members), as a copy of Redis
+/// would show them.
+pub async fn redis_contents(url: &str, prefix: &str) -> Vec<String> {
+    let keys = redis_keys(url, prefix).await;
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut contents = keys.clone();
+    for key in keys {
+        let kind: String = redis::cmd("TYPE")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let values: Vec<String> = match kind.as_str() {
+            "stream" => {
+                let range: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+                    .arg(&key)
+                    .arg("-")
+                    .arg("+")
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                range
+                    .ids
+                    .iter()
+                    .flat_map(|entry| {
+                        entry.map.iter().flat_map(|(field, value)| {
+                            let value: String =
+                                redis::from_redis_value_ref(value).unwrap_or_default();
+                            [field.clone(), value]
+                        })
+                    })
+                    .collect()
+            }
+            "string" => {
+                let bytes: Vec<u8> = redis::cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                vec![String::from_utf8_lossy(&bytes).into_owned()]
+            }
+            "hash" => redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
+            "set" => redis::cmd("SMEMBERS")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
+            "zset" => redis::cmd("ZRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
+            "list" => redis::cmd("LRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut conn)
+                .await
+                .unwrap(),
+            _ => Vec::new(),
+        };
+        contents.extend(values);
+    }
+    contents
+}
+
+/// Every value of every column of every table of the app's database, as text (SQLite blobs
+/// read lossily), with its table: what a copy of the database shows.
+pub async fn database_text(config: &Config) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    match config.shared.store.backend().unwrap() {
+        memvox_store::StoreBackend::Sqlite { path } => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            let tables: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            for table in tables {
+                let columns: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT name FROM pragma_table_info('{table}')"
+                )))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                for column in columns {
+                    let values: Vec<Option<Vec<u8>>> = sqlx::query_scalar(sqlx::AssertSqlSafe(
+                        format!("SELECT CAST(\"{column}\" AS BLOB) FROM \"{table}\""),
+                    ))
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+                    found.extend(values.into_iter().flatten().map(|bytes| {
+                        (table.clone(), String::from_utf8_lossy(&bytes).into_owned())
+                    }));
+                }
+            }
+            pool.close().await;
+        }
+        memvox_store::StoreBackend::Postgres { url, schema } => {
+            let schema = schema.unwrap();
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            let columns: Vec<(String, String)> = sqlx::query_as(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = $1",
+            )
+            .bind(&schema)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            for (table, column) in columns {
+                let values: Vec<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT \"{column}\"::text FROM \"{schema}\".\"{table}\""
+                )))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                found.extend(values.into_iter().flatten().map(|v| (table.clone(), v)));
+            }
+            pool.close().await;
+        }
+    }
+    found
+}

@@ -1,0 +1,13 @@
+//! The query service's suites in one test binary (one link of the service instead of seven):
+//! the REST API, caches, follow-ups, caller identity, conversation-init, scopes and the
+//! memory-query tool, most cases on both store backends.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod api;
+mod cache;
+mod follow_up;
+mod identity;
+mod init;
+mod scope;
+mod support;
+mod tool;
