@@ -70,7 +70,8 @@ pub fn build(
         Arc::new(StoreOutbox(app.store.clone())),
         Duration::from_millis(config.workers.outbox_grace_ms),
         OUTBOX_BATCH,
-    );
+    )
+    .waiting_for(EVENTS, GROUP);
     Ok((worker, reconciler))
 }
 

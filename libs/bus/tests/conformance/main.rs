@@ -54,6 +54,7 @@ conformance!(
     recovery::trimming_keeps_unacked_entries_within_the_window,
     recovery::trimming_beyond_the_window_reports_lost_entries,
     recovery::reconciler_restores_lost_messages,
+    recovery::reconciler_waits_for_the_backlog,
     recovery::deleted_entries_are_gone_and_never_redelivered,
     recovery::run_stops_on_shutdown,
     recovery::metrics_follow_the_bus,

@@ -92,6 +92,52 @@ pub async fn trimming_beyond_the_window_reports_lost_entries(h: &dyn Harness) {
     );
 }
 
+/// Rows whose messages are queued behind the group's backlog are not published again, however
+/// old; once the group has caught up, a row still unfinished (its message lost) is.
+pub async fn reconciler_waits_for_the_backlog(h: &dyn Harness) {
+    let bus = h.bus();
+    let outbox = Arc::new(MemOutbox::default());
+    let handler = Recorder::finishing(Arc::clone(&outbox));
+    let mut config = worker_config(EVENTS, G, "w1");
+    config.batch_size = 1;
+    let w = Worker::new(Arc::clone(&bus), handler.clone(), config);
+    bus.ensure_group(EVENTS, G).await.unwrap();
+    let t0 = now_unix_ms();
+    for id in 1..=3 {
+        let envelope = outbox.accept(id, t0);
+        bus.publish(EVENTS, &envelope).await.unwrap();
+    }
+    outbox.accept(4, t0); // the gateway crashed between the row write and the publish
+    let reconciler = Reconciler::new(
+        Arc::clone(&bus),
+        outbox.clone(),
+        Duration::from_secs(60),
+        10,
+    )
+    .waiting_for(EVENTS, G);
+    assert_eq!(
+        reconciler.reconcile_once(t0 + 61_000).await.unwrap(),
+        0,
+        "rows 1-3 are queued: nothing is published again while the group lags"
+    );
+
+    drive_until_idle(&w).await;
+    assert_eq!(outbox.unfinished(), vec![4]);
+    assert_eq!(
+        reconciler.reconcile_once(t0 + 62_000).await.unwrap(),
+        1,
+        "caught up: the row whose message was lost"
+    );
+    drive_until_idle(&w).await;
+    assert!(outbox.unfinished().is_empty());
+    let ids: Vec<i64> = handler
+        .seen()
+        .iter()
+        .map(super::harness::event_id)
+        .collect();
+    assert_eq!(ids, vec![1, 2, 3, 4], "each event handled once");
+}
+
 /// Messages lost with their stream (and a row never published at all) are re-published by the
 /// reconciler and processed; finished rows are not re-published.
 pub async fn reconciler_restores_lost_messages(h: &dyn Harness) {
