@@ -6,7 +6,7 @@ use memvox_bus::{Bus, BusMetrics, BusSettings, EVENTS, EntryId, Reconciler, Work
 use tokio_util::sync::CancellationToken;
 
 use super::harness::{
-    DEADLINE, Harness, MemOutbox, Mode, Recorder, drive_until, drive_until_idle, event,
+    DEADLINE, Harness, MemOutbox, Mode, Recorder, drive_until, drive_until_idle, event, event_id,
     test_settings, worker_config,
 };
 
@@ -92,22 +92,57 @@ pub async fn trimming_beyond_the_window_reports_lost_entries(h: &dyn Harness) {
     );
 }
 
-/// Rows whose messages are queued behind the group's backlog are not published again, however
-/// old; once the group has caught up, a row still unfinished (its message lost) is.
-pub async fn reconciler_waits_for_the_backlog(h: &dyn Harness) {
+/// Four accepted events with a finishing worker (one message a step): rows 1–3 published,
+/// row 4 never (the gateway crashed between the row write and the publish).
+struct Accepted {
+    bus: Arc<dyn Bus>,
+    outbox: Arc<MemOutbox>,
+    handler: Arc<Recorder>,
+    worker: Worker,
+    t0: u64,
+}
+
+async fn accepted(h: &dyn Harness) -> Accepted {
     let bus = h.bus();
     let outbox = Arc::new(MemOutbox::default());
     let handler = Recorder::finishing(Arc::clone(&outbox));
     let mut config = worker_config(EVENTS, G, "w1");
     config.batch_size = 1;
-    let w = Worker::new(Arc::clone(&bus), handler.clone(), config);
+    let worker = Worker::new(Arc::clone(&bus), handler.clone(), config);
     bus.ensure_group(EVENTS, G).await.unwrap();
     let t0 = now_unix_ms();
     for id in 1..=3 {
         let envelope = outbox.accept(id, t0);
         bus.publish(EVENTS, &envelope).await.unwrap();
     }
-    outbox.accept(4, t0); // the gateway crashed between the row write and the publish
+    outbox.accept(4, t0);
+    Accepted {
+        bus,
+        outbox,
+        handler,
+        worker,
+        t0,
+    }
+}
+
+/// Runs the worker until idle: every row finished, events 1–4 handled once each, in order.
+async fn assert_each_handled_once(worker: &Worker, outbox: &MemOutbox, handler: &Recorder) {
+    drive_until_idle(worker).await;
+    assert!(outbox.unfinished().is_empty());
+    let ids: Vec<i64> = handler.seen().iter().map(event_id).collect();
+    assert_eq!(ids, vec![1, 2, 3, 4], "each event handled once");
+}
+
+/// Rows whose messages are queued behind the group's backlog are not published again, however
+/// old; once the group has caught up, a row still unfinished (its message lost) is.
+pub async fn reconciler_waits_for_the_backlog(h: &dyn Harness) {
+    let Accepted {
+        bus,
+        outbox,
+        handler,
+        worker: w,
+        t0,
+    } = accepted(h).await;
     let reconciler = Reconciler::new(
         Arc::clone(&bus),
         outbox.clone(),
@@ -128,31 +163,19 @@ pub async fn reconciler_waits_for_the_backlog(h: &dyn Harness) {
         1,
         "caught up: the row whose message was lost"
     );
-    drive_until_idle(&w).await;
-    assert!(outbox.unfinished().is_empty());
-    let ids: Vec<i64> = handler
-        .seen()
-        .iter()
-        .map(super::harness::event_id)
-        .collect();
-    assert_eq!(ids, vec![1, 2, 3, 4], "each event handled once");
+    assert_each_handled_once(&w, &outbox, &handler).await;
 }
 
 /// Messages lost with their stream (and a row never published at all) are re-published by the
 /// reconciler and processed; finished rows are not re-published.
 pub async fn reconciler_restores_lost_messages(h: &dyn Harness) {
-    let bus = h.bus();
-    let outbox = Arc::new(MemOutbox::default());
-    let handler = Recorder::finishing(Arc::clone(&outbox));
-    let mut config = worker_config(EVENTS, G, "w1");
-    config.batch_size = 1;
-    let w = Worker::new(Arc::clone(&bus), handler.clone(), config);
-    let t0 = now_unix_ms();
-    for id in 1..=3 {
-        let envelope = outbox.accept(id, t0);
-        bus.publish(EVENTS, &envelope).await.unwrap();
-    }
-    outbox.accept(4, t0); // the gateway crashed between the row write and the publish
+    let Accepted {
+        bus,
+        outbox,
+        handler,
+        worker: w,
+        t0,
+    } = accepted(h).await;
     drive_until(&w, |t| t.sum.processed == 1).await;
     assert_eq!(outbox.unfinished(), vec![2, 3, 4]);
 
@@ -172,14 +195,7 @@ pub async fn reconciler_restores_lost_messages(h: &dyn Harness) {
         "marked"
     );
 
-    drive_until_idle(&w).await;
-    assert!(outbox.unfinished().is_empty());
-    let ids: Vec<i64> = handler
-        .seen()
-        .iter()
-        .map(super::harness::event_id)
-        .collect();
-    assert_eq!(ids, vec![1, 2, 3, 4]);
+    assert_each_handled_once(&w, &outbox, &handler).await;
     let republished = &handler.seen()[3];
     assert_eq!(republished.first_seen_ms, t0);
     assert_eq!(reconciler.reconcile_once(t0 + 200_000).await.unwrap(), 0);
