@@ -56,6 +56,10 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Backend name, `sqlite` or `postgres`.
     const NAME: &'static str;
 
+    /// Which memory rows (alias `m`) a user's index loads for user `$1` (`search::load`): the
+    /// condition that fits this backend's planner.
+    const USER_INDEX_ROWS: &'static str;
+
     /// Hands out `$1` fresh memory ids (one row each, column 0), for a bulk load's explicit ids.
     const MEMORY_IDS: &'static str;
 

@@ -38,6 +38,16 @@ macro_rules! memory_columns {
 }
 pub(crate) use memory_columns;
 
+/// The ids of user `$1`'s memories that have lexical tokens or a vector, from the two per-user
+/// indexes (a token or vector row carries its memory's user): the rows a user's index loads.
+macro_rules! user_index_ids {
+    () => {
+        "m.id IN (SELECT memory_id FROM memory_terms WHERE user_id = $1 \
+         UNION SELECT memory_id FROM memory_embeddings WHERE user_id = $1)"
+    };
+}
+pub(crate) use user_index_ids;
+
 /// The same columns unqualified, for `RETURNING` clauses.
 macro_rules! returned_memory_columns {
     () => {

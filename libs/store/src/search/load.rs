@@ -25,21 +25,18 @@ const SELECT_VERSIONS: &str =
     "SELECT vectors_version, answers_version, recall_version FROM users WHERE user_id = $1";
 
 /// A user's memories that have a vector or lexical tokens — full rows, their tokens and their
-/// vector — in one statement, so one snapshot on either database. The ids come from the two
-/// per-user indexes (a token or vector row carries its memory's user), so SQLite reads the rows
-/// in id order by primary key and needs no sort: driven from the memories' user index instead,
-/// the rows came in salience order and were sorted afterwards: the load of a caller with 40,000
-/// memories took 1.9 s instead of 1.0 s (loadtest, SQLite).
-const SELECT_USER_INDEX: &str = concat!(
-    "SELECT ",
-    memory_columns!(),
-    ", t.terms, e.embedding FROM memories m \
-     LEFT JOIN memory_terms t ON t.memory_id = m.id \
-     LEFT JOIN memory_embeddings e ON e.memory_id = m.id AND e.model = $2 \
-     WHERE m.id IN (SELECT memory_id FROM memory_terms WHERE user_id = $1 \
-     UNION SELECT memory_id FROM memory_embeddings WHERE user_id = $1) \
-     ORDER BY m.id"
-);
+/// vector — in one statement, so one snapshot on either database; the rows are those of the
+/// backend's `Backend::USER_INDEX_ROWS`, in id order.
+fn select_user_index<B: Backend>() -> String {
+    format!(
+        "SELECT {}, t.terms, e.embedding FROM memories m \
+         LEFT JOIN memory_terms t ON t.memory_id = m.id \
+         LEFT JOIN memory_embeddings e ON e.memory_id = m.id AND e.model = $2 \
+         WHERE {} ORDER BY m.id",
+        memory_columns!(),
+        B::USER_INDEX_ROWS
+    )
+}
 
 /// The outgoing links of a user's memories, strongest first per source.
 const SELECT_USER_LINKS: &str = "SELECT l.source_memory_id, l.target_memory_id, l.weight \
@@ -165,7 +162,7 @@ async fn read_recall<B: Backend>(
 /// Reads a user's memories, vectors, tokens and links into an index.
 async fn load_user_index<B: Backend>(store: &B, user_id: &str) -> StoreResult<UserIndex> {
     let space = &store.core().space;
-    let rows = query::<B::Sql>(SELECT_USER_INDEX)
+    let rows = query::<B::Sql>(select_user_index::<B>())
         .bind(user_id)
         .bind(&space.model)
         .fetch_all(&mut *store.read().await?)

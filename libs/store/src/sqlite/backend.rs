@@ -12,7 +12,7 @@ use crate::{
     StoreError, StoreResult,
     backend::{Backend, Core},
     dialect::Conn,
-    sql::{self, INSERT_CHUNK, for_sqlite},
+    sql::{self, INSERT_CHUNK, for_sqlite, user_index_ids},
 };
 
 #[async_trait]
@@ -20,6 +20,11 @@ impl Backend for SqliteStore {
     type Sql = Sqlite;
 
     const NAME: &'static str = "sqlite";
+
+    /// By the ids alone: SQLite then reads the rows in id order by primary key and needs no
+    /// sort. Naming the user too, it drove the load from the memories' user index and sorted
+    /// afterwards: a caller with 40,000 memories loaded in 1.9 s instead of 1.0 s (loadtest).
+    const USER_INDEX_ROWS: &'static str = user_index_ids!();
 
     /// Past the largest id ever handed out (`AUTOINCREMENT` never reuses one); the one writer
     /// connection keeps them from racing.
