@@ -14,7 +14,7 @@ pub mod middleware;
 pub mod request_id;
 
 pub use health::{DEFAULT_CHECK_TIMEOUT, Health, ReadinessCheck, health_router};
-pub use logging::{LogFormat, LogSettings, init_logging};
+pub use logging::{LogFormat, LogSettings, error_chain, init_logging};
 pub use metrics::Metrics;
 pub use middleware::{UNMATCHED_ROUTE, instrument};
 pub use request_id::FastRequestId;

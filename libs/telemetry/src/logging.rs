@@ -71,6 +71,19 @@ pub fn init_logging(settings: &LogSettings) -> Result<(), TelemetryError> {
     Ok(())
 }
 
+/// An error and every source below it, joined with `: `: what a log line shows of an error
+/// whose own message names only the outer layer.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use memvox_elevenlabs::{PayloadError, SignatureError};
 use memvox_store::StoreError;
+use memvox_telemetry::error_chain;
 use serde_json::json;
 
 /// Why a post-call delivery was not accepted.
@@ -119,7 +120,7 @@ impl IntoResponse for GatewayError {
         let status = self.status();
         // A full set of large-body slots is load, not a failure: it was logged as a warning.
         let message = if status.is_server_error() && !matches!(self, Self::Busy { .. }) {
-            tracing::error!(code = self.code(), error = %chain(&self), "post-call webhook failed");
+            tracing::error!(code = self.code(), error = %error_chain(&self), "post-call webhook failed");
             match self {
                 Self::NotConfigured => self.to_string(),
                 _ => "temporarily unable to accept the webhook; retry later".to_owned(),
@@ -136,18 +137,6 @@ impl IntoResponse for GatewayError {
         }
         response
     }
-}
-
-/// The error and every source below it, joined with `: `.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
@@ -174,7 +163,7 @@ mod tests {
     #[test]
     fn chain_includes_every_cause() {
         let error = GatewayError::StoreUnavailable(StoreError::Unavailable(sqlx_closed()));
-        let text = chain(&error);
+        let text = error_chain(&error);
         assert!(
             text.starts_with("store unavailable: database unavailable"),
             "{text}"

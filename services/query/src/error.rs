@@ -9,6 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use memvox_ai::{AiError, Fault};
 use memvox_store::StoreError;
+use memvox_telemetry::error_chain;
 use serde_json::json;
 
 /// Why a request was not served.
@@ -130,7 +131,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         if status.is_server_error() {
-            tracing::error!(code = self.code(), error = %chain(&self), "request failed");
+            tracing::error!(code = self.code(), error = %error_chain(&self), "request failed");
         }
         let body = json!({ "error": { "code": self.code(), "message": self.public_message() } });
         let mut response = (status, Json(body)).into_response();
@@ -141,18 +142,6 @@ impl IntoResponse for ApiError {
         }
         response
     }
-}
-
-/// The error and every source below it, joined with `: `.
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
@@ -172,7 +161,7 @@ mod tests {
         assert!(!down.public_message().contains("pool"));
         let corrupt = ApiError::from(StoreError::Corrupt("bad row".into()));
         assert_eq!(corrupt.code(), "internal");
-        assert!(chain(&corrupt).contains("bad row"));
+        assert!(error_chain(&corrupt).contains("bad row"));
     }
 
     #[test]
