@@ -36,6 +36,25 @@ pub async fn bind_http(listen: SocketAddr) -> std::io::Result<tokio::net::TcpLis
         })
 }
 
+/// Runs `work` (a worker) beside `service`'s health and metrics endpoints on `http.listen`
+/// until the app shuts down, which SIGTERM or Ctrl-C starts. The address is bound before `work`
+/// starts, so a taken port stops the process instead of leaving the worker running without
+/// health endpoints.
+///
+/// # Errors
+/// The listener's error (see [`bind_http`]), else the worker's.
+pub async fn serve_beside<E: From<std::io::Error>>(
+    app: &App,
+    service: Service,
+    work: impl Future<Output = Result<(), E>>,
+) -> Result<(), E> {
+    cancel_on_signal(app.shutdown.clone());
+    let listener = bind_http(app.config.http.listen).await?;
+    let (served, worked) = tokio::join!(serve_http_on(app, service, Router::new(), listener), work);
+    served?;
+    worked
+}
+
 /// [`serve_http`] on a listener the caller bound (e.g. port 0, to learn the port first).
 pub async fn serve_http_on(
     app: &App,

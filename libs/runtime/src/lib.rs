@@ -29,7 +29,7 @@ use memvox_store::{EmbeddingSpace, Store, open_store};
 use memvox_telemetry::{Health, Metrics, ReadinessCheck};
 use tokio_util::sync::CancellationToken;
 
-pub use http::{bind_http, cancel_on_signal, serve_http, serve_http_on};
+pub use http::{bind_http, cancel_on_signal, serve_beside, serve_http, serve_http_on};
 pub use service::Service;
 
 /// Why a process could not start; each variant names the part at fault.
