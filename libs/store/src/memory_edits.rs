@@ -232,7 +232,7 @@ pub(crate) async fn insert_memories_in<D: Dialect>(
                 .bind(memory.sector.default_decay_per_day())
                 .bind(at.said)
                 .bind(provenance.map(|p| p.conversation_id.clone()))
-                .bind(provenance.map(|p| serde_json::json!(p.turn_indexes).to_string()))
+                .bind(provenance.map(|p| crate::rows::turns_json(&p.turn_indexes)))
                 .bind(at.now);
         }
         // Ids are assigned in `VALUES` order within one statement (SQLite's next rowid, a

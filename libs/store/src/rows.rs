@@ -8,6 +8,12 @@ use crate::{
     EventStatus, StoreError, StoreResult, StoredEvent, dialect::Record, encryption::columns,
 };
 
+/// Turn indexes as stored (`source_turns`, `turn_indexes`): a JSON array, read back by
+/// [`memory_from_row`].
+pub(crate) fn turns_json(turns: &[u32]) -> String {
+    serde_json::json!(turns).to_string()
+}
+
 /// Decodes a memory from a row selected with `memory_columns!()`, decrypting its content.
 pub(crate) fn memory_from_row<R: Record>(keyring: &Keyring, row: &R) -> StoreResult<Memory> {
     let kind: String = row.value("kind")?;

@@ -70,7 +70,7 @@ impl Citation {
             conversation_fk,
             memory_id,
             extraction_type: extraction_type.to_owned(),
-            turn_indexes: serde_json::json!(provenance.turn_indexes).to_string(),
+            turn_indexes: crate::rows::turns_json(&provenance.turn_indexes),
             at,
         }
     }

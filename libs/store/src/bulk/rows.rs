@@ -10,6 +10,7 @@ use crate::{
     callers::sealed_caller,
     dialect::{Conn, Dialect, Record, query},
     encryption::columns,
+    rows::turns_json,
     sql,
 };
 
@@ -121,12 +122,7 @@ pub(super) async fn insert_memories<D: Dialect>(
             let (conversation, turns) = memory
                 .source
                 .as_ref()
-                .map(|s| {
-                    (
-                        s.conversation_id.clone(),
-                        serde_json::json!(s.turn_indexes).to_string(),
-                    )
-                })
+                .map(|s| (s.conversation_id.clone(), turns_json(&s.turn_indexes)))
                 .unzip();
             insert = insert
                 .bind(**id)

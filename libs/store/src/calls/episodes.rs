@@ -66,7 +66,7 @@ pub(crate) async fn write_episodes_in<D: Dialect>(
         let mut insert = query::<D>(statement);
         let turns: Vec<String> = chunk
             .iter()
-            .map(|e| serde_json::json!(e.turn_indexes).to_string())
+            .map(|e| crate::rows::turns_json(&e.turn_indexes))
             .collect();
         for (episode, turns) in chunk.iter().zip(&turns) {
             insert = insert
