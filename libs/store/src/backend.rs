@@ -1,6 +1,6 @@
 //! What a backend gives the shared area implementations: its [`Dialect`], its pools, what every
-//! store holds ([`Core`]), and the few things that differ (vector storage and decoding). Every role trait of the store is implemented once, for any
-//! [`Backend`], in its area file.
+//! store holds ([`Core`]), and the few things that differ (vector storage and decoding). Every
+//! role trait of the store is implemented once, for any [`Backend`], in its area file.
 
 use async_trait::async_trait;
 use memvox_core::{MemoryId, UnixMillis};
@@ -11,10 +11,14 @@ use crate::{
     EmbeddingSpace, LexicalKey, StoreResult, StoreSettings,
     dialect::{Conn, Dialect},
     index_cache::UserIndexCache,
+    sql::{self, INSERT_CHUNK},
 };
 
 /// The sqlx database of backend `B`.
 pub(crate) type Db<B> = <<B as Backend>::Sql as Dialect>::Db;
+
+/// A statement being bound, of backend `B`.
+pub(crate) type QueryOf<B> = <<B as Backend>::Sql as Dialect>::Query;
 
 /// A row of backend `B`.
 pub(crate) type RowOf<B> = <<B as Backend>::Sql as Dialect>::Row;
@@ -82,6 +86,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// (not `NULL`); whether it had.
     fn push_row_vector(&self, row: &RowOf<Self>, matrix: &mut Vec<f32>) -> StoreResult<bool>;
 
+    /// The casts [`sql::upsert_embeddings`] writes after each row's id and vector placeholders.
+    const VECTOR_CASTS: (&'static str, &'static str);
+
+    /// Binds a vector to a statement's next placeholder, as this backend stores it.
+    fn bind_vector(query: QueryOf<Self>, vector: &[f32]) -> QueryOf<Self>;
+
     /// Stores (or replaces) vectors already checked against the embedding space, in an open
     /// transaction.
     async fn write_vectors(
@@ -89,7 +99,22 @@ pub(crate) trait Backend: Send + Sync + 'static {
         conn: &mut Conn<Self::Sql>,
         vectors: &[(MemoryId, Vec<f32>)],
         now: UnixMillis,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        let space = &self.core().space;
+        let (id_cast, vector_cast) = Self::VECTOR_CASTS;
+        for chunk in vectors.chunks(INSERT_CHUNK) {
+            let statement = sql::upsert_embeddings(chunk.len(), id_cast, vector_cast);
+            let mut query = Self::Sql::query(statement.into());
+            query = Self::Sql::bind(query, &space.model);
+            query = Self::Sql::bind(query, i64::try_from(space.dimension).unwrap_or(i64::MAX));
+            query = Self::Sql::bind(query, now);
+            for (id, vector) in chunk {
+                query = Self::bind_vector(Self::Sql::bind(query, *id), vector);
+            }
+            Self::Sql::execute(conn, query).await?;
+        }
+        Ok(())
+    }
 
     /// A connection for reads.
     async fn read(&self) -> StoreResult<PoolConnection<Db<Self>>> {

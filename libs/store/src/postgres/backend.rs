@@ -1,7 +1,6 @@
 //! What is PostgreSQL's own in the shared store: pgvector `vector` columns.
 
 use async_trait::async_trait;
-use memvox_core::{MemoryId, UnixMillis};
 use sqlx::{
     Postgres, Row,
     postgres::{PgPool, PgRow},
@@ -10,9 +9,8 @@ use sqlx::{
 use super::PostgresStore;
 use crate::{
     StoreError, StoreResult,
-    backend::{Backend, Core},
-    dialect::Conn,
-    sql::{self, INSERT_CHUNK, for_postgres, user_index_ids},
+    backend::{Backend, Core, QueryOf},
+    sql::user_index_ids,
 };
 
 #[async_trait]
@@ -36,6 +34,9 @@ impl Backend for PostgresStore {
 
     /// Statistics, and the visibility map that lets counts be answered from an index alone.
     const ANALYZE: &'static str = "VACUUM ANALYZE";
+
+    /// PostgreSQL needs the types inside `VALUES`.
+    const VECTOR_CASTS: (&'static str, &'static str) = ("::bigint", "::vector");
 
     fn core(&self) -> &Core {
         &self.core
@@ -67,24 +68,7 @@ impl Backend for PostgresStore {
         Ok(true)
     }
 
-    async fn write_vectors(
-        &self,
-        conn: &mut Conn<Self::Sql>,
-        vectors: &[(MemoryId, Vec<f32>)],
-        now: UnixMillis,
-    ) -> StoreResult<()> {
-        let space = &self.core.space;
-        for chunk in vectors.chunks(INSERT_CHUNK) {
-            let statement = sql::upsert_embeddings(chunk.len(), "::bigint", "::vector");
-            let mut query = sqlx::query(for_postgres(statement))
-                .bind(&space.model)
-                .bind(i64::try_from(space.dimension).unwrap_or(i64::MAX))
-                .bind(now);
-            for (id, vector) in chunk {
-                query = query.bind(*id).bind(pgvector::Vector::from(vector.clone()));
-            }
-            query.execute(&mut *conn).await?;
-        }
-        Ok(())
+    fn bind_vector(query: QueryOf<Self>, vector: &[f32]) -> QueryOf<Self> {
+        query.bind(pgvector::Vector::from(vector.to_vec()))
     }
 }

@@ -1,7 +1,6 @@
 //! What is SQLite's own in the shared store: vectors as little-endian `f32` blobs.
 
 use async_trait::async_trait;
-use memvox_core::{MemoryId, UnixMillis};
 use sqlx::{
     Row, Sqlite,
     sqlite::{SqlitePool, SqliteRow},
@@ -10,9 +9,8 @@ use sqlx::{
 use super::SqliteStore;
 use crate::{
     StoreError, StoreResult,
-    backend::{Backend, Core},
-    dialect::Conn,
-    sql::{self, INSERT_CHUNK, for_sqlite, user_index_ids},
+    backend::{Backend, Core, QueryOf},
+    sql::user_index_ids,
 };
 
 #[async_trait]
@@ -38,6 +36,8 @@ impl Backend for SqliteStore {
     const STATEMENT_PARAMS: usize = 600;
 
     const ANALYZE: &'static str = "ANALYZE";
+
+    const VECTOR_CASTS: (&'static str, &'static str) = ("", "");
 
     fn core(&self) -> &Core {
         &self.core
@@ -72,25 +72,9 @@ impl Backend for SqliteStore {
         Ok(true)
     }
 
-    async fn write_vectors(
-        &self,
-        conn: &mut Conn<Self::Sql>,
-        vectors: &[(MemoryId, Vec<f32>)],
-        now: UnixMillis,
-    ) -> StoreResult<()> {
-        let space = &self.core.space;
-        for chunk in vectors.chunks(INSERT_CHUNK) {
-            let statement = sql::upsert_embeddings(chunk.len(), "", "");
-            let mut query = sqlx::query(for_sqlite(statement))
-                .bind(&space.model)
-                .bind(i64::try_from(space.dimension).unwrap_or(i64::MAX))
-                .bind(now);
-            for (id, vector) in chunk {
-                query = query.bind(*id).bind(encode_vector(vector));
-            }
-            query.execute(&mut *conn).await?;
-        }
-        Ok(())
+    /// As little-endian `f32` bytes.
+    fn bind_vector(query: QueryOf<Self>, vector: &[f32]) -> QueryOf<Self> {
+        query.bind(encode_vector(vector))
     }
 }
 
