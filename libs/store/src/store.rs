@@ -41,42 +41,21 @@ impl<B: Backend> StoreInfo for B {
     }
 }
 
-/// The system of record, in domain words: every role of the store in one trait. Every method
-/// that takes a `user_id` and a memory id only ever touches that user's memory: another user's
-/// id reads as not found.
-pub trait Store:
-    StoreInfo
-    + BulkLoad
-    + Users
-    + Events
-    + Memories
-    + MemoryEdits
-    + Search
-    + Links
-    + Erasure
-    + Retention
-    + Invocations
-    + Keys
-    + Calls
-    + Extraction
-{
+/// Declares trait `$name`, the union of the role traits listed, and implements it for every
+/// type that has them all, so the list of roles is written once.
+macro_rules! union_of_roles {
+    ($(#[$attr:meta])* pub trait $name:ident = $($role:ident),+ $(,)?;) => {
+        $(#[$attr])*
+        pub trait $name: $($role +)+ {}
+
+        impl<T> $name for T where T: $($role +)+ ?Sized {}
+    };
 }
 
-impl<T> Store for T where
-    T: StoreInfo
-        + BulkLoad
-        + Users
-        + Events
-        + Memories
-        + MemoryEdits
-        + Search
-        + Links
-        + Erasure
-        + Retention
-        + Invocations
-        + Keys
-        + Calls
-        + Extraction
-        + ?Sized
-{
+union_of_roles! {
+    /// The system of record, in domain words: every role of the store in one trait. Every
+    /// method that takes a `user_id` and a memory id only ever touches that user's memory:
+    /// another user's id reads as not found.
+    pub trait Store = StoreInfo, BulkLoad, Users, Events, Memories, MemoryEdits, Search, Links,
+        Erasure, Retention, Invocations, Keys, Calls, Extraction;
 }
