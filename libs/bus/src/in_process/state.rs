@@ -65,6 +65,11 @@ fn parse_id(id: &EntryId) -> Result<u64, BusError> {
         .ok_or_else(|| BusError::Invalid(format!("`{id}` is not an in-process entry id")))
 }
 
+/// Where a page that starts after entry `after` starts (`None`: at the first entry).
+fn first_after(after: Option<&EntryId>) -> Result<u64, BusError> {
+    Ok(after.map(parse_id).transpose()?.map_or(0, |seq| seq + 1))
+}
+
 fn no_group(stream: &str, group: &str) -> BusError {
     BusError::NoGroup {
         stream: stream.to_owned(),
@@ -109,6 +114,23 @@ impl State {
             .ok_or_else(|| no_group(stream, group))
     }
 
+    /// A stream's entries and one of its groups, both needed to deliver (`read`, `claim`).
+    fn entries_and_group(
+        &mut self,
+        stream: &str,
+        group: &str,
+    ) -> Result<(&BTreeMap<u64, String>, &mut Group), BusError> {
+        let s = self
+            .streams
+            .get_mut(stream)
+            .ok_or_else(|| no_group(stream, group))?;
+        let g = s
+            .groups
+            .get_mut(group)
+            .ok_or_else(|| no_group(stream, group))?;
+        Ok((&s.entries, g))
+    }
+
     pub(super) fn publish(&mut self, stream: &str, payload: String) -> EntryId {
         let maxlen = self.maxlen;
         // Create the stream first: its base is the last sequence issued before this entry.
@@ -142,19 +164,12 @@ impl State {
         count: usize,
         now: Instant,
     ) -> Result<Vec<Delivery>, BusError> {
-        let s = self
-            .streams
-            .get_mut(stream)
-            .ok_or_else(|| no_group(stream, group))?;
-        let g = s
-            .groups
-            .get_mut(group)
-            .ok_or_else(|| no_group(stream, group))?;
+        let (entries, g) = self.entries_and_group(stream, group)?;
         if !g.consumers.iter().any(|c| c == consumer) {
             g.consumers.push(consumer.to_owned());
         }
         let mut out = Vec::new();
-        for (&seq, payload) in s.entries.range(g.last_delivered + 1..).take(count) {
+        for (&seq, payload) in entries.range(g.last_delivered + 1..).take(count) {
             g.last_delivered = seq;
             g.pending.insert(
                 seq,
@@ -195,14 +210,7 @@ impl State {
         count: usize,
         now: Instant,
     ) -> Result<Claimed, BusError> {
-        let s = self
-            .streams
-            .get_mut(stream)
-            .ok_or_else(|| no_group(stream, group))?;
-        let g = s
-            .groups
-            .get_mut(group)
-            .ok_or_else(|| no_group(stream, group))?;
+        let (entries, g) = self.entries_and_group(stream, group)?;
         let mut claimed = Claimed::default();
         let mut gone = Vec::new();
         for (&seq, p) in g.pending.iter_mut() {
@@ -212,7 +220,7 @@ impl State {
             if now.saturating_duration_since(p.idle_since) < min_idle {
                 continue;
             }
-            let Some(payload) = s.entries.get(&seq) else {
+            let Some(payload) = entries.get(&seq) else {
                 gone.push(seq);
                 continue;
             };
@@ -282,7 +290,7 @@ impl State {
         after: Option<&EntryId>,
         limit: usize,
     ) -> Result<Vec<StreamEntry>, BusError> {
-        let start = after.map(parse_id).transpose()?.map_or(0, |seq| seq + 1);
+        let start = first_after(after)?;
         let Some(s) = self.streams.get(stream) else {
             return Ok(Vec::new());
         };
@@ -332,7 +340,7 @@ impl State {
         after: Option<&EntryId>,
         limit: usize,
     ) -> Result<Vec<DeadLetter>, BusError> {
-        let start = after.map(parse_id).transpose()?.map_or(0, |s| s + 1);
+        let start = first_after(after)?;
         Ok(self.dead.get(stream).map_or_else(Vec::new, |d| {
             d.letters
                 .range(start..)
