@@ -150,15 +150,7 @@ impl SharedTier {
             if let Some(v) = current {
                 return Ok(v);
             }
-            let (v,): (i64,) = redis::pipe()
-                .atomic()
-                .cmd("SET")
-                .arg(&key)
-                .arg(random_version())
-                .arg("NX")
-                .arg("PX")
-                .arg(ttl)
-                .ignore()
+            let (v,): (i64,) = creating_version(&key, ttl)
                 .cmd("GET")
                 .arg(&key)
                 .query_async(&mut conn)
@@ -173,15 +165,7 @@ impl SharedTier {
         let key = self.version_key(user);
         let ttl = self.inner.ttl_ms;
         self.run("bump", |mut conn| async move {
-            redis::pipe()
-                .atomic()
-                .cmd("SET")
-                .arg(&key)
-                .arg(random_version())
-                .arg("NX")
-                .arg("PX")
-                .arg(ttl)
-                .ignore()
+            creating_version(&key, ttl)
                 .cmd("INCR")
                 .arg(&key)
                 .ignore()
@@ -369,6 +353,22 @@ impl SharedTier {
     fn now_ms(&self) -> u64 {
         u64::try_from(self.inner.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
+}
+
+/// An atomic pipeline that starts by setting `key` to a fresh random version (expiring in
+/// `ttl_ms`) unless it already has one: the start of every version command, which then reads
+/// or moves the version on.
+fn creating_version(key: &str, ttl_ms: u64) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.atomic()
+        .cmd("SET")
+        .arg(key)
+        .arg(random_version())
+        .arg("NX")
+        .arg("PX")
+        .arg(ttl_ms)
+        .ignore();
+    pipe
 }
 
 /// A fresh version start: random, positive, far from `i64::MAX` so `INCR` never overflows.
