@@ -20,7 +20,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-use super::model_path::resolve_model_dir;
+use super::model_path::{require_files, resolve_model_dir};
 use super::{Embedder, check_inputs};
 use crate::AiError;
 use memvox_core::vector::l2_normalize;
@@ -63,15 +63,7 @@ impl MiniLmEmbedder {
 
     /// Loads from exactly `dir` (a sentence-transformers directory: config, weights, tokenizer).
     pub fn load(dir: &Path) -> Result<Self, AiError> {
-        for file in REQUIRED_FILES {
-            let path = dir.join(file);
-            if !path.is_file() {
-                return Err(AiError::ModelMissing {
-                    path,
-                    fix: Self::FIX.to_owned(),
-                });
-            }
-        }
+        require_files(dir, &REQUIRED_FILES, Self::FIX)?;
         let fail = |reason: String| AiError::ModelLoad {
             path: dir.to_path_buf(),
             reason,

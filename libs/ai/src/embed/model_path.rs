@@ -42,6 +42,21 @@ pub(crate) fn resolve_model_dir(
     })
 }
 
+/// Checks that model directory `dir` holds each of `files`: else [`AiError::ModelMissing`]
+/// naming the first missing one, with `fix` (how to obtain the model).
+pub(crate) fn require_files(dir: &Path, files: &[&str], fix: &str) -> Result<(), AiError> {
+    for file in files {
+        let path = dir.join(file);
+        if !path.is_file() {
+            return Err(AiError::ModelMissing {
+                path,
+                fix: fix.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Search roots joined with `relative`, most specific first, without duplicates.
 fn candidates(relative: &str) -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = Vec::new();

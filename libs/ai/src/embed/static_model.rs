@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use model2vec_rs::model::StaticModel;
 
-use super::model_path::resolve_model_dir;
+use super::model_path::{require_files, resolve_model_dir};
 use super::{Embedder, check_inputs};
 use crate::AiError;
 
@@ -49,15 +49,7 @@ impl StaticEmbedder {
 
     /// Loads the model from exactly `dir`.
     pub fn load(dir: &Path) -> Result<Self, AiError> {
-        for file in REQUIRED_FILES {
-            let path = dir.join(file);
-            if !path.is_file() {
-                return Err(AiError::ModelMissing {
-                    path,
-                    fix: Self::FIX.to_owned(),
-                });
-            }
-        }
+        require_files(dir, &REQUIRED_FILES, Self::FIX)?;
         let model = StaticModel::from_pretrained(dir, None, Some(true), None).map_err(|e| {
             AiError::ModelLoad {
                 path: dir.to_path_buf(),
