@@ -9,7 +9,7 @@
 //! Everything is a pure function of the seed and the user's index, so seeding can run in
 //! chunks and tests can check the shape.
 
-use memvox_core::Sector;
+use memvox_core::{Sector, text::WEEKDAYS};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom as _;
 use rand::{Rng as _, SeedableRng as _};
@@ -189,7 +189,7 @@ pub fn fill(rng: &mut StdRng, template: &str) -> String {
             "name" => out.push_str(pick(rng, FIRST_NAMES)),
             "product" => out.push_str(pick(rng, PRODUCTS)),
             "city" => out.push_str(pick(rng, CITIES)),
-            "day" => out.push_str(pick(rng, DAYS)),
+            "day" => out.push_str(pick(rng, &WEEKDAYS)),
             "pet" => out.push_str(pick(rng, PETS)),
             "food" => out.push_str(pick(rng, FOODS)),
             "channel" => out.push_str(pick(rng, CHANNELS)),
@@ -235,15 +235,6 @@ const CITIES: &[&str] = &[
     "Porto",
     "Denver",
     "Madrid",
-];
-const DAYS: &[&str] = &[
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
 ];
 const PETS: &[&str] = &[
     "a beagle",

@@ -22,6 +22,22 @@ pub const MONTHS: [&str; 12] = [
     "december",
 ];
 
+/// The weekdays' English names, capitalised, Monday first.
+pub const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// Whether `word` is a weekday's English name, in any case.
+pub fn is_weekday(word: &str) -> bool {
+    WEEKDAYS.iter().any(|day| day.eq_ignore_ascii_case(word))
+}
+
 /// Lower-cases, keeps letters and digits, and folds every other run of characters into one space.
 pub fn normalize_for_dedupe(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

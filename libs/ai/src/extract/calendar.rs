@@ -4,7 +4,7 @@
 //! hour of the day and a weekday, through `memvox_core::calendar` (the `time` crate).
 //! Invariant: pure and total: every `i64` maps to a date, negative times included.
 
-use memvox_core::{UnixMillis, calendar};
+use memvox_core::{UnixMillis, calendar, text::WEEKDAYS};
 
 /// A local date and time of day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,16 +42,7 @@ impl LocalTime {
 
 /// English name of weekday `weekday` (0 = Sunday).
 pub(crate) fn weekday_name(weekday: u32) -> &'static str {
-    const NAMES: [&str; 7] = [
-        "Sunday",
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-        "Thursday",
-        "Friday",
-        "Saturday",
-    ];
-    NAMES[(weekday % 7) as usize]
+    WEEKDAYS[(weekday % 7 + 6) as usize % 7]
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! tense does not become present ("I lived in Denver" is not "Lives in Denver"); names and
 //! places keep the caller's capitals, or are capitalised when the transcript is lower case.
 
-use memvox_core::Sector::Semantic;
+use memvox_core::{Sector::Semantic, text::is_weekday};
 
 use super::pattern::{Draft, Hit, Rule, rule};
 use super::render::{Speaker, article, join, list_items, proper};
@@ -55,15 +55,15 @@ const NOT_NAMES: &[&str] = &[
     "before",
     "sometime",
     "whenever",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
     "instead",
 ];
+
+/// Whether a word follows "this is" or "call me" without being a name: one of [`NOT_NAMES`] or
+/// a weekday.
+fn not_a_name(token: &Token) -> bool {
+    NOT_NAMES.contains(&token.norm.as_str()) || is_weekday(&token.norm)
+}
+
 const RELATIONS: &str = "son in law|daughter in law|mother in law|father in law|granddaughter|grandson|grandkids|grandchildren|daughter|son|wife|husband|partner|spouse|mother|mom|father|dad|sister|brother|kids|children|boyfriend|girlfriend|fiance|fiancee|caregiver|dog|cat|puppy|kitten|boss";
 /// Verbs and links that may follow "my daughter" in a statement about her.
 const RELATION_VERBS: &[&str] = &[
@@ -203,7 +203,7 @@ pub(crate) fn rules() -> Vec<Rule> {
 
 fn name(h: &Hit) -> Vec<Draft> {
     let value = h.value("v", 3);
-    if value.is_empty() || NOT_NAMES.contains(&value[0].norm.as_str()) {
+    if value.is_empty() || not_a_name(&value[0]) {
         return Vec::new();
     }
     let label = match h.word("kind") {
@@ -223,7 +223,7 @@ fn this_is(h: &Hit) -> Vec<Draft> {
     let capitalised = value
         .first()
         .is_some_and(|t| t.text.starts_with(char::is_uppercase));
-    let named = value.iter().all(|t| !NOT_NAMES.contains(&t.norm.as_str()));
+    let named = !value.iter().any(not_a_name);
     if !named || !(capitalised || h.word("suffix").is_some()) {
         return Vec::new();
     }
@@ -239,7 +239,7 @@ fn goes_by(h: &Hit) -> Vec<Draft> {
     let capitalised = value
         .first()
         .is_some_and(|t| t.text.starts_with(char::is_uppercase));
-    if !capitalised || value.iter().any(|t| NOT_NAMES.contains(&t.norm.as_str())) {
+    if !capitalised || value.iter().any(not_a_name) {
         return Vec::new();
     }
     vec![Draft::new(

@@ -6,6 +6,8 @@
 //! how a text is kept under [`MAX_CONTENT_CHARS`]. Invariant: every word of a rendered text
 //! comes from the clause or from the fixed wording of a rule; nothing is invented.
 
+use memvox_core::text::{MONTHS, is_weekday};
+
 use super::speech::Token;
 use crate::extract::MAX_CONTENT_CHARS;
 
@@ -74,26 +76,12 @@ const VALUE_STOPS: &[&str] = &[
     "still",
     "yet",
 ];
-const DAYS_AND_MONTHS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "january",
-    "february",
-    "march",
-    "april",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
+/// Whether a (lower-case) word is a weekday or a month, which are written capitalised: not
+/// "may", more often the verb.
+fn is_day_or_month(word: &str) -> bool {
+    is_weekday(word) || (word != "may" && MONTHS.contains(&word))
+}
+
 const SMALL_WORDS: &[&str] = &["of", "the", "and", "de", "la", "van", "von", "on", "at"];
 
 /// The value starting at token `from`: at most `max` words, ending before a stop word (an "and"
@@ -213,7 +201,7 @@ pub(crate) fn join(tokens: &[Token]) -> String {
         if !out.is_empty() {
             out.push_str(if token.pause { ", " } else { " " });
         }
-        if DAYS_AND_MONTHS.contains(&token.norm.as_str()) {
+        if is_day_or_month(&token.norm) {
             out.push_str(&capitalise(&token.text));
         } else {
             out.push_str(&token.text);
