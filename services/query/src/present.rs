@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use memvox_core::calendar::{date, rfc3339};
 use memvox_core::episode::{episode_lines, searchable_lines};
 use memvox_core::text::lexical_terms;
-use memvox_core::{Memory, MemoryId, MemoryKind, Sector};
+use memvox_core::{Memory, MemoryId, MemoryKind, ScoreBreakdown, Sector};
 
 use serde::{Deserialize, Serialize};
 
@@ -67,22 +67,8 @@ pub struct Explanation {
     pub score: ScoreView,
 }
 
-/// Score terms, rounded to three decimals.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ScoreView {
-    /// Cosine similarity to the query.
-    pub similarity: f64,
-    /// BM25 of the query's words, over the best candidate's.
-    pub lexical: f64,
-    /// Salience term.
-    pub salience: f64,
-    /// Recency factor.
-    pub recency: f64,
-    /// Mean link weight (or the weight of the link followed).
-    pub link: f64,
-    /// Weighted total.
-    pub total: f64,
-}
+/// Score terms, rounded to three decimals: the ranking's own breakdown, same fields.
+pub type ScoreView = ScoreBreakdown;
 
 /// The views of `ranked` (best first) for a query whose content words are `query_terms`: no
 /// turn is shown twice — an episode's context or reply that a better one showed (the reply of
