@@ -14,6 +14,7 @@
 //! library's own builder (`open_store`, `connect_bus`) is the one place that matches on its
 //! backend.
 
+mod error_response;
 mod http;
 mod service;
 
@@ -29,6 +30,7 @@ use memvox_store::{EmbeddingSpace, Store, open_store};
 use memvox_telemetry::{Health, Metrics, ReadinessCheck};
 use tokio_util::sync::CancellationToken;
 
+pub use error_response::error_response;
 pub use http::{bind_http, cancel_on_signal, serve_beside, serve_http, serve_http_on};
 pub use service::Service;
 

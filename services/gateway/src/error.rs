@@ -6,13 +6,12 @@
 //! them: 5xx and 429 are retried (when retries are enabled), other 4xx are not and count towards
 //! auto-disabling the webhook, so only deliveries that can never succeed get one.
 
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use memvox_elevenlabs::{PayloadError, SignatureError};
+use memvox_runtime::error_response;
 use memvox_store::StoreError;
 use memvox_telemetry::error_chain;
-use serde_json::json;
 
 /// Why a post-call delivery was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -128,14 +127,13 @@ impl IntoResponse for GatewayError {
         } else {
             self.to_string()
         };
-        let body = json!({ "error": { "code": self.code(), "message": message } });
-        let mut response = (status, Json(body)).into_response();
-        if let Self::RateLimited { retry_after_secs } | Self::Busy { retry_after_secs } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-        }
-        response
+        let retry_after_secs = match self {
+            Self::RateLimited { retry_after_secs } | Self::Busy { retry_after_secs } => {
+                Some(retry_after_secs)
+            }
+            _ => None,
+        };
+        error_response(status, self.code(), &message, retry_after_secs)
     }
 }
 

@@ -4,13 +4,12 @@
 //! included. Client errors say what is wrong; server errors log their whole cause chain and
 //! answer a generic message, so no database detail leaks to callers.
 
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use memvox_ai::{AiError, Fault};
+use memvox_runtime::error_response;
 use memvox_store::StoreError;
 use memvox_telemetry::error_chain;
-use serde_json::json;
 
 /// Why a request was not served.
 #[derive(Debug, thiserror::Error)]
@@ -133,14 +132,16 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(code = self.code(), error = %error_chain(&self), "request failed");
         }
-        let body = json!({ "error": { "code": self.code(), "message": self.public_message() } });
-        let mut response = (status, Json(body)).into_response();
-        if let Self::RateLimited { retry_after_secs } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-        }
-        response
+        let retry_after_secs = match self {
+            Self::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        };
+        error_response(
+            status,
+            self.code(),
+            &self.public_message(),
+            retry_after_secs,
+        )
     }
 }
 
