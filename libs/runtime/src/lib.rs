@@ -17,6 +17,7 @@
 mod error_response;
 mod http;
 mod service;
+mod start;
 
 use std::sync::Arc;
 
@@ -33,10 +34,17 @@ use tokio_util::sync::CancellationToken;
 pub use error_response::error_response;
 pub use http::{bind_http, cancel_on_signal, serve_beside, serve_http, serve_http_on};
 pub use service::Service;
+pub use start::load_config;
 
 /// Why a process could not start; each variant names the part at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// The configuration did not load or validate.
+    #[error(transparent)]
+    Config(#[from] memvox_config::ConfigError),
+    /// Logging could not be started.
+    #[error(transparent)]
+    Logging(#[from] memvox_telemetry::TelemetryError),
     /// The encryption keys could not be loaded or generated.
     #[error("encryption: {0}")]
     Encryption(#[from] memvox_crypto::CryptoError),

@@ -1,19 +1,13 @@
 //! `memvox-embedding-worker`: the embedding worker as its own process, with health and metrics
 //! on `http.listen`.
 
-use memvox_config::{Layers, SharedConfig};
 use memvox_embedding_worker::EmbeddingConfig;
-use memvox_runtime::{App, Service, serve_beside};
+use memvox_runtime::{App, Service, load_config, serve_beside};
 use memvox_store::EmbeddingSpace;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let layers = Layers::load(None)?;
-    let (shared, config) = (
-        SharedConfig::load(&layers)?,
-        EmbeddingConfig::load(&layers)?,
-    );
-    memvox_telemetry::init_logging(&shared.log)?;
+    let (shared, config) = load_config(EmbeddingConfig::load)?;
     let embedder = memvox_ai::build_embedder(&config.embedder)?;
     let space = EmbeddingSpace::new(embedder.model_id(), embedder.dimension());
     let app = App::build(shared, space).await?;

@@ -6,16 +6,13 @@
 //! with health and metrics endpoints on `http.listen`, and on Ctrl-C or SIGTERM turns readiness
 //! to 503 first, then drains in-flight requests for `http.shutdown_grace_ms`.
 
-use memvox_config::{Layers, SharedConfig};
 use memvox_query::{QueryConfig, QueryState, router};
-use memvox_runtime::{App, Service, cancel_on_signal, serve_http};
+use memvox_runtime::{App, Service, cancel_on_signal, load_config, serve_http};
 use memvox_store::EmbeddingSpace;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let layers = Layers::load(None)?;
-    let (shared, config) = (SharedConfig::load(&layers)?, QueryConfig::load(&layers)?);
-    memvox_telemetry::init_logging(&shared.log)?;
+    let (shared, config) = load_config(QueryConfig::load)?;
     let embedder = memvox_ai::build_embedder(&config.embedder)?;
     let space = EmbeddingSpace::new(embedder.model_id(), embedder.dimension());
     let app = App::build(shared, space).await?;
