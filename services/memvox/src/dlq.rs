@@ -8,7 +8,7 @@
 //! `bus.backend = "redis"` to reach them.
 
 use anyhow::Context;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use memvox::Config;
 use memvox_bus::{BusBackend, DeadLetter, EVENTS, EntryId, Envelope, Message};
 use memvox_runtime::App;
@@ -38,29 +38,23 @@ pub enum DlqCommand {
         id: String,
     },
     /// Put dead letters back on their stream (one id, or `--all`).
-    Replay {
-        /// Stream: `events` or `memories`.
-        #[arg(long, default_value = EVENTS)]
-        stream: String,
-        /// Dead-letter entry id.
-        #[arg(required_unless_present = "all")]
-        id: Option<String>,
-        /// Every dead letter of the stream.
-        #[arg(long)]
-        all: bool,
-    },
+    Replay(Selection),
     /// Delete dead letters for good (one id, or `--all`).
-    Purge {
-        /// Stream: `events` or `memories`.
-        #[arg(long, default_value = EVENTS)]
-        stream: String,
-        /// Dead-letter entry id.
-        #[arg(required_unless_present = "all")]
-        id: Option<String>,
-        /// Every dead letter of the stream.
-        #[arg(long)]
-        all: bool,
-    },
+    Purge(Selection),
+}
+
+/// The dead letters a replay or purge acts on: one by id, or every one of the stream.
+#[derive(Debug, Args)]
+pub struct Selection {
+    /// Stream: `events` or `memories`.
+    #[arg(long, default_value = EVENTS)]
+    stream: String,
+    /// Dead-letter entry id.
+    #[arg(required_unless_present = "all")]
+    id: Option<String>,
+    /// Every dead letter of the stream.
+    #[arg(long)]
+    all: bool,
 }
 
 /// Runs a dead-letter command and prints a summary of what was done.
@@ -87,7 +81,7 @@ pub async fn run(config: Config, command: DlqCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("no dead letter {id} on {stream}"))?;
             println!("{}\npayload: {}", line(&letter), letter.payload);
         }
-        DlqCommand::Replay { stream, id, all } => {
+        DlqCommand::Replay(Selection { stream, id, all }) => {
             let letters = selected(&app, &stream, id, all).await?;
             let mut replayed = 0;
             for letter in &letters {
@@ -102,7 +96,7 @@ pub async fn run(config: Config, command: DlqCommand) -> anyhow::Result<()> {
             }
             println!("{replayed} dead letter(s) replayed onto {stream}");
         }
-        DlqCommand::Purge { stream, id, all } => {
+        DlqCommand::Purge(Selection { stream, id, all }) => {
             let purged = match (id, all) {
                 (_, true) => app.bus.purge_dead_letters(&stream).await?,
                 (Some(id), false) => {
