@@ -64,6 +64,10 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// condition that fits this backend's planner.
     const USER_INDEX_ROWS: &'static str;
 
+    /// The outgoing links of user `$1`'s memories (`source_memory_id`, `target_memory_id`,
+    /// `weight`), strongest first per source: the form that fits this backend's planner.
+    const USER_LINKS: &'static str;
+
     /// Hands out `$1` fresh memory ids (one row each, column 0), for a bulk load's explicit ids.
     const MEMORY_IDS: &'static str;
 

@@ -26,6 +26,15 @@ impl Backend for PostgresStore {
     /// embedding worker's link step loads an index after each call's vectors are written.
     const USER_INDEX_ROWS: &'static str = concat!("m.user_id = $1 AND ", user_index_ids!());
 
+    /// Through the links' primary key, from the array of the user's memory ids: joined with
+    /// `memories` as a prepared statement's generic plan, PostgreSQL scanned every link of
+    /// every user and hashed them (2.2 ms for a caller with no links among 17,000, growing with
+    /// the table; 0.27 ms this way).
+    const USER_LINKS: &'static str = "SELECT l.source_memory_id, l.target_memory_id, l.weight \
+         FROM memory_links l \
+         WHERE l.source_memory_id = ANY(ARRAY(SELECT id FROM memories WHERE user_id = $1)) \
+         ORDER BY l.source_memory_id, l.weight DESC, l.target_memory_id";
+
     const MEMORY_IDS: &'static str = "SELECT nextval(pg_get_serial_sequence('memories', 'id')) \
          AS id FROM generate_series(1, $1::bigint) ORDER BY 1";
 

@@ -38,11 +38,6 @@ fn select_user_index<B: Backend>() -> String {
     )
 }
 
-/// The outgoing links of a user's memories, strongest first per source.
-const SELECT_USER_LINKS: &str = "SELECT l.source_memory_id, l.target_memory_id, l.weight \
-     FROM memory_links l JOIN memories m ON m.id = l.source_memory_id \
-     WHERE m.user_id = $1 ORDER BY l.source_memory_id, l.weight DESC, l.target_memory_id";
-
 /// Every memory's salience and last-seen time (an index-only read on both databases).
 const SELECT_RECALL: &str = "SELECT id, salience, last_seen_at FROM memories WHERE user_id = $1";
 
@@ -218,7 +213,7 @@ async fn read_links<B: Backend>(
     user_id: &str,
     index: &mut UserIndex,
 ) -> StoreResult<()> {
-    let rows = query::<B::Sql>(SELECT_USER_LINKS)
+    let rows = query::<B::Sql>(B::USER_LINKS)
         .bind(user_id)
         .fetch_all(&mut *store.read().await?)
         .await?;

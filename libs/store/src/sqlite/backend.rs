@@ -24,6 +24,12 @@ impl Backend for SqliteStore {
     /// afterwards: a caller with 40,000 memories loaded in 1.9 s instead of 1.0 s (loadtest).
     const USER_INDEX_ROWS: &'static str = user_index_ids!();
 
+    /// Joined with `memories`: SQLite finds the user's memories by their user index, then each
+    /// one's links by the links' primary key.
+    const USER_LINKS: &'static str = "SELECT l.source_memory_id, l.target_memory_id, l.weight \
+         FROM memory_links l JOIN memories m ON m.id = l.source_memory_id \
+         WHERE m.user_id = $1 ORDER BY l.source_memory_id, l.weight DESC, l.target_memory_id";
+
     /// Past the largest id ever handed out (`AUTOINCREMENT` never reuses one); the one writer
     /// connection keeps them from racing.
     const MEMORY_IDS: &'static str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL \
