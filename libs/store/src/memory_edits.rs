@@ -1,6 +1,8 @@
 //! Changing memories: adding one, editing its text or standing, superseding, reinforcing and
 //! deleting; every change of text keeps the earlier text in the memory's history.
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 use memvox_core::{Memory, MemoryId, NewMemory, UnixMillis};
 use memvox_crypto::Keyring;
@@ -42,7 +44,8 @@ pub trait MemoryEdits: Send + Sync {
     ) -> StoreResult<()>;
 
     /// Marks memories as recalled now (recency restarts, salience nudged up by `bump`, capped at
-    /// 1); returns how many of the user's memories were touched.
+    /// 1), each once however often `ids` names it; returns how many of the user's memories were
+    /// touched.
     async fn reinforce_memories(
         &self,
         user_id: &str,
@@ -166,14 +169,22 @@ impl<B: Backend> MemoryEdits for B {
         bump: f64,
         now: UnixMillis,
     ) -> StoreResult<u64> {
+        // One statement per chunk, not one per memory: on PostgreSQL the recall-version
+        // trigger runs once per statement, and each statement is a round trip.
+        let unique: BTreeSet<MemoryId> = ids.iter().copied().collect();
+        let unique: Vec<MemoryId> = unique.into_iter().collect();
         let mut tx = self.begin().await?;
         let mut touched = 0;
-        for id in ids {
-            touched += query::<B::Sql>(sql::REINFORCE_MEMORY)
-                .bind(bump)
-                .bind(now)
-                .bind(*id)
-                .bind(user_id)
+        for chunk in unique.chunks(INSERT_CHUNK) {
+            touched += chunk
+                .iter()
+                .fold(
+                    query::<B::Sql>(sql::reinforce_memories(chunk.len()))
+                        .bind(bump)
+                        .bind(now)
+                        .bind(user_id),
+                    |q, id| q.bind(*id),
+                )
                 .execute(&mut tx)
                 .await?;
         }

@@ -168,11 +168,17 @@ pub const INSERT_HISTORY: &str = "INSERT INTO memory_history \
      (memory_id, user_id, content, salience, reason, conversation_id, changed_at) \
      SELECT id, user_id, $5, salience, $1, $2, $3 FROM memories WHERE id = $4";
 
-/// Reinforce: salience `+ $1` capped at 1, seen at `$2` (never moved back).
-pub const REINFORCE_MEMORY: &str = "UPDATE memories SET \
-     salience = CASE WHEN salience + $1 > 1.0 THEN 1.0 ELSE salience + $1 END, \
-     last_seen_at = CASE WHEN last_seen_at > $2 THEN last_seen_at ELSE $2 END \
-     WHERE id = $3 AND user_id = $4";
+/// Reinforce `count` memories of user `$3` in one statement: salience `+ $1` capped at 1, seen
+/// at `$2` (never moved back); their ids bind from `$4` on.
+pub fn reinforce_memories(count: usize) -> String {
+    format!(
+        "UPDATE memories SET \
+         salience = CASE WHEN salience + $1 > 1.0 THEN 1.0 ELSE salience + $1 END, \
+         last_seen_at = CASE WHEN last_seen_at > $2 THEN last_seen_at ELSE $2 END \
+         WHERE user_id = $3 AND id IN ({})",
+        placeholders(4, count)
+    )
+}
 
 /// Upserts `rows` memories' vectors in one statement: `$1` model, `$2` dimension, `$3` time,
 /// then a memory id and its vector per row (`$4`, `$5`, …), each written as

@@ -13,7 +13,7 @@
 //! each such event (pending, retrying or dead-lettered) and deletes those whose payload names
 //! one of the user's conversations, their id or one of their numbers ([`mentions`]).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use memvox_core::{SCOPE_SEPARATOR, UnixMillis};
 use memvox_crypto::Keyring;
@@ -141,25 +141,36 @@ pub(crate) async fn commit_erased_in<D: Dialect>(
 }
 
 /// The tool invocations to log: those of a conversation erased, or of a user erased since the
-/// call (queued before the erasure, written after), are dropped.
+/// call (queued before the erasure, written after), are dropped. One read for the whole batch.
 pub(crate) async fn unerased_invocations_in<'c, D: Dialect>(
     conn: &mut Conn<D>,
     keyring: &Keyring,
     calls: &'c [ToolInvocation],
 ) -> StoreResult<Vec<&'c ToolInvocation>> {
-    let mut kept = Vec::with_capacity(calls.len());
-    for call in calls {
-        let at = call.created_at;
-        let subjects: Vec<_> = (call.conversation_id.as_deref())
-            .map(|id| (Erased::Conversation(id), i64::MIN))
-            .into_iter()
-            .chain(call.user_id.as_deref().map(|id| (Erased::User(id), at)))
-            .collect();
-        if !is_erased_in::<D>(conn, keyring, &subjects, at).await? {
-            kept.push(call);
-        }
-    }
-    Ok(kept)
+    let wanted: Vec<Vec<(String, UnixMillis)>> = calls
+        .iter()
+        .map(|call| {
+            let conversation = call.conversation_id.as_deref();
+            let user = call.user_id.as_deref();
+            (conversation
+                .map(|id| (Erased::Conversation(id), i64::MIN))
+                .into_iter())
+            .chain(user.map(|id| (Erased::User(id), call.created_at)))
+            .map(|(subject, since)| (subject.digest(keyring), since))
+            .collect()
+        })
+        .collect();
+    let Some(earliest) = calls.iter().map(|call| call.created_at).min() else {
+        return Ok(Vec::new());
+    };
+    let digests: BTreeSet<&str> = wanted.iter().flatten().map(|(d, _)| d.as_str()).collect();
+    let tombstones = live_tombstones_in::<D>(conn, &digests, earliest).await?;
+    Ok(calls
+        .iter()
+        .zip(&wanted)
+        .filter(|(call, wanted)| !erases(&tombstones, wanted, call.created_at))
+        .map(|(call, _)| call)
+        .collect())
 }
 
 /// Whether any of `subjects` has a tombstone alive at `now` and made at or after the time
@@ -170,36 +181,61 @@ pub(crate) async fn is_erased_in<D: Dialect>(
     subjects: &[(Erased<'_>, UnixMillis)],
     now: UnixMillis,
 ) -> StoreResult<bool> {
-    if subjects.is_empty() {
-        return Ok(false);
-    }
     let wanted: Vec<(String, UnixMillis)> = subjects
         .iter()
         .map(|(subject, since)| (subject.digest(keyring), *since))
         .collect();
-    let statement = format!(
-        "SELECT digest, created_at FROM erasure_tombstones \
-         WHERE (expires_at IS NULL OR expires_at > $1) AND digest IN ({})",
-        sql::placeholders(2, wanted.len())
-    );
-    let rows = wanted
-        .iter()
-        .fold(query::<D>(statement).bind(now), |q, (digest, _)| {
-            q.bind(digest)
-        })
-        .fetch_all(conn)
-        .await?;
-    for row in rows {
-        let digest: String = row.value("digest")?;
-        let created_at: UnixMillis = row.value("created_at")?;
-        if wanted
+    let digests: BTreeSet<&str> = wanted.iter().map(|(d, _)| d.as_str()).collect();
+    let tombstones = live_tombstones_in::<D>(conn, &digests, now).await?;
+    Ok(erases(&tombstones, &wanted, now))
+}
+
+/// A tombstone as read: its digest, when it was made and when it expires (`None`: never).
+struct Tombstone {
+    digest: String,
+    created_at: UnixMillis,
+    expires_at: Option<UnixMillis>,
+}
+
+/// Whether one of `tombstones` alive at `now` names a digest of `wanted` and was made at or
+/// after the time paired with it.
+fn erases(tombstones: &[Tombstone], wanted: &[(String, UnixMillis)], now: UnixMillis) -> bool {
+    tombstones.iter().any(|tombstone| {
+        tombstone.expires_at.is_none_or(|expires| expires > now)
+            && wanted.iter().any(|(digest, since)| {
+                *digest == tombstone.digest && tombstone.created_at >= *since
+            })
+    })
+}
+
+/// The tombstones among `digests` alive at `now`, one statement per chunk of digests.
+async fn live_tombstones_in<D: Dialect>(
+    conn: &mut Conn<D>,
+    digests: &BTreeSet<&str>,
+    now: UnixMillis,
+) -> StoreResult<Vec<Tombstone>> {
+    let digests: Vec<&str> = digests.iter().copied().collect();
+    let mut tombstones = Vec::new();
+    for chunk in digests.chunks(sql::INSERT_CHUNK) {
+        let statement = format!(
+            "SELECT digest, created_at, expires_at FROM erasure_tombstones \
+             WHERE (expires_at IS NULL OR expires_at > $1) AND digest IN ({})",
+            sql::placeholders(2, chunk.len())
+        );
+        let rows = chunk
             .iter()
-            .any(|(wanted, since)| *wanted == digest && created_at >= *since)
-        {
-            return Ok(true);
+            .fold(query::<D>(statement).bind(now), |q, digest| q.bind(*digest))
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in rows {
+            tombstones.push(Tombstone {
+                digest: row.value("digest")?,
+                created_at: row.value("created_at")?,
+                expires_at: row.value("expires_at")?,
+            });
         }
     }
-    Ok(false)
+    Ok(tombstones)
 }
 
 #[cfg(test)]

@@ -109,11 +109,11 @@ async fn apply_plan_in<D: Dialect>(
             target,
             provenance,
         } => {
-            let touched = query::<D>(sql::REINFORCE_MEMORY)
+            let touched = query::<D>(sql::reinforce_memories(1))
                 .bind(REINFORCE_SALIENCE_BUMP)
                 .bind(at.said)
-                .bind(*target)
                 .bind(user_id)
+                .bind(*target)
                 .execute(conn)
                 .await?;
             if touched == 0 {
