@@ -3,8 +3,9 @@
 //! `published_at` only tells the outbox reconciler that a row needs no re-publishing; losing a
 //! mark costs at most one duplicate message, which consumers tolerate. So the mark is not on the
 //! acknowledgement path: an id is queued before the 200 is sent, and whichever request task finds
-//! no flush running becomes the flusher and writes every queued id in one statement, looping
-//! until the queue is empty. Under load, one write marks many rows instead of one write each.
+//! no flush running becomes the flusher and, every [`MARK_LINGER`], writes every queued id in one
+//! statement, until the queue is empty. Under load, one write marks many rows instead of one
+//! write each.
 //!
 //! Invariant: an id is counted as outstanding from [`PublishedMarks::enqueue`] until a flush has
 //! written it (or failed to), so [`PublishedMarks::settled`] waits for every mark queued before
@@ -17,6 +18,11 @@ use memvox_store::Store;
 use tokio::sync::Notify;
 
 use crate::Clock;
+
+/// How long the flusher lets marks gather before each write: at a steady rate the marks cost
+/// one statement per interval (on SQLite, one turn of the single writer the acknowledgements
+/// also need), not one per few requests. Far below the reconciler's grace period.
+pub(crate) const MARK_LINGER: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Queue of published event ids waiting for their `published_at` mark.
 #[derive(Debug, Default)]
@@ -40,6 +46,7 @@ impl PublishedMarks {
             return;
         }
         loop {
+            tokio::time::sleep(MARK_LINGER).await;
             let ids = std::mem::take(&mut *self.pending());
             if ids.is_empty() {
                 self.flushing.store(false, Ordering::Release);

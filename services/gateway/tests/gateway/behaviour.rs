@@ -84,6 +84,27 @@ async fn every_published_row_gets_its_mark_after_the_answer() {
 }
 
 #[tokio::test]
+async fn marks_gather_before_they_are_written() {
+    let gateway = Gateway::start(Backend::Sqlite, BusKind::InProcess).await;
+    let (status, _) = gateway.post_signed(&transcription("conv_g1")).await;
+    assert_eq!(status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (status, _) = gateway.post_signed(&transcription("conv_g2")).await;
+    assert_eq!(status, StatusCode::OK);
+    let events = gateway.events().await;
+    assert!(
+        events.iter().all(|row| row.published_at.is_none()),
+        "the first mark waits for others to join it: {events:?}"
+    );
+    gateway.state.published.settled().await;
+    let events = gateway.events().await;
+    assert_eq!(events.len(), 2);
+    let marks: std::collections::BTreeSet<_> = events.iter().map(|row| row.published_at).collect();
+    assert_eq!(marks.len(), 1, "one write marked both: {events:?}");
+    assert!(marks.iter().all(Option::is_some));
+}
+
+#[tokio::test]
 async fn size_limits_depend_on_the_event_type() {
     let gateway = Gateway::start_with(Backend::Sqlite, BusKind::InProcess, |settings| {
         settings.max_body_bytes = 1_000;

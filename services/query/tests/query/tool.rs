@@ -375,6 +375,39 @@ async fn invocations_are_written_in_batches(backend: Backend) {
     assert_eq!(h.table_counts().await["tool_invocations"], 1);
 }
 
+/// An entry waits up to the linger for others to join its batch, and the writer still writes
+/// what it holds once every sender is gone.
+async fn invocations_linger_for_a_batch(backend: Backend) {
+    let h = Harness::new(backend, embedder()).await;
+    let (sender, receiver) = tokio::sync::mpsc::channel(8);
+    let writer = tokio::spawn(memvox_query::invocations::write_batches(
+        receiver,
+        h.store().clone(),
+    ));
+    let invocation = |conversation: &str| ToolInvocation {
+        tool_name: "memory_query".into(),
+        conversation_id: Some(conversation.into()),
+        user_id: Some("u1".into()),
+        request_params: json!({"query": QUERY}),
+        response_data: None,
+        latency_ms: 1,
+        success: true,
+        error_message: None,
+        created_at: NOW,
+    };
+    sender.send(invocation("conv_first")).await.unwrap();
+    tokio::time::sleep(memvox_query::invocations::LINGER / 4).await;
+    assert_eq!(
+        h.table_counts().await["tool_invocations"],
+        0,
+        "the first entry waits for others"
+    );
+    sender.send(invocation("conv_second")).await.unwrap();
+    drop(sender);
+    writer.await.unwrap();
+    assert_eq!(h.table_counts().await["tool_invocations"], 2);
+}
+
 /// The `MemoryRecalled` messages on the memories stream, as (user, memory ids).
 async fn recalls_on_the_bus(h: &Harness) -> Vec<(String, Vec<i64>)> {
     let entries = h
@@ -643,6 +676,7 @@ memvox_testkit::both_backends!(
     unknown_users_get_an_empty_answer_and_callers_resolve,
     wrong_or_absent_tokens_are_refused,
     invocations_are_written_in_batches,
+    invocations_linger_for_a_batch,
     provenance_is_returned_as_source,
     recalls_are_announced_once_per_caller_and_interval,
 );
