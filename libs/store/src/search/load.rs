@@ -72,9 +72,37 @@ pub(crate) async fn index_at<B: Backend>(
     let entry = store
         .core()
         .index
-        .get_or_load(user_id, versions, || load_user_index(store, user_id))
+        .get_or_load(user_id, versions, || {
+            load_user_index(store, user_id, Links::Read)
+        })
         .await?;
     fresh_recall(store, user_id, entry, versions).await
+}
+
+/// The user's index at their current versions for a search by the pipeline (similar memories,
+/// memories to compare a call with): the cached one when it is current, else read now without
+/// links and not cached. The pipeline searches a caller just before writing to them, so what
+/// it would cache is stale at once, and it would push answering callers out of the cache.
+pub(crate) async fn index_for_pipeline<B: Backend>(
+    store: &B,
+    user_id: &str,
+) -> StoreResult<Arc<CachedIndex>> {
+    let Some(versions) = user_versions(store, user_id).await? else {
+        return Ok(empty_index());
+    };
+    if let Some(entry) = cached_at(store, user_id, versions).await? {
+        return Ok(entry);
+    }
+    let index = load_user_index(store, user_id, Links::Skipped).await?;
+    Ok(Arc::new(CachedIndex::new(versions, index)))
+}
+
+/// Whether an index load reads the memories' links (ranking follows them; the pipeline's
+/// searches do not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Links {
+    Read,
+    Skipped,
 }
 
 /// The user's index if it is cached at `versions`, with its recall values at least as recent;
@@ -154,8 +182,12 @@ async fn read_recall<B: Backend>(
         .collect()
 }
 
-/// Reads a user's memories, vectors, tokens and links into an index.
-async fn load_user_index<B: Backend>(store: &B, user_id: &str) -> StoreResult<UserIndex> {
+/// Reads a user's memories, vectors, tokens and (unless skipped) links into an index.
+async fn load_user_index<B: Backend>(
+    store: &B,
+    user_id: &str,
+    links: Links,
+) -> StoreResult<UserIndex> {
     let space = &store.core().space;
     let rows = query::<B::Sql>(select_user_index::<B>())
         .bind(user_id)
@@ -201,7 +233,7 @@ async fn load_user_index<B: Backend>(store: &B, user_id: &str) -> StoreResult<Us
     index.matrix.shrink_to_fit();
     index.postings = postings.build();
     index.code(space.dimension);
-    if !index.memories.is_empty() {
+    if links == Links::Read && !index.memories.is_empty() {
         read_links(store, user_id, &mut index).await?;
     }
     Ok(index)

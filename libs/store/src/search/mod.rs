@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use memvox_core::{MemoryId, UnixMillis};
 
 pub(crate) use indexing::ensure_lexical_index;
-pub(crate) use load::{user_index, user_versions};
+pub(crate) use load::{index_for_pipeline, user_index, user_versions};
 pub use view::UserView;
 
 use crate::{
@@ -40,7 +40,9 @@ pub trait Search: Send + Sync {
         now: UnixMillis,
     ) -> StoreResult<()>;
 
-    /// The `limit` memories of a user most similar (cosine) to `query` that pass `filter`.
+    /// The `limit` memories of a user most similar (cosine) to `query` that pass `filter`: for
+    /// the pipeline, which reads an uncached caller afresh and leaves the cache to the answers
+    /// (queries search a [`Search::user_view`]).
     async fn search_memories(
         &self,
         user_id: &str,
@@ -72,8 +74,9 @@ pub trait Search: Send + Sync {
 
     /// For each of the user's embedded memories in `ids`, up to `limit` other memories of the
     /// user that pass `filter` and whose cosine similarity to it is above `threshold`, best first,
-    /// grouped in the order of `ids`: one read for a whole batch of memories to link. An id
-    /// without a vector, or not the user's, has no neighbours.
+    /// grouped in the order of `ids`: one read for a whole batch of memories to link (an
+    /// uncached caller's memories read afresh, without links, and not cached). An id without a
+    /// vector, or not the user's, has no neighbours.
     async fn similar_memories(
         &self,
         user_id: &str,
@@ -120,7 +123,8 @@ impl<B: Backend> Search for B {
         filter: &MemoryFilter,
         limit: usize,
     ) -> StoreResult<Vec<SearchHit>> {
-        self.user_view(user_id).await?.search(query, filter, limit)
+        let entry = index_for_pipeline(self, user_id).await?;
+        UserView::new(self, user_id, None, entry).search(query, filter, limit)
     }
 
     async fn search_lexical(
@@ -166,7 +170,7 @@ impl<B: Backend> Search for B {
         }
         // Each memory's own row in the user's index is the query: nothing but the index is
         // read, and the scan runs in this process, not in the database's.
-        let (_, entry) = user_index(self, user_id).await?;
+        let entry = index_for_pipeline(self, user_id).await?;
         let mut found = entry.index.neighbours(&unique, filter, threshold, limit);
         found.sort_by(|a, b| {
             position

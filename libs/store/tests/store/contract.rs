@@ -1446,6 +1446,52 @@ async fn index_search_is_exact_and_sees_other_writers(harness: &TestStore) {
     );
 }
 
+/// The pipeline's searches (memories like a call, neighbours to link) read an uncached caller
+/// afresh and leave the cache to the answers; a caller cached by a query is searched from it.
+async fn pipeline_searches_leave_the_cache_to_answers(harness: &TestStore) {
+    use rand::SeedableRng as _;
+    let store = harness.store();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+    let mut vectors = Vec::new();
+    for i in 0..120 {
+        let stored = store
+            .insert_memory(
+                &memory("u1", &format!("fact {i}"), Sector::Semantic, 0.5),
+                NOW,
+            )
+            .await
+            .unwrap();
+        vectors.push((stored.id, random_unit(&mut rng)));
+    }
+    store.store_embeddings(&vectors, NOW).await.unwrap();
+    let filter = MemoryFilter::default();
+    let found = store
+        .search_memories("u1", &vectors[7].1, &filter, 3)
+        .await
+        .unwrap();
+    assert_eq!(found[0].memory.id, vectors[7].0);
+    let neighbours = store
+        .similar_memories("u1", &[vectors[7].0], &filter, -1.0, 2)
+        .await
+        .unwrap();
+    assert_eq!(neighbours.len(), 2);
+    assert!(
+        store.warm_view("u1").await.unwrap().is_none(),
+        "not cached by the pipeline"
+    );
+    let view = store.user_view("u1").await.unwrap();
+    assert!(
+        store.warm_view("u1").await.unwrap().is_some(),
+        "cached by a query"
+    );
+    let from_cache = store
+        .search_memories("u1", &vectors[7].1, &filter, 3)
+        .await
+        .unwrap();
+    assert_eq!(from_cache, view.search(&vectors[7].1, &filter, 3).unwrap());
+    assert_eq!(from_cache, found);
+}
+
 /// A warm view (an index cached by a reader) answers with what another store instance on the
 /// same database wrote since: an edited text, a pause, a new link, and a recall's salience —
 /// the last without reloading the index or moving the answers' version.
@@ -1727,4 +1773,5 @@ memvox_testkit::both_backends!(
         embedding_space_is_enforced_on_reopen,
         index_search_is_exact_and_sees_other_writers,
         warm_views_see_other_writers,
+        pipeline_searches_leave_the_cache_to_answers,
 );
