@@ -144,7 +144,7 @@ validate_manifests() { # FILE LABEL
   if grep -q "^ERROR\|did not validate" "$WORK/kv.out"; then die "$2: validation errors"; fi
 }
 
-for dir in k8s/base k8s/overlays/production; do
+for dir in k8s/base k8s/overlays/production k8s/backup; do
   out="$WORK/$(echo "$dir" | tr / _).yaml"
   step "render $dir"
   "$PY" deploy/validate/kustomize_render.py "$dir" > "$out"
@@ -177,8 +177,10 @@ step "helm chart: values.schema.json"
 "$PY" deploy/validate/checks.py schema
 
 cat > "$WORK/values-minimal.yaml" <<'EOF'
-# Exercises the other branches: no KEDA, no ingress, no Prometheus Operator, external image tag.
+# Exercises the other branches: no KEDA, no ingress, no Prometheus Operator, external image tag,
+# the pg_dump CronJob on (with the claim the chart creates).
 image: {tag: "1.2.3"}
+pgBackup: {enabled: true}
 keda: {enabled: false}
 ingress: {enabled: false}
 metrics: {serviceMonitor: {enabled: false}, prometheusRule: {enabled: false}, dashboards: {enabled: false}}
@@ -210,6 +212,11 @@ if grep -qE "^kind: (ScaledObject|Ingress|ServiceMonitor|PrometheusRule)$" "$WOR
   die "helm chart renders optional objects although they are disabled"
 fi
 grep -q "image: registry.example.com/memvox/memvox:1.2.3" "$WORK/helm-minimal.yaml" || die "image.tag not applied"
+# The pg_dump CronJob (and its claim) render only when pgBackup.enabled asks for them.
+grep -qE "^kind: (CronJob|PersistentVolumeClaim)$" "$WORK/helm-default.yaml" \
+  && die "helm chart renders the pg_dump CronJob although pgBackup.enabled is false"
+[[ $(grep -cE "^kind: (CronJob|PersistentVolumeClaim)$" "$WORK/helm-minimal.yaml") == 2 ]] \
+  || die "pgBackup.enabled did not render the CronJob and its claim"
 # The /v1 admin API stays off the public ingress unless ingress.exposeAdminApi asks for it.
 for rendered in helm-default k8s_base k8s_overlays_production; do
   [[ -f $WORK/$rendered.yaml ]] || die "$rendered.yaml was not rendered"

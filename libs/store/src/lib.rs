@@ -89,7 +89,7 @@ pub use postgres::PostgresStore;
 pub use retention::{Retention, RetentionCutoffs, RetentionReport};
 pub use search::{Search, UserView};
 pub use settings::{StoreBackend, StoreSettings};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SnapshotInfo, SqliteStore};
 pub use store::{Store, StoreInfo};
 pub use tombstone::Erased;
 pub use users::Users;

@@ -33,6 +33,32 @@ pub enum Command {
     /// Apply pending database migrations to the configured store (SQLite or PostgreSQL) and
     /// report how many were applied. Safe to run repeatedly.
     Migrate,
+    /// Back up the embedded (SQLite) store to one archive file while it serves: a consistent
+    /// snapshot, compressed, with a manifest and a SHA-256 checksum. The encryption keys are
+    /// never written to the archive or beside it: the command says where they are, to be
+    /// kept apart. PostgreSQL: pg_dump / PITR (see README "Backup and restore").
+    Backup {
+        /// Archive to write, e.g. backups/memvox-2026-01-31.mvxbak.
+        dest: PathBuf,
+        /// Replace DEST if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Restore a `memvox backup` archive into the configured SQLite database (or --to PATH):
+    /// verifies the manifest and checksum, checks that the database opens with the configured
+    /// keys, then replaces the target in one rename. Stop memvox serve first.
+    Restore {
+        /// Archive written by `memvox backup`.
+        src: PathBuf,
+        /// Database file to restore into instead of the configured one (its keys are looked
+        /// for beside it, as PATH.keys.json, unless encryption.key_file or encryption.keys
+        /// name them).
+        #[arg(long, value_name = "PATH")]
+        to: Option<PathBuf>,
+        /// Replace an existing database.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage dead-lettered messages: list, show, replay onto their stream, purge.
     Dlq {
         /// What to do.
@@ -138,6 +164,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve => crate::serve::serve(load(file)?).await,
         Command::Migrate => crate::migrate::migrate(&load(file)?).await,
+        Command::Backup { dest, force } => crate::backup::backup(&load(file)?, &dest, force).await,
+        Command::Restore { src, to, force } => {
+            crate::backup::restore(&load(file)?, &src, to.as_deref(), force).await
+        }
         Command::Dlq { command } => Box::pin(crate::dlq::run(load(file)?, command)).await,
         Command::Keys { command } => Box::pin(crate::keys::run(load(file)?, command)).await,
         Command::Models { command } => crate::models::run(&load(file)?, command).await,

@@ -2,6 +2,7 @@
 //! its embedded defaults (`memvox serve`) and the operator's tool (`memvox migrate`, …).
 
 mod background;
+mod backup;
 mod cli;
 mod dlq;
 mod elevenlabs;

@@ -17,8 +17,13 @@ use crate::{EmbeddingSpace, StoreError, StoreResult, StoreSettings, backend::Cor
 mod backend;
 mod checkpoint;
 mod dialect;
+mod snapshot;
 
 use checkpoint::Checkpointer;
+pub use snapshot::SnapshotInfo;
+
+/// The embedded migrations of the SQLite schema.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// The SQLite store. Reads use a pool; every write goes through one dedicated connection, so
 /// the process's writers queue in order instead of meeting `SQLITE_BUSY` and sleeping in
@@ -116,9 +121,8 @@ impl SqliteStore {
 
     /// Applies pending migrations; returns how many were applied.
     pub async fn migrate_pool(pool: &SqlitePool) -> StoreResult<usize> {
-        let migrator = sqlx::migrate!("./migrations/sqlite");
         let before = applied_count(pool).await;
-        migrator.run(pool).await?;
+        MIGRATOR.run(pool).await?;
         Ok(applied_count(pool).await.saturating_sub(before))
     }
 

@@ -1,6 +1,6 @@
 //! The store's suites in one test binary (one link instead of seven), every case on SQLite and
 //! on PostgreSQL + pgvector in the same run: the contract, encryption at rest, episodes, lexical
-//! search, scopes, sealed caller numbers and tombstones.
+//! search, scopes, sealed caller numbers and tombstones; and SQLite snapshots.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod bulk;
@@ -10,5 +10,6 @@ mod episodes;
 mod lexical;
 mod scopes;
 mod sealed_numbers;
+mod snapshot;
 mod support;
 mod tombstones;

@@ -5,38 +5,17 @@
 use std::{
     net::TcpListener,
     path::Path,
-    process::{Child, Command, Output, Stdio},
+    process::{Command, Output, Stdio},
     time::{Duration, Instant},
 };
 
 use memvox_core::{NewMemory, Sector};
 use memvox_store::{EmbeddingSpace, MemoryEdits, Search, SqliteStore, StoreSettings};
 
-use crate::support::{FIXTURE, memvox, stderr_of};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Asserts a failed start: non-zero exit and exactly one error line (logs may precede it)
-/// containing `expected`.
-fn assert_one_line_error(output: &Output, expected: &str) {
-    let stderr = stderr_of(output);
-    assert!(!output.status.success(), "must fail: {stderr}");
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("memvox: "))
-        .collect();
-    assert_eq!(errors.len(), 1, "one error line: {stderr}");
-    assert!(
-        errors[0].contains(expected),
-        "expected `{expected}` in: {stderr}"
-    );
-}
+use crate::support::{
+    FIXTURE, Running, assert_one_line_error, free_port, memvox, seed_embedded_store, stderr_of,
+    stdout_of, unix_now_secs, wait_until_ready,
+};
 
 /// Encryption keys given inline, as a secret gives them to containers.
 fn inline_keys() -> [(&'static str, String); 3] {
@@ -49,29 +28,6 @@ fn inline_keys() -> [(&'static str, String); 3] {
             memvox_crypto::Key::generate().to_base64(),
         ),
     ]
-}
-
-/// Now, in unix seconds (what a webhook signature is stamped with).
-fn unix_now_secs() -> u64 {
-    memvox_core::Clock::system().now_secs()
-}
-
-/// Waits up to a minute for `memvox serve` at `base` to answer its readiness probe.
-async fn wait_until_ready(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while reqwest::get(format!("{base}/health/ready")).await.is_err() {
-        assert!(Instant::now() < deadline, "memvox serve never answered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -521,53 +477,6 @@ fn a_signed_webhook_to_serve_becomes_memories_the_agent_can_query() {
             "the returning caller is recognised by number: {init}"
         );
     });
-}
-
-/// Opens the embedded store of `dir` as `memvox` would (same generated key file) and gives it
-/// one memory.
-fn seed_embedded_store(dir: &Path, content: &str) -> memvox_crypto::Keyring {
-    let path = dir.join("data/memvox.db");
-    let settings = StoreSettings {
-        url: format!("sqlite://{}", path.display()),
-        ..StoreSettings::default()
-    };
-    let keyring = memvox_crypto::Keyring::open(
-        &memvox_crypto::EncryptionSettings::default(),
-        settings.default_key_file().as_deref(),
-    )
-    .unwrap();
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let store = SqliteStore::open(&path, &settings, bundled_space(), keyring.clone())
-            .await
-            .unwrap();
-        store
-            .insert_memory(
-                &NewMemory {
-                    user_id: "u1".into(),
-                    content: content.into(),
-                    sector: Sector::Semantic,
-                    salience: 0.5,
-                    provenance: None,
-                },
-                0,
-            )
-            .await
-            .unwrap();
-        store.pool().close().await;
-    });
-    keyring
-}
-
-/// The bundled model's space, which `memvox` opens the store in.
-fn bundled_space() -> EmbeddingSpace {
-    EmbeddingSpace {
-        model: "static-minilm-256".into(),
-        dimension: 256,
-    }
-}
-
-fn stdout_of(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[test]

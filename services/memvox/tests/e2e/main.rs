@@ -1,9 +1,11 @@
 //! The end-to-end suites of the `memvox` command in one test binary (one link of every service
 //! and the model runtime instead of thirteen): both deployments (SQLite + in-process bus,
-//! PostgreSQL + Redis Streams), the command line, erasure, identity, privacy and recovery.
+//! PostgreSQL + Redis Streams), the command line, backup and restore, erasure, identity,
+//! privacy and recovery.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod audio;
+mod backup;
 mod cli;
 mod dlq;
 mod elevenlabs;

@@ -1,11 +1,20 @@
 //! Shared by the end-to-end suites: an app on either deployment (SQLite + in-process bus, or
 //! PostgreSQL + Redis Streams with their own schema and key prefix), the fixture call as a raw
-//! event, and both workers driven until idle.
+//! event, both workers driven until idle, and the `memvox` binary (run, served, its store
+//! seeded).
+
+use std::{
+    net::TcpListener,
+    path::Path,
+    process::{Child, Output},
+    time::{Duration, Instant},
+};
 
 use ::memvox::Config;
 use ::memvox::Memvox;
 use memvox_bus::{BusBackend, EVENTS, Envelope, Message, Worker};
-use memvox_store::NewEvent;
+use memvox_core::{NewMemory, Sector};
+use memvox_store::{EmbeddingSpace, MemoryEdits, NewEvent, SqliteStore, StoreSettings};
 
 /// The post-call transcription fixture.
 pub const FIXTURE: &str =
@@ -162,6 +171,103 @@ pub fn repo_model_dir() -> String {
         "/../../models/static-minilm-256"
     )
     .to_owned()
+}
+
+/// A free TCP port on the loopback interface.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Now, in unix seconds (what a webhook signature is stamped with).
+pub fn unix_now_secs() -> u64 {
+    memvox_core::Clock::system().now_secs()
+}
+
+/// Waits up to a minute for `memvox serve` at `base` to answer its readiness probe.
+pub async fn wait_until_ready(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while reqwest::get(format!("{base}/health/ready")).await.is_err() {
+        assert!(Instant::now() < deadline, "memvox serve never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A `memvox` process, killed when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Opens the embedded store of `dir` as `memvox` would (same generated key file) and gives it
+/// one memory.
+pub fn seed_embedded_store(dir: &Path, content: &str) -> memvox_crypto::Keyring {
+    let path = dir.join("data/memvox.db");
+    let settings = StoreSettings {
+        url: format!("sqlite://{}", path.display()),
+        ..StoreSettings::default()
+    };
+    let keyring = memvox_crypto::Keyring::open(
+        &memvox_crypto::EncryptionSettings::default(),
+        settings.default_key_file().as_deref(),
+    )
+    .unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = SqliteStore::open(&path, &settings, bundled_space(), keyring.clone())
+            .await
+            .unwrap();
+        store
+            .insert_memory(
+                &NewMemory {
+                    user_id: "u1".into(),
+                    content: content.into(),
+                    sector: Sector::Semantic,
+                    salience: 0.5,
+                    provenance: None,
+                },
+                0,
+            )
+            .await
+            .unwrap();
+        store.pool().close().await;
+    });
+    keyring
+}
+
+/// The bundled model's space, which `memvox` opens the store in.
+pub fn bundled_space() -> EmbeddingSpace {
+    EmbeddingSpace {
+        model: "static-minilm-256".into(),
+        dimension: 256,
+    }
+}
+
+/// A command's standard output.
+pub fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Asserts a failed start: non-zero exit and exactly one error line (logs may precede it)
+/// containing `expected`.
+pub fn assert_one_line_error(output: &Output, expected: &str) {
+    let stderr = stderr_of(output);
+    assert!(!output.status.success(), "must fail: {stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("memvox: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "one error line: {stderr}");
+    assert!(
+        errors[0].contains(expected),
+        "expected `{expected}` in: {stderr}"
+    );
 }
 
 /// A command's standard error, trimmed.
