@@ -9,6 +9,8 @@
 //!   to user, every dynamic variable the agent uses, a first message for returning callers.
 //!   It always answers 200 with a complete variable set, even when the store fails or is slow.
 //! * `/v1/users/...` — the memory REST API (admin token), described at `/openapi.json`.
+//! * `/mcp` — the same memories as an MCP server ([`mcp`]): a tool token bound to one caller,
+//!   or an admin token naming any user.
 //!
 //! [`router`] builds every route from a [`QueryState`]; `main.rs` adds health endpoints,
 //! instrumentation and the listener.
@@ -21,6 +23,7 @@ mod extract;
 pub mod follow_up;
 pub mod init_limit;
 pub mod invocations;
+pub mod mcp;
 pub mod metrics;
 pub mod present;
 pub mod question;
@@ -60,6 +63,7 @@ pub fn router(state: QueryState) -> Router {
         .merge(admin)
         .merge(routes::init::router())
         .merge(routes::openapi::router())
+        .merge(mcp::router(&state))
         .fallback(routes::not_found)
         .layer(limit)
         .with_state(state)

@@ -158,9 +158,18 @@ async fn personalise(
         return Ok(respond(state, token.as_deref(), None, &[]));
     }
     let user = store.get_profile(&user_id).await?;
-    let salient = most_salient(state, &user_id).await?;
-    let memories = retrieval::by_prior(state, salient, CONTEXT_MEMORIES);
+    let memories = context(state, &user_id).await?;
     Ok(respond(state, token.as_deref(), user.as_ref(), &memories))
+}
+
+/// The caller's context: of their most salient active facts, the five with the best prior of
+/// the query ranker (salience and recency). Also the MCP `get_profile` tool's top memories.
+///
+/// # Errors
+/// Store failures.
+pub(crate) async fn context(state: &QueryState, user_id: &str) -> StoreResult<Vec<Memory>> {
+    let salient = most_salient(state, user_id).await?;
+    Ok(retrieval::by_prior(state, salient, CONTEXT_MEMORIES))
 }
 
 /// The user's most salient active facts (the context's candidates): from their index when it

@@ -115,17 +115,21 @@ async fn search_memories(
     ))
 }
 
-/// Body of a manual add.
+/// Body of a manual add (also what the MCP `add_memory` tool adds).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct AddMemory {
-    content: String,
-    sector: Sector,
+pub(crate) struct AddMemory {
+    /// The memory's text.
+    pub content: String,
+    /// Its sector.
+    pub sector: Sector,
+    /// Its importance in `[0, 1]`.
     #[serde(default = "default_salience")]
-    salience: f64,
+    pub salience: f64,
 }
 
-fn default_salience() -> f64 {
+/// Salience of a memory added without one.
+pub(crate) fn default_salience() -> f64 {
     0.5
 }
 
@@ -148,16 +152,31 @@ async fn add_memory(
     Path(user_id): Path<String>,
     ApiJson(body): ApiJson<AddMemory>,
 ) -> Result<(StatusCode, Json<Memory>), ApiError> {
-    let content = screened(&state, &body.content)?;
+    let memory = add(&state, &user_id, &body).await?;
+    Ok((StatusCode::CREATED, Json(memory)))
+}
+
+/// Adds `body` to `user_id`'s memories (creating the user if needed): screened by the
+/// memory-content policy, embedded at once, announced.
+///
+/// # Errors
+/// [`ApiError::Invalid`] for empty content or content holding a dropped kind; store and
+/// embedder failures.
+pub(crate) async fn add(
+    state: &QueryState,
+    user_id: &str,
+    body: &AddMemory,
+) -> Result<Memory, ApiError> {
+    let content = screened(state, &body.content)?;
     let content = content.as_ref();
     let now = state.clock.now();
     let vector = state.embedder.embed_one(content).await?;
-    state.store.ensure_user(&user_id, now).await?;
+    state.store.ensure_user(user_id, now).await?;
     let memory = state
         .store
         .insert_memory(
             &NewMemory {
-                user_id: user_id.clone(),
+                user_id: user_id.to_owned(),
                 content: content.to_owned(),
                 sector: body.sector,
                 salience: body.salience,
@@ -170,8 +189,8 @@ async fn add_memory(
         .store
         .store_embeddings(&[(memory.id, vector)], now)
         .await?;
-    announce_change(&state, &memory).await;
-    Ok((StatusCode::CREATED, Json(memory)))
+    announce_change(state, &memory).await;
+    Ok(memory)
 }
 
 async fn get_memory(
@@ -235,10 +254,22 @@ async fn delete_memory(
     State(state): State<QueryState>,
     Path((user_id, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let id = memory_id(&id)?;
-    if state.store.delete_memory(&user_id, id).await? {
-        state.invalidate(&user_id).await;
-        Ok(StatusCode::NO_CONTENT)
+    delete(&state, &user_id, memory_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes memory `id` of `user_id` and drops their cached answers.
+///
+/// # Errors
+/// [`ApiError::NotFound`] when `user_id` has no memory `id`; store failures.
+pub(crate) async fn delete(
+    state: &QueryState,
+    user_id: &str,
+    id: MemoryId,
+) -> Result<(), ApiError> {
+    if state.store.delete_memory(user_id, id).await? {
+        state.invalidate(user_id).await;
+        Ok(())
     } else {
         Err(ApiError::NotFound(format!("memory {id}")))
     }

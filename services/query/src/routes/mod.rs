@@ -13,6 +13,7 @@ use crate::ApiError;
 /// Every route the query service serves, as `(method, path template)`.
 pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/tools/memory-query"),
+    ("POST", "/mcp"),
     ("POST", "/webhook/conversation-init"),
     ("GET", "/openapi.json"),
     ("GET", "/v1/users/{user_id}"),

@@ -72,8 +72,9 @@ async fn answer(
 }
 
 /// The user a tool call may read: the verified identity token's, else the phone channel's,
-/// within the call's scope; nobody for an agent outside `identity.agent_ids`.
-async fn caller(
+/// within the call's scope; nobody for an agent outside `identity.agent_ids`. Also how an MCP
+/// request made with a tool token finds its caller.
+pub(crate) async fn caller(
     state: &QueryState,
     request: &MemoryQueryRequest,
 ) -> Result<Option<String>, ApiError> {

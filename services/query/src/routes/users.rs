@@ -33,7 +33,7 @@ pub fn router() -> Router<QueryState> {
 
 /// A user as the API shows it.
 #[derive(Debug, Serialize)]
-struct UserView {
+pub(crate) struct UserView {
     #[serde(flatten)]
     user: User,
     last_interaction_at: Option<String>,
@@ -53,9 +53,17 @@ async fn get_user(
     State(state): State<QueryState>,
     Path(user_id): Path<String>,
 ) -> Result<Json<UserView>, ApiError> {
-    let user = require_user(&state, &user_id).await?;
+    Ok(Json(profile(&state, &user_id).await?))
+}
+
+/// `user_id`'s profile with memory counts (counted in the database).
+///
+/// # Errors
+/// [`ApiError::NotFound`] for an unknown user; store failures.
+pub(crate) async fn profile(state: &QueryState, user_id: &str) -> Result<UserView, ApiError> {
+    let user = require_user(state, user_id).await?;
     let mut counts = Counts::default();
-    for tally in state.store.memory_counts(&user_id).await? {
+    for tally in state.store.memory_counts(user_id).await? {
         let n = usize::try_from(tally.count).unwrap_or(usize::MAX);
         counts.total += n;
         *counts
@@ -67,11 +75,11 @@ async fn get_user(
             counts.superseded += n;
         }
     }
-    Ok(Json(UserView {
+    Ok(UserView {
         last_interaction_at: user.last_interaction.map(rfc3339),
         user,
         counts,
-    }))
+    })
 }
 
 async fn erase_user(

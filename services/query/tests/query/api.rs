@@ -149,7 +149,7 @@ async fn export_holds_every_memory_with_its_history_and_every_call(backend: Back
     )
     .await;
     h.store().bind_caller("+15550100", "u1", NOW).await.unwrap();
-    let mut call = call_of("u1", "conv_export");
+    let mut call = call_of("u1", "conv_export", NOW - 60_000);
     call.turns = vec![memvox_core::Turn {
         index: 0,
         role: memvox_core::Role::User,
@@ -158,11 +158,11 @@ async fn export_holds_every_memory_with_its_history_and_every_call(backend: Back
     }];
     h.store().record_call(&call, NOW).await.unwrap();
     h.store()
-        .record_call(&call_of("u1", "conv_export_2"), NOW + 1)
+        .record_call(&call_of("u1", "conv_export_2", NOW - 60_000), NOW + 1)
         .await
         .unwrap();
     h.store()
-        .record_call(&call_of("u2", "conv_someone_else"), NOW)
+        .record_call(&call_of("u2", "conv_someone_else", NOW - 60_000), NOW)
         .await
         .unwrap();
     let (status, export) = h.call("GET", "/v1/users/u1/export", None).await;
@@ -198,13 +198,14 @@ async fn export_holds_every_memory_with_its_history_and_every_call(backend: Back
     );
 }
 
-fn call_of(user_id: &str, conversation_id: &str) -> memvox_store::CallRecord {
+/// A completed one-minute call of `user_id` started at `started_at`, without turns.
+pub fn call_of(user_id: &str, conversation_id: &str, started_at: i64) -> memvox_store::CallRecord {
     memvox_store::CallRecord {
         conversation: memvox_core::Conversation {
             conversation_id: conversation_id.into(),
             agent_id: "agent_1".into(),
             user_id: Some(user_id.into()),
-            started_at: NOW - 60_000,
+            started_at,
             duration_secs: Some(60),
             status: memvox_core::ConversationStatus::Completed,
             failure_reason: None,
@@ -231,7 +232,7 @@ async fn erasure_leaves_zero_rows_and_zero_cache_keys_for_the_user(backend: Back
         .with_audio_dir(Some(audio.path().to_owned()));
     let baseline = h.table_counts().await;
     h.store()
-        .record_call(&call_of("u1", "conv_u1"), NOW)
+        .record_call(&call_of("u1", "conv_u1", NOW - 60_000), NOW)
         .await
         .unwrap();
     // A dead letter of the user's call, and one of someone else's.
@@ -391,6 +392,9 @@ async fn openapi_matches_the_routes(backend: Backend) {
             let mut req = request(method, &uri, Some(support::token_for(path)), None);
             req.headers_mut()
                 .insert("x-memvox-secret", support::INIT_SECRET.parse().unwrap());
+            // As every HTTP/1.1 client sends it (the MCP transport refuses a request without).
+            req.headers_mut()
+                .insert("host", "memvox.test".parse().unwrap());
             let (status, body) = h.send(req).await;
             let routed = table.contains(&(method.to_owned(), path.to_owned()));
             if routed {

@@ -8,6 +8,8 @@ mod cache;
 mod follow_up;
 mod identity;
 mod init;
+mod mcp;
+mod mcp_auth;
 mod scope;
 mod support;
 mod tool;
