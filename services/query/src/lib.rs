@@ -48,8 +48,8 @@ pub use settings::QuerySettings;
 pub use state::{QueryState, SetupError};
 
 /// Every route of the query service. The tool needs a tool token, `/v1` an admin token (each
-/// rate limited per token, each refusing the other role); the initiation webhook checks its
-/// own secret; `/openapi.json` is public.
+/// rate limited per token, each refusing the other role), `/mcp` either (a tool token bound to
+/// one caller); the initiation webhook checks its own secret; `/openapi.json` is public.
 pub fn router(state: QueryState) -> Router {
     let limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
     let tool = routes::tool::router()

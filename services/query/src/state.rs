@@ -55,7 +55,8 @@ pub struct QueryState {
     pub weights: ScoreWeights,
     /// Time source for recency.
     pub clock: Clock,
-    /// Accepted tool tokens (the memory-query tool only) and their rate limits.
+    /// Accepted tool tokens (the memory-query tool, and `/mcp` for one caller) and their rate
+    /// limits.
     pub tool_tokens: Arc<TokenAuth>,
     /// Accepted admin tokens (`/v1` only) and their rate limits.
     pub admin_tokens: Arc<TokenAuth>,
