@@ -93,7 +93,7 @@ pub use model::{
 pub use postgres::PostgresStore;
 pub use retention::{Retention, RetentionCutoffs, RetentionReport};
 pub use search::{Search, UserView};
-pub use settings::{StoreBackend, StoreSettings};
+pub use settings::{StoreBackend, StoreSettings, redact_url};
 pub use sqlite::{SnapshotInfo, SqliteStore};
 pub use store::{Store, StoreInfo};
 pub use tombstone::Erased;
