@@ -9,6 +9,7 @@ use sqlx::{Pool, Transaction, pool::PoolConnection};
 
 use crate::{
     EmbeddingSpace, LexicalKey, StoreResult, StoreSettings,
+    copy::CopySql,
     dialect::{Conn, Dialect},
     index_cache::UserIndexCache,
     sql::{self, INSERT_CHUNK},
@@ -95,6 +96,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
 
     /// Binds a vector to a statement's next placeholder, as this backend stores it.
     fn bind_vector(query: QueryOf<Self>, vector: &[f32]) -> QueryOf<Self>;
+
+    /// The vector stored in column `index` of a row, if not `NULL` (any dimension).
+    fn row_vector(row: &RowOf<Self>, index: usize) -> StoreResult<Option<Vec<f32>>>;
+
+    /// What a copy between stores runs on this backend beyond the shared SQL (`copy`).
+    const COPY: CopySql;
 
     /// Stores (or replaces) vectors already checked against the embedding space, in an open
     /// transaction.

@@ -29,6 +29,7 @@ mod backend;
 mod bulk;
 mod callers;
 mod calls;
+mod copy;
 mod dialect;
 mod encryption;
 mod erasure;
@@ -67,6 +68,10 @@ use memvox_crypto::Keyring;
 
 pub use bulk::{BulkLink, BulkLoad, BulkMemory, BulkUser};
 pub use calls::{Calls, EPISODE_SALIENCE};
+pub use copy::{
+    CopyError, CopyEvent, CopyObserver, CopyOptions, CopyReport, Phase, TableCheck, copied_tables,
+    copy_store,
+};
 pub use encryption::{ColumnStatus, Cursor, ReencryptBatch, encrypted_columns};
 pub use erasure::Erasure;
 pub use error::{StoreError, StoreResult};
@@ -88,7 +93,7 @@ pub use model::{
 pub use postgres::PostgresStore;
 pub use retention::{Retention, RetentionCutoffs, RetentionReport};
 pub use search::{Search, UserView};
-pub use settings::{StoreBackend, StoreSettings};
+pub use settings::{StoreBackend, StoreSettings, redact_url};
 pub use sqlite::{SnapshotInfo, SqliteStore};
 pub use store::{Store, StoreInfo};
 pub use tombstone::Erased;

@@ -33,6 +33,31 @@ pub enum Command {
     /// Apply pending database migrations to the configured store (SQLite or PostgreSQL) and
     /// report how many were applied. Safe to run repeatedly.
     Migrate,
+    /// Copy a whole store to another backend (SQLite ↔ PostgreSQL) or database: every table
+    /// with its ids, in batches with progress on stderr, resumable (run it again after an
+    /// interruption), then verified (row counts and a SHA-256 per table). The destination is
+    /// migrated first and must be empty unless --force. The source is only read; stop its
+    /// writers first. Keys: the configuration's, read as for the source; the copy needs the same.
+    MigrateStore {
+        /// Source store URL, e.g. sqlite://data/memvox.db.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// PostgreSQL schema of the source.
+        #[arg(long, value_name = "NAME")]
+        from_schema: Option<String>,
+        /// Destination store URL, e.g. postgres://memvox:secret@db/memvox.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// PostgreSQL schema of the destination (created if missing).
+        #[arg(long, value_name = "NAME")]
+        to_schema: Option<String>,
+        /// Rows per batch (one destination transaction each).
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        batch_rows: usize,
+        /// Empty a destination that holds rows (or an unfinished copy) and copy afresh.
+        #[arg(long)]
+        force: bool,
+    },
     /// Back up the embedded (SQLite) store to one archive file while it serves: a consistent
     /// snapshot, compressed, with a manifest and a SHA-256 checksum. The encryption keys are
     /// never written to the archive or beside it: the command says where they are, to be
@@ -164,6 +189,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve => crate::serve::serve(load(file)?).await,
         Command::Migrate => crate::migrate::migrate(&load(file)?).await,
+        Command::MigrateStore {
+            from,
+            from_schema,
+            to,
+            to_schema,
+            batch_rows,
+            force,
+        } => {
+            let endpoints = crate::migrate_store::Endpoints {
+                from,
+                from_schema,
+                to,
+                to_schema,
+            };
+            let options = memvox_store::CopyOptions { batch_rows, force };
+            crate::migrate_store::migrate_store(&load_quiet(file)?, &endpoints, options).await
+        }
         Command::Backup { dest, force } => crate::backup::backup(&load(file)?, &dest, force).await,
         Command::Restore { src, to, force } => {
             crate::backup::restore(&load(file)?, &src, to.as_deref(), force).await

@@ -9,8 +9,10 @@ mod elevenlabs;
 mod eval;
 mod keys;
 mod migrate;
+mod migrate_store;
 mod models;
 mod probe;
+mod progress;
 mod serve;
 
 use std::process::ExitCode;

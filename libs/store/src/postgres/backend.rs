@@ -10,6 +10,7 @@ use super::PostgresStore;
 use crate::{
     StoreError, StoreResult,
     backend::{Backend, Core, QueryOf},
+    copy::CopySql,
     sql::user_index_ids,
 };
 
@@ -80,4 +81,26 @@ impl Backend for PostgresStore {
     fn bind_vector(query: QueryOf<Self>, vector: &[f32]) -> QueryOf<Self> {
         query.bind(pgvector::Vector::from(vector.to_vec()))
     }
+
+    fn row_vector(row: &PgRow, index: usize) -> StoreResult<Option<Vec<f32>>> {
+        let vector: Option<pgvector::Vector> = row.try_get(index)?;
+        Ok(vector.map(Vec::from))
+    }
+
+    /// Serial sequences and `vectors_version_seq`, read with `pg_sequence_last_value` (`NULL`
+    /// before a sequence's first value); text keys in byte order (`COLLATE "C"`), as SQLite
+    /// orders them.
+    const COPY: CopySql = CopySql {
+        byte_order: " COLLATE \"C\"",
+        id_counter: "SELECT COALESCE(pg_sequence_last_value( \
+             pg_get_serial_sequence($1, 'id')::regclass), 0)",
+        advance_id_counter: &[
+            "SELECT setval(pg_get_serial_sequence($1, 'id'), $2::bigint) \
+             WHERE $2::bigint > COALESCE(pg_sequence_last_value( \
+             pg_get_serial_sequence($1, 'id')::regclass), 0)",
+        ],
+        clock: "SELECT COALESCE(pg_sequence_last_value('vectors_version_seq'::regclass), 0)",
+        advance_clock: "SELECT setval('vectors_version_seq', $1::bigint) \
+             WHERE $1::bigint > COALESCE(pg_sequence_last_value('vectors_version_seq'::regclass), 0)",
+    };
 }

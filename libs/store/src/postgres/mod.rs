@@ -24,6 +24,9 @@ use crate::{
 mod backend;
 mod dialect;
 
+/// The embedded migrations of the PostgreSQL schema.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
 /// The PostgreSQL + pgvector store.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -41,14 +44,10 @@ impl PostgresStore {
         space: EmbeddingSpace,
         keyring: Keyring,
     ) -> StoreResult<Self> {
-        let pool = Self::connect(url, schema, settings).await?;
+        let store = Self::attach(url, schema, settings, space, keyring).await?;
         if settings.migrate_on_start.unwrap_or(false) {
-            Self::migrate_pool(&pool).await?;
+            Self::migrate_pool(&store.pool).await?;
         }
-        let store = Self {
-            pool,
-            core: Core::new(space, keyring, settings),
-        };
         crate::meta::check_embedding_space(&store)
             .await
             .map_err(|e| match e {
@@ -63,6 +62,26 @@ impl PostgresStore {
         crate::search::ensure_lexical_index(&store).await?;
         crate::callers::ensure_sealed_numbers(&store).await?;
         Ok(store)
+    }
+
+    /// The store's pool, and nothing else: no migration, no check, nothing written beyond
+    /// what [`Self::connect`] does (a copy's source and destination, see `copy`).
+    pub(crate) async fn attach(
+        url: &str,
+        schema: Option<&str>,
+        settings: &StoreSettings,
+        space: EmbeddingSpace,
+        keyring: Keyring,
+    ) -> StoreResult<Self> {
+        Ok(Self {
+            pool: Self::connect(url, schema, settings).await?,
+            core: Core::new(space, keyring, settings),
+        })
+    }
+
+    /// The version of the newest migration this build applies: the schema it writes.
+    pub fn schema_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
     }
 
     /// Connects (creating `schema` if given) and makes sure the pgvector extension exists.
@@ -104,9 +123,8 @@ impl PostgresStore {
 
     /// Applies pending migrations; returns how many were applied.
     pub async fn migrate_pool(pool: &PgPool) -> StoreResult<usize> {
-        let migrator = sqlx::migrate!("./migrations/postgres");
         let before = applied_count(pool).await;
-        migrator.run(pool).await?;
+        MIGRATOR.run(pool).await?;
         Ok(applied_count(pool).await.saturating_sub(before))
     }
 

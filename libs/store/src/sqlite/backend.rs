@@ -10,6 +10,7 @@ use super::SqliteStore;
 use crate::{
     StoreError, StoreResult,
     backend::{Backend, Core, QueryOf},
+    copy::CopySql,
     sql::user_index_ids,
 };
 
@@ -71,17 +72,48 @@ impl Backend for SqliteStore {
                 dimension * 4
             )));
         }
-        matrix.extend(
-            blob.chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-        );
+        matrix.extend(decode_vector(blob));
         Ok(true)
     }
+
+    fn row_vector(row: &SqliteRow, index: usize) -> StoreResult<Option<Vec<f32>>> {
+        let blob: Option<&[u8]> = row.try_get(index)?;
+        blob.map(|blob| {
+            if blob.len() % 4 == 0 {
+                Ok(decode_vector(blob).collect())
+            } else {
+                Err(StoreError::Corrupt(format!(
+                    "stored vector has {} bytes, not whole f32s",
+                    blob.len()
+                )))
+            }
+        })
+        .transpose()
+    }
+
+    /// `AUTOINCREMENT`'s counters in `sqlite_sequence`; the clock is `vectors_clock`'s row.
+    const COPY: CopySql = CopySql {
+        byte_order: "",
+        id_counter: "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = $1), 0)",
+        advance_id_counter: &[
+            "INSERT INTO sqlite_sequence (name, seq) SELECT $1, $2 \
+             WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = $1)",
+            "UPDATE sqlite_sequence SET seq = $2 WHERE name = $1 AND seq < $2",
+        ],
+        clock: "SELECT value FROM vectors_clock WHERE id = 1",
+        advance_clock: "UPDATE vectors_clock SET value = $1 WHERE id = 1 AND value < $1",
+    };
 
     /// As little-endian `f32` bytes.
     fn bind_vector(query: QueryOf<Self>, vector: &[f32]) -> QueryOf<Self> {
         query.bind(encode_vector(vector))
     }
+}
+
+/// The `f32`s of a little-endian blob (whole values only).
+fn decode_vector(blob: &[u8]) -> impl Iterator<Item = f32> + '_ {
+    blob.chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// Little-endian `f32` bytes.

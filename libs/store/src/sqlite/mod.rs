@@ -46,23 +46,34 @@ impl SqliteStore {
         space: EmbeddingSpace,
         keyring: Keyring,
     ) -> StoreResult<Self> {
-        let pool = Self::connect(path, settings).await?;
+        let store = Self::attach(path, settings, space, keyring).await?;
         if settings.migrate_on_start.unwrap_or(true) {
-            Self::migrate_pool(&pool).await?;
+            Self::migrate_pool(&store.pool).await?;
         }
-        let writer = Self::connect_with(path, settings, Connections::Writer).await?;
-        let checkpoints = Self::connect_with(path, settings, Connections::Checkpoints).await?;
-        let store = Self {
-            pool,
-            writer,
-            core: Core::new(space, keyring, settings),
-            checkpointer: Checkpointer::start(checkpoints),
-        };
         crate::meta::check_embedding_space(&store).await?;
         crate::meta::check_encryption(&store).await?;
         crate::search::ensure_lexical_index(&store).await?;
         crate::callers::ensure_sealed_numbers(&store).await?;
         Ok(store)
+    }
+
+    /// The store's connections to the file (created if missing), and nothing else: no
+    /// migration, no check, nothing written (a copy's source and destination, see `copy`).
+    pub(crate) async fn attach(
+        path: &Path,
+        settings: &StoreSettings,
+        space: EmbeddingSpace,
+        keyring: Keyring,
+    ) -> StoreResult<Self> {
+        let pool = Self::connect(path, settings).await?;
+        let writer = Self::connect_with(path, settings, Connections::Writer).await?;
+        let checkpoints = Self::connect_with(path, settings, Connections::Checkpoints).await?;
+        Ok(Self {
+            pool,
+            writer,
+            core: Core::new(space, keyring, settings),
+            checkpointer: Checkpointer::start(checkpoints),
+        })
     }
 
     /// Opens a pool on the file with WAL and the plan's pragmas on every connection.

@@ -33,7 +33,7 @@ fn memory(content: &str, kind: MemoryKind, vector: [f32; 4]) -> BulkMemory {
     }
 }
 
-fn users() -> Vec<BulkUser> {
+pub(crate) fn users() -> Vec<BulkUser> {
     vec![
         BulkUser {
             user_id: "bulk_u1".into(),

@@ -13,9 +13,9 @@ use memvox_testkit::{TestStore, space};
 
 use crate::support::{with_harness, with_store};
 
-const NOW: i64 = 1_767_225_645_000;
+pub(crate) const NOW: i64 = 1_767_225_645_000;
 
-fn call(conversation_id: &str, user_id: &str, turns: usize) -> CallRecord {
+pub(crate) fn call(conversation_id: &str, user_id: &str, turns: usize) -> CallRecord {
     CallRecord {
         conversation: Conversation {
             conversation_id: conversation_id.into(),

@@ -1,10 +1,13 @@
 //! The store's suites in one test binary (one link instead of seven), every case on SQLite and
 //! on PostgreSQL + pgvector in the same run: the contract, encryption at rest, episodes, lexical
-//! search, scopes, sealed caller numbers and tombstones; and SQLite snapshots.
+//! search, scopes, sealed caller numbers and tombstones; SQLite snapshots; and copies of a whole
+//! store between backends.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod bulk;
 mod contract;
+mod copy;
+mod copy_seed;
 mod encryption;
 mod episodes;
 mod lexical;

@@ -10,7 +10,8 @@ use std::{
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 
-use super::{manifest::Manifest, progress::Meter};
+use super::manifest::Manifest;
+use crate::progress::Meter;
 
 /// zstd level of archives: zstd's default, 8x faster than gzip -6 at the same size on a
 /// store (see the crate README's design decisions).

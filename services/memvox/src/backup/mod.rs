@@ -8,9 +8,8 @@
 //! (`keys`). PostgreSQL is backed up with its own tools (pg_dump, PITR): the command says so.
 
 mod archive;
-mod keys;
+pub(crate) mod keys;
 mod manifest;
-mod progress;
 mod restore;
 
 use std::{

@@ -12,6 +12,7 @@ mod elevenlabs;
 mod erasure;
 mod erasure_every_copy;
 mod identity;
+mod migrate_store;
 mod pipeline;
 mod recall_probe;
 mod redaction;

@@ -1,6 +1,6 @@
 //! Progress of a long copy on standard error, as `memvox eval` shows its own: one line
 //! rewritten in place (`\r`), ended when the copy is. A copy done within half a second shows
-//! nothing.
+//! nothing. Used by `memvox backup` / `restore` (bytes) and `memvox migrate-store` (rows).
 
 use std::time::{Duration, Instant};
 
@@ -10,10 +10,20 @@ const EVERY: Duration = Duration::from_millis(500);
 /// Bytes in a MiB, for display.
 const MIB: f64 = 1_048_576.0;
 
-/// Counts the bytes of one copy and shows them.
+/// What a meter counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Bytes, shown in MiB.
+    Bytes,
+    /// Rows, shown as they are.
+    Rows,
+}
+
+/// Counts what one copy has done and shows it.
 #[derive(Debug)]
 pub struct Meter {
     label: &'static str,
+    unit: Unit,
     total: u64,
     done: u64,
     shown: bool,
@@ -23,8 +33,14 @@ pub struct Meter {
 impl Meter {
     /// A meter for a copy of `total` bytes, shown as `label` (e.g. "compressed").
     pub fn new(label: &'static str, total: u64) -> Self {
+        Self::counting(label, Unit::Bytes, total)
+    }
+
+    /// A meter for a copy of `total` of `unit`, shown as `label`.
+    pub fn counting(label: &'static str, unit: Unit, total: u64) -> Self {
         Self {
             label,
+            unit,
             total,
             done: 0,
             shown: false,
@@ -32,16 +48,16 @@ impl Meter {
         }
     }
 
-    /// Counts `bytes` more, refreshing the line when it is time.
-    pub fn add(&mut self, bytes: u64) {
-        self.done += bytes;
+    /// Counts `amount` more, refreshing the line when it is time.
+    pub fn add(&mut self, amount: u64) {
+        self.done += amount;
         if Instant::now() >= self.next {
             self.show();
             self.next = Instant::now() + EVERY;
         }
     }
 
-    /// Bytes counted so far.
+    /// Counted so far.
     pub fn done(&self) -> u64 {
         self.done
     }
@@ -61,11 +77,17 @@ impl Meter {
         } else {
             self.done as f64 * 100.0 / self.total as f64
         };
-        eprint!(
-            "\r  {} {:.1} of {:.1} MiB ({percent:.0}%)",
-            self.label,
-            self.done as f64 / MIB,
-            self.total as f64 / MIB
-        );
+        match self.unit {
+            Unit::Bytes => eprint!(
+                "\r  {} {:.1} of {:.1} MiB ({percent:.0}%)",
+                self.label,
+                self.done as f64 / MIB,
+                self.total as f64 / MIB
+            ),
+            Unit::Rows => eprint!(
+                "\r  {} {} of {} rows ({percent:.0}%)",
+                self.label, self.done, self.total
+            ),
+        }
     }
 }
