@@ -46,10 +46,13 @@ impl SqliteStore {
         space: EmbeddingSpace,
         keyring: Keyring,
     ) -> StoreResult<Self> {
-        let store = Self::attach(path, settings, space, keyring).await?;
+        // Migrated before the writer and the checkpoint task connect, as a new file's first
+        // writer, with nothing else holding it.
+        let pool = Self::connect(path, settings).await?;
         if settings.migrate_on_start.unwrap_or(true) {
-            Self::migrate_pool(&store.pool).await?;
+            Self::migrate_pool(&pool).await?;
         }
+        let store = Self::beside(pool, path, settings, space, keyring).await?;
         crate::meta::check_embedding_space(&store).await?;
         crate::meta::check_encryption(&store).await?;
         crate::search::ensure_lexical_index(&store).await?;
@@ -66,6 +69,17 @@ impl SqliteStore {
         keyring: Keyring,
     ) -> StoreResult<Self> {
         let pool = Self::connect(path, settings).await?;
+        Self::beside(pool, path, settings, space, keyring).await
+    }
+
+    /// The store over the read `pool`: its writer and checkpoint connections opened beside it.
+    async fn beside(
+        pool: SqlitePool,
+        path: &Path,
+        settings: &StoreSettings,
+        space: EmbeddingSpace,
+        keyring: Keyring,
+    ) -> StoreResult<Self> {
         let writer = Self::connect_with(path, settings, Connections::Writer).await?;
         let checkpoints = Self::connect_with(path, settings, Connections::Checkpoints).await?;
         Ok(Self {
