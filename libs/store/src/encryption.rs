@@ -251,6 +251,24 @@ pub(crate) mod meta {
     pub const KEY_CHECK: &str = "encryption_key_check.";
     /// The index key's check value.
     pub const INDEX_CHECK: &str = "encryption_index_check";
+
+    /// Whether the recorded `store_meta` rows mark the data as encrypted.
+    pub fn marked(recorded: &std::collections::BTreeMap<String, String>) -> bool {
+        recorded.get(MARK).is_some_and(|v| v == "on")
+    }
+
+    /// The key ids the recorded `store_meta` rows say the data needs.
+    pub fn key_ids(recorded: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+        recorded
+            .get(KEYS)
+            .map(|ids| {
+                ids.split(',')
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// The `store_meta` rows to write after checking the keyring against what the database records.
@@ -261,16 +279,8 @@ pub(crate) fn check_keys(
     keyring: &Keyring,
     recorded: &BTreeMap<String, String>,
 ) -> StoreResult<Vec<(String, String)>> {
-    let marked = recorded.get(meta::MARK).is_some_and(|v| v == "on");
-    let needed: Vec<String> = recorded
-        .get(meta::KEYS)
-        .map(|ids| {
-            ids.split(',')
-                .filter(|id| !id.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let marked = meta::marked(recorded);
+    let needed = meta::key_ids(recorded);
     if !keyring.is_enabled() {
         if marked {
             return Err(StoreError::Config(format!(

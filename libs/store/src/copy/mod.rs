@@ -32,11 +32,11 @@ mod verify;
 
 use std::ops::ControlFlow;
 
-use memvox_crypto::Keyring;
 use thiserror::Error;
 
-use crate::{StoreError, StoreSettings, backend::Backend};
+use crate::{StoreError, backend::Backend};
 pub(crate) use counters::CopySql;
+pub use open::copy_store;
 pub use tables::copied_tables;
 
 /// How to copy.
@@ -168,23 +168,6 @@ pub enum CopyError {
     /// A store error on either side.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// Copies the store `from` into the store `to` (migrated first), then verifies every table.
-/// `keyring` must open the source (checked against what it records before anything is
-/// written); the destination then needs the same keys.
-///
-/// # Errors
-/// [`CopyError`]: the same database, a source at another schema, a non-empty destination
-/// without `force`, a verification failure, or a store error (a rerun resumes).
-pub async fn copy_store(
-    from: &StoreSettings,
-    to: &StoreSettings,
-    keyring: Keyring,
-    options: CopyOptions,
-    observer: &mut dyn CopyObserver,
-) -> Result<CopyReport, CopyError> {
-    open::copy_between(from, to, keyring, options, observer).await
 }
 
 /// Copies between two attached stores (see [`copy_store`]).

@@ -21,8 +21,14 @@ enum Side {
     Postgres(PostgresStore),
 }
 
-/// Attaches both sides and copies (see `copy_store`).
-pub(crate) async fn copy_between(
+/// Copies the store `from` into the store `to` (migrated first), then verifies every table.
+/// `keyring` must open the source (checked against what it records before anything is
+/// written); the destination then needs the same keys.
+///
+/// # Errors
+/// [`CopyError`]: the same database, a source at another schema, a non-empty destination
+/// without `force`, a verification failure, or a store error (a rerun resumes).
+pub async fn copy_store(
     from: &StoreSettings,
     to: &StoreSettings,
     keyring: Keyring,

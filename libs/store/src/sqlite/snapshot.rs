@@ -100,16 +100,8 @@ impl SqliteStore {
             schema_version: schema_version.unwrap_or(0),
             embedding_model: recorded.get("embedding_model").cloned(),
             embedding_dimension,
-            encrypted: recorded.get(meta::MARK).is_some_and(|v| v == "on"),
-            key_ids: recorded
-                .get(meta::KEYS)
-                .map(|ids| {
-                    ids.split(',')
-                        .filter(|id| !id.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            encrypted: meta::marked(&recorded),
+            key_ids: meta::key_ids(&recorded),
         })
     }
 
