@@ -7,8 +7,9 @@
 //! a steady read load (thousands of warm queries a second) some reader always does, so the WAL
 //! would grow without bound (740 MB in a minute of queries whose invocations were logged): once
 //! it holds more than [`RESTART_FRAMES`] frames, all of them copied, the task restarts it, which
-//! waits (a few milliseconds: reads are short) for the readers of the WAL to finish and holds
-//! new writes meanwhile; the writer then writes the WAL again from its start, over the blocks
+//! waits (a few milliseconds: reads are short; at most [`RESTART_WAIT`], else it tries again at a
+//! later pass) for the readers of the WAL to finish and holds new writes meanwhile; the writer
+//! then writes the WAL again from its start, over the blocks
 //! the file already has. Nothing is copied or synced while writes wait, and the file is not
 //! truncated then: a truncating checkpoint syncs and shrinks the file while it holds the write
 //! lock, which on a slow disk held the acknowledgement of post-call webhooks for up to hundreds
@@ -24,6 +25,12 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 /// How often the WAL is checkpointed (SQLite's own default, 1,000 pages, is about 4 MB; a
 /// busy writer appends far less than that in this time).
 pub(super) const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How long a restarting checkpoint waits for the WAL's readers, holding new writes meanwhile,
+/// before it gives up until a later pass (the checkpoint connection's busy timeout). A long
+/// reader — a backup's snapshot, a heavy caller's index load — must not hold the
+/// acknowledgements of post-call webhooks for the 5 s the other connections wait.
+pub(super) const RESTART_WAIT: Duration = Duration::from_millis(50);
 
 /// WAL frames (pages) past which a fully copied WAL is restarted: 64 MiB of 4 KiB pages.
 pub(super) const RESTART_FRAMES: i64 = 16_384;
@@ -206,5 +213,40 @@ mod tests {
             restarted,
             "long and copied: written again from its start"
         );
+    }
+
+    #[tokio::test]
+    async fn a_restart_holds_writes_no_longer_than_its_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let (options, writer) = written_wal(dir.path()).await;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .unwrap();
+        // A long reader inside the WAL (a backup's snapshot, say).
+        let mut reader = pool.acquire().await.unwrap();
+        sqlx::query("BEGIN").execute(&mut *reader).await.unwrap();
+        sqlx::query("SELECT count(*) FROM t")
+            .execute(&mut *reader)
+            .await
+            .unwrap();
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.busy_timeout(RESTART_WAIT))
+            .await
+            .unwrap();
+        let restart = tokio::spawn(async move { checkpoint(&checkpointer, 100).await });
+        tokio::time::sleep(RESTART_WAIT / 5).await;
+
+        // The write goes through while the reader still reads: the restart gave up waiting.
+        let write = sqlx::query("INSERT INTO t (x) VALUES (randomblob(16))").execute(&writer);
+        let written = tokio::time::timeout(Duration::from_secs(3), write).await;
+        sqlx::query("COMMIT").execute(&mut *reader).await.unwrap();
+        assert!(
+            written.is_ok_and(|result| result.is_ok()),
+            "the write waited for the long reader"
+        );
+        restart.await.unwrap().unwrap();
     }
 }

@@ -124,7 +124,7 @@ impl SqliteStore {
                     .pragma("journal_size_limit", checkpoint::WAL_SIZE_LIMIT.to_string()),
                 1,
             ),
-            Connections::Checkpoints => (options, 1),
+            Connections::Checkpoints => (options.busy_timeout(checkpoint::RESTART_WAIT), 1),
         };
         // Every connection is opened up front and kept: each runs on a thread of its own,
         // which inherits the scheduling priority of the thread that opened it, so none is left
