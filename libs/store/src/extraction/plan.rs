@@ -1,12 +1,14 @@
 //! One planned memory change of an extraction commit: add, update (merge), supersede or
 //! reinforce, applied inside the commit's transaction.
 
-use memvox_core::{MemoryId, NewMemory};
+use std::collections::HashSet;
+
+use memvox_core::{MemoryId, NewMemory, Provenance};
 use memvox_crypto::Keyring;
 
 use crate::{
     LexicalKey, PlannedMemory, StoreResult,
-    dialect::{Conn, Dialect, query},
+    dialect::{Conn, Dialect, Record, query},
     encryption::columns,
     memory_edits::insert_memories_in,
     rows::memory_from_row,
@@ -30,7 +32,8 @@ const REINFORCE_SALIENCE_BUMP: f64 = 0.05;
 
 /// Applies an event's planned memory changes, in order, inside the extraction transaction;
 /// returns the memories they produced or touched (a change whose target no longer exists gives
-/// none). Consecutive additions are inserted together, with one statement.
+/// none). Consecutive additions are inserted together, and consecutive confirmations of
+/// distinct memories of one user reinforced together, with one statement each.
 pub(super) async fn apply_plans_in<D: Dialect>(
     conn: &mut Conn<D>,
     keyring: &Keyring,
@@ -40,46 +43,79 @@ pub(super) async fn apply_plans_in<D: Dialect>(
     at: Times,
 ) -> StoreResult<Vec<MemoryId>> {
     let mut ids = Vec::with_capacity(plans.len());
-    let mut additions = Vec::new();
-    for plan in plans {
-        if let PlannedMemory::Add(memory) = plan {
-            additions.push(memory);
-            continue;
-        }
-        ids.extend(
-            insert_memories_in::<D>(conn, keyring, lexical, written, &additions, at, "auto")
-                .await?,
-        );
-        additions.clear();
-        ids.extend(apply_plan_in::<D>(conn, keyring, lexical, written, plan, at).await?);
+    let mut rest = plans;
+    while !rest.is_empty() {
+        let (run, after) = rest.split_at(run_len(rest));
+        ids.extend(apply_run_in::<D>(conn, keyring, lexical, written, run, at).await?);
+        rest = after;
     }
-    ids.extend(
-        insert_memories_in::<D>(conn, keyring, lexical, written, &additions, at, "auto").await?,
-    );
     Ok(ids)
 }
 
-/// Applies one planned memory change inside the extraction transaction; returns the memory it
-/// produced or touched (`None` when its target no longer exists).
-async fn apply_plan_in<D: Dialect>(
+/// How many plans from the start of `plans` one statement applies: consecutive additions, or
+/// consecutive reinforcements of one user's distinct memories (up to a chunk); otherwise one.
+fn run_len(plans: &[PlannedMemory]) -> usize {
+    if as_addition(&plans[0]).is_some() {
+        return plans
+            .iter()
+            .take_while(|p| as_addition(p).is_some())
+            .count();
+    }
+    let Some((user_id, _, _)) = as_reinforcement(&plans[0]) else {
+        return 1;
+    };
+    let mut targets = HashSet::new();
+    plans
+        .iter()
+        .take(sql::INSERT_CHUNK)
+        .map_while(as_reinforcement)
+        .take_while(|(user, target, _)| *user == user_id && targets.insert(*target))
+        .count()
+}
+
+/// The memory a plan adds, if it is an addition.
+fn as_addition(plan: &PlannedMemory) -> Option<&NewMemory> {
+    match plan {
+        PlannedMemory::Add(memory) => Some(memory),
+        _ => None,
+    }
+}
+
+/// The user, memory and provenance of a plan that confirms a memory unchanged.
+fn as_reinforcement(plan: &PlannedMemory) -> Option<(&str, MemoryId, Option<&Provenance>)> {
+    match plan {
+        PlannedMemory::Reinforce {
+            user_id,
+            target,
+            provenance,
+        } => Some((user_id, *target, provenance.as_ref())),
+        _ => None,
+    }
+}
+
+/// Applies one run of plans (see [`run_len`]) inside the extraction transaction; returns the
+/// memories it produced or touched.
+async fn apply_run_in<D: Dialect>(
     conn: &mut Conn<D>,
     keyring: &Keyring,
     lexical: &LexicalKey,
     written: &mut Written,
-    plan: &PlannedMemory,
+    run: &[PlannedMemory],
     at: Times,
-) -> StoreResult<Option<MemoryId>> {
-    match plan {
-        PlannedMemory::Add(memory) => {
-            let added =
-                insert_memories_in::<D>(conn, keyring, lexical, written, &[memory], at, "auto")
-                    .await?;
-            Ok(added.first().copied())
+) -> StoreResult<Vec<MemoryId>> {
+    match &run[0] {
+        PlannedMemory::Add(_) => {
+            let additions: Vec<&NewMemory> = run.iter().filter_map(as_addition).collect();
+            insert_memories_in::<D>(conn, keyring, lexical, written, &additions, at, "auto").await
+        }
+        PlannedMemory::Reinforce { .. } => {
+            let confirmed: Vec<_> = run.iter().filter_map(as_reinforcement).collect();
+            reinforce_in::<D>(conn, written, &confirmed, at).await
         }
         PlannedMemory::Update { target, memory } => {
             update_in::<D>(conn, keyring, lexical, written, *target, memory, at)
                 .await
-                .map(Some)
+                .map(|id| vec![id])
         }
         PlannedMemory::Supersede {
             target,
@@ -102,35 +138,46 @@ async fn apply_plan_in<D: Dialect>(
                 .bind(&replacement.user_id)
                 .execute(conn)
                 .await?;
-            Ok(Some(new[0]))
-        }
-        PlannedMemory::Reinforce {
-            user_id,
-            target,
-            provenance,
-        } => {
-            let touched = query::<D>(sql::reinforce_memories(1))
-                .bind(REINFORCE_SALIENCE_BUMP)
-                .bind(at.said)
-                .bind(user_id)
-                .bind(*target)
-                .execute(conn)
-                .await?;
-            if touched == 0 {
-                return Ok(None);
-            }
-            cite_in::<D>(
-                conn,
-                written,
-                *target,
-                "reinforced",
-                provenance.as_ref(),
-                at.said,
-            )
-            .await?;
-            Ok(Some(*target))
+            Ok(vec![new[0]])
         }
     }
+}
+
+/// Reinforces distinct memories of one user with one statement, each cited to its call;
+/// returns those that still exist, in order.
+async fn reinforce_in<D: Dialect>(
+    conn: &mut Conn<D>,
+    written: &mut Written,
+    confirmed: &[(&str, MemoryId, Option<&Provenance>)],
+    at: Times,
+) -> StoreResult<Vec<MemoryId>> {
+    let Some((user_id, _, _)) = confirmed.first() else {
+        return Ok(Vec::new());
+    };
+    let statement = format!("{} RETURNING id", sql::reinforce_memories(confirmed.len()));
+    let rows = confirmed
+        .iter()
+        .fold(
+            query::<D>(statement)
+                .bind(REINFORCE_SALIENCE_BUMP)
+                .bind(at.said)
+                .bind(*user_id),
+            |q, (_, target, _)| q.bind(*target),
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut touched = HashSet::with_capacity(rows.len());
+    for row in &rows {
+        touched.insert(row.value::<MemoryId>("id")?);
+    }
+    let mut ids = Vec::with_capacity(touched.len());
+    for (_, target, provenance) in confirmed {
+        if touched.contains(target) {
+            cite_in::<D>(conn, written, *target, "reinforced", *provenance, at.said).await?;
+            ids.push(*target);
+        }
+    }
+    Ok(ids)
 }
 
 /// Merges `memory` into memory `target` (its earlier text kept in the history); a target that
