@@ -2,7 +2,8 @@
 //! tool's calls are: one entry per `tools/call`, answered or failed, queued off the hot path.
 //! The tool name is prefixed with [`PREFIX`] (`mcp:search_memories`); the user is the one the
 //! call was about once known, the conversation the caller-bound request's
-//! `x-memvox-conversation-id`, the request its arguments.
+//! `x-memvox-conversation-id`, the request its arguments. Each call is also counted in
+//! `memvox_query_mcp_calls_total{tool,outcome}` (an unknown tool's name as `unknown`).
 
 use std::time::Instant;
 
@@ -12,13 +13,15 @@ use serde_json::Value;
 
 use super::principal::Principal;
 use super::run::Outcome;
+use super::{error, tools};
 use crate::QueryState;
 use crate::search::elapsed_ms;
 
 /// What MCP tool names are prefixed with in the log.
 pub const PREFIX: &str = "mcp:";
 
-/// Queues the log entry of tool `name`, called with `arguments` for `principal` at `started`.
+/// Counts, and queues the log entry of, tool `name` called with `arguments` for `principal`
+/// at `started`.
 pub fn record(
     state: &QueryState,
     principal: &Principal,
@@ -27,6 +30,16 @@ pub fn record(
     outcome: &Outcome,
     started: Instant,
 ) {
+    let tool = if tools::NAMES.contains(&name) {
+        name
+    } else {
+        "unknown"
+    };
+    state
+        .metrics
+        .mcp_calls
+        .with_label_values(&[tool, error::label(&outcome.result)])
+        .inc();
     state.invocations.record(ToolInvocation {
         tool_name: format!("{PREFIX}{name}"),
         conversation_id: match principal {

@@ -2,7 +2,8 @@
 //! a wrong token is 401, a token over its rate 429, an oversized body 413; a tool token reaches
 //! only the caller its identity headers resolve to (a bound number, or a memvox identity token
 //! for this agent and conversation), never one a tool argument names. Every tool call is
-//! logged with the user it reached, never for a user erased since.
+//! logged with the user it reached, never for a user erased since, and counted by tool and
+//! outcome.
 
 use axum::http::StatusCode;
 use memvox_core::Sector;
@@ -287,6 +288,18 @@ async fn calls_are_logged_unless_their_user_was_erased(backend: Backend) {
     assert_eq!(pets(&h, &alice).await, ["Has a dog named Rex"]);
     logged(&h, 3).await;
     assert_eq!(log_column(&h, "user_id").await, ["alice", "alice", "alice"]);
+
+    let unknown = call(&h, TOKEN, &alice, "recall_everything", json!({})).await;
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    logged(&h, 4).await;
+    let counted = |tool: &str, outcome: &str| {
+        let calls = &h.state.metrics.mcp_calls;
+        calls.with_label_values(&[tool, outcome]).get()
+    };
+    assert_eq!(counted("search_memories", "ok"), 2);
+    assert_eq!(counted("forget_memory", "tool_error"), 1);
+    assert_eq!(counted("get_profile", "tool_error"), 1);
+    assert_eq!(counted("unknown", "invalid"), 1);
 }
 
 memvox_testkit::both_backends!(
