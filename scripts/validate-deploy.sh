@@ -217,12 +217,14 @@ grep -qE "^kind: (CronJob|PersistentVolumeClaim)$" "$WORK/helm-default.yaml" \
   && die "helm chart renders the pg_dump CronJob although pgBackup.enabled is false"
 [[ $(grep -cE "^kind: (CronJob|PersistentVolumeClaim)$" "$WORK/helm-minimal.yaml") == 2 ]] \
   || die "pgBackup.enabled did not render the CronJob and its claim"
-# The /v1 admin API stays off the public ingress unless ingress.exposeAdminApi asks for it.
+# The /v1 admin API stays off the public ingress unless ingress.exposeAdminApi asks for it; /mcp,
+# which ElevenLabs agents call from outside, is routed.
 for rendered in helm-default k8s_base k8s_overlays_production; do
   [[ -f $WORK/$rendered.yaml ]] || die "$rendered.yaml was not rendered"
   if grep -q "path: /v1/" "$WORK/$rendered.yaml"; then
     die "$rendered: an ingress routes the /v1 admin API by default"
   fi
+  grep -q "path: /mcp$" "$WORK/$rendered.yaml" || die "$rendered: no ingress routes /mcp"
 done
 
 step "k8s/base and the Helm chart (default values) describe the same workloads"

@@ -1,5 +1,7 @@
-//! Counters of the query service that are about trust rather than latency: initiation requests
-//! answered generically because of a rate limit, and identities the tool refused.
+//! Counters of the query service beside the HTTP metrics: initiation requests answered
+//! generically because of a rate limit, identities the tool refused, calls of agents not
+//! served, and MCP tool calls (which share one route and mostly answer 200, so the HTTP
+//! metrics cannot tell their tools and outcomes apart).
 //!
 //! They start unregistered (tests read them directly); [`QueryMetrics::register`] adds them to
 //! the process's registry.
@@ -18,6 +20,10 @@ pub struct QueryMetrics {
     /// `memvox_query_agent_ignored_total{route=init|tool}`: calls of agents outside
     /// `identity.agent_ids`, answered with nothing.
     pub agent_ignored: IntCounterVec,
+    /// `memvox_query_mcp_calls_total{tool,outcome}`: MCP `tools/call` requests by tool (one of
+    /// the five, or `unknown`) and outcome (`ok`, `tool_error`: a result with `isError`,
+    /// `invalid`: -32602, `error`: -32603).
+    pub mcp_calls: IntCounterVec,
 }
 
 impl Default for QueryMetrics {
@@ -53,10 +59,19 @@ impl QueryMetrics {
             &["route"],
         )
         .expect("valid metric");
+        let mcp_calls = IntCounterVec::new(
+            Opts::new(
+                "memvox_query_mcp_calls_total",
+                "MCP tool calls, by tool and outcome",
+            ),
+            &["tool", "outcome"],
+        )
+        .expect("valid metric");
         Self {
             init_limited,
             identity_refused,
             agent_ignored,
+            mcp_calls,
         }
     }
 
@@ -72,6 +87,7 @@ impl QueryMetrics {
     pub fn register(&self, registry: &Registry) -> prometheus::Result<()> {
         registry.register(Box::new(self.init_limited.clone()))?;
         registry.register(Box::new(self.identity_refused.clone()))?;
-        registry.register(Box::new(self.agent_ignored.clone()))
+        registry.register(Box::new(self.agent_ignored.clone()))?;
+        registry.register(Box::new(self.mcp_calls.clone()))
     }
 }

@@ -49,7 +49,27 @@ pub enum ToolError {
     NoCaller,
 }
 
+/// How a failed call reaches the client.
+#[derive(Debug, Clone, Copy)]
+enum Form {
+    /// A tool result with `isError`: nothing to act on.
+    Result,
+    /// JSON-RPC invalid params (-32602): not servable as asked.
+    Invalid,
+    /// JSON-RPC internal error (-32603): a server fault.
+    Fault,
+}
+
 impl ToolError {
+    /// How this failure reaches the client.
+    fn form(&self) -> Form {
+        match self {
+            Self::Api(api) if api.status().is_server_error() => Form::Fault,
+            Self::Api(ApiError::NotFound(_)) | Self::NoCaller => Form::Result,
+            _ => Form::Invalid,
+        }
+    }
+
     /// The stable machine-readable code (the API's, where there is one).
     fn code(&self) -> &'static str {
         match self {
@@ -70,19 +90,30 @@ pub fn outcome(result: Result<serde_json::Value, ToolError>) -> Result<CallToolR
         Err(error) => error,
     };
     let data = Some(json!({ "code": error.code() }));
-    match &error {
-        ToolError::Api(api) if api.status().is_server_error() => {
-            tracing::error!(code = api.code(), error = %error_chain(api), "MCP tool call failed");
-            Err(ErrorData::internal_error(api.public_message(), data))
+    let message = match &error {
+        ToolError::Api(api) => api.public_message(),
+        other => other.to_string(),
+    };
+    match error.form() {
+        Form::Fault => {
+            tracing::error!(code = error.code(), error = %error_chain(&error), "MCP tool call failed");
+            Err(ErrorData::internal_error(message, data))
         }
-        ToolError::Api(api @ ApiError::NotFound(_)) => Ok(CallToolResult::structured_error(
-            json!({ "error": { "code": api.code(), "message": api.public_message() } }),
+        Form::Result => Ok(CallToolResult::structured_error(
+            json!({ "error": { "code": error.code(), "message": message } }),
         )),
-        ToolError::NoCaller => Ok(CallToolResult::structured_error(
-            json!({ "error": { "code": error.code(), "message": error.to_string() } }),
-        )),
-        ToolError::Api(api) => Err(ErrorData::invalid_params(api.public_message(), data)),
-        _ => Err(ErrorData::invalid_params(error.to_string(), data)),
+        Form::Invalid => Err(ErrorData::invalid_params(message, data)),
+    }
+}
+
+/// The `outcome` label of a call's result in `memvox_query_mcp_calls_total`: `ok`,
+/// `tool_error`, `invalid` or `error`, as [`outcome`] answers it.
+pub fn label(result: &Result<serde_json::Value, ToolError>) -> &'static str {
+    match result.as_ref().map_err(ToolError::form) {
+        Ok(_) => "ok",
+        Err(Form::Result) => "tool_error",
+        Err(Form::Invalid) => "invalid",
+        Err(Form::Fault) => "error",
     }
 }
 
@@ -107,5 +138,22 @@ mod tests {
         assert!(!down.message.contains("pool"));
         let unknown = outcome(Err(ToolError::UnknownTool("x".into()))).unwrap_err();
         assert_eq!(unknown.data, Some(json!({ "code": "unknown_tool" })));
+    }
+
+    #[test]
+    fn labels_follow_the_mcp_form() {
+        let down = ApiError::from(StoreError::Unavailable(sqlx::Error::PoolClosed));
+        for (result, expected) in [
+            (Ok(json!({})), "ok"),
+            (Err(ToolError::NoCaller), "tool_error"),
+            (
+                Err(ApiError::NotFound("memory 7".into()).into()),
+                "tool_error",
+            ),
+            (Err(ToolError::UserIdRequired), "invalid"),
+            (Err(down.into()), "error"),
+        ] {
+            assert_eq!(label(&result), expected);
+        }
     }
 }

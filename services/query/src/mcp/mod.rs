@@ -2,7 +2,8 @@
 //! MCP client.
 //!
 //! Tools `search_memories`, `add_memory`, `get_profile`, `forget_memory` and
-//! `list_recent_calls` ([`tools`]), each running the query service's own code path ([`run`]).
+//! `list_recent_calls` ([`tools`]), each running the query service's own code path ([`run`])
+//! and logged to `tool_invocations` as the memory-query tool's calls are ([`invocation`]).
 //! The official Rust SDK (`rmcp`) speaks the protocol: every version from 2025-03-26 to
 //! 2026-07-28, `initialize` or per-request negotiation, JSON answers. It runs statelessly — no
 //! `Mcp-Session-Id`, every request authenticated and bound on its own ([`principal`]) — so a
@@ -14,6 +15,7 @@
 
 pub mod envelope;
 pub mod error;
+pub mod invocation;
 pub mod principal;
 pub mod run;
 pub mod server;

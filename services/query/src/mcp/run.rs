@@ -26,68 +26,115 @@ use crate::{ApiError, QueryState};
 const CALLS_DEFAULT: u32 = 5;
 const CALLS_MAX: u32 = 20;
 
-/// Runs tool `name` with `arguments` for `principal`; its result as JSON.
-///
-/// # Errors
-/// [`ToolError`]: unknown tool, bad arguments, a user the principal may not reach, nobody to
-/// act on, or what the API would answer.
+/// What a tool call came to.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The user it was about, once known (an admin's named user, or the caller resolved).
+    pub user: Option<String>,
+    /// Its result as JSON, or [`ToolError`]: unknown tool, bad arguments, a user the principal
+    /// may not reach, nobody to act on, or what the API would answer.
+    pub result: Result<Value, ToolError>,
+}
+
+/// Runs tool `name` with `arguments` for `principal`.
 pub async fn call(
     state: &QueryState,
     principal: &Principal,
     name: &str,
     arguments: Option<JsonObject>,
-) -> Result<Value, ToolError> {
-    match name {
-        SEARCH_MEMORIES => {
-            let args: SearchArgs = parse(name, arguments)?;
-            let started = Instant::now();
-            let user = target(state, principal, args.user_id).await?;
-            require_named(state, principal, user.as_deref()).await?;
-            let params = SearchParams {
-                query: args.query,
-                limit: args.limit,
-                sectors: args.sectors,
-                explain: false,
-            };
-            // Nobody known: nothing to recall, as the memory-query tool answers.
-            Ok(json!(
-                search(state, user.as_deref(), &params, started).await?
-            ))
+) -> Outcome {
+    let mut run = Run {
+        state,
+        principal,
+        user: None,
+    };
+    let result = run.dispatch(name, arguments).await;
+    Outcome {
+        user: run.user,
+        result,
+    }
+}
+
+/// One call on its way: the user it is about is kept once [`Run::target`] finds them.
+struct Run<'a> {
+    state: &'a QueryState,
+    principal: &'a Principal,
+    user: Option<String>,
+}
+
+impl Run<'_> {
+    /// Runs tool `name` with `arguments`.
+    async fn dispatch(
+        &mut self,
+        name: &str,
+        arguments: Option<JsonObject>,
+    ) -> Result<Value, ToolError> {
+        let (state, principal) = (self.state, self.principal);
+        match name {
+            SEARCH_MEMORIES => {
+                let args: SearchArgs = parse(name, arguments)?;
+                let started = Instant::now();
+                let user = self.target(args.user_id).await?;
+                require_named(state, principal, user.as_deref()).await?;
+                let params = SearchParams {
+                    query: args.query,
+                    limit: args.limit,
+                    sectors: args.sectors,
+                    explain: false,
+                };
+                // Nobody known: nothing to recall, as the memory-query tool answers.
+                Ok(json!(
+                    search(state, user.as_deref(), &params, started).await?
+                ))
+            }
+            ADD_MEMORY => {
+                let args: AddArgs = parse(name, arguments)?;
+                let sector = args.sector.as_deref().unwrap_or(Sector::Semantic.as_str());
+                let body = AddMemory {
+                    content: args.content,
+                    sector: sector
+                        .parse()
+                        .map_err(|e| ApiError::Invalid(format!("{e}")))?,
+                    salience: args.salience.unwrap_or_else(default_salience),
+                };
+                let user = someone(self.target(args.user_id).await?)?;
+                Ok(json!(memories::add(state, &user, &body).await?))
+            }
+            GET_PROFILE => {
+                let args: ProfileArgs = parse(name, arguments)?;
+                let user = someone(self.target(args.user_id).await?)?;
+                let profile = profile(state, &user).await?;
+                let top = init::context(state, &user).await.map_err(ApiError::from)?;
+                Ok(json!({ "profile": profile, "top_memories": top }))
+            }
+            FORGET_MEMORY => {
+                let args: ForgetArgs = parse(name, arguments)?;
+                let user = someone(self.target(args.user_id).await?)?;
+                memories::delete(state, &user, args.memory_id).await?;
+                Ok(json!({ "deleted": args.memory_id }))
+            }
+            LIST_RECENT_CALLS => {
+                let args: RecentCallsArgs = parse(name, arguments)?;
+                let user = someone(self.target(args.user_id).await?)?;
+                require_named(state, principal, Some(&user)).await?;
+                let limit = args.limit.unwrap_or(CALLS_DEFAULT).clamp(1, CALLS_MAX);
+                Ok(json!({ "calls": recent_calls(state, &user, limit as usize).await? }))
+            }
+            other => Err(ToolError::UnknownTool(other.to_owned())),
         }
-        ADD_MEMORY => {
-            let args: AddArgs = parse(name, arguments)?;
-            let sector = args.sector.as_deref().unwrap_or(Sector::Semantic.as_str());
-            let body = AddMemory {
-                content: args.content,
-                sector: sector
-                    .parse()
-                    .map_err(|e| ApiError::Invalid(format!("{e}")))?,
-                salience: args.salience.unwrap_or_else(default_salience),
-            };
-            let user = someone(target(state, principal, args.user_id).await?)?;
-            Ok(json!(memories::add(state, &user, &body).await?))
-        }
-        GET_PROFILE => {
-            let args: ProfileArgs = parse(name, arguments)?;
-            let user = someone(target(state, principal, args.user_id).await?)?;
-            let profile = profile(state, &user).await?;
-            let top = init::context(state, &user).await.map_err(ApiError::from)?;
-            Ok(json!({ "profile": profile, "top_memories": top }))
-        }
-        FORGET_MEMORY => {
-            let args: ForgetArgs = parse(name, arguments)?;
-            let user = someone(target(state, principal, args.user_id).await?)?;
-            memories::delete(state, &user, args.memory_id).await?;
-            Ok(json!({ "deleted": args.memory_id }))
-        }
-        LIST_RECENT_CALLS => {
-            let args: RecentCallsArgs = parse(name, arguments)?;
-            let user = someone(target(state, principal, args.user_id).await?)?;
-            require_named(state, principal, Some(&user)).await?;
-            let limit = args.limit.unwrap_or(CALLS_DEFAULT).clamp(1, CALLS_MAX);
-            Ok(json!({ "calls": recent_calls(state, &user, limit as usize).await? }))
-        }
-        other => Err(ToolError::UnknownTool(other.to_owned())),
+    }
+
+    /// The user a call is about: the one an admin names, or the caller a tool-token request's
+    /// identity headers resolve to (`None`: nobody known); kept for the log.
+    async fn target(&mut self, user_id: Option<String>) -> Result<Option<String>, ToolError> {
+        let named = user_id.filter(|id| !id.trim().is_empty());
+        let user = match self.principal {
+            Principal::Admin => Some(named.ok_or(ToolError::UserIdRequired)?),
+            Principal::Caller(_) if named.is_some() => return Err(ToolError::UserIdNotAllowed),
+            Principal::Caller(claims) => tool::caller(self.state, claims).await?,
+        };
+        self.user.clone_from(&user);
+        Ok(user)
     }
 }
 
@@ -99,21 +146,6 @@ fn parse<T: DeserializeOwned>(tool: &str, arguments: Option<JsonObject>) -> Resu
             reason: error.to_string(),
         }
     })
-}
-
-/// The user a call is about: the one an admin names, or the caller a tool-token request's
-/// identity headers resolve to (`None`: nobody known).
-async fn target(
-    state: &QueryState,
-    principal: &Principal,
-    user_id: Option<String>,
-) -> Result<Option<String>, ToolError> {
-    let named = user_id.filter(|id| !id.trim().is_empty());
-    match principal {
-        Principal::Admin => Ok(Some(named.ok_or(ToolError::UserIdRequired)?)),
-        Principal::Caller(_) if named.is_some() => Err(ToolError::UserIdNotAllowed),
-        Principal::Caller(claims) => Ok(tool::caller(state, claims).await?),
-    }
 }
 
 /// A user an admin named must exist, as on `/v1` (a caller's reads answer empty instead).

@@ -1,6 +1,8 @@
 //! [`MemoryServer`]: the MCP server handler — server info, `tools/list` and `tools/call` for
-//! the request's [`Principal`]. The protocol itself (version negotiation, `initialize`,
+//! the request's [`Principal`], each call logged. The protocol itself (version negotiation, `initialize`,
 //! notifications, JSON or SSE answers) is the SDK's.
+
+use std::time::Instant;
 
 use axum::http::request::Parts;
 use rmcp::model::{
@@ -11,7 +13,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use super::principal::Principal;
-use super::{error, run, tools};
+use super::{error, invocation, run, tools};
 use crate::QueryState;
 
 /// What the server tells a client's model about itself.
@@ -64,8 +66,23 @@ impl ServerHandler for MemoryServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let started = Instant::now();
         let principal = principal(&context)?;
-        let result = run::call(&self.state, &principal, &request.name, request.arguments).await;
-        error::outcome(result).map(CallToolResponse::from)
+        let outcome = run::call(
+            &self.state,
+            &principal,
+            &request.name,
+            request.arguments.clone(),
+        )
+        .await;
+        invocation::record(
+            &self.state,
+            &principal,
+            &request.name,
+            request.arguments,
+            &outcome,
+            started,
+        );
+        error::outcome(outcome.result).map(CallToolResponse::from)
     }
 }

@@ -23,6 +23,15 @@ pub const FORGET_MEMORY: &str = "forget_memory";
 /// `list_recent_calls`.
 pub const LIST_RECENT_CALLS: &str = "list_recent_calls";
 
+/// Every tool's name, in the order [`definitions`] lists them.
+pub const NAMES: [&str; 5] = [
+    SEARCH_MEMORIES,
+    ADD_MEMORY,
+    GET_PROFILE,
+    FORGET_MEMORY,
+    LIST_RECENT_CALLS,
+];
+
 /// The sector names, as the schemas list them (tested against `memvox_core::Sector::ALL`).
 const SECTORS: [&str; 5] = [
     "semantic",
@@ -190,7 +199,8 @@ mod tests {
     #[test]
     fn user_id_is_required_for_admins_and_hidden_from_callers() {
         for (admin, tools) in [(true, definitions(true)), (false, definitions(false))] {
-            assert_eq!(tools.len(), 5);
+            let names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
+            assert_eq!(names, NAMES);
             for tool in tools {
                 let schema = tool.input_schema;
                 let listed = schema["properties"].get("user_id").is_some();

@@ -1,7 +1,9 @@
 //! Who `/mcp` lets in and whose memories each request reaches, on both store backends: no or
 //! a wrong token is 401, a token over its rate 429, an oversized body 413; a tool token reaches
 //! only the caller its identity headers resolve to (a bound number, or a memvox identity token
-//! for this agent and conversation), never one a tool argument names.
+//! for this agent and conversation), never one a tool argument names. Every tool call is
+//! logged with the user it reached, never for a user erased since, and counted by tool and
+//! outcome.
 
 use axum::http::StatusCode;
 use memvox_core::Sector;
@@ -222,7 +224,86 @@ async fn credentials_rates_and_sizes_are_checked_before_the_protocol(backend: Ba
     );
 }
 
+/// Waits (up to 5 s) for the invocation log to hold `rows` rows.
+async fn logged(h: &Harness, rows: i64) {
+    for _ in 0..250 {
+        if h.table_counts().await["tool_invocations"] == rows {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the invocation log never held {rows} rows");
+}
+
+/// One text column of the invocation log, sorted.
+async fn log_column(h: &Harness, column: &str) -> Vec<String> {
+    let mut values = h.db.raw_column("tool_invocations", column).await;
+    values.sort();
+    values
+}
+
+async fn calls_are_logged_unless_their_user_was_erased(backend: Backend) {
+    let h = Harness::new(backend, embedder()).await;
+    let bobs = seed(&h).await;
+    let alice = [
+        ("x-memvox-caller-id", ALICE),
+        ("x-memvox-conversation-id", "conv_mcp"),
+    ];
+    assert_eq!(pets(&h, &alice).await, ["Has a dog named Rex"]);
+    let forget = call(
+        &h,
+        TOKEN,
+        &alice,
+        "forget_memory",
+        json!({ "memory_id": bobs }),
+    )
+    .await;
+    assert_eq!(forget["result"]["isError"], true, "{forget}");
+    logged(&h, 2).await;
+    assert_eq!(
+        log_column(&h, "tool_name").await,
+        ["mcp:forget_memory", "mcp:search_memories"]
+    );
+    assert_eq!(log_column(&h, "user_id").await, ["alice", "alice"]);
+    assert_eq!(
+        log_column(&h, "conversation_id").await,
+        ["conv_mcp", "conv_mcp"]
+    );
+    let outcomes = "SELECT COUNT(*) FROM tool_invocations WHERE success \
+                    UNION ALL SELECT COUNT(*) FROM tool_invocations WHERE error_message IS NOT NULL";
+    assert_eq!(h.db.integers(outcomes).await, [1, 1]);
+
+    // Bob is erased: an admin's call about him at the same instant is not logged, a later
+    // call about Alice is.
+    h.store().erase_user("bob", NOW).await.unwrap();
+    let profile = call(
+        &h,
+        ADMIN_TOKEN,
+        &[],
+        "get_profile",
+        json!({ "user_id": "bob" }),
+    )
+    .await;
+    assert_eq!(profile["result"]["isError"], true, "{profile}");
+    assert_eq!(pets(&h, &alice).await, ["Has a dog named Rex"]);
+    logged(&h, 3).await;
+    assert_eq!(log_column(&h, "user_id").await, ["alice", "alice", "alice"]);
+
+    let unknown = call(&h, TOKEN, &alice, "recall_everything", json!({})).await;
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    logged(&h, 4).await;
+    let counted = |tool: &str, outcome: &str| {
+        let calls = &h.state.metrics.mcp_calls;
+        calls.with_label_values(&[tool, outcome]).get()
+    };
+    assert_eq!(counted("search_memories", "ok"), 2);
+    assert_eq!(counted("forget_memory", "tool_error"), 1);
+    assert_eq!(counted("get_profile", "tool_error"), 1);
+    assert_eq!(counted("unknown", "invalid"), 1);
+}
+
 memvox_testkit::both_backends!(
     a_tool_token_reaches_only_its_caller,
     credentials_rates_and_sizes_are_checked_before_the_protocol,
+    calls_are_logged_unless_their_user_was_erased,
 );
