@@ -32,6 +32,7 @@ MEMVOX_STORE__URL="sqlite://$work/memvox.db" \
 MEMVOX_QUERY__ADMIN_TOKEN_SHA256="[\"$(sha "$admin")\"]" \
 MEMVOX_QUERY__TOOL_TOKEN_SHA256="[\"$(sha "$tool")\"]" \
 MEMVOX_QUERY__INIT_SECRETS="[\"$secret\"]" \
+MEMVOX_QUERY__MCP_ADMIN=true \
 MEMVOX_LOG__FILTER=warn \
   "$bin" serve >"$work/serve.log" 2>&1 &
 server=$!

@@ -18,7 +18,7 @@ pub enum ApiError {
     #[error("missing or invalid credentials")]
     Unauthorized,
     /// A valid token of a role this route does not accept (a tool token on `/v1`).
-    #[error("a {presented} token may not use this route")]
+    #[error("{presented} tokens may not use this route")]
     Forbidden {
         /// The role of the token presented.
         presented: crate::auth::Role,

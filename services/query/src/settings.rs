@@ -62,6 +62,10 @@ pub struct QuerySettings {
     pub expansion_max: usize,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Whether `/mcp` accepts the admin token (acting on any user named). Off by default:
+    /// `/mcp` is routed publicly, for ElevenLabs agents, while the admin API is not; turn it on
+    /// only where `/mcp` is not reachable from outside or admins need an MCP client.
+    pub mcp_admin: bool,
     /// Requests per second allowed per API token (0 disables limiting).
     pub rate_limit_per_second: u32,
     /// Burst above the steady rate, per API token.
@@ -97,6 +101,7 @@ impl Default for QuerySettings {
             expansion_per_match: 1,
             expansion_max: 2,
             max_body_bytes: 64 * 1024,
+            mcp_admin: false,
             rate_limit_per_second: 1_000,
             rate_limit_burst: 2_000,
             invocation_queue: 10_000,

@@ -1,7 +1,8 @@
 //! Who an MCP request acts for, settled before the protocol is read.
 //!
 //! Every request carries `Authorization: Bearer` with a token of the API's lists, limited per
-//! token as the API is. An admin token (`query.admin_token_sha256`) may act on any user, named
+//! token as the API is. An admin token (`query.admin_token_sha256`), accepted only when
+//! `query.mcp_admin` is on (`/mcp` is routed publicly), may act on any user, named
 //! by each tool's `user_id`. A tool token (`query.tool_token_sha256`) is bound to the one
 //! caller its identity headers name, resolved exactly as the memory-query tool resolves
 //! `user_id`, `agent_id`, `conversation_id`, `caller_id` and `called_number`
@@ -63,6 +64,11 @@ fn principal(state: &QueryState, headers: &HeaderMap) -> Result<Principal, ApiEr
         return Ok(Principal::Caller(Box::new(claims(headers))));
     }
     let token = state.admin_tokens.authenticate(headers)?;
+    if !state.settings.mcp_admin {
+        return Err(ApiError::Forbidden {
+            presented: crate::auth::Role::Admin,
+        });
+    }
     state.admin_tokens.admit(token)?;
     Ok(Principal::Admin)
 }

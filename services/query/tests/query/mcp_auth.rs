@@ -224,6 +224,23 @@ async fn credentials_rates_and_sizes_are_checked_before_the_protocol(backend: Ba
     );
 }
 
+/// `/mcp` is routed publicly while the admin API is not: it refuses the admin token unless
+/// `query.mcp_admin` is on, and still serves callers' tool tokens.
+async fn the_admin_token_needs_mcp_admin(backend: Backend) {
+    let settings = QuerySettings {
+        mcp_admin: false,
+        ..support::settings()
+    };
+    let h = Harness::with_settings(backend, embedder(), settings).await;
+    let ping = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" }).to_string();
+    assert_eq!(
+        refusal(post(&h, Some(ADMIN_TOKEN), &[], ping.clone()).await),
+        (403, "forbidden".to_owned())
+    );
+    let (status, answer) = post(&h, Some(TOKEN), &[], ping).await;
+    assert_eq!((status.as_u16(), &answer["result"]), (200, &json!({})));
+}
+
 /// Waits (up to 5 s) for the invocation log to hold `rows` rows.
 async fn logged(h: &Harness, rows: i64) {
     for _ in 0..250 {
@@ -305,5 +322,6 @@ async fn calls_are_logged_unless_their_user_was_erased(backend: Backend) {
 memvox_testkit::both_backends!(
     a_tool_token_reaches_only_its_caller,
     credentials_rates_and_sizes_are_checked_before_the_protocol,
+    the_admin_token_needs_mcp_admin,
     calls_are_logged_unless_their_user_was_erased,
 );

@@ -55,6 +55,7 @@ pub fn settings() -> QuerySettings {
         admin_token_sha256: vec![hash_token(ADMIN_TOKEN)],
         init_secrets: vec![Secret::from(INIT_SECRET)],
         lexical_min_memories: 0,
+        mcp_admin: true,
         ..QuerySettings::default()
     }
 }
