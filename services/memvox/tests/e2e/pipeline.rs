@@ -20,7 +20,7 @@ const USER: &str = "mem_usr_8c1f2a";
 /// the number decides who a phone call is with, not the `user_id` the call claims.
 const NUMBER: &str = "+14155550199";
 
-async fn app(deployment: Deployment, dir: &std::path::Path) -> Memvox {
+async fn app(deployment: Deployment, dir: &std::path::Path) -> support::TestApp {
     app_with(deployment, dir, |_| {}).await
 }
 
@@ -28,7 +28,7 @@ async fn app_with(
     deployment: Deployment,
     dir: &std::path::Path,
     adjust: impl FnOnce(&mut Config),
-) -> Memvox {
+) -> support::TestApp {
     let app = support::app_with(deployment, dir, adjust).await;
     bind(&app, NUMBER, USER).await;
     app

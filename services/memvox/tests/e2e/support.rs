@@ -26,7 +26,23 @@ pub enum Deployment {
     Distributed,
 }
 
-pub async fn app(deployment: Deployment, dir: &std::path::Path) -> Memvox {
+/// An app of one test with what it holds outside the test's directory — the distributed
+/// deployment's PostgreSQL schema and Redis keys — removed when it is dropped (after the app).
+pub struct TestApp {
+    app: Memvox,
+    _schema: Option<memvox_testkit::Schema>,
+    _keys: Option<memvox_testkit::KeyPrefix>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Memvox;
+
+    fn deref(&self) -> &Memvox {
+        &self.app
+    }
+}
+
+pub async fn app(deployment: Deployment, dir: &std::path::Path) -> TestApp {
     app_with(deployment, dir, |_| {}).await
 }
 
@@ -34,7 +50,7 @@ pub async fn app_with(
     deployment: Deployment,
     dir: &std::path::Path,
     adjust: impl FnOnce(&mut Config),
-) -> Memvox {
+) -> TestApp {
     let mut config = Config::default();
     config.embedder.model_path = Some(
         concat!(
@@ -45,28 +61,38 @@ pub async fn app_with(
     );
     config.shared.bus.claim_idle_ms = 60_000;
     config.shared.bus.block_ms = 0;
-    let tag = memvox_testkit::unique("");
-    match deployment {
+    let (schema, keys) = match deployment {
         Deployment::Embedded => {
             config.shared.store.url = format!("sqlite://{}/memvox.db", dir.display());
+            (None, None)
         }
         Deployment::Distributed => {
+            let (schema, keys) = (
+                memvox_testkit::Schema::new("test_pipeline_"),
+                memvox_testkit::KeyPrefix::new("test:pipeline"),
+            );
+            let tag = keys.as_str();
             config.shared.store.url = memvox_testkit::postgres_url();
-            config.shared.store.schema = Some(format!("test_pipeline_{tag}"));
+            config.shared.store.schema = Some(schema.name().to_owned());
             config.shared.store.migrate_on_start = Some(true);
             let key = memvox_crypto::Key::generate().to_base64();
             config.shared.encryption.keys = Some(format!("k1:{key}"));
             config.shared.encryption.active_key = Some("k1".into());
             config.shared.encryption.index_key = Some(memvox_crypto::Key::generate().to_base64());
             config.shared.bus.backend = BusBackend::Redis;
-            config.shared.bus.key_prefix = format!("test:pipeline:{tag}");
-            config.shared.cache.key_prefix = format!("test:pipeline:{tag}:cache");
+            config.shared.bus.key_prefix = tag.to_owned();
+            config.shared.cache.key_prefix = format!("{tag}:cache");
             // Generous for a loaded test machine: a slow Redis is not what these tests test.
             config.shared.cache.redis_timeout_ms = 1_000;
+            (Some(schema), Some(keys))
         }
-    }
+    };
     adjust(&mut config);
-    Memvox::build(config).await.unwrap()
+    TestApp {
+        app: Memvox::build(config).await.unwrap(),
+        _schema: schema,
+        _keys: keys,
+    }
 }
 
 /// A copy of the fixture call with another conversation id and, optionally, other caller words
