@@ -139,6 +139,17 @@ mod tests {
         (options, writer)
     }
 
+    /// A connection of `pool` inside an open read transaction on table `t` (commit to end it).
+    async fn reading(pool: &SqlitePool) -> sqlx::pool::PoolConnection<sqlx::Sqlite> {
+        let mut reader = pool.acquire().await.unwrap();
+        sqlx::query("BEGIN").execute(&mut *reader).await.unwrap();
+        sqlx::query("SELECT count(*) FROM t")
+            .execute(&mut *reader)
+            .await
+            .unwrap();
+        reader
+    }
+
     #[tokio::test]
     async fn the_task_copies_the_wal_into_the_database_and_stops_with_its_owner() {
         let dir = tempfile::tempdir().unwrap();
@@ -189,12 +200,7 @@ mod tests {
         };
 
         // A reader inside the WAL, as under a steady read load: the restart waits for it.
-        let mut reader = pool.acquire().await.unwrap();
-        sqlx::query("BEGIN").execute(&mut *reader).await.unwrap();
-        sqlx::query("SELECT count(*) FROM t")
-            .execute(&mut *reader)
-            .await
-            .unwrap();
+        let mut reader = reading(&pool).await;
         let checkpointer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options)
@@ -225,12 +231,7 @@ mod tests {
             .await
             .unwrap();
         // A long reader inside the WAL (a backup's snapshot, say).
-        let mut reader = pool.acquire().await.unwrap();
-        sqlx::query("BEGIN").execute(&mut *reader).await.unwrap();
-        sqlx::query("SELECT count(*) FROM t")
-            .execute(&mut *reader)
-            .await
-            .unwrap();
+        let mut reader = reading(&pool).await;
         let checkpointer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.busy_timeout(RESTART_WAIT))

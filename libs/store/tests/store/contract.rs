@@ -1302,6 +1302,30 @@ async fn extraction_updates_supersedes_and_reinforces(store: &dyn Store) {
     );
 }
 
+/// `count` semantic facts of `u1` ("fact 0", …, salience 0.5) with seeded random unit vectors,
+/// as (id, vector) in insertion order.
+async fn embedded_facts(
+    store: &dyn Store,
+    count: usize,
+    seed: u64,
+) -> Vec<(memvox_core::MemoryId, Vec<f32>)> {
+    use rand::SeedableRng as _;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut vectors = Vec::new();
+    for i in 0..count {
+        let stored = store
+            .insert_memory(
+                &memory("u1", &format!("fact {i}"), Sector::Semantic, 0.5),
+                NOW,
+            )
+            .await
+            .unwrap();
+        vectors.push((stored.id, random_unit(&mut rng)));
+    }
+    store.store_embeddings(&vectors, NOW).await.unwrap();
+    vectors
+}
+
 /// A unit vector from a seeded generator.
 fn random_unit(rng: &mut rand::rngs::StdRng) -> Vec<f32> {
     use rand::Rng as _;
@@ -1449,21 +1473,8 @@ async fn index_search_is_exact_and_sees_other_writers(harness: &TestStore) {
 /// The pipeline's searches (memories like a call, neighbours to link) read an uncached caller
 /// afresh and leave the cache to the answers; a caller cached by a query is searched from it.
 async fn pipeline_searches_leave_the_cache_to_answers(harness: &TestStore) {
-    use rand::SeedableRng as _;
     let store = harness.store();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(13);
-    let mut vectors = Vec::new();
-    for i in 0..120 {
-        let stored = store
-            .insert_memory(
-                &memory("u1", &format!("fact {i}"), Sector::Semantic, 0.5),
-                NOW,
-            )
-            .await
-            .unwrap();
-        vectors.push((stored.id, random_unit(&mut rng)));
-    }
-    store.store_embeddings(&vectors, NOW).await.unwrap();
+    let vectors = embedded_facts(store.as_ref(), 120, 13).await;
     let filter = MemoryFilter::default();
     let found = store
         .search_memories("u1", &vectors[7].1, &filter, 3)
@@ -1496,22 +1507,9 @@ async fn pipeline_searches_leave_the_cache_to_answers(harness: &TestStore) {
 /// same database wrote since: an edited text, a pause, a new link, and a recall's salience —
 /// the last without reloading the index or moving the answers' version.
 async fn warm_views_see_other_writers(harness: &TestStore) {
-    use rand::SeedableRng as _;
     let reader = harness.store();
     let writer = harness.reopen(space()).await.unwrap();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(12);
-    let mut vectors = Vec::new();
-    for i in 0..120 {
-        let stored = writer
-            .insert_memory(
-                &memory("u1", &format!("fact {i}"), Sector::Semantic, 0.5),
-                NOW,
-            )
-            .await
-            .unwrap();
-        vectors.push((stored.id, random_unit(&mut rng)));
-    }
-    writer.store_embeddings(&vectors, NOW).await.unwrap();
+    let vectors = embedded_facts(writer.as_ref(), 120, 12).await;
     let (first, second) = (vectors[0].0, vectors[1].0);
     assert!(reader.warm_view("u1").await.unwrap().is_none(), "cold");
     let warm = reader.user_view("u1").await.unwrap();
