@@ -87,6 +87,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// The pool every write uses.
     fn writes(&self) -> &Pool<Db<Self>>;
 
+    /// Where deliveries are acknowledged when not straight into the events table: SQLite's
+    /// ingest file (see `sqlite::staging`); none by default.
+    fn staging(&self) -> Option<&crate::sqlite::Staging> {
+        None
+    }
+
     /// Appends a row's stored vector (column `embedding`) to an index matrix if it has one
     /// (not `NULL`); whether it had.
     fn push_row_vector(&self, row: &RowOf<Self>, matrix: &mut Vec<f32>) -> StoreResult<bool>;

@@ -8,13 +8,16 @@ use memvox_core::UnixMillis;
 use memvox_crypto::Keyring;
 
 use crate::{
-    Erased, ErasureReceipt, StoreResult,
+    Erased, ErasureReceipt, Events, StoreResult,
     backend::Backend,
     callers::user_numbers_in,
     dialect::{Conn, Dialect, Record, query},
     encryption::columns,
     tombstone::{self, bare_number, is_erased_in, mentions, tombstone_in},
 };
+
+/// Staged deliveries moved per transaction before an erasure.
+const MOVE_BEFORE_ERASURE: usize = 512;
 
 /// Erasure, child rows first so every count is exact; `$1` is the user id.
 const ERASE_USER: [(&str, &str); 13] = [
@@ -89,6 +92,9 @@ pub trait Erasure: Send + Sync {
 #[async_trait]
 impl<B: Backend> Erasure for B {
     async fn erase_user(&self, user_id: &str, now: UnixMillis) -> StoreResult<ErasureReceipt> {
+        // Deliveries acknowledged into SQLite's ingest file join the events table first, where
+        // the erasure finds the user's (the rest are announced by the outbox reconciler).
+        while self.move_staged(MOVE_BEFORE_ERASURE).await?.is_some() {}
         let core = self.core();
         let mut tx = self.begin().await?;
         let receipt =

@@ -5,10 +5,11 @@ use async_trait::async_trait;
 use memvox_core::UnixMillis;
 
 use crate::{
-    EventStatus, NewEvent, RecordedEvent, StoreError, StoreResult, StoredEvent,
+    Acceptance, EventStatus, MovedEvent, NewEvent, RecordedEvent, StoreError, StoreResult,
+    StoredEvent,
     backend::Backend,
     dialect::query,
-    event_batch::record_events_in,
+    event_batch::{EVENTS, SealedEvent, record_events_in},
     rows::event_from_row,
     sql::{self, INSERT_CHUNK},
 };
@@ -61,6 +62,17 @@ pub trait Events: Send + Sync {
     /// fails, none is stored and the error is returned.
     async fn record_events(&self, events: &[NewEvent]) -> StoreResult<Vec<Option<RecordedEvent>>>;
 
+    /// Stores concurrent deliveries where the acknowledgement path stores them, in one
+    /// transaction: the events table ([`Events::record_events`]), or on SQLite the ingest file
+    /// beside the database, whose writer the pipeline never holds. What became of each, in
+    /// order. If the transaction fails, none is stored and the error is returned.
+    async fn accept_events(&self, events: &[NewEvent]) -> StoreResult<Vec<Acceptance>>;
+
+    /// Moves the oldest deliveries in the ingest file (at most `limit`) into the events table,
+    /// idempotently, and returns those that are new there, to announce; `None` when nothing
+    /// was staged (always, on a store without an ingest file).
+    async fn move_staged(&self, limit: usize) -> StoreResult<Option<Vec<MovedEvent>>>;
+
     /// Reads a raw event.
     async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>>;
 
@@ -94,6 +106,20 @@ pub trait Events: Send + Sync {
     async fn reopen_event(&self, id: i64) -> StoreResult<()>;
 }
 
+/// Stores sealed events into the events table in one transaction.
+async fn record_sealed<B: Backend>(
+    store: &B,
+    events: &[SealedEvent],
+) -> StoreResult<Vec<Option<RecordedEvent>>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = store.begin().await?;
+    let recorded = record_events_in::<B::Sql>(&mut tx, EVENTS, events).await?;
+    tx.commit().await?;
+    Ok(recorded)
+}
+
 #[async_trait]
 impl<B: Backend> Events for B {
     async fn record_event(&self, event: &NewEvent) -> StoreResult<RecordedEvent> {
@@ -107,13 +133,50 @@ impl<B: Backend> Events for B {
     }
 
     async fn record_events(&self, events: &[NewEvent]) -> StoreResult<Vec<Option<RecordedEvent>>> {
-        if events.is_empty() {
-            return Ok(Vec::new());
+        let sealed = SealedEvent::seal_all(&self.core().keyring, events)?;
+        record_sealed(self, &sealed).await
+    }
+
+    async fn accept_events(&self, events: &[NewEvent]) -> StoreResult<Vec<Acceptance>> {
+        let sealed = SealedEvent::seal_all(&self.core().keyring, events)?;
+        if let Some(staging) = self.staging() {
+            return staging.stage(&sealed).await;
         }
-        let mut tx = self.begin().await?;
-        let recorded = record_events_in::<B::Sql>(&mut tx, &self.core().keyring, events).await?;
-        tx.commit().await?;
-        Ok(recorded)
+        Ok(record_sealed(self, &sealed)
+            .await?
+            .into_iter()
+            .map(|recorded| match recorded {
+                Some(r) if r.inserted => Acceptance::Stored(r.id),
+                Some(_) => Acceptance::Duplicate,
+                None => Acceptance::Erased,
+            })
+            .collect())
+    }
+
+    async fn move_staged(&self, limit: usize) -> StoreResult<Option<Vec<MovedEvent>>> {
+        let Some(staging) = self.staging() else {
+            return Ok(None);
+        };
+        let taken = staging.take(&self.core().keyring, limit).await?;
+        if taken.is_empty() {
+            return Ok(None);
+        }
+        let (ids, sealed): (Vec<i64>, Vec<SealedEvent>) = taken.into_iter().unzip();
+        let recorded = record_sealed(self, &sealed).await?;
+        staging.forget(&ids).await?;
+        Ok(Some(
+            sealed
+                .into_iter()
+                .zip(recorded)
+                .filter_map(|(event, recorded)| {
+                    recorded.filter(|r| r.inserted).map(|r| MovedEvent {
+                        id: r.id,
+                        event_type: event.event_type,
+                        conversation_id: event.conversation_id,
+                    })
+                })
+                .collect(),
+        ))
     }
 
     async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>> {

@@ -86,9 +86,10 @@ pub use links::Links;
 pub use memories::{HistoryEntry, Memories, MemoryOrder, MemoryTally};
 pub use memory_edits::MemoryEdits;
 pub use model::{
-    CallAnalysis, CallRecord, EmbeddingSpace, ErasureReceipt, EventStatus, ExtractionCommit,
-    ExtractionOutcome, LexicalHit, LexicalSearch, MemoryEdit, MemoryFilter, Neighbour, NewEvent,
-    PlannedMemory, RecordedEvent, SearchHit, StoredEvent, ToolInvocation, UserVersion,
+    Acceptance, CallAnalysis, CallRecord, EmbeddingSpace, ErasureReceipt, EventStatus,
+    ExtractionCommit, ExtractionOutcome, LexicalHit, LexicalSearch, MemoryEdit, MemoryFilter,
+    MovedEvent, Neighbour, NewEvent, PlannedMemory, RecordedEvent, SearchHit, StoredEvent,
+    ToolInvocation, UserVersion,
 };
 pub use postgres::PostgresStore;
 pub use retention::{Retention, RetentionCutoffs, RetentionReport};

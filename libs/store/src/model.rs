@@ -130,6 +130,31 @@ pub struct RecordedEvent {
     pub inserted: bool,
 }
 
+/// What the acknowledgement path made of a delivery (`Events::accept_events`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acceptance {
+    /// Stored in the events table as row `id`: the caller announces it.
+    Stored(i64),
+    /// Stored in the ingest file (SQLite): `Events::move_staged` moves it into the events
+    /// table and hands it to the caller to announce.
+    Staged,
+    /// Already stored (or staged) by an earlier delivery.
+    Duplicate,
+    /// Refused by its conversation's erasure tombstone: nothing stored.
+    Erased,
+}
+
+/// An event that moved from the ingest file into the events table as a new row, to announce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedEvent {
+    /// Its row in the events table.
+    pub id: i64,
+    /// Payload `type`.
+    pub event_type: String,
+    /// Its conversation.
+    pub conversation_id: String,
+}
+
 /// A stored raw event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {

@@ -1,7 +1,7 @@
 //! Group commit of the acknowledgement path: deliveries that arrive while a write is in flight
-//! are stored together in the next transaction (`Events::record_events`), so concurrent
-//! deliveries pay for one write transaction — and, on SQLite, one turn at the single writer —
-//! instead of one each.
+//! are stored together in the next transaction (`Events::accept_events`), so concurrent
+//! deliveries pay for one write transaction — and, on SQLite, one turn at the ingest file's
+//! writer — instead of one each.
 //!
 //! There is no linger: one task takes whatever is waiting (up to [`MAX_BATCH`]) as soon as the
 //! previous transaction has committed, so a lone delivery is written at once and a burst
@@ -11,15 +11,14 @@
 
 use std::sync::Arc;
 
-use memvox_store::{NewEvent, RecordedEvent, Store, StoreError};
+use memvox_store::{Acceptance, NewEvent, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most deliveries stored in one transaction.
 pub const MAX_BATCH: usize = 64;
 
-/// What the store made of one delivery: its row (new or already there), or `None` when its
-/// conversation's tombstone refused it.
-type Outcome = Result<Option<RecordedEvent>, StoreError>;
+/// What the store made of one delivery.
+type Outcome = Result<Acceptance, StoreError>;
 
 /// A delivery waiting for its transaction.
 struct Waiting {
@@ -44,10 +43,7 @@ impl GroupCommit {
 
     /// Stores `event` with whatever else is waiting; resolves once its transaction committed.
     /// `Err(None)` when the storing task is gone (the process is shutting down).
-    pub async fn record(
-        &self,
-        event: NewEvent,
-    ) -> Result<Option<RecordedEvent>, Option<StoreError>> {
+    pub async fn record(&self, event: NewEvent) -> Result<Acceptance, Option<StoreError>> {
         let (answer, answered) = oneshot::channel();
         self.waiting
             .send(Waiting { event, answer })
@@ -63,7 +59,7 @@ async fn store_batches(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Waiting>
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (events, answers): (Vec<NewEvent>, Vec<_>) =
             batch.drain(..).map(|w| (w.event, w.answer)).unzip();
-        match store.record_events(&events).await {
+        match store.accept_events(&events).await {
             Ok(recorded) => {
                 for (answer, recorded) in answers.into_iter().zip(recorded) {
                     // A handler that gave up waiting (client gone) needs no answer.
@@ -76,8 +72,12 @@ async fn store_batches(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Waiting>
             Err(error) => {
                 tracing::warn!(events = events.len(), %error, "group commit of deliveries failed: storing them one by one");
                 for (answer, event) in answers.into_iter().zip(&events) {
-                    let one = store.record_events(std::slice::from_ref(event)).await;
-                    let _ = answer.send(one.map(|mut recorded| recorded.pop().flatten()));
+                    let one = store.accept_events(std::slice::from_ref(event)).await;
+                    let _ = answer.send(one.and_then(|mut accepted| {
+                        accepted.pop().ok_or_else(|| {
+                            StoreError::Corrupt("a batch of one delivery came back empty".into())
+                        })
+                    }));
                 }
             }
         }

@@ -1,5 +1,7 @@
 //! The durable part of accepting an event: row (stored with concurrent deliveries in one
-//! transaction, see `group_commit`), then publish; the published mark comes after.
+//! transaction, see `group_commit`), then publish; the published mark comes after. On SQLite
+//! the row is written to the ingest file beside the database and announced once it has moved
+//! to the events table (`staged`).
 //!
 //! Order matters. The row is written first and is the source of truth: once it is committed the
 //! delivery can be acknowledged, whatever happens to the bus. A publish failure is logged and
@@ -11,12 +13,12 @@
 //!
 //! The steps run in their own task so a client hanging up cannot cut them in half.
 
-use memvox_bus::{EVENTS, Envelope, Message};
-use memvox_store::{NewEvent, StoreError};
+use memvox_bus::{Bus, EVENTS, Envelope, Message};
+use memvox_store::{Acceptance, NewEvent, StoreError};
 use tokio::sync::oneshot;
 
-use crate::GatewayState;
 use crate::error::GatewayError;
+use crate::{GatewayMetrics, GatewayState};
 
 /// Whether the event was new.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +27,9 @@ pub(crate) enum Recorded {
     Published(i64),
     /// First delivery: stored, but the publish failed; left to the outbox reconciler.
     Unpublished,
+    /// First delivery: stored in the ingest file (SQLite), announced once it has moved to the
+    /// events table (see `staged`).
+    Staged,
     /// Already stored by an earlier delivery; nothing published.
     Duplicate,
     /// Of a conversation whose caller was erased: refused by its tombstone, nothing stored.
@@ -44,10 +49,12 @@ pub(crate) async fn record(
     let state = state.clone();
     tokio::spawn(async move {
         let result = store_and_publish(&state, event).await;
-        let published = matches!(result, Ok(Recorded::Published(_)));
-        if let Ok(Recorded::Published(id)) = result {
-            state.published.enqueue(id);
+        match result {
+            Ok(Recorded::Published(id)) => state.published.enqueue(id),
+            Ok(Recorded::Staged) => state.staged.wake(),
+            _ => {}
         }
+        let published = matches!(result, Ok(Recorded::Published(_)));
         // The handler may be gone (client hung up); the row and the publish stand regardless.
         let _ = answer.send(result);
         if published {
@@ -65,31 +72,48 @@ async fn store_and_publish(
     event: NewEvent,
 ) -> Result<Recorded, GatewayError> {
     let (event_type, conversation_id) = (event.event_type.clone(), event.conversation_id.clone());
-    let recorded = match state.group_commit.record(event).await {
-        Ok(Some(recorded)) => recorded,
-        Ok(None) => return Ok(Recorded::Erased),
+    let id = match state.group_commit.record(event).await {
+        Ok(Acceptance::Stored(id)) => id,
+        Ok(Acceptance::Staged) => return Ok(Recorded::Staged),
+        Ok(Acceptance::Duplicate) => return Ok(Recorded::Duplicate),
+        Ok(Acceptance::Erased) => return Ok(Recorded::Erased),
         Err(Some(error)) => return Err(store_error(error)),
         Err(None) => return Err(GatewayError::TaskFailed),
     };
-    if !recorded.inserted {
-        return Ok(Recorded::Duplicate);
-    }
+    Ok(
+        if announce(&*state.bus, &state.metrics, id, event_type, conversation_id).await {
+            Recorded::Published(id)
+        } else {
+            Recorded::Unpublished
+        },
+    )
+}
+
+/// Announces stored event `id` on the events stream; whether it was published (a failure is
+/// logged and counted, and left to the outbox reconciler).
+pub(crate) async fn announce(
+    bus: &dyn Bus,
+    metrics: &GatewayMetrics,
+    id: i64,
+    event_type: String,
+    conversation_id: String,
+) -> bool {
     let envelope = Envelope::new(Message::EventAccepted {
-        event_id: recorded.id,
+        event_id: id,
         event_type,
         conversation_id: conversation_id.clone(),
     });
-    match state.bus.publish(EVENTS, &envelope).await {
-        Ok(_) => Ok(Recorded::Published(recorded.id)),
+    match bus.publish(EVENTS, &envelope).await {
+        Ok(_) => true,
         Err(error) => {
-            state.metrics.publish_failed();
+            metrics.publish_failed();
             tracing::warn!(
-                event_id = recorded.id,
+                event_id = id,
                 %conversation_id,
                 error = %error,
                 "event stored but not published; the outbox reconciler will publish it"
             );
-            Ok(Recorded::Unpublished)
+            false
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod metrics;
 mod rate_limit;
 pub mod routes;
 mod settings;
+mod staged;
 mod start;
 
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub use marks::PublishedMarks;
 pub use memvox_core::Clock;
 pub use metrics::GatewayMetrics;
 pub use settings::GatewaySettings;
+pub use staged::StagedDeliveries;
 pub use start::{GatewayConfig, start};
 
 /// Why a gateway could not be set up.
@@ -77,6 +79,9 @@ pub struct GatewayState {
     pub published: Arc<PublishedMarks>,
     /// Deliveries waiting to be stored together in the next write transaction.
     pub group_commit: GroupCommit,
+    /// Moves deliveries acknowledged into the store's ingest file to the events table and
+    /// announces them.
+    pub staged: StagedDeliveries,
     /// Slots for large bodies (`large_body_bytes`, `max_concurrent_large_bodies`).
     pub large_bodies: LargeBodies,
     /// What becomes of `unredacted_transcript` and `unredacted_audio` deliveries
@@ -108,17 +113,25 @@ impl GatewayState {
             settings.large_body_bytes,
             settings.max_concurrent_large_bodies,
         );
+        let published = Arc::new(PublishedMarks::default());
+        let clock = Clock::system();
         Ok(Self {
             group_commit: GroupCommit::start(store.clone()),
+            staged: StagedDeliveries::new(
+                store.clone(),
+                bus.clone(),
+                metrics.clone(),
+                published.clone(),
+                clock.clone(),
+            ),
             store,
             bus,
             verifier: verifier.map(Arc::new),
             settings: Arc::new(settings),
             keyring,
-            clock: Clock::system(),
+            clock,
             metrics,
-            published: Arc::default(),
-
+            published,
             large_bodies,
             unredacted_webhooks: UnredactedWebhooks::default(),
         })
@@ -147,10 +160,39 @@ impl GatewayState {
         self
     }
 
+    /// What is left to finish once the gateway stopped serving (see [`Unfinished::finish`]).
+    pub fn unfinished(&self) -> Unfinished {
+        Unfinished {
+            staged: self.staged.clone(),
+            published: self.published.clone(),
+        }
+    }
+
     /// Replaces the clock (tests pin it to a signature's instant).
     pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.staged = self.staged.with_clock(clock.clone());
         self.clock = clock;
         self
+    }
+}
+
+/// What an acknowledgement leaves to be done after its 200: staged deliveries to move and
+/// announce, published marks to write.
+#[derive(Clone)]
+pub struct Unfinished {
+    staged: StagedDeliveries,
+    published: Arc<PublishedMarks>,
+}
+
+impl Unfinished {
+    /// Finishes it, once the gateway stopped serving: a stopping process leaves nothing
+    /// staged (what it cannot move, the store moves when it next opens) and writes its marks
+    /// (unwritten, they only cost re-publishes, but writing them spares the workers).
+    pub async fn finish(self) {
+        if let Err(error) = self.staged.drain().await {
+            tracing::warn!(%error, "acknowledged deliveries left in the ingest file: moved when the store next opens");
+        }
+        self.published.settled().await;
     }
 }
 

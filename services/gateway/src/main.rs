@@ -14,9 +14,8 @@ async fn main() -> anyhow::Result<()> {
     memvox_telemetry::init_logging(&config.shared.log)?;
     let (app, state) = start(config).await?;
     cancel_on_signal(app.shutdown.clone());
-    let published = state.published.clone();
+    let unfinished = state.unfinished();
     serve_http(&app, Service::Gateway, router(state)).await?;
-    // Unwritten marks only cost re-publishes, but writing them spares the workers.
-    published.settled().await;
+    unfinished.finish().await;
     Ok(())
 }

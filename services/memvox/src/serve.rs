@@ -32,7 +32,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// Serves the HTTP API on `listener` and runs both workers until `app.shutdown` is cancelled.
 pub async fn run(app: Memvox, listener: TcpListener) -> anyhow::Result<()> {
     let gateway = app.gateway()?;
-    let published = gateway.published.clone();
+    let unfinished = gateway.unfinished();
     let query = app.query()?;
     let router = Router::new()
         .merge(memvox_gateway::router(gateway))
@@ -53,7 +53,7 @@ pub async fn run(app: Memvox, listener: TcpListener) -> anyhow::Result<()> {
     );
     background.shutdown_background();
     served?;
-    published.settled().await;
+    unfinished.finish().await;
     extraction.context("the extraction worker panicked")??;
     embedding.context("the embedding worker panicked")??;
     tracing::info!("memvox stopped");

@@ -59,6 +59,11 @@ impl Backend for SqliteStore {
         &self.writer
     }
 
+    /// The ingest file beside the database, when the store was opened to serve.
+    fn staging(&self) -> Option<&super::Staging> {
+        self.staging.as_ref()
+    }
+
     /// Appends a row's little-endian `f32` blob to an index matrix.
     fn push_row_vector(&self, row: &SqliteRow, matrix: &mut Vec<f32>) -> StoreResult<bool> {
         let Some(blob): Option<&[u8]> = row.try_get("embedding")? else {

@@ -18,9 +18,14 @@ mod backend;
 mod checkpoint;
 mod dialect;
 mod snapshot;
+mod staging;
 
 use checkpoint::Checkpointer;
 pub use snapshot::SnapshotInfo;
+pub(crate) use staging::Staging;
+
+/// Staged deliveries moved per transaction when the store opens.
+const MOVE_AT_OPEN: usize = 512;
 
 /// The embedded migrations of the SQLite schema.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -35,6 +40,9 @@ pub struct SqliteStore {
     writer: SqlitePool,
     core: Core,
     checkpointer: Checkpointer,
+    /// The ingest file post-call deliveries are acknowledged into (`None` for a copy's
+    /// stores, which only read and write the database).
+    staging: Option<Staging>,
 }
 
 impl SqliteStore {
@@ -52,11 +60,18 @@ impl SqliteStore {
         if settings.migrate_on_start.unwrap_or(true) {
             Self::migrate_pool(&pool).await?;
         }
-        let store = Self::beside(pool, path, settings, space, keyring).await?;
+        let mut store = Self::beside(pool, path, settings, space, keyring).await?;
         crate::meta::check_embedding_space(&store).await?;
         crate::meta::check_encryption(&store).await?;
         crate::search::ensure_lexical_index(&store).await?;
         crate::callers::ensure_sealed_numbers(&store).await?;
+        store.staging = Some(Staging::open(path, settings).await?);
+        // What a stopped process acknowledged but had not moved yet: in the events table
+        // before anything reads it (pending, so the outbox reconciler publishes it).
+        while crate::Events::move_staged(&store, MOVE_AT_OPEN)
+            .await?
+            .is_some()
+        {}
         Ok(store)
     }
 
@@ -87,6 +102,7 @@ impl SqliteStore {
             writer,
             core: Core::new(space, keyring, settings),
             checkpointer: Checkpointer::start(checkpoints),
+            staging: None,
         })
     }
 
@@ -101,6 +117,26 @@ impl SqliteStore {
         settings: &StoreSettings,
         connections: Connections,
     ) -> StoreResult<SqlitePool> {
+        let max_connections = match connections {
+            Connections::Reads => settings.max_connections.max(1),
+            Connections::Writer | Connections::Checkpoints => 1,
+        };
+        // Every connection is opened up front and kept: each runs on a thread of its own,
+        // which inherits the scheduling priority of the thread that opened it, so none is left
+        // to be opened later from `memvox serve`'s low-priority worker threads (`background`).
+        SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(max_connections)
+            .idle_timeout(None)
+            .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+            .connect_with(Self::options(path, connections)?)
+            .await
+            .map_err(|e| Self::open_error(path, &e))
+    }
+
+    /// The options of a connection for `connections` to the file (created with its directory
+    /// if missing): WAL and the plan's pragmas.
+    fn options(path: &Path, connections: Connections) -> StoreResult<SqliteConnectOptions> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 StoreError::Config(format!("cannot create directory {}: {e}", dir.display()))
@@ -116,32 +152,21 @@ impl SqliteStore {
             .foreign_keys(true)
             .pragma("cache_size", "-10000")
             .pragma("temp_store", "MEMORY");
-        let (options, max_connections) = match connections {
-            Connections::Reads => (options, settings.max_connections.max(1)),
-            Connections::Writer => (
-                options
-                    .pragma("wal_autocheckpoint", "0")
-                    .pragma("journal_size_limit", checkpoint::WAL_SIZE_LIMIT.to_string()),
-                1,
-            ),
-            Connections::Checkpoints => (options.busy_timeout(checkpoint::RESTART_WAIT), 1),
-        };
-        // Every connection is opened up front and kept: each runs on a thread of its own,
-        // which inherits the scheduling priority of the thread that opened it, so none is left
-        // to be opened later from `memvox serve`'s low-priority worker threads (`background`).
-        SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .min_connections(max_connections)
-            .idle_timeout(None)
-            .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
-            .connect_with(options)
-            .await
-            .map_err(|e| {
-                StoreError::Config(format!(
-                    "cannot open SQLite database {}: {e}",
-                    path.display()
-                ))
-            })
+        Ok(match connections {
+            Connections::Reads => options,
+            Connections::Writer => options
+                .pragma("wal_autocheckpoint", "0")
+                .pragma("journal_size_limit", checkpoint::WAL_SIZE_LIMIT.to_string()),
+            Connections::Checkpoints => options.busy_timeout(checkpoint::RESTART_WAIT),
+        })
+    }
+
+    /// The error of a file that would not open.
+    fn open_error(path: &Path, error: &sqlx::Error) -> StoreError {
+        StoreError::Config(format!(
+            "cannot open SQLite database {}: {error}",
+            path.display()
+        ))
     }
 
     /// Applies pending migrations; returns how many were applied.
@@ -149,6 +174,12 @@ impl SqliteStore {
         let before = applied_count(pool).await;
         MIGRATOR.run(pool).await?;
         Ok(applied_count(pool).await.saturating_sub(before))
+    }
+
+    /// The ingest file beside the database at `path`, where `memvox serve` acknowledges
+    /// post-call deliveries before they move into the database (see `staging`).
+    pub fn ingest_file(path: &Path) -> std::path::PathBuf {
+        Staging::path_beside(path)
     }
 
     /// The connection pool, for backups and tests.
@@ -159,6 +190,9 @@ impl SqliteStore {
     /// Closes the read pool and the writer: every later call fails as unavailable.
     pub async fn close(&self) {
         self.checkpointer.stop();
+        if let Some(staging) = &self.staging {
+            staging.close().await;
+        }
         self.pool.close().await;
         self.writer.close().await;
     }

@@ -7,6 +7,11 @@
 //! so it holds every transaction committed before it started and none after, while the
 //! writer goes on committing to the WAL beside it. It writes a compact file (free pages left
 //! out) in rollback-journal mode, which opens on its own: no WAL travels with it.
+//!
+//! Deliveries acknowledged into the ingest file (`staging`) and not yet moved join the
+//! snapshot's events table: the ingest file is copied first, then the database, so a delivery
+//! acknowledged before the snapshot began is in one copy or the other (it leaves the ingest file
+//! only after it is in the database), and the events table's key keeps it once.
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -15,7 +20,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteConnection, SqliteLockingMode},
 };
 
-use super::{MIGRATOR, SqliteStore};
+use super::{MIGRATOR, SqliteStore, Staging};
 use crate::{StoreError, StoreResult, StoreSettings, encryption::meta};
 
 /// What a snapshot records about itself.
@@ -52,20 +57,26 @@ impl SqliteStore {
                 source.display()
             )));
         }
-        let target = into
-            .to_str()
-            .ok_or_else(|| StoreError::Config(format!("{} is not a UTF-8 path", into.display())))?;
         let one = StoreSettings {
             max_connections: 1,
             ..settings.clone()
         };
-        let pool = Self::connect(source, &one).await?;
-        let copied = sqlx::query("VACUUM INTO ?1")
-            .bind(target)
-            .execute(&pool)
-            .await;
-        pool.close().await;
-        copied?;
+        let staged = Staging::path_beside(source);
+        let staged_copy = into.with_extension("staged.tmp");
+        let staged_copy = match staged.is_file() {
+            true => Some(
+                vacuum_into(&staged, &one, &staged_copy)
+                    .await
+                    .map(|()| staged_copy)?,
+            ),
+            false => None,
+        };
+        vacuum_into(source, &one, into).await?;
+        if let Some(staged_copy) = staged_copy {
+            let joined = join_staged(into, &staged_copy).await;
+            let _ = std::fs::remove_file(&staged_copy);
+            joined?;
+        }
         Ok(())
     }
 
@@ -132,6 +143,50 @@ impl SqliteStore {
             Err(other) => Err(other),
         }
     }
+}
+
+/// Copies the database at `source` into `into` (which must not exist) in one read transaction.
+async fn vacuum_into(source: &Path, settings: &StoreSettings, into: &Path) -> StoreResult<()> {
+    let target = utf8(into)?;
+    let pool = SqliteStore::connect(source, settings).await?;
+    let copied = sqlx::query("VACUUM INTO ?1")
+        .bind(target)
+        .execute(&pool)
+        .await;
+    pool.close().await;
+    copied?;
+    Ok(())
+}
+
+/// Adds the staged deliveries of an ingest file's copy to a snapshot's events table (pending,
+/// as the store would have moved them).
+async fn join_staged(snapshot: &Path, staged: &Path) -> StoreResult<()> {
+    let staged = utf8(staged)?;
+    let mut conn = SqliteConnection::connect_with(&options(snapshot)?).await?;
+    sqlx::query("ATTACH DATABASE ?1 AS staged")
+        .bind(staged)
+        .execute(&mut conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO webhook_events \
+         (event_type, conversation_id, event_timestamp, payload, received_at) \
+         SELECT event_type, conversation_id, event_timestamp, payload, received_at \
+         FROM staged.staged_events ORDER BY id \
+         ON CONFLICT (event_type, conversation_id) DO NOTHING",
+    )
+    .execute(&mut conn)
+    .await?;
+    sqlx::query("DETACH DATABASE staged")
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// A path as SQL takes it (UTF-8).
+pub(super) fn utf8(path: &Path) -> StoreResult<&str> {
+    path.to_str()
+        .ok_or_else(|| StoreError::Config(format!("{} is not a UTF-8 path", path.display())))
 }
 
 /// Options for one connection to an existing file, changing nothing on connect.

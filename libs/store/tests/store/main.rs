@@ -1,6 +1,6 @@
 //! The store's suites in one test binary (one link instead of seven), every case on SQLite and
 //! on PostgreSQL + pgvector in the same run: the contract, encryption at rest, episodes, lexical
-//! search, scopes, sealed caller numbers and tombstones; SQLite snapshots; and copies of a whole
+//! search, scopes, sealed caller numbers and tombstones; SQLite snapshots and its ingest file; and copies of a whole
 //! store between backends.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -14,5 +14,6 @@ mod lexical;
 mod scopes;
 mod sealed_numbers;
 mod snapshot;
+mod staging;
 mod support;
 mod tombstones;

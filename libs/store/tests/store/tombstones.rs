@@ -11,11 +11,15 @@ use memvox_testkit::TestStore;
 
 use crate::support::{with_harness, with_store};
 
-const NOW: i64 = 1_767_225_645_000;
-const NUMBER: &str = "+14155550101";
+pub(crate) const NOW: i64 = 1_767_225_645_000;
+pub(crate) const NUMBER: &str = "+14155550101";
 
 /// A transcription event as ElevenLabs sends it, naming the caller's number and/or user id.
-fn event(conversation_id: &str, number: Option<&str>, user_id: Option<&str>) -> NewEvent {
+pub(crate) fn event(
+    conversation_id: &str,
+    number: Option<&str>,
+    user_id: Option<&str>,
+) -> NewEvent {
     let payload = serde_json::json!({
         "type": "post_call_transcription",
         "event_timestamp": NOW / 1000,
@@ -35,7 +39,12 @@ fn event(conversation_id: &str, number: Option<&str>, user_id: Option<&str>) -> 
     }
 }
 
-fn commit(event_id: i64, conversation_id: &str, user_id: &str, now: i64) -> ExtractionCommit {
+pub(crate) fn commit(
+    event_id: i64,
+    conversation_id: &str,
+    user_id: &str,
+    now: i64,
+) -> ExtractionCommit {
     ExtractionCommit {
         event_id,
         call: Some(CallRecord {

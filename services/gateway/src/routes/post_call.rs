@@ -134,7 +134,7 @@ async fn accept(
     };
     let conversation_id = event.conversation_id.clone();
     let outcome = match record(state, event).await? {
-        Recorded::Published(_) | Recorded::Unpublished => EventOutcome::Accepted,
+        Recorded::Published(_) | Recorded::Unpublished | Recorded::Staged => EventOutcome::Accepted,
         Recorded::Duplicate => EventOutcome::Duplicate,
         Recorded::Erased => {
             // Erased between the check above and the insert: the audio just saved goes too.

@@ -46,6 +46,7 @@ macro_rules! matrix {
 
 matrix!(
     valid_delivery_is_stored_and_published_once,
+    deliveries_are_announced_and_marked_without_help,
     concurrent_duplicates_store_and_publish_once,
     rejected_deliveries_write_and_publish_nothing,
     fixtures_are_stored_as_the_spec_says,
@@ -54,13 +55,33 @@ matrix!(
     erased_conversations_are_acknowledged_and_dropped,
 );
 
+/// Nothing but the gateway's own tasks moves (SQLite), announces and marks a delivery.
+async fn deliveries_are_announced_and_marked_without_help(gateway: &Gateway) {
+    let (status, _) = gateway.post_signed(&transcription("conv_alone")).await;
+    assert_eq!(status, StatusCode::OK);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let published = gateway.published_so_far().await;
+        let marked = gateway.marked().await;
+        if let ([Message::EventAccepted { event_id, .. }], [id]) = (&published[..], &marked[..]) {
+            assert_eq!(event_id, id);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not announced and marked: {published:?}, marked {marked:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 async fn valid_delivery_is_stored_and_published_once(gateway: &Gateway) {
     let body = transcription("conv_valid");
     let (status, ack) = gateway.post_signed(&body).await;
     assert_eq!(status, StatusCode::OK, "{ack}");
     assert_eq!(ack, json!({"status": "accepted", "duplicate": false}));
 
-    gateway.state.published.settled().await;
+    gateway.settle().await;
     let events = gateway.events().await;
     assert_eq!(events.len(), 1);
     let row = &events[0];
@@ -296,7 +317,7 @@ async fn store_unavailable_answers_503_and_publishes_nothing(gateway: &Gateway) 
     let (status, error) = gateway.post_signed(&transcription("conv_down")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{error}");
     assert_eq!(error["error"]["code"], "unavailable");
-    assert!(gateway.published().await.is_empty());
+    assert!(gateway.published_so_far().await.is_empty());
 }
 
 /// One delivery that must be refused.
@@ -339,7 +360,7 @@ async fn erased_conversations_are_acknowledged_and_dropped(gateway: &Gateway) {
         let (status, ack) = gateway.post_signed(body).await;
         assert_eq!(status, StatusCode::OK, "{ack}");
     }
-    gateway.state.published.settled().await;
+    gateway.settle().await;
     let published = gateway.published().await.len();
     let files = std::fs::read_dir(&gateway.audio_dir).unwrap().count();
     let now = i64::try_from(NOW * 1000).unwrap();

@@ -149,8 +149,15 @@ impl Gateway {
         self.post(body, Some(&signed(body))).await
     }
 
-    /// Every stored raw event, by id.
+    /// Every stored raw event, by id, once what was acknowledged into the ingest file (SQLite)
+    /// has moved to the events table (the gateway's task does it on its own; see
+    /// `deliveries_are_announced_and_marked_without_help`). Their marks may still be queued.
     pub async fn events(&self) -> Vec<StoredEvent> {
+        self.state
+            .staged
+            .drain()
+            .await
+            .expect("move staged deliveries");
         let ids = self
             .store
             .integers("SELECT id FROM webhook_events ORDER BY id")
@@ -169,8 +176,33 @@ impl Gateway {
         events
     }
 
-    /// Every message on the events stream, read through a fresh consumer group.
+    /// Every message on the events stream, read through a fresh consumer group, once what was
+    /// acknowledged into the ingest file (SQLite) has moved and been announced.
     pub async fn published(&self) -> Vec<Message> {
+        self.settle().await;
+        self.published_so_far().await
+    }
+
+    /// Moves and announces what was acknowledged into the ingest file (SQLite), and waits for
+    /// the published marks.
+    pub async fn settle(&self) {
+        self.state
+            .staged
+            .drain()
+            .await
+            .expect("move staged deliveries");
+        self.state.published.settled().await;
+    }
+
+    /// The ids of the events marked published so far.
+    pub async fn marked(&self) -> Vec<i64> {
+        self.store
+            .integers("SELECT id FROM webhook_events WHERE published_at IS NOT NULL")
+            .await
+    }
+
+    /// Every message on the events stream now, read through a fresh consumer group.
+    pub async fn published_so_far(&self) -> Vec<Message> {
         let group = format!("probe{:08x}", rand::random::<u32>());
         let bus = &self.state.bus;
         bus.ensure_group(EVENTS, &group).await.expect("group");

@@ -140,13 +140,21 @@ fn canonical(path: &Path) -> PathBuf {
     path.file_name().map_or(dir.clone(), |name| dir.join(name))
 }
 
-/// The WAL and shared-memory files SQLite keeps beside `database`.
-fn sidecars_of(database: &Path) -> [PathBuf; 2] {
-    ["-wal", "-shm"].map(|suffix| {
-        let mut name = database.as_os_str().to_owned();
-        name.push(suffix);
-        PathBuf::from(name)
-    })
+/// The files the store keeps beside `database`: its WAL and shared-memory files, and its
+/// ingest file with those of its own.
+fn sidecars_of(database: &Path) -> Vec<PathBuf> {
+    let ingest = SqliteStore::ingest_file(database);
+    let wal_files = |file: &Path| {
+        ["-wal", "-shm"].map(|suffix| {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        })
+    };
+    let mut files = wal_files(database).to_vec();
+    files.extend(wal_files(&ingest));
+    files.push(ingest);
+    files
 }
 
 /// The directory of `path` (`.` for a bare file name).

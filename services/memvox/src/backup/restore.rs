@@ -171,7 +171,8 @@ fn remove_if_present(path: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Removes the WAL files of the temporary database when the restore ends, however it ends.
+/// Removes the files the store kept beside the temporary database when the restore ends,
+/// however it ends.
 struct Sidecars(PathBuf);
 
 impl Drop for Sidecars {

@@ -1,0 +1,157 @@
+//! The ingest file: where `memvox serve` on SQLite stores the post-call deliveries it
+//! acknowledges, beside the database (`memvox.db` → `memvox.ingest.db`), so that an
+//! acknowledgement never waits for the extraction worker's transaction on the database's one
+//! writer. SQLite lets one writer at a time write a file; two files have a writer each.
+//!
+//! A delivery is written to the staging table of the ingest file in the statement that
+//! acknowledges it, which reads the database (attached as `store`) to refuse an erased
+//! conversation and to recognise an event already stored there. [`Staging::take`] and
+//! [`Staging::forget`] then let the store move the oldest staged rows into the events table
+//! (`Events::move_staged`: one transaction on the database's writer, the sealed bytes as they
+//! are) and delete them from the ingest file. The move is idempotent (a crash between the two
+//! steps moves the rows again, which the events table's key ignores), so a staged row is never
+//! lost and never stored twice. Until it moves, a delivery is acknowledged but not yet in the
+//! events table; the gateway moves staged rows as soon as they commit, opening the store moves
+//! whatever a stopped process left, and an erasure moves them before it looks for the user's
+//! events.
+//!
+//! The ingest file is checkpointed off the write path like the database (`checkpoint`).
+
+use std::path::{Path, PathBuf};
+
+use memvox_crypto::Keyring;
+use sqlx::{Row, SqlitePool, sqlite::SqlitePoolOptions};
+
+use super::{SqliteStore, checkpoint::Checkpointer};
+use crate::{
+    Acceptance, StoreResult, StoreSettings,
+    dialect::query,
+    event_batch::{STAGED, SealedEvent, record_events_in},
+    sql,
+};
+
+/// The staging table: the events table's columns an acknowledgement writes.
+const CREATE_STAGED: &str = "CREATE TABLE IF NOT EXISTS staged_events (\
+     id INTEGER PRIMARY KEY AUTOINCREMENT, \
+     event_type TEXT NOT NULL, conversation_id TEXT NOT NULL, event_timestamp INTEGER NOT NULL, \
+     payload TEXT NOT NULL, received_at INTEGER NOT NULL, \
+     UNIQUE (event_type, conversation_id))";
+
+/// The oldest staged rows, at most `$1`.
+const OLDEST_STAGED: &str = "SELECT id, event_type, conversation_id, event_timestamp, payload, \
+     received_at FROM staged_events ORDER BY id LIMIT $1";
+
+/// The ingest file of a store: its one writer connection (the database attached) and its
+/// checkpoint task.
+#[derive(Debug, Clone)]
+pub(crate) struct Staging {
+    writer: SqlitePool,
+    checkpointer: Checkpointer,
+}
+
+impl Staging {
+    /// The ingest file beside database `store`.
+    pub(crate) fn path_beside(store: &Path) -> PathBuf {
+        store.with_extension("ingest.db")
+    }
+
+    /// Opens (creating if needed) the ingest file beside the database at `store`.
+    pub(crate) async fn open(store: &Path, settings: &StoreSettings) -> StoreResult<Self> {
+        let path = Self::path_beside(store);
+        let attach = super::snapshot::utf8(store)?.to_owned();
+        let options = SqliteStore::options(&path, super::Connections::Writer)?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .acquire_timeout(std::time::Duration::from_millis(
+                settings.acquire_timeout_ms,
+            ))
+            .after_connect(move |conn, _| {
+                let attach = attach.clone();
+                Box::pin(async move {
+                    sqlx::query("ATTACH DATABASE ?1 AS store")
+                        .bind(attach)
+                        .execute(conn)
+                        .await
+                        .map(drop)
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| SqliteStore::open_error(&path, &e))?;
+        sqlx::query(CREATE_STAGED).execute(&writer).await?;
+        let checkpoints =
+            SqliteStore::connect_with(&path, settings, super::Connections::Checkpoints).await?;
+        Ok(Self {
+            writer,
+            checkpointer: Checkpointer::start(checkpoints),
+        })
+    }
+
+    /// Stages `events` in one transaction: what became of each, in order.
+    pub(crate) async fn stage(&self, events: &[SealedEvent]) -> StoreResult<Vec<Acceptance>> {
+        let mut tx = self.writer.begin().await?;
+        let recorded = record_events_in::<sqlx::Sqlite>(&mut tx, STAGED, events).await?;
+        tx.commit().await?;
+        Ok(recorded
+            .into_iter()
+            .map(|recorded| match recorded {
+                Some(r) if r.inserted => Acceptance::Staged,
+                Some(_) => Acceptance::Duplicate,
+                None => Acceptance::Erased,
+            })
+            .collect())
+    }
+
+    /// The oldest staged rows (at most `limit`), with their staging ids.
+    pub(crate) async fn take(
+        &self,
+        keyring: &Keyring,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, SealedEvent)>> {
+        let rows = query::<sqlx::Sqlite>(OLDEST_STAGED)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *self.writer.acquire().await?)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let conversation_id: String = row.try_get("conversation_id")?;
+                let digest = crate::Erased::Conversation(&conversation_id).digest(keyring);
+                Ok((
+                    row.try_get("id")?,
+                    SealedEvent {
+                        event_type: row.try_get("event_type")?,
+                        conversation_id,
+                        event_timestamp: row.try_get("event_timestamp")?,
+                        payload: row.try_get("payload")?,
+                        received_at: row.try_get("received_at")?,
+                        digest,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Deletes staged rows (moved into the events table, or refused there).
+    pub(crate) async fn forget(&self, ids: &[i64]) -> StoreResult<()> {
+        for chunk in ids.chunks(sql::INSERT_CHUNK) {
+            let statement = format!(
+                "DELETE FROM staged_events WHERE id IN ({})",
+                sql::placeholders(1, chunk.len())
+            );
+            chunk
+                .iter()
+                .fold(query::<sqlx::Sqlite>(statement), |q, id| q.bind(*id))
+                .execute(&mut *self.writer.acquire().await?)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Closes the ingest file.
+    pub(crate) async fn close(&self) {
+        self.checkpointer.stop();
+        self.writer.close().await;
+    }
+}

@@ -1,0 +1,149 @@
+//! The acknowledgement path's writes (`accept_events`): on SQLite into the ingest file beside
+//! the database, moved into the events table once, refused when erased, moved when the store
+//! opens and before an erasure; on PostgreSQL straight into the events table.
+
+use memvox_store::{Acceptance, Store, StoreError};
+use memvox_testkit::{Backend, TestStore, store::space};
+
+use crate::support::with_harness;
+use crate::tombstones::{NOW, NUMBER, commit, event};
+
+/// The conversation ids of the events table's pending events.
+async fn pending_conversations(store: &dyn Store) -> Vec<String> {
+    let mut ids: Vec<String> = store
+        .stale_pending_events(i64::MAX, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.conversation_id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Moves everything staged; the conversations of the events that were new in the events table.
+async fn move_all(store: &dyn Store) -> Vec<String> {
+    let mut moved = Vec::new();
+    while let Some(batch) = store.move_staged(1).await.unwrap() {
+        moved.extend(batch.into_iter().map(|e| e.conversation_id));
+    }
+    moved
+}
+
+async fn acknowledged_deliveries_reach_the_events_table_once(harness: &TestStore) {
+    let store = &*harness.store();
+    let accepted = store
+        .accept_events(&[
+            event("conv_1", None, None),
+            event("conv_2", None, None),
+            event("conv_1", None, None),
+        ])
+        .await
+        .unwrap();
+    match harness.backend() {
+        Backend::Sqlite => {
+            assert_eq!(
+                accepted,
+                [
+                    Acceptance::Staged,
+                    Acceptance::Staged,
+                    Acceptance::Duplicate
+                ]
+            );
+            assert!(
+                pending_conversations(store).await.is_empty(),
+                "staged, not yet in the events table"
+            );
+            let again = store
+                .accept_events(&[event("conv_2", None, None)])
+                .await
+                .unwrap();
+            assert_eq!(
+                again,
+                [Acceptance::Duplicate],
+                "a duplicate of a staged row"
+            );
+            assert_eq!(move_all(store).await, ["conv_1", "conv_2"], "oldest first");
+        }
+        Backend::Postgres => {
+            assert!(matches!(
+                accepted[..],
+                [Acceptance::Stored(a), Acceptance::Stored(b), Acceptance::Duplicate] if a != b
+            ));
+            assert!(move_all(store).await.is_empty(), "nothing is staged");
+        }
+    }
+    assert_eq!(pending_conversations(store).await, ["conv_1", "conv_2"]);
+    let events = store.stale_pending_events(i64::MAX, 10).await.unwrap();
+    assert_eq!(events[0].payload, event("conv_1", None, None).payload);
+    let later = store
+        .accept_events(&[event("conv_1", None, None)])
+        .await
+        .unwrap();
+    assert_eq!(
+        later,
+        [Acceptance::Duplicate],
+        "already in the events table"
+    );
+    assert!(store.move_staged(10).await.unwrap().is_none());
+    assert_eq!(pending_conversations(store).await, ["conv_1", "conv_2"]);
+}
+
+async fn erased_conversations_are_refused_staged_or_not(harness: &TestStore) {
+    let store = &*harness.store();
+    let done = store
+        .record_event(&event("conv_done", Some(NUMBER), None))
+        .await
+        .unwrap();
+    store
+        .apply_extraction(&commit(done.id, "conv_done", "erase", NOW))
+        .await
+        .unwrap();
+    // Acknowledged before the erasure, not yet moved on SQLite: the erasure still finds it.
+    let open = store
+        .accept_events(&[event("conv_open", Some(NUMBER), None)])
+        .await
+        .unwrap();
+    assert!(matches!(
+        open[..],
+        [Acceptance::Staged | Acceptance::Stored(_)]
+    ));
+    store.erase_user("erase", NOW + 1).await.unwrap();
+    assert!(pending_conversations(store).await.is_empty());
+    assert!(store.move_staged(10).await.unwrap().is_none());
+    let again = store
+        .accept_events(&[
+            event("conv_done", Some(NUMBER), None),
+            event("conv_open", Some(NUMBER), None),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(again, [Acceptance::Erased, Acceptance::Erased]);
+    assert!(move_all(store).await.is_empty());
+    assert!(pending_conversations(store).await.is_empty());
+}
+
+memvox_testkit::both_backends!(
+    with_harness =>
+        acknowledged_deliveries_reach_the_events_table_once,
+        erased_conversations_are_refused_staged_or_not,
+);
+
+#[tokio::test]
+async fn what_a_stopped_process_left_staged_moves_when_the_store_opens() {
+    let harness = TestStore::open(Backend::Sqlite).await;
+    let accepted = harness
+        .store()
+        .accept_events(&[event("conv_left", None, None)])
+        .await
+        .unwrap();
+    assert_eq!(accepted, [Acceptance::Staged]);
+    harness.close().await;
+    assert!(matches!(
+        harness.store().move_staged(1).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    let reopened = harness.reopen(space()).await.unwrap();
+    assert_eq!(pending_conversations(&*reopened).await, ["conv_left"]);
+    assert!(reopened.move_staged(10).await.unwrap().is_none());
+}

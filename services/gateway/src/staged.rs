@@ -1,0 +1,153 @@
+//! Announcing the deliveries acknowledged into the store's ingest file (SQLite; see the
+//! store's `Events::accept_events`): a task moves them into the events table as soon as they
+//! are acknowledged, on the database's writer and off the acknowledgement path, then announces
+//! each new row on the events stream and queues its published mark, as the acknowledgement
+//! does for a row stored directly.
+//!
+//! Nothing staged is lost: a move that fails is tried again (every [`RETRY`]), opening the
+//! store moves what a stopped process left, and the outbox reconciler announces a moved row
+//! whose announcement was lost.
+
+use std::{
+    sync::{Arc, Once},
+    time::Duration,
+};
+
+use memvox_bus::Bus;
+use memvox_store::Store;
+use tokio::sync::Notify;
+
+use crate::{Clock, GatewayMetrics, PublishedMarks, ingest::announce};
+
+/// Staged deliveries moved per transaction.
+const MOVE_LIMIT: usize = 256;
+
+/// How long after a failed move the task tries again.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// What moving and announcing needs.
+#[derive(Clone)]
+struct Mover {
+    /// Held for a whole move, announcements included: one move at a time, and a drain returns
+    /// only once the move in flight has announced its rows and queued their marks.
+    moving: Arc<tokio::sync::Mutex<()>>,
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    metrics: GatewayMetrics,
+    published: Arc<PublishedMarks>,
+    clock: Clock,
+}
+
+/// The handle of the task that moves staged deliveries; cloned into every handler. The task
+/// starts when the first delivery is staged (never on a store without an ingest file).
+#[derive(Clone)]
+pub struct StagedDeliveries {
+    wake: Arc<Notify>,
+    started: Arc<Once>,
+    mover: Mover,
+}
+
+impl StagedDeliveries {
+    /// The handle; its task is not started yet.
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        metrics: GatewayMetrics,
+        published: Arc<PublishedMarks>,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            wake: Arc::new(Notify::new()),
+            started: Arc::new(Once::new()),
+            mover: Mover {
+                moving: Arc::default(),
+                store,
+                bus,
+                metrics,
+                published,
+                clock,
+            },
+        }
+    }
+
+    /// A handle of its own (task not started) whose marks are dated by `clock`.
+    pub(crate) fn with_clock(&self, clock: Clock) -> Self {
+        Self {
+            wake: Arc::new(Notify::new()),
+            started: Arc::new(Once::new()),
+            mover: Mover {
+                clock,
+                ..self.mover.clone()
+            },
+        }
+    }
+
+    /// Tells the task a delivery was staged, starting it the first time (inside a Tokio
+    /// runtime; it ends with the runtime).
+    pub(crate) fn wake(&self) {
+        self.started.call_once(|| {
+            tokio::spawn(move_when_woken(self.mover.clone(), self.wake.clone()));
+        });
+        self.wake.notify_one();
+    }
+
+    /// Moves and announces everything staged so far (a stopping process leaves nothing behind).
+    ///
+    /// # Errors
+    /// The store's error when a move failed.
+    pub async fn drain(&self) -> Result<(), memvox_store::StoreError> {
+        while self.mover.move_some().await? {}
+        Ok(())
+    }
+}
+
+/// Moves staged deliveries whenever woken, until none is left.
+async fn move_when_woken(mover: Mover, wake: Arc<Notify>) {
+    loop {
+        wake.notified().await;
+        loop {
+            match mover.move_some().await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "staged deliveries not moved yet; trying again");
+                    tokio::time::sleep(RETRY).await;
+                }
+            }
+        }
+    }
+}
+
+impl Mover {
+    /// Moves the oldest staged deliveries and announces the new rows; whether any were staged.
+    async fn move_some(&self) -> Result<bool, memvox_store::StoreError> {
+        let _moving = self.moving.lock().await;
+        let Some(moved) = self.store.move_staged(MOVE_LIMIT).await? else {
+            return Ok(false);
+        };
+        let mut announced = false;
+        for event in moved {
+            if announce(
+                &*self.bus,
+                &self.metrics,
+                event.id,
+                event.event_type,
+                event.conversation_id,
+            )
+            .await
+            {
+                self.published.enqueue(event.id);
+                announced = true;
+            }
+        }
+        if announced {
+            let (published, store, clock) = (
+                self.published.clone(),
+                self.store.clone(),
+                self.clock.clone(),
+            );
+            tokio::spawn(async move { published.flush(store.as_ref(), &clock).await });
+        }
+        Ok(true)
+    }
+}
