@@ -81,20 +81,6 @@ pub async fn ack(args: AckArgs) -> anyhow::Result<()> {
     if let Some(backends) = backends {
         backends.cleanup().await?;
     }
-    let drained = match (&server, baseline) {
-        (Some(server), Some(baseline)) if args.drain_timeout > 0 => {
-            let accepted = WARMUP_REQUESTS as u64
-                + summaries
-                    .iter()
-                    .filter(|s| s.target == targets[0].name)
-                    .map(|s| s.ok)
-                    .sum::<u64>();
-            let timeout = Duration::from_secs(args.drain_timeout);
-            Some(server.drain(&client, baseline, accepted, timeout).await?)
-        }
-        _ => None,
-    };
-
     let tested = match (&args.target, &args.redis) {
         (Some(url), _) => format!("the server at {url}, its workers draining the calls"),
         (None, Some(_)) => "the gateway router (SQLite, redis bus)".to_owned(),
@@ -109,6 +95,20 @@ pub async fn ack(args: AckArgs) -> anyhow::Result<()> {
         targets[0].name,
         lag.as_secs_f64() * 1000.0
     );
+    // The figures are out before the wait for the backlog, which may time out.
+    let drained = match (&server, baseline) {
+        (Some(server), Some(baseline)) if args.drain_timeout > 0 => {
+            let accepted = WARMUP_REQUESTS as u64
+                + summaries
+                    .iter()
+                    .filter(|s| s.target == targets[0].name)
+                    .map(|s| s.ok)
+                    .sum::<u64>();
+            let timeout = Duration::from_secs(args.drain_timeout);
+            Some(server.drain(&client, baseline, accepted, timeout).await?)
+        }
+        _ => None,
+    };
     if let Some(drained) = drained {
         println!(
             "backlog after the load: every call extracted {:.1} s later, streams empty {:.1} s later \

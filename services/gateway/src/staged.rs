@@ -45,6 +45,8 @@ pub struct StagedDeliveries {
     wake: Arc<Notify>,
     started: Arc<Once>,
     mover: Mover,
+    /// Where the task runs (`None`: the runtime of the first delivery staged).
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl StagedDeliveries {
@@ -67,7 +69,15 @@ impl StagedDeliveries {
                 published,
                 clock,
             },
+            runtime: None,
         }
+    }
+
+    /// This handle with its task run on `runtime` (`memvox serve` runs it beside the workers,
+    /// at low priority: moving can wait, acknowledging cannot).
+    pub fn on_runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
+        self.runtime = Some(runtime);
+        self
     }
 
     /// A handle of its own (task not started) whose marks are dated by `clock`.
@@ -79,6 +89,7 @@ impl StagedDeliveries {
                 clock,
                 ..self.mover.clone()
             },
+            runtime: self.runtime.clone(),
         }
     }
 
@@ -86,7 +97,11 @@ impl StagedDeliveries {
     /// runtime; it ends with the runtime).
     pub(crate) fn wake(&self) {
         self.started.call_once(|| {
-            tokio::spawn(move_when_woken(self.mover.clone(), self.wake.clone()));
+            let task = move_when_woken(self.mover.clone(), self.wake.clone());
+            match &self.runtime {
+                Some(runtime) => drop(runtime.spawn(task)),
+                None => drop(tokio::spawn(task)),
+            }
         });
         self.wake.notify_one();
     }

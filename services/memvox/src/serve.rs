@@ -7,7 +7,8 @@
 //! everything runs until Ctrl-C or SIGTERM: readiness turns 503 first, in-flight requests get
 //! `http.shutdown_grace_ms` to finish, and workers stop reading, leaving unacknowledged messages
 //! to be claimed again. The workers run on their own runtime at the lowest OS priority
-//! (`background`), so the HTTP answers go first when the CPU is short. `memvox eval` runs the
+//! (`background`), so the HTTP answers go first when the CPU is short; so does the gateway's
+//! task that moves acknowledged deliveries from the ingest file into the database. `memvox eval` runs the
 //! same [`run`] on a port-0 listener.
 
 use anyhow::Context;
@@ -31,13 +32,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
 /// Serves the HTTP API on `listener` and runs both workers until `app.shutdown` is cancelled.
 pub async fn run(app: Memvox, listener: TcpListener) -> anyhow::Result<()> {
-    let gateway = app.gateway()?;
+    let background = background::runtime().context("cannot start the workers' runtime")?;
+    let mut gateway = app.gateway()?;
+    gateway.staged = gateway.staged.on_runtime(background.handle().clone());
     let unfinished = gateway.unfinished();
     let query = app.query()?;
     let router = Router::new()
         .merge(memvox_gateway::router(gateway))
         .merge(memvox_query::router(query));
-    let background = background::runtime().context("cannot start the workers' runtime")?;
     let extraction = background.spawn({
         let app = app.clone();
         async move { app.run_extraction().await }

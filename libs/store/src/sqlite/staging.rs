@@ -41,11 +41,13 @@ const CREATE_STAGED: &str = "CREATE TABLE IF NOT EXISTS staged_events (\
 const OLDEST_STAGED: &str = "SELECT id, event_type, conversation_id, event_timestamp, payload, \
      received_at FROM staged_events ORDER BY id LIMIT $1";
 
-/// The ingest file of a store: its one writer connection (the database attached) and its
-/// checkpoint task.
+/// The ingest file of a store: its one writer connection (the database attached), a reader
+/// for the moves (so that reading staged rows never holds the acknowledgements' writer), and
+/// its checkpoint task.
 #[derive(Debug, Clone)]
 pub(crate) struct Staging {
     writer: SqlitePool,
+    reader: SqlitePool,
     checkpointer: Checkpointer,
 }
 
@@ -81,10 +83,16 @@ impl Staging {
             .await
             .map_err(|e| SqliteStore::open_error(&path, &e))?;
         sqlx::query(CREATE_STAGED).execute(&writer).await?;
+        let one = StoreSettings {
+            max_connections: 1,
+            ..settings.clone()
+        };
+        let reader = SqliteStore::connect(&path, &one).await?;
         let checkpoints =
             SqliteStore::connect_with(&path, settings, super::Connections::Checkpoints).await?;
         Ok(Self {
             writer,
+            reader,
             checkpointer: Checkpointer::start(checkpoints),
         })
     }
@@ -112,7 +120,7 @@ impl Staging {
     ) -> StoreResult<Vec<(i64, SealedEvent)>> {
         let rows = query::<sqlx::Sqlite>(OLDEST_STAGED)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&mut *self.writer.acquire().await?)
+            .fetch_all(&mut *self.reader.acquire().await?)
             .await?;
         rows.iter()
             .map(|row| {
@@ -152,6 +160,7 @@ impl Staging {
     /// Closes the ingest file.
     pub(crate) async fn close(&self) {
         self.checkpointer.stop();
+        self.reader.close().await;
         self.writer.close().await;
     }
 }
