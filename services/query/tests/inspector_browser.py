@@ -22,11 +22,14 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 checks = 0
+# A fact memvox's offline extractor draws from the fixture's call (turn 5).
+EXTRACTED = "Prefers mornings for callbacks"
 
 
 def check(condition, what):
@@ -65,8 +68,24 @@ def shot(driver, shots, name):
     driver.set_window_size(1280, 1000)
 
 
+def next_page(driver, action):
+    """Runs `action` (a click that navigates) and waits until the next page has loaded."""
+    driver.execute_script("window.__previous_page = true")
+    action()
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(
+            "return window.__previous_page === undefined && document.readyState === 'complete'"))
+
+
 def submit(driver, form_css):
-    driver.find_element(By.CSS_SELECTOR, f"{form_css} button[type=submit]").click()
+    """Sends a form and waits for the page it leads to."""
+    button = driver.find_element(By.CSS_SELECTOR, f"{form_css} button[type=submit]")
+    next_page(driver, button.click)
+
+
+def follow(driver, link):
+    """Follows a link and waits for the page it leads to."""
+    next_page(driver, link.click)
 
 
 def no_alert(driver):
@@ -82,7 +101,7 @@ def find_when_extracted(driver, base, number):
     deadline = time.monotonic() + 60
     while True:
         driver.get(f"{base}/ui/find?q={urllib.parse.quote(number)}")
-        if "/ui/users/" in driver.current_url and "pharmacy" in driver.page_source:
+        if "/ui/users/" in driver.current_url and EXTRACTED in driver.page_source:
             return urllib.parse.unquote(driver.current_url.split("/ui/users/")[1].split("?")[0])
         check(time.monotonic() < deadline, f"the call of {number} was not extracted in 60 s")
         time.sleep(0.5)
@@ -100,47 +119,68 @@ def run(base, token, number, shots):
 
         user_id = find_when_extracted(driver, base, number)
         check(user_id.startswith("guest_"), f"found by number: {user_id}")
-        hostile = {"content": "<script>window.__injected = 1</script> asked about opening hours",
-                   "sector": "episodic", "salience": 0.3}
-        status, _ = api(base, token, "POST", f"/v1/users/{user_id}/memories", hostile)
-        check(status == 201, f"a memory added through the API: {status}")
+        added = [
+            {"content": "<script>window.__injected = 1</script> asked about opening hours",
+             "sector": "episodic", "salience": 0.3},
+            {"content": "Allergic to penicillin", "sector": "semantic", "salience": 0.9},
+            {"content": "Has a penicillin allergy since childhood", "sector": "semantic",
+             "salience": 0.6},
+            {"content": "Allergic to penicillin and amoxicillin", "sector": "semantic",
+             "salience": 0.7},
+        ]
+        for memory in added:
+            status, _ = api(base, token, "POST", f"/v1/users/{user_id}/memories", memory)
+            check(status == 201, f"a memory added through the API: {status}")
         driver.refresh()
         text = driver.find_element(By.TAG_NAME, "main").text
-        check("Elm Street pharmacy" in text, "the extracted memories are listed")
+        check(EXTRACTED in text and "Allergic to penicillin" in text, "the memories are listed")
         check("<script>window.__injected = 1</script>" in text, "a memory's markup is shown as text")
         check(driver.execute_script("return window.__injected === undefined"), "and runs nothing")
         check(no_alert(driver), "no alert")
-        check(len(driver.find_elements(By.CSS_SELECTOR, "figure.chart svg path.curve")) >= 1,
-              "decay charts are drawn")
+        check(len(driver.find_elements(By.CSS_SELECTOR, "figure.chart svg path.curve")) >= 2,
+              "a decay chart per sector")
         shot(driver, shots, "inspector-caller")
 
-        driver.find_element(By.CSS_SELECTOR, "main form.search input[name=q]").send_keys("which pharmacy")
+        driver.find_element(By.CSS_SELECTOR, "main form.search input[name=q]").send_keys("amoxicillin")
         submit(driver, "main form.search")
         first = driver.find_element(By.CSS_SELECTOR, "tr.result")
-        check("Elm Street pharmacy" in first.text, f"the expected memory ranks first: {first.text}")
+        check("Allergic to penicillin and amoxicillin" in first.text,
+              f"the expected memory ranks first: {first.text}")
         total = first.find_element(By.CSS_SELECTOR, "td.total").text
         check(0.0 < float(total) <= 1.0, f"a score total: {total}")
         check(len(first.find_elements(By.CSS_SELECTOR, "td.num")) == 5, "the score's five terms")
         shot(driver, shots, "inspector-search")
 
-        first.find_element(By.CSS_SELECTOR, "a").click()
-        check(driver.find_elements(By.CSS_SELECTOR, ".transcript li.cited"), "cited turns highlighted")
+        driver.get(f"{base}/ui/users/{urllib.parse.quote(user_id)}")
+        follow(driver, driver.find_element(By.LINK_TEXT, "Allergic to penicillin"))
+        deadline = time.monotonic() + 30
+        while len(driver.find_elements(By.CSS_SELECTOR, "figure.graph line.edge")) < 1:
+            check(time.monotonic() < deadline, "the embedding worker links the similar memories")
+            time.sleep(0.5)
+            driver.refresh()
+        shot(driver, shots, "inspector-links")
+
+        driver.get(f"{base}/ui/users/{urllib.parse.quote(user_id)}")
+        follow(driver, driver.find_element(By.LINK_TEXT, EXTRACTED))
+        cited = driver.find_elements(By.CSS_SELECTOR, ".transcript li.cited")
+        check(cited and "mornings are best" in cited[0].text, "the cited turn is highlighted")
+        check(driver.find_elements(By.CSS_SELECTOR, "figure.chart path.prior"), "its decay chart")
         shot(driver, shots, "inspector-memory")
         memory_id = driver.current_url.split("/memories/")[1].split("?")[0]
         content = driver.find_element(By.ID, "content")
         content.clear()
-        content.send_keys("Moved prescriptions to the Oak Street pharmacy")
+        content.send_keys("Prefers weekday mornings before 10 for callbacks")
         submit(driver, "form.edit")
         check(driver.find_element(By.CSS_SELECTOR, ".notice").text == "Saved.", "the edit is saved")
         shown = driver.find_element(By.CSS_SELECTOR, "blockquote.content").text
-        check(shown == "Moved prescriptions to the Oak Street pharmacy", f"and shown: {shown}")
+        check(shown == "Prefers weekday mornings before 10 for callbacks", f"and shown: {shown}")
         status, memory = api(base, token, "GET", f"/v1/users/{user_id}/memories/{memory_id}")
         check(status == 200 and memory["content"] == shown, f"and read back by the API: {memory}")
         history = driver.find_element(By.CSS_SELECTOR, "table.history").text
-        check("Elm Street" in history, "the earlier text is in the history")
+        check(EXTRACTED in history, "the earlier text is in the history")
 
         driver.get(f"{base}/ui/users/{user_id}")
-        driver.find_element(By.CSS_SELECTOR, "a.button.danger").click()
+        follow(driver, driver.find_element(By.CSS_SELECTOR, "a.button.danger"))
         check(driver.current_url.endswith(f"/ui/users/{user_id}/erase"), "erasing asks first")
         check(api(base, token, "GET", f"/v1/users/{user_id}")[0] == 200, "nothing erased yet")
         shot(driver, shots, "inspector-erase")

@@ -18,7 +18,7 @@ use super::layout::short;
 const WIDTH: f64 = 560.0;
 const HEIGHT: f64 = 180.0;
 const LEFT: f64 = 40.0;
-const RIGHT: f64 = 14.0;
+const RIGHT: f64 = 28.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 30.0;
 /// Points on a curve.
@@ -135,6 +135,16 @@ pub fn sector_decay(sector: Sector, rate: f64, facts: &[&Memory], now: UnixMilli
     }
 }
 
+/// The factor ranking multiplies a memory's relevance by, for `salience` and `recency` and no
+/// links: the composite score of a perfect match over that match's relevance.
+fn prior(weights: &ScoreWeights, salience: f64, recency: f64) -> f64 {
+    let relevance = weights.similarity + weights.lexical;
+    if relevance <= 0.0 {
+        return 0.0;
+    }
+    composite(weights, 1.0, 1.0, salience, recency, 0.0).total / relevance
+}
+
 /// `memory`'s own decay from when it was last seen: recency at `rate`, the prior its relevance
 /// is multiplied by under `weights` (dashed), and where it is at `now`.
 pub fn memory_decay(memory: &Memory, rate: f64, weights: &ScoreWeights, now: UnixMillis) -> Markup {
@@ -142,30 +152,20 @@ pub fn memory_decay(memory: &Memory, rate: f64, weights: &ScoreWeights, now: Uni
     let frame = Frame {
         horizon: horizon(rate, age),
     };
-    let prior = |days: f64| {
-        composite(
-            weights,
-            1.0,
-            0.0,
-            memory.salience,
-            recency_after(days, rate),
-            0.0,
-        )
-        .total
-    };
+    let factor = |days: f64| prior(weights, memory.salience, recency_after(days, rate));
     let current = recency_after(age, rate);
     let label = format!(
         "Recency since last seen: λ = {rate} per day ({}); now {current:.2} after {age:.0} days, \
-         prior ×{:.3}",
+         so search multiplies its relevance by {:.3}",
         half_life(rate),
-        prior(age)
+        factor(age)
     );
     html! {
         figure.chart {
             svg viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img" aria-label=(label) {
                 (frame.axes())
                 path.curve d=(frame.path(|days| recency_after(days, rate))) {}
-                path.prior d=(frame.path(prior)) {}
+                path.prior d=(frame.path(factor)) {}
                 line.now x1=(frame.x(age)) x2=(frame.x(age)) y1=(TOP) y2=(frame.y(0.0)) {}
                 circle.dot.active cx=(format!("{:.1}", frame.x(age)))
                     cy=(format!("{:.1}", frame.y(current))) r="5" {
@@ -173,8 +173,8 @@ pub fn memory_decay(memory: &Memory, rate: f64, weights: &ScoreWeights, now: Uni
                 }
             }
             figcaption {
-                (label) ". Solid: recency; dashed: the prior (salience, recency) that scales \
-                 the memory's relevance in search; line: now."
+                (label) ". Solid: recency; dashed: that factor (the prior from salience and \
+                 recency, links left out) over time; line: now."
             }
         }
     }
@@ -208,5 +208,15 @@ mod tests {
         assert_eq!(frame.y(1.0), TOP);
         assert_eq!(frame.y(0.0), HEIGHT - BOTTOM);
         assert!(frame.path(|_| 0.5).starts_with("M40.0,81.0 L"));
+    }
+
+    #[test]
+    fn the_prior_spans_what_ranking_lets_salience_and_recency_move() {
+        let weights = ScoreWeights::default();
+        assert!(
+            (prior(&weights, 1.0, 1.0) - 0.97).abs() < 1e-9,
+            "links left out"
+        );
+        assert!((prior(&weights, 0.0, 0.0) - 0.85).abs() < 1e-9);
     }
 }

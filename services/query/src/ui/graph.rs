@@ -12,9 +12,9 @@ use super::layout::{memory_path, short};
 /// Linked memories drawn (the table beside the graph lists them all).
 pub const MAX_NODES: usize = 12;
 /// Drawing size, in SVG units.
-const SIZE: f64 = 420.0;
+const SIZE: f64 = 440.0;
 /// Distance of the linked memories from the middle.
-const RADIUS: f64 = 150.0;
+const RADIUS: f64 = 140.0;
 
 /// The graph of `center`'s `links`, whose targets are `linked` (those missing are left out).
 pub fn links(user_id: &str, center: &Memory, links: &[MemoryLink], linked: &[Memory]) -> Markup {
@@ -65,6 +65,7 @@ fn node(user_id: &str, id: MemoryId, x: f64, y: f64, content: &str, weight: Opti
                 }
             }
             text.node-label x=(x) y=(y) dy="4" text-anchor="middle" { "#" (id) }
+            text.node-text x=(x) y=(y) dy="38" text-anchor="middle" { (short(content, 30)) }
         }
     }
 }

@@ -96,7 +96,8 @@ pub async fn show(
                 (format!("{:.2}", 1.0 - state.weights.prior_span())) " + "
                 (format!("{:.2}", state.weights.salience)) " × salience + "
                 (format!("{:.2}", state.weights.recency)) " × recency + "
-                (format!("{:.2}", state.weights.link)) " × link. Searching here counts as a recall, \
+                (format!("{:.2}", state.weights.link)) " × link; a memory reached through a link (via) \
+                 scores its match's total × the link's weight. Searching here counts as a recall, \
                  as the API's search does."
             }
         },
