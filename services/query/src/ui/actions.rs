@@ -8,15 +8,16 @@
 //! confirmation page first, and shows the erasure receipt. A refused confirmation changes
 //! nothing (400).
 
-use axum::Extension;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use maud::{Markup, html};
 use memvox_core::{MemoryState, Sector};
 use serde::Deserialize;
 
-use super::error::{UiError, UiForm};
+use super::error::UiError;
 use super::layout::{csrf, memory_path, page, user_path};
 use super::session::Session;
 use crate::routes::memories::{
@@ -56,8 +57,9 @@ fn back_to_memory(user_id: &str, id: i64, done: &str) -> Redirect {
 pub async fn edit(
     State(state): State<QueryState>,
     Path((user_id, id)): Path<(String, String)>,
-    UiForm(form): UiForm<EditForm>,
+    form: Result<Form<EditForm>, FormRejection>,
 ) -> Result<Redirect, UiError> {
+    let Form(form) = form?;
     let id = memory_id(&id)?;
     if !(0.0..=1.0).contains(&form.salience) {
         return Err(ApiError::Invalid("salience must be within 0 and 1".to_owned()).into());
@@ -90,8 +92,9 @@ pub async fn edit(
 pub async fn set_state(
     State(state): State<QueryState>,
     Path((user_id, id)): Path<(String, String)>,
-    UiForm(form): UiForm<StateForm>,
+    form: Result<Form<StateForm>, FormRejection>,
 ) -> Result<Redirect, UiError> {
+    let Form(form) = form?;
     let id = memory_id(&id)?;
     let change = EditMemory {
         state: Some(form.state),
@@ -105,8 +108,9 @@ pub async fn set_state(
 pub async fn delete(
     State(state): State<QueryState>,
     Path((user_id, id)): Path<(String, String)>,
-    UiForm(form): UiForm<Confirm>,
+    form: Result<Form<Confirm>, FormRejection>,
 ) -> Result<Redirect, UiError> {
+    let Form(form) = form?;
     let id = memory_id(&id)?;
     if form.confirm != "yes" {
         return Err(ApiError::Invalid(
@@ -169,8 +173,9 @@ pub async fn erase(
     State(state): State<QueryState>,
     Extension(session): Extension<Session>,
     Path(user_id): Path<String>,
-    UiForm(form): UiForm<Confirm>,
+    form: Result<Form<Confirm>, FormRejection>,
 ) -> Result<Response, UiError> {
+    let Form(form) = form?;
     if form.confirm.trim() != user_id {
         let error = "The id typed is not this caller's: nothing was erased.";
         let page = confirmation(&state, &session, &user_id, Some(error)).await?;

@@ -15,9 +15,10 @@ use memvox_store::{MemoryFilter, MemoryOrder};
 use serde::Deserialize;
 
 use super::chart;
-use super::error::{UiError, UiQuery};
+use super::error::UiError;
 use super::layout::{memory_path, meter, notice, page, short, state_badges, user_path, when};
 use super::session::Session;
+use crate::extract::ApiQuery;
 use crate::routes::users::{UserView, profile};
 use crate::{ApiError, QueryState};
 
@@ -63,8 +64,9 @@ pub async fn home(Extension(session): Extension<Session>) -> Markup {
 pub async fn find(
     State(state): State<QueryState>,
     Extension(session): Extension<Session>,
-    UiQuery(params): UiQuery<PageParams>,
+    query: Result<ApiQuery<PageParams>, ApiError>,
 ) -> Result<Response, UiError> {
+    let ApiQuery(params) = query?;
     let q = params.q.trim();
     if q.is_empty() {
         return Ok(finder(&session, "", None).into_response());
@@ -87,8 +89,9 @@ pub async fn show(
     State(state): State<QueryState>,
     Extension(session): Extension<Session>,
     Path(user_id): Path<String>,
-    UiQuery(params): UiQuery<PageParams>,
+    query: Result<ApiQuery<PageParams>, ApiError>,
 ) -> Result<Markup, UiError> {
+    let ApiQuery(params) = query?;
     let view = profile(&state, &user_id).await?;
     let numbers = state.store.caller_numbers(&user_id).await?;
     let facts = listing(

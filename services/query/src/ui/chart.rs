@@ -115,24 +115,19 @@ pub fn sector_decay(sector: Sector, rate: f64, facts: &[&Memory], now: UnixMilli
         sector.as_str(),
         half_life(rate)
     );
-    html! {
-        figure.chart {
-            svg viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img" aria-label=(label) {
-                (frame.axes())
-                path.curve d=(frame.path(|days| recency_after(days, rate))) {}
-                @for memory in facts {
-                    @let age = days_since(memory.last_seen_at, now);
-                    circle class={ "dot " (memory.state.as_str()) } cx=(format!("{:.1}", frame.x(age)))
-                        cy=(format!("{:.1}", frame.y(recency_after(age, rate)))) r="4" {
-                        title { "#" (memory.id) " " (short(&memory.content, 80)) " — "
-                            (format!("{age:.0}")) " days, recency "
-                            (format!("{:.2}", recency_after(age, rate))) }
-                    }
-                }
+    let dots = html! {
+        @for memory in facts {
+            @let age = days_since(memory.last_seen_at, now);
+            circle class={ "dot " (memory.state.as_str()) } cx=(format!("{:.1}", frame.x(age)))
+                cy=(format!("{:.1}", frame.y(recency_after(age, rate)))) r="4" {
+                title { "#" (memory.id) " " (short(&memory.content, 80)) " — "
+                    (format!("{age:.0}")) " days, recency "
+                    (format!("{:.2}", recency_after(age, rate))) }
             }
-            figcaption { (label) "; dots are this caller's facts at their age since last seen." }
         }
-    }
+    };
+    let caption = format!("{label}; dots are this caller's facts at their age since last seen.");
+    figure(&frame, rate, &label, dots, &caption)
 }
 
 /// The factor ranking multiplies a memory's relevance by, for `salience` and `recency` and no
@@ -160,22 +155,32 @@ pub fn memory_decay(memory: &Memory, rate: f64, weights: &ScoreWeights, now: Uni
         half_life(rate),
         factor(age)
     );
+    let marks = html! {
+        path.prior d=(frame.path(factor)) {}
+        line.now x1=(frame.x(age)) x2=(frame.x(age)) y1=(TOP) y2=(frame.y(0.0)) {}
+        circle.dot.active cx=(format!("{:.1}", frame.x(age)))
+            cy=(format!("{:.1}", frame.y(current))) r="5" {
+            title { "now: recency " (format!("{current:.2}")) }
+        }
+    };
+    let caption = format!(
+        "{label}. Solid: recency; dashed: that factor (the prior from salience and recency, \
+         links left out) over time; line: now."
+    );
+    figure(&frame, rate, &label, marks, &caption)
+}
+
+/// A chart in `frame`: its axes, the recency curve at `rate`, then `marks`; `label` for
+/// screen readers, `caption` below.
+fn figure(frame: &Frame, rate: f64, label: &str, marks: Markup, caption: &str) -> Markup {
     html! {
         figure.chart {
             svg viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img" aria-label=(label) {
                 (frame.axes())
                 path.curve d=(frame.path(|days| recency_after(days, rate))) {}
-                path.prior d=(frame.path(factor)) {}
-                line.now x1=(frame.x(age)) x2=(frame.x(age)) y1=(TOP) y2=(frame.y(0.0)) {}
-                circle.dot.active cx=(format!("{:.1}", frame.x(age)))
-                    cy=(format!("{:.1}", frame.y(current))) r="5" {
-                    title { "now: recency " (format!("{current:.2}")) }
-                }
+                (marks)
             }
-            figcaption {
-                (label) ". Solid: recency; dashed: that factor (the prior from salience and \
-                 recency, links left out) over time; line: now."
-            }
+            figcaption { (caption) }
         }
     }
 }

@@ -1,14 +1,11 @@
 //! [`UiError`]: why an inspector page was not served, answered as an HTML page with the
-//! status the REST API would give; and the form and query-string extractors whose rejections
-//! are such pages.
+//! status the REST API would give (a malformed form included).
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
+use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use memvox_telemetry::error_chain;
-use serde::de::DeserializeOwned;
 
 use super::layout::page;
 use crate::ApiError;
@@ -28,6 +25,15 @@ pub enum UiError {
          page and send it again; nothing was changed"
     )]
     Csrf,
+}
+
+impl From<FormRejection> for UiError {
+    fn from(rejection: FormRejection) -> Self {
+        Self::Api(match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            _ => ApiError::Invalid(rejection.body_text()),
+        })
+    }
 }
 
 impl From<memvox_store::StoreError> for UiError {
@@ -76,44 +82,5 @@ impl IntoResponse for UiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         response
-    }
-}
-
-/// A form body (`application/x-www-form-urlencoded`) whose rejection is a [`UiError`] page.
-pub struct UiForm<T>(pub T);
-
-impl<S, T> FromRequest<S> for UiForm<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = UiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Form::<T>::from_request(request, state)
-            .await
-            .map(|axum::Form(value)| Self(value))
-            .map_err(|rejection| match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.into(),
-                _ => ApiError::Invalid(rejection.body_text()).into(),
-            })
-    }
-}
-
-/// A query string whose rejection is a [`UiError`] page.
-pub struct UiQuery<T>(pub T);
-
-impl<S, T> FromRequestParts<S> for UiQuery<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = UiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        crate::extract::ApiQuery::<T>::from_request_parts(parts, state)
-            .await
-            .map(|crate::extract::ApiQuery(value)| Self(value))
-            .map_err(UiError::from)
     }
 }

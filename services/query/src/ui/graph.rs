@@ -72,27 +72,12 @@ fn node(user_id: &str, id: MemoryId, x: f64, y: f64, content: &str, weight: Opti
 
 #[cfg(test)]
 mod tests {
-    use memvox_core::{LinkKind, MemoryKind, MemoryState, Sector};
+    use memvox_core::{LinkKind, MemoryKind};
 
     use super::*;
 
     fn memory(id: MemoryId, content: &str) -> Memory {
-        Memory {
-            id,
-            user_id: "u".into(),
-            content: content.into(),
-            kind: MemoryKind::Fact,
-            sector: Sector::Semantic,
-            salience: 0.5,
-            decay_per_day: 0.005,
-            state: MemoryState::Active,
-            last_seen_at: 0,
-            created_at: 0,
-            updated_at: 0,
-            provenance: None,
-            superseded_by: None,
-            superseded_at: None,
-        }
+        crate::retrieval::tests::memory(id, MemoryKind::Fact, "c1", &[], content)
     }
 
     fn link(target: MemoryId, weight: f64) -> MemoryLink {

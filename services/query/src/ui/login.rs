@@ -4,13 +4,15 @@
 //! (hashed, constant time), and exchanged for a session cookie (see `session`); the token
 //! itself is never stored or sent back. A wrong token gets the form again with 401.
 
+use axum::Form;
 use axum::extract::State;
+use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::error::{UiError, UiForm};
+use super::error::UiError;
 use super::guard;
 use super::layout::page;
 use super::session::set_cookie;
@@ -56,8 +58,9 @@ pub async fn show(State(state): State<QueryState>, headers: HeaderMap) -> Respon
 pub async fn sign_in(
     State(state): State<QueryState>,
     headers: HeaderMap,
-    UiForm(body): UiForm<SignIn>,
+    body: Result<Form<SignIn>, FormRejection>,
 ) -> Result<Response, UiError> {
+    let Form(body) = body?;
     let Ok(index) = state.admin_tokens.authenticate_token(&body.token) else {
         tracing::warn!("inspector sign-in with a token that is not an admin token");
         let page = form(Some("That is not an admin token."));

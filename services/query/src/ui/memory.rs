@@ -11,10 +11,11 @@ use memvox_core::{Memory, MemoryKind, MemoryState, Sector};
 use memvox_store::{HistoryEntry, MemoryFilter, MemoryOrder};
 use serde::Deserialize;
 
-use super::error::{UiError, UiQuery};
+use super::error::UiError;
 use super::layout::{csrf, memory_path, meter, notice, page, short, state_badges, user_path, when};
 use super::session::Session;
 use super::{chart, graph, provenance};
+use crate::extract::ApiQuery;
 use crate::routes::memories::memory_id;
 use crate::{ApiError, QueryState};
 
@@ -32,8 +33,9 @@ pub async fn show(
     State(state): State<QueryState>,
     Extension(session): Extension<Session>,
     Path((user_id, id)): Path<(String, String)>,
-    UiQuery(params): UiQuery<MemoryParams>,
+    query: Result<ApiQuery<MemoryParams>, ApiError>,
 ) -> Result<Markup, UiError> {
+    let ApiQuery(params) = query?;
     let id = memory_id(&id)?;
     // The page of one memory starting at its id: the memory and its history, as the export
     // reads them.

@@ -9,12 +9,13 @@ use axum::extract::{Path, State};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::error::{UiError, UiQuery};
+use super::error::UiError;
 use super::layout::{memory_path, page, user_path};
 use super::session::Session;
-use crate::QueryState;
+use crate::extract::ApiQuery;
 use crate::routes::users::require_user;
 use crate::search::{SearchParams, search};
+use crate::{ApiError, QueryState};
 
 /// Results asked for when the form names no limit.
 const DEFAULT_RESULTS: u32 = 10;
@@ -31,8 +32,9 @@ pub async fn show(
     State(state): State<QueryState>,
     Extension(session): Extension<Session>,
     Path(user_id): Path<String>,
-    UiQuery(form): UiQuery<SearchForm>,
+    query: Result<ApiQuery<SearchForm>, ApiError>,
 ) -> Result<Markup, UiError> {
+    let ApiQuery(form) = query?;
     let started = Instant::now();
     require_user(&state, &user_id).await?;
     let params = SearchParams {

@@ -75,22 +75,27 @@ pub async fn sign_in(h: &Harness) -> String {
     set.split(';').next().unwrap().to_owned()
 }
 
+/// The vector of the memories these tests add.
+pub const TEA: [f32; 4] = [1.0, 0.0, 0.0, 0.0];
+
 fn embedder() -> TestEmbedder {
-    TestEmbedder::new(&[("tea", [1.0, 0.0, 0.0, 0.0])])
+    TestEmbedder::new(&[("tea", TEA)])
+}
+
+/// A service over a fresh store of `backend` with `embedder`, where user `u1` has one semantic
+/// memory, `content` (vector [`TEA`]); the memory's id.
+pub async fn with_memory(
+    backend: Backend,
+    embedder: TestEmbedder,
+    content: &str,
+) -> (Harness, i64) {
+    let h = Harness::new(backend, embedder).await;
+    let id = add_memory(h.store(), "u1", content, Sector::Semantic, 0.5, NOW, TEA).await;
+    (h, id)
 }
 
 async fn pages_need_a_session(backend: Backend) {
-    let h = Harness::new(backend, embedder()).await;
-    add_memory(
-        h.store(),
-        "u1",
-        "Likes tea",
-        Sector::Semantic,
-        0.5,
-        NOW,
-        [1.0, 0.0, 0.0, 0.0],
-    )
-    .await;
+    let (h, _) = with_memory(backend, embedder(), "Likes tea").await;
     for uri in [
         "/ui",
         "/ui/users/u1",
@@ -217,18 +222,8 @@ async fn every_answer_carries_the_security_headers() {
 }
 
 async fn caller_data_is_escaped(backend: Backend) {
-    let h = Harness::new(backend, embedder()).await;
     let hostile = r#"<script>alert("x")</script> likes tea"#;
-    let id = add_memory(
-        h.store(),
-        "u1",
-        hostile,
-        Sector::Semantic,
-        0.5,
-        NOW,
-        [1.0, 0.0, 0.0, 0.0],
-    )
-    .await;
+    let (h, id) = with_memory(backend, embedder(), hostile).await;
     let cookie = sign_in(&h).await;
     for uri in [
         "/ui/users/u1".to_owned(),
@@ -251,17 +246,7 @@ async fn caller_data_is_escaped(backend: Backend) {
 }
 
 async fn forms_without_the_sessions_csrf_token_change_nothing(backend: Backend) {
-    let h = Harness::new(backend, embedder()).await;
-    let id = add_memory(
-        h.store(),
-        "u1",
-        "Likes tea",
-        Sector::Semantic,
-        0.5,
-        NOW,
-        [1.0, 0.0, 0.0, 0.0],
-    )
-    .await;
+    let (h, id) = with_memory(backend, embedder(), "Likes tea").await;
     let uri = format!("/ui/users/u1/memories/{id}");
     let cookie = sign_in(&h).await;
     let other_session = sign_in(&h).await;

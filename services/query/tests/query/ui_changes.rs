@@ -9,10 +9,8 @@ use memvox_testkit::Backend;
 use serde_json::json;
 
 use crate::api::call_of;
-use crate::support::{Harness, NOW, TestEmbedder, add_memory};
-use crate::ui::{get, post, sign_in};
-
-const TEA: [f32; 4] = [1.0, 0.0, 0.0, 0.0];
+use crate::support::{NOW, TestEmbedder, add_memory};
+use crate::ui::{TEA, get, post, sign_in, with_memory};
 
 fn embedder() -> TestEmbedder {
     TestEmbedder::new(&[
@@ -24,17 +22,7 @@ fn embedder() -> TestEmbedder {
 }
 
 async fn an_edit_round_trips(backend: Backend) {
-    let h = Harness::new(backend, embedder()).await;
-    let id = add_memory(
-        h.store(),
-        "u1",
-        "Likes green tea",
-        Sector::Semantic,
-        0.5,
-        NOW,
-        TEA,
-    )
-    .await;
+    let (h, id) = with_memory(backend, embedder(), "Likes green tea").await;
     let uri = format!("/ui/users/u1/memories/{id}");
     let cookie = sign_in(&h).await;
     let csrf = get(&h, Some(&cookie), &uri).await.csrf();
@@ -129,17 +117,7 @@ async fn an_edit_round_trips(backend: Backend) {
 }
 
 async fn deleting_needs_its_box_ticked(backend: Backend) {
-    let h = Harness::new(backend, embedder()).await;
-    let id = add_memory(
-        h.store(),
-        "u1",
-        "Likes green tea",
-        Sector::Semantic,
-        0.5,
-        NOW,
-        TEA,
-    )
-    .await;
+    let (h, id) = with_memory(backend, embedder(), "Likes green tea").await;
     let uri = format!("/ui/users/u1/memories/{id}");
     let cookie = sign_in(&h).await;
     let csrf = get(&h, Some(&cookie), &uri).await.csrf();
@@ -168,17 +146,7 @@ async fn deleting_needs_its_box_ticked(backend: Backend) {
 }
 
 async fn erasure_asks_first_and_shows_the_receipt(backend: Backend) {
-    let h = Harness::new(backend, embedder()).await;
-    add_memory(
-        h.store(),
-        "u1",
-        "Likes green tea",
-        Sector::Semantic,
-        0.5,
-        NOW,
-        TEA,
-    )
-    .await;
+    let (h, _) = with_memory(backend, embedder(), "Likes green tea").await;
     h.store()
         .record_call(&call_of("u1", "conv_u1", NOW - 60_000), NOW)
         .await
@@ -233,7 +201,7 @@ async fn erasure_asks_first_and_shows_the_receipt(backend: Backend) {
 }
 
 async fn a_memory_shows_its_call_with_the_cited_turns_and_its_links(backend: Backend) {
-    let h = Harness::new(backend, embedder()).await;
+    let (h, other) = with_memory(backend, embedder(), "Likes green tea").await;
     let mut call = call_of("u1", "conv_tea", NOW - 60_000);
     call.turns = [
         "Hello, how can I help?",
@@ -261,16 +229,6 @@ async fn a_memory_shows_its_call_with_the_cited_turns_and_its_links(backend: Bac
         }),
     };
     let id = h.store().insert_memory(&cited, NOW).await.unwrap().id;
-    let other = add_memory(
-        h.store(),
-        "u1",
-        "Likes green tea",
-        Sector::Semantic,
-        0.5,
-        NOW,
-        TEA,
-    )
-    .await;
     let link = MemoryLink {
         source: id,
         target: other,
@@ -308,17 +266,7 @@ async fn a_memory_shows_its_call_with_the_cited_turns_and_its_links(backend: Bac
 }
 
 async fn search_shows_the_ranked_results_and_their_scores(backend: Backend) {
-    let h = Harness::new(backend, embedder()).await;
-    let tea = add_memory(
-        h.store(),
-        "u1",
-        "Likes green tea",
-        Sector::Semantic,
-        0.5,
-        NOW,
-        TEA,
-    )
-    .await;
+    let (h, tea) = with_memory(backend, embedder(), "Likes green tea").await;
     add_memory(
         h.store(),
         "u1",
