@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: starts (or installs and starts) Redis and PostgreSQL with
 # pgvector, checks formatting and lints, runs every test against the real servers, drives the MCP
-# server with the official MCP Python SDK, then validates the deployment files offline.
+# server with the official MCP Python SDK and the memory inspector with headless Chromium, then
+# validates the deployment files offline.
 # Usage: scripts/test.sh [extra cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,9 @@ cargo test --workspace --locked "$@"
 
 step "MCP client (the official Python SDK, pinned) against memvox serve"
 scripts/test-mcp-client.sh
+
+step "memory inspector (/ui) in headless Chromium (Debian's, through WebDriver) against memvox serve"
+scripts/test-inspector.sh
 
 step "deployment files (offline validators, then the compose/k8s/Helm environments on the binaries)"
 scripts/validate-deploy.sh --smoke

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.cookiejar as http_cookies
 import json
 import os
 import pathlib
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -41,6 +43,8 @@ SECRET, TOKEN = "wsec_smoke_secret", "smoke-token-" + uuid.uuid4().hex
 DATA_KEY, INDEX_KEY = base64.b64encode(os.urandom(32)).decode(), base64.b64encode(os.urandom(32)).decode()
 ENCRYPTION = {"keys": f"smoke1:{DATA_KEY}", "active": "smoke1", "index": INDEX_KEY}
 TOKEN_HASH = hashlib.sha256(TOKEN.encode()).hexdigest()
+ADMIN_TOKEN = "smoke-admin-" + uuid.uuid4().hex
+ADMIN_HASH = hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest()
 SERVICES = {"gateway": 0, "query": 1, "extraction-worker": 2, "embedding-worker": 3}
 
 
@@ -50,7 +54,8 @@ def fail(msg: str) -> None:
 
 
 def compose_env() -> dict[str, tuple[list[str], dict[str, str]]]:
-    env = dict(os.environ, ELEVENLABS_WEBHOOK_SECRET=SECRET, TOOL_TOKEN_SHA256=TOKEN_HASH, ELEVENLABS_INIT_SECRET="",
+    env = dict(os.environ, ELEVENLABS_WEBHOOK_SECRET=SECRET, TOOL_TOKEN_SHA256=TOKEN_HASH,
+               ADMIN_TOKEN_SHA256=ADMIN_HASH, ELEVENLABS_INIT_SECRET="",
                ENCRYPTION_KEYS=ENCRYPTION["keys"], ENCRYPTION_ACTIVE_KEY=ENCRYPTION["active"],
                ENCRYPTION_INDEX_KEY=ENCRYPTION["index"])
     out = subprocess.run(
@@ -75,6 +80,7 @@ def k8s_env(rendered: str) -> dict[str, tuple[list[str], dict[str, str]]]:
     secret_values = {
         "store-url": PG, "redis-url": REDIS, "webhook-secrets": f"[{SECRET}]",
         "init-secrets": "[]", "tool-token-sha256": f"[{TOKEN_HASH}]",
+        "admin-token-sha256": f"[{ADMIN_HASH}]",
         "encryption-keys": ENCRYPTION["keys"], "encryption-active-key": ENCRYPTION["active"],
         "encryption-index-key": ENCRYPTION["index"],
     }
@@ -117,6 +123,25 @@ def http(method, url, body=None, headers=None):
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+def inspector(flavour: str, query: str, caller: str) -> None:
+    """The memory inspector on the query service: sign in with the admin token (a session cookie
+    signed with the key the keyring derives), find the caller by number, see their memories."""
+    status, _ = http("GET", f"{query}/ui/login")
+    if status != 200:
+        fail(f"{flavour}: the query service's /ui/login answered {status}")
+    jar = http_cookies.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    form = urllib.parse.urlencode({"token": ADMIN_TOKEN}).encode()
+    browser.open(urllib.request.Request(f"{query}/ui/login", data=form, method="POST"), timeout=5)
+    if not any(cookie.name == "memvox_ui" for cookie in jar):
+        fail(f"{flavour}: signing in to the inspector set no session cookie")
+    with browser.open(f"{query}/ui/find?q={urllib.parse.quote(caller)}", timeout=5) as page:
+        url, html = page.url, page.read().decode()
+    if "/ui/users/" not in url or "Memories by sector" not in html:
+        fail(f"{flavour}: the inspector did not find the caller by number ({url})")
+    print(f"  {flavour}: the memory inspector signs in on the query service and shows the caller")
 
 
 def run(flavour: str, services, healthcheck, bins: pathlib.Path, workdir: pathlib.Path) -> None:
@@ -170,6 +195,7 @@ def run(flavour: str, services, healthcheck, bins: pathlib.Path, workdir: pathli
         if not found:
             fail(f"{flavour}: memory-query found no memories of the call (last answer {status} {answer[:200]!r})")
         print(f"  {flavour}: unsigned webhook 401, signed webhook accepted; memory-query returns {found} memories of the call")
+        inspector(flavour, f"http://127.0.0.1:{base + 1}", caller)
         status, _ = http("POST", f"http://127.0.0.1:{base + 1}/webhook/conversation-init", b"{}",
                          {"content-type": "application/json"})
         if status != 503:

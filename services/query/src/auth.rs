@@ -107,8 +107,20 @@ impl TokenAuth {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim)
-            .filter(|token| !token.is_empty())
             .ok_or(ApiError::Unauthorized)?;
+        self.authenticate_token(token)
+    }
+
+    /// The index of the configured digest matching `token` itself (the inspector's sign-in
+    /// form), compared as [`TokenAuth::authenticate`] compares a bearer header.
+    ///
+    /// # Errors
+    /// [`ApiError::Unauthorized`] when `token` is empty or matches no digest.
+    pub fn authenticate_token(&self, token: &str) -> Result<usize, ApiError> {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(ApiError::Unauthorized);
+        }
         let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let mut matched = None;
         for (index, digest) in self.digests.iter().enumerate() {
@@ -117,6 +129,12 @@ impl TokenAuth {
             }
         }
         matched.ok_or(ApiError::Unauthorized)
+    }
+
+    /// The configured digests, in order: what an inspector session is bound to, so removing a
+    /// token from the configuration ends its sessions too.
+    pub fn digests(&self) -> &[[u8; 32]] {
+        &self.digests
     }
 
     /// Takes one request from the token's bucket.

@@ -11,6 +11,8 @@
 //! * `/v1/users/...` — the memory REST API (admin token), described at `/openapi.json`.
 //! * `/mcp` — the same memories as an MCP server ([`mcp`]): a tool token bound to one caller,
 //!   or an admin token naming any user.
+//! * `/ui` — the memory inspector ([`ui`]): HTML pages for people, signed in with an admin
+//!   token.
 //!
 //! [`router`] builds every route from a [`QueryState`]; `main.rs` adds health endpoints,
 //! instrumentation and the listener.
@@ -35,6 +37,7 @@ pub mod search;
 mod settings;
 mod state;
 pub mod temporal;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -49,7 +52,8 @@ pub use state::{QueryState, SetupError};
 
 /// Every route of the query service. The tool needs a tool token, `/v1` an admin token (each
 /// rate limited per token, each refusing the other role), `/mcp` either (a tool token bound to
-/// one caller); the initiation webhook checks its own secret; `/openapi.json` is public.
+/// one caller); the initiation webhook checks its own secret; `/openapi.json` is public; `/ui`
+/// needs an inspector session (signed in with an admin token).
 pub fn router(state: QueryState) -> Router {
     let limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
     let tool = routes::tool::router()
@@ -64,6 +68,7 @@ pub fn router(state: QueryState) -> Router {
         .merge(routes::init::router())
         .merge(routes::openapi::router())
         .merge(mcp::router(&state))
+        .merge(ui::router(&state))
         .fallback(routes::not_found)
         .layer(limit)
         .with_state(state)

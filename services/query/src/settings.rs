@@ -5,6 +5,9 @@
 use memvox_config::{ConfigError, ExposeSecret, Layers, Secret, sections};
 use serde::Deserialize;
 
+/// Longest inspector session: a week, in minutes.
+const MAX_UI_SESSION_MINUTES: u32 = 7 * 24 * 60;
+
 /// Query service (`[query]`, `MEMVOX_QUERY__*`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -66,6 +69,9 @@ pub struct QuerySettings {
     /// `/mcp` is routed publicly, for ElevenLabs agents, while the admin API is not; turn it on
     /// only where `/mcp` is not reachable from outside or admins need an MCP client.
     pub mcp_admin: bool,
+    /// How long a memory-inspector session (`/ui`, signed in with an admin token) lasts, in
+    /// minutes; signing in again starts a new one.
+    pub ui_session_minutes: u32,
     /// Requests per second allowed per API token (0 disables limiting).
     pub rate_limit_per_second: u32,
     /// Burst above the steady rate, per API token.
@@ -102,6 +108,7 @@ impl Default for QuerySettings {
             expansion_max: 2,
             max_body_bytes: 64 * 1024,
             mcp_admin: false,
+            ui_session_minutes: 480,
             rate_limit_per_second: 1_000,
             rate_limit_burst: 2_000,
             invocation_queue: 10_000,
@@ -156,6 +163,14 @@ impl QuerySettings {
                         so set at least 1 (default 1000)"
                     .to_owned(),
             );
+        }
+        if !(1..=MAX_UI_SESSION_MINUTES).contains(&self.ui_session_minutes) {
+            return Err(format!(
+                "query.ui_session_minutes is {}: an inspector session must last at least a \
+                 minute and at most a week ({MAX_UI_SESSION_MINUTES}), since a session cookie \
+                 cannot be revoked before it expires except by removing its admin token",
+                self.ui_session_minutes
+            ));
         }
         if let Some(digest) = self.tool_token_sha256.iter().find(|digest| {
             self.admin_token_sha256

@@ -75,3 +75,21 @@ fn an_empty_init_secret_stops_start_up() {
         Ok(())
     });
 }
+
+#[test]
+fn an_inspector_session_lasts_a_minute_to_a_week() {
+    Jail::expect_with(|jail| {
+        assert_eq!(load(None).expect("defaults load").ui_session_minutes, 480);
+        for refused in ["0", "10081"] {
+            jail.set_env("MEMVOX_QUERY__UI_SESSION_MINUTES", refused);
+            let err = load(None).expect_err(refused).to_string();
+            assert!(
+                err.contains(&format!("query.ui_session_minutes is {refused}")),
+                "{err}"
+            );
+        }
+        jail.set_env("MEMVOX_QUERY__UI_SESSION_MINUTES", "10080");
+        assert_eq!(load(None).expect("a week").ui_session_minutes, 10_080);
+        Ok(())
+    });
+}

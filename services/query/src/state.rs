@@ -20,6 +20,10 @@ use crate::metrics::QueryMetrics;
 use crate::recall::RecallLog;
 use crate::search::{QueryKey, SearchAnswer};
 use crate::settings::QuerySettings;
+use crate::ui::SessionKeys;
+
+/// What the keyring derives the inspector's session key for.
+const UI_SESSION_KEY_PURPOSE: &str = "inspector session";
 
 /// Why the query service could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +94,8 @@ pub struct QueryState {
     /// load at a time, the others skipped, so a burst of cold callers (or a cache too small for
     /// its callers) cannot fill the CPU with loads.
     pub prefetch: Arc<tokio::sync::Semaphore>,
+    /// The key memory-inspector sessions (`/ui`) are signed with.
+    pub ui_sessions: SessionKeys,
 }
 
 impl QueryState {
@@ -163,6 +169,7 @@ impl QueryState {
             audio_dir: None,
             memory_content: RedactionPolicy::default().field(Field::MemoryContent),
             prefetch: Arc::new(tokio::sync::Semaphore::new(1)),
+            ui_sessions: SessionKeys::random(),
         })
     }
 
@@ -187,6 +194,7 @@ impl QueryState {
         )?
         .with_identities(app.identities.clone())
         .with_audio_dir(config.audio_dir.clone())
+        .with_ui_session_key(app.keyring.derive_key(UI_SESSION_KEY_PURPOSE).as_deref())
         .with_memory_content_policy(
             app.config
                 .privacy
@@ -215,6 +223,19 @@ impl QueryState {
     /// national ids and keeps the rest).
     pub fn with_memory_content_policy(mut self, policy: FieldPolicy) -> Self {
         self.memory_content = policy;
+        self
+    }
+
+    /// Signs inspector sessions with `key` (every replica holding it accepts the others'
+    /// sessions); `None` keeps this process's random key, with a warning.
+    pub fn with_ui_session_key(mut self, key: Option<&[u8]>) -> Self {
+        match key {
+            Some(key) => self.ui_sessions = SessionKeys::new(key),
+            None => tracing::warn!(
+                "encryption is off: memory-inspector sessions are signed with a key of this \
+                 process, so they end when it stops and no other replica accepts them"
+            ),
+        }
         self
     }
 

@@ -206,14 +206,18 @@ async fn get_memory(
         .ok_or_else(|| ApiError::NotFound(format!("memory {id}")))
 }
 
-/// Body of an edit; absent fields stay as they are.
-#[derive(Debug, Deserialize)]
+/// Body of an edit; absent fields stay as they are (also what the inspector's edit form sends).
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EditMemory {
-    content: Option<String>,
-    sector: Option<Sector>,
-    salience: Option<f64>,
-    state: Option<MemoryState>,
+pub(crate) struct EditMemory {
+    /// New text.
+    pub content: Option<String>,
+    /// New sector.
+    pub sector: Option<Sector>,
+    /// New salience.
+    pub salience: Option<f64>,
+    /// New state.
+    pub state: Option<MemoryState>,
 }
 
 async fn edit_memory(
@@ -221,11 +225,25 @@ async fn edit_memory(
     Path((user_id, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<EditMemory>,
 ) -> Result<Json<Memory>, ApiError> {
-    let id = memory_id(&id)?;
+    Ok(Json(edit(&state, &user_id, memory_id(&id)?, &body).await?))
+}
+
+/// Applies `body` to memory `id` of `user_id`: new content screened by the memory-content
+/// policy and embedded at once, the earlier text kept in its history, the change announced.
+///
+/// # Errors
+/// [`ApiError::Invalid`] for empty content or content holding a dropped kind;
+/// [`ApiError::NotFound`] when `user_id` has no memory `id`; store and embedder failures.
+pub(crate) async fn edit(
+    state: &QueryState,
+    user_id: &str,
+    id: MemoryId,
+    body: &EditMemory,
+) -> Result<Memory, ApiError> {
     let content = body
         .content
         .as_deref()
-        .map(|content| screened(&state, content))
+        .map(|content| screened(state, content))
         .transpose()?;
     let content = content.as_deref();
     let vector = match content {
@@ -239,15 +257,15 @@ async fn edit_memory(
         salience: body.salience,
         state: body.state,
     };
-    let memory = state.store.edit_memory(&user_id, id, &edit, now).await?;
+    let memory = state.store.edit_memory(user_id, id, &edit, now).await?;
     if let Some(vector) = vector {
         state
             .store
             .store_embeddings(&[(memory.id, vector)], now)
             .await?;
     }
-    announce_change(&state, &memory).await;
-    Ok(Json(memory))
+    announce_change(state, &memory).await;
+    Ok(memory)
 }
 
 async fn delete_memory(
@@ -275,7 +293,11 @@ pub(crate) async fn delete(
     }
 }
 
-fn memory_id(text: &str) -> Result<MemoryId, ApiError> {
+/// A memory id from its text in a path.
+///
+/// # Errors
+/// [`ApiError::Invalid`] when it is not an integer.
+pub(crate) fn memory_id(text: &str) -> Result<MemoryId, ApiError> {
     text.parse()
         .map_err(|_| ApiError::Invalid(format!("memory id `{text}` is not an integer")))
 }

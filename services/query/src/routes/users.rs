@@ -16,7 +16,6 @@ use axum::{Json, Router};
 use memvox_core::User;
 use memvox_core::calendar::rfc3339;
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use crate::erased_messages::{self, Erased, Purged};
 use crate::{ApiError, QueryState};
@@ -34,19 +33,26 @@ pub fn router() -> Router<QueryState> {
 /// A user as the API shows it.
 #[derive(Debug, Serialize)]
 pub(crate) struct UserView {
+    /// The user.
     #[serde(flatten)]
-    user: User,
-    last_interaction_at: Option<String>,
-    counts: Counts,
+    pub user: User,
+    /// Their last interaction, RFC 3339.
+    pub last_interaction_at: Option<String>,
+    /// Their memories, counted.
+    pub counts: Counts,
 }
 
 /// Memory counts by sector and state.
 #[derive(Debug, Default, Serialize)]
-struct Counts {
-    total: usize,
-    by_sector: BTreeMap<String, usize>,
-    by_state: BTreeMap<String, usize>,
-    superseded: usize,
+pub(crate) struct Counts {
+    /// Every memory, both layers.
+    pub total: usize,
+    /// Per sector.
+    pub by_sector: BTreeMap<String, usize>,
+    /// Per state.
+    pub by_state: BTreeMap<String, usize>,
+    /// Superseded by a later memory.
+    pub superseded: usize,
 }
 
 async fn get_user(
@@ -85,11 +91,38 @@ pub(crate) async fn profile(state: &QueryState, user_id: &str) -> Result<UserVie
 async fn erase_user(
     State(state): State<QueryState>,
     Path(user_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let receipt = state.store.erase_user(&user_id, state.clock.now()).await?;
+) -> Result<Json<ErasureView>, ApiError> {
+    Ok(Json(erase(&state, &user_id).await?))
+}
+
+/// What an erasure deleted: the receipt `DELETE /v1/users/{user_id}` answers and the inspector
+/// shows.
+#[derive(Debug, Serialize)]
+pub(crate) struct ErasureView {
+    /// The erased user.
+    pub user_id: String,
+    /// Rows deleted, per table.
+    pub deleted: BTreeMap<String, u64>,
+    /// Rows deleted in all.
+    pub total: u64,
+    /// Post-call audio files deleted.
+    pub audio_files: u64,
+    /// Stream entries naming the user or their calls, deleted.
+    pub stream_entries: u64,
+    /// Dead letters naming them, deleted.
+    pub dead_letters: u64,
+}
+
+/// Erases `user_id`: every row in one store transaction, their calls' audio files, the stream
+/// entries and dead letters naming them, their cached answers; the receipt of what went.
+///
+/// # Errors
+/// Store failures (nothing is erased then).
+pub(crate) async fn erase(state: &QueryState, user_id: &str) -> Result<ErasureView, ApiError> {
+    let receipt = state.store.erase_user(user_id, state.clock.now()).await?;
     let audio_files = delete_audio(state.audio_dir.as_deref(), &receipt.conversations).await;
     let erased = Erased {
-        user_id: &user_id,
+        user_id,
         conversations: &receipt.conversations,
     };
     let purged = erased_messages::purge(state.bus.as_ref(), &erased)
@@ -98,21 +131,20 @@ async fn erase_user(
             tracing::error!(%error, "could not delete the erased user's messages from the bus");
             Purged::default()
         });
-    state.forget(&user_id).await;
+    state.forget(user_id).await;
     tracing::info!(rows = receipt.total(), "user erased");
-    let deleted: BTreeMap<&str, u64> = receipt
-        .deleted
-        .iter()
-        .map(|(table, rows)| (table.as_str(), *rows))
-        .collect();
-    Ok(Json(json!({
-        "user_id": receipt.user_id,
-        "deleted": deleted,
-        "total": receipt.total(),
-        "audio_files": audio_files,
-        "stream_entries": purged.entries,
-        "dead_letters": purged.dead_letters,
-    })))
+    Ok(ErasureView {
+        deleted: receipt
+            .deleted
+            .iter()
+            .map(|(table, rows)| (table.clone(), *rows))
+            .collect(),
+        total: receipt.total(),
+        user_id: receipt.user_id,
+        audio_files,
+        stream_entries: purged.entries,
+        dead_letters: purged.dead_letters,
+    })
 }
 
 /// Deletes the post-call audio files of `conversations` under `dir`; returns how many there

@@ -1,6 +1,6 @@
 //! The query service's suites in one test binary (one link of the service instead of seven):
-//! the REST API, caches, follow-ups, caller identity, conversation-init, scopes and the
-//! memory-query tool, most cases on both store backends.
+//! the REST API, caches, follow-ups, caller identity, conversation-init, scopes, the
+//! memory-query tool and the memory inspector, most cases on both store backends.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod api;
@@ -13,3 +13,5 @@ mod mcp_auth;
 mod scope;
 mod support;
 mod tool;
+mod ui;
+mod ui_changes;
