@@ -103,7 +103,15 @@ fn openai_error(status: u16, kind: &str) -> ResponseTemplate {
     }))
 }
 
-async fn mount_embeddings(server: &MockServer, dim: usize) {
+/// Answers embeddings requests with `dim`-sized vectors, after `first` for the first request.
+async fn mount_embeddings(server: &MockServer, first: ResponseTemplate, dim: usize) {
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(first)
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
     Mock::given(method("POST"))
         .and(path("/v1/embeddings"))
         .respond_with(move |r: &Request| embeddings(r, dim))
@@ -114,14 +122,7 @@ async fn mount_embeddings(server: &MockServer, dim: usize) {
 #[tokio::test]
 async fn a_retried_embeddings_request_counts_each_attempt_and_its_tokens() {
     let (server, registry, model) = (MockServer::start().await, registry(), "embed-retried");
-    Mock::given(method("POST"))
-        .and(path("/v1/embeddings"))
-        .respond_with(openai_error(503, "server_error"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    mount_embeddings(&server, 2).await;
+    mount_embeddings(&server, openai_error(503, "server_error"), 2).await;
     let embedder = OpenAiEmbedder::new(&embed_settings(&server, model)).unwrap();
 
     embedder.embed(&["a", "b"]).await.unwrap();
@@ -136,14 +137,7 @@ async fn a_retried_embeddings_request_counts_each_attempt_and_its_tokens() {
 #[tokio::test]
 async fn rejected_and_invalid_embeddings_answers_are_told_apart() {
     let (server, registry) = (MockServer::start().await, registry());
-    Mock::given(method("POST"))
-        .and(path("/v1/embeddings"))
-        .respond_with(openai_error(401, "invalid_request_error"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    mount_embeddings(&server, 3).await;
+    mount_embeddings(&server, openai_error(401, "invalid_request_error"), 3).await;
     let rejected = OpenAiEmbedder::new(&embed_settings(&server, "embed-rejected")).unwrap();
     let invalid = OpenAiEmbedder::new(&embed_settings(&server, "embed-invalid")).unwrap();
 
@@ -193,6 +187,14 @@ async fn mount_chat(server: &MockServer, response: ResponseTemplate) {
         .await;
 }
 
+/// The caller's one memory, to summarize.
+fn shellfish() -> [SummaryMemory; 1] {
+    [SummaryMemory {
+        content: "Allergic to shellfish".into(),
+        sector: Sector::Semantic,
+    }]
+}
+
 fn call() -> CallTranscript {
     CallTranscript {
         user_id: "user_1".into(),
@@ -218,11 +220,7 @@ async fn extraction_and_summaries_count_under_their_own_operation_with_both_toke
     let summarizer = OpenAiSummarizer::new(&settings).unwrap();
 
     assert_eq!(extractor.extract(&call()).await.unwrap().len(), 1);
-    let memories = [SummaryMemory {
-        content: "Allergic to shellfish".into(),
-        sector: Sector::Semantic,
-    }];
-    summarizer.summarize_user(&memories).await.unwrap();
+    summarizer.summarize_user(&shellfish()).await.unwrap();
 
     for operation in ["extract", "summarize"] {
         assert_eq!(
@@ -287,12 +285,8 @@ async fn a_summary_request_past_the_deadline_counts_as_abandoned() {
         ..SummarizerSettings::default()
     })
     .unwrap();
-    let memories = [SummaryMemory {
-        content: "Allergic to shellfish".into(),
-        sector: Sector::Semantic,
-    }];
 
-    let summary = summarizer.summarize_user(&memories).await.unwrap();
+    let summary = summarizer.summarize_user(&shellfish()).await.unwrap();
 
     assert_eq!(summary.source, SummarySource::Extractive, "{summary:?}");
     assert_eq!(requests(&registry, "summarize", model, "abandoned"), 1.0);

@@ -111,6 +111,16 @@ async fn publish(app: &App, message: Message) {
         .unwrap();
 }
 
+/// Tells the worker that `memory_ids` of `user_id` changed.
+async fn changed(app: &App, user_id: &str, memory_ids: Vec<i64>) {
+    let message = Message::MemoriesChanged {
+        user_id: user_id.into(),
+        memory_ids,
+        conversation_id: None,
+    };
+    publish(app, message).await;
+}
+
 #[tokio::test]
 async fn a_real_batch_moves_every_counter() {
     let dir = tempfile::tempdir().unwrap();
@@ -121,15 +131,7 @@ async fn a_real_batch_moves_every_counter() {
     let peanuts = remember(&app, "Allergic to peanuts").await;
     let again = remember(&app, "Allergic to peanuts").await;
     let mornings = remember(&app, "Prefers mornings for callbacks").await;
-    publish(
-        &app,
-        Message::MemoriesChanged {
-            user_id: USER.into(),
-            memory_ids: vec![peanuts, again, mornings],
-            conversation_id: None,
-        },
-    )
-    .await;
+    changed(&app, USER, vec![peanuts, again, mornings]).await;
     publish(
         &app,
         Message::MemoryRecalled {
@@ -197,15 +199,7 @@ async fn a_real_batch_moves_every_counter() {
     assert!(count(registry, "memvox_bus_batch_seconds", &stream) >= 1.0);
 
     // The same memory again: its links exist (strengthened), the summary is debounced.
-    publish(
-        &app,
-        Message::MemoriesChanged {
-            user_id: USER.into(),
-            memory_ids: vec![peanuts],
-            conversation_id: None,
-        },
-    )
-    .await;
+    changed(&app, USER, vec![peanuts]).await;
     drain(&worker).await;
     assert_eq!(count(registry, "memvox_embedding_memories_total", &[]), 4.0);
     assert_eq!(
@@ -254,15 +248,7 @@ async fn one_batch_summarises_each_caller_from_their_own_memories() {
     ];
     for (user_id, fact) in callers {
         let id = remember_for(&app, user_id, fact).await;
-        publish(
-            &app,
-            Message::MemoriesChanged {
-                user_id: user_id.into(),
-                memory_ids: vec![id],
-                conversation_id: None,
-            },
-        )
-        .await;
+        changed(&app, user_id, vec![id]).await;
     }
     drain(&worker).await;
 
@@ -377,15 +363,7 @@ async fn a_chat_model_summarizers_requests_are_counted_in_the_workers_registry()
     };
     let worker = memvox_embedding_worker::build(&app, &config, embedder).unwrap();
     let peanuts = remember(&app, "Allergic to peanuts").await;
-    publish(
-        &app,
-        Message::MemoriesChanged {
-            user_id: USER.into(),
-            memory_ids: vec![peanuts],
-            conversation_id: None,
-        },
-    )
-    .await;
+    changed(&app, USER, vec![peanuts]).await;
     drain(&worker).await;
 
     let registry = app.metrics.registry();
