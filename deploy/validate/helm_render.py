@@ -5,7 +5,8 @@ A small interpreter for the subset of Go templates + Sprig the chart uses: text/
 `{{-`/`-}}` trimming, comments, `define`/`include`, `if`/`else if`/`else`, `range` (with
 `$k, $v :=` or `$v :=`), `with`, variables, pipelines, parenthesised calls, and the functions
 listed in FUNCS. Anything else is an error, so a template that uses more than this subset fails
-loudly here instead of rendering wrongly. `.Files.Get` reads files of the chart.
+loudly here instead of rendering wrongly. `.Files.Get` reads files of the chart and
+`.Files.Glob` maps the chart's paths matching a pattern to their contents.
 
 Usage: helm_render.py CHART_DIR [--set-file values.yaml ...] [--release NAME] [--namespace NS]
 Writes the rendered manifests (a YAML stream, like `helm template`) to stdout and NOTES.txt to
@@ -18,6 +19,7 @@ import argparse
 import hashlib
 import json
 import pathlib
+import posixpath
 import re
 import sys
 
@@ -27,7 +29,7 @@ ACTION = re.compile(r"\{\{(-?)\s*(.*?)\s*(-?)\}\}", re.S)
 TOKEN = re.compile(
     r'\s*(?:(?P<str>"(?:\\.|[^"\\])*"|`[^`]*`)|(?P<num>-?\d+(?:\.\d+)?)|(?P<decl>:=)|(?P<assign>=)'
     r"|(?P<punct>[()|,])|(?P<word>\$?[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
-    r"|\$|\.(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)?))"
+    r"|\$(?:\.[A-Za-z_][A-Za-z0-9_]*)*|\.(?:[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)?))"
 )
 
 
@@ -177,7 +179,12 @@ class Renderer:
                 "Version": meta["version"],
                 "AppVersion": meta.get("appVersion", ""),
             },
-            "Files": {"Get": lambda path: (chart / path).read_text()},
+            "Files": {
+                "Get": lambda path: (chart / path).read_text(),
+                "Glob": lambda pattern: {
+                    p.relative_to(chart).as_posix(): p.read_text() for p in sorted(chart.glob(pattern))
+                },
+            },
         }
         self.funcs = {
             "include": lambda name, data: self.render_nodes(self.defines[name], data, {"$": data}),
@@ -197,6 +204,7 @@ class Renderer:
             "trunc": lambda n, s: to_str(s)[: int(n)],
             "trimSuffix": lambda suf, s: to_str(s)[: -len(suf)] if suf and to_str(s).endswith(suf) else to_str(s),
             "lower": lambda s: to_str(s).lower(),
+            "base": lambda s: posixpath.basename(to_str(s)),
             "sha256sum": lambda s: hashlib.sha256(to_str(s).encode()).hexdigest(),
             "required": self.required,
             "int": lambda v: int(v),

@@ -1,4 +1,5 @@
-//! memvox model calls: text embedders (and, later, extraction and summaries).
+//! memvox model calls: text embedders, extraction and summaries, and the metrics of the
+//! requests they make to model APIs ([`register_metrics`]).
 //!
 //! Owns everything that turns text into model output. Invariants: providers are chosen in one
 //! place ([`build_embedder`]) from typed settings ([`EmbedderSettings`]); every failure is an
@@ -18,6 +19,7 @@ pub mod embed;
 mod error;
 pub mod eval;
 pub mod extract;
+mod metrics;
 pub mod summarize;
 
 #[cfg(feature = "minilm")]
@@ -31,6 +33,7 @@ pub use extract::{
     CallTranscript, ChatModelSettings, ExistingMemory, ExtractError, Extractor, ExtractorProvider,
     ExtractorSettings, OpenAiExtractor, RuleExtractor, build_extractor,
 };
+pub use metrics::register_metrics;
 pub use summarize::{
     ExtractiveSummarizer, OpenAiSummarizer, SummarizeError, Summarizer, SummarizerProvider,
     SummarizerSettings, SummarizerWithFallback, Summary, SummaryMemory, SummarySource,

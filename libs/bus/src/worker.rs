@@ -23,14 +23,14 @@ use std::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Bus, BusError, BusMetrics, BusSettings, Delivery, EntryId, Envelope, Outcome,
+    Bus, BusError, BusMetrics, BusSettings, Delivery, EntryId, Envelope, Outcome, now_unix_ms,
     retry::{Decision, HandlerError, RetryPolicy},
 };
 
@@ -147,7 +147,8 @@ impl Worker {
         }
     }
 
-    /// Counts outcomes in `memvox_bus_messages_total`.
+    /// Counts outcomes in `memvox_bus_messages_total` and records the handler time of each
+    /// batch and the age of each message it acknowledges.
     pub fn with_metrics(mut self, metrics: BusMetrics) -> Self {
         self.metrics = Some(metrics);
         self
@@ -279,7 +280,12 @@ impl Worker {
         let mut outcomes = if envelopes.is_empty() {
             Vec::new()
         } else {
-            self.handler.handle_batch(&envelopes).await
+            let started = Instant::now();
+            let outcomes = self.handler.handle_batch(&envelopes).await;
+            if let Some(m) = &self.metrics {
+                m.batch_handled(&self.config.stream, &self.config.group, started.elapsed());
+            }
+            outcomes
         };
         outcomes.resize_with(envelopes.len(), || {
             Err(HandlerError::Retryable(
@@ -287,11 +293,15 @@ impl Worker {
             ))
         });
         let mut done: Vec<EntryId> = Vec::new();
+        let mut done_first_seen: Vec<u64> = Vec::new();
         {
             let mut rng = rand::rng();
-            for ((d, _), outcome) in runnable.into_iter().zip(outcomes) {
+            for ((d, envelope), outcome) in runnable.into_iter().zip(outcomes) {
                 match outcome {
-                    Ok(()) => done.push(d.id),
+                    Ok(()) => {
+                        done.push(d.id);
+                        done_first_seen.push(envelope.first_seen_ms);
+                    }
                     Err(e) => {
                         let decision = self.config.retry.decide(d.delivery_count, &e, &mut rng);
                         failures.push((d, decision));
@@ -304,6 +314,9 @@ impl Worker {
             self.bus.ack(&c.stream, &c.group, &done).await?;
             report.processed += done.len();
             self.record(Outcome::Processed, done.len());
+            if let Some(m) = &self.metrics {
+                m.acknowledged(&c.stream, &c.group, &done_first_seen, now_unix_ms());
+            }
         }
         for (d, decision) in failures {
             self.apply(&d, decision, report).await?;

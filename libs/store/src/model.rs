@@ -438,6 +438,14 @@ pub struct ExtractionCommit {
     pub now: UnixMillis,
 }
 
+impl ExtractionCommit {
+    /// The user the call's episodes are stored for: the recorded call's user. `None` (no call,
+    /// or a call without a user) means the episodes are not stored.
+    pub fn episodes_owner(&self) -> Option<&str> {
+        self.call.as_ref()?.conversation.user_id.as_deref()
+    }
+}
+
 /// What committing an extraction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtractionOutcome {

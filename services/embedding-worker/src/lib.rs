@@ -36,6 +36,7 @@ pub fn build(
         summarized: Mutex::new(HashMap::new()),
         metrics: EmbeddingMetrics::register(app.metrics.registry())?,
     };
+    memvox_ai::register_metrics(app.metrics.registry())?;
     let mut runner = WorkerConfig::new(
         &app.config.bus,
         MEMORIES,

@@ -1,6 +1,7 @@
 //! The embedding worker's metrics move with real batches on the embedded deployment (SQLite,
 //! in-process bus, bundled static model): memories embedded, batch size, stage times, links
-//! created then strengthened, summaries written then debounced, recall, and embedder errors.
+//! created then strengthened, summaries written then debounced, recall, embedder errors, the
+//! bus runner's batch times and message ages, and the requests of a chat-model summarizer.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::{
@@ -9,7 +10,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use memvox_ai::{AiError, Embedder};
+use memvox_ai::{AiError, ChatModelSettings, Embedder, SummarizerProvider};
 use memvox_bus::{Envelope, Handler, MEMORIES, Message, Worker};
 use memvox_config::SharedConfig;
 use memvox_core::{NewMemory, Sector};
@@ -110,6 +111,16 @@ async fn publish(app: &App, message: Message) {
         .unwrap();
 }
 
+/// Tells the worker that `memory_ids` of `user_id` changed.
+async fn changed(app: &App, user_id: &str, memory_ids: Vec<i64>) {
+    let message = Message::MemoriesChanged {
+        user_id: user_id.into(),
+        memory_ids,
+        conversation_id: None,
+    };
+    publish(app, message).await;
+}
+
 #[tokio::test]
 async fn a_real_batch_moves_every_counter() {
     let dir = tempfile::tempdir().unwrap();
@@ -120,15 +131,7 @@ async fn a_real_batch_moves_every_counter() {
     let peanuts = remember(&app, "Allergic to peanuts").await;
     let again = remember(&app, "Allergic to peanuts").await;
     let mornings = remember(&app, "Prefers mornings for callbacks").await;
-    publish(
-        &app,
-        Message::MemoriesChanged {
-            user_id: USER.into(),
-            memory_ids: vec![peanuts, again, mornings],
-            conversation_id: None,
-        },
-    )
-    .await;
+    changed(&app, USER, vec![peanuts, again, mornings]).await;
     publish(
         &app,
         Message::MemoryRecalled {
@@ -187,17 +190,16 @@ async fn a_real_batch_moves_every_counter() {
         count(registry, "memvox_embedding_recalled_memories_total", &[]),
         1.0
     );
+    let stream = [("stream", "memories"), ("group", "embedding")];
+    assert_eq!(
+        count(registry, "memvox_bus_message_age_seconds", &stream),
+        2.0,
+        "both messages aged when acknowledged"
+    );
+    assert!(count(registry, "memvox_bus_batch_seconds", &stream) >= 1.0);
 
     // The same memory again: its links exist (strengthened), the summary is debounced.
-    publish(
-        &app,
-        Message::MemoriesChanged {
-            user_id: USER.into(),
-            memory_ids: vec![peanuts],
-            conversation_id: None,
-        },
-    )
-    .await;
+    changed(&app, USER, vec![peanuts]).await;
     drain(&worker).await;
     assert_eq!(count(registry, "memvox_embedding_memories_total", &[]), 4.0);
     assert_eq!(
@@ -246,15 +248,7 @@ async fn one_batch_summarises_each_caller_from_their_own_memories() {
     ];
     for (user_id, fact) in callers {
         let id = remember_for(&app, user_id, fact).await;
-        publish(
-            &app,
-            Message::MemoriesChanged {
-                user_id: user_id.into(),
-                memory_ids: vec![id],
-                conversation_id: None,
-            },
-        )
-        .await;
+        changed(&app, user_id, vec![id]).await;
     }
     drain(&worker).await;
 
@@ -342,4 +336,42 @@ async fn an_embedder_failure_is_counted_and_nothing_is_stored() {
             .is_empty(),
         "no vector was stored"
     );
+}
+
+#[tokio::test]
+async fn a_chat_model_summarizers_requests_are_counted_in_the_workers_registry() {
+    let server = wiremock::MockServer::start().await;
+    let answer = serde_json::json!({
+        "id": "chatcmpl-test", "object": "chat.completion", "created": 1_767_225_700,
+        "model": "m",
+        "choices": [{"index": 0, "logprobs": null, "finish_reason": "stop",
+            "message": {"role": "assistant", "content": "Allergic to peanuts.", "refusal": null}}],
+        "usage": {"prompt_tokens": 120, "completion_tokens": 6, "total_tokens": 126}
+    });
+    wiremock::Mock::given(wiremock::matchers::path("/v1/chat/completions"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(answer))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (app, mut config, embedder) = app(dir.path()).await;
+    config.summarizer.provider = SummarizerProvider::OpenAi;
+    config.summarizer.deadline_ms = 10_000;
+    config.summarizer.openai = ChatModelSettings {
+        base_url: format!("{}/v1", server.uri()),
+        model: "worker-summary-model".into(),
+        ..ChatModelSettings::default()
+    };
+    let worker = memvox_embedding_worker::build(&app, &config, embedder).unwrap();
+    let peanuts = remember(&app, "Allergic to peanuts").await;
+    changed(&app, USER, vec![peanuts]).await;
+    drain(&worker).await;
+
+    let registry = app.metrics.registry();
+    let model = ("model", "worker-summary-model");
+    let ok = [("operation", "summarize"), model, ("outcome", "ok")];
+    assert_eq!(count(registry, "memvox_ai_requests_total", &ok), 1.0);
+    let completion = [("operation", "summarize"), model, ("kind", "completion")];
+    assert_eq!(count(registry, "memvox_ai_tokens_total", &completion), 6.0);
+    let summary = app.store.get_user(USER).await.unwrap().unwrap().summary;
+    assert_eq!(summary.as_deref(), Some("Allergic to peanuts."));
 }

@@ -385,6 +385,9 @@ impl ExtractionHandler {
         }
         if !outcome.already_applied {
             count_plans(&self.metrics, &prepared.commit.memories);
+            if prepared.commit.episodes_owner().is_some() {
+                self.metrics.episodes(prepared.commit.episodes.len());
+            }
         }
         self.metrics
             .event(&member.event_type, prepared.outcome_label);

@@ -57,6 +57,7 @@ pub fn build(
         metrics: ExtractionMetrics::register(app.metrics.registry())?,
         versions: app.cache.versions.clone(),
     };
+    memvox_ai::register_metrics(app.metrics.registry())?;
     let runner = WorkerConfig::new(
         &app.config.bus,
         EVENTS,

@@ -1,12 +1,13 @@
 //! Prometheus metrics of the extraction worker.
 
 use memvox_core::redact::PiiKind;
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
 
 /// Counters and timings of extraction.
 #[derive(Clone)]
 pub struct ExtractionMetrics {
     memories: IntCounterVec,
+    episodes: IntCounter,
     calls: IntCounterVec,
     stage: HistogramVec,
     identity_refused: IntCounterVec,
@@ -23,6 +24,10 @@ impl ExtractionMetrics {
             ),
             &["op"],
         )?;
+        let episodes = IntCounter::with_opts(Opts::new(
+            "memvox_extraction_episodes_total",
+            "Call episodes (a caller turn with the turns before it) stored by the extraction worker",
+        ))?;
         let memories_dropped = IntCounterVec::new(
             Opts::new(
                 "memvox_extraction_memories_dropped_total",
@@ -58,12 +63,14 @@ impl ExtractionMetrics {
         )?;
         registry.register(Box::new(identity_refused.clone()))?;
         registry.register(Box::new(memories.clone()))?;
+        registry.register(Box::new(episodes.clone()))?;
         registry.register(Box::new(calls.clone()))?;
         registry.register(Box::new(stage.clone()))?;
         registry.register(Box::new(memories_dropped.clone()))?;
         Ok(Self {
             memories_dropped,
             memories,
+            episodes,
             calls,
             stage,
             identity_refused,
@@ -81,6 +88,11 @@ impl ExtractionMetrics {
         self.memories
             .with_label_values(&[op])
             .inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+    }
+
+    /// Counts `n` episodes stored.
+    pub fn episodes(&self, n: usize) {
+        self.episodes.inc_by(u64::try_from(n).unwrap_or(u64::MAX));
     }
 
     /// Counts an extracted memory not stored because it held personal data of `kind`, which the

@@ -1,7 +1,8 @@
 //! The extraction handler on its own, on both store backends, with a recording extractor: a
 //! batch's events of one caller are each extracted once, the later against what the earlier
-//! committed; one cache bump per call; a redelivered completed event is announced again
-//! without extracting; a malformed payload is dead-lettered at once.
+//! committed, and counted (memories added, episodes stored); one cache bump per call; a
+//! redelivered completed event is announced again without extracting or counting again; a
+//! malformed payload is dead-lettered at once.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::sync::{Arc, Mutex};
@@ -54,6 +55,7 @@ struct Harness {
     bus: Arc<dyn Bus>,
     extractor: Arc<Recording>,
     handler: ExtractionHandler,
+    registry: prometheus::Registry,
 }
 
 impl Harness {
@@ -62,6 +64,7 @@ impl Harness {
         let store = db.store();
         let bus: Arc<dyn Bus> = Arc::new(InProcessBus::new(1_000));
         let extractor = Arc::new(Recording::default());
+        let registry = prometheus::Registry::new();
         let handler = ExtractionHandler {
             store: store.clone(),
             bus: bus.clone(),
@@ -72,7 +75,7 @@ impl Harness {
             redaction: RedactionPolicy::default(),
             identities: Identities::default(),
             max_attempts: 3,
-            metrics: ExtractionMetrics::register(&prometheus::Registry::new()).unwrap(),
+            metrics: ExtractionMetrics::register(&registry).unwrap(),
             versions: Versions::new(100, None),
         };
         Self {
@@ -81,7 +84,13 @@ impl Harness {
             bus,
             extractor,
             handler,
+            registry,
         }
+    }
+
+    /// The value of counter `name` with `labels`.
+    fn counted(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
+        memvox_testkit::counter(&self.registry, name, labels)
     }
 
     /// Records `payload` as an accepted event of `conversation`; its message.
@@ -182,6 +191,14 @@ async fn events_of_one_caller_are_each_extracted_once(backend: Backend) {
         announced[0].1 >= 2,
         "the fact and the episodes: {announced:?}"
     );
+    let added = [("op", "add")];
+    assert_eq!(h.counted("memvox_extraction_memories_total", &added), 2);
+    let episodes = announced.iter().map(|(_, n)| n - 1).sum::<usize>();
+    assert_eq!(
+        h.counted("memvox_extraction_episodes_total", &[]),
+        episodes as u64,
+        "every announced memory but the fact is an episode"
+    );
 }
 
 async fn each_call_bumps_its_callers_cache_version_once(backend: Backend) {
@@ -212,6 +229,10 @@ async fn a_completed_event_is_announced_again_without_extracting(backend: Backen
     let announced = h.announced().await;
     assert_eq!(announced.len(), 2, "{announced:?}");
     assert_eq!(announced[0], announced[1]);
+    let once = (announced[0].1 - 1) as u64;
+    assert_eq!(h.counted("memvox_extraction_episodes_total", &[]), once);
+    let added = [("op", "add")];
+    assert_eq!(h.counted("memvox_extraction_memories_total", &added), 1);
 }
 
 async fn a_malformed_payload_is_dead_lettered_at_once(backend: Backend) {

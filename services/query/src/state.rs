@@ -203,6 +203,7 @@ impl QueryState {
                 .field(Field::MemoryContent),
         );
         state.metrics.register(app.metrics.registry())?;
+        memvox_ai::register_metrics(app.metrics.registry())?;
         Ok(state)
     }
 

@@ -11,7 +11,9 @@
 //!   the only retry budget;
 //! - every returned vector must have the configured dimension (else
 //!   [`AiError::DimensionMismatch`]) and is L2-normalised here, since not every compatible
-//!   server normalises.
+//!   server normalises;
+//! - every request (each retry too) is counted in the model-API metrics (`crate::metrics`)
+//!   with its outcome, its time and the tokens the provider reported.
 
 use secrecy::ExposeSecret as _;
 use std::time::Duration;
@@ -27,6 +29,7 @@ use async_trait::async_trait;
 
 use super::{Embedder, OpenAiSettings, check_inputs};
 use crate::AiError;
+use crate::metrics::{self, Operation, Outcome, RequestTimer};
 use memvox_core::vector::l2_normalize;
 
 const PROVIDER: &str = "openai";
@@ -92,10 +95,23 @@ impl OpenAiEmbedder {
         };
         let mut attempt = 0;
         loop {
+            let timer = RequestTimer::start(Operation::Embed, &self.model);
             match self.client.embeddings().create(request.clone()).await {
-                Ok(response) => return self.take_vectors(response, batch.len()),
+                Ok(response) => {
+                    let usage = response.usage.prompt_tokens;
+                    metrics::record_tokens(Operation::Embed, &self.model, usage, 0);
+                    let vectors = self.take_vectors(response, batch.len());
+                    timer.finish(vectors.as_ref().map_or(Outcome::Invalid, |_| Outcome::Ok));
+                    return vectors;
+                }
                 Err(e) => {
+                    let timed_out = matches!(&e, OpenAIError::Reqwest(r) if r.is_timeout());
                     let err = map_error(e);
+                    timer.finish(if timed_out {
+                        Outcome::Timeout
+                    } else {
+                        outcome_of(&err)
+                    });
                     if !err.retryable() || attempt >= self.max_retries {
                         return Err(err);
                     }
@@ -179,6 +195,15 @@ fn invalid(message: String) -> AiError {
     AiError::InvalidResponse {
         provider: PROVIDER,
         message,
+    }
+}
+
+/// The `outcome` label of a failed request (timeouts are told apart before mapping).
+fn outcome_of(err: &AiError) -> Outcome {
+    match err {
+        AiError::Unavailable { .. } => Outcome::Unavailable,
+        AiError::InvalidResponse { .. } | AiError::DimensionMismatch { .. } => Outcome::Invalid,
+        _ => Outcome::Rejected,
     }
 }
 

@@ -4,7 +4,9 @@
 //! `ChatClient`, which sends one Chat Completions request and classifies every failure once.
 //! Invariants: async-openai's own retry layer is replaced by a plain HTTP service, so a 429 never
 //! stalls a worker for `Retry-After` seconds (the bus redelivers with backoff instead); every
-//! request is bounded by `timeout_ms`; the API key appears in no `Debug` output and no log.
+//! request is bounded by `timeout_ms`; the API key appears in no `Debug` output and no log;
+//! every request is counted in the model-API metrics (`crate::metrics`) under the client's
+//! operation, with its outcome, its time and the tokens the provider reported.
 
 use std::time::Duration;
 
@@ -16,6 +18,8 @@ use async_openai::types::chat::{CreateChatCompletionRequest, FinishReason};
 use serde::Deserialize;
 
 use secrecy::{ExposeSecret as _, SecretString};
+
+use crate::metrics::{self, Operation, Outcome, RequestTimer};
 
 /// How much of a malformed body is quoted in an error.
 const BODY_EXCERPT: usize = 200;
@@ -100,18 +104,31 @@ pub(crate) enum ChatError {
     Rejected(String),
 }
 
-/// A Chat Completions client for one model.
+impl ChatError {
+    /// The `outcome` label of the failed request.
+    fn outcome(&self) -> Outcome {
+        match self {
+            ChatError::Unavailable(_) => Outcome::Unavailable,
+            ChatError::Timeout(_) => Outcome::Timeout,
+            ChatError::Rejected(_) => Outcome::Rejected,
+        }
+    }
+}
+
+/// A Chat Completions client for one model, used for one operation.
 #[derive(Debug, Clone)]
 pub(crate) struct ChatClient {
     client: Client<OpenAIConfig>,
+    operation: Operation,
     model: String,
     timeout_ms: u64,
     max_output_tokens: u32,
 }
 
 impl ChatClient {
-    /// Builds a client from validated settings; makes no request.
-    pub fn new(settings: &ChatModelSettings) -> Result<Self, String> {
+    /// Builds a client for `operation` (its label in the metrics) from validated settings;
+    /// makes no request.
+    pub fn new(settings: &ChatModelSettings, operation: Operation) -> Result<Self, String> {
         settings.validate()?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(settings.timeout_ms))
@@ -123,6 +140,7 @@ impl ChatClient {
         }
         Ok(Self {
             client: Client::with_config(config).with_http_service(ReqwestService::new(http)),
+            operation,
             model: settings.model.clone(),
             timeout_ms: settings.timeout_ms,
             max_output_tokens: settings.max_output_tokens,
@@ -144,17 +162,26 @@ impl ChatClient {
         &self,
         request: CreateChatCompletionRequest,
     ) -> Result<ChatReply, ChatError> {
-        let response = self
-            .client
-            .chat()
-            .create(request)
-            .await
-            .map_err(|e| self.classify(e))?;
-        let choice = response
-            .choices
-            .into_iter()
-            .next()
-            .ok_or_else(|| ChatError::Unavailable("the answer has no choices".to_owned()))?;
+        let timer = RequestTimer::start(self.operation, &self.model);
+        let response = match self.client.chat().create(request).await {
+            Ok(response) => response,
+            Err(e) => {
+                let error = self.classify(e);
+                timer.finish(error.outcome());
+                return Err(error);
+            }
+        };
+        if let Some(usage) = &response.usage {
+            let (prompt, completion) = (usage.prompt_tokens, usage.completion_tokens);
+            metrics::record_tokens(self.operation, &self.model, prompt, completion);
+        }
+        let Some(choice) = response.choices.into_iter().next() else {
+            timer.finish(Outcome::Invalid);
+            return Err(ChatError::Unavailable(
+                "the answer has no choices".to_owned(),
+            ));
+        };
+        timer.finish(Outcome::Ok);
         Ok(ChatReply {
             content: choice.message.content,
             refusal: choice.message.refusal,

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 
 use super::{SummarizeError, Summarizer, Summary, SummaryMemory, SummarySource};
 use crate::extract::chat::{ChatClient, ChatError, ChatModelSettings};
+use crate::metrics::Operation;
 
 /// Version of the summary prompts.
 pub const SUMMARY_PROMPT_VERSION: &str = "summarize_v1";
@@ -35,7 +36,8 @@ pub struct OpenAiSummarizer {
 impl OpenAiSummarizer {
     /// Builds a client from settings; makes no request.
     pub fn new(settings: &ChatModelSettings) -> Result<Self, SummarizeError> {
-        let chat = ChatClient::new(settings).map_err(SummarizeError::Config)?;
+        let chat =
+            ChatClient::new(settings, Operation::Summarize).map_err(SummarizeError::Config)?;
         Ok(Self { chat })
     }
 

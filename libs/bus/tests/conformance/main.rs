@@ -58,6 +58,7 @@ conformance!(
     recovery::deleted_entries_are_gone_and_never_redelivered,
     recovery::run_stops_on_shutdown,
     recovery::metrics_follow_the_bus,
+    recovery::worker_times_batches_and_ages_acknowledged_messages,
 );
 
 /// Redis-only: entries the bus would never write, straight into the stream.

@@ -275,6 +275,41 @@ pub async fn metrics_follow_the_bus(h: &dyn Harness) {
     }
 }
 
+/// The worker times each batch its handler runs and, for every message it acknowledges, the time
+/// since the message was first published; a dead-lettered message is not aged.
+pub async fn worker_times_batches_and_ages_acknowledged_messages(h: &dyn Harness) {
+    let bus = h.bus();
+    let registry = prometheus::Registry::new();
+    let handler = Recorder::new(Mode::Succeed);
+    let w = Worker::new(
+        Arc::clone(&bus),
+        handler.clone(),
+        worker_config(EVENTS, G, "w"),
+    )
+    .with_metrics(BusMetrics::register(&registry).unwrap());
+    let mut waited = event(1);
+    waited.first_seen_ms = now_unix_ms() - 120_000;
+    bus.publish(EVENTS, &waited).await.unwrap();
+    bus.publish(EVENTS, &event(2)).await.unwrap();
+    drive_until_idle(&w).await;
+    handler.set_mode(Mode::Permanent);
+    publish_n(bus.as_ref(), 1).await;
+    drive_until_idle(&w).await;
+
+    let text = memvox_testkit::metrics_text(&registry);
+    let series = r#"{group="extraction",stream="events"}"#;
+    for line in [
+        format!("memvox_bus_batch_seconds_count{series} 2"),
+        format!("memvox_bus_message_age_seconds_count{series} 2"),
+        r#"memvox_bus_message_age_seconds_bucket{group="extraction",stream="events",le="60"} 1"#
+            .to_owned(),
+        r#"memvox_bus_message_age_seconds_bucket{group="extraction",stream="events",le="300"} 2"#
+            .to_owned(),
+    ] {
+        assert!(text.contains(&line), "missing `{line}` in:\n{text}");
+    }
+}
+
 /// Erasure's view of a stream: every entry can be read outside any group, acknowledged or not,
 /// and deleted; a deleted entry that was pending is never delivered again.
 pub async fn deleted_entries_are_gone_and_never_redelivered(h: &dyn Harness) {

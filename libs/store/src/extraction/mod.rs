@@ -119,7 +119,7 @@ async fn apply_extraction_in<D: Dialect>(
     let mut memory_ids =
         plan::apply_plans_in::<D>(conn, keyring, lexical, written, &commit.memories, at).await?;
     if let Some(call) = &commit.call
-        && let Some(user_id) = &call.conversation.user_id
+        && let Some(user_id) = commit.episodes_owner()
     {
         let episodes = CallEpisodes {
             user_id,

@@ -23,6 +23,7 @@ use memvox_core::MemoryCandidate;
 
 use super::chat::{ChatClient, ChatError, ChatModelSettings};
 use super::{CallTranscript, ExtractError, Extractor};
+use crate::metrics::Operation;
 
 /// Version of the prompt and schema, recorded with what they produced.
 pub const EXTRACT_PROMPT_VERSION: &str = "extract_v1";
@@ -39,7 +40,7 @@ pub struct OpenAiExtractor {
 impl OpenAiExtractor {
     /// Builds a client from settings; makes no request.
     pub fn new(settings: &ChatModelSettings) -> Result<Self, ExtractError> {
-        let chat = ChatClient::new(settings).map_err(ExtractError::Config)?;
+        let chat = ChatClient::new(settings, Operation::Extract).map_err(ExtractError::Config)?;
         Ok(Self { chat })
     }
 
