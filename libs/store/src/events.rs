@@ -1,13 +1,15 @@
 //! Events and the outbox: raw webhook events stored once on arrival, published to the bus,
 //! processed, retried, dead-lettered and replayed.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use memvox_core::UnixMillis;
 
 use crate::{
     EventStatus, NewEvent, RecordedEvent, StoreError, StoreResult, StoredEvent,
     backend::Backend,
-    dialect::query,
+    dialect::{Record, query},
     event_batch::record_events_in,
     rows::event_from_row,
     sql::{self, INSERT_CHUNK},
@@ -63,6 +65,13 @@ pub trait Events: Send + Sync {
 
     /// Reads a raw event.
     async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>>;
+
+    /// Which of `conversation_ids` have an event of `event_type` stored (an import skips them).
+    async fn stored_conversations(
+        &self,
+        event_type: &str,
+        conversation_ids: &[String],
+    ) -> StoreResult<HashSet<String>>;
 
     /// Records that events were (re)published to the bus at `at`.
     async fn mark_events_published(&self, ids: &[i64], at: UnixMillis) -> StoreResult<()>;
@@ -124,6 +133,32 @@ impl<B: Backend> Events for B {
         row.as_ref()
             .map(|r| event_from_row(&self.core().keyring, r))
             .transpose()
+    }
+
+    async fn stored_conversations(
+        &self,
+        event_type: &str,
+        conversation_ids: &[String],
+    ) -> StoreResult<HashSet<String>> {
+        let mut stored = HashSet::new();
+        for chunk in conversation_ids.chunks(INSERT_CHUNK) {
+            let statement = format!(
+                "SELECT conversation_id FROM webhook_events \
+                 WHERE event_type = $1 AND conversation_id IN ({})",
+                sql::placeholders(2, chunk.len())
+            );
+            let rows = chunk
+                .iter()
+                .fold(query::<B::Sql>(statement).bind(event_type), |q, id| {
+                    q.bind(id)
+                })
+                .fetch_all(&mut *self.read().await?)
+                .await?;
+            for row in rows {
+                stored.insert(row.value("conversation_id")?);
+            }
+        }
+        Ok(stored)
     }
 
     async fn mark_events_published(&self, ids: &[i64], at: UnixMillis) -> StoreResult<()> {
