@@ -13,7 +13,8 @@ use memvox_elevenlabs::api::ApiError;
 use memvox_elevenlabs::conversations::{ConversationSummary, Readiness, transcription_event};
 use memvox_store::{Erased, NewEvent, PendingConversation};
 
-use super::{ImportError, Importer, Outcome, Report};
+use super::report::Tally;
+use super::{ImportError, Importer, Outcome};
 use crate::ingest::{Recorded, record};
 
 /// Most pending conversations looked at again per run.
@@ -35,8 +36,7 @@ impl Importer {
         &self,
         conversations: &[ConversationSummary],
         settled_before: Option<u64>,
-        report: &mut Report,
-        observer: &mut (dyn FnMut(&Report) + Send),
+        tally: &mut Tally<'_>,
     ) -> Result<(), ImportError> {
         let ids: Vec<String> = conversations
             .iter()
@@ -75,16 +75,14 @@ impl Importer {
             if outcome.is_final() {
                 settled.push(id.clone());
             }
-            self.counted(report, outcome);
+            tally.count(id, outcome, &self.metrics);
         }
-        observer(report);
         self.state.store.add_pending_conversations(&not_yet).await?;
         let ready = ready
             .into_iter()
             .map(|s| (s.agent_id.clone(), s.conversation_id.clone()))
             .collect();
-        self.import_each(ready, &mut settled, report, observer)
-            .await?;
+        self.import_each(ready, &mut settled, tally).await?;
         self.state
             .store
             .remove_pending_conversations(&settled)
@@ -92,25 +90,24 @@ impl Importer {
         Ok(())
     }
 
-    /// Looks again at the conversations earlier runs left pending.
-    pub(crate) async fn import_pending(
-        &self,
-        report: &mut Report,
-        observer: &mut (dyn FnMut(&Report) + Send),
-    ) -> Result<(), ImportError> {
+    /// Looks again at the conversations left pending, except those this run already looked at.
+    pub(crate) async fn import_pending(&self, tally: &mut Tally<'_>) -> Result<(), ImportError> {
         let pending = self
             .state
             .store
             .pending_conversations(PENDING_PER_RUN)
             .await?;
         let oldest = self.state.clock.now().saturating_sub(PENDING_MAX_AGE_MS);
-        let (expired, current): (Vec<_>, Vec<_>) =
-            pending.iter().partition(|p| p.first_seen_at < oldest);
+        let (expired, current): (Vec<_>, Vec<_>) = pending
+            .iter()
+            .filter(|p| !tally.looked_at(&p.conversation_id))
+            .partition(|p| p.first_seen_at < oldest);
         let mut settled = Vec::new();
         for conversation in expired {
-            tracing::warn!(conversation_id = %conversation.conversation_id, "conversation still not done a week after it was first listed: given up");
-            settled.push(conversation.conversation_id.clone());
-            self.counted(report, Outcome::Skipped);
+            let id = &conversation.conversation_id;
+            tracing::warn!(conversation_id = %id, "conversation still not done a week after it was first listed: given up");
+            settled.push(id.clone());
+            tally.count(id, Outcome::Skipped, &self.metrics);
         }
         let ids: Vec<String> = current.iter().map(|p| p.conversation_id.clone()).collect();
         let stored = self
@@ -122,20 +119,19 @@ impl Importer {
             .into_iter()
             .partition(|p| stored.contains(&p.conversation_id));
         for conversation in done {
-            settled.push(conversation.conversation_id.clone());
-            self.counted(report, Outcome::Duplicate);
+            let id = &conversation.conversation_id;
+            settled.push(id.clone());
+            tally.count(id, Outcome::Duplicate, &self.metrics);
         }
         let open = open
             .into_iter()
             .map(|p| (p.agent_id.clone(), p.conversation_id.clone()))
             .collect();
-        self.import_each(open, &mut settled, report, observer)
-            .await?;
+        self.import_each(open, &mut settled, tally).await?;
         self.state
             .store
             .remove_pending_conversations(&settled)
             .await?;
-        observer(report);
         Ok(())
     }
 
@@ -145,19 +141,17 @@ impl Importer {
         &self,
         conversations: Vec<(String, String)>,
         settled: &mut Vec<String>,
-        report: &mut Report,
-        observer: &mut (dyn FnMut(&Report) + Send),
+        tally: &mut Tally<'_>,
     ) -> Result<(), ImportError> {
         let mut outcomes = stream::iter(conversations)
             .map(|(agent, id)| self.import_owned(agent, id))
             .buffer_unordered(self.concurrent_requests.max(1));
         while let Some((id, outcome)) = outcomes.next().await {
             let outcome = outcome?;
+            tally.count(&id, outcome, &self.metrics);
             if outcome.is_final() {
                 settled.push(id);
             }
-            self.counted(report, outcome);
-            observer(report);
         }
         Ok(())
     }
@@ -231,12 +225,6 @@ impl Importer {
             Recorded::Duplicate => Outcome::Duplicate,
             Recorded::Erased => Outcome::Erased,
         })
-    }
-
-    /// Counts `outcome` in the report and the metrics.
-    fn counted(&self, report: &mut Report, outcome: Outcome) {
-        report.count(outcome);
-        self.metrics.conversation(outcome);
     }
 }
 

@@ -15,6 +15,7 @@ use memvox_elevenlabs::api::ListQuery;
 use prometheus::Registry;
 use tokio_util::sync::CancellationToken;
 
+use super::report::Tally;
 use super::{
     ElevenLabsSettings, ImportError, ImportMetrics, Importer, PollResult, PollSettings, Report,
 };
@@ -70,8 +71,8 @@ impl Importer {
         } else {
             poll.agent_ids.iter().map(|a| Some(a.as_str())).collect()
         };
-        let mut report = Report::default();
         let observer = &mut |_: &Report| {};
+        let mut tally = Tally::new(observer);
         for agent in agents {
             let mut cursor: Option<String> = None;
             loop {
@@ -83,22 +84,17 @@ impl Importer {
                     page_size: self.page_size,
                 };
                 let page = self.client.list(&query).await?;
-                report.pages += 1;
-                self.import_page(
-                    &page.conversations,
-                    Some(settled_before),
-                    &mut report,
-                    observer,
-                )
-                .await?;
+                tally.report.pages += 1;
+                self.import_page(&page.conversations, Some(settled_before), &mut tally)
+                    .await?;
                 match page.next() {
                     Some(next) => cursor = Some(next.to_owned()),
                     None => break,
                 }
             }
         }
-        self.import_pending(&mut report, observer).await?;
-        Ok(Some(report))
+        self.import_pending(&mut tally).await?;
+        Ok(Some(tally.report))
     }
 
     /// Polls every `poll.interval_secs` (the first right away) until `shutdown`; failures are

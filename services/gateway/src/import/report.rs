@@ -1,5 +1,10 @@
 //! What an import did: the fate of each conversation ([`Outcome`]) and the tally of a run
-//! ([`Report`]), which progress displays and the command's summary read.
+//! ([`Report`]), which progress displays and the command's summary read; [`Tally`] keeps it as
+//! a run goes.
+
+use std::collections::HashSet;
+
+use super::ImportMetrics;
 
 /// What became of one conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,15 +76,6 @@ impl Report {
         self.counts[Self::slot(outcome)]
     }
 
-    /// Adds another run's tally.
-    pub fn absorb(&mut self, other: &Report) {
-        self.pages += other.pages;
-        self.seen += other.seen;
-        for (mine, theirs) in self.counts.iter_mut().zip(other.counts) {
-            *mine += theirs;
-        }
-    }
-
     fn slot(outcome: Outcome) -> usize {
         Outcome::ALL
             .iter()
@@ -99,6 +95,39 @@ impl std::fmt::Display for Report {
     }
 }
 
+/// A run's tally as it goes: the report, the conversations looked at (a pending one this run
+/// listed is not looked at again), and who is told after each conversation.
+pub(crate) struct Tally<'a> {
+    /// The report so far.
+    pub(crate) report: Report,
+    looked_at: HashSet<String>,
+    observer: &'a mut (dyn FnMut(&Report) + Send),
+}
+
+impl<'a> Tally<'a> {
+    /// An empty tally telling `observer`.
+    pub(crate) fn new(observer: &'a mut (dyn FnMut(&Report) + Send)) -> Self {
+        Self {
+            report: Report::default(),
+            looked_at: HashSet::new(),
+            observer,
+        }
+    }
+
+    /// Counts conversation `id`'s `outcome` in the report and `metrics`, and tells the observer.
+    pub(crate) fn count(&mut self, id: &str, outcome: Outcome, metrics: &ImportMetrics) {
+        self.report.count(outcome);
+        metrics.conversation(outcome);
+        self.looked_at.insert(id.to_owned());
+        (self.observer)(&self.report);
+    }
+
+    /// Whether this run looked at conversation `id` already.
+    pub(crate) fn looked_at(&self, id: &str) -> bool {
+        self.looked_at.contains(id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,8 +138,7 @@ mod tests {
         for outcome in [Outcome::Imported, Outcome::Imported, Outcome::Pending] {
             report.count(outcome);
         }
-        let mut total = Report::default();
-        total.absorb(&report);
+        let mut total = report;
         total.count(Outcome::Failed);
         assert_eq!(total.seen, 4);
         assert_eq!(total.of(Outcome::Imported), 2);

@@ -13,6 +13,7 @@
 use memvox_elevenlabs::api::{ApiError, ListQuery};
 use memvox_store::ImportState;
 
+use super::report::Tally;
 use super::{ImportError, Importer, Report};
 
 /// A call-start window, unix seconds; `None` bounds are open.
@@ -46,18 +47,17 @@ impl Importer {
         options: &RunOptions,
         observer: &mut (dyn FnMut(&Report) + Send),
     ) -> Result<Report, ImportError> {
-        let mut report = Report::default();
+        let mut tally = Tally::new(observer);
         let agents: Vec<Option<&str>> = if options.agent_ids.is_empty() {
             vec![None]
         } else {
             options.agent_ids.iter().map(|a| Some(a.as_str())).collect()
         };
         for agent in agents {
-            self.run_window(agent, options, &mut report, observer)
-                .await?;
+            self.run_window(agent, options, &mut tally).await?;
         }
-        self.import_pending(&mut report, observer).await?;
-        Ok(report)
+        self.import_pending(&mut tally).await?;
+        Ok(tally.report)
     }
 
     /// One agent's (or every agent's) window.
@@ -65,8 +65,7 @@ impl Importer {
         &self,
         agent: Option<&str>,
         options: &RunOptions,
-        report: &mut Report,
-        observer: &mut (dyn FnMut(&Report) + Send),
+        tally: &mut Tally<'_>,
     ) -> Result<(), ImportError> {
         let name = format!("import:{}", agent.unwrap_or("*"));
         let mut state = self.begin(&name, options).await?;
@@ -93,9 +92,8 @@ impl Importer {
                 }
                 Err(error) => return Err(error.into()),
             };
-            report.pages += 1;
-            self.import_page(&page.conversations, None, report, observer)
-                .await?;
+            tally.report.pages += 1;
+            self.import_page(&page.conversations, None, tally).await?;
             match page.next() {
                 Some(next) => state.cursor = Some(next.to_owned()),
                 None => {
