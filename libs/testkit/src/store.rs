@@ -14,7 +14,7 @@ use crate::env::postgres_url;
 use crate::schema::Schema;
 
 /// Every table of the schema (besides migration bookkeeping).
-pub const TABLES: [&str; 16] = [
+pub const TABLES: [&str; 14] = [
     "store_meta",
     "users",
     "caller_identities",
@@ -29,8 +29,6 @@ pub const TABLES: [&str; 16] = [
     "conversation_memories",
     "memory_history",
     "memory_terms",
-    "elevenlabs_imports",
-    "elevenlabs_pending_conversations",
 ];
 
 /// The SQLite file's name in a test store's directory.

@@ -203,10 +203,12 @@ pub async fn assert_same_tables(a: &Path, b: &Path) {
         tables, expected,
         "the copy covers every table of the schema"
     );
-    for table in TABLES
-        .iter()
-        .chain(&["erasure_tombstones", "sqlite_sequence"])
-    {
+    for table in TABLES.iter().chain(&[
+        "erasure_tombstones",
+        "sqlite_sequence",
+        "elevenlabs_imports",
+        "elevenlabs_pending_conversations",
+    ]) {
         let count = |side: &str| format!("SELECT COUNT(*) FROM {side}.{table}");
         let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count("original")))
             .fetch_one(&mut conn)

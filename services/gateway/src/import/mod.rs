@@ -47,6 +47,12 @@ pub enum ImportError {
         "no ElevenLabs API key: set elevenlabs.api_key (MEMVOX_ELEVENLABS__API_KEY) or {API_KEY_ENV}"
     )]
     NoApiKey,
+    /// The poll is on but no API key is configured.
+    #[error(
+        "elevenlabs.poll.enabled needs an API key: set elevenlabs.api_key \
+         (MEMVOX_ELEVENLABS__API_KEY) or {API_KEY_ENV} for the gateway"
+    )]
+    PollWithoutKey,
     /// The API refused the key, or a list page could not be read.
     #[error(transparent)]
     Api(#[from] ApiError),

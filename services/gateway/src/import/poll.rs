@@ -28,8 +28,8 @@ pub const POLL_LEASE: &str = "poll";
 /// `settings.poll.enabled`, its metrics on `registry`, until `shutdown`; `None` when it is off.
 ///
 /// # Errors
-/// [`ImportError::Metrics`] if the metrics are registered already, [`ImportError::Api`] if the
-/// client cannot be built.
+/// [`ImportError::PollWithoutKey`] without an API key, [`ImportError::Metrics`] if the metrics
+/// are registered already, [`ImportError::Api`] if the client cannot be built.
 pub fn poll_task(
     state: &GatewayState,
     settings: &ElevenLabsSettings,
@@ -38,6 +38,9 @@ pub fn poll_task(
 ) -> Result<Option<impl Future<Output = ()> + Send + 'static>, ImportError> {
     if !settings.poll.enabled {
         return Ok(None);
+    }
+    if settings.api_key.is_none() {
+        return Err(ImportError::PollWithoutKey);
     }
     let metrics = ImportMetrics::register(registry)?;
     let importer = Importer::new(state.clone(), settings, metrics)?;

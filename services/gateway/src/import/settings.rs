@@ -3,7 +3,9 @@
 //! calls whose webhook never arrived (off by default).
 //!
 //! The key may also come from `ELEVENLABS_API_KEY`, the variable ElevenLabs' own tools read,
-//! when the configuration sets none.
+//! when the configuration sets none (empty counts as unset). Only the processes that call the
+//! API need it: a poll enabled without a key stops the gateway at start-up (see `poll_task`),
+//! while other processes reading the same configuration start as usual.
 
 use std::time::Duration;
 
@@ -92,15 +94,18 @@ impl Default for PollSettings {
 }
 
 impl ElevenLabsSettings {
-    /// The `[elevenlabs]` section of `layers`, the key from `ELEVENLABS_API_KEY` when it names
-    /// none, validated.
+    /// The `[elevenlabs]` section of `layers`, the key from a non-empty `ELEVENLABS_API_KEY`
+    /// when it names none, validated.
     ///
     /// # Errors
     /// [`ConfigError`] for a value that does not parse or breaks a rule.
     pub fn load(layers: &Layers) -> Result<Self, ConfigError> {
         let mut settings: Self = layers.section(sections::ELEVENLABS)?;
         if settings.api_key.is_none() {
-            settings.api_key = std::env::var(API_KEY_ENV).ok().map(Secret::from);
+            settings.api_key = std::env::var(API_KEY_ENV)
+                .ok()
+                .filter(|key| !key.trim().is_empty())
+                .map(Secret::from);
         }
         settings.validate().map_err(ConfigError::Invalid)?;
         Ok(settings)
@@ -141,13 +146,6 @@ impl ElevenLabsSettings {
             ));
         }
         let poll = &self.poll;
-        if poll.enabled && self.api_key.is_none() {
-            return Err(
-                "elevenlabs.poll.enabled needs an API key: set elevenlabs.api_key \
-                        (MEMVOX_ELEVENLABS__API_KEY) or ELEVENLABS_API_KEY"
-                    .into(),
-            );
-        }
         if poll.lookback_secs <= poll.settle_secs.saturating_add(poll.interval_secs) {
             return Err(format!(
                 "elevenlabs.poll.lookback_secs ({}) must exceed settle_secs + interval_secs \
@@ -193,3 +191,7 @@ impl ElevenLabsSettings {
         Ok(url)
     }
 }
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

@@ -1,7 +1,9 @@
 //! Past calls imported from the ElevenLabs conversations API (a local fake speaking the
 //! documented shapes) end as memories on both deployments, through the same pipeline as a
-//! webhook's; and `memvox elevenlabs import` imports, finds the call already stored when run
-//! again, and stops on a refused key with one clear error line.
+//! webhook's; `memvox elevenlabs import` imports, finds the call already stored when run again,
+//! and stops on a refused key with one clear error line; `memvox serve` with the poll on turns
+//! a call whose webhook never came into memories the agent can query, and refuses to start
+//! with the poll on and no key.
 
 use memvox::Memvox;
 use memvox_config::Secret;
@@ -25,12 +27,20 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// A fake API listing the fixture call (done) and answering its details with the fixture.
 async fn fake_api() -> MockServer {
+    fake_api_at(1_767_225_600).await
+}
+
+/// [`fake_api`] with the call started at `start` (unix seconds).
+async fn fake_api_at(start: u64) -> MockServer {
     let server = MockServer::start().await;
+    let mut details: serde_json::Value =
+        serde_json::from_slice(&fixture("api_conversation_details.json")).unwrap();
+    details["metadata"]["start_time_unix_secs"] = start.into();
     let page = serde_json::json!({
         "conversations": [{
             "agent_id": AGENT,
             "conversation_id": CALL,
-            "start_time_unix_secs": 1_767_225_600,
+            "start_time_unix_secs": start,
             "call_duration_secs": 31,
             "message_count": 9,
             "status": "done",
@@ -46,10 +56,7 @@ async fn fake_api() -> MockServer {
         .await;
     Mock::given(method("GET"))
         .and(path(format!("/v1/convai/conversations/{CALL}")))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(fixture("api_conversation_details.json"), "application/json"),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(details))
         .mount(&server)
         .await;
     server
@@ -153,4 +160,82 @@ async fn the_command_imports_finds_duplicates_and_explains_a_refused_key() {
     assert_one_line_error(&refused, "refused the API key (401: invalid_api_key");
     let bad_time = run(api.uri(), &["--since", "last tuesday"]).await.unwrap();
     assert_one_line_error(&bad_time, "is not a time");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_polls_for_a_call_whose_webhook_never_came() {
+    let api = fake_api_at(support::unix_now_secs() - 3_600).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let token_hash = memvox_query::hash_token("agent-token");
+    let child = memvox(dir.path())
+        .arg("serve")
+        .env("MEMVOX_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "MEMVOX_QUERY__TOOL_TOKEN_SHA256",
+            format!("[\"{token_hash}\"]"),
+        )
+        .env("MEMVOX_ELEVENLABS__API_URL", api.uri())
+        .env("MEMVOX_ELEVENLABS__API_KEY", "sk_test_poll")
+        .env("MEMVOX_ELEVENLABS__POLL__ENABLED", "true")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _running = support::Running(child);
+    let base = format!("http://127.0.0.1:{port}");
+    support::wait_until_ready(&base).await;
+    let tool = serde_json::json!({
+        "query": "when does she want a callback", "user_id": "", "limit": 3,
+        "caller_id": NUMBER
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let client = reqwest::Client::new();
+    loop {
+        let answer: serde_json::Value = client
+            .post(format!("{base}/tools/memory-query"))
+            .bearer_auth("agent-token")
+            .json(&tool)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if answer["memories"].as_array().is_some_and(|m| !m.is_empty()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the polled call never became memories: {answer}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let requested: Vec<String> = api
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert!(requested.contains(&format!("/v1/convai/conversations/{CALL}")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_refuses_the_poll_without_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = memvox(dir.path());
+    command
+        .arg("serve")
+        .env(
+            "MEMVOX_HTTP__LISTEN",
+            format!("127.0.0.1:{}", support::free_port()),
+        )
+        .env("MEMVOX_ELEVENLABS__POLL__ENABLED", "true")
+        .env_remove("MEMVOX_ELEVENLABS__API_KEY")
+        .env_remove("ELEVENLABS_API_KEY");
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert_one_line_error(&output, "elevenlabs.poll.enabled needs an API key");
 }
