@@ -48,6 +48,23 @@ fn client(server: &MockServer, max_attempts: u32) -> (ApiClient, Arc<Mutex<Vec<R
     (client, seen)
 }
 
+/// A fake answering the details with `failure` `times` times, then with the fixture.
+async fn failing_then_details(failure: ResponseTemplate, times: u64) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(DETAILS_PATH))
+        .respond_with(failure)
+        .up_to_n_times(times)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(DETAILS_PATH))
+        .respond_with(json("api_conversation_details.json"))
+        .mount(&server)
+        .await;
+    server
+}
+
 #[tokio::test]
 async fn pages_carry_the_filters_the_cursor_and_the_key() {
     let server = MockServer::start().await;
@@ -110,22 +127,10 @@ async fn details_are_returned_as_sent() {
 
 #[tokio::test]
 async fn rate_limits_are_retried_after_the_time_the_api_asks() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(DETAILS_PATH))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .set_body_raw(fixture("api_error_429.json"), "application/json"),
-        )
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(DETAILS_PATH))
-        .respond_with(json("api_conversation_details.json"))
-        .mount(&server)
-        .await;
+    let busy = ResponseTemplate::new(429)
+        .insert_header("retry-after", "1")
+        .set_body_raw(fixture("api_error_429.json"), "application/json");
+    let server = failing_then_details(busy, 1).await;
     let (client, retries) = client(&server, 3);
     let started = std::time::Instant::now();
     client
@@ -147,18 +152,7 @@ async fn rate_limits_are_retried_after_the_time_the_api_asks() {
 
 #[tokio::test]
 async fn server_errors_back_off_exponentially_and_give_up_at_the_limit() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path(DETAILS_PATH))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(DETAILS_PATH))
-        .respond_with(json("api_conversation_details.json"))
-        .mount(&server)
-        .await;
+    let server = failing_then_details(ResponseTemplate::new(503), 2).await;
     let (patient, retries) = client(&server, 3);
     patient
         .details("conv_5201kf3r7e9yq2m8vx4pn0td6h")

@@ -82,12 +82,7 @@ impl Importer {
             .into_iter()
             .map(|s| (s.agent_id.clone(), s.conversation_id.clone()))
             .collect();
-        self.import_each(ready, &mut settled, tally).await?;
-        self.state
-            .store
-            .remove_pending_conversations(&settled)
-            .await?;
-        Ok(())
+        self.import_and_settle(ready, settled, tally).await
     }
 
     /// Looks again at the conversations left pending, except those this run already looked at.
@@ -127,20 +122,15 @@ impl Importer {
             .into_iter()
             .map(|p| (p.agent_id.clone(), p.conversation_id.clone()))
             .collect();
-        self.import_each(open, &mut settled, tally).await?;
-        self.state
-            .store
-            .remove_pending_conversations(&settled)
-            .await?;
-        Ok(())
+        self.import_and_settle(open, settled, tally).await
     }
 
-    /// Imports `(agent, conversation)` pairs, `concurrent_requests` at a time; settled ones are
-    /// added to `settled`.
-    async fn import_each(
+    /// Imports `(agent, conversation)` pairs, `concurrent_requests` at a time, then forgets the
+    /// pending rows of those that settled, and of `settled`.
+    async fn import_and_settle(
         &self,
         conversations: Vec<(String, String)>,
-        settled: &mut Vec<String>,
+        mut settled: Vec<String>,
         tally: &mut Tally<'_>,
     ) -> Result<(), ImportError> {
         let mut outcomes = stream::iter(conversations)
@@ -153,7 +143,11 @@ impl Importer {
                 settled.push(id);
             }
         }
-        Ok(())
+        Ok(self
+            .state
+            .store
+            .remove_pending_conversations(&settled)
+            .await?)
     }
 
     /// [`Importer::import_one`] of owned ids, returning the conversation id with the outcome.

@@ -57,17 +57,12 @@ impl FakeApi {
         }
     }
 
-    /// An importer of `gateway` with these settings.
+    /// An importer of `gateway` with these settings (its metrics on the gateway's registry).
     pub fn importer(&self, gateway: &Gateway) -> Importer {
-        self.importer_with(gateway, &self.settings())
-    }
-
-    /// An importer of `gateway` with `settings`.
-    pub fn importer_with(&self, gateway: &Gateway, settings: &ElevenLabsSettings) -> Importer {
         let metrics = self
             .metrics
             .get_or_init(|| ImportMetrics::register(&gateway.registry).unwrap());
-        Importer::new(gateway.state.clone(), settings, metrics.clone()).unwrap()
+        Importer::new(gateway.state.clone(), &self.settings(), metrics.clone()).unwrap()
     }
 
     /// The first page fixture for a first page request, the second for its cursor.

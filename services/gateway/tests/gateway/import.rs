@@ -98,6 +98,11 @@ async fn stored(gateway: &Gateway) -> Vec<String> {
     ids
 }
 
+/// Where import `name` stands.
+async fn state_of(gateway: &Gateway, name: &str) -> Option<ImportState> {
+    gateway.state.store.import_state(name).await.unwrap()
+}
+
 async fn pending(gateway: &Gateway) -> Vec<String> {
     let mut ids: Vec<String> = gateway
         .state
@@ -177,12 +182,7 @@ async fn pages_are_followed_and_only_finished_calls_are_imported(gateway: &Gatew
     assert_eq!(published, [OTHER_CALL, FIXTURE_CALL]);
 
     assert_eq!(pending(gateway).await, [RUNNING[1], RUNNING[0]]);
-    let state = gateway
-        .state
-        .store
-        .import_state(&format!("import:{AGENT}"))
-        .await
-        .unwrap();
+    let state = state_of(gateway, &format!("import:{AGENT}")).await;
     let finished = ImportState {
         name: format!("import:{AGENT}"),
         imported_until: Some(i64::try_from(NOW).unwrap()),
@@ -275,16 +275,7 @@ async fn a_refused_key_stops_the_import_with_a_clear_error(gateway: &Gateway, ap
     let refused =
         ResponseTemplate::new(401).set_body_raw(fixture("api_error_401.json"), "application/json");
     api.serve_page(None, refused.clone(), 1).await;
-    let error = api
-        .importer(gateway)
-        .run(&RunOptions::default(), &mut |_| {})
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(error, ImportError::Api(ref e) if e.is_credentials()),
-        "{error}"
-    );
-    let text = error.to_string();
+    let text = refused_run(gateway, api).await.to_string();
     assert!(
         text.contains("refused the API key (401: invalid_api_key"),
         "{text}"
@@ -294,6 +285,13 @@ async fn a_refused_key_stops_the_import_with_a_clear_error(gateway: &Gateway, ap
     let listed = page(&[(FIXTURE_CALL, "done", 1_767_225_600, 31)], None);
     api.serve_page(None, ok(listed), 1).await;
     api.serve_details(FIXTURE_CALL, refused, 1).await;
+    refused_run(gateway, api).await;
+    assert!(gateway.events().await.is_empty());
+    assert!(pending(gateway).await.is_empty());
+}
+
+/// An import that the key's refusal stops; its error.
+async fn refused_run(gateway: &Gateway, api: &FakeApi) -> ImportError {
     let error = api
         .importer(gateway)
         .run(&RunOptions::default(), &mut |_| {})
@@ -303,8 +301,7 @@ async fn a_refused_key_stops_the_import_with_a_clear_error(gateway: &Gateway, ap
         matches!(error, ImportError::Api(ref e) if e.is_credentials()),
         "{error}"
     );
-    assert!(gateway.events().await.is_empty());
-    assert!(pending(gateway).await.is_empty());
+    error
 }
 
 async fn an_interrupted_import_resumes_at_its_last_page(gateway: &Gateway, api: &FakeApi) {
@@ -321,13 +318,7 @@ async fn an_interrupted_import_resumes_at_its_last_page(gateway: &Gateway, api: 
     assert!(error.to_string().contains("3 attempts"), "{error}");
     assert_eq!(stored(gateway).await, [FIXTURE_CALL], "page 1 stays");
     let name = format!("import:{AGENT}");
-    let state = gateway
-        .state
-        .store
-        .import_state(&name)
-        .await
-        .unwrap()
-        .unwrap();
+    let state = state_of(gateway, &name).await.unwrap();
     assert_eq!(state.cursor.as_deref(), Some(CURSOR));
     assert_eq!(state.window_before, Some(i64::try_from(NOW).unwrap()));
 
@@ -352,13 +343,7 @@ async fn an_interrupted_import_resumes_at_its_last_page(gateway: &Gateway, api: 
         .count();
     assert_eq!(first_pages, 1, "the first page is not read again");
     assert_eq!(stored(gateway).await, [OTHER_CALL, FIXTURE_CALL]);
-    let state = gateway
-        .state
-        .store
-        .import_state(&name)
-        .await
-        .unwrap()
-        .unwrap();
+    let state = state_of(gateway, &name).await.unwrap();
     assert_eq!((state.window_before, state.cursor), (None, None));
 }
 
