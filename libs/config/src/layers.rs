@@ -45,6 +45,9 @@ pub mod sections {
     /// The post-call webhook gateway (`memvox-gateway`; its `audio_dir` also the query service
     /// and the extraction worker).
     pub const GATEWAY: &str = "gateway";
+    /// The ElevenLabs API: its key, and the gateway's poll of past conversations
+    /// (`memvox-gateway`; also `memvox elevenlabs import`).
+    pub const ELEVENLABS: &str = "elevenlabs";
     /// The query service (`memvox-query`).
     pub const QUERY: &str = "query";
     /// Both workers.
@@ -56,9 +59,9 @@ pub mod sections {
     /// Summaries (`memvox-ai`; the query service and the embedding worker).
     pub const SUMMARIZER: &str = "summarizer";
     /// Every section.
-    pub const ALL: [&str; 14] = [
-        HTTP, STORE, ENCRYPTION, LOG, BUS, CACHE, IDENTITY, PRIVACY, GATEWAY, QUERY, WORKERS,
-        EMBEDDER, EXTRACTOR, SUMMARIZER,
+    pub const ALL: [&str; 15] = [
+        HTTP, STORE, ENCRYPTION, LOG, BUS, CACHE, IDENTITY, PRIVACY, GATEWAY, ELEVENLABS, QUERY,
+        WORKERS, EMBEDDER, EXTRACTOR, SUMMARIZER,
     ];
 }
 

@@ -1,4 +1,5 @@
-//! ElevenLabs Agents wire formats for memvox, and webhook signatures. Pure: no I/O, no clock.
+//! ElevenLabs Agents wire formats for memvox, and webhook signatures. Pure — no I/O, no clock —
+//! except the client of feature `api`.
 //!
 //! * [`signature`]: verify (and, for tests and load generation, create) `ElevenLabs-Signature`
 //!   headers over raw webhook bodies.
@@ -7,6 +8,9 @@
 //! * [`initiation`]: the conversation-initiation webhook request and our response.
 //! * [`tool`]: the `memory_query` server-tool request and tool definition.
 //! * [`setup`]: the ElevenLabs API request bodies that connect an agent to memvox.
+//! * [`conversations`]: the Conversations API's list and details, and a conversation's details
+//!   turned into the post-call event its webhook delivers.
+//! * `api` (feature `api`): the client of the Conversations API, with retries.
 //! * [`dynamic`]: dynamic-variable names and values we send.
 //! * [`payload`]: JSON parsing whose errors name the offending field.
 //!
@@ -14,6 +18,9 @@
 //! `fixtures/elevenlabs/`. Types accept unknown fields everywhere and keep unknown enum values
 //! (`Other(String)`), because ElevenLabs extends its payloads without notice.
 
+#[cfg(feature = "api")]
+pub mod api;
+pub mod conversations;
 pub mod dynamic;
 pub mod initiation;
 mod open_enum;

@@ -422,3 +422,38 @@ fn the_tool_binds_only_variables_every_channel_has() {
         "only Authorization"
     );
 }
+
+#[test]
+fn conversations_api_fixtures_parse_and_details_become_the_webhook() {
+    use memvox_elevenlabs::conversations::{ConversationsPage, Readiness, transcription_event};
+    use memvox_elevenlabs::post_call::ConversationStatus;
+
+    let first = ConversationsPage::parse(&fixture("api_conversations_page_1.json")).unwrap();
+    let second = ConversationsPage::parse(&fixture("api_conversations_page_2.json")).unwrap();
+    assert_eq!(first.next(), Some("cur_8f2e1d7c0b9a"));
+    assert_eq!(second.next(), None);
+    let readiness: Vec<Readiness> = first
+        .conversations
+        .iter()
+        .chain(&second.conversations)
+        .map(|c| Readiness::of(&c.status))
+        .collect();
+    use Readiness::{Never, NotYet, Ready};
+    assert_eq!(readiness, [NotYet, NotYet, Ready, Never, Ready]);
+
+    let webhook = fixture_json("post_call_transcription.json");
+    let done = &first.conversations[2];
+    let event = transcription_event(
+        &done.conversation_id,
+        &fixture("api_conversation_details.json"),
+    )
+    .unwrap();
+    assert_eq!(event.status, ConversationStatus::Done);
+    let imported: Value = serde_json::from_str(&event.payload).unwrap();
+    assert_eq!(imported["type"], webhook["type"]);
+    assert_eq!(imported["data"], webhook["data"]);
+    assert_eq!(event.event_timestamp, done.end_time_unix_secs());
+    for name in ["api_error_401.json", "api_error_429.json"] {
+        assert!(fixture_json(name)["detail"]["status"].is_string(), "{name}");
+    }
+}

@@ -1,6 +1,8 @@
 //! Events and the outbox: raw webhook events stored once on arrival, published to the bus,
 //! processed, retried, dead-lettered and replayed.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use memvox_core::UnixMillis;
 
@@ -8,7 +10,7 @@ use crate::{
     Acceptance, EventStatus, MovedEvent, NewEvent, RecordedEvent, StoreError, StoreResult,
     StoredEvent,
     backend::Backend,
-    dialect::query,
+    dialect::{Record, query},
     event_batch::{EVENTS, SealedEvent, record_events_in},
     rows::event_from_row,
     sql::{self, INSERT_CHUNK},
@@ -75,6 +77,13 @@ pub trait Events: Send + Sync {
 
     /// Reads a raw event.
     async fn get_event(&self, id: i64) -> StoreResult<Option<StoredEvent>>;
+
+    /// Which of `conversation_ids` have an event of `event_type` stored (an import skips them).
+    async fn stored_conversations(
+        &self,
+        event_type: &str,
+        conversation_ids: &[String],
+    ) -> StoreResult<HashSet<String>>;
 
     /// Records that events were (re)published to the bus at `at`.
     async fn mark_events_published(&self, ids: &[i64], at: UnixMillis) -> StoreResult<()>;
@@ -187,6 +196,32 @@ impl<B: Backend> Events for B {
         row.as_ref()
             .map(|r| event_from_row(&self.core().keyring, r))
             .transpose()
+    }
+
+    async fn stored_conversations(
+        &self,
+        event_type: &str,
+        conversation_ids: &[String],
+    ) -> StoreResult<HashSet<String>> {
+        let mut stored = HashSet::new();
+        for chunk in conversation_ids.chunks(INSERT_CHUNK) {
+            let statement = format!(
+                "SELECT conversation_id FROM webhook_events \
+                 WHERE event_type = $1 AND conversation_id IN ({})",
+                sql::placeholders(2, chunk.len())
+            );
+            let rows = chunk
+                .iter()
+                .fold(query::<B::Sql>(statement).bind(event_type), |q, id| {
+                    q.bind(id)
+                })
+                .fetch_all(&mut *self.read().await?)
+                .await?;
+            for row in rows {
+                stored.insert(row.value("conversation_id")?);
+            }
+        }
+        Ok(stored)
     }
 
     async fn mark_events_published(&self, ids: &[i64], at: UnixMillis) -> StoreResult<()> {

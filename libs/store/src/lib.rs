@@ -19,9 +19,9 @@
 //!
 //! [`Store`] is the union of role traits in domain words, one area file each: [`StoreInfo`],
 //! [`Users`], [`Events`], [`Calls`], [`Extraction`], [`Memories`], [`MemoryEdits`], [`Search`],
-//! [`Links`], [`Erasure`], [`Retention`], [`Invocations`] and [`Keys`]. Each is implemented once
-//! for any backend (`backend::Backend`) over a small SQL layer (`dialect`), with the SQL shared
-//! between the backends; only schema, connection set-up and vector storage differ
+//! [`Links`], [`Erasure`], [`Retention`], [`Invocations`], [`Keys`] and [`Imports`]. Each is
+//! implemented once for any backend (`backend::Backend`) over a small SQL layer (`dialect`), with
+//! the SQL shared between the backends; only schema, connection set-up and vector storage differ
 //! (`sqlite/backend.rs`, `postgres/backend.rs`). Lexical search runs over per-user keyed word
 //! tokens (`lexical`) held as in-memory postings (`postings`).
 
@@ -38,6 +38,7 @@ mod event_batch;
 mod events;
 mod extraction;
 mod footprint;
+mod imports;
 mod index_cache;
 mod invocations;
 mod keys;
@@ -78,6 +79,7 @@ pub use error::{StoreError, StoreResult};
 pub use events::Events;
 pub use extraction::Extraction;
 pub use footprint::{IndexFootprint, LayerFootprint};
+pub use imports::{ImportState, Imports, PendingConversation};
 pub use invocations::Invocations;
 pub use keys::Keys;
 pub(crate) use lexical::LexicalKey;

@@ -6,8 +6,9 @@
 use async_trait::async_trait;
 
 use crate::{
-    BulkLoad, Calls, EmbeddingSpace, Erasure, Events, Extraction, Invocations, Keys, Links,
-    Memories, MemoryEdits, Retention, Search, StoreResult, Users, backend::Backend, dialect::query,
+    BulkLoad, Calls, EmbeddingSpace, Erasure, Events, Extraction, Imports, Invocations, Keys,
+    Links, Memories, MemoryEdits, Retention, Search, StoreResult, Users, backend::Backend,
+    dialect::query,
 };
 
 /// What the store is and whether it answers.
@@ -57,5 +58,5 @@ union_of_roles! {
     /// method that takes a `user_id` and a memory id only ever touches that user's memory:
     /// another user's id reads as not found.
     pub trait Store = StoreInfo, BulkLoad, Users, Events, Memories, MemoryEdits, Search, Links,
-        Erasure, Retention, Invocations, Keys, Calls, Extraction;
+        Erasure, Retention, Invocations, Keys, Calls, Extraction, Imports;
 }

@@ -7,13 +7,15 @@
 //! comes before the publish and why a failed publish still answers 200.
 //!
 //! [`router`] builds the routes from a [`GatewayState`]; `main.rs` adds health endpoints,
-//! instrumentation and the listener.
+//! instrumentation and the listener, and runs the optional poll of the ElevenLabs API for calls
+//! whose webhook never arrived ([`import`], which also serves `memvox elevenlabs import`).
 
 mod audio;
 pub mod audio_file;
 mod body;
 pub mod error;
 pub mod group_commit;
+pub mod import;
 mod ingest;
 pub mod large_bodies;
 mod marks;
@@ -104,11 +106,6 @@ impl GatewayState {
         keyring: Keyring,
     ) -> Result<Self, SetupError> {
         let verifier = verifier(&settings)?;
-        if verifier.is_none() {
-            tracing::warn!(
-                "no gateway.webhook_secrets configured: post-call webhooks will be refused with 503"
-            );
-        }
         let large_bodies = LargeBodies::new(
             settings.large_body_bytes,
             settings.max_concurrent_large_bodies,
@@ -219,6 +216,11 @@ fn verifier(settings: &GatewaySettings) -> Result<Option<SignatureVerifier>, Sec
 /// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so the limiter sees
 /// client addresses; without them all requests share one bucket.
 pub fn router(state: GatewayState) -> Router {
+    if state.verifier.is_none() {
+        tracing::warn!(
+            "no gateway.webhook_secrets configured: post-call webhooks will be refused with 503"
+        );
+    }
     let limiter = rate_limit::limiter(
         state.settings.rate_limit_per_second,
         state.settings.rate_limit_burst,

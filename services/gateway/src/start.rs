@@ -1,7 +1,7 @@
-//! The gateway as a process of its own: it reads the shared sections and `[gateway]` from the
-//! configuration's layers — nothing of the models' sections — and opens the store without an
-//! embedding space, so it starts without an embedding model: the acknowledgement path never
-//! waits on one.
+//! The gateway as a process of its own: it reads the shared sections, `[gateway]` and
+//! `[elevenlabs]` from the configuration's layers — nothing of the models' sections — and opens
+//! the store without an embedding space, so it starts without an embedding model: the
+//! acknowledgement path never waits on one.
 
 use std::path::Path;
 
@@ -9,6 +9,7 @@ use memvox_config::{ConfigError, Layers, SharedConfig};
 use memvox_runtime::App;
 use memvox_store::EmbeddingSpace;
 
+use crate::import::ElevenLabsSettings;
 use crate::{GatewaySettings, GatewayState};
 
 /// What the gateway process reads of the configuration.
@@ -18,6 +19,8 @@ pub struct GatewayConfig {
     pub shared: SharedConfig,
     /// `[gateway]`.
     pub gateway: GatewaySettings,
+    /// `[elevenlabs]`: the API key and the poll.
+    pub elevenlabs: ElevenLabsSettings,
 }
 
 impl GatewayConfig {
@@ -31,6 +34,7 @@ impl GatewayConfig {
         Ok(Self {
             shared: SharedConfig::load(&layers)?,
             gateway: GatewaySettings::load(&layers)?,
+            elevenlabs: ElevenLabsSettings::load(&layers)?,
         })
     }
 }

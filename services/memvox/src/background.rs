@@ -6,11 +6,33 @@
 //! already stored, and the workers catch up as soon as the CPU is free. The separate services
 //! (`memvox-extraction-worker`, …) are separate processes, prioritised by the OS as deployed.
 
+use std::ops::Deref;
+
 use thread_priority::{ThreadPriority, set_current_thread_priority};
 use tokio::runtime::{Builder, Runtime};
 
+/// The workers' runtime; dropped (also when start-up fails half-way, inside the main runtime)
+/// it shuts down without waiting for its tasks.
+pub struct Background(Option<Runtime>);
+
+impl Deref for Background {
+    type Target = Runtime;
+
+    fn deref(&self) -> &Runtime {
+        self.0.as_ref().expect("the runtime lives until the drop")
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// A multi-threaded runtime whose threads lower their own priority as they start.
-pub fn runtime() -> std::io::Result<Runtime> {
+pub fn runtime() -> std::io::Result<Background> {
     Builder::new_multi_thread()
         .thread_name("memvox-worker")
         .on_thread_start(|| {
@@ -20,4 +42,5 @@ pub fn runtime() -> std::io::Result<Runtime> {
         })
         .enable_all()
         .build()
+        .map(|runtime| Background(Some(runtime)))
 }

@@ -125,9 +125,10 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::eval::EvalCommand,
     },
-    /// ElevenLabs integration helpers.
+    /// ElevenLabs integration: the API requests that connect an agent, and the import of past
+    /// calls.
     Elevenlabs {
-        /// What to print.
+        /// What to do.
         #[command(subcommand)]
         command: ElevenlabsCommand,
     },
@@ -156,6 +157,29 @@ pub enum ElevenlabsCommand {
         /// `webhook_id` returned when the post-call webhook was created.
         #[arg(long, default_value = "POST_CALL_WEBHOOK_ID")]
         post_call_webhook_id: String,
+    },
+    /// Import past calls from the ElevenLabs conversations API into the configured store, as
+    /// if their post-call webhooks had been delivered: a call imported and later delivered by
+    /// webhook (or the other way round) is one call. Only finished, analysed (`done`) calls are
+    /// imported; running ones are kept pending and imported by a later run or the poll. Where
+    /// the run stands is saved after every page: run the same command again to resume it. The
+    /// API key: elevenlabs.api_key (MEMVOX_ELEVENLABS__API_KEY) or ELEVENLABS_API_KEY.
+    Import {
+        /// Only this agent's calls (repeat for several); default: every agent of the key's
+        /// workspace.
+        #[arg(long = "agent-id", value_name = "ID")]
+        agent_ids: Vec<String>,
+        /// Calls started after this time: unix seconds, a UTC date (2026-01-31) or date and
+        /// time (2026-01-31T08:30:00Z); default: where the last finished import ended, else
+        /// the first call.
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Calls started before this time (same forms); default: now.
+        #[arg(long, value_name = "WHEN")]
+        until: Option<String>,
+        /// Drop an unfinished import of these agents and start afresh.
+        #[arg(long)]
+        restart: bool,
     },
 }
 
@@ -186,6 +210,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 post_call_webhook_id,
             };
             crate::elevenlabs::print_config(&load_quiet(file)?, &args)
+        }
+        Command::Elevenlabs {
+            command:
+                ElevenlabsCommand::Import {
+                    agent_ids,
+                    since,
+                    until,
+                    restart,
+                },
+        } => {
+            let args = crate::import::ImportArgs {
+                agent_ids,
+                since,
+                until,
+                restart,
+            };
+            Box::pin(crate::import::import(load_quiet(file)?, args)).await
         }
         Command::Serve => crate::serve::serve(load(file)?).await,
         Command::Migrate => crate::migrate::migrate(&load(file)?).await,

@@ -1,7 +1,7 @@
 //! The full configuration: every section of the file, composed from the types of the crates
 //! that own them — the shared sections (`memvox-config`), `[gateway]` (`memvox-gateway`),
-//! `[query]` (`memvox-query`), `[workers]` (`memvox-config`, shared by both workers) and the
-//! models' sections (`memvox-ai`). Each part of `memvox serve` gets the view its own binary
+//! `[elevenlabs]` (`memvox-gateway`: the API key, the poll), `[query]` (`memvox-query`),
+//! `[workers]` (`memvox-config`, shared by both workers) and the models' sections (`memvox-ai`). Each part of `memvox serve` gets the view its own binary
 //! would read ([`Config::query_config`], …).
 
 use std::path::Path;
@@ -11,6 +11,7 @@ use memvox_config::{ConfigError, Layers, SharedConfig, WorkerSettings, sections}
 use memvox_embedding_worker::EmbeddingConfig;
 use memvox_extraction_worker::ExtractionConfig;
 use memvox_gateway::GatewaySettings;
+use memvox_gateway::import::ElevenLabsSettings;
 use memvox_query::{QueryConfig, QuerySettings};
 
 /// The whole configuration of `memvox`.
@@ -21,6 +22,8 @@ pub struct Config {
     pub shared: SharedConfig,
     /// Post-call webhook gateway.
     pub gateway: GatewaySettings,
+    /// The ElevenLabs API: the key `memvox elevenlabs import` and the poll use, and the poll.
+    pub elevenlabs: ElevenLabsSettings,
     /// Query service: memory-query tool, conversation-init webhook, REST API.
     pub query: QuerySettings,
     /// Extraction and embedding workers.
@@ -44,6 +47,7 @@ impl Config {
         Ok(Self {
             shared: SharedConfig::load(&layers)?,
             gateway: GatewaySettings::load(&layers)?,
+            elevenlabs: ElevenLabsSettings::load(&layers)?,
             query: QuerySettings::load(&layers)?,
             workers: WorkerSettings::load(&layers)?,
             embedder: layers.section(sections::EMBEDDER)?,

@@ -7,6 +7,7 @@ mod cli;
 mod dlq;
 mod elevenlabs;
 mod eval;
+mod import;
 mod keys;
 mod migrate;
 mod migrate_store;

@@ -1,6 +1,7 @@
 //! Progress of a long copy on standard error, as `memvox eval` shows its own: one line
 //! rewritten in place (`\r`), ended when the copy is. A copy done within half a second shows
-//! nothing. Used by `memvox backup` / `restore` (bytes) and `memvox migrate-store` (rows).
+//! nothing. Used by `memvox backup` / `restore` (bytes), `memvox migrate-store` (rows) and
+//! `memvox elevenlabs import` (conversations, whose total the API does not tell: no percentage).
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,8 @@ pub enum Unit {
     Bytes,
     /// Rows, shown as they are.
     Rows,
+    /// Conversations, of no known total.
+    Conversations,
 }
 
 /// Counts what one copy has done and shows it.
@@ -88,6 +91,9 @@ impl Meter {
                 "\r  {} {} of {} rows ({percent:.0}%)",
                 self.label, self.done, self.total
             ),
+            Unit::Conversations => {
+                eprint!("\r  {} {} conversations", self.label, self.done);
+            }
         }
     }
 }

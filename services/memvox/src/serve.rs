@@ -1,6 +1,8 @@
 //! `memvox serve`: everything in one process on the configured backends — the HTTP API (the
 //! post-call webhook, the memory-query tool, the conversation-init webhook, the REST API, health
-//! and metrics), the extraction worker with its outbox reconciler, and the embedding worker.
+//! and metrics), the extraction worker with its outbox reconciler, the embedding worker, and —
+//! with `elevenlabs.poll.enabled` — the poll of the ElevenLabs API for calls whose webhook never
+//! arrived.
 //!
 //! Start-up opens the store (migrating SQLite), loads the embedder and checks that the store's
 //! embedding space matches it; any failure is one clear error line and a non-zero exit. Then
@@ -8,7 +10,9 @@
 //! `http.shutdown_grace_ms` to finish, and workers stop reading, leaving unacknowledged messages
 //! to be claimed again. The workers run on their own runtime at the lowest OS priority
 //! (`background`), so the HTTP answers go first when the CPU is short; so does the gateway's
-//! task that moves acknowledged deliveries from the ingest file into the database. `memvox eval` runs the
+//! task that moves acknowledged deliveries from the ingest file into the database. The poll,
+//! mostly waiting on the ElevenLabs API, stores through the acknowledgement path on the main
+//! runtime. `memvox eval` runs the
 //! same [`run`] on a port-0 listener.
 
 use anyhow::Context;
@@ -36,6 +40,12 @@ pub async fn run(app: Memvox, listener: TcpListener) -> anyhow::Result<()> {
     let mut gateway = app.gateway()?;
     gateway.staged = gateway.staged.on_runtime(background.handle().clone());
     let unfinished = gateway.unfinished();
+    let poll = memvox_gateway::import::poll_task(
+        &gateway,
+        &app.config.elevenlabs,
+        app.metrics.registry(),
+        app.shutdown.clone(),
+    )?;
     let query = app.query()?;
     let router = Router::new()
         .merge(memvox_gateway::router(gateway))
@@ -48,12 +58,18 @@ pub async fn run(app: Memvox, listener: TcpListener) -> anyhow::Result<()> {
         let app = app.clone();
         async move { app.run_embedding().await }
     });
+    // On this runtime, not the workers': its stores go through the acknowledgement path, whose
+    // tasks must outlive the workers' runtime until their published marks are written.
+    let poll = poll.map(tokio::spawn);
     let (served, extraction, embedding) = tokio::join!(
         serve_http_on(&app, Service::Memvox, router, listener),
         extraction,
         embedding,
     );
-    background.shutdown_background();
+    if let Some(poll) = poll {
+        poll.await.context("the ElevenLabs poll panicked")?;
+    }
+    drop(background);
     served?;
     unfinished.finish().await;
     extraction.context("the extraction worker panicked")??;

@@ -105,11 +105,37 @@ pub fn parse_sectors(names: Option<&[String]>) -> Result<Vec<Sector>, ApiError> 
         .collect()
 }
 
-/// Answers `params` over `user_id`'s memories (`None`: nobody to recall, an empty answer).
+/// Whether a search recalls what it finds: an agent's or the API's search does, reinforcing
+/// the memories; an operator looking at them in the inspector does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recall {
+    /// The memories found are recalled (salience and recency reinforced).
+    Reinforce,
+    /// Nothing changes.
+    Inspect,
+}
+
+/// Answers `params` over `user_id`'s memories (`None`: nobody to recall, an empty answer),
+/// announcing the recall of what it found unless `recall` is [`Recall::Inspect`].
 ///
 /// # Errors
 /// [`ApiError::Invalid`] for an empty query or unknown sector; store and embedder failures.
 pub async fn search(
+    state: &QueryState,
+    user_id: Option<&str>,
+    params: &SearchParams,
+    started: Instant,
+    recall: Recall,
+) -> Result<SearchAnswer, ApiError> {
+    let found = find(state, user_id, params, started).await?;
+    if let (Recall::Reinforce, Some(user_id)) = (recall, user_id) {
+        announce_recall(state, user_id, &found.memories);
+    }
+    Ok(found)
+}
+
+/// The answer to `params` over `user_id`'s memories, from the answer cache when it holds it.
+async fn find(
     state: &QueryState,
     user_id: Option<&str>,
     params: &SearchParams,
@@ -152,7 +178,6 @@ pub async fn search(
     };
     let version = cache.version(user_id).await;
     if let Some(hit) = cache.get(user_id, version, &key).await {
-        announce_recall(state, user_id, &hit.memories);
         return Ok(SearchAnswer {
             query_time_ms: elapsed_ms(started),
             ..(*hit).clone()
@@ -210,7 +235,6 @@ async fn answer(
                 .text
         }
     };
-    announce_recall(state, user_id, &memories);
     Ok(SearchAnswer {
         memories,
         summary,

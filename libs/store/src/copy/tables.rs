@@ -57,7 +57,7 @@ impl Table {
 use Kind::{Bool, Int, Real, Text, Vector};
 
 /// Every copied table, parents before children.
-pub(crate) const TABLES: [Table; 15] = [
+pub(crate) const TABLES: [Table; 17] = [
     Table {
         name: "store_meta",
         key: &[("key", Text)],
@@ -251,6 +251,25 @@ pub(crate) const TABLES: [Table; 15] = [
         name: "erasure_tombstones",
         key: &[("digest", Text)],
         columns: &[("created_at", Int), ("expires_at", Int)],
+        later: None,
+    },
+    Table {
+        name: "elevenlabs_imports",
+        key: &[("name", Text)],
+        columns: &[
+            ("window_after", Int),
+            ("window_before", Int),
+            ("cursor", Text),
+            ("imported_until", Int),
+            ("lease_until", Int),
+            ("updated_at", Int),
+        ],
+        later: None,
+    },
+    Table {
+        name: "elevenlabs_pending_conversations",
+        key: &[("conversation_id", Text)],
+        columns: &[("agent_id", Text), ("first_seen_at", Int)],
         later: None,
     },
 ];

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use memvox_core::{LinkKind, MemoryLink, Provenance, Sector};
 use memvox_store::{
-    EventStatus, MemoryEdit, MemoryFilter, NewEvent, Store, StoreSettings, ToolInvocation,
-    copied_tables,
+    EventStatus, ImportState, MemoryEdit, MemoryFilter, NewEvent, PendingConversation, Store,
+    StoreSettings, ToolInvocation, copied_tables,
 };
 use memvox_testkit::TABLES;
 use sqlx::{Connection, SqliteConnection};
@@ -28,7 +28,8 @@ const NOT_COPIED: [&str; 4] = [
 
 /// A store with something in every table: bulk-loaded users with vectors and links, recorded
 /// calls with their events (one dead-lettered), facts with history, a supersession, recall,
-/// logged tool calls, and an erased caller's tombstones.
+/// logged tool calls, an erased caller's tombstones, and ElevenLabs imports (one under way, a
+/// poll lease, a pending conversation).
 pub async fn seed(store: &dyn Store) {
     store.bulk_load(&users(), NOW).await.unwrap();
     for (i, user) in ["u1", "u2", "gone"].iter().enumerate() {
@@ -128,6 +129,26 @@ pub async fn seed(store: &dyn Store) {
         .await
         .unwrap();
     store.erase_user("gone", NOW + 4).await.unwrap();
+    let import = ImportState {
+        name: "import:agent_1".into(),
+        window_after: Some(NOW / 1000 - 86_400),
+        window_before: Some(NOW / 1000),
+        cursor: Some("cursor_2".into()),
+        imported_until: None,
+    };
+    store.save_import_state(&import, NOW + 5).await.unwrap();
+    assert!(
+        store
+            .claim_import_lease("poll", NOW, NOW + 60_000)
+            .await
+            .unwrap()
+    );
+    let pending = PendingConversation {
+        conversation_id: "conv_running".into(),
+        agent_id: "agent_1".into(),
+        first_seen_at: NOW + 5,
+    };
+    store.add_pending_conversations(&[pending]).await.unwrap();
 }
 
 /// The settings of the SQLite file `path`.
@@ -182,10 +203,12 @@ pub async fn assert_same_tables(a: &Path, b: &Path) {
         tables, expected,
         "the copy covers every table of the schema"
     );
-    for table in TABLES
-        .iter()
-        .chain(&["erasure_tombstones", "sqlite_sequence"])
-    {
+    for table in TABLES.iter().chain(&[
+        "erasure_tombstones",
+        "sqlite_sequence",
+        "elevenlabs_imports",
+        "elevenlabs_pending_conversations",
+    ]) {
         let count = |side: &str| format!("SELECT COUNT(*) FROM {side}.{table}");
         let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count("original")))
             .fetch_one(&mut conn)

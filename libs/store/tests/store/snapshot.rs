@@ -133,3 +133,34 @@ async fn an_open_database_is_not_settled_and_a_closed_one_is_one_self_contained_
     std::fs::rename(&path, &moved).unwrap();
     assert_eq!(conversations_in(&moved).await, vec!["conv_settled"]);
 }
+
+#[tokio::test]
+async fn a_snapshot_holds_the_deliveries_still_in_the_ingest_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("memvox.db");
+    let store = SqliteStore::open(&path, &settings(&path), space(), test_keyring())
+        .await
+        .unwrap();
+    store.record_event(&event("conv_stored")).await.unwrap();
+    let staged = store.accept_events(&[event("conv_staged")]).await.unwrap();
+    assert_eq!(staged, [memvox_store::Acceptance::Staged]);
+    let snapshot = dir.path().join("snapshot.db");
+    SqliteStore::snapshot(&path, &settings(&path), &snapshot)
+        .await
+        .unwrap();
+    let mut held = conversations_in(&snapshot).await;
+    held.sort();
+    assert_eq!(held, ["conv_staged", "conv_stored"]);
+    let live = store.stale_pending_events(i64::MAX, 10).await.unwrap();
+    assert_eq!(
+        live.iter()
+            .map(|e| e.conversation_id.as_str())
+            .collect::<Vec<_>>(),
+        ["conv_stored"],
+        "the snapshot moved nothing in the database it copied"
+    );
+    assert!(
+        !SqliteStore::ingest_file(&snapshot).exists(),
+        "the snapshot is one file"
+    );
+}

@@ -8,7 +8,7 @@ use memvox::Config;
 use memvox::Memvox;
 use memvox_bus::{EVENTS, Envelope, Message};
 use memvox_core::MemoryKind;
-use memvox_query::search::{SearchParams, search};
+use memvox_query::search::{Recall, SearchParams, search};
 use memvox_store::{EventStatus, MemoryFilter, MemoryOrder};
 use std::time::Instant;
 
@@ -419,10 +419,16 @@ async fn a_new_memory_is_seen_by_the_next_query_without_waiting(deployment: Depl
             sectors: None,
             explain: false,
         };
-        search(&state, Some(USER), &params, Instant::now())
-            .await
-            .unwrap()
-            .memories
+        search(
+            &state,
+            Some(USER),
+            &params,
+            Instant::now(),
+            Recall::Reinforce,
+        )
+        .await
+        .unwrap()
+        .memories
     };
     let mentions = |memories: &[memvox_query::present::MemoryView], needle: &str| {
         memories.iter().any(|m| m.content.contains(needle))

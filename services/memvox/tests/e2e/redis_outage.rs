@@ -110,21 +110,25 @@ async fn a_redis_outage_keeps_the_gateway_ready_and_loses_no_delivery() {
     let response = gateway.oneshot(request).await.unwrap();
     assert_eq!(response.status(), 200, "acknowledged with Redis down");
     // On SQLite the delivery was acknowledged into the ingest file: it reaches the events
-    // table (where its announcement fails, Redis being down) without Redis.
+    // table, where its announcement fails, Redis being down.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while app
-        .store
-        .stale_pending_events(i64::MAX, 10)
-        .await
-        .unwrap()
-        .is_empty()
+    while !memvox_testkit::metrics_text(app.metrics.registry())
+        .contains("memvox_webhook_publish_failures_total 1")
     {
         assert!(
             Instant::now() < deadline,
-            "the delivery never left the ingest file"
+            "the delivery was never announced"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert_eq!(
+        app.store
+            .stale_pending_events(i64::MAX, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     let _redis = PrivateRedis::start(port);
     let (_, reconciler) = app.extraction_worker().unwrap();

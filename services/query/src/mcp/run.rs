@@ -19,7 +19,7 @@ use super::tools::{
 use crate::routes::memories::{self, AddMemory, default_salience};
 use crate::routes::users::{profile, require_user};
 use crate::routes::{init, tool};
-use crate::search::{SearchParams, search};
+use crate::search::{Recall, SearchParams, search};
 use crate::{ApiError, QueryState};
 
 /// Calls listed when no limit is given, and the most listed.
@@ -84,7 +84,7 @@ impl Run<'_> {
                 };
                 // Nobody known: nothing to recall, as the memory-query tool answers.
                 Ok(json!(
-                    search(state, user.as_deref(), &params, started).await?
+                    search(state, user.as_deref(), &params, started, Recall::Reinforce).await?
                 ))
             }
             ADD_MEMORY => {

@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use crate::extract::{ApiJson, ApiQuery};
 use crate::routes::users::require_user;
-use crate::search::{SearchAnswer, SearchParams, search};
+use crate::search::{Recall, SearchAnswer, SearchParams, search};
 use crate::{ApiError, QueryState};
 
 /// Default and largest page of a listing.
@@ -111,7 +111,7 @@ async fn search_memories(
         ..params
     };
     Ok(Json(
-        search(&state, Some(&user_id), &params, started).await?,
+        search(&state, Some(&user_id), &params, started, Recall::Reinforce).await?,
     ))
 }
 

@@ -22,7 +22,7 @@ use memvox_identity::Expected;
 use memvox_store::ToolInvocation;
 
 use crate::extract::ApiJson;
-use crate::search::{SearchAnswer, SearchParams, elapsed_ms, search};
+use crate::search::{Recall, SearchAnswer, SearchParams, elapsed_ms, search};
 use crate::{ApiError, QueryState};
 
 /// `POST /tools/memory-query`.
@@ -67,7 +67,14 @@ async fn answer(
         sectors: request.sectors.clone(),
         explain: request.explain,
     };
-    let answer = search(state, user_id.as_deref(), &params, started).await?;
+    let answer = search(
+        state,
+        user_id.as_deref(),
+        &params,
+        started,
+        Recall::Reinforce,
+    )
+    .await?;
     Ok((user_id, answer))
 }
 

@@ -14,7 +14,7 @@ use super::layout::{memory_path, page, user_path};
 use super::session::Session;
 use crate::extract::ApiQuery;
 use crate::routes::users::require_user;
-use crate::search::{SearchParams, search};
+use crate::search::{Recall, SearchParams, search};
 use crate::{ApiError, QueryState};
 
 /// Results asked for when the form names no limit.
@@ -43,7 +43,7 @@ pub async fn show(
         sectors: None,
         explain: true,
     };
-    let answer = search(&state, Some(&user_id), &params, started).await?;
+    let answer = search(&state, Some(&user_id), &params, started, Recall::Inspect).await?;
     let title = format!("Search: {}", form.q.trim());
     Ok(page(
         &title,

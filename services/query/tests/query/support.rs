@@ -243,3 +243,25 @@ pub async fn add_memory(
         .unwrap();
     memory.id
 }
+
+/// The `MemoryRecalled` messages on the memories stream, as (user, memory ids).
+pub async fn recalls_on_the_bus(h: &Harness) -> Vec<(String, Vec<i64>)> {
+    let entries = h
+        .state
+        .bus
+        .entries(memvox_bus::MEMORIES, None, 1_000)
+        .await
+        .unwrap();
+    entries
+        .iter()
+        .filter_map(
+            |e| match memvox_bus::Envelope::decode(&e.payload, 0).unwrap().message {
+                memvox_bus::Message::MemoryRecalled {
+                    user_id,
+                    memory_ids,
+                } => Some((user_id, memory_ids)),
+                _ => None,
+            },
+        )
+        .collect()
+}

@@ -9,7 +9,7 @@ use memvox_testkit::Backend;
 use serde_json::json;
 
 use crate::api::call_of;
-use crate::support::{NOW, TestEmbedder, add_memory};
+use crate::support::{NOW, TestEmbedder, add_memory, recalls_on_the_bus};
 use crate::ui::{TEA, get, post, sign_in, with_memory};
 
 fn embedder() -> TestEmbedder {
@@ -316,7 +316,37 @@ async fn search_shows_the_ranked_results_and_their_scores(backend: Backend) {
     );
 }
 
+/// An operator's search in the inspector recalls nothing (salience and recency stay as they
+/// are); the same search through `/v1` does.
+async fn searching_in_the_inspector_reinforces_nothing(backend: Backend) {
+    let (h, tea) = with_memory(backend, embedder(), "Likes green tea").await;
+    let cookie = sign_in(&h).await;
+    let page = get(&h, Some(&cookie), "/ui/users/u1/search?q=tea").await;
+    assert!(page.body.contains("Likes green tea"), "{}", page.body);
+    // Past two of the recall buffer's intervals (1 s): nothing was announced.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert!(recalls_on_the_bus(&h).await.is_empty());
+    let (status, _) = h
+        .call(
+            "POST",
+            "/v1/users/u1/memories/search",
+            Some(json!({"query": "tea"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while recalls_on_the_bus(&h).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the API search recalled nothing"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(recalls_on_the_bus(&h).await, [("u1".to_owned(), vec![tea])]);
+}
+
 memvox_testkit::both_backends!(
+    searching_in_the_inspector_reinforces_nothing,
     an_edit_round_trips,
     deleting_needs_its_box_ticked,
     erasure_asks_first_and_shows_the_receipt,
