@@ -1,5 +1,6 @@
-//! One memory query, shared by the `memory_query` tool and `POST /v1/users/{id}/memories/search`:
-//! validate, embed, rank, summarise, announce the recall.
+//! One memory query, shared by the `memory_query` tool, `POST /v1/users/{id}/memories/search`
+//! and MCP ([`search`]) and by the custom-LLM proxy ([`recall`], without the summary): validate,
+//! embed, rank, summarise, announce the recall.
 //!
 //! Limits are clamped, not refused: 0 becomes 1 and anything above `max_limit` becomes
 //! `max_limit`, so an agent's constant never turns a lookup into an error. An unknown sector
@@ -76,6 +77,8 @@ pub struct QueryKey {
     pub sectors: Vec<Sector>,
     /// Whether score breakdowns were asked for.
     pub explain: bool,
+    /// Whether the answer carries a summary ([`recall`] leaves it out).
+    pub summarized: bool,
     /// What the user's memories stood at in the store when the answer was computed: an answer
     /// is never served past a committed change, whether or not its cache invalidation arrived.
     pub store_version: UserVersion,
@@ -115,6 +118,31 @@ pub async fn search(
     params: &SearchParams,
     started: Instant,
 ) -> Result<SearchAnswer, ApiError> {
+    run(state, user_id, params, true, started).await
+}
+
+/// [`search`] without the summary (`summary` is empty): the memories alone, for callers that
+/// present them themselves within a budget a model summary would not fit (the custom-LLM
+/// proxy).
+///
+/// # Errors
+/// As [`search`].
+pub async fn recall(
+    state: &QueryState,
+    user_id: Option<&str>,
+    params: &SearchParams,
+    started: Instant,
+) -> Result<SearchAnswer, ApiError> {
+    run(state, user_id, params, false, started).await
+}
+
+async fn run(
+    state: &QueryState,
+    user_id: Option<&str>,
+    params: &SearchParams,
+    summarize: bool,
+    started: Instant,
+) -> Result<SearchAnswer, ApiError> {
     let query = params.query.trim();
     if query.is_empty() {
         return Err(ApiError::Invalid("query must not be empty".to_owned()));
@@ -132,6 +160,7 @@ pub async fn search(
         filter: &filter,
         limit,
         explain: params.explain,
+        summarize,
     };
     let view = state.store.user_view(user_id).await?;
     let Some(cache) = &state.answers else {
@@ -148,6 +177,7 @@ pub async fn search(
         limit,
         sectors,
         explain: params.explain,
+        summarized: summarize,
         store_version,
     };
     let version = cache.version(user_id).await;
@@ -163,13 +193,15 @@ pub async fn search(
     Ok(fresh)
 }
 
-/// One validated lookup: the trimmed query, its filter, the effective limit, whether to explain.
+/// One validated lookup: the trimmed query, its filter, the effective limit, whether to explain
+/// and to summarise.
 #[derive(Clone, Copy)]
 struct Lookup<'a> {
     query: &'a str,
     filter: &'a MemoryFilter,
     limit: usize,
     explain: bool,
+    summarize: bool,
 }
 
 /// Computes the answer (no cache).
@@ -185,6 +217,7 @@ async fn answer(
         filter,
         limit,
         explain,
+        summarize,
     } = *lookup;
     let question = Question::read(query);
     let vector = embed_query(state, &question.embedded).await?;
@@ -193,22 +226,10 @@ async fn answer(
         return Ok(SearchAnswer::empty(started));
     }
     let memories = present::views(&ranked, &question.terms, explain);
-    let inputs: Vec<SummaryMemory> = ranked
-        .iter()
-        .zip(&memories)
-        .map(|(r, view)| SummaryMemory {
-            content: view.content.clone(),
-            sector: r.memory.sector,
-        })
-        .collect();
-    let summary = match state.summarizer.summarize_for_query(query, &inputs).await {
-        Ok(summary) => summary.text,
-        Err(error) => {
-            tracing::warn!(%error, "summary failed; answering with the extractive one");
-            memvox_ai::ExtractiveSummarizer::default()
-                .for_query(&inputs)
-                .text
-        }
+    let summary = if summarize {
+        summary(state, query, &ranked, &memories).await
+    } else {
+        String::new()
     };
     announce_recall(state, user_id, &memories);
     Ok(SearchAnswer {
@@ -216,6 +237,32 @@ async fn answer(
         summary,
         query_time_ms: elapsed_ms(started),
     })
+}
+
+/// The summary of an answer: the configured summarizer's, or the extractive one when it fails.
+async fn summary(
+    state: &QueryState,
+    query: &str,
+    ranked: &[retrieval::Ranked],
+    memories: &[MemoryView],
+) -> String {
+    let inputs: Vec<SummaryMemory> = ranked
+        .iter()
+        .zip(memories)
+        .map(|(r, view)| SummaryMemory {
+            content: view.content.clone(),
+            sector: r.memory.sector,
+        })
+        .collect();
+    match state.summarizer.summarize_for_query(query, &inputs).await {
+        Ok(summary) => summary.text,
+        Err(error) => {
+            tracing::warn!(%error, "summary failed; answering with the extractive one");
+            memvox_ai::ExtractiveSummarizer::default()
+                .for_query(&inputs)
+                .text
+        }
+    }
 }
 
 /// The vector of a question's `embedded` text: from the shared query-vector cache when it is

@@ -73,8 +73,9 @@ fn principal(state: &QueryState, headers: &HeaderMap) -> Result<Principal, ApiEr
     Ok(Principal::Admin)
 }
 
-/// The identity headers, as the memory-query tool's request carries them.
-fn claims(headers: &HeaderMap) -> MemoryQueryRequest {
+/// The identity headers, as the memory-query tool's request carries them (also the custom-LLM
+/// proxy's).
+pub(crate) fn claims(headers: &HeaderMap) -> MemoryQueryRequest {
     let header = |name: &str| {
         headers
             .get(name)

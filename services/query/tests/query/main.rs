@@ -1,6 +1,6 @@
 //! The query service's suites in one test binary (one link of the service instead of seven):
-//! the REST API, caches, follow-ups, caller identity, conversation-init, scopes and the
-//! memory-query tool, most cases on both store backends.
+//! the REST API, caches, follow-ups, caller identity, conversation-init, scopes, the
+//! memory-query tool, MCP and the custom-LLM proxy, most cases on both store backends.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod api;
@@ -8,6 +8,8 @@ mod cache;
 mod follow_up;
 mod identity;
 mod init;
+mod llm_proxy;
+mod llm_proxy_upstream;
 mod mcp;
 mod mcp_auth;
 mod scope;
