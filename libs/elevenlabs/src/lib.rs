@@ -6,6 +6,7 @@
 //!   the accessors workers need (remote number, memory user id, timed messages, tool calls).
 //! * [`initiation`]: the conversation-initiation webhook request and our response.
 //! * [`tool`]: the `memory_query` server-tool request and tool definition.
+//! * [`identity_headers`]: the headers `/mcp` and the custom-LLM proxy read identity from.
 //! * [`setup`]: the ElevenLabs API request bodies that connect an agent to memvox.
 //! * [`dynamic`]: dynamic-variable names and values we send.
 //! * [`payload`]: JSON parsing whose errors name the offending field.
@@ -15,6 +16,7 @@
 //! (`Other(String)`), because ElevenLabs extends its payloads without notice.
 
 pub mod dynamic;
+pub mod identity_headers;
 pub mod initiation;
 mod open_enum;
 pub mod payload;
