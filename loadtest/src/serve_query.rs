@@ -32,7 +32,7 @@ use crate::server::Server;
 use crate::traffic::Generator;
 
 /// The agent the load's calls are for.
-const AGENT: &str = "agent_4701kf3qz8mrx2v9tn6bq0c5wd";
+pub(crate) const AGENT: &str = "agent_4701kf3qz8mrx2v9tn6bq0c5wd";
 /// REST requests in flight while seeding.
 const SEED_CONCURRENCY: usize = 4;
 /// Routes whose server time is reported.
@@ -41,14 +41,14 @@ const INIT_ROUTE: &str = "/webhook/conversation-init";
 
 /// What the run needs to reach the server.
 #[derive(Clone)]
-struct Remote {
-    client: reqwest::Client,
-    server: Server,
-    admin_token: String,
-    tool_token: String,
-    init_secret: String,
-    init_header: String,
-    webhook_secret: String,
+pub(crate) struct Remote {
+    pub(crate) client: reqwest::Client,
+    pub(crate) server: Server,
+    pub(crate) admin_token: String,
+    pub(crate) tool_token: String,
+    pub(crate) init_secret: String,
+    pub(crate) init_header: String,
+    pub(crate) webhook_secret: String,
 }
 
 /// The measured caller: their number, a conversation, and the token its tool calls carry.
@@ -180,7 +180,7 @@ async fn set_up_caller(remote: &Remote, args: &QueryArgs, seed: u64) -> anyhow::
 }
 
 /// Adds `count` generated facts to `user_id` through the REST API.
-async fn add_memories(
+pub(crate) async fn add_memories(
     remote: &Remote,
     user_id: &str,
     count: usize,
@@ -229,7 +229,7 @@ async fn add_memories(
 }
 
 /// Conversation-init for `number`: the identity token it issues (`None`: no signing key).
-async fn init(
+pub(crate) async fn init(
     remote: &Remote,
     number: &str,
     conversation_id: &str,
@@ -412,7 +412,7 @@ async fn measure_mixed(
 }
 
 /// The server's mean time per request on `route` between two `/metrics` readings, in ms.
-fn server_mean_ms(before: &str, after: &str, route: &str) -> f64 {
+pub(crate) fn server_mean_ms(before: &str, after: &str, route: &str) -> f64 {
     let read = |text: &str, suffix: &str| {
         memvox_bus::metric_sum(
             text,

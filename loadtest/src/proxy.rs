@@ -1,0 +1,327 @@
+//! Scenario `proxy`: the time the custom-LLM proxy adds to an agent's first streamed token.
+//!
+//! A fake streaming LLM ([`crate::fake_llm`]) runs in this process on `--upstream-listen`; the
+//! memvox under test (`--target`, e.g. `memvox serve`) must forward its proxy there
+//! (`query.llm_proxy.upstream_url`). One caller is set up as ElevenLabs and an operator would:
+//! conversation-init for their number (the identity token the conversation's `user_id` then
+//! carries) and `--memories` facts through the REST API. Then each closed-loop worker sends the
+//! same turn — a system prompt, a short history, a tool, a distinct question per turn (no
+//! answer-cache hit) — to the fake LLM directly and through the proxy, in alternating order,
+//! and records the time to the first streamed chunk of each. The figures are both
+//! distributions, the proxy's percentiles minus the direct ones (the added time) and their
+//! ratio; beside them the server's own counts (turns with memories, fail-opens by reason) and
+//! its mean memory-lookup time, from `/metrics`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context as _, ensure};
+use memvox_identity::Claims;
+use memvox_query::llm_proxy::PATH;
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::ProxyArgs;
+use crate::drive::Recorded;
+use crate::fake_llm::{self, DIRECT_HEADER, Pace, Seen};
+use crate::population::question;
+use crate::report::{Summary, print_header};
+use crate::serve_query::{AGENT, Remote, add_memories, init};
+use crate::server::Server;
+
+/// A system prompt of a realistic length (about 1,000 characters).
+const SYSTEM_PROMPT: &str = "You are Ava, the voice assistant of Northwind Pharmacy. Speak in short, \
+friendly sentences: the caller hears you, so never use lists, markdown or long numbers. Greet \
+returning callers by name when you know it. You can look up prescriptions, move a refill to \
+another store, note the caller's preferred callback times and answer questions about opening \
+hours. Never give medical advice: for anything about doses, side effects or interactions, offer \
+to transfer the caller to a pharmacist. If the caller asks for something you cannot do, say so \
+plainly and offer what you can do instead. Confirm every change before you make it by repeating \
+it once. When the caller says goodbye or has nothing more, thank them and end the call with the \
+end_call tool. Keep every answer under three sentences unless the caller asks for more detail.";
+
+/// The scenario (see the module documentation).
+pub async fn proxy(args: &ProxyArgs) -> anyhow::Result<()> {
+    let pace = Pace {
+        first_token: Duration::from_millis(args.first_token_ms),
+        chunks: args.chunks,
+        chunk_interval: Duration::from_millis(args.chunk_ms),
+    };
+    let (upstream, seen) = fake_llm::start(args.upstream_listen, pace).await?;
+    let remote = remote(args)?;
+    let llm_token = args
+        .llm_token
+        .clone()
+        .context("the proxy scenario needs an LLM token of the server (--llm-token)")?;
+    let turn = set_up(&remote, args, &upstream, &seen, llm_token).await?;
+    let mut summaries = Vec::new();
+    let mut phases = Vec::new();
+    for &concurrency in &args.concurrency {
+        let before = remote.server.metrics(&remote.client).await?;
+        let seen_before = seen.counts();
+        let (direct, proxied) = paired_loop(&turn, concurrency, args.seconds).await;
+        let after = remote.server.metrics(&remote.client).await?;
+        let seen_after = seen.counts();
+        let mut direct = Summary::new("proxy", "closed", "first token direct", &direct);
+        let mut proxied = Summary::new("proxy", "closed", "first token via proxy", &proxied);
+        direct.concurrency = Some(concurrency);
+        proxied.concurrency = Some(concurrency);
+        phases.push(phase(
+            &direct,
+            &proxied,
+            &before,
+            &after,
+            seen_before,
+            seen_after,
+        ));
+        summaries.extend([direct, proxied]);
+    }
+    println!(
+        "scenario proxy: the server at {}, one caller with {} facts, fake LLM first token after \
+         {} ms",
+        args.target, args.memories, args.first_token_ms
+    );
+    print_header();
+    summaries.iter().for_each(Summary::print);
+    for phase in &phases {
+        println!("{}", serde_json::to_string(phase)?);
+    }
+    let output = json!({
+        "scenario": "proxy",
+        "tested": format!("the server at {}", args.target),
+        "memories": args.memories,
+        "first_token_ms": args.first_token_ms,
+        "machine": { "cpus": std::thread::available_parallelism().map_or(0, usize::from) },
+        "seconds": args.seconds,
+        "results": summaries,
+        "phases": phases,
+    });
+    crate::report::write_json(&args.out, &output)
+}
+
+fn remote(args: &ProxyArgs) -> anyhow::Result<Remote> {
+    let need = |value: &Option<String>, what: &str| {
+        value
+            .clone()
+            .with_context(|| format!("the proxy scenario needs the server's {what}"))
+    };
+    Ok(Remote {
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(1_024)
+            .tcp_nodelay(true)
+            .build()?,
+        server: Server::new(&args.target),
+        admin_token: need(&args.admin_token, "admin token (--admin-token)")?,
+        tool_token: String::new(),
+        init_secret: need(&args.init_secret, "initiation secret (--init-secret)")?,
+        init_header: args.init_header.clone(),
+        webhook_secret: String::new(),
+    })
+}
+
+/// What every measured turn needs: where to send it and who it is from.
+struct Turn {
+    client: reqwest::Client,
+    direct_url: String,
+    proxy_url: String,
+    llm_token: String,
+    token: String,
+    conversation_id: String,
+    next: AtomicU64,
+}
+
+/// Makes the caller (init, facts) and checks that a proxied turn reaches the fake LLM with
+/// memories.
+async fn set_up(
+    remote: &Remote,
+    args: &ProxyArgs,
+    upstream: &str,
+    seen: &Seen,
+    llm_token: String,
+) -> anyhow::Result<Arc<Turn>> {
+    let mut rng = StdRng::seed_from_u64(args.seed ^ rand::random::<u64>());
+    let number = format!("+1628556{:04}", rng.random_range(0..10_000));
+    let conversation_id = format!("conv_proxy_{:016x}", rng.random::<u64>());
+    let token = init(remote, &number, &conversation_id)
+        .await?
+        .context("conversation-init gave no identity token: the server needs a signing key")?;
+    let user_id = Claims::peek(&token)
+        .context("the identity token does not parse")?
+        .sub;
+    add_memories(remote, &user_id, args.memories, &mut rng).await?;
+    let turn = Arc::new(Turn {
+        client: remote.client.clone(),
+        direct_url: format!("{upstream}/chat/completions"),
+        proxy_url: remote.server.url(PATH),
+        llm_token,
+        token,
+        conversation_id,
+        next: AtomicU64::new(rand::random::<u32>().into()),
+    });
+    let (_, forwarded, _) = seen.counts();
+    ensure!(
+        first_token(&turn, false).await.is_some() && seen.counts().1 > forwarded,
+        "a turn sent to {PATH} did not reach the fake LLM: start the server with \
+         MEMVOX_QUERY__LLM_PROXY__ENABLED=true MEMVOX_QUERY__LLM_PROXY__UPSTREAM_URL={upstream} \
+         and the LLM token's digest in MEMVOX_QUERY__LLM_PROXY__TOKEN_SHA256"
+    );
+    Ok(turn)
+}
+
+/// The body of a turn asking question `n`.
+fn body(n: u64, identity: Option<&str>) -> Value {
+    let mut rng = StdRng::seed_from_u64(n);
+    let mut body = json!({
+        "model": "memvox",
+        "stream": true,
+        "temperature": 0.5,
+        "max_tokens": 300,
+        "messages": [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "assistant", "content": "Hi, this is Ava from Northwind Pharmacy. How can I help?"},
+            {"role": "user", "content": "Hi, I have a quick question."},
+            {"role": "assistant", "content": "Of course, go ahead."},
+            {"role": "user", "content": question(&mut rng, n)}
+        ],
+        "tools": [{"type": "function", "function": {
+            "name": "end_call", "description": "End the call.",
+            "parameters": {"type": "object", "properties": {}}}}]
+    });
+    if let Some(token) = identity {
+        body["user_id"] = json!(token);
+    }
+    body
+}
+
+/// Sends a turn (to the fake LLM itself, or through the proxy) and reads its whole stream: the
+/// time to its first chunk, or `None` when it failed.
+async fn first_token(turn: &Turn, direct: bool) -> Option<Duration> {
+    let n = turn.next.fetch_add(1, Ordering::Relaxed);
+    let request = if direct {
+        turn.client
+            .post(&turn.direct_url)
+            .header(DIRECT_HEADER, "1")
+            .json(&body(n, None))
+    } else {
+        turn.client
+            .post(&turn.proxy_url)
+            .bearer_auth(&turn.llm_token)
+            .header("x-memvox-agent-id", AGENT)
+            .header("x-memvox-conversation-id", &turn.conversation_id)
+            .json(&body(n, Some(&turn.token)))
+    };
+    let sent = Instant::now();
+    let mut response = request.send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let first = response.chunk().await.ok()??;
+    let took = sent.elapsed();
+    if !first.starts_with(b"data: ") {
+        return None;
+    }
+    while response.chunk().await.ok()?.is_some() {}
+    Some(took)
+}
+
+/// `concurrency` workers, each sending turns directly and through the proxy in alternating
+/// order for `seconds`: the first-token times of each path.
+async fn paired_loop(turn: &Arc<Turn>, concurrency: usize, seconds: u64) -> (Recorded, Recorded) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut workers = JoinSet::new();
+    for worker in 0..concurrency {
+        let turn = turn.clone();
+        workers.spawn(async move {
+            let (mut direct, mut proxied) = (Recorded::new(), Recorded::new());
+            let mut direct_first = worker % 2 == 0;
+            while Instant::now() < deadline {
+                for path_is_direct in [direct_first, !direct_first] {
+                    let took = first_token(&turn, path_is_direct).await;
+                    let recorded = if path_is_direct {
+                        &mut direct
+                    } else {
+                        &mut proxied
+                    };
+                    recorded.record(took.is_some(), took.unwrap_or_default());
+                }
+                direct_first = !direct_first;
+            }
+            (direct, proxied)
+        });
+    }
+    let (mut direct, mut proxied) = (Recorded::new(), Recorded::new());
+    while let Some(Ok((d, p))) = workers.join_next().await {
+        merge(&mut direct, &d);
+        merge(&mut proxied, &p);
+    }
+    direct.elapsed = started.elapsed();
+    proxied.elapsed = direct.elapsed;
+    (direct, proxied)
+}
+
+fn merge(into: &mut Recorded, from: &Recorded) {
+    into.ok += from.ok;
+    into.errors += from.errors;
+    let _ = into.histogram.add(&from.histogram);
+}
+
+/// One concurrency's comparison: added time and ratio per percentile, and what the server and
+/// the fake LLM saw.
+fn phase(
+    direct: &Summary,
+    proxied: &Summary,
+    before: &str,
+    after: &str,
+    seen_before: (u64, u64, u64),
+    seen_after: (u64, u64, u64),
+) -> Value {
+    let delta = |name: &str, labels: &[(&str, &str)]| {
+        memvox_bus::metric_sum(after, name, labels) - memvox_bus::metric_sum(before, name, labels)
+    };
+    let contexts = [
+        "added",
+        "no_memories",
+        "unknown_caller",
+        "no_user_message",
+        "failed_open",
+    ];
+    let context: serde_json::Map<String, Value> = contexts
+        .iter()
+        .map(|c| {
+            let n = delta("memvox_llm_proxy_requests_total", &[("context", c)]);
+            ((*c).to_owned(), json!(n))
+        })
+        .collect();
+    let failed: serde_json::Map<String, Value> = ["timeout", "error", "busy"]
+        .iter()
+        .map(|r| {
+            let n = delta("memvox_llm_proxy_failed_open_total", &[("reason", r)]);
+            ((*r).to_owned(), json!(n))
+        })
+        .collect();
+    let lookups = delta("memvox_llm_proxy_lookup_seconds_count", &[]);
+    let lookup_ms = delta("memvox_llm_proxy_lookup_seconds_sum", &[]) / lookups * 1000.0;
+    json!({
+        "concurrency": direct.concurrency,
+        "added_ms": {
+            "p50": proxied.p50_ms - direct.p50_ms,
+            "p95": proxied.p95_ms - direct.p95_ms,
+            "p99": proxied.p99_ms - direct.p99_ms,
+        },
+        "ratio": {
+            "p50": proxied.p50_ms / direct.p50_ms,
+            "p95": proxied.p95_ms / direct.p95_ms,
+            "p99": proxied.p99_ms / direct.p99_ms,
+        },
+        "server_context": context,
+        "server_failed_open": failed,
+        "server_lookup_mean_ms": lookup_ms,
+        "llm_saw_forwarded": seen_after.1 - seen_before.1,
+        "llm_saw_with_memories": seen_after.2 - seen_before.2,
+    })
+}
