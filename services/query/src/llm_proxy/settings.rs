@@ -37,8 +37,8 @@ pub struct LlmProxySettings {
     /// `https://api.openai.com/v1`, `http://vllm:8000/v1`, `http://ollama:11434/v1`.
     /// `/chat/completions` is appended.
     pub upstream_url: String,
-    /// The upstream's API key, sent as `Authorization: Bearer`; unset for servers that need
-    /// none.
+    /// The upstream's API key, sent as `Authorization: Bearer`; unset or empty for servers
+    /// that need none (an empty value is what an optional secret gives when it is not set).
     pub upstream_api_key: Option<Secret>,
     /// Model names the agent sends → the names the upstream knows (`{ memvox = "gpt-4o-mini" }`);
     /// names not listed are forwarded as they are.
@@ -96,17 +96,6 @@ impl LlmProxySettings {
             return Ok(());
         }
         self.upstream()?;
-        if self
-            .upstream_api_key
-            .as_ref()
-            .is_some_and(|key| key.expose_secret().trim().is_empty())
-        {
-            return Err(
-                "query.llm_proxy.upstream_api_key is empty: unset it for an upstream \
-                        that needs no key, or give the key"
-                    .to_owned(),
-            );
-        }
         if let Some((from, to)) = self
             .models
             .iter()
@@ -159,6 +148,13 @@ impl LlmProxySettings {
         Ok(url)
     }
 
+    /// The upstream's API key, if one is set and not empty.
+    pub fn upstream_key(&self) -> Option<&Secret> {
+        self.upstream_api_key
+            .as_ref()
+            .filter(|key| !key.expose_secret().trim().is_empty())
+    }
+
     /// The model to forward for `requested`: its mapping, else itself, else `default_model`.
     pub fn model(&self, requested: Option<&str>) -> Option<String> {
         match requested.filter(|name| !name.is_empty()) {
@@ -206,16 +202,13 @@ mod tests {
     }
 
     #[test]
-    fn keys_models_and_limits_are_checked() {
+    fn models_and_limits_are_checked_and_an_empty_key_is_none() {
         let mut settings = enabled("http://127.0.0.1:9/v1");
         settings.upstream_api_key = Some(Secret::from(" "));
-        assert!(
-            settings
-                .validate()
-                .unwrap_err()
-                .contains("upstream_api_key")
-        );
-        settings.upstream_api_key = None;
+        assert_eq!(settings.validate(), Ok(()));
+        assert!(settings.upstream_key().is_none(), "an empty key is no key");
+        settings.upstream_api_key = Some(Secret::from("sk-1"));
+        assert_eq!(settings.upstream_key().unwrap().expose_secret(), "sk-1");
         settings.models.insert("memvox".into(), String::new());
         assert!(settings.validate().unwrap_err().contains("models maps"));
         settings.models.clear();

@@ -79,7 +79,7 @@ impl Upstream {
         Ok(Self {
             client,
             url: settings.upstream()?,
-            api_key: settings.upstream_api_key.clone(),
+            api_key: settings.upstream_key().cloned(),
         })
     }
 
