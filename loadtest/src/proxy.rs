@@ -16,11 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context as _, ensure};
-use memvox_identity::Claims;
+use anyhow::ensure;
 use memvox_query::llm_proxy::PATH;
+use rand::SeedableRng as _;
 use rand::rngs::StdRng;
-use rand::{Rng as _, SeedableRng as _};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -30,8 +29,7 @@ use crate::drive::Recorded;
 use crate::fake_llm::{self, DIRECT_HEADER, Pace, Seen};
 use crate::population::question;
 use crate::report::{Summary, print_header};
-use crate::serve_query::{AGENT, Remote, add_memories, init};
-use crate::server::Server;
+use crate::serve_query::{AGENT, Remote, add_memories, introduce, required};
 
 /// A system prompt of a realistic length (about 1,000 characters).
 const SYSTEM_PROMPT: &str = "You are Ava, the voice assistant of Northwind Pharmacy. Speak in short, \
@@ -53,10 +51,11 @@ pub async fn proxy(args: &ProxyArgs) -> anyhow::Result<()> {
     };
     let (upstream, seen) = fake_llm::start(args.upstream_listen, pace).await?;
     let remote = remote(args)?;
-    let llm_token = args
-        .llm_token
-        .clone()
-        .context("the proxy scenario needs an LLM token of the server (--llm-token)")?;
+    let llm_token = required(
+        &args.llm_token,
+        "the proxy scenario",
+        "LLM token (--llm-token)",
+    )?;
     let turn = set_up(&remote, args, &upstream, &seen, llm_token).await?;
     let mut summaries = Vec::new();
     let mut phases = Vec::new();
@@ -104,22 +103,12 @@ pub async fn proxy(args: &ProxyArgs) -> anyhow::Result<()> {
 }
 
 fn remote(args: &ProxyArgs) -> anyhow::Result<Remote> {
-    let need = |value: &Option<String>, what: &str| {
-        value
-            .clone()
-            .with_context(|| format!("the proxy scenario needs the server's {what}"))
-    };
+    let need = |value: &Option<String>, what: &str| required(value, "the proxy scenario", what);
     Ok(Remote {
-        client: reqwest::Client::builder()
-            .pool_max_idle_per_host(1_024)
-            .tcp_nodelay(true)
-            .build()?,
-        server: Server::new(&args.target),
         admin_token: need(&args.admin_token, "admin token (--admin-token)")?,
-        tool_token: String::new(),
         init_secret: need(&args.init_secret, "initiation secret (--init-secret)")?,
         init_header: args.init_header.clone(),
-        webhook_secret: String::new(),
+        ..Remote::new(&args.target)?
     })
 }
 
@@ -144,22 +133,15 @@ async fn set_up(
     llm_token: String,
 ) -> anyhow::Result<Arc<Turn>> {
     let mut rng = StdRng::seed_from_u64(args.seed ^ rand::random::<u64>());
-    let number = format!("+1628556{:04}", rng.random_range(0..10_000));
-    let conversation_id = format!("conv_proxy_{:016x}", rng.random::<u64>());
-    let token = init(remote, &number, &conversation_id)
-        .await?
-        .context("conversation-init gave no identity token: the server needs a signing key")?;
-    let user_id = Claims::peek(&token)
-        .context("the identity token does not parse")?
-        .sub;
+    let (caller, user_id) = introduce(remote, &mut rng).await?;
     add_memories(remote, &user_id, args.memories, &mut rng).await?;
     let turn = Arc::new(Turn {
         client: remote.client.clone(),
         direct_url: format!("{upstream}/chat/completions"),
         proxy_url: remote.server.url(PATH),
         llm_token,
-        token,
-        conversation_id,
+        token: caller.token,
+        conversation_id: caller.conversation_id,
         next: AtomicU64::new(rand::random::<u32>().into()),
     });
     let (_, forwarded, _) = seen.counts();

@@ -53,10 +53,10 @@ pub(crate) struct Remote {
 
 /// The measured caller: their number, a conversation, and the token its tool calls carry.
 #[derive(Clone)]
-struct Caller {
-    number: String,
-    conversation_id: String,
-    token: String,
+pub(crate) struct Caller {
+    pub(crate) number: String,
+    pub(crate) conversation_id: String,
+    pub(crate) token: String,
 }
 
 /// The scenario (see the module documentation).
@@ -122,37 +122,47 @@ pub async fn query(args: &QueryArgs, target: &str) -> anyhow::Result<()> {
 }
 
 fn remote(args: &QueryArgs, target: &str) -> anyhow::Result<Remote> {
-    let need = |value: &Option<String>, what: &str| {
-        value
-            .clone()
-            .with_context(|| format!("--target needs the server's {what}"))
-    };
+    let need = |value: &Option<String>, what: &str| required(value, "--target", what);
     Ok(Remote {
-        client: reqwest::Client::builder()
-            .pool_max_idle_per_host(1_024)
-            .build()?,
-        server: Server::new(target),
         admin_token: need(&args.admin_token, "admin token (--admin-token)")?,
         tool_token: need(&args.tool_token, "tool token (--tool-token)")?,
         init_secret: need(&args.init_secret, "initiation secret (--init-secret)")?,
         init_header: args.init_header.clone(),
         webhook_secret: need(&args.webhook_secret, "webhook secret (--webhook-secret)")?,
+        ..Remote::new(target)?
     })
+}
+
+impl Remote {
+    /// A client of the server at `target`, with no credentials yet.
+    pub(crate) fn new(target: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(1_024)
+                .build()?,
+            server: Server::new(target),
+            admin_token: String::new(),
+            tool_token: String::new(),
+            init_secret: String::new(),
+            init_header: String::new(),
+            webhook_secret: String::new(),
+        })
+    }
+}
+
+/// `value`, or an error saying that `who` needs the server's `what`.
+pub(crate) fn required(value: &Option<String>, who: &str, what: &str) -> anyhow::Result<String> {
+    value
+        .clone()
+        .with_context(|| format!("{who} needs the server's {what}"))
 }
 
 /// Makes the measured caller: init, their calls, their facts; waits for the workers.
 async fn set_up_caller(remote: &Remote, args: &QueryArgs, seed: u64) -> anyhow::Result<Caller> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let number = format!("+1628555{:04}", rng.random_range(0..10_000));
-    let conversation_id = format!("conv_load_{:016x}", rng.random::<u64>());
-    let token = init(remote, &number, &conversation_id)
-        .await?
-        .context("conversation-init gave no identity token: the server needs a signing key")?;
-    let user_id = Claims::peek(&token)
-        .context("the identity token does not parse")?
-        .sub;
+    let (caller, user_id) = introduce(remote, &mut rng).await?;
     let baseline = remote.server.progress(&remote.client).await?;
-    let mut calls = Generator::for_caller(&remote.webhook_secret, &number, seed);
+    let mut calls = Generator::for_caller(&remote.webhook_secret, &caller.number, seed);
     let url = remote.server.target().url;
     for _ in 0..args.calls.max(1) {
         let webhook = calls.next(crate::now_unix_secs());
@@ -172,11 +182,29 @@ async fn set_up_caller(remote: &Remote, args: &QueryArgs, seed: u64) -> anyhow::
             Duration::from_secs(900),
         )
         .await?;
-    Ok(Caller {
+    Ok(caller)
+}
+
+/// A caller of a fresh number, introduced through conversation-init: the caller (their number,
+/// a conversation and the identity token it issued) and the user the token names.
+pub(crate) async fn introduce(
+    remote: &Remote,
+    rng: &mut StdRng,
+) -> anyhow::Result<(Caller, String)> {
+    let number = format!("+1628555{:04}", rng.random_range(0..10_000));
+    let conversation_id = format!("conv_load_{:016x}", rng.random::<u64>());
+    let token = init(remote, &number, &conversation_id)
+        .await?
+        .context("conversation-init gave no identity token: the server needs a signing key")?;
+    let user_id = Claims::peek(&token)
+        .context("the identity token does not parse")?
+        .sub;
+    let caller = Caller {
         number,
         conversation_id,
         token,
-    })
+    };
+    Ok((caller, user_id))
 }
 
 /// Adds `count` generated facts to `user_id` through the REST API.
