@@ -13,5 +13,6 @@ mod llm_proxy_upstream;
 mod mcp;
 mod mcp_auth;
 mod scope;
+mod standalone;
 mod support;
 mod tool;
