@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use memvox_query::hash_token;
 use serde_json::json;
 use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer};
 
 use crate::llm_proxy::{SSE, sse_answer, turn};
 use crate::support::LLM_TOKEN;
