@@ -101,6 +101,10 @@ pub struct ProxyArgs {
     /// The header the initiation secret travels in (`query.init_secret_header`).
     #[arg(long, default_value = "x-memvox-secret")]
     pub init_header: String,
+    /// The webhook secret of the server (`gateway.webhook_secrets`), for the caller's first
+    /// call.
+    #[arg(long, env = "MEMVOX_LOADTEST_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
     /// Where to write the JSON results.
     #[arg(long, default_value = "target/loadtest/proxy.json")]
     pub out: PathBuf,

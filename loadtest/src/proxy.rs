@@ -3,8 +3,11 @@
 //! A fake streaming LLM ([`crate::fake_llm`]) runs in this process on `--upstream-listen`; the
 //! memvox under test (`--target`, e.g. `memvox serve`) must forward its proxy there
 //! (`query.llm_proxy.upstream_url`). One caller is set up as ElevenLabs and an operator would:
-//! conversation-init for their number (the identity token the conversation's `user_id` then
-//! carries) and `--memories` facts through the REST API. Then each closed-loop worker sends the
+//! conversation-init for their number, a signed post-call webhook of a call from it (the worker
+//! binds the number to them) and `--memories` facts through the REST API, and the run waits for
+//! the workers; then their next call starts — conversation-init again (the identity token the conversation's `user_id`
+//! carries; it loads the caller's index ahead of the call) and, a second later, a first turn,
+//! reported on its own. Then each closed-loop worker sends the
 //! same turn — a system prompt, a short history, a tool, a distinct question per turn (no
 //! answer-cache hit) — to the fake LLM directly and through the proxy, in alternating order,
 //! and records the time to the first streamed chunk of each. The figures are both
@@ -16,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use anyhow::ensure;
+use anyhow::{Context as _, bail};
 use memvox_query::llm_proxy::PATH;
 use rand::SeedableRng as _;
 use rand::rngs::StdRng;
@@ -29,7 +32,7 @@ use crate::drive::Recorded;
 use crate::fake_llm::{self, DIRECT_HEADER, Pace, Seen};
 use crate::population::question;
 use crate::report::{Summary, print_header};
-use crate::serve_query::{AGENT, Remote, add_memories, introduce, required};
+use crate::serve_query::{AGENT, Remote, init, required, set_up_caller};
 
 /// A system prompt of a realistic length (about 1,000 characters).
 const SYSTEM_PROMPT: &str = "You are Ava, the voice assistant of Northwind Pharmacy. Speak in short, \
@@ -56,7 +59,7 @@ pub async fn proxy(args: &ProxyArgs) -> anyhow::Result<()> {
         "the proxy scenario",
         "LLM token (--llm-token)",
     )?;
-    let turn = set_up(&remote, args, &upstream, &seen, llm_token).await?;
+    let (turn, first) = set_up(&remote, args, &upstream, &seen, llm_token).await?;
     let mut summaries = Vec::new();
     let mut phases = Vec::new();
     for &concurrency in &args.concurrency {
@@ -84,6 +87,15 @@ pub async fn proxy(args: &ProxyArgs) -> anyhow::Result<()> {
          {} ms",
         args.target, args.memories, args.first_token_ms
     );
+    println!(
+        "first turn of the call (1 s after conversation-init): first token after {:.3} ms, {}",
+        first.first_token_ms,
+        if first.with_memories {
+            "with memories"
+        } else {
+            "without memories"
+        }
+    );
     print_header();
     summaries.iter().for_each(Summary::print);
     for phase in &phases {
@@ -96,6 +108,7 @@ pub async fn proxy(args: &ProxyArgs) -> anyhow::Result<()> {
         "first_token_ms": args.first_token_ms,
         "machine": { "cpus": std::thread::available_parallelism().map_or(0, usize::from) },
         "seconds": args.seconds,
+        "first_turn": first,
         "results": summaries,
         "phases": phases,
     });
@@ -108,6 +121,7 @@ fn remote(args: &ProxyArgs) -> anyhow::Result<Remote> {
         admin_token: need(&args.admin_token, "admin token (--admin-token)")?,
         init_secret: need(&args.init_secret, "initiation secret (--init-secret)")?,
         init_header: args.init_header.clone(),
+        webhook_secret: need(&args.webhook_secret, "webhook secret (--webhook-secret)")?,
         ..Remote::new(&args.target)?
     })
 }
@@ -123,35 +137,57 @@ struct Turn {
     next: AtomicU64,
 }
 
-/// Makes the caller (init, facts) and checks that a proxied turn reaches the fake LLM with
-/// memories.
+/// The first proxied turn of the measured call: its first-token time and whether it reached the
+/// fake LLM with memories.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+struct FirstTurn {
+    first_token_ms: f64,
+    with_memories: bool,
+}
+
+/// Makes the caller as the `query` scenario does (init, one signed call, which binds their
+/// number, and the facts; then waits for the workers), then starts the measured call as
+/// ElevenLabs would — conversation-init for a new conversation, which loads the caller's index ahead of
+/// the call, and a first turn a second later (after the agent's greeting) — and checks that the
+/// turn reached the fake LLM.
 async fn set_up(
     remote: &Remote,
     args: &ProxyArgs,
     upstream: &str,
     seen: &Seen,
     llm_token: String,
-) -> anyhow::Result<Arc<Turn>> {
-    let mut rng = StdRng::seed_from_u64(args.seed ^ rand::random::<u64>());
-    let (caller, user_id) = introduce(remote, &mut rng).await?;
-    add_memories(remote, &user_id, args.memories, &mut rng).await?;
+) -> anyhow::Result<(Arc<Turn>, FirstTurn)> {
+    let seed = args.seed ^ rand::random::<u64>();
+    let caller = set_up_caller(remote, args.memories, 1, seed).await?;
+    let conversation_id = format!("{}_next", caller.conversation_id);
+    let token = init(remote, &caller.number, &conversation_id)
+        .await?
+        .context("conversation-init gave no identity token")?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let turn = Arc::new(Turn {
         client: remote.client.clone(),
         direct_url: format!("{upstream}/chat/completions"),
         proxy_url: remote.server.url(PATH),
         llm_token,
-        token: caller.token,
-        conversation_id: caller.conversation_id,
+        token,
+        conversation_id,
         next: AtomicU64::new(rand::random::<u32>().into()),
     });
-    let (_, forwarded, _) = seen.counts();
-    ensure!(
-        first_token(&turn, false).await.is_some() && seen.counts().1 > forwarded,
-        "a turn sent to {PATH} did not reach the fake LLM: start the server with \
-         MEMVOX_QUERY__LLM_PROXY__ENABLED=true MEMVOX_QUERY__LLM_PROXY__UPSTREAM_URL={upstream} \
-         and the LLM token's digest in MEMVOX_QUERY__LLM_PROXY__TOKEN_SHA256"
-    );
-    Ok(turn)
+    let (_, forwarded, with_memories) = seen.counts();
+    let first = first_token(&turn, false).await;
+    let (_, forwarded_after, with_memories_after) = seen.counts();
+    let Some(first) = first.filter(|_| forwarded_after > forwarded) else {
+        bail!(
+            "a turn sent to {PATH} did not reach the fake LLM: start the server with \
+             MEMVOX_QUERY__LLM_PROXY__ENABLED=true MEMVOX_QUERY__LLM_PROXY__UPSTREAM_URL={upstream} \
+             and the LLM token's digest in MEMVOX_QUERY__LLM_PROXY__TOKEN_SHA256"
+        );
+    };
+    let first = FirstTurn {
+        first_token_ms: first.as_secs_f64() * 1000.0,
+        with_memories: with_memories_after > with_memories,
+    };
+    Ok((turn, first))
 }
 
 /// The body of a turn asking question `n`.
@@ -287,6 +323,7 @@ fn phase(
         })
         .collect();
     let lookups = delta("memvox_llm_proxy_lookup_seconds_count", &[]);
+    let within_10ms = delta("memvox_llm_proxy_lookup_seconds_bucket", &[("le", "0.01")]);
     let lookup_ms = delta("memvox_llm_proxy_lookup_seconds_sum", &[]) / lookups * 1000.0;
     json!({
         "concurrency": direct.concurrency,
@@ -303,6 +340,7 @@ fn phase(
         "server_context": context,
         "server_failed_open": failed,
         "server_lookup_mean_ms": lookup_ms,
+        "server_lookups_over_10ms": lookups - within_10ms,
         "llm_saw_forwarded": seen_after.1 - seen_before.1,
         "llm_saw_with_memories": seen_after.2 - seen_before.2,
     })

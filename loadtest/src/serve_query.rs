@@ -63,7 +63,7 @@ pub(crate) struct Caller {
 pub async fn query(args: &QueryArgs, target: &str) -> anyhow::Result<()> {
     let remote = remote(args, target)?;
     let seed = args.seed ^ rand::random::<u64>();
-    let caller = set_up_caller(&remote, args, seed).await?;
+    let caller = set_up_caller(&remote, args.memories, args.calls, seed).await?;
     let mut summaries = Vec::new();
     let mut server_ms = serde_json::Map::new();
     for &concurrency in &args.concurrency {
@@ -157,28 +157,35 @@ pub(crate) fn required(value: &Option<String>, who: &str, what: &str) -> anyhow:
         .with_context(|| format!("{who} needs the server's {what}"))
 }
 
-/// Makes the measured caller: init, their calls, their facts; waits for the workers.
-async fn set_up_caller(remote: &Remote, args: &QueryArgs, seed: u64) -> anyhow::Result<Caller> {
+/// Makes the measured caller: init, their `calls` (at least one, which binds their number),
+/// their `memories` facts; waits for the workers.
+pub(crate) async fn set_up_caller(
+    remote: &Remote,
+    memories: usize,
+    calls: usize,
+    seed: u64,
+) -> anyhow::Result<Caller> {
     let mut rng = StdRng::seed_from_u64(seed);
     let (caller, user_id) = introduce(remote, &mut rng).await?;
     let baseline = remote.server.progress(&remote.client).await?;
-    let mut calls = Generator::for_caller(&remote.webhook_secret, &caller.number, seed);
     let url = remote.server.target().url;
-    for _ in 0..args.calls.max(1) {
+    let sent = calls.max(1);
+    let mut calls = Generator::for_caller(&remote.webhook_secret, &caller.number, seed);
+    for _ in 0..sent {
         let webhook = calls.next(crate::now_unix_secs());
         ensure!(
             send(&remote.client, &url, &webhook).await,
             "the caller's post-call webhook was refused"
         );
     }
-    add_memories(remote, &user_id, args.memories, &mut rng).await?;
+    add_memories(remote, &user_id, memories, &mut rng).await?;
     println!("seeded; waiting for the workers to drain");
     remote
         .server
         .drain(
             &remote.client,
             baseline,
-            args.calls.max(1) as u64,
+            sent as u64,
             Duration::from_secs(900),
         )
         .await?;

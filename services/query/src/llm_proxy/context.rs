@@ -2,9 +2,9 @@
 //! fail-open, and written as one compact block.
 //!
 //! The lookup (caller, embedding, ranking: [`crate::search::recall`], the memory-query tool's
-//! path without its summary) runs as its own task, at most `max_lookups` at once. The request
-//! waits for it `budget_ms` at most; a late lookup is not cancelled but left to finish, so the
-//! caller's index and the answer cache are warm for the next turn instead of every turn
+//! path without its summary) runs in the request's task, at most `max_lookups` at once, for
+//! `budget_ms` at most; a late lookup is not cancelled but moved to a task of its own to finish,
+//! so the caller's index and the answer cache are warm for the next turn instead of every turn
 //! restarting a load the budget cannot fit. A late, failed or unstarted lookup sends the
 //! request upstream unchanged, counted in `memvox_llm_proxy_failed_open_total{reason}`.
 //!
@@ -74,7 +74,7 @@ pub async fn look_up(
     let Ok(permit) = lookups.clone().try_acquire_owned() else {
         return Found::without(ContextOutcome::FailedOpen(FailOpen::Busy));
     };
-    let task = tokio::spawn({
+    let lookup = {
         let state = state.clone();
         async move {
             let started = Instant::now();
@@ -83,18 +83,18 @@ pub async fn look_up(
             drop(permit);
             found
         }
-    });
-    match tokio::time::timeout(budget, task).await {
-        Ok(Ok(Ok(found))) => found,
-        Ok(Ok(Err(error))) => {
+    };
+    // Polled in the request's own task (no hop to another one on the common path); only a late
+    // lookup is handed to a task of its own to finish.
+    let mut lookup = Box::pin(lookup);
+    match tokio::time::timeout(budget, &mut lookup).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(error)) => {
             tracing::warn!(%error, "proxy memory lookup failed; forwarding without memories");
             Found::without(ContextOutcome::FailedOpen(FailOpen::Error))
         }
-        Ok(Err(panicked)) => {
-            tracing::error!(%panicked, "proxy memory lookup panicked; forwarding without memories");
-            Found::without(ContextOutcome::FailedOpen(FailOpen::Error))
-        }
         Err(_) => {
+            tokio::spawn(lookup);
             tracing::info!(
                 budget_ms = budget.as_millis() as u64,
                 "proxy memory lookup missed its budget; forwarding without memories"
