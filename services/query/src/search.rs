@@ -1,6 +1,6 @@
 //! One memory query, shared by the `memory_query` tool, `POST /v1/users/{id}/memories/search`
-//! and MCP ([`search`]) and by the custom-LLM proxy ([`recall`], without the summary): validate,
-//! embed, rank, summarise, announce the recall.
+//! and MCP ([`search`]) and by the custom-LLM proxy ([`search_for_context`], without the
+//! summary and the recall announcement): validate, embed, rank, summarise, announce the recall.
 //!
 //! Limits are clamped, not refused: 0 becomes 1 and anything above `max_limit` becomes
 //! `max_limit`, so an agent's constant never turns a lookup into an error. An unknown sector
@@ -77,8 +77,9 @@ pub struct QueryKey {
     pub sectors: Vec<Sector>,
     /// Whether score breakdowns were asked for.
     pub explain: bool,
-    /// Whether the answer carries a summary ([`recall`] leaves it out).
-    pub summarized: bool,
+    /// Whether someone asked (summarised, announced as recalled) or the answer is context for
+    /// a model ([`search_for_context`]: neither).
+    pub asked: bool,
     /// What the user's memories stood at in the store when the answer was computed: an answer
     /// is never served past a committed change, whether or not its cache invalidation arrived.
     pub store_version: UserVersion,
@@ -121,13 +122,16 @@ pub async fn search(
     run(state, user_id, params, true, started).await
 }
 
-/// [`search`] without the summary (`summary` is empty): the memories alone, for callers that
-/// present them themselves within a budget a model summary would not fit (the custom-LLM
-/// proxy).
+/// [`search`] for context put before a model on every turn (the custom-LLM proxy): the
+/// memories alone — no summary (`summary` is empty: a model summary would not fit the turn's
+/// budget, and the caller presents the memories itself) — and not announced as recalled: a
+/// memory shown on every turn is not one anyone chose to look up, and reinforcing it would make
+/// whatever matches small talk ever more salient (and move the caller's recall version every
+/// second of a call, re-reading their recall values on the next turn).
 ///
 /// # Errors
 /// As [`search`].
-pub async fn recall(
+pub async fn search_for_context(
     state: &QueryState,
     user_id: Option<&str>,
     params: &SearchParams,
@@ -140,7 +144,7 @@ async fn run(
     state: &QueryState,
     user_id: Option<&str>,
     params: &SearchParams,
-    summarize: bool,
+    asked: bool,
     started: Instant,
 ) -> Result<SearchAnswer, ApiError> {
     let query = params.query.trim();
@@ -160,7 +164,7 @@ async fn run(
         filter: &filter,
         limit,
         explain: params.explain,
-        summarize,
+        asked,
     };
     let view = state.store.user_view(user_id).await?;
     let Some(cache) = &state.answers else {
@@ -177,12 +181,14 @@ async fn run(
         limit,
         sectors,
         explain: params.explain,
-        summarized: summarize,
+        asked,
         store_version,
     };
     let version = cache.version(user_id).await;
     if let Some(hit) = cache.get(user_id, version, &key).await {
-        announce_recall(state, user_id, &hit.memories);
+        if asked {
+            announce_recall(state, user_id, &hit.memories);
+        }
         return Ok(SearchAnswer {
             query_time_ms: elapsed_ms(started),
             ..(*hit).clone()
@@ -194,14 +200,14 @@ async fn run(
 }
 
 /// One validated lookup: the trimmed query, its filter, the effective limit, whether to explain
-/// and to summarise.
+/// and whether someone asked (to summarise and announce).
 #[derive(Clone, Copy)]
 struct Lookup<'a> {
     query: &'a str,
     filter: &'a MemoryFilter,
     limit: usize,
     explain: bool,
-    summarize: bool,
+    asked: bool,
 }
 
 /// Computes the answer (no cache).
@@ -217,7 +223,7 @@ async fn answer(
         filter,
         limit,
         explain,
-        summarize,
+        asked,
     } = *lookup;
     let question = Question::read(query);
     let vector = embed_query(state, &question.embedded).await?;
@@ -226,12 +232,13 @@ async fn answer(
         return Ok(SearchAnswer::empty(started));
     }
     let memories = present::views(&ranked, &question.terms, explain);
-    let summary = if summarize {
-        summary(state, query, &ranked, &memories).await
+    let summary = if asked {
+        let summary = summary(state, query, &ranked, &memories).await;
+        announce_recall(state, user_id, &memories);
+        summary
     } else {
         String::new()
     };
-    announce_recall(state, user_id, &memories);
     Ok(SearchAnswer {
         memories,
         summary,

@@ -1,11 +1,11 @@
 //! The memories a proxy request gets: looked up for the latest user message within the budget,
 //! fail-open, and written as one compact block.
 //!
-//! The lookup (caller, embedding, ranking: [`crate::search::recall`], the memory-query tool's
-//! path without its summary) runs in the request's task, at most `max_lookups` at once, for
-//! `budget_ms` at most; a late lookup is not cancelled but moved to a task of its own to finish,
-//! so the caller's index and the answer cache are warm for the next turn instead of every turn
-//! restarting a load the budget cannot fit. A late, failed or unstarted lookup sends the
+//! The lookup (caller, embedding, ranking: [`crate::search::search_for_context`], the
+//! memory-query tool's path without its summary and recall announcement) runs in the request's
+//! task, at most `max_lookups` at once, for `budget_ms` at most; a late lookup is not cancelled
+//! but moved to a task of its own to finish, so the caller's index and the answer cache are
+//! warm for the next turn instead of every turn restarting a load the budget cannot fit. A late, failed or unstarted lookup sends the
 //! request upstream unchanged, counted in `memvox_llm_proxy_failed_open_total{reason}`.
 //!
 //! The block lists each memory on one line with the day it was said, best first; an episode's
@@ -20,7 +20,7 @@ use tokio::sync::Semaphore;
 
 use crate::llm_proxy::metrics::{ContextOutcome, FailOpen};
 use crate::present::MemoryView;
-use crate::search::{SearchAnswer, SearchParams, recall};
+use crate::search::{SearchAnswer, SearchParams, search_for_context};
 use crate::{ApiError, QueryState};
 
 /// Longest query looked up, in characters: the end of a longer message is kept (where a
@@ -119,7 +119,7 @@ async fn find(
         limit: Some(state.settings.llm_proxy.memories),
         ..SearchParams::default()
     };
-    let answer = recall(state, Some(&user_id), &params, started).await?;
+    let answer = search_for_context(state, Some(&user_id), &params, started).await?;
     let outcome = if answer.memories.is_empty() {
         ContextOutcome::NoMemories
     } else {

@@ -23,6 +23,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::{
     self, AGENT, Harness, LLM_TOKEN, NOW, TestEmbedder, add_memory, log_column, logged,
+    recalls_on_the_bus,
 };
 
 /// memvox's key for the upstream.
@@ -366,7 +367,39 @@ async fn memories_can_go_just_before_the_user_message(backend: Backend) {
     assert_eq!(messages[3]["content"], "pet");
 }
 
+/// Memories put before the model on every turn are not announced as recalled (a tool query in
+/// the same interval is: the control).
+async fn turns_are_not_announced_as_recalls(backend: Backend) {
+    let (h, _upstream) = proxy(backend, sse_answer()).await;
+    let alice = [("x-memvox-caller-id", ALICE)];
+    for _ in 0..3 {
+        let response = chat(&h.state, &alice, &turn(true, json!({}))).await;
+        assert_eq!(response.status(), 200);
+        memvox_testkit::http::body(response).await;
+    }
+    assert_eq!(requests(&h, "added"), 3);
+    let bobs = h
+        .tool_contents(json!({"query": "pet", "caller_id": BOB}))
+        .await;
+    assert_eq!(bobs, ["Has a cat named Tom"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let recalled = loop {
+        let recalled = recalls_on_the_bus(&h).await;
+        if !recalled.is_empty() {
+            break recalled;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no recall was announced"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let users: Vec<&str> = recalled.iter().map(|(user, _)| user.as_str()).collect();
+    assert_eq!(users, ["bob"], "the tool's recall only");
+}
+
 memvox_testkit::both_backends!(
+    turns_are_not_announced_as_recalls,
     a_stream_passes_back_unchanged_with_the_callers_memories_upstream,
     a_json_answer_passes_back_and_identity_comes_from_the_body,
     unknown_or_unproven_callers_are_forwarded_unchanged,

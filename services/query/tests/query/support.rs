@@ -267,3 +267,25 @@ pub async fn log_column(h: &Harness, column: &str) -> Vec<String> {
     values.sort();
     values
 }
+
+/// The `MemoryRecalled` messages on the memories stream, as (user, memory ids).
+pub async fn recalls_on_the_bus(h: &Harness) -> Vec<(String, Vec<i64>)> {
+    let entries = h
+        .state
+        .bus
+        .entries(memvox_bus::MEMORIES, None, 1_000)
+        .await
+        .unwrap();
+    entries
+        .iter()
+        .filter_map(
+            |e| match memvox_bus::Envelope::decode(&e.payload, 0).unwrap().message {
+                memvox_bus::Message::MemoryRecalled {
+                    user_id,
+                    memory_ids,
+                } => Some((user_id, memory_ids)),
+                _ => None,
+            },
+        )
+        .collect()
+}

@@ -2,7 +2,6 @@
 //! cases, graph expansion, sector filter, limit clamping, hidden memories, unknown users, auth,
 //! the invocation log and coalesced recall announcements.
 
-use memvox_bus::{Envelope, Message};
 use memvox_core::{
     Conversation, ConversationStatus, LinkKind, MemoryLink, MemoryState, NewMemory, Provenance,
     Sector,
@@ -13,7 +12,9 @@ use memvox_testkit::Backend;
 use serde_json::{Value, json};
 
 use crate::support;
-use crate::support::{DAY, Harness, NOW, TestEmbedder, add_memory as add, request};
+use crate::support::{
+    DAY, Harness, NOW, TestEmbedder, add_memory as add, recalls_on_the_bus, request,
+};
 
 /// A query with no stop word, so the test embedder sees it as written (queries are embedded
 /// without their stop words).
@@ -406,26 +407,6 @@ async fn invocations_linger_for_a_batch(backend: Backend) {
     drop(sender);
     writer.await.unwrap();
     assert_eq!(h.table_counts().await["tool_invocations"], 2);
-}
-
-/// The `MemoryRecalled` messages on the memories stream, as (user, memory ids).
-async fn recalls_on_the_bus(h: &Harness) -> Vec<(String, Vec<i64>)> {
-    let entries = h
-        .state
-        .bus
-        .entries(memvox_bus::MEMORIES, None, 1_000)
-        .await
-        .unwrap();
-    entries
-        .iter()
-        .filter_map(|e| match Envelope::decode(&e.payload, 0).unwrap().message {
-            Message::MemoryRecalled {
-                user_id,
-                memory_ids,
-            } => Some((user_id, memory_ids)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Recalls are announced once per caller per interval, naming what every query returned them;
