@@ -4,16 +4,15 @@
 //! memvox under test (`--target`, e.g. `memvox serve`) must forward its proxy there
 //! (`query.llm_proxy.upstream_url`). One caller is set up as ElevenLabs and an operator would:
 //! conversation-init for their number, a signed post-call webhook of a call from it (the worker
-//! binds the number to them) and `--memories` facts through the REST API, and the run waits for
-//! the workers; then their next call starts — conversation-init again (the identity token the conversation's `user_id`
-//! carries; it loads the caller's index ahead of the call) and, a second later, a first turn,
-//! reported on its own. Then each closed-loop worker sends the
-//! same turn — a system prompt, a short history, a tool, a distinct question per turn (no
-//! answer-cache hit) — to the fake LLM directly and through the proxy, in alternating order,
-//! and records the time to the first streamed chunk of each. The figures are both
-//! distributions, the proxy's percentiles minus the direct ones (the added time) and their
-//! ratio; beside them the server's own counts (turns with memories, fail-opens by reason) and
-//! its mean memory-lookup time, from `/metrics`.
+//! binds the number to them) and `--memories` facts through the REST API, and the run waits for the
+//! workers; then their next call starts — conversation-init again (the identity token the
+//! conversation's `user_id` carries; it loads the caller's index ahead of the call) and, a second
+//! later, a first turn, reported on its own. Then each closed-loop worker sends the same turn — a
+//! system prompt, a short history, a tool, a distinct question per turn (no answer-cache hit) — to
+//! the fake LLM directly and through the proxy, in alternating order, and records the time to the
+//! first streamed chunk of each. The figures are both distributions, the proxy's percentiles minus
+//! the direct ones (the added time) and their ratio; beside them the server's own counts (turns
+//! with memories, fail-opens by reason) and its mean memory-lookup time and the lookups over 10 ms, from `/metrics`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

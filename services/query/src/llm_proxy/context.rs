@@ -1,12 +1,13 @@
 //! The memories a proxy request gets: looked up for the latest user message within the budget,
 //! fail-open, and written as one compact block.
 //!
-//! The lookup (caller, embedding, ranking: [`crate::search::search_for_context`], the
-//! memory-query tool's path without its summary and recall announcement) runs in the request's
-//! task, at most `max_lookups` at once, for `budget_ms` at most; a late lookup is not cancelled
-//! but moved to a task of its own to finish, so the caller's index and the answer cache are
-//! warm for the next turn instead of every turn restarting a load the budget cannot fit. A late, failed or unstarted lookup sends the
-//! request upstream unchanged, counted in `memvox_llm_proxy_failed_open_total{reason}`.
+//! The lookup (caller, embedding, ranking: [`crate::search::search_for_context`], the memory-query
+//! tool's path without its summary and recall announcement) runs in the request's task, at most
+//! `max_lookups` at once, for `budget_ms` at most; a late lookup is not cancelled but moved to a
+//! task of its own to finish, so the caller's index and the answer cache are warm for the next turn
+//! instead of every turn restarting a load the budget cannot fit. A late, failed or unstarted
+//! lookup sends the request upstream unchanged, counted in
+//! `memvox_llm_proxy_failed_open_total{reason}`.
 //!
 //! The block lists each memory on one line with the day it was said, best first; an episode's
 //! turns are joined on that line. What the LLM reads delays the caller's answer, so there is no
