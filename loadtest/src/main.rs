@@ -92,19 +92,9 @@ pub struct ProxyArgs {
     /// An LLM token of the server (`query.llm_proxy.token_sha256`).
     #[arg(long, env = "MEMVOX_LOADTEST_LLM_TOKEN", hide_env_values = true)]
     pub llm_token: Option<String>,
-    /// An admin token of the server (`query.admin_token_sha256`), to add the facts.
-    #[arg(long, env = "MEMVOX_LOADTEST_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
-    /// An initiation secret of the server (`query.init_secrets`), for the caller's token.
-    #[arg(long, env = "MEMVOX_LOADTEST_INIT_SECRET", hide_env_values = true)]
-    pub init_secret: Option<String>,
-    /// The header the initiation secret travels in (`query.init_secret_header`).
-    #[arg(long, default_value = "x-memvox-secret")]
-    pub init_header: String,
-    /// The webhook secret of the server (`gateway.webhook_secrets`), for the caller's first
-    /// call.
-    #[arg(long, env = "MEMVOX_LOADTEST_WEBHOOK_SECRET", hide_env_values = true)]
-    pub webhook_secret: Option<String>,
+    /// The server's secrets, to set its caller up.
+    #[command(flatten)]
+    pub secrets: ServerSecrets,
     /// Where to write the JSON results.
     #[arg(long, default_value = "target/loadtest/proxy.json")]
     pub out: PathBuf,
@@ -180,19 +170,28 @@ pub struct QueryArgs {
     /// client, a last phase (0: no such phase).
     #[arg(long, default_value_t = 0)]
     pub ingest_rate: u64,
-    /// An admin token of the `--target` server (`query.admin_token_sha256`).
-    #[arg(long, env = "MEMVOX_LOADTEST_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
     /// A tool token of the `--target` server (`query.tool_token_sha256`).
     #[arg(long, env = "MEMVOX_LOADTEST_TOOL_TOKEN", hide_env_values = true)]
     pub tool_token: Option<String>,
-    /// An initiation secret of the `--target` server (`query.init_secrets`).
+    /// The `--target` server's secrets, to set its caller up.
+    #[command(flatten)]
+    pub secrets: ServerSecrets,
+}
+
+/// The secrets of a running memvox on which a scenario sets its caller up: conversation-init,
+/// a signed post-call webhook and facts through the REST API.
+#[derive(Debug, Clone, Args)]
+pub struct ServerSecrets {
+    /// An admin token of the server (`query.admin_token_sha256`), to add the caller's facts.
+    #[arg(long, env = "MEMVOX_LOADTEST_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// An initiation secret of the server (`query.init_secrets`), for the caller's token.
     #[arg(long, env = "MEMVOX_LOADTEST_INIT_SECRET", hide_env_values = true)]
     pub init_secret: Option<String>,
     /// The header the initiation secret travels in (`query.init_secret_header`).
     #[arg(long, default_value = "x-memvox-secret")]
     pub init_header: String,
-    /// The webhook secret of the `--target` server (`gateway.webhook_secrets`).
+    /// The webhook secret of the server (`gateway.webhook_secrets`), for the caller's calls.
     #[arg(long, env = "MEMVOX_LOADTEST_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
 }

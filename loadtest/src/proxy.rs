@@ -52,7 +52,7 @@ pub async fn proxy(args: &ProxyArgs) -> anyhow::Result<()> {
         chunk_interval: Duration::from_millis(args.chunk_ms),
     };
     let (upstream, seen) = fake_llm::start(args.upstream_listen, pace).await?;
-    let remote = remote(args)?;
+    let remote = Remote::with_secrets(&args.target, &args.secrets, "the proxy scenario")?;
     let llm_token = required(
         &args.llm_token,
         "the proxy scenario",
@@ -112,17 +112,6 @@ pub async fn proxy(args: &ProxyArgs) -> anyhow::Result<()> {
         "phases": phases,
     });
     crate::report::write_json(&args.out, &output)
-}
-
-fn remote(args: &ProxyArgs) -> anyhow::Result<Remote> {
-    let need = |value: &Option<String>, what: &str| required(value, "the proxy scenario", what);
-    Ok(Remote {
-        admin_token: need(&args.admin_token, "admin token (--admin-token)")?,
-        init_secret: need(&args.init_secret, "initiation secret (--init-secret)")?,
-        init_header: args.init_header.clone(),
-        webhook_secret: need(&args.webhook_secret, "webhook secret (--webhook-secret)")?,
-        ..Remote::new(&args.target)?
-    })
 }
 
 /// What every measured turn needs: where to send it and who it is from.

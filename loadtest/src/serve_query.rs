@@ -24,12 +24,12 @@ use rand::{Rng as _, SeedableRng as _};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use crate::QueryArgs;
 use crate::drive::{Recorded, closed_loop_with, open_loop, open_loop_with, send};
 use crate::population::{memory, question};
 use crate::report::{Summary, print_header};
 use crate::server::Server;
 use crate::traffic::Generator;
+use crate::{QueryArgs, ServerSecrets};
 
 /// The agent the load's calls are for.
 pub(crate) const AGENT: &str = "agent_4701kf3qz8mrx2v9tn6bq0c5wd";
@@ -122,20 +122,32 @@ pub async fn query(args: &QueryArgs, target: &str) -> anyhow::Result<()> {
 }
 
 fn remote(args: &QueryArgs, target: &str) -> anyhow::Result<Remote> {
-    let need = |value: &Option<String>, what: &str| required(value, "--target", what);
     Ok(Remote {
-        admin_token: need(&args.admin_token, "admin token (--admin-token)")?,
-        tool_token: need(&args.tool_token, "tool token (--tool-token)")?,
-        init_secret: need(&args.init_secret, "initiation secret (--init-secret)")?,
-        init_header: args.init_header.clone(),
-        webhook_secret: need(&args.webhook_secret, "webhook secret (--webhook-secret)")?,
-        ..Remote::new(target)?
+        tool_token: required(&args.tool_token, "--target", "tool token (--tool-token)")?,
+        ..Remote::with_secrets(target, &args.secrets, "--target")?
     })
 }
 
 impl Remote {
+    /// A client of the server at `target` with `secrets` (each required: an error says that
+    /// `who` needs the missing one) and no tool token.
+    pub(crate) fn with_secrets(
+        target: &str,
+        secrets: &ServerSecrets,
+        who: &str,
+    ) -> anyhow::Result<Self> {
+        let need = |value: &Option<String>, what: &str| required(value, who, what);
+        Ok(Self {
+            admin_token: need(&secrets.admin_token, "admin token (--admin-token)")?,
+            init_secret: need(&secrets.init_secret, "initiation secret (--init-secret)")?,
+            init_header: secrets.init_header.clone(),
+            webhook_secret: need(&secrets.webhook_secret, "webhook secret (--webhook-secret)")?,
+            ..Self::new(target)?
+        })
+    }
+
     /// A client of the server at `target`, with no credentials yet.
-    pub(crate) fn new(target: &str) -> anyhow::Result<Self> {
+    fn new(target: &str) -> anyhow::Result<Self> {
         Ok(Self {
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(1_024)

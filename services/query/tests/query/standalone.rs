@@ -2,10 +2,11 @@
 //! off, and once on it serves the proxy (forwarding to a wiremock upstream), health and metrics,
 //! and no other route of the query service.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use memvox_query::hash_token;
+use memvox_testkit::Running;
 use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer};
@@ -13,29 +14,9 @@ use wiremock::{Mock, MockServer};
 use crate::llm_proxy::{SSE, sse_answer, turn};
 use crate::support::LLM_TOKEN;
 
-/// The binary, run in `dir` with no configuration file, the hashing embedder and a SQLite store.
-fn proxy_binary(dir: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_memvox-llm-proxy"));
-    command
-        .current_dir(dir)
-        .env_remove("MEMVOX_CONFIG")
-        .env("MEMVOX_EMBEDDER__PROVIDER", "hashing")
-        .env(
-            "MEMVOX_STORE__URL",
-            format!("sqlite://{}/memvox.db", dir.display()),
-        )
-        .stdin(Stdio::null());
-    command
-}
-
-/// A process killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// The binary, run in `dir` on a fresh embedded store.
+fn proxy_binary(dir: &std::path::Path) -> std::process::Command {
+    memvox_testkit::memvox_command(env!("CARGO_BIN_EXE_memvox-llm-proxy"), dir)
 }
 
 #[test]
@@ -55,11 +36,7 @@ async fn it_serves_the_proxy_and_nothing_else() {
         .mount(&upstream)
         .await;
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = memvox_testkit::free_port();
     let _proxy = Running(
         proxy_binary(dir.path())
             .env("MEMVOX_HTTP__LISTEN", format!("127.0.0.1:{port}"))
