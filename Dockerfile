@@ -1,11 +1,13 @@
 # syntax=docker/dockerfile:1
 #
-# memvox: one image, five binaries.
+# memvox: one image, six binaries.
 #
 #   memvox                      `serve` (everything in one process, the default CMD), `migrate`,
 #                               `healthcheck URL`, `wait-for URL...`, dead-letter tools, ...
 #   memvox-gateway              POST /webhook/post-call
-#   memvox-query                memory-query tool, conversation-init webhook, /v1 REST API
+#   memvox-query                memory-query tool, conversation-init webhook, /v1 REST API, MCP,
+#                               the custom-LLM proxy when enabled
+#   memvox-llm-proxy            the custom-LLM proxy alone (POST /llm/v1/chat/completions)
 #   memvox-extraction-worker    events stream  -> memories
 #   memvox-embedding-worker     memories stream -> vectors, links, summaries
 #
@@ -45,6 +47,7 @@ RUN cargo build --release --locked \
       -p memvox-extraction-worker -p memvox-embedding-worker \
  && mkdir -p /out/bin \
  && cp target/release/memvox target/release/memvox-gateway target/release/memvox-query \
+       target/release/memvox-llm-proxy \
        target/release/memvox-extraction-worker target/release/memvox-embedding-worker /out/bin/
 
 # ---------------------------------------------------------------------------------------------

@@ -14,11 +14,17 @@
 //! Scenario `query`: memory-query and conversation-init over a bulk-seeded population of
 //! 100,000 users with heavy-tailed memory counts (see `query.rs`). Target: p99 < 10 ms for both
 //! at 10,000 memories per user with the static embedder.
+//!
+//! Scenario `proxy`: the time the custom-LLM proxy of a running memvox adds to the first
+//! streamed token, against a fake streaming LLM in this process and a direct call to it (see
+//! `proxy.rs`). Target: p99 < 15 ms added.
 
 mod drive;
 mod episodes;
+mod fake_llm;
 mod footprint;
 mod population;
+mod proxy;
 mod query;
 mod report;
 mod scenarios;
@@ -46,6 +52,52 @@ enum Scenario {
     Ack(AckArgs),
     /// Memory-query and conversation-init over a seeded 100,000-user population.
     Query(QueryArgs),
+    /// Time the custom-LLM proxy adds to the first streamed token, against a fake LLM.
+    Proxy(ProxyArgs),
+}
+
+/// Options of the `proxy` scenario.
+#[derive(Debug, Clone, Args)]
+pub struct ProxyArgs {
+    /// The running memvox whose proxy is measured (e.g. `memvox serve` at
+    /// `http://127.0.0.1:8080`), forwarding to `--upstream-listen`.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub target: String,
+    /// Where the fake streaming LLM listens; the server's `query.llm_proxy.upstream_url` must
+    /// be `http://<this>/v1`.
+    #[arg(long, default_value = "127.0.0.1:9199")]
+    pub upstream_listen: std::net::SocketAddr,
+    /// The fake LLM's time to its first token, in ms.
+    #[arg(long, default_value_t = 0)]
+    pub first_token_ms: u64,
+    /// Tokens the fake LLM streams after the first.
+    #[arg(long, default_value_t = 20)]
+    pub chunks: u32,
+    /// Between two of those tokens, in ms.
+    #[arg(long, default_value_t = 1)]
+    pub chunk_ms: u64,
+    /// Facts added through the REST API to the measured caller.
+    #[arg(long, default_value_t = 2_000)]
+    pub memories: usize,
+    /// Closed-loop concurrencies, one measured phase each (each worker alternates a direct and
+    /// a proxied turn).
+    #[arg(long, value_delimiter = ',', default_value = "1,8")]
+    pub concurrency: Vec<usize>,
+    /// Length of each measured phase, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Random seed of the caller and their facts.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// An LLM token of the server (`query.llm_proxy.token_sha256`).
+    #[arg(long, env = "MEMVOX_LOADTEST_LLM_TOKEN", hide_env_values = true)]
+    pub llm_token: Option<String>,
+    /// The server's secrets, to set its caller up.
+    #[command(flatten)]
+    pub secrets: ServerSecrets,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "target/loadtest/proxy.json")]
+    pub out: PathBuf,
 }
 
 /// Options of the `query` scenario.
@@ -118,19 +170,28 @@ pub struct QueryArgs {
     /// client, a last phase (0: no such phase).
     #[arg(long, default_value_t = 0)]
     pub ingest_rate: u64,
-    /// An admin token of the `--target` server (`query.admin_token_sha256`).
-    #[arg(long, env = "MEMVOX_LOADTEST_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
     /// A tool token of the `--target` server (`query.tool_token_sha256`).
     #[arg(long, env = "MEMVOX_LOADTEST_TOOL_TOKEN", hide_env_values = true)]
     pub tool_token: Option<String>,
-    /// An initiation secret of the `--target` server (`query.init_secrets`).
+    /// The `--target` server's secrets, to set its caller up.
+    #[command(flatten)]
+    pub secrets: ServerSecrets,
+}
+
+/// The secrets of a running memvox on which a scenario sets its caller up: conversation-init,
+/// a signed post-call webhook and facts through the REST API.
+#[derive(Debug, Clone, Args)]
+pub struct ServerSecrets {
+    /// An admin token of the server (`query.admin_token_sha256`), to add the caller's facts.
+    #[arg(long, env = "MEMVOX_LOADTEST_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// An initiation secret of the server (`query.init_secrets`), for the caller's token.
     #[arg(long, env = "MEMVOX_LOADTEST_INIT_SECRET", hide_env_values = true)]
     pub init_secret: Option<String>,
     /// The header the initiation secret travels in (`query.init_secret_header`).
     #[arg(long, default_value = "x-memvox-secret")]
     pub init_header: String,
-    /// The webhook secret of the `--target` server (`gateway.webhook_secrets`).
+    /// The webhook secret of the server (`gateway.webhook_secrets`), for the caller's calls.
     #[arg(long, env = "MEMVOX_LOADTEST_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
 }
@@ -186,5 +247,6 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().scenario {
         Scenario::Ack(args) => scenarios::ack(args).await,
         Scenario::Query(args) => query::query(args).await,
+        Scenario::Proxy(args) => proxy::proxy(&args).await,
     }
 }

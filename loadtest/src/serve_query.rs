@@ -24,15 +24,15 @@ use rand::{Rng as _, SeedableRng as _};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use crate::QueryArgs;
 use crate::drive::{Recorded, closed_loop_with, open_loop, open_loop_with, send};
 use crate::population::{memory, question};
 use crate::report::{Summary, print_header};
 use crate::server::Server;
 use crate::traffic::Generator;
+use crate::{QueryArgs, ServerSecrets};
 
 /// The agent the load's calls are for.
-const AGENT: &str = "agent_4701kf3qz8mrx2v9tn6bq0c5wd";
+pub(crate) const AGENT: &str = "agent_4701kf3qz8mrx2v9tn6bq0c5wd";
 /// REST requests in flight while seeding.
 const SEED_CONCURRENCY: usize = 4;
 /// Routes whose server time is reported.
@@ -41,29 +41,29 @@ const INIT_ROUTE: &str = "/webhook/conversation-init";
 
 /// What the run needs to reach the server.
 #[derive(Clone)]
-struct Remote {
-    client: reqwest::Client,
-    server: Server,
-    admin_token: String,
-    tool_token: String,
-    init_secret: String,
-    init_header: String,
-    webhook_secret: String,
+pub(crate) struct Remote {
+    pub(crate) client: reqwest::Client,
+    pub(crate) server: Server,
+    pub(crate) admin_token: String,
+    pub(crate) tool_token: String,
+    pub(crate) init_secret: String,
+    pub(crate) init_header: String,
+    pub(crate) webhook_secret: String,
 }
 
 /// The measured caller: their number, a conversation, and the token its tool calls carry.
 #[derive(Clone)]
-struct Caller {
-    number: String,
-    conversation_id: String,
-    token: String,
+pub(crate) struct Caller {
+    pub(crate) number: String,
+    pub(crate) conversation_id: String,
+    pub(crate) token: String,
 }
 
 /// The scenario (see the module documentation).
 pub async fn query(args: &QueryArgs, target: &str) -> anyhow::Result<()> {
     let remote = remote(args, target)?;
     let seed = args.seed ^ rand::random::<u64>();
-    let caller = set_up_caller(&remote, args, seed).await?;
+    let caller = set_up_caller(&remote, args.memories, args.calls, seed).await?;
     let mut summaries = Vec::new();
     let mut server_ms = serde_json::Map::new();
     for &concurrency in &args.concurrency {
@@ -122,27 +122,94 @@ pub async fn query(args: &QueryArgs, target: &str) -> anyhow::Result<()> {
 }
 
 fn remote(args: &QueryArgs, target: &str) -> anyhow::Result<Remote> {
-    let need = |value: &Option<String>, what: &str| {
-        value
-            .clone()
-            .with_context(|| format!("--target needs the server's {what}"))
-    };
     Ok(Remote {
-        client: reqwest::Client::builder()
-            .pool_max_idle_per_host(1_024)
-            .build()?,
-        server: Server::new(target),
-        admin_token: need(&args.admin_token, "admin token (--admin-token)")?,
-        tool_token: need(&args.tool_token, "tool token (--tool-token)")?,
-        init_secret: need(&args.init_secret, "initiation secret (--init-secret)")?,
-        init_header: args.init_header.clone(),
-        webhook_secret: need(&args.webhook_secret, "webhook secret (--webhook-secret)")?,
+        tool_token: required(&args.tool_token, "--target", "tool token (--tool-token)")?,
+        ..Remote::with_secrets(target, &args.secrets, "--target")?
     })
 }
 
-/// Makes the measured caller: init, their calls, their facts; waits for the workers.
-async fn set_up_caller(remote: &Remote, args: &QueryArgs, seed: u64) -> anyhow::Result<Caller> {
+impl Remote {
+    /// A client of the server at `target` with `secrets` (each required: an error says that
+    /// `who` needs the missing one) and no tool token.
+    pub(crate) fn with_secrets(
+        target: &str,
+        secrets: &ServerSecrets,
+        who: &str,
+    ) -> anyhow::Result<Self> {
+        let need = |value: &Option<String>, what: &str| required(value, who, what);
+        Ok(Self {
+            admin_token: need(&secrets.admin_token, "admin token (--admin-token)")?,
+            init_secret: need(&secrets.init_secret, "initiation secret (--init-secret)")?,
+            init_header: secrets.init_header.clone(),
+            webhook_secret: need(&secrets.webhook_secret, "webhook secret (--webhook-secret)")?,
+            ..Self::new(target)?
+        })
+    }
+
+    /// A client of the server at `target`, with no credentials yet.
+    fn new(target: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(1_024)
+                .build()?,
+            server: Server::new(target),
+            admin_token: String::new(),
+            tool_token: String::new(),
+            init_secret: String::new(),
+            init_header: String::new(),
+            webhook_secret: String::new(),
+        })
+    }
+}
+
+/// `value`, or an error saying that `who` needs the server's `what`.
+pub(crate) fn required(value: &Option<String>, who: &str, what: &str) -> anyhow::Result<String> {
+    value
+        .clone()
+        .with_context(|| format!("{who} needs the server's {what}"))
+}
+
+/// Makes the measured caller: init, their `calls` (at least one, which binds their number),
+/// their `memories` facts; waits for the workers.
+pub(crate) async fn set_up_caller(
+    remote: &Remote,
+    memories: usize,
+    calls: usize,
+    seed: u64,
+) -> anyhow::Result<Caller> {
     let mut rng = StdRng::seed_from_u64(seed);
+    let (caller, user_id) = introduce(remote, &mut rng).await?;
+    let baseline = remote.server.progress(&remote.client).await?;
+    let url = remote.server.target().url;
+    let sent = calls.max(1);
+    let mut calls = Generator::for_caller(&remote.webhook_secret, &caller.number, seed);
+    for _ in 0..sent {
+        let webhook = calls.next(crate::now_unix_secs());
+        ensure!(
+            send(&remote.client, &url, &webhook).await,
+            "the caller's post-call webhook was refused"
+        );
+    }
+    add_memories(remote, &user_id, memories, &mut rng).await?;
+    println!("seeded; waiting for the workers to drain");
+    remote
+        .server
+        .drain(
+            &remote.client,
+            baseline,
+            sent as u64,
+            Duration::from_secs(900),
+        )
+        .await?;
+    Ok(caller)
+}
+
+/// A caller of a fresh number, introduced through conversation-init: the caller (their number,
+/// a conversation and the identity token it issued) and the user the token names.
+pub(crate) async fn introduce(
+    remote: &Remote,
+    rng: &mut StdRng,
+) -> anyhow::Result<(Caller, String)> {
     let number = format!("+1628555{:04}", rng.random_range(0..10_000));
     let conversation_id = format!("conv_load_{:016x}", rng.random::<u64>());
     let token = init(remote, &number, &conversation_id)
@@ -151,36 +218,16 @@ async fn set_up_caller(remote: &Remote, args: &QueryArgs, seed: u64) -> anyhow::
     let user_id = Claims::peek(&token)
         .context("the identity token does not parse")?
         .sub;
-    let baseline = remote.server.progress(&remote.client).await?;
-    let mut calls = Generator::for_caller(&remote.webhook_secret, &number, seed);
-    let url = remote.server.target().url;
-    for _ in 0..args.calls.max(1) {
-        let webhook = calls.next(crate::now_unix_secs());
-        ensure!(
-            send(&remote.client, &url, &webhook).await,
-            "the caller's post-call webhook was refused"
-        );
-    }
-    add_memories(remote, &user_id, args.memories, &mut rng).await?;
-    println!("seeded; waiting for the workers to drain");
-    remote
-        .server
-        .drain(
-            &remote.client,
-            baseline,
-            args.calls.max(1) as u64,
-            Duration::from_secs(900),
-        )
-        .await?;
-    Ok(Caller {
+    let caller = Caller {
         number,
         conversation_id,
         token,
-    })
+    };
+    Ok((caller, user_id))
 }
 
 /// Adds `count` generated facts to `user_id` through the REST API.
-async fn add_memories(
+pub(crate) async fn add_memories(
     remote: &Remote,
     user_id: &str,
     count: usize,
@@ -229,7 +276,7 @@ async fn add_memories(
 }
 
 /// Conversation-init for `number`: the identity token it issues (`None`: no signing key).
-async fn init(
+pub(crate) async fn init(
     remote: &Remote,
     number: &str,
     conversation_id: &str,
@@ -412,7 +459,7 @@ async fn measure_mixed(
 }
 
 /// The server's mean time per request on `route` between two `/metrics` readings, in ms.
-fn server_mean_ms(before: &str, after: &str, route: &str) -> f64 {
+pub(crate) fn server_mean_ms(before: &str, after: &str, route: &str) -> f64 {
     let read = |text: &str, suffix: &str| {
         memvox_bus::metric_sum(
             text,

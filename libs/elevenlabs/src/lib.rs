@@ -7,6 +7,7 @@
 //!   the accessors workers need (remote number, memory user id, timed messages, tool calls).
 //! * [`initiation`]: the conversation-initiation webhook request and our response.
 //! * [`tool`]: the `memory_query` server-tool request and tool definition.
+//! * [`identity_headers`]: the headers `/mcp` and the custom-LLM proxy read identity from.
 //! * [`setup`]: the ElevenLabs API request bodies that connect an agent to memvox.
 //! * [`conversations`]: the Conversations API's list and details, and a conversation's details
 //!   turned into the post-call event its webhook delivers.
@@ -22,6 +23,7 @@
 pub mod api;
 pub mod conversations;
 pub mod dynamic;
+pub mod identity_headers;
 pub mod initiation;
 mod open_enum;
 pub mod payload;

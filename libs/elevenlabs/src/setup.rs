@@ -11,8 +11,13 @@
 //!    `transcript_format: "json"`) and conversation-initiation webhook with its secret header,
 //!    and the overrides memvox uses — fetching initiation data from the webhook, and the first
 //!    message only when memvox sends one.
+//! 4. With the custom-LLM proxy, `PATCH /v1/convai/agents/{agent_id}` again: the agent's LLM
+//!    becomes memvox's proxy (`llm: "custom-llm"`, `custom_llm` with its URL, model, API key
+//!    secret and the identity headers bound to dynamic variables).
 
 use serde_json::{Value, json};
+
+use crate::identity_headers;
 
 /// Post-call events memvox subscribes to (`ConvAiWebhooks.events`; not payload `type`s).
 pub const POST_CALL_EVENTS: [&str; 2] = ["transcript", "call_initiation_failure"];
@@ -91,6 +96,49 @@ pub fn update_agent(setup: &AgentSetup<'_>) -> ApiRequest {
                     }
                 },
                 "overrides": overrides
+            }
+        }),
+    }
+}
+
+/// What the agent's Custom LLM settings need from memvox's deployment.
+#[derive(Debug, Clone)]
+pub struct CustomLlmSetup<'a> {
+    /// The agent to configure.
+    pub agent_id: &'a str,
+    /// memvox's Custom LLM URL: the deployment's base URL + `/llm/v1` (ElevenLabs appends
+    /// `/chat/completions`).
+    pub url: &'a str,
+    /// The model name the agent sends (mapped by `query.llm_proxy.models`).
+    pub model_id: &'a str,
+    /// The workspace secret holding an LLM token (`query.llm_proxy.token_sha256`), sent as
+    /// `Authorization: Bearer`.
+    pub api_key_secret_id: &'a str,
+}
+
+/// Request 4: the agent's LLM is memvox's custom-LLM proxy, with the identity headers every
+/// channel has bound to their dynamic variables ([`identity_headers::EVERY_CHANNEL`]).
+pub fn use_custom_llm(setup: &CustomLlmSetup<'_>) -> ApiRequest {
+    let headers: serde_json::Map<String, Value> = identity_headers::EVERY_CHANNEL
+        .iter()
+        .map(|(header, variable)| ((*header).to_owned(), json!({ "variable_name": variable })))
+        .collect();
+    ApiRequest {
+        method: "PATCH",
+        path: format!("/v1/convai/agents/{}", setup.agent_id),
+        body: json!({
+            "conversation_config": {
+                "agent": {
+                    "prompt": {
+                        "llm": "custom-llm",
+                        "custom_llm": {
+                            "url": setup.url,
+                            "model_id": setup.model_id,
+                            "api_key": {"secret_id": setup.api_key_secret_id},
+                            "request_headers": headers
+                        }
+                    }
+                }
             }
         }),
     }

@@ -349,7 +349,8 @@ fn generated_tool_config_equals_the_fixture_and_matches_the_request_type() {
 #[test]
 fn setup_requests_equal_the_pinned_api_bodies() {
     use memvox_elevenlabs::setup::{
-        AgentSetup, create_post_call_webhook, create_tool, update_agent,
+        AgentSetup, CustomLlmSetup, create_post_call_webhook, create_tool, update_agent,
+        use_custom_llm,
     };
     let webhook = create_post_call_webhook(
         "memvox post-call",
@@ -393,6 +394,20 @@ fn setup_requests_equal_the_pinned_api_bodies() {
         )
     );
     assert_eq!(agent.body, fixture_json("api_update_agent_request.json"));
+    let llm = use_custom_llm(&CustomLlmSetup {
+        agent_id: "agent_4701kf3qz8mrx2v9tn6bq0c5wd",
+        url: "https://memvox.example.com/llm/v1",
+        model_id: "memvox",
+        api_key_secret_id: "memvox_llm_token_secret_id_placeholder",
+    });
+    assert_eq!(
+        (llm.method, llm.path.as_str()),
+        ("PATCH", agent.path.as_str())
+    );
+    assert_eq!(
+        llm.body,
+        fixture_json("api_update_agent_custom_llm_request.json")
+    );
 }
 
 #[test]

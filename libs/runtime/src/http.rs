@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::ListenerExt as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::{App, Service};
@@ -72,6 +73,14 @@ pub async fn serve_http_on(
     tracing::info!(service = service.name(), address = %listener.local_addr()?, "listening");
     let drained = app.shutdown.clone();
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    // Nagle's algorithm would hold a small write back until the previous one is acknowledged,
+    // which a client delays by up to 40 ms: every chunk of a streamed answer (the custom-LLM
+    // proxy's tokens) and every small response is sent at once instead.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set on a connection");
+        }
+    });
     let server = axum::serve(listener, service)
         .with_graceful_shutdown(async move { drained.cancelled().await });
     let server = tokio::spawn(async move { server.await });

@@ -6,8 +6,8 @@
 //! - the **gateway** (and `memvox serve`, which holds it) needs the store, where every delivery
 //!   is recorded first; a bus outage is covered by the outbox (the event is recorded, its
 //!   message published later by the reconciler), so it must not take the gateway out;
-//! - the **query** service needs the store to answer; the bus only carries recall
-//!   reinforcement, which waits;
+//! - the **query** service (and the custom-LLM proxy alone, `memvox-llm-proxy`) needs the
+//!   store to answer; the bus only carries recall reinforcement, which waits;
 //! - the **workers** need both: they read the bus and write the store.
 
 /// A memvox process.
@@ -23,6 +23,8 @@ pub enum Service {
     EmbeddingWorker,
     /// Everything in one process (`memvox serve`).
     Memvox,
+    /// The custom-LLM proxy alone (`memvox-llm-proxy`).
+    LlmProxy,
 }
 
 impl Service {
@@ -34,6 +36,7 @@ impl Service {
             Self::ExtractionWorker => "extraction-worker",
             Self::EmbeddingWorker => "embedding-worker",
             Self::Memvox => "memvox",
+            Self::LlmProxy => "llm-proxy",
         }
     }
 

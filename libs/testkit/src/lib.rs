@@ -7,6 +7,7 @@
 //! - [`store`] (feature `store`): a fresh encrypted store on either backend, the table list, raw
 //!   looks at the rows, and [`both_backends!`] to run one test body on both;
 //! - [`metrics`]: readers of a Prometheus registry;
+//! - [`process`]: memvox binaries as processes on a fresh embedded store, free ports;
 //! - [`http`] (feature `http`): one request through an axum router, no port;
 //! - [`embedder`] (feature `ai`): a 4-dimensional embedder in the test stores' space.
 //!
@@ -20,6 +21,7 @@ pub mod env;
 pub mod http;
 pub mod keys;
 pub mod metrics;
+pub mod process;
 #[cfg(feature = "store")]
 pub mod schema;
 #[cfg(feature = "store")]
@@ -30,6 +32,7 @@ pub use embedder::TestEmbedder;
 pub use env::{postgres_url, redis_url, unique};
 pub use keys::KeyPrefix;
 pub use metrics::{counter, metrics_text};
+pub use process::{Running, free_port, memvox_command};
 #[cfg(feature = "store")]
 pub use schema::Schema;
 #[cfg(feature = "store")]

@@ -139,7 +139,7 @@ pub enum Command {
 pub enum ElevenlabsCommand {
     /// Print the ElevenLabs API requests (method, path, exact JSON body) that connect an agent
     /// to this deployment: the HMAC post-call webhook, the memory_query tool, the agent's
-    /// webhooks and overrides.
+    /// webhooks and overrides, and with the custom-LLM proxy on, the agent's Custom LLM.
     Config {
         /// Public base URL of this memvox deployment.
         #[arg(long, default_value = "https://memvox.example.com")]
@@ -157,6 +157,11 @@ pub enum ElevenlabsCommand {
         /// `webhook_id` returned when the post-call webhook was created.
         #[arg(long, default_value = "POST_CALL_WEBHOOK_ID")]
         post_call_webhook_id: String,
+        /// ElevenLabs workspace secret holding an LLM token (the Custom LLM API key), for the
+        /// request that makes memvox's custom-LLM proxy the agent's LLM (printed when
+        /// `query.llm_proxy.enabled` is on).
+        #[arg(long, default_value = "MEMVOX_LLM_TOKEN_SECRET_ID")]
+        llm_secret_id: String,
     },
     /// Import past calls from the ElevenLabs conversations API into the configured store, as
     /// if their post-call webhooks had been delivered: a call imported and later delivered by
@@ -200,6 +205,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     init_secret_id,
                     agent_id,
                     post_call_webhook_id,
+                    llm_secret_id,
                 },
         } => {
             let args = crate::elevenlabs::ConfigArgs {
@@ -208,6 +214,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 init_secret_id,
                 agent_id,
                 post_call_webhook_id,
+                llm_secret_id,
             };
             crate::elevenlabs::print_config(&load_quiet(file)?, &args)
         }

@@ -1,9 +1,11 @@
 //! Credentials: bearer tokens with roles and the initiation webhook's shared secret.
 //!
-//! Two roles, each with its own token list: a *tool* token (what ElevenLabs presents on
-//! `POST /tools/memory-query`) may only query, for the identity the call carries; an *admin*
-//! token opens the `/v1` REST API. Each route accepts its role only: a token of the other role
-//! gets 403, so an agent's tool secret leaked from a workspace cannot export or erase anyone.
+//! Three roles, each with its own token list: a *tool* token (what ElevenLabs presents on
+//! `POST /tools/memory-query`) may only query, for the identity the call carries; an *LLM*
+//! token (the API key of an agent's Custom LLM settings) may only use the custom-LLM proxy, for
+//! the identity the conversation carries; an *admin* token opens the `/v1` REST API. Each route
+//! accepts its role only: a token of another role gets 403, so an agent's secret leaked from a
+//! workspace cannot export or erase anyone.
 //! Tokens are configured as SHA-256 hex digests only, several at once so a token can be rotated
 //! without downtime. A presented token is hashed and compared with every configured digest in
 //! constant time (`subtle`), without stopping at the first match, so timing reveals neither
@@ -25,14 +27,15 @@ use subtle::ConstantTimeEq;
 
 use crate::{ApiError, QueryState};
 
-/// SHA-256 hex of a token: what to put in `query.tool_token_sha256` or `query.admin_token_sha256`.
+/// SHA-256 hex of a token: what to put in `query.tool_token_sha256`,
+/// `query.admin_token_sha256` or `query.llm_proxy.token_sha256`.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// A configured token digest is not 64 hex digits.
 #[derive(Debug, thiserror::Error)]
-#[error("query.{role}_token_sha256[{index}] is not a SHA-256 hex digest (64 hex digits)")]
+#[error("{}[{index}] is not a SHA-256 hex digest (64 hex digits)", role.setting())]
 pub struct BadTokenDigest {
     /// The list's role.
     pub role: Role,
@@ -47,6 +50,19 @@ pub enum Role {
     Tool,
     /// Everything under `/v1`.
     Admin,
+    /// The custom-LLM proxy, for the identity the conversation carries.
+    Llm,
+}
+
+impl Role {
+    /// The setting listing this role's token digests.
+    pub fn setting(self) -> &'static str {
+        match self {
+            Self::Tool => "query.tool_token_sha256",
+            Self::Admin => "query.admin_token_sha256",
+            Self::Llm => "query.llm_proxy.token_sha256",
+        }
+    }
 }
 
 impl std::fmt::Display for Role {
@@ -54,6 +70,7 @@ impl std::fmt::Display for Role {
         f.write_str(match self {
             Self::Tool => "tool",
             Self::Admin => "admin",
+            Self::Llm => "llm",
         })
     }
 }
@@ -160,7 +177,8 @@ pub async fn require_tool_token(
     request: Request,
     next: Next,
 ) -> Response {
-    guard(&state.tool_tokens, &state.admin_tokens, request, next).await
+    let others = [&*state.admin_tokens, &*state.llm_tokens];
+    guard(&state.tool_tokens, &others, request, next).await
 }
 
 /// Middleware for `/v1` routes: an admin token within its rate, or 401/403/429.
@@ -169,17 +187,39 @@ pub async fn require_admin_token(
     request: Request,
     next: Next,
 ) -> Response {
-    guard(&state.admin_tokens, &state.tool_tokens, request, next).await
+    let others = [&*state.tool_tokens, &*state.llm_tokens];
+    guard(&state.admin_tokens, &others, request, next).await
 }
 
-/// Admits a token of `accepted`'s role; a token of `other`'s role is told it is the wrong one.
-async fn guard(accepted: &TokenAuth, other: &TokenAuth, request: Request, next: Next) -> Response {
+/// Middleware for the custom-LLM proxy: an LLM token within its rate, or 401/403/429.
+pub async fn require_llm_token(
+    State(state): State<QueryState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let others = [&*state.tool_tokens, &*state.admin_tokens];
+    guard(&state.llm_tokens, &others, request, next).await
+}
+
+/// Admits a token of `accepted`'s role; a token of one of `others`' roles is told it is the
+/// wrong one.
+async fn guard(
+    accepted: &TokenAuth,
+    others: &[&TokenAuth],
+    request: Request,
+    next: Next,
+) -> Response {
     let admitted = match accepted.authenticate(request.headers()) {
         Ok(token) => accepted.admit(token),
-        Err(_) if other.authenticate(request.headers()).is_ok() => Err(ApiError::Forbidden {
-            presented: other.role,
-        }),
-        Err(error) => Err(error),
+        Err(error) => match others
+            .iter()
+            .find(|other| other.authenticate(request.headers()).is_ok())
+        {
+            Some(other) => Err(ApiError::Forbidden {
+                presented: other.role,
+            }),
+            None => Err(error),
+        },
     };
     match admitted {
         Ok(()) => next.run(request).await,

@@ -11,6 +11,8 @@ use memvox_runtime::error_response;
 use memvox_store::StoreError;
 use memvox_telemetry::error_chain;
 
+use crate::llm_proxy::UpstreamError;
+
 /// Why a request was not served.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -56,6 +58,9 @@ pub enum ApiError {
     /// The embedder failed.
     #[error("embedder error")]
     Embedder(#[source] AiError),
+    /// The custom-LLM proxy's upstream gave no usable answer.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
 }
 
 impl From<StoreError> for ApiError {
@@ -93,6 +98,8 @@ impl ApiError {
             Self::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             Self::Embedder(error) if error.retryable() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) | Self::Embedder(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Upstream(UpstreamError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -112,13 +119,20 @@ impl ApiError {
             Self::Store(StoreError::Conflict(_)) => "conflict",
             Self::Store(_) | Self::Embedder(_) if self.status().as_u16() == 503 => "unavailable",
             Self::Store(_) | Self::Embedder(_) => "internal",
+            Self::Upstream(UpstreamError::Unavailable(_)) => "upstream_unavailable",
+            Self::Upstream(UpstreamError::Timeout(_)) => "upstream_timeout",
+            Self::Upstream(UpstreamError::Credentials(_)) => "upstream_credentials",
+            Self::Upstream(UpstreamError::Failed(_)) => "upstream_error",
         }
     }
 
-    /// The message callers see: the error itself for client errors, a generic sentence for
+    /// The message callers see: the error itself for client errors and for what is not
+    /// memvox's own failure (a missing setting, the upstream LLM), a generic sentence for
     /// server errors (whose cause chain is logged instead).
     pub fn public_message(&self) -> String {
-        if self.status().is_server_error() && !matches!(self, Self::NotConfigured(_)) {
+        if self.status().is_server_error()
+            && !matches!(self, Self::NotConfigured(_) | Self::Upstream(_))
+        {
             "temporarily unable to answer; retry later".to_owned()
         } else {
             self.to_string()

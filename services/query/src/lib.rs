@@ -13,9 +13,13 @@
 //!   or an admin token naming any user.
 //! * `/ui` — the memory inspector ([`ui`]): HTML pages for people, signed in with an admin
 //!   token.
+//! * `POST /llm/v1/chat/completions` — the custom-LLM proxy ([`llm_proxy`], LLM token): the
+//!   caller's memories added to each turn of an agent's LLM, forwarded to any OpenAI-compatible
+//!   upstream, fail-open.
 //!
-//! [`router`] builds every route from a [`QueryState`]; `main.rs` adds health endpoints,
-//! instrumentation and the listener.
+//! [`router`] builds every route from a [`QueryState`]; [`serve`] adds health endpoints,
+//! instrumentation and the listener for the binaries (`memvox-query`, and `memvox-llm-proxy`
+//! for the proxy alone).
 
 pub mod auth;
 mod config;
@@ -25,6 +29,7 @@ mod extract;
 pub mod follow_up;
 pub mod init_limit;
 pub mod invocations;
+pub mod llm_proxy;
 pub mod mcp;
 pub mod metrics;
 pub mod present;
@@ -34,6 +39,7 @@ pub mod retrieval;
 pub mod routes;
 mod routine;
 pub mod search;
+pub mod serve;
 mod settings;
 mod state;
 pub mod temporal;
@@ -50,10 +56,11 @@ pub use memvox_core::Clock;
 pub use settings::QuerySettings;
 pub use state::{QueryState, SetupError};
 
-/// Every route of the query service. The tool needs a tool token, `/v1` an admin token (each
-/// rate limited per token, each refusing the other role), `/mcp` either (a tool token bound to
-/// one caller); the initiation webhook checks its own secret; `/openapi.json` is public; `/ui`
-/// needs an inspector session (signed in with an admin token).
+/// Every route of the query service. The tool needs a tool token, `/v1` an admin token, the
+/// custom-LLM proxy an LLM token (each rate limited per token, each refusing the other roles),
+/// `/mcp` a tool token bound to one caller (or an admin token); the initiation webhook checks
+/// its own secret; `/openapi.json` is public; `/ui` needs an inspector session (signed in with
+/// an admin token).
 pub fn router(state: QueryState) -> Router {
     let limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
     let tool = routes::tool::router()
@@ -69,6 +76,7 @@ pub fn router(state: QueryState) -> Router {
         .merge(routes::openapi::router())
         .merge(mcp::router(&state))
         .merge(ui::router(&state))
+        .merge(llm_proxy::router(&state))
         .fallback(routes::not_found)
         .layer(limit)
         .with_state(state)

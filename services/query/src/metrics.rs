@@ -1,19 +1,23 @@
 //! Counters of the query service beside the HTTP metrics: initiation requests answered
 //! generically because of a rate limit, identities the tool refused, calls of agents not
-//! served, and MCP tool calls (which share one route and mostly answer 200, so the HTTP
-//! metrics cannot tell their tools and outcomes apart).
+//! served, MCP tool calls (which share one route and mostly answer 200, so the HTTP
+//! metrics cannot tell their tools and outcomes apart), and the custom-LLM proxy's
+//! ([`crate::llm_proxy::metrics`]).
 //!
 //! They start unregistered (tests read them directly); [`QueryMetrics::register`] adds them to
 //! the process's registry.
 
 use prometheus::{IntCounterVec, Opts, Registry};
 
+use crate::llm_proxy::ProxyMetrics;
+
 /// The query service's counters.
 #[derive(Debug, Clone)]
 pub struct QueryMetrics {
     /// `memvox_init_limited_total{limit=number|global}`.
     pub init_limited: IntCounterVec,
-    /// `memvox_query_identity_refused_total{reason}`: tool calls whose `user_id` was not an
+    /// `memvox_query_identity_refused_total{reason}`: tool calls (and MCP and custom-LLM proxy
+    /// requests, whose callers are resolved as the tool's) whose `user_id` was not an
     /// identity memvox or an integrator signed for this call (`not_a_token`, `bad_signature`,
     /// `expired`, `wrong_agent`, `wrong_conversation`, `malformed`).
     pub identity_refused: IntCounterVec,
@@ -24,6 +28,8 @@ pub struct QueryMetrics {
     /// the five, or `unknown`) and outcome (`ok`, `tool_error`: a result with `isError`,
     /// `invalid`: -32602, `error`: -32603).
     pub mcp_calls: IntCounterVec,
+    /// The custom-LLM proxy's requests, fail-opens, lookup and upstream times.
+    pub llm_proxy: ProxyMetrics,
 }
 
 impl Default for QueryMetrics {
@@ -72,6 +78,7 @@ impl QueryMetrics {
             identity_refused,
             agent_ignored,
             mcp_calls,
+            llm_proxy: ProxyMetrics::new(),
         }
     }
 
@@ -88,6 +95,7 @@ impl QueryMetrics {
         registry.register(Box::new(self.init_limited.clone()))?;
         registry.register(Box::new(self.identity_refused.clone()))?;
         registry.register(Box::new(self.agent_ignored.clone()))?;
-        registry.register(Box::new(self.mcp_calls.clone()))
+        registry.register(Box::new(self.mcp_calls.clone()))?;
+        self.llm_proxy.register(registry)
     }
 }

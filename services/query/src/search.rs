@@ -1,5 +1,6 @@
-//! One memory query, shared by the `memory_query` tool and `POST /v1/users/{id}/memories/search`:
-//! validate, embed, rank, summarise, announce the recall.
+//! One memory query, shared by the `memory_query` tool, `POST /v1/users/{id}/memories/search`
+//! and MCP ([`search`]) and by the custom-LLM proxy ([`search_for_context`], without the
+//! summary and the recall announcement): validate, embed, rank, summarise, announce the recall.
 //!
 //! Limits are clamped, not refused: 0 becomes 1 and anything above `max_limit` becomes
 //! `max_limit`, so an agent's constant never turns a lookup into an error. An unknown sector
@@ -76,6 +77,9 @@ pub struct QueryKey {
     pub sectors: Vec<Sector>,
     /// Whether score breakdowns were asked for.
     pub explain: bool,
+    /// Whether someone asked (summarised, announced as recalled) or the answer is context for
+    /// a model ([`search_for_context`]: neither).
+    pub asked: bool,
     /// What the user's memories stood at in the store when the answer was computed: an answer
     /// is never served past a committed change, whether or not its cache invalidation arrived.
     pub store_version: UserVersion,
@@ -141,6 +145,34 @@ async fn find(
     params: &SearchParams,
     started: Instant,
 ) -> Result<SearchAnswer, ApiError> {
+    run(state, user_id, params, true, started).await
+}
+
+/// [`search`] for context put before a model on every turn (the custom-LLM proxy): the
+/// memories alone — no summary (`summary` is empty: a model summary would not fit the turn's
+/// budget, and the caller presents the memories itself) — and not announced as recalled: a
+/// memory shown on every turn is not one anyone chose to look up, and reinforcing it would make
+/// whatever matches small talk ever more salient (and move the caller's recall version every
+/// second of a call, re-reading their recall values on the next turn).
+///
+/// # Errors
+/// As [`search`].
+pub async fn search_for_context(
+    state: &QueryState,
+    user_id: Option<&str>,
+    params: &SearchParams,
+    started: Instant,
+) -> Result<SearchAnswer, ApiError> {
+    run(state, user_id, params, false, started).await
+}
+
+async fn run(
+    state: &QueryState,
+    user_id: Option<&str>,
+    params: &SearchParams,
+    asked: bool,
+    started: Instant,
+) -> Result<SearchAnswer, ApiError> {
     let query = params.query.trim();
     if query.is_empty() {
         return Err(ApiError::Invalid("query must not be empty".to_owned()));
@@ -158,6 +190,7 @@ async fn find(
         filter: &filter,
         limit,
         explain: params.explain,
+        asked,
     };
     let view = state.store.user_view(user_id).await?;
     let Some(cache) = &state.answers else {
@@ -174,6 +207,7 @@ async fn find(
         limit,
         sectors,
         explain: params.explain,
+        asked,
         store_version,
     };
     let version = cache.version(user_id).await;
@@ -188,13 +222,15 @@ async fn find(
     Ok(fresh)
 }
 
-/// One validated lookup: the trimmed query, its filter, the effective limit, whether to explain.
+/// One validated lookup: the trimmed query, its filter, the effective limit, whether to explain
+/// and whether someone asked (to summarise and announce).
 #[derive(Clone, Copy)]
 struct Lookup<'a> {
     query: &'a str,
     filter: &'a MemoryFilter,
     limit: usize,
     explain: bool,
+    asked: bool,
 }
 
 /// Computes the answer (no cache).
@@ -210,6 +246,7 @@ async fn answer(
         filter,
         limit,
         explain,
+        asked,
     } = *lookup;
     let question = Question::read(query);
     let vector = embed_query(state, &question.embedded).await?;
@@ -218,15 +255,34 @@ async fn answer(
         return Ok(SearchAnswer::empty(started));
     }
     let memories = present::views(&ranked, &question.terms, explain);
+    let summary = if asked {
+        summary(state, query, &ranked, &memories).await
+    } else {
+        String::new()
+    };
+    Ok(SearchAnswer {
+        memories,
+        summary,
+        query_time_ms: elapsed_ms(started),
+    })
+}
+
+/// The summary of an answer: the configured summarizer's, or the extractive one when it fails.
+async fn summary(
+    state: &QueryState,
+    query: &str,
+    ranked: &[retrieval::Ranked],
+    memories: &[MemoryView],
+) -> String {
     let inputs: Vec<SummaryMemory> = ranked
         .iter()
-        .zip(&memories)
+        .zip(memories)
         .map(|(r, view)| SummaryMemory {
             content: view.content.clone(),
             sector: r.memory.sector,
         })
         .collect();
-    let summary = match state.summarizer.summarize_for_query(query, &inputs).await {
+    match state.summarizer.summarize_for_query(query, &inputs).await {
         Ok(summary) => summary.text,
         Err(error) => {
             tracing::warn!(%error, "summary failed; answering with the extractive one");
@@ -234,12 +290,7 @@ async fn answer(
                 .for_query(&inputs)
                 .text
         }
-    };
-    Ok(SearchAnswer {
-        memories,
-        summary,
-        query_time_ms: elapsed_ms(started),
-    })
+    }
 }
 
 /// The vector of a question's `embedded` text: from the shared query-vector cache when it is

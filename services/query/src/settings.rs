@@ -1,9 +1,11 @@
 //! Settings of the query service: API tokens, the conversation-initiation secret, retrieval
-//! limits and the request limits of `POST /tools/memory-query`, `/webhook/conversation-init` and
-//! the `/v1` REST API.
+//! limits, the request limits of `POST /tools/memory-query`, `/webhook/conversation-init` and
+//! the `/v1` REST API, and the custom-LLM proxy (`[query.llm_proxy]`).
 
 use memvox_config::{ConfigError, ExposeSecret, Layers, Secret, sections};
 use serde::Deserialize;
+
+use crate::llm_proxy::LlmProxySettings;
 
 /// Longest inspector session: a week, in minutes.
 const MAX_UI_SESSION_MINUTES: u32 = 7 * 24 * 60;
@@ -85,6 +87,8 @@ pub struct QuerySettings {
     pub greeting_named: String,
     /// First message for a returning caller whose name is unknown.
     pub greeting: String,
+    /// The custom-LLM proxy (`POST /llm/v1/chat/completions`).
+    pub llm_proxy: LlmProxySettings,
 }
 
 impl Default for QuerySettings {
@@ -115,6 +119,7 @@ impl Default for QuerySettings {
             recall_flush_ms: 1_000,
             greeting_named: "Hi {name}, welcome back! How can I help you today?".to_owned(),
             greeting: "Welcome back! How can I help you today?".to_owned(),
+            llm_proxy: LlmProxySettings::default(),
         }
     }
 }
@@ -172,19 +177,29 @@ impl QuerySettings {
                 self.ui_session_minutes
             ));
         }
-        if let Some(digest) = self.tool_token_sha256.iter().find(|digest| {
-            self.admin_token_sha256
-                .iter()
-                .any(|admin| admin.trim().eq_ignore_ascii_case(digest.trim()))
-        }) {
-            return Err(format!(
-                "query.tool_token_sha256 and query.admin_token_sha256 both hold {}: a token \
-                 ElevenLabs presents on every tool call must not also open the admin API, so \
-                 give each role its own token",
-                digest.trim()
-            ));
+        let shared = |ours: &[String], theirs: &[String]| {
+            ours.iter()
+                .find(|digest| {
+                    theirs
+                        .iter()
+                        .any(|other| other.trim().eq_ignore_ascii_case(digest.trim()))
+                })
+                .map(|digest| digest.trim().to_owned())
+        };
+        let elevenlabs = [
+            ("query.tool_token_sha256", &self.tool_token_sha256),
+            ("query.llm_proxy.token_sha256", &self.llm_proxy.token_sha256),
+        ];
+        for (list, digests) in elevenlabs {
+            if let Some(digest) = shared(digests, &self.admin_token_sha256) {
+                return Err(format!(
+                    "{list} and query.admin_token_sha256 both hold {digest}: a token \
+                     ElevenLabs presents on every call must not also open the admin API, so \
+                     give each role its own token"
+                ));
+            }
         }
-        Ok(())
+        self.llm_proxy.validate()
     }
 }
 

@@ -93,3 +93,56 @@ fn an_inspector_session_lasts_a_minute_to_a_week() {
         Ok(())
     });
 }
+
+#[test]
+fn the_llm_proxy_is_configured_from_the_environment_and_checked_when_enabled() {
+    Jail::expect_with(|jail| {
+        jail.set_env("MEMVOX_QUERY__LLM_PROXY__ENABLED", "true");
+        let err = load(None).expect_err("no upstream").to_string();
+        assert!(
+            err.contains("query.llm_proxy.upstream_url is empty"),
+            "{err}"
+        );
+        jail.set_env(
+            "MEMVOX_QUERY__LLM_PROXY__UPSTREAM_URL",
+            "http://127.0.0.1:8000/v1",
+        );
+        jail.set_env("MEMVOX_QUERY__LLM_PROXY__UPSTREAM_API_KEY", "sk-test");
+        jail.set_env("MEMVOX_QUERY__LLM_PROXY__MODELS__MEMVOX", "llama3");
+        jail.set_env("MEMVOX_QUERY__LLM_PROXY__BUDGET_MS", "25");
+        let config = load(None).expect("loads");
+        let proxy = &config.llm_proxy;
+        assert_eq!(proxy.budget_ms, 25);
+        assert_eq!(proxy.model(Some("memvox")).unwrap(), "llama3");
+        assert_eq!(
+            proxy.upstream_api_key.as_ref().unwrap().expose_secret(),
+            "sk-test"
+        );
+        assert!(
+            !format!("{config:?}").contains("sk-test"),
+            "the key is redacted"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn the_llm_proxy_token_cannot_open_the_admin_api() {
+    Jail::expect_with(|jail| {
+        let digest = "cd".repeat(32);
+        jail.set_env(
+            "MEMVOX_QUERY__LLM_PROXY__TOKEN_SHA256",
+            format!(r#"["{digest}"]"#),
+        );
+        jail.set_env(
+            "MEMVOX_QUERY__ADMIN_TOKEN_SHA256",
+            format!(r#"["{digest}"]"#),
+        );
+        let err = load(None).expect_err("shared token").to_string();
+        assert!(
+            err.contains("query.llm_proxy.token_sha256 and query.admin_token_sha256"),
+            "{err}"
+        );
+        Ok(())
+    });
+}

@@ -16,6 +16,7 @@ use crate::auth::{BadTokenDigest, InitSecret, Role, TokenAuth};
 use crate::config::QueryConfig;
 use crate::init_limit::InitLimiter;
 use crate::invocations::InvocationLog;
+use crate::llm_proxy::LlmProxy;
 use crate::metrics::QueryMetrics;
 use crate::recall::RecallLog;
 use crate::search::{QueryKey, SearchAnswer};
@@ -64,6 +65,10 @@ pub struct QueryState {
     pub tool_tokens: Arc<TokenAuth>,
     /// Accepted admin tokens (`/v1` only) and their rate limits.
     pub admin_tokens: Arc<TokenAuth>,
+    /// Accepted LLM tokens (the custom-LLM proxy only) and their rate limits.
+    pub llm_tokens: Arc<TokenAuth>,
+    /// The custom-LLM proxy's upstream and lookup slots; `None` when it is not enabled.
+    pub llm_proxy: Option<LlmProxy>,
     /// The initiation webhook's secret.
     pub init_secret: InitSecret,
     /// The initiation webhook's rate limits.
@@ -114,9 +119,10 @@ impl QueryState {
         cache: &Caching,
     ) -> Result<Self, SetupError> {
         settings.validate().map_err(SetupError::Settings)?;
-        let tokens = |role, digests: &[String]| {
+        let tokens = |role: Role, digests: &[String]| {
             if digests.is_empty() {
-                tracing::warn!("no query.{role}_token_sha256 configured: those calls get 401");
+                let setting = role.setting();
+                tracing::warn!("no {setting} configured: those calls get 401");
             }
             TokenAuth::new(
                 role,
@@ -127,6 +133,11 @@ impl QueryState {
         };
         let tool_tokens = tokens(Role::Tool, &settings.tool_token_sha256)?;
         let admin_tokens = tokens(Role::Admin, &settings.admin_token_sha256)?;
+        let llm_proxy = LlmProxy::new(&settings.llm_proxy).map_err(SetupError::Settings)?;
+        let llm_tokens = match llm_proxy {
+            Some(_) => tokens(Role::Llm, &settings.llm_proxy.token_sha256)?,
+            None => TokenAuth::new(Role::Llm, &settings.llm_proxy.token_sha256, 0, 0)?,
+        };
         let init_secret = InitSecret::new(
             &settings.init_secret_header,
             settings.init_secrets.iter().map(|s| s.expose_secret()),
@@ -157,6 +168,8 @@ impl QueryState {
             clock: Clock::system(),
             tool_tokens: Arc::new(tool_tokens),
             admin_tokens: Arc::new(admin_tokens),
+            llm_tokens: Arc::new(llm_tokens),
+            llm_proxy,
             init_secret,
             init_limiter: Arc::new(init_limiter),
             metrics: QueryMetrics::new(),

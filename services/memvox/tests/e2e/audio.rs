@@ -5,19 +5,11 @@
 use memvox_config::Secret;
 
 use crate::support;
-use crate::support::{Deployment, Pipeline, accept};
+use crate::support::{Deployment, Pipeline, accept, serve};
 
 const SECRET: &str = "wsec_audio_test";
 const ADMIN: &str = "admin-token-audio-test";
 const AUDIO: &str = include_str!("../../../../fixtures/elevenlabs/post_call_audio.json");
-
-/// Serves `router` on a loopback port; its base URL.
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    url
-}
 
 #[tokio::test]
 async fn audio_is_stored_encrypted_and_erased_with_its_caller() {

@@ -2,7 +2,7 @@
 //! worker (and its row marked), listed, replayed (row reopened, message back on the stream) and
 //! purged.
 
-use std::{process::Command, time::Duration};
+use std::time::Duration;
 
 use memvox::Config;
 use memvox::Memvox;
@@ -12,15 +12,8 @@ use memvox_store::EventStatus;
 use crate::support;
 
 fn memvox(dir: &std::path::Path, prefix: &str, args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_memvox"))
+    let output = memvox_testkit::memvox_command(env!("CARGO_BIN_EXE_memvox"), dir)
         .args(args)
-        .current_dir(dir)
-        .env_remove("MEMVOX_CONFIG")
-        .env("MEMVOX_EMBEDDER__PROVIDER", "hashing")
-        .env(
-            "MEMVOX_STORE__URL",
-            format!("sqlite://{}/memvox.db", dir.display()),
-        )
         .env("MEMVOX_BUS__BACKEND", "redis")
         .env("MEMVOX_BUS__KEY_PREFIX", prefix)
         .output()

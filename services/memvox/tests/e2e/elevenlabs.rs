@@ -1,5 +1,5 @@
 //! `memvox elevenlabs config`: the ElevenLabs API requests it prints are the ones the fixtures
-//! pin, and the overrides it enables follow the configuration.
+//! pin, and the overrides it enables and the agent's Custom LLM follow the configuration.
 
 use crate::support::{memvox, stderr_of};
 
@@ -106,4 +106,32 @@ fn prints_the_api_requests_pinned_by_the_fixtures() {
         config["requests"][2]["body"]["platform_settings"]["overrides"]["conversation_config_override"],
         serde_json::json!({"agent": {"first_message": true}})
     );
+    let with_proxy = memvox(dir.path())
+        .args([
+            "elevenlabs",
+            "config",
+            "--base-url",
+            "https://memvox.example.com",
+            "--agent-id",
+            "agent_4701kf3qz8mrx2v9tn6bq0c5wd",
+            "--llm-secret-id",
+            "memvox_llm_token_secret_id_placeholder",
+        ])
+        .env("MEMVOX_QUERY__LLM_PROXY__ENABLED", "true")
+        .env(
+            "MEMVOX_QUERY__LLM_PROXY__UPSTREAM_URL",
+            "http://127.0.0.1:8000/v1",
+        )
+        .env("MEMVOX_QUERY__LLM_PROXY__MODELS__MEMVOX", "llama3")
+        .output()
+        .unwrap();
+    assert!(with_proxy.status.success(), "{}", stderr_of(&with_proxy));
+    let config: serde_json::Value = serde_json::from_slice(&with_proxy.stdout).unwrap();
+    let path = format!(
+        "{}/../../fixtures/elevenlabs/api_update_agent_custom_llm_request.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(config["requests"][3]["body"], expected);
 }

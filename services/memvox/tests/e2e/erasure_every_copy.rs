@@ -17,7 +17,7 @@ use memvox_config::Secret;
 use memvox_store::{NewEvent, ToolInvocation};
 
 use crate::support;
-use crate::support::{Deployment, FIXTURE, Pipeline, accept, accept_typed, call_payload};
+use crate::support::{Deployment, FIXTURE, Pipeline, accept, accept_typed, call_payload, serve};
 
 const SECRET: &str = "wsec_every_copy";
 const ADMIN: &str = "admin-token-every-copy";
@@ -27,14 +27,6 @@ const CALL: &str = "conv_5201kf3r7e9yq2m8vx4pn0td6h";
 const NUMBER: &str = "+14155550199";
 /// A word the fixture call's turns say, and nothing else in the test.
 const WORD: &str = "pharmacy";
-
-/// Serves `router` on a loopback port; its base URL.
-async fn serve(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    url
-}
 
 fn now_secs() -> u64 {
     memvox_core::Clock::system().now_secs()

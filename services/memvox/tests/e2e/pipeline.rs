@@ -612,10 +612,10 @@ async fn distributed_batch_commits_a_few_events_to_a_transaction() {
 
 #[tokio::test]
 async fn embedded_crash_before_commit_leaves_no_trace() {
-    a_crash_before_commit_leaves_no_trace(Deployment::Embedded).await;
+    Box::pin(a_crash_before_commit_leaves_no_trace(Deployment::Embedded)).await;
 }
 
 #[tokio::test]
 async fn distributed_crash_before_commit_leaves_no_trace() {
-    a_crash_before_commit_leaves_no_trace(Deployment::Distributed).await;
+    Box::pin(a_crash_before_commit_leaves_no_trace(Deployment::Distributed)).await;
 }

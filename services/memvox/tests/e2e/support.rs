@@ -4,9 +4,8 @@
 //! seeded).
 
 use std::{
-    net::TcpListener,
     path::Path,
-    process::{Child, Output},
+    process::Output,
     time::{Duration, Instant},
 };
 
@@ -15,6 +14,7 @@ use ::memvox::Memvox;
 use memvox_bus::{BusBackend, EVENTS, Envelope, Message, Worker};
 use memvox_core::{NewMemory, Sector};
 use memvox_store::{EmbeddingSpace, MemoryEdits, NewEvent, SqliteStore, StoreSettings};
+pub use memvox_testkit::{Running, free_port};
 
 /// The post-call transcription fixture.
 pub const FIXTURE: &str =
@@ -199,13 +199,12 @@ pub fn repo_model_dir() -> String {
     .to_owned()
 }
 
-/// A free TCP port on the loopback interface.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Serves `router` on a loopback port; its base URL.
+pub async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    url
 }
 
 /// Now, in unix seconds (what a webhook signature is stamped with).
@@ -219,16 +218,6 @@ pub async fn wait_until_ready(base: &str) {
     while reqwest::get(format!("{base}/health/ready")).await.is_err() {
         assert!(Instant::now() < deadline, "memvox serve never answered");
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A `memvox` process, killed when dropped.
-pub struct Running(pub Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

@@ -19,16 +19,9 @@ use memvox_elevenlabs::MemoryQueryRequest;
 
 use crate::{ApiError, QueryState};
 
-/// The identity token (the `memory_user_id` dynamic variable, or an integrator's token).
-pub const USER_ID_HEADER: &str = "x-memvox-user-id";
-/// The agent on the call (`system__agent_id`).
-pub const AGENT_ID_HEADER: &str = "x-memvox-agent-id";
-/// The conversation (`system__conversation_id`).
-pub const CONVERSATION_ID_HEADER: &str = "x-memvox-conversation-id";
-/// The caller's number (`system__caller_id`).
-pub const CALLER_ID_HEADER: &str = "x-memvox-caller-id";
-/// The number called (`system__called_number`).
-pub const CALLED_NUMBER_HEADER: &str = "x-memvox-called-number";
+pub use memvox_elevenlabs::identity_headers::{
+    AGENT_ID_HEADER, CALLED_NUMBER_HEADER, CALLER_ID_HEADER, CONVERSATION_ID_HEADER, USER_ID_HEADER,
+};
 
 /// What a request may reach.
 #[derive(Debug, Clone)]
@@ -73,8 +66,9 @@ fn principal(state: &QueryState, headers: &HeaderMap) -> Result<Principal, ApiEr
     Ok(Principal::Admin)
 }
 
-/// The identity headers, as the memory-query tool's request carries them.
-fn claims(headers: &HeaderMap) -> MemoryQueryRequest {
+/// The identity headers, as the memory-query tool's request carries them (also the custom-LLM
+/// proxy's).
+pub(crate) fn claims(headers: &HeaderMap) -> MemoryQueryRequest {
     let header = |name: &str| {
         headers
             .get(name)

@@ -14,6 +14,7 @@ use crate::ApiError;
 pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/tools/memory-query"),
     ("POST", "/mcp"),
+    ("POST", "/llm/v1/chat/completions"),
     ("POST", "/webhook/conversation-init"),
     ("GET", "/openapi.json"),
     ("GET", "/v1/users/{user_id}"),

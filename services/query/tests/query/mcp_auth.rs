@@ -12,7 +12,9 @@ use memvox_testkit::Backend;
 use serde_json::{Value, json};
 
 use crate::mcp::{call, ok, post, rpc};
-use crate::support::{self, ADMIN_TOKEN, AGENT, Harness, NOW, TOKEN, TestEmbedder, add_memory};
+use crate::support::{
+    self, ADMIN_TOKEN, AGENT, Harness, NOW, TOKEN, TestEmbedder, add_memory, log_column, logged,
+};
 
 const ALICE: &str = "+14155550177";
 const BOB: &str = "+14155550188";
@@ -239,24 +241,6 @@ async fn the_admin_token_needs_mcp_admin(backend: Backend) {
     );
     let (status, answer) = post(&h, Some(TOKEN), &[], ping).await;
     assert_eq!((status.as_u16(), &answer["result"]), (200, &json!({})));
-}
-
-/// Waits (up to 5 s) for the invocation log to hold `rows` rows.
-async fn logged(h: &Harness, rows: i64) {
-    for _ in 0..250 {
-        if h.table_counts().await["tool_invocations"] == rows {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("the invocation log never held {rows} rows");
-}
-
-/// One text column of the invocation log, sorted.
-async fn log_column(h: &Harness, column: &str) -> Vec<String> {
-    let mut values = h.db.raw_column("tool_invocations", column).await;
-    values.sort();
-    values
 }
 
 async fn calls_are_logged_unless_their_user_was_erased(backend: Backend) {

@@ -28,6 +28,8 @@ pub const DAY: i64 = 86_400_000;
 pub const TOKEN: &str = "test-token";
 /// The admin token tests present on `/v1`.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// The LLM token tests present on the custom-LLM proxy (the API key of an agent's Custom LLM).
+pub const LLM_TOKEN: &str = "llm-token";
 /// The initiation secret tests present.
 pub const INIT_SECRET: &str = "init-secret";
 /// The agent test identity tokens are issued for.
@@ -48,16 +50,18 @@ pub fn identities(settings: IdentitySettings) -> Identities {
     Identities::new(settings, Some(IDENTITY_KEY.to_vec()))
 }
 
-/// Settings with the test token and initiation secret.
+/// Settings with the test tokens and initiation secret (the custom-LLM proxy stays off).
 pub fn settings() -> QuerySettings {
-    QuerySettings {
+    let mut settings = QuerySettings {
         tool_token_sha256: vec![hash_token(TOKEN)],
         admin_token_sha256: vec![hash_token(ADMIN_TOKEN)],
         init_secrets: vec![Secret::from(INIT_SECRET)],
         lexical_min_memories: 0,
         mcp_admin: true,
         ..QuerySettings::default()
-    }
+    };
+    settings.llm_proxy.token_sha256 = vec![hash_token(LLM_TOKEN)];
+    settings
 }
 
 impl Harness {
@@ -189,10 +193,12 @@ pub fn cache_settings() -> CacheSettings {
     }
 }
 
-/// The token of the role `uri` needs: admin under `/v1`, tool elsewhere.
+/// The token of the role `uri` needs: admin under `/v1`, LLM under `/llm/`, tool elsewhere.
 pub fn token_for(uri: &str) -> &'static str {
     if uri.starts_with("/v1/") {
         ADMIN_TOKEN
+    } else if uri.starts_with("/llm/") {
+        LLM_TOKEN
     } else {
         TOKEN
     }
@@ -242,6 +248,24 @@ pub async fn add_memory(
         .await
         .unwrap();
     memory.id
+}
+
+/// Waits (up to 5 s) for the invocation log to hold `rows` rows.
+pub async fn logged(h: &Harness, rows: i64) {
+    for _ in 0..250 {
+        if h.table_counts().await["tool_invocations"] == rows {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the invocation log never held {rows} rows");
+}
+
+/// One text column of the invocation log, sorted.
+pub async fn log_column(h: &Harness, column: &str) -> Vec<String> {
+    let mut values = h.db.raw_column("tool_invocations", column).await;
+    values.sort();
+    values
 }
 
 /// The `MemoryRecalled` messages on the memories stream, as (user, memory ids).
