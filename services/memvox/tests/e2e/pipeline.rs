@@ -617,5 +617,8 @@ async fn embedded_crash_before_commit_leaves_no_trace() {
 
 #[tokio::test]
 async fn distributed_crash_before_commit_leaves_no_trace() {
-    Box::pin(a_crash_before_commit_leaves_no_trace(Deployment::Distributed)).await;
+    Box::pin(a_crash_before_commit_leaves_no_trace(
+        Deployment::Distributed,
+    ))
+    .await;
 }
