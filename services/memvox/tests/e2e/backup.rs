@@ -5,7 +5,7 @@
 
 use std::{
     path::Path,
-    process::{Output, Stdio},
+    process::Output,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
@@ -16,7 +16,7 @@ use std::{
 use memvox_store::{Events, SqliteStore, StoreSettings};
 
 use crate::support::{
-    FIXTURE, Running, assert_one_line_error, bundled_space, free_port, memvox, seed_embedded_store,
+    FIXTURE, assert_one_line_error, bundled_space, free_port, memvox, seed_embedded_store,
     stderr_of, stdout_of, unix_now_secs, wait_until_ready,
 };
 
@@ -80,15 +80,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn a_backup_while_serving_restores_every_earlier_delivery_elsewhere_with_its_keys() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let child = memvox(dir.path())
-        .arg("serve")
-        .env("MEMVOX_HTTP__LISTEN", format!("127.0.0.1:{port}"))
-        .env("MEMVOX_GATEWAY__WEBHOOK_SECRETS", "[\"wsec_test_secret\"]")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _running = Running(child);
+    let _running = crate::support::serve_quietly(dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (before, during, output) = runtime.block_on(async {

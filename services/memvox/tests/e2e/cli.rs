@@ -567,15 +567,7 @@ fn postgres_without_a_key_is_one_clear_error() {
 /// Starts `memvox serve` on the data in `dir` again, waits until it is ready, and stops it.
 fn restart_and_stop(dir: &std::path::Path, runtime: &tokio::runtime::Runtime) {
     let port = free_port();
-    let child = memvox(dir)
-        .arg("serve")
-        .env("MEMVOX_HTTP__LISTEN", format!("127.0.0.1:{port}"))
-        .env("MEMVOX_GATEWAY__WEBHOOK_SECRETS", "[\"wsec_test_secret\"]")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut running = Running(child);
+    let mut running = crate::support::serve_quietly(dir, port);
     runtime.block_on(wait_until_ready(&format!("http://127.0.0.1:{port}")));
     let pid = running.0.id().to_string();
     assert!(
@@ -596,15 +588,7 @@ fn restart_and_stop(dir: &std::path::Path, runtime: &tokio::runtime::Runtime) {
 fn a_sigkill_during_group_commits_loses_no_acknowledged_delivery() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let child = memvox(dir.path())
-        .arg("serve")
-        .env("MEMVOX_HTTP__LISTEN", format!("127.0.0.1:{port}"))
-        .env("MEMVOX_GATEWAY__WEBHOOK_SECRETS", "[\"wsec_test_secret\"]")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut running = Running(child);
+    let mut running = crate::support::serve_quietly(dir.path(), port);
     let now = unix_now_secs();
     let base = format!("http://127.0.0.1:{port}");
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -179,6 +179,20 @@ impl Pipeline {
     }
 }
 
+/// `memvox serve` on the data in `dir`, listening on `port`, accepting webhooks signed with
+/// `wsec_test_secret`, its output discarded.
+pub fn serve_quietly(dir: &std::path::Path, port: u16) -> Running {
+    let child = memvox(dir)
+        .arg("serve")
+        .env("MEMVOX_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        .env("MEMVOX_GATEWAY__WEBHOOK_SECRETS", "[\"wsec_test_secret\"]")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    Running(child)
+}
+
 /// The `memvox` binary, run in `dir` with no configuration file and the repository's model.
 pub fn memvox(dir: &std::path::Path) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_memvox"));
