@@ -10,7 +10,7 @@ use crate::{
     Acceptance, EventStatus, MovedEvent, NewEvent, RecordedEvent, StoreError, StoreResult,
     StoredEvent,
     backend::Backend,
-    dialect::{Record, query},
+    dialect::{Conn, Dialect, Record, query},
     event_batch::{EVENTS, SealedEvent, record_events_in},
     rows::event_from_row,
     sql::{self, INSERT_CHUNK},
@@ -115,6 +115,33 @@ pub trait Events: Send + Sync {
     async fn reopen_event(&self, id: i64) -> StoreResult<()>;
 }
 
+/// Which of `conversation_ids` have an event of `event_type` in `table` (the events table, or
+/// the ingest file's staging table).
+pub(crate) async fn conversations_in<D: Dialect>(
+    conn: &mut Conn<D>,
+    table: &str,
+    event_type: &str,
+    conversation_ids: &[String],
+) -> StoreResult<HashSet<String>> {
+    let mut stored = HashSet::new();
+    for chunk in conversation_ids.chunks(INSERT_CHUNK) {
+        let statement = format!(
+            "SELECT conversation_id FROM {table} \
+             WHERE event_type = $1 AND conversation_id IN ({})",
+            sql::placeholders(2, chunk.len())
+        );
+        let rows = chunk
+            .iter()
+            .fold(query::<D>(statement).bind(event_type), |q, id| q.bind(id))
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in rows {
+            stored.insert(row.value("conversation_id")?);
+        }
+    }
+    Ok(stored)
+}
+
 /// Stores sealed events into the events table in one transaction.
 async fn record_sealed<B: Backend>(
     store: &B,
@@ -203,23 +230,15 @@ impl<B: Backend> Events for B {
         event_type: &str,
         conversation_ids: &[String],
     ) -> StoreResult<HashSet<String>> {
-        let mut stored = HashSet::new();
-        for chunk in conversation_ids.chunks(INSERT_CHUNK) {
-            let statement = format!(
-                "SELECT conversation_id FROM webhook_events \
-                 WHERE event_type = $1 AND conversation_id IN ({})",
-                sql::placeholders(2, chunk.len())
-            );
-            let rows = chunk
-                .iter()
-                .fold(query::<B::Sql>(statement).bind(event_type), |q, id| {
-                    q.bind(id)
-                })
-                .fetch_all(&mut *self.read().await?)
-                .await?;
-            for row in rows {
-                stored.insert(row.value("conversation_id")?);
-            }
+        let mut stored = conversations_in::<B::Sql>(
+            &mut *self.read().await?,
+            "webhook_events",
+            event_type,
+            conversation_ids,
+        )
+        .await?;
+        if let Some(staging) = self.staging() {
+            stored.extend(staging.conversations(event_type, conversation_ids).await?);
         }
         Ok(stored)
     }

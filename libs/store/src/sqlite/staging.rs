@@ -141,6 +141,21 @@ impl Staging {
             .collect()
     }
 
+    /// Which of `conversation_ids` have an event of `event_type` staged.
+    pub(crate) async fn conversations(
+        &self,
+        event_type: &str,
+        conversation_ids: &[String],
+    ) -> StoreResult<std::collections::HashSet<String>> {
+        crate::events::conversations_in::<sqlx::Sqlite>(
+            &mut *self.reader.acquire().await?,
+            "staged_events",
+            event_type,
+            conversation_ids,
+        )
+        .await
+    }
+
     /// Deletes staged rows (moved into the events table, or refused there).
     pub(crate) async fn forget(&self, ids: &[i64]) -> StoreResult<()> {
         for chunk in ids.chunks(sql::INSERT_CHUNK) {
