@@ -33,6 +33,18 @@ pub fn free_port() -> u16 {
 #[derive(Debug)]
 pub struct Running(pub Child);
 
+impl Running {
+    /// Asks the process to stop as an operator would (SIGTERM).
+    pub fn terminate(&self) {
+        let pid = self.0.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "SIGTERM to {pid}");
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();

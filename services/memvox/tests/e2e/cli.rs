@@ -91,14 +91,7 @@ fn serve_starts_on_a_fresh_directory_and_stops_on_sigterm() {
         "queue depth is exported: {metrics}"
     );
 
-    let pid = running.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    running.terminate();
     let deadline = Instant::now() + Duration::from_secs(30);
     let exit = loop {
         if let Some(exit) = running.0.try_wait().unwrap() {
@@ -569,14 +562,7 @@ fn restart_and_stop(dir: &std::path::Path, runtime: &tokio::runtime::Runtime) {
     let port = free_port();
     let mut running = crate::support::serve_quietly(dir, port);
     runtime.block_on(wait_until_ready(&format!("http://127.0.0.1:{port}")));
-    let pid = running.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    running.terminate();
     assert!(running.0.wait().unwrap().success());
 }
 
