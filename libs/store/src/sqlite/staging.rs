@@ -1,5 +1,5 @@
 //! The ingest file: where `memvox serve` on SQLite stores the post-call deliveries it
-//! acknowledges, beside the database (`memvox.db` → `memvox.ingest.db`), so that an
+//! acknowledges, beside the database (`memvox.db` → `memvox.db.ingest.db`, named like its key file), so that an
 //! acknowledgement never waits for the extraction worker's transaction on the database's one
 //! writer. SQLite lets one writer at a time write a file; two files have a writer each.
 //!
@@ -52,9 +52,12 @@ pub(crate) struct Staging {
 }
 
 impl Staging {
-    /// The ingest file beside database `store`.
+    /// The ingest file beside database `store`: its whole file name and `.ingest.db`, so that
+    /// two databases in one directory (`a.db`, `a.sqlite`) never share one.
     pub(crate) fn path_beside(store: &Path) -> PathBuf {
-        store.with_extension("ingest.db")
+        let mut name = store.as_os_str().to_owned();
+        name.push(".ingest.db");
+        PathBuf::from(name)
     }
 
     /// Opens (creating if needed) the ingest file beside the database at `store`.
