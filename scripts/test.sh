@@ -15,8 +15,11 @@ scripts/test-services.sh
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+step "build every target with clippy's lints denied (one compilation for lints and tests)"
+# shellcheck source=scripts/lib/cargo.sh
+source scripts/lib/cargo.sh
+lint_while_building
+cargo test --workspace --all-targets --locked --no-run
 
 step "cargo test"
 cargo test --workspace --locked "$@"

@@ -242,8 +242,9 @@ if ((SMOKE)); then
   step "smoke: compose and k8s environments on the real binaries (local Redis + PostgreSQL)"
   # Not started here: scripts/test-services.sh also drops leftover test schemas, which would break a
   # test run going on at the same time. Run it first (CI: scripts/test.sh does).
-  cargo build --locked -q -p memvox -p memvox-gateway -p memvox-query \
-    -p memvox-extraction-worker -p memvox-embedding-worker
+  # shellcheck source=scripts/lib/cargo.sh
+  source scripts/lib/cargo.sh
+  build_binaries
   "$PY" deploy/validate/kustomize_render.py k8s/base > "$WORK/smoke-base.yaml"
   bins="${CARGO_TARGET_DIR:-target}/debug"
   "$bins/memvox" wait-for --timeout-secs 5 tcp://127.0.0.1:5432 tcp://127.0.0.1:6379 >/dev/null \

@@ -1,6 +1,9 @@
 # Sourced by the scripts that drive a real `memvox serve` with an outside client
 # (test-mcp-client.sh, test-inspector.sh): a pinned Python virtualenv, and a fresh server.
 
+# shellcheck source=scripts/lib/cargo.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cargo.sh"
+
 # pinned_venv VENV PACKAGE==VERSION...: a virtualenv at VENV holding the pinned packages, installed
 # from PyPI on first use (and again when the pins change); later calls reuse it.
 pinned_venv() {
@@ -19,13 +22,13 @@ pinned_venv() {
 # sha256_hex TEXT: what to configure for a token (query.*_token_sha256).
 sha256_hex() { printf %s "$1" | sha256sum | cut -c1-64; }
 
-# start_serve HOST [NAME=VALUE...]: builds memvox (debug) and starts `memvox serve` on a free port
+# start_serve HOST [NAME=VALUE...]: builds memvox (debug, as the test suite builds it) and starts `memvox serve` on a free port
 # of 127.0.0.1 with a fresh SQLite store in a temporary directory and the given MEMVOX_* settings;
 # waits until it is ready. Sets BASE (http://HOST:port), WORK (the directory) and SERVE_LOG; the
 # server is stopped and the directory deleted when the script exits.
 start_serve() {
   local host=$1; shift
-  cargo build --locked -q -p memvox
+  build_binaries
   local bin="${CARGO_TARGET_DIR:-target}/debug/memvox" port
   WORK="$(mktemp -d)"
   SERVE_LOG="$WORK/serve.log"
