@@ -10,9 +10,10 @@
 //! `unredacted_audio` unless `privacy.unredacted_webhooks = "store"` (then it is recorded under
 //! its redacted counterpart's type, so only one variant of a call is ever kept, its raw `type`
 //! left in the stored payload; the workers redact it like any transcript); the per-type limit applies (413); audio is taken
-//! out (an event of an erased conversation is acknowledged and dropped before: 200 `ignored`,
-//! counted as `erased`, nothing written); the row is stored idempotently on `(type, conversation_id)` and published (see
-//! `ingest`). Only then is the 200 sent; the row's published mark follows (see `marks`).
+//! out (an audio event of an erased conversation is acknowledged and dropped before: 200
+//! `ignored`, counted as `erased`, no file written); the row is stored idempotently on `(type, conversation_id)` and published (see
+//! `ingest`) — or refused by an erased conversation's tombstone in the same statement (200
+//! `ignored`, counted as `erased`, nothing written). Only then is the 200 sent; the row's published mark follows (see `marks`).
 
 use std::time::Instant;
 
@@ -110,16 +111,11 @@ async fn accept(
     if body.len() > limit {
         return Err(GatewayError::PayloadTooLarge { limit });
     }
-    // Before anything is written (audio goes to a file first): an erased caller's conversation
-    // never comes back. The store refuses it again when inserting, should an erasure race this.
-    let tombstone = [Erased::Conversation(&conversation_id)];
+    // An erased caller's conversation never comes back: the store refuses it by its tombstone
+    // in the statement that would insert the row (`Recorded::Erased` below). Audio is checked
+    // before as well, because its file is written before the row.
     let now = state.clock.now();
-    if state
-        .store
-        .is_erased(&tombstone, now)
-        .await
-        .map_err(store_error)?
-    {
+    if stored_kind == EventKind::Audio && erased(state, &conversation_id, now).await? {
         tracing::info!(event_type = %head.event_type, "post-call event of an erased conversation acknowledged and dropped");
         return Ok((kind, EventOutcome::Erased));
     }
@@ -137,7 +133,8 @@ async fn accept(
         Recorded::Published(_) | Recorded::Unpublished | Recorded::Staged => EventOutcome::Accepted,
         Recorded::Duplicate => EventOutcome::Duplicate,
         Recorded::Erased => {
-            // Erased between the check above and the insert: the audio just saved goes too.
+            tracing::info!(kind = ?stored_kind, "post-call event of an erased conversation acknowledged and dropped");
+            // Audio erased between the check above and the insert: the file just saved goes too.
             if let (EventKind::Audio, Some(dir)) = (stored_kind, &settings.audio_dir) {
                 let _ = tokio::fs::remove_file(audio_path(dir, &conversation_id)).await;
             }
@@ -145,6 +142,20 @@ async fn accept(
         }
     };
     Ok((kind, outcome))
+}
+
+/// Whether the conversation's caller was erased (its tombstone is in the store).
+async fn erased(
+    state: &GatewayState,
+    conversation_id: &str,
+    now: i64,
+) -> Result<bool, GatewayError> {
+    let tombstone = [Erased::Conversation(conversation_id)];
+    state
+        .store
+        .is_erased(&tombstone, now)
+        .await
+        .map_err(store_error)
 }
 
 /// The JSON to store: the body as received, except audio, whose content is taken out.
