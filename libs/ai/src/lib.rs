@@ -20,6 +20,7 @@ mod error;
 pub mod eval;
 pub mod extract;
 mod metrics;
+mod provider_error;
 pub mod summarize;
 
 #[cfg(feature = "minilm")]
@@ -34,6 +35,7 @@ pub use extract::{
     ExtractorSettings, OpenAiExtractor, RuleExtractor, build_extractor,
 };
 pub use metrics::register_metrics;
+pub use provider_error::ProviderError;
 pub use summarize::{
     ExtractiveSummarizer, OpenAiSummarizer, SummarizeError, Summarizer, SummarizerProvider,
     SummarizerSettings, SummarizerWithFallback, Summary, SummaryMemory, SummarySource,

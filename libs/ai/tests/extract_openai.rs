@@ -2,6 +2,7 @@
 
 use memvox_ai::{
     CallTranscript, ChatModelSettings, ExistingMemory, ExtractError, Extractor, OpenAiExtractor,
+    ProviderError,
 };
 use memvox_core::{MemoryOp, Role, Sector, Turn};
 use serde_json::{Value, json};
@@ -282,7 +283,10 @@ async fn rate_limits_and_server_errors_are_retryable_and_not_retried_here() {
         let err = extractor.extract(&call()).await.unwrap_err();
 
         assert!(
-            matches!(err, ExtractError::Unavailable { .. }),
+            matches!(
+                err,
+                ExtractError::Provider(ProviderError::Unavailable { .. })
+            ),
             "{status}: {err}"
         );
         assert!(err.is_retryable());
@@ -318,7 +322,7 @@ async fn a_rejected_key_or_exhausted_quota_is_not_retryable() {
         let extractor = OpenAiExtractor::new(&settings(&server, 5_000)).unwrap();
         let err = extractor.extract(&call()).await.unwrap_err();
         assert!(
-            matches!(err, ExtractError::Rejected { .. }),
+            matches!(err, ExtractError::Provider(ProviderError::Rejected { .. })),
             "{status}: {err}"
         );
         assert!(!err.is_retryable());
@@ -337,7 +341,10 @@ async fn a_slow_server_times_out_as_a_retryable_error() {
     let err = extractor.extract(&call()).await.unwrap_err();
 
     assert!(
-        matches!(err, ExtractError::Timeout { after_ms: 200, .. }),
+        matches!(
+            err,
+            ExtractError::Provider(ProviderError::Timeout { after_ms: 200, .. })
+        ),
         "{err}"
     );
     assert!(err.is_retryable());

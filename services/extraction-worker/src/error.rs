@@ -89,10 +89,10 @@ mod tests {
             attempts: 2,
             reason: format!("`my card is {card}` is not JSON"),
         };
-        let rejected = memvox_ai::ExtractError::Rejected {
+        let rejected = memvox_ai::ExtractError::Provider(memvox_ai::ProviderError::Rejected {
             provider: "openai",
             message: format!("400: context `{card}` too long"),
-        };
+        });
         let embedder = memvox_ai::AiError::Rejected {
             provider: "openai",
             status: 400,

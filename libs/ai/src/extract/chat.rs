@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use secrecy::{ExposeSecret as _, SecretString};
 
+use crate::ProviderError;
 use crate::metrics::{self, Operation, Outcome, RequestTimer};
 
 /// How much of a malformed body is quoted in an error.
@@ -111,6 +112,15 @@ impl ChatError {
             ChatError::Unavailable(_) => Outcome::Unavailable,
             ChatError::Timeout(_) => Outcome::Timeout,
             ChatError::Rejected(_) => Outcome::Rejected,
+        }
+    }
+
+    /// The error the operation reports: this failure of `provider`.
+    pub(crate) fn of(self, provider: &'static str) -> ProviderError {
+        match self {
+            ChatError::Unavailable(message) => ProviderError::Unavailable { provider, message },
+            ChatError::Timeout(after_ms) => ProviderError::Timeout { provider, after_ms },
+            ChatError::Rejected(message) => ProviderError::Rejected { provider, message },
         }
     }
 }

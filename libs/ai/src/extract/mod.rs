@@ -27,6 +27,8 @@ use async_trait::async_trait;
 use memvox_core::{CallOutcome, MemoryCandidate, MemoryId, Sector, Turn, UnixMillis};
 use serde::{Deserialize, Serialize};
 
+use crate::ProviderError;
+
 pub use chat::ChatModelSettings;
 pub use openai::{EXTRACT_PROMPT_VERSION, OpenAiExtractor};
 pub use ops::assign_op;
@@ -105,31 +107,9 @@ pub struct ExistingMemory {
 /// Why extraction failed, and whether trying the same call again later could help.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
-    /// The model provider is temporarily unavailable (429, 5xx, connection error). Retry later.
-    #[error("{provider} is unavailable: {message} (a retry may help)")]
-    Unavailable {
-        /// Which provider.
-        provider: &'static str,
-        /// What happened, with the HTTP status when there was one.
-        message: String,
-    },
-    /// The provider did not answer within the configured time. Retry later.
-    #[error("{provider} did not answer within {after_ms} ms (a retry may help)")]
-    Timeout {
-        /// Which provider.
-        provider: &'static str,
-        /// The time limit that passed.
-        after_ms: u64,
-    },
-    /// The provider refused the request (bad key, model or URL, exhausted quota). An operator
-    /// must act; retrying the same request fails again.
-    #[error("{provider} rejected the request: {message} (retrying will not help)")]
-    Rejected {
-        /// Which provider.
-        provider: &'static str,
-        /// The provider's explanation, with the HTTP status.
-        message: String,
-    },
+    /// The provider gave no answer (unavailable, too slow, or refused the request).
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
     /// The model's output broke the contract on every attempt. Dead-letter the call.
     #[error("{provider} returned unusable output {attempts} times, last: {reason}")]
     InvalidOutput {
@@ -150,20 +130,16 @@ impl ExtractError {
     /// call): what may be stored with a dead letter.
     pub fn summary(&self) -> String {
         match self {
-            ExtractError::Unavailable { provider, .. } => format!("{provider} is unavailable"),
-            ExtractError::Rejected { provider, .. } => format!("{provider} rejected the request"),
+            ExtractError::Provider(error) => error.summary(),
             ExtractError::InvalidOutput {
                 provider, attempts, ..
             } => format!("{provider} returned unusable output {attempts} times"),
-            ExtractError::Timeout { .. } | ExtractError::Config(_) => self.to_string(),
+            ExtractError::Config(_) => self.to_string(),
         }
     }
 
     /// Whether the same call may succeed if extracted again later.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            ExtractError::Unavailable { .. } | ExtractError::Timeout { .. }
-        )
+        matches!(self, ExtractError::Provider(error) if error.is_retryable())
     }
 }

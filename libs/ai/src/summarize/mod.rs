@@ -20,6 +20,8 @@ use async_trait::async_trait;
 use memvox_core::{Memory, Sector};
 use serde::{Deserialize, Serialize};
 
+use crate::ProviderError;
+
 pub use crate::extract::ChatModelSettings;
 pub use extractive::ExtractiveSummarizer;
 pub use fallback::SummarizerWithFallback;
@@ -88,30 +90,9 @@ pub struct Summary {
 /// Why a summary could not be written, and whether trying again later could help.
 #[derive(Debug, thiserror::Error)]
 pub enum SummarizeError {
-    /// The model provider is temporarily unavailable (429, 5xx, connection error).
-    #[error("{provider} is unavailable: {message} (a retry may help)")]
-    Unavailable {
-        /// Which provider.
-        provider: &'static str,
-        /// What happened.
-        message: String,
-    },
-    /// No answer within the time limit or deadline.
-    #[error("{provider} did not answer within {after_ms} ms (a retry may help)")]
-    Timeout {
-        /// Which provider.
-        provider: &'static str,
-        /// The limit that passed.
-        after_ms: u64,
-    },
-    /// The provider refused the request (bad key, model or URL). Retrying will not help.
-    #[error("{provider} rejected the request: {message} (retrying will not help)")]
-    Rejected {
-        /// Which provider.
-        provider: &'static str,
-        /// The provider's explanation.
-        message: String,
-    },
+    /// The provider gave no answer (unavailable, too slow, or refused the request).
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
     /// The model answered with nothing usable (empty, refused, cut off).
     #[error("{provider} returned an unusable summary: {reason}")]
     InvalidOutput {
@@ -130,22 +111,16 @@ impl SummarizeError {
     /// (either may quote the memories): what may be stored with a dead letter.
     pub fn summary(&self) -> String {
         match self {
-            SummarizeError::Unavailable { provider, .. } => format!("{provider} is unavailable"),
-            SummarizeError::Rejected { provider, .. } => {
-                format!("{provider} rejected the request")
-            }
+            SummarizeError::Provider(error) => error.summary(),
             SummarizeError::InvalidOutput { provider, .. } => {
                 format!("{provider} returned an unusable summary")
             }
-            SummarizeError::Timeout { .. } | SummarizeError::Config(_) => self.to_string(),
+            SummarizeError::Config(_) => self.to_string(),
         }
     }
 
     /// Whether the same request may succeed if tried again later.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            SummarizeError::Unavailable { .. } | SummarizeError::Timeout { .. }
-        )
+        matches!(self, SummarizeError::Provider(error) if error.is_retryable())
     }
 }

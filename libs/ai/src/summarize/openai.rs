@@ -15,7 +15,7 @@ use async_openai::types::chat::{
 use async_trait::async_trait;
 
 use super::{SummarizeError, Summarizer, Summary, SummaryMemory, SummarySource};
-use crate::extract::chat::{ChatClient, ChatError, ChatModelSettings};
+use crate::extract::chat::{ChatClient, ChatModelSettings};
 use crate::metrics::Operation;
 
 /// Version of the summary prompts.
@@ -68,7 +68,7 @@ impl OpenAiSummarizer {
             .chat
             .complete(request)
             .await
-            .map_err(to_summarize_error)?;
+            .map_err(|error| error.of(PROVIDER))?;
         let invalid = |reason: &str| SummarizeError::InvalidOutput {
             provider: PROVIDER,
             reason: reason.to_owned(),
@@ -138,22 +138,5 @@ impl Summarizer for OpenAiSummarizer {
         }
         self.write(USER_TEMPLATE, &[("{{memories}}", numbered(memories))])
             .await
-    }
-}
-
-fn to_summarize_error(e: ChatError) -> SummarizeError {
-    match e {
-        ChatError::Unavailable(message) => SummarizeError::Unavailable {
-            provider: PROVIDER,
-            message,
-        },
-        ChatError::Timeout(after_ms) => SummarizeError::Timeout {
-            provider: PROVIDER,
-            after_ms,
-        },
-        ChatError::Rejected(message) => SummarizeError::Rejected {
-            provider: PROVIDER,
-            message,
-        },
     }
 }

@@ -7,7 +7,7 @@
 //!   asked for once more, with the reason, and a second failure is
 //!   [`ExtractError::InvalidOutput`]: the caller dead-letters the call, nothing is half-written;
 //! - 429, 5xx, timeouts and connection errors are retryable errors, returned at once (the bus
-//!   redelivers later); other 4xx are [`ExtractError::Rejected`];
+//!   redelivers later); other 4xx are [`ProviderError::Rejected`](crate::ProviderError::Rejected);
 //! - no transcript text is logged.
 
 mod prompt;
@@ -21,7 +21,7 @@ use async_openai::types::chat::{
 use async_trait::async_trait;
 use memvox_core::MemoryCandidate;
 
-use super::chat::{ChatClient, ChatError, ChatModelSettings};
+use super::chat::{ChatClient, ChatModelSettings};
 use super::{CallTranscript, ExtractError, Extractor};
 use crate::metrics::Operation;
 
@@ -72,7 +72,7 @@ impl OpenAiExtractor {
             .chat
             .complete(self.request(messages))
             .await
-            .map_err(to_extract_error)?;
+            .map_err(|error| error.of(PROVIDER))?;
         if let Some(refusal) = reply.refusal {
             return Ok(Err(format!("the model refused: {refusal}")));
         }
@@ -123,22 +123,5 @@ impl Extractor for OpenAiExtractor {
             attempts: ATTEMPTS,
             reason,
         })
-    }
-}
-
-fn to_extract_error(e: ChatError) -> ExtractError {
-    match e {
-        ChatError::Unavailable(message) => ExtractError::Unavailable {
-            provider: PROVIDER,
-            message,
-        },
-        ChatError::Timeout(after_ms) => ExtractError::Timeout {
-            provider: PROVIDER,
-            after_ms,
-        },
-        ChatError::Rejected(message) => ExtractError::Rejected {
-            provider: PROVIDER,
-            message,
-        },
     }
 }
