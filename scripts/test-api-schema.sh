@@ -99,7 +99,7 @@ init = call("POST", "/webhook/conversation-init",
             {"x-memvox-secret": secret})
 payload = init["dynamic_variables"]["memory_user_id"].split(".")[1]
 guest = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
-for _ in range(100):
+for _ in range(300):  # the workers run at the lowest priority: up to 30 s on a busy machine
     try:
         if admin_call("GET", f"/v1/users/{guest}")["counts"]["total"] > 0:
             break
