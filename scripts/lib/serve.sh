@@ -31,7 +31,10 @@ start_serve() {
   WORK="$(mktemp -d)"
   SERVE_LOG="$WORK/serve.log"
   port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  env MEMVOX_HTTP__LISTEN="127.0.0.1:$port" MEMVOX_STORE__URL="sqlite://$WORK/memvox.db" \
+  # MEMVOX_DEPLOY_CACHE (where the scripts keep their installs) is no memvox setting: memvox
+  # reads every MEMVOX_* variable and would refuse to start on it.
+  env -u MEMVOX_DEPLOY_CACHE \
+    MEMVOX_HTTP__LISTEN="127.0.0.1:$port" MEMVOX_STORE__URL="sqlite://$WORK/memvox.db" \
     MEMVOX_LOG__FILTER=warn "$@" "$bin" serve >"$SERVE_LOG" 2>&1 &
   SERVE_PID=$!
   trap 'kill "$SERVE_PID" ${SIDE_PIDS:-} 2>/dev/null; wait "$SERVE_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
