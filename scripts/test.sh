@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: starts (or installs and starts) Redis and PostgreSQL with
 # pgvector, checks formatting and lints, runs every test against the real servers, drives the MCP
-# server with the official MCP Python SDK and the memory inspector with headless Chromium, then
-# validates the deployment files offline.
+# server with the official MCP Python SDK and the memory inspector with headless Chromium, checks
+# the HTTP API against its OpenAPI description with schemathesis, then validates the deployment
+# files offline.
 # Usage: scripts/test.sh [extra cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,9 @@ scripts/test-mcp-client.sh
 
 step "memory inspector (/ui) in headless Chromium (Debian's, through WebDriver) against memvox serve"
 scripts/test-inspector.sh
+
+step "the HTTP API against /openapi.json (schemathesis, pinned) on memvox serve"
+scripts/test-api-schema.sh
 
 step "deployment files (offline validators, then the compose/k8s/Helm environments on the binaries)"
 scripts/validate-deploy.sh --smoke

@@ -28,7 +28,7 @@ pub mod initiation;
 mod open_enum;
 pub mod payload;
 pub mod post_call;
-mod serde_util;
+pub mod serde_util;
 pub mod setup;
 pub mod signature;
 pub mod tool;

@@ -5,6 +5,8 @@
 //! * [`unix_secs`]: a unix timestamp that may arrive as an integer, an integral float or a numeric
 //!   string (the docs disagree on `event_timestamp`'s type).
 //! * [`opt_string_or_number`]: an optional phone number that may arrive as a string or a number.
+//! * [`opt_whole_u32`]: an optional count that may arrive as an integral float (`3.0`), which JSON
+//!   Schema counts as an integer and JSON encoders of LLM tool arguments may send.
 //!
 //! Invariant: none of these accept a value that changes meaning (no negative or fractional
 //! timestamps, no floats as phone numbers).
@@ -119,6 +121,60 @@ impl<'de> Visitor<'de> for StringOrNumberVisitor {
     }
 }
 
+/// Deserialises an optional `u32` from an integer or an integral float (`3.0`), or `null`.
+///
+/// # Errors
+/// A negative, fractional or too large number, or anything that is not a number.
+pub fn opt_whole_u32<'de, D>(deserializer: D) -> Result<Option<u32>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    deserializer.deserialize_any(WholeU32Visitor)
+}
+
+struct WholeU32Visitor;
+
+impl<'de> Visitor<'de> for WholeU32Visitor {
+    type Value = Option<u32>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a whole number from 0 to 4294967295, or null")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
+        u32::try_from(value)
+            .map(Some)
+            .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(value), &self))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
+        u32::try_from(value)
+            .map(Some)
+            .map_err(|_| E::invalid_value(de::Unexpected::Signed(value), &self))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
+        if (0.0..=f64::from(u32::MAX)).contains(&value) && value.fract() == 0.0 {
+            // Whole and in range: the conversion is exact.
+            Ok(Some(value as u32))
+        } else {
+            Err(E::invalid_value(de::Unexpected::Float(value), &self))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +232,30 @@ mod tests {
         assert_eq!(parse(r#"{"n":null}"#), None);
         assert_eq!(parse(r#"{}"#), None);
         assert!(serde_json::from_str::<Num>(r#"{"n":1.5}"#).is_err());
+    }
+
+    #[test]
+    fn whole_u32_takes_integral_floats_and_refuses_the_rest() {
+        #[derive(Deserialize)]
+        struct Limit {
+            #[serde(default, deserialize_with = "opt_whole_u32")]
+            limit: Option<u32>,
+        }
+        let parse = |json: &str| serde_json::from_str::<Limit>(json).map(|l| l.limit);
+        assert_eq!(parse(r#"{"limit":3}"#).unwrap(), Some(3));
+        assert_eq!(parse(r#"{"limit":3270.0}"#).unwrap(), Some(3270));
+        assert_eq!(parse(r#"{"limit":4294967295}"#).unwrap(), Some(u32::MAX));
+        assert_eq!(parse(r#"{"limit":null}"#).unwrap(), None);
+        assert_eq!(parse(r#"{}"#).unwrap(), None);
+        for bad in [
+            r#"{"limit":1.5}"#,
+            r#"{"limit":-1}"#,
+            r#"{"limit":-1.0}"#,
+            r#"{"limit":4294967296}"#,
+            r#"{"limit":4294967296.0}"#,
+            r#"{"limit":"3"}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad} should be refused");
+        }
     }
 }

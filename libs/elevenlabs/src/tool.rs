@@ -39,8 +39,8 @@ pub struct MemoryQueryRequest {
     /// Current conversation (dynamic variable `system__conversation_id`).
     #[serde(default)]
     pub conversation_id: Option<String>,
-    /// Maximum number of memories to return.
-    #[serde(default)]
+    /// Maximum number of memories to return (an integral float such as `3.0` counts).
+    #[serde(default, deserialize_with = "crate::serde_util::opt_whole_u32")]
     pub limit: Option<u32>,
     /// Restrict to these memory sectors (names as in `memvox-core`; validated by the caller).
     #[serde(default)]

@@ -1,8 +1,9 @@
 //! Request extractors whose rejections are [`ApiError`]s, so malformed JSON, a body over the
-//! limit or a bad query string get the same `{"error": {...}}` body as every other failure.
+//! limit, a bad query string or a path segment that is not UTF-8 get the same
+//! `{"error": {...}}` body as every other failure.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -79,5 +80,24 @@ where
             .await
             .map(|axum::extract::Query(value)| Self(value))
             .map_err(|rejection: QueryRejection| ApiError::Invalid(rejection.body_text()))
+    }
+}
+
+/// `Path<T>` with [`ApiError`] rejections (a segment whose percent-encoding is not UTF-8 is
+/// `invalid_request`, not axum's plain-text 400).
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|rejection: PathRejection| ApiError::Invalid(rejection.body_text()))
     }
 }

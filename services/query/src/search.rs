@@ -33,8 +33,12 @@ use crate::{ApiError, QueryState, retrieval};
 pub struct SearchParams {
     /// The question, in words.
     pub query: String,
-    /// Memories to return (default `default_limit`, clamped to `1..=max_limit`).
-    #[serde(default)]
+    /// Memories to return (default `default_limit`, clamped to `1..=max_limit`; an integral
+    /// float such as `3.0` counts).
+    #[serde(
+        default,
+        deserialize_with = "memvox_elevenlabs::serde_util::opt_whole_u32"
+    )]
     pub limit: Option<u32>,
     /// Only these sectors (names as in `memvox-core`).
     #[serde(default)]

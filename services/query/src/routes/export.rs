@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt as _, stream};
@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use super::users::require_user;
+use crate::extract::ApiPath;
 use crate::{ApiError, QueryState};
 
 /// Memories read and sent together.
@@ -30,7 +31,7 @@ type Piece = Result<String, std::io::Error>;
 /// The export handler.
 pub async fn export_user(
     State(state): State<QueryState>,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let user = require_user(&state, &user_id).await?;
     let phone_numbers = state.store.caller_numbers(&user_id).await?;

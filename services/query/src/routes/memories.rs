@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::time::Instant;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -21,7 +21,7 @@ use memvox_core::{Memory, MemoryId, MemoryKind, MemoryState, NewMemory, Sector};
 use memvox_store::{MemoryEdit, MemoryFilter, MemoryOrder};
 use serde::Deserialize;
 
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::users::require_user;
 use crate::search::{Recall, SearchAnswer, SearchParams, search};
 use crate::{ApiError, QueryState};
@@ -78,7 +78,7 @@ where
 
 async fn list_memories(
     State(state): State<QueryState>,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<Vec<Memory>>, ApiError> {
     require_user(&state, &user_id).await?;
@@ -100,7 +100,7 @@ async fn list_memories(
 
 async fn search_memories(
     State(state): State<QueryState>,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
     ApiJson(params): ApiJson<SearchParams>,
 ) -> Result<Json<SearchAnswer>, ApiError> {
     let started = Instant::now();
@@ -149,7 +149,7 @@ fn screened<'a>(state: &QueryState, content: &'a str) -> Result<Cow<'a, str>, Ap
 
 async fn add_memory(
     State(state): State<QueryState>,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
     ApiJson(body): ApiJson<AddMemory>,
 ) -> Result<(StatusCode, Json<Memory>), ApiError> {
     let memory = add(&state, &user_id, &body).await?;
@@ -195,7 +195,7 @@ pub(crate) async fn add(
 
 async fn get_memory(
     State(state): State<QueryState>,
-    Path((user_id, id)): Path<(String, String)>,
+    ApiPath((user_id, id)): ApiPath<(String, String)>,
 ) -> Result<Json<Memory>, ApiError> {
     let id = memory_id(&id)?;
     state
@@ -222,7 +222,7 @@ pub(crate) struct EditMemory {
 
 async fn edit_memory(
     State(state): State<QueryState>,
-    Path((user_id, id)): Path<(String, String)>,
+    ApiPath((user_id, id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<EditMemory>,
 ) -> Result<Json<Memory>, ApiError> {
     Ok(Json(edit(&state, &user_id, memory_id(&id)?, &body).await?))
@@ -270,7 +270,7 @@ pub(crate) async fn edit(
 
 async fn delete_memory(
     State(state): State<QueryState>,
-    Path((user_id, id)): Path<(String, String)>,
+    ApiPath((user_id, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     delete(&state, &user_id, memory_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,6 +1,9 @@
-//! `GET /openapi.json`: the hand-written OpenAPI 3.1 description of every route
-//! (`openapi.json` next to this file). A test compares its paths and methods with
-//! [`super::ROUTES`] and the router, so the description cannot drift from what is served.
+//! `GET /openapi.json`: the hand-written OpenAPI 3.1 description of every route but `/ui`
+//! (`openapi.json` next to this file): what each operation accepts, every status it answers
+//! with its body, links between operations. `tests/query/openapi.rs` compares its paths and
+//! methods with [`super::ROUTES`] and the router, resolves its references and links, and checks
+//! the statuses of refused requests; `scripts/test-api-schema.sh` runs schemathesis against
+//! `memvox serve` with it, so the description cannot drift from what is served.
 
 use axum::Router;
 use axum::http::header;

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use memvox_core::User;
@@ -18,6 +18,7 @@ use memvox_core::calendar::rfc3339;
 use serde::Serialize;
 
 use crate::erased_messages::{self, Erased, Purged};
+use crate::extract::ApiPath;
 use crate::{ApiError, QueryState};
 
 /// `GET|DELETE /v1/users/{user_id}`, `GET /v1/users/{user_id}/export`.
@@ -57,7 +58,7 @@ pub(crate) struct Counts {
 
 async fn get_user(
     State(state): State<QueryState>,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
 ) -> Result<Json<UserView>, ApiError> {
     Ok(Json(profile(&state, &user_id).await?))
 }
@@ -90,7 +91,7 @@ pub(crate) async fn profile(state: &QueryState, user_id: &str) -> Result<UserVie
 
 async fn erase_user(
     State(state): State<QueryState>,
-    Path(user_id): Path<String>,
+    ApiPath(user_id): ApiPath<String>,
 ) -> Result<Json<ErasureView>, ApiError> {
     Ok(Json(erase(&state, &user_id).await?))
 }

@@ -13,6 +13,7 @@ mod llm_proxy;
 mod llm_proxy_upstream;
 mod mcp;
 mod mcp_auth;
+mod openapi;
 mod scope;
 mod standalone;
 mod support;
