@@ -89,6 +89,7 @@ async fn accept(app: &Memvox, conversation_id: &str, user_id: &str) -> i64 {
             event_timestamp: 1_767_225_645,
             payload: payload(conversation_id, user_id),
             received_at: 0,
+            traceparent: None,
         })
         .await
         .expect("record event");
