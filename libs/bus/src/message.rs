@@ -116,6 +116,13 @@ impl Envelope {
         self
     }
 
+    /// Sets the W3C `traceparent` to carry when there is one (`None`: the publisher is not
+    /// traced, and neither is the message).
+    pub fn with_trace_context(mut self, traceparent: Option<String>) -> Self {
+        self.traceparent = traceparent;
+        self
+    }
+
     /// The `kind` tag of the carried message.
     pub fn kind(&self) -> &'static str {
         self.message.kind()

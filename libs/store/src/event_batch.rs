@@ -19,8 +19,8 @@ use crate::{
 };
 
 /// Values per event in the insert: type, conversation, timestamp, payload, received at,
-/// tombstone digest.
-const WIDTH: usize = 6;
+/// tombstone digest, trace context.
+const WIDTH: usize = 7;
 
 /// Most events per insert statement (well inside both backends' parameter limits).
 const CHUNK: usize = 400;
@@ -59,6 +59,8 @@ pub(crate) struct SealedEvent {
     pub(crate) received_at: UnixMillis,
     /// The conversation's tombstone digest.
     pub(crate) digest: String,
+    /// The trace context it was accepted under.
+    pub(crate) traceparent: Option<String>,
 }
 
 impl SealedEvent {
@@ -72,6 +74,7 @@ impl SealedEvent {
             payload: keyring.encrypt(&event.payload, columns::EVENT_PAYLOAD.at(conversation))?,
             received_at: event.received_at,
             digest: Erased::Conversation(conversation).digest(keyring),
+            traceparent: event.traceparent.clone(),
         })
     }
 
@@ -96,9 +99,9 @@ fn insert_events(table: EventTable, rows: usize) -> String {
     };
     format!(
         "INSERT INTO {} \
-         (event_type, conversation_id, event_timestamp, payload, received_at) \
+         (event_type, conversation_id, event_timestamp, payload, received_at, traceparent) \
          SELECT v.column1, v.column2, CAST(v.column3 AS BIGINT), v.column4, \
-         CAST(v.column5 AS BIGINT) FROM (VALUES {}) AS v \
+         CAST(v.column5 AS BIGINT), v.column7 FROM (VALUES {}) AS v \
          WHERE NOT EXISTS (SELECT 1 FROM erasure_tombstones t WHERE t.digest = v.column6 \
          AND (t.expires_at IS NULL OR t.expires_at > CAST(v.column5 AS BIGINT))){stored_behind} \
          ON CONFLICT (event_type, conversation_id) DO NOTHING \
@@ -130,7 +133,8 @@ pub(crate) async fn record_events_in<D: Dialect>(
                 .bind(event.event_timestamp)
                 .bind(&event.payload)
                 .bind(event.received_at)
-                .bind(&event.digest);
+                .bind(&event.digest)
+                .bind(&event.traceparent);
         }
         for row in insert.fetch_all(&mut *conn).await? {
             let key = (row.value("event_type")?, row.value("conversation_id")?);

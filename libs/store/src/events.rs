@@ -19,7 +19,7 @@ use crate::{
 macro_rules! event_columns {
     () => {
         "id, event_type, conversation_id, event_timestamp, payload, status, attempts, \
-         error_message, received_at, published_at"
+         error_message, received_at, published_at, traceparent"
     };
 }
 
@@ -209,6 +209,7 @@ impl<B: Backend> Events for B {
                         id: r.id,
                         event_type: event.event_type,
                         conversation_id: event.conversation_id,
+                        traceparent: event.traceparent,
                     })
                 })
                 .collect(),

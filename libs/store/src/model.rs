@@ -119,6 +119,9 @@ pub struct NewEvent {
     pub payload: String,
     /// When the gateway received it.
     pub received_at: UnixMillis,
+    /// W3C `traceparent` of the span that accepted it, when traces are exported: stored so a
+    /// re-publish of the event continues its trace.
+    pub traceparent: Option<String>,
 }
 
 /// Result of storing a raw event.
@@ -153,6 +156,8 @@ pub struct MovedEvent {
     pub event_type: String,
     /// Its conversation.
     pub conversation_id: String,
+    /// The trace context it was accepted under, to announce it in.
+    pub traceparent: Option<String>,
 }
 
 /// A stored raw event.
@@ -178,6 +183,8 @@ pub struct StoredEvent {
     pub received_at: UnixMillis,
     /// Last time it was published to the bus.
     pub published_at: Option<UnixMillis>,
+    /// The trace context it was accepted under (`None` when traces were not exported).
+    pub traceparent: Option<String>,
 }
 
 /// The platform's analysis of a call.

@@ -78,6 +78,7 @@ pub(crate) fn event_from_row<R: Record>(keyring: &Keyring, row: &R) -> StoreResu
         error_message: row.value("error_message")?,
         received_at: row.value("received_at")?,
         published_at: row.value("published_at")?,
+        traceparent: row.value("traceparent")?,
     })
 }
 

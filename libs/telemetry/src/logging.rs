@@ -1,16 +1,21 @@
 //! Process-wide log output: one `tracing` subscriber writing to stderr, as JSON lines for
-//! production or as human-readable lines for development, filtered by an `EnvFilter` directive.
+//! production or as human-readable lines for development, filtered by an `EnvFilter` directive;
+//! and, when an OTLP endpoint is configured (`log.otlp` or `OTEL_EXPORTER_OTLP_ENDPOINT`), a
+//! second layer exporting spans (see [`crate::trace`]).
 //!
 //! Installing is idempotent: the first successful [`init_logging`] wins and later calls return
-//! `Ok(())` without touching the installed subscriber, so tests and `memvox serve` (which starts
-//! several services in one process) can all call it.
+//! an empty guard without touching the installed subscriber, so tests and `memvox serve` (which
+//! starts several services in one process) can all call it.
 
 use std::io::IsTerminal;
 
 use serde::Deserialize;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{
+    EnvFilter, Layer as _, layer::SubscriberExt as _, util::SubscriberInitExt as _,
+};
 
 use crate::TelemetryError;
+use crate::trace::{OtlpSettings, TelemetryGuard, export};
 
 /// How log events are written to stderr.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -25,7 +30,7 @@ pub enum LogFormat {
 }
 
 /// Logging configuration, usually the `log` section of a service's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogSettings {
     /// Output format: `pretty` (default) or `json`.
@@ -33,6 +38,9 @@ pub struct LogSettings {
     /// Which events to keep, as an `EnvFilter` directive such as `info` or
     /// `info,memvox_store=debug,sqlx=warn`. Defaults to `info`.
     pub filter: String,
+    /// Trace export over OTLP: off unless an endpoint is set here or in
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (see [`OtlpSettings`]).
+    pub otlp: OtlpSettings,
 }
 
 impl Default for LogSettings {
@@ -40,35 +48,62 @@ impl Default for LogSettings {
         Self {
             format: LogFormat::default(),
             filter: "info".to_owned(),
+            otlp: OtlpSettings::default(),
         }
     }
 }
 
-/// Installs the global `tracing` subscriber described by `settings`, writing to stderr.
+/// Installs the global `tracing` subscriber described by `settings`, writing to stderr and,
+/// when trace export is configured (`settings.otlp` or the `OTEL_*` variables), exporting spans
+/// over OTLP. Hold the returned guard until the process ends: dropping it flushes the spans
+/// still buffered. With gRPC export, call it inside a Tokio runtime.
 ///
-/// Returns an error only when the filter directive is invalid (checked on every call). When a
-/// global subscriber is already installed, by an earlier call or by anything else, this is a
-/// no-op that returns `Ok(())`.
-pub fn init_logging(settings: &LogSettings) -> Result<(), TelemetryError> {
+/// Returns an error when the filter directive or the trace settings are invalid (checked on
+/// every call). When a global subscriber is already installed, by an earlier call or by
+/// anything else, this is a no-op that returns an empty guard.
+pub fn init_logging(settings: &LogSettings) -> Result<TelemetryGuard, TelemetryError> {
     let filter =
         EnvFilter::try_new(&settings.filter).map_err(|source| TelemetryError::InvalidFilter {
             directive: settings.filter.clone(),
             source,
         })?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let installed = match settings.format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Pretty => builder
+    let plan = settings
+        .otlp
+        .resolve(|name| std::env::var(name).ok(), &executable_name())?;
+    let provider = plan.as_ref().map(export::provider).transpose()?;
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match settings.format {
+        LogFormat::Json => fmt.json().flatten_event(true).with_filter(filter).boxed(),
+        LogFormat::Pretty => fmt
             .with_ansi(std::io::stderr().is_terminal())
-            .try_init(),
+            .with_filter(filter)
+            .boxed(),
     };
+    let installed = tracing_subscriber::registry()
+        .with(fmt)
+        .with(provider.as_ref().map(export::layer))
+        .try_init();
     // `try_init` fails only when a global subscriber already exists: the documented no-op.
     if installed.is_err() {
         tracing::debug!("a global tracing subscriber is already installed; keeping it");
+        if let Some(provider) = provider {
+            let _ = provider.shutdown();
+        }
+        return Ok(TelemetryGuard::default());
     }
-    Ok(())
+    if let Some(plan) = &plan {
+        tracing::info!(protocol = ?plan.protocol, service = %plan.service_name, "exporting traces over OTLP");
+    }
+    Ok(provider.map(TelemetryGuard::new).unwrap_or_default())
+}
+
+/// The running executable's file name (`memvox`, `memvox-gateway`, ...): the default
+/// `service.name`.
+fn executable_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "memvox".to_owned())
 }
 
 /// An error and every source below it, joined with `: `: what a log line shows of an error
@@ -113,6 +148,7 @@ mod tests {
         let settings = LogSettings {
             format: LogFormat::Json,
             filter: "memvox=loudest".to_owned(),
+            ..LogSettings::default()
         };
         let err = init_logging(&settings).unwrap_err();
         assert!(matches!(err, TelemetryError::InvalidFilter { .. }), "{err}");
@@ -124,8 +160,9 @@ mod tests {
         let json = LogSettings {
             format: LogFormat::Json,
             filter: "warn".to_owned(),
+            ..LogSettings::default()
         };
-        init_logging(&json).unwrap();
-        init_logging(&LogSettings::default()).unwrap();
+        drop(init_logging(&json).unwrap());
+        assert!(!init_logging(&LogSettings::default()).unwrap().exporting());
     }
 }

@@ -61,6 +61,7 @@ async fn observe(State(state): State<Instrumentation>, request: Request, next: N
     let method = request.method().clone();
     let span = tracing::info_span!(
         "http_request",
+        otel.kind = "server",
         service = state.service,
         method = %method,
         route = %route,

@@ -35,6 +35,8 @@ use memvox_config::WorkerSettings;
 use memvox_core::episode::spoken_text;
 use memvox_core::{LinkKind, Memory, MemoryId, MemoryKind, MemoryLink, UnixMillis, now_millis};
 use memvox_store::{MemoryFilter, MemoryOrder, Store, StoreError};
+use memvox_telemetry::trace::{continue_trace, continue_traces};
+use tracing::Instrument as _;
 
 use crate::metrics::EmbeddingMetrics;
 
@@ -104,10 +106,20 @@ impl Handler for EmbeddingHandler {
                     .extend(memory_ids);
             }
         }
+        // One embedder call for the batch: its span continues the first message's trace and
+        // links the others'.
+        let span = tracing::debug_span!("embed_memories", messages = batch.len());
+        continue_traces(
+            &span,
+            batch
+                .iter()
+                .filter(|e| matches!(e.message, Message::MemoriesChanged { .. }))
+                .map(|e| e.traceparent.as_deref()),
+        );
         let embedded = if changed.is_empty() {
             Ok(())
         } else {
-            self.embed_changed(&changed).await
+            self.embed_changed(&changed).instrument(span.clone()).await
         };
         let mut outcomes = Vec::with_capacity(batch.len());
         for envelope in batch {
@@ -123,7 +135,23 @@ impl Handler for EmbeddingHandler {
                 )),
             });
         }
+        if embedded.is_ok() {
+            mark_queryable(batch, &span);
+        }
         outcomes
+    }
+}
+
+/// Ends each changed-memories message's trace with a `memories_queryable` span: from here on
+/// its memories are found by vector search.
+fn mark_queryable(batch: &[Envelope], embedded: &tracing::Span) {
+    for envelope in batch {
+        if let Message::MemoriesChanged { memory_ids, .. } = &envelope.message {
+            let span = tracing::debug_span!("memories_queryable", memories = memory_ids.len());
+            continue_trace(&span, envelope.traceparent.as_deref());
+            span.follows_from(embedded);
+            // Dropped at once: a zero-length span that marks the moment.
+        }
     }
 }
 
@@ -152,10 +180,15 @@ impl EmbeddingHandler {
             })
             .collect();
         let texts: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
-        let vectors = self.embedder.embed(&texts).await.map_err(|e| {
-            self.metrics.error("embed");
-            failure(e.summary(), e.retryable())
-        })?;
+        let vectors = self
+            .embedder
+            .embed(&texts)
+            .instrument(tracing::debug_span!("embedder", texts = texts.len()))
+            .await
+            .map_err(|e| {
+                self.metrics.error("embed");
+                failure(e.summary(), e.retryable())
+            })?;
         self.metrics.stage("embed", started.elapsed().as_secs_f64());
         let started = Instant::now();
         let now = now_millis();
@@ -163,6 +196,10 @@ impl EmbeddingHandler {
         for chunk in pairs.chunks(VECTORS_PER_WRITE) {
             self.store
                 .store_embeddings(chunk, now)
+                .instrument(tracing::debug_span!(
+                    "store_embeddings",
+                    vectors = chunk.len()
+                ))
                 .await
                 .map_err(|e| self.store_error("store", e))?;
         }
@@ -337,10 +374,15 @@ impl EmbeddingHandler {
             return Ok(None);
         }
         let inputs: Vec<SummaryMemory> = top.iter().map(SummaryMemory::from).collect();
-        let summary = self.summarizer.summarize_user(&inputs).await.map_err(|e| {
-            self.metrics.error("summary");
-            failure(e.summary(), e.is_retryable())
-        })?;
+        let summary = self
+            .summarizer
+            .summarize_user(&inputs)
+            .instrument(tracing::debug_span!("summariser", memories = inputs.len()))
+            .await
+            .map_err(|e| {
+                self.metrics.error("summary");
+                failure(e.summary(), e.is_retryable())
+            })?;
         Ok(Some((user_id.to_owned(), summary)))
     }
 

@@ -7,7 +7,7 @@ use memvox_store::EmbeddingSpace;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let (shared, config) = load_config(EmbeddingConfig::load)?;
+    let (shared, config, _traces) = load_config(EmbeddingConfig::load)?;
     let embedder = memvox_ai::build_embedder(&config.embedder)?;
     let space = EmbeddingSpace::new(embedder.model_id(), embedder.dimension());
     let app = App::build(shared, space).await?;

@@ -34,7 +34,7 @@
 //! a tombstone (the store deletes the row then) — is dropped and acked: never retried,
 //! dead-lettered or announced.
 
-use std::{collections::HashSet, sync::Arc, time::Instant};
+use std::{sync::Arc, time::Instant};
 
 use async_trait::async_trait;
 use futures::{StreamExt as _, stream};
@@ -47,10 +47,13 @@ use memvox_core::redact::RedactionPolicy;
 use memvox_elevenlabs::{EventPayload, WebhookEvent};
 use memvox_identity::Identities;
 use memvox_store::{EventStatus, ExtractionCommit, ExtractionOutcome, PlannedMemory, Store};
+use memvox_telemetry::trace::{continue_trace, current_traceparent};
+use tracing::Instrument as _;
 
 use crate::{
+    batch::{Group, Loaded, Member, PREPARING_AT_ONCE, Wave},
     error::ProcessError,
-    identity::{self, Resolution},
+    identity,
     metrics::ExtractionMetrics,
     prepare::{Prepared, empty_commit, empty_prepared},
 };
@@ -82,52 +85,6 @@ pub struct ExtractionHandler {
     pub versions: Versions,
 }
 
-/// A prepared event waiting in the group commit, with what to do once it is committed.
-struct Member {
-    /// Position in the batch.
-    index: usize,
-    /// The raw event.
-    event_id: i64,
-    /// Delivery attempts so far (to tell a last attempt).
-    attempts: u32,
-    /// `type` of the webhook, for metrics.
-    event_type: String,
-    /// The changes and whom they concern.
-    prepared: Prepared,
-}
-
-/// Events prepared but not yet committed.
-type Group = Vec<Member>;
-
-/// A read and parsed event waiting to be prepared, with the keys it may conflict on (its
-/// conversation, caller number, claimed and resolved user).
-struct Loaded {
-    member: Member,
-    parsed: WebhookEvent,
-    keys: Vec<String>,
-    /// A served transcription's caller, resolved before the event joins a wave; `None` for
-    /// other events and calls of agents memvox does not serve.
-    resolution: Option<Resolution>,
-}
-
-/// Events read but not yet prepared, none sharing a key with another: they are prepared
-/// concurrently, as none reads what another writes.
-#[derive(Default)]
-struct Wave {
-    events: Vec<Loaded>,
-    keys: HashSet<String>,
-}
-
-impl Wave {
-    fn touches(&self, keys: &[String]) -> bool {
-        keys.iter().any(|k| self.keys.contains(k))
-    }
-}
-
-/// Events of one wave prepared at once: their reads and extraction overlap, so a batch keeps
-/// both cores busy, while the store's read pool and the model are not flooded.
-const PREPARING_AT_ONCE: usize = 4;
-
 /// Per-message results of a batch, filled in as events finish.
 type Outcomes = Vec<Option<Result<(), HandlerError>>>;
 
@@ -156,14 +113,21 @@ impl Handler for ExtractionHandler {
                 ))));
                 continue;
             };
+            let span = tracing::debug_span!("extract_event", event_id, attempt = envelope.attempts);
+            continue_trace(&span, envelope.traceparent.as_deref());
             let member = Member {
                 index,
                 event_id: *event_id,
                 attempts: envelope.attempts,
                 event_type: String::new(),
                 prepared: empty_prepared(*event_id),
+                span: span.clone(),
             };
-            match self.load(member, &mut outcomes).await {
+            match self
+                .load(member, &mut outcomes)
+                .instrument(span.clone())
+                .await
+            {
                 Ok(Some(mut loaded)) => {
                     // The group is empty here: every wave is committed as soon as it is
                     // entered, so only the wave can hold a conflicting key.
@@ -172,7 +136,7 @@ impl Handler for ExtractionHandler {
                     }
                     // Nothing pending writes its number's binding now: resolve the caller, and
                     // start a new wave if the caller is in this one.
-                    if let Err(error) = self.resolve(&mut loaded).await {
+                    if let Err(error) = self.resolve(&mut loaded).instrument(span.clone()).await {
                         outcomes[index] =
                             Some(self.failed(*event_id, envelope.attempts, error).await);
                         continue;
@@ -300,7 +264,10 @@ impl ExtractionHandler {
                     resolution,
                     ..
                 } = loaded;
-                let prepared = self.prepare(member.event_id, &parsed, resolution).await;
+                let prepared = self
+                    .prepare(member.event_id, &parsed, resolution)
+                    .instrument(member.span.clone())
+                    .await;
                 (member, prepared)
             })
             .buffered(PREPARING_AT_ONCE)
@@ -337,13 +304,27 @@ impl ExtractionHandler {
     async fn commit_members(&self, members: &[Member], outcomes: &mut Outcomes) {
         let commits: Vec<&ExtractionCommit> = members.iter().map(|m| &m.prepared.commit).collect();
         let started = Instant::now();
-        let committed = self.store.apply_extractions(&commits).await;
+        // One transaction for several events: a child of the first event's span, linked to
+        // the others'.
+        let parent = members.first().map(|m| m.span.id());
+        let span = tracing::debug_span!(parent: parent.flatten(), "commit_extractions", events = members.len());
+        for member in members.iter().skip(1) {
+            span.follows_from(&member.span);
+        }
+        let committed = self
+            .store
+            .apply_extractions(&commits)
+            .instrument(span)
+            .await;
         let per_event = started.elapsed().as_secs_f64() / commits.len() as f64;
         match committed {
             Ok(results) => {
                 for (member, outcome) in members.iter().zip(&results) {
                     self.metrics.stage("commit", per_event);
-                    let finished = self.committed(member, outcome).await;
+                    let finished = self
+                        .committed(member, outcome)
+                        .instrument(member.span.clone())
+                        .await;
                     outcomes[member.index] = Some(self.finish(member, finished).await);
                 }
             }
@@ -354,11 +335,14 @@ impl ExtractionHandler {
             Err(error) => {
                 tracing::warn!(events = members.len(), %error, "group commit failed: committing its events one by one");
                 for member in members {
-                    let finished = match self.store.apply_extraction(&member.prepared.commit).await
-                    {
-                        Ok(outcome) => self.committed(member, &outcome).await,
-                        Err(error) => Err(error.into()),
-                    };
+                    let finished = async {
+                        match self.store.apply_extraction(&member.prepared.commit).await {
+                            Ok(outcome) => self.committed(member, &outcome).await,
+                            Err(error) => Err(error.into()),
+                        }
+                    }
+                    .instrument(member.span.clone())
+                    .await;
                     outcomes[member.index] = Some(self.finish(member, finished).await);
                 }
             }
@@ -462,7 +446,8 @@ impl ExtractionHandler {
             memory_ids: outcome.memory_ids.clone(),
             conversation_id: conversation_id.map(str::to_owned),
         };
-        self.bus.publish(MEMORIES, &Envelope::new(message)).await?;
+        let envelope = Envelope::new(message).with_trace_context(current_traceparent());
+        self.bus.publish(MEMORIES, &envelope).await?;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 //! and the [`retention`] job that deletes raw payloads and turns past their age.
 
 mod audio_retention;
+mod batch;
 pub mod call;
 mod config;
 mod error;

@@ -36,7 +36,7 @@ impl OutboxSource for StoreOutbox {
             .map(|event| OutboxRow {
                 id: event.id,
                 first_seen_ms: u64::try_from(event.received_at).unwrap_or(0),
-                traceparent: None,
+                traceparent: event.traceparent,
                 message: Message::EventAccepted {
                     event_id: event.id,
                     event_type: event.event_type,

@@ -3,6 +3,7 @@
 //! the call cut into episodes — and for whom, before the group commit writes it.
 
 use std::{borrow::Cow, collections::HashSet, time::Instant};
+use tracing::Instrument as _;
 
 use memvox_ai::{CallTranscript, ExistingMemory};
 use memvox_core::redact::{Field, FieldPolicy};
@@ -128,7 +129,11 @@ impl ExtractionHandler {
             previous_call_times,
         };
         let started = Instant::now();
-        let candidates = self.extractor.extract(&transcript).await?;
+        let candidates = self
+            .extractor
+            .extract(&transcript)
+            .instrument(tracing::debug_span!("extractor"))
+            .await?;
         self.metrics
             .stage("extract", started.elapsed().as_secs_f64());
         let (candidates, dropped) = screen(memory_content, candidates);
@@ -213,7 +218,11 @@ impl ExtractionHandler {
         let mut seen = HashSet::new();
         let mut existing = Vec::new();
         if !probe.trim().is_empty() {
-            let vectors = self.embedder.embed(&[probe.as_str()]).await?;
+            let vectors = self
+                .embedder
+                .embed(&[probe.as_str()])
+                .instrument(tracing::debug_span!("embedder", texts = 1))
+                .await?;
             if let Some(vector) = vectors.first() {
                 for hit in self
                     .store

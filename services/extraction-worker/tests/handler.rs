@@ -103,6 +103,7 @@ impl Harness {
                 event_timestamp: NOW / 1000,
                 payload,
                 received_at: NOW,
+                traceparent: None,
             })
             .await
             .unwrap();

@@ -12,10 +12,17 @@
 //! the store's tombstone in the statement that would insert it, and dropped.
 //!
 //! The steps run in their own task so a client hanging up cannot cut them in half.
+//!
+//! Tracing: the row keeps the `traceparent` of the request that accepted it, and the announce
+//! publishes under a `publish_event` span continuing it, whoever announces (this request, the
+//! ingest file's mover, or the outbox reconciler), so the extraction worker's span joins the
+//! webhook's trace on every path.
 
 use memvox_bus::{Bus, EVENTS, Envelope, Message};
 use memvox_store::{Acceptance, NewEvent, StoreError};
+use memvox_telemetry::trace::{continue_trace, traceparent_of};
 use tokio::sync::oneshot;
+use tracing::Instrument as _;
 
 use crate::error::GatewayError;
 use crate::{GatewayMetrics, GatewayState};
@@ -47,8 +54,10 @@ pub(crate) async fn record(
 ) -> Result<Recorded, GatewayError> {
     let (answer, answered) = oneshot::channel();
     let state = state.clone();
+    let span = tracing::debug_span!("accept_event", event_type = %event.event_type);
     tokio::spawn(async move {
-        let result = store_and_publish(&state, event).await;
+        // The span covers storing and announcing, not the published marks written after.
+        let result = store_and_publish(&state, event).instrument(span).await;
         match result {
             Ok(Recorded::Published(id)) => state.published.enqueue(id),
             Ok(Recorded::Staged) => state.staged.wake(),
@@ -72,6 +81,7 @@ async fn store_and_publish(
     event: NewEvent,
 ) -> Result<Recorded, GatewayError> {
     let (event_type, conversation_id) = (event.event_type.clone(), event.conversation_id.clone());
+    let traceparent = event.traceparent.clone();
     let id = match state.group_commit.record(event).await {
         Ok(Acceptance::Stored(id)) => id,
         Ok(Acceptance::Staged) => return Ok(Recorded::Staged),
@@ -81,7 +91,16 @@ async fn store_and_publish(
         Err(None) => return Err(GatewayError::TaskFailed),
     };
     Ok(
-        if announce(&*state.bus, &state.metrics, id, event_type, conversation_id).await {
+        if announce(
+            &*state.bus,
+            &state.metrics,
+            id,
+            event_type,
+            conversation_id,
+            traceparent,
+        )
+        .await
+        {
             Recorded::Published(id)
         } else {
             Recorded::Unpublished
@@ -89,21 +108,26 @@ async fn store_and_publish(
     )
 }
 
-/// Announces stored event `id` on the events stream; whether it was published (a failure is
-/// logged and counted, and left to the outbox reconciler).
+/// Announces stored event `id` on the events stream, continuing the trace it was accepted in;
+/// whether it was published (a failure is logged and counted, and left to the outbox
+/// reconciler).
 pub(crate) async fn announce(
     bus: &dyn Bus,
     metrics: &GatewayMetrics,
     id: i64,
     event_type: String,
     conversation_id: String,
+    traceparent: Option<String>,
 ) -> bool {
-    let envelope = Envelope::new(Message::EventAccepted {
+    let span = tracing::debug_span!("publish_event", event_id = id, stream = EVENTS);
+    continue_trace(&span, traceparent.as_deref());
+    let mut envelope = Envelope::new(Message::EventAccepted {
         event_id: id,
         event_type,
         conversation_id: conversation_id.clone(),
     });
-    match bus.publish(EVENTS, &envelope).await {
+    envelope.traceparent = traceparent_of(&span).or(traceparent);
+    match bus.publish(EVENTS, &envelope).instrument(span).await {
         Ok(_) => true,
         Err(error) => {
             metrics.publish_failed();

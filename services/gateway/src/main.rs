@@ -14,7 +14,7 @@ use memvox_runtime::{Service, cancel_on_signal, serve_http};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = GatewayConfig::load(None)?;
-    memvox_telemetry::init_logging(&config.shared.log)?;
+    let _traces = memvox_telemetry::init_logging(&config.shared.log)?;
     let elevenlabs = config.elevenlabs.clone();
     let (app, state) = start(config).await?;
     cancel_on_signal(app.shutdown.clone());

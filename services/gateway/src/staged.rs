@@ -148,6 +148,7 @@ impl Mover {
                 event.id,
                 event.event_type,
                 event.conversation_id,
+                event.traceparent,
             )
             .await
             {

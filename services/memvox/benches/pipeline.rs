@@ -7,7 +7,9 @@
 //! - `sustained`: a burst of calls accepted back to back, until the last one is embedded.
 //!
 //! Run: `cargo bench -p memvox --bench pipeline` (`PIPELINE_CALLS=N` for the burst size). The
-//! store is encrypted as by default; `MEMVOX_BENCH_ENCRYPTION=off` measures plaintext.
+//! store is encrypted as by default; `MEMVOX_BENCH_ENCRYPTION=off` measures plaintext. Traces
+//! are exported as `memvox serve` exports them when the `OTEL_*` variables say so
+//! (`OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318`), to measure their cost.
 //! Prints JSON with p50/p95/p99/max in milliseconds, calls per second, and the workers' mean
 //! time per stage (from their `*_stage_seconds` metrics, over both phases). Beside the burst's
 //! rate it prints a bare reference measured in the same run (the same payloads merely inserted
@@ -89,6 +91,7 @@ async fn accept(app: &Memvox, conversation_id: &str, user_id: &str) -> i64 {
             event_timestamp: 1_767_225_645,
             payload: payload(conversation_id, user_id),
             received_at: 0,
+            traceparent: None,
         })
         .await
         .expect("record event");
@@ -212,6 +215,7 @@ async fn main() {
         .into(),
     );
     config.shared.log.filter = "warn".into();
+    let _traces = memvox_telemetry::init_logging(&config.shared.log).expect("logging");
     config.shared.encryption.enabled =
         std::env::var("MEMVOX_BENCH_ENCRYPTION").map_or(true, |v| v != "off");
     let app = Memvox::build(config).await.expect("app");

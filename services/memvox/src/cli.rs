@@ -235,7 +235,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             Box::pin(crate::import::import(load_quiet(file)?, args)).await
         }
-        Command::Serve => crate::serve::serve(load(file)?).await,
+        Command::Serve => {
+            let config = Config::load(file)?;
+            // Held while serving: dropping it flushes the spans still buffered.
+            let _traces = memvox_telemetry::init_logging(&config.shared.log).context("logging")?;
+            crate::serve::serve(config).await
+        }
         Command::Migrate => crate::migrate::migrate(&load(file)?).await,
         Command::MigrateStore {
             from,
@@ -272,13 +277,14 @@ fn load_quiet(file: Option<&std::path::Path>) -> anyhow::Result<Config> {
     if std::env::var_os("MEMVOX_LOG__FILTER").is_none() {
         config.shared.log.filter = "warn".to_owned();
     }
-    memvox_telemetry::init_logging(&config.shared.log).context("logging")?;
+    drop(memvox_telemetry::init_logging(&config.shared.log).context("logging")?);
     Ok(config)
 }
 
-/// Loads and validates the configuration, then starts logging as it says.
+/// Loads and validates the configuration, then starts logging as it says. One-shot commands
+/// export no traces (the guard is dropped at once); `memvox serve` does.
 fn load(file: Option<&std::path::Path>) -> anyhow::Result<Config> {
     let config = Config::load(file)?;
-    memvox_telemetry::init_logging(&config.shared.log).context("logging")?;
+    drop(memvox_telemetry::init_logging(&config.shared.log).context("logging")?);
     Ok(config)
 }

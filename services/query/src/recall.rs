@@ -99,7 +99,14 @@ async fn announce(bus: &dyn Bus, store: &dyn Store, user_id: String, memories: B
         user_id,
         memory_ids: memories.into_iter().collect(),
     };
-    if let Err(error) = bus.publish(message.stream(), &Envelope::new(message)).await {
+    if let Err(error) = bus
+        .publish(
+            message.stream(),
+            &Envelope::new(message)
+                .with_trace_context(memvox_telemetry::trace::current_traceparent()),
+        )
+        .await
+    {
         tracing::warn!(%error, "recall not announced: the bus did not answer");
     }
 }

@@ -22,7 +22,7 @@ pub async fn serve(
     check: impl FnOnce(&QueryConfig) -> anyhow::Result<()>,
     router: impl FnOnce(QueryState) -> Router,
 ) -> anyhow::Result<()> {
-    let (shared, config) = load_config(QueryConfig::load)?;
+    let (shared, config, _traces) = load_config(QueryConfig::load)?;
     check(&config)?;
     let embedder = memvox_ai::build_embedder(&config.embedder)?;
     let space = EmbeddingSpace::new(embedder.model_id(), embedder.dimension());

@@ -282,9 +282,12 @@ impl QueryState {
     /// and a failed publish is logged, not reported to the caller.
     pub fn announce(&self, message: Message) {
         let bus = self.bus.clone();
+        // The request's trace context, taken before the task leaves its span.
+        let envelope = Envelope::new(message)
+            .with_trace_context(memvox_telemetry::trace::current_traceparent());
         tokio::spawn(async move {
-            let kind = message.kind();
-            if let Err(error) = bus.publish(message.stream(), &Envelope::new(message)).await {
+            let kind = envelope.kind();
+            if let Err(error) = bus.publish(envelope.message.stream(), &envelope).await {
                 tracing::warn!(kind, %error, "could not publish to the bus");
             }
         });

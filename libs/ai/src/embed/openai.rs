@@ -85,7 +85,7 @@ impl OpenAiEmbedder {
     }
 
     /// Embeds one batch, retrying transient failures.
-    #[tracing::instrument(skip_all, fields(model = %self.model, texts = batch.len()), err)]
+    #[tracing::instrument(name = "openai_embed", skip_all, fields(otel.kind = "client", model = %self.model, texts = batch.len()), err)]
     async fn embed_batch(&self, batch: &[&str]) -> Result<Vec<Vec<f32>>, AiError> {
         let request = CreateEmbeddingRequest {
             model: self.model.clone(),

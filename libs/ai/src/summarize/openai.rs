@@ -115,7 +115,7 @@ impl Summarizer for OpenAiSummarizer {
         PROVIDER
     }
 
-    #[tracing::instrument(skip_all, fields(memories = memories.len()), err)]
+    #[tracing::instrument(skip_all, fields(otel.kind = "client", memories = memories.len()), err)]
     async fn summarize_for_query(
         &self,
         query: &str,
@@ -131,7 +131,7 @@ impl Summarizer for OpenAiSummarizer {
         self.write(QUERY_TEMPLATE, &fill).await
     }
 
-    #[tracing::instrument(skip_all, fields(memories = memories.len()), err)]
+    #[tracing::instrument(skip_all, fields(otel.kind = "client", memories = memories.len()), err)]
     async fn summarize_user(&self, memories: &[SummaryMemory]) -> Result<Summary, SummarizeError> {
         if memories.is_empty() {
             return Ok(empty());

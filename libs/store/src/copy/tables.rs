@@ -108,6 +108,7 @@ pub(crate) const TABLES: [Table; 17] = [
             ("received_at", Int),
             ("published_at", Int),
             ("processed_at", Int),
+            ("traceparent", Text),
             ("result_memory_ids", Text),
         ],
         later: None,

@@ -169,8 +169,8 @@ async fn join_staged(snapshot: &Path, staged: &Path) -> StoreResult<()> {
         .await?;
     sqlx::query(
         "INSERT INTO webhook_events \
-         (event_type, conversation_id, event_timestamp, payload, received_at) \
-         SELECT event_type, conversation_id, event_timestamp, payload, received_at \
+         (event_type, conversation_id, event_timestamp, payload, received_at, traceparent) \
+         SELECT event_type, conversation_id, event_timestamp, payload, received_at, traceparent \
          FROM staged.staged_events ORDER BY id \
          ON CONFLICT (event_type, conversation_id) DO NOTHING",
     )

@@ -34,12 +34,20 @@ use crate::{
 const CREATE_STAGED: &str = "CREATE TABLE IF NOT EXISTS staged_events (\
      id INTEGER PRIMARY KEY AUTOINCREMENT, \
      event_type TEXT NOT NULL, conversation_id TEXT NOT NULL, event_timestamp INTEGER NOT NULL, \
-     payload TEXT NOT NULL, received_at INTEGER NOT NULL, \
+     payload TEXT NOT NULL, received_at INTEGER NOT NULL, traceparent TEXT, \
      UNIQUE (event_type, conversation_id))";
+
+/// Whether the staging table has the `traceparent` column (an ingest file a version before
+/// trace export left behind has not).
+const HAS_TRACEPARENT: &str =
+    "SELECT COUNT(*) FROM pragma_table_info('staged_events') WHERE name = 'traceparent'";
+
+/// Adds the `traceparent` column to such a staging table.
+const ADD_TRACEPARENT: &str = "ALTER TABLE staged_events ADD COLUMN traceparent TEXT";
 
 /// The oldest staged rows, at most `$1`.
 const OLDEST_STAGED: &str = "SELECT id, event_type, conversation_id, event_timestamp, payload, \
-     received_at FROM staged_events ORDER BY id LIMIT $1";
+     received_at, traceparent FROM staged_events ORDER BY id LIMIT $1";
 
 /// The ingest file of a store: its one writer connection (the database attached), a reader
 /// for the moves (so that reading staged rows never holds the acknowledgements' writer), and
@@ -86,6 +94,12 @@ impl Staging {
             .await
             .map_err(|e| SqliteStore::open_error(&path, &e))?;
         sqlx::query(CREATE_STAGED).execute(&writer).await?;
+        let has_traceparent: i64 = sqlx::query_scalar(HAS_TRACEPARENT)
+            .fetch_one(&writer)
+            .await?;
+        if has_traceparent == 0 {
+            sqlx::query(ADD_TRACEPARENT).execute(&writer).await?;
+        }
         let one = StoreSettings {
             max_connections: 1,
             ..settings.clone()
@@ -138,6 +152,7 @@ impl Staging {
                         payload: row.try_get("payload")?,
                         received_at: row.try_get("received_at")?,
                         digest,
+                        traceparent: row.try_get("traceparent")?,
                     },
                 ))
             })

@@ -61,6 +61,7 @@ fn event(conversation_id: &str, received_at: i64) -> NewEvent {
         event_timestamp: NOW / 1000,
         payload: format!("{{\"conversation_id\":\"{conversation_id}\"}}"),
         received_at,
+        traceparent: None,
     }
 }
 

@@ -41,6 +41,7 @@ pub async fn seed(store: &dyn Store) {
                 event_timestamp: NOW / 1000,
                 payload: format!(r#"{{"data":{{"conversation_id":"{conversation}"}}}}"#),
                 received_at: NOW,
+                traceparent: None,
             })
             .await
             .unwrap();

@@ -98,6 +98,7 @@ async fn populate(store: &dyn Store, user: &str, conversation: &str) -> i64 {
             event_timestamp: NOW / 1000,
             payload: format!("{{\"transcript\":\"I am {FACT}\"}}"),
             received_at: NOW,
+            traceparent: None,
         })
         .await
         .unwrap();
@@ -272,6 +273,7 @@ async fn events_decrypt_on_read(store: &dyn Store) {
             event_timestamp: NOW / 1000,
             payload: format!("{{\"said\":\"{FACT}\"}}"),
             received_at: NOW,
+            traceparent: None,
         })
         .await
         .unwrap();

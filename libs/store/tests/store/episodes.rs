@@ -61,6 +61,7 @@ async fn commit_for(store: &dyn Store, conversation: &str, user: &str) -> Extrac
             event_timestamp: CALL_AT / 1000,
             payload: "{}".into(),
             received_at: NOW,
+            traceparent: None,
         })
         .await
         .unwrap();
@@ -233,6 +234,7 @@ async fn recording_a_call_again_replaces_its_episodes(store: &dyn Store) {
             event_timestamp: CALL_AT / 1000,
             payload: "{}".into(),
             received_at: NOW,
+            traceparent: None,
         })
         .await
         .unwrap()

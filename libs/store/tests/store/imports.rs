@@ -128,6 +128,7 @@ async fn stored_conversations_are_found_by_type_and_id(store: &dyn Store) {
             event_timestamp: NOW / 1000,
             payload: "{}".into(),
             received_at: NOW,
+            traceparent: None,
         };
         store.record_event(&event).await.unwrap();
     }

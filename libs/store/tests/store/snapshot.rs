@@ -21,6 +21,7 @@ fn event(conversation_id: &str) -> NewEvent {
         event_timestamp: 1_767_225_645,
         payload: format!("{{\"conversation_id\":\"{conversation_id}\"}}"),
         received_at: 1_767_225_645_000,
+        traceparent: None,
     }
 }
 

@@ -123,10 +123,57 @@ async fn erased_conversations_are_refused_staged_or_not(harness: &TestStore) {
     assert!(pending_conversations(store).await.is_empty());
 }
 
+/// A W3C `traceparent` as the gateway stores it.
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// The trace context an event was accepted under comes back with it wherever it is announced
+/// from: the ingest file's move (SQLite) and the outbox's stale events (both backends).
+async fn the_trace_context_stays_with_the_event(harness: &TestStore) {
+    let store = &*harness.store();
+    let mut traced = event("conv_traced", None, None);
+    traced.traceparent = Some(TRACEPARENT.to_owned());
+    store
+        .accept_events(&[traced, event("conv_untraced", None, None)])
+        .await
+        .unwrap();
+    let mut moved = Vec::new();
+    while let Some(batch) = store.move_staged(10).await.unwrap() {
+        moved.extend(
+            batch
+                .into_iter()
+                .map(|e| (e.conversation_id, e.traceparent)),
+        );
+    }
+    if harness.backend() == Backend::Sqlite {
+        assert_eq!(
+            moved,
+            [
+                ("conv_traced".to_owned(), Some(TRACEPARENT.to_owned())),
+                ("conv_untraced".to_owned(), None)
+            ]
+        );
+    }
+    let stale: Vec<_> = store
+        .stale_pending_events(i64::MAX, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.conversation_id, e.traceparent))
+        .collect();
+    assert_eq!(
+        stale,
+        [
+            ("conv_traced".to_owned(), Some(TRACEPARENT.to_owned())),
+            ("conv_untraced".to_owned(), None)
+        ]
+    );
+}
+
 memvox_testkit::both_backends!(
     with_harness =>
         acknowledged_deliveries_reach_the_events_table_once,
         erased_conversations_are_refused_staged_or_not,
+        the_trace_context_stays_with_the_event,
 );
 
 #[tokio::test]

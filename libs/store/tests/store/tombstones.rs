@@ -36,6 +36,7 @@ pub(crate) fn event(
         event_timestamp: NOW / 1000,
         payload: payload.to_string(),
         received_at: NOW,
+        traceparent: None,
     }
 }
 

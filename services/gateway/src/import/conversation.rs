@@ -213,6 +213,7 @@ impl Importer {
             event_timestamp: i64::try_from(event.event_timestamp).unwrap_or(i64::MAX),
             payload: event.payload,
             received_at: now,
+            traceparent: None,
         };
         Ok(match record(&self.state, event).await? {
             Recorded::Published(_) | Recorded::Unpublished | Recorded::Staged => Outcome::Imported,

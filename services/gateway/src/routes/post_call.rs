@@ -127,6 +127,8 @@ async fn accept(
         event_timestamp: i64::try_from(head.event_timestamp).unwrap_or(i64::MAX),
         payload: row_payload(state, stored_kind, body).await?,
         received_at: now,
+        // The request's span: a re-publish of the row continues this trace.
+        traceparent: memvox_telemetry::trace::current_traceparent(),
     };
     let conversation_id = event.conversation_id.clone();
     let outcome = match record(state, event).await? {

@@ -29,6 +29,7 @@ fn event(conversation_id: &str, payload: String) -> NewEvent {
         event_timestamp: 1_767_225_645,
         payload,
         received_at: 1_767_225_645_000,
+        traceparent: None,
     }
 }
 

@@ -158,6 +158,7 @@ async fn no_copy_of_an_erased_caller_is_left(deployment: Deployment) {
             event_timestamp: 1_767_225_645,
             payload: call_payload("conv_pending", None),
             received_at: 1_767_225_645_000,
+            traceparent: None,
         })
         .await
         .unwrap();

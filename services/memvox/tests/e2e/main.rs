@@ -22,3 +22,4 @@ mod redis_outage;
 mod retention;
 mod stream_entries;
 mod support;
+mod traces;

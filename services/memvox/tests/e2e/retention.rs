@@ -35,6 +35,7 @@ async fn old_payloads_and_turns_go_memories_stay(deployment: Deployment) {
             event_timestamp: 1,
             payload: call_payload("conv_pending", None),
             received_at: RECEIVED,
+            traceparent: None,
         })
         .await
         .unwrap()

@@ -89,7 +89,7 @@ pub async fn app_with(
     };
     adjust(&mut config);
     TestApp {
-        app: Memvox::build(config).await.unwrap(),
+        app: Box::pin(Memvox::build(config)).await.unwrap(),
         _schema: schema,
         _keys: keys,
     }
@@ -127,6 +127,7 @@ pub async fn accept_typed(
             event_timestamp: 1_767_225_645,
             payload,
             received_at: 1_767_225_645_000,
+            traceparent: None,
         })
         .await
         .unwrap();

@@ -37,6 +37,7 @@ pub struct Outcome {
 }
 
 /// Runs tool `name` with `arguments` for `principal`.
+#[tracing::instrument(level = "debug", name = "mcp_tool", skip_all, fields(tool = %name))]
 pub async fn call(
     state: &QueryState,
     principal: &Principal,

@@ -136,6 +136,7 @@ pub fn generic() -> ConversationInitResponse {
         })
 }
 
+#[tracing::instrument(level = "debug", name = "conversation_init", skip_all, fields(user = tracing::field::Empty, known = tracing::field::Empty))]
 async fn personalise(
     state: &QueryState,
     request: &ConversationInitRequest,
@@ -151,6 +152,9 @@ async fn personalise(
     let user_id = known
         .clone()
         .unwrap_or_else(|| identities.guest_user_id(scope, caller));
+    let span = tracing::Span::current();
+    span.record("user", memvox_telemetry::trace::hashed_id(&user_id));
+    span.record("known", known.is_some());
     let conversation = request.conversation_id.as_deref().filter(|c| !c.is_empty());
     let now_secs = u64::try_from(state.clock.now() / 1000).unwrap_or_default();
     let token = keys.issue(&user_id, &request.agent_id, conversation, now_secs);

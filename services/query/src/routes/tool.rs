@@ -55,12 +55,16 @@ async fn memory_query(
 }
 
 /// The answer and the user it was about.
+#[tracing::instrument(level = "debug", name = "memory_query_tool", skip_all, fields(user = tracing::field::Empty))]
 async fn answer(
     state: &QueryState,
     request: &MemoryQueryRequest,
     started: Instant,
 ) -> Result<(Option<String>, SearchAnswer), ApiError> {
     let user_id = caller(state, request).await?;
+    if let Some(user_id) = &user_id {
+        tracing::Span::current().record("user", memvox_telemetry::trace::hashed_id(user_id));
+    }
     let params = SearchParams {
         query: request.query.clone(),
         limit: request.limit,

@@ -94,7 +94,7 @@ impl Extractor for OpenAiExtractor {
         PROVIDER
     }
 
-    #[tracing::instrument(skip_all, fields(conversation_id = %call.conversation_id, model = %self.chat.model()), err)]
+    #[tracing::instrument(name = "openai_extract", skip_all, fields(otel.kind = "client", model = %self.chat.model()), err)]
     async fn extract(&self, call: &CallTranscript) -> Result<Vec<MemoryCandidate>, ExtractError> {
         let (system, user) = prompt::render(call);
         let mut messages: Vec<ChatCompletionRequestMessage> = vec![
