@@ -476,10 +476,12 @@ async fn a_change_to_memories_deleted_meanwhile_is_done_with_nothing_to_embed() 
     let registry = Registry::new();
     let summarizer = memvox_ai::build_summarizer(&config.summarizer).unwrap();
     let handler = handler_with(&app, &config, embedder, summarizer, &registry);
+    let forgotten = remember(&app, "Allergic to peanuts").await;
+    assert!(app.store.delete_memory(USER, forgotten).await.unwrap());
     let outcome = handler
         .handle(&Envelope::new(Message::MemoriesChanged {
             user_id: USER.into(),
-            memory_ids: vec![424_242],
+            memory_ids: vec![forgotten],
             conversation_id: None,
         }))
         .await;
