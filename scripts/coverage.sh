@@ -47,7 +47,10 @@ scripts/test-services.sh
 
 step "instrumented cargo test (target dir $OUT)"
 export CARGO_LLVM_COV_TARGET_DIR=$PWD/$OUT
-cargo llvm-cov --no-report --workspace --locked "$@"
+# Every test runs even after a failure (a test that fails here under load would otherwise drop
+# the report); the script still exits non-zero after the reports if one failed.
+tests=0
+cargo llvm-cov --no-report --workspace --locked --no-fail-fast "$@" || tests=$?
 
 step "reports"
 cargo llvm-cov report --lcov --output-path "$OUT/lcov-all.info"
@@ -74,3 +77,7 @@ crate_table "$OUT/lcov-all.info"
 step "line coverage without libs/testkit and loadtest"
 crate_table "$OUT/lcov.info" | tail -n 1
 printf '\nHTML report: %s/html/index.html, lcov: %s/lcov.info\n' "$OUT" "$OUT" >&2
+if [[ $tests != 0 ]]; then
+  printf 'some tests FAILED (see above): the figures include the failed run\n' >&2
+  exit "$tests"
+fi
