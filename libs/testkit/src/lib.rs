@@ -7,7 +7,8 @@
 //! - [`store`] (feature `store`): a fresh encrypted store on either backend, the table list, raw
 //!   looks at the rows, and [`both_backends!`] to run one test body on both;
 //! - [`metrics`]: readers of a Prometheus registry;
-//! - [`process`]: memvox binaries as processes on a fresh embedded store, free ports;
+//! - [`process`]: memvox binaries as processes on a fresh embedded store, free ports, the wait
+//!   for their health endpoint and the checks every service binary must pass;
 //! - [`http`] (feature `http`): one request through an axum router, no port;
 //! - [`embedder`] (feature `ai`): a 4-dimensional embedder in the test stores' space.
 //!
@@ -32,7 +33,9 @@ pub use embedder::TestEmbedder;
 pub use env::{postgres_url, redis_url, unique};
 pub use keys::KeyPrefix;
 pub use metrics::{counter, metrics_text};
-pub use process::{Running, free_port, memvox_command};
+pub use process::{
+    Running, assert_serves_health_and_stops_on_sigterm, free_port, memvox_command, wait_until_ready,
+};
 #[cfg(feature = "store")]
 pub use schema::Schema;
 #[cfg(feature = "store")]

@@ -1,7 +1,9 @@
 //! The embedding worker's metrics move with real batches on the embedded deployment (SQLite,
 //! in-process bus, bundled static model): memories embedded, batch size, stage times, links
-//! created then strengthened, summaries written then debounced, recall, embedder errors, the
-//! bus runner's batch times and message ages, and the requests of a chat-model summarizer.
+//! created then strengthened, summaries written then debounced, recall, embedder and summarizer
+//! errors (classified for the bus, quoting nothing the provider said), a change to memories
+//! deleted meanwhile, the bus runner's batch times and message ages, and the requests of a
+//! chat-model summarizer.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::{
@@ -10,7 +12,12 @@ use std::{
 };
 
 use async_trait::async_trait;
-use memvox_ai::{AiError, ChatModelSettings, Embedder, SummarizerProvider};
+use memvox_ai::Summary;
+use memvox_ai::{
+    AiError, ChatModelSettings, Embedder, SummarizeError, Summarizer, SummarizerProvider,
+    SummaryMemory,
+};
+use memvox_bus::HandlerError;
 use memvox_bus::{Envelope, Handler, MEMORIES, Message, Worker};
 use memvox_config::SharedConfig;
 use memvox_core::{NewMemory, Sector};
@@ -298,14 +305,8 @@ async fn an_embedder_failure_is_counted_and_nothing_is_stored() {
     let dir = tempfile::tempdir().unwrap();
     let (app, config, embedder) = app(dir.path()).await;
     let registry = Registry::new();
-    let handler = EmbeddingHandler {
-        store: app.store.clone(),
-        embedder: Arc::new(Down),
-        summarizer: memvox_ai::build_summarizer(&config.summarizer).unwrap(),
-        settings: config.workers.clone(),
-        summarized: Mutex::new(HashMap::new()),
-        metrics: EmbeddingMetrics::register(&registry).unwrap(),
-    };
+    let summarizer = memvox_ai::build_summarizer(&config.summarizer).unwrap();
+    let handler = handler_with(&app, &config, Arc::new(Down), summarizer, &registry);
     let peanuts = remember(&app, "Allergic to peanuts").await;
     let outcome = handler
         .handle(&Envelope::new(Message::MemoriesChanged {
@@ -374,4 +375,128 @@ async fn a_chat_model_summarizers_requests_are_counted_in_the_workers_registry()
     assert_eq!(count(registry, "memvox_ai_tokens_total", &completion), 6.0);
     let summary = app.store.get_user(USER).await.unwrap().unwrap().summary;
     assert_eq!(summary.as_deref(), Some("Allergic to peanuts."));
+}
+
+/// A chat-model summarizer whose provider is down, with words of its own in the error.
+#[derive(Debug)]
+struct SummarizerDown;
+
+/// What the provider said: it must not reach a dead letter or a log line.
+const PROVIDER_WORDS: &str = "upstream said: quota of org-7731 exhausted";
+
+#[async_trait]
+impl Summarizer for SummarizerDown {
+    fn name(&self) -> &'static str {
+        "openai"
+    }
+
+    async fn summarize_for_query(
+        &self,
+        _query: &str,
+        _memories: &[SummaryMemory],
+    ) -> Result<Summary, SummarizeError> {
+        self.summarize_user(&[]).await
+    }
+
+    async fn summarize_user(&self, _memories: &[SummaryMemory]) -> Result<Summary, SummarizeError> {
+        Err(SummarizeError::Unavailable {
+            provider: "openai",
+            message: PROVIDER_WORDS.into(),
+        })
+    }
+}
+
+/// The handler of the worker on `app`, with its own registry and `summarizer`.
+fn handler_with(
+    app: &App,
+    config: &EmbeddingConfig,
+    embedder: Arc<dyn Embedder>,
+    summarizer: Arc<dyn Summarizer>,
+    registry: &Registry,
+) -> EmbeddingHandler {
+    EmbeddingHandler {
+        store: app.store.clone(),
+        embedder,
+        summarizer,
+        settings: config.workers.clone(),
+        summarized: Mutex::new(HashMap::new()),
+        metrics: EmbeddingMetrics::register(registry).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn a_summarizer_outage_is_retried_and_its_words_are_not_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, config, embedder) = app(dir.path()).await;
+    let registry = Registry::new();
+    let handler = handler_with(&app, &config, embedder, Arc::new(SummarizerDown), &registry);
+    let peanuts = remember(&app, "Allergic to peanuts").await;
+    let outcome = handler
+        .handle(&Envelope::new(Message::MemoriesChanged {
+            user_id: USER.into(),
+            memory_ids: vec![peanuts],
+            conversation_id: None,
+        }))
+        .await;
+
+    let Err(HandlerError::Retryable(reason)) = outcome else {
+        panic!("an unavailable provider is worth a retry: {outcome:?}");
+    };
+    assert!(reason.contains("openai"), "{reason}");
+    assert!(
+        !reason.contains("org-7731"),
+        "the provider's words: {reason}"
+    );
+    assert_eq!(
+        count(
+            &registry,
+            "memvox_embedding_errors_total",
+            &[("stage", "summary")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        count(&registry, "memvox_embedding_memories_total", &[]),
+        1.0,
+        "the vectors are written before the summary, so a retry finds them in place"
+    );
+    let summary = app
+        .store
+        .get_user(USER)
+        .await
+        .unwrap()
+        .and_then(|u| u.summary);
+    assert_eq!(summary, None, "no summary is written from a failed call");
+}
+
+#[tokio::test]
+async fn a_change_to_memories_deleted_meanwhile_is_done_with_nothing_to_embed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, config, embedder) = app(dir.path()).await;
+    let registry = Registry::new();
+    let summarizer = memvox_ai::build_summarizer(&config.summarizer).unwrap();
+    let handler = handler_with(&app, &config, embedder, summarizer, &registry);
+    let forgotten = remember(&app, "Allergic to peanuts").await;
+    assert!(app.store.delete_memory(USER, forgotten).await.unwrap());
+    let outcome = handler
+        .handle(&Envelope::new(Message::MemoriesChanged {
+            user_id: USER.into(),
+            memory_ids: vec![forgotten],
+            conversation_id: None,
+        }))
+        .await;
+
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert_eq!(
+        count(&registry, "memvox_embedding_memories_total", &[]),
+        0.0
+    );
+    assert_eq!(
+        count(
+            &registry,
+            "memvox_embedding_errors_total",
+            &[("stage", "load")]
+        ),
+        0.0
+    );
 }

@@ -1,6 +1,6 @@
 //! `memvox dlq` against the Redis bus: a poisoned event is dead-lettered by the extraction
-//! worker (and its row marked), listed, replayed (row reopened, message back on the stream) and
-//! purged.
+//! worker (and its row marked), listed, shown, replayed (row reopened, message back on the
+//! stream) and purged, all at once or one by its id.
 
 use std::time::Duration;
 
@@ -39,10 +39,9 @@ fn redis_config(dir: &std::path::Path) -> (Config, String) {
     (config, prefix)
 }
 
-#[tokio::test]
-async fn poisoned_events_are_listed_replayed_and_purged() {
-    let dir = tempfile::tempdir().unwrap();
-    let (config, prefix) = redis_config(dir.path());
+/// An app on `config` whose extraction worker has dead-lettered one malformed event: the app,
+/// the event's id and the worker.
+async fn poisoned(config: Config) -> (Memvox, i64, memvox_bus::Worker) {
     let app = Memvox::build(config).await.unwrap();
     let event_id = support::accept(
         &app,
@@ -57,6 +56,14 @@ async fn poisoned_events_are_listed_replayed_and_purged() {
         app.store.get_event(event_id).await.unwrap().unwrap().status,
         EventStatus::DeadLetter
     );
+    (app, event_id, worker)
+}
+
+#[tokio::test]
+async fn poisoned_events_are_listed_replayed_and_purged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, prefix) = redis_config(dir.path());
+    let (app, event_id, worker) = poisoned(config).await;
 
     let (ok, listed) = memvox(dir.path(), &prefix, &["dlq", "list"]);
     assert!(ok, "{listed}");
@@ -96,6 +103,61 @@ async fn poisoned_events_are_listed_replayed_and_purged() {
         purged.contains("1 dead letter(s) purged from events"),
         "{purged}"
     );
+    app.bus.delete_stream(EVENTS).await.unwrap();
+}
+
+#[tokio::test]
+async fn one_dead_letter_is_shown_replayed_and_purged_by_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, prefix) = redis_config(dir.path());
+    let (app, event_id, worker) = poisoned(config).await;
+    let letters = app.bus.list_dead_letters(EVENTS, None, 10).await.unwrap();
+    let id = letters[0].id.0.clone();
+
+    let (ok, shown) = memvox(dir.path(), &prefix, &["dlq", "show", &id]);
+    assert!(ok, "{shown}");
+    assert!(shown.starts_with(&id), "{shown}");
+    assert!(shown.contains("malformed payload"), "{shown}");
+    assert!(
+        shown.contains(&format!("payload: {}", letters[0].payload)),
+        "the payload as stored: {shown}"
+    );
+    let (ok, missing) = memvox(dir.path(), &prefix, &["dlq", "show", "1-0"]);
+    assert!(!ok, "{missing}");
+    assert!(
+        missing.contains("no dead letter 1-0 on events"),
+        "{missing}"
+    );
+
+    let (ok, replayed) = memvox(dir.path(), &prefix, &["dlq", "replay", &id]);
+    assert!(ok, "{replayed}");
+    assert!(
+        replayed.contains(&format!("replayed {id} as ")),
+        "{replayed}"
+    );
+    assert_eq!(
+        app.store.get_event(event_id).await.unwrap().unwrap().status,
+        EventStatus::Pending,
+        "replay reopens the row"
+    );
+
+    let report = worker.process_batch().await.unwrap();
+    assert_eq!(
+        report.dead_lettered, 1,
+        "dead-lettered again, under a new id"
+    );
+    let again = app.bus.list_dead_letters(EVENTS, None, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_ne!(again[0].id.0, id);
+    let (ok, purged) = memvox(dir.path(), &prefix, &["dlq", "purge", &again[0].id.0]);
+    assert!(ok, "{purged}");
+    assert!(
+        purged.contains("1 dead letter(s) purged from events"),
+        "{purged}"
+    );
+    let (ok, listed) = memvox(dir.path(), &prefix, &["dlq", "list"]);
+    assert!(ok, "{listed}");
+    assert!(listed.contains("0 dead letter(s) on events"), "{listed}");
     app.bus.delete_stream(EVENTS).await.unwrap();
 }
 

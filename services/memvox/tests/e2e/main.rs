@@ -13,6 +13,7 @@ mod erasure;
 mod erasure_every_copy;
 mod identity;
 mod import;
+mod keys;
 mod llm_proxy;
 mod migrate_store;
 mod pipeline;

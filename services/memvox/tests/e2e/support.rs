@@ -3,11 +3,7 @@
 //! event, both workers driven until idle, and the `memvox` binary (run, served, its store
 //! seeded).
 
-use std::{
-    path::Path,
-    process::Output,
-    time::{Duration, Instant},
-};
+use std::{path::Path, process::Output};
 
 use ::memvox::Config;
 use ::memvox::Memvox;
@@ -227,14 +223,7 @@ pub fn unix_now_secs() -> u64 {
     memvox_core::Clock::system().now_secs()
 }
 
-/// Waits up to a minute for `memvox serve` at `base` to answer its readiness probe.
-pub async fn wait_until_ready(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while reqwest::get(format!("{base}/health/ready")).await.is_err() {
-        assert!(Instant::now() < deadline, "memvox serve never answered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+pub use memvox_testkit::wait_until_ready;
 
 /// Opens the embedded store of `dir` as `memvox` would (same generated key file) and gives it
 /// one memory.

@@ -6,6 +6,8 @@ use memvox_ai::{CallTranscript, RuleExtractor};
 use memvox_core::Sector::{self, Emotional, Episodic, Procedural, Semantic};
 use memvox_core::{CallOutcome, MemoryCandidate, MemoryOp, Role, Turn};
 
+mod self_facts;
+
 /// 2026-01-01T00:00:00Z.
 const CALL_START: i64 = 1_767_225_600_000;
 
@@ -357,10 +359,12 @@ const CASES: &[Case] = &[
     },
 ];
 
-#[test]
-fn table_of_realistic_turns() {
+/// Runs `cases` and returns one line per mismatch: the memories wanted against those extracted,
+/// and any memory containing a forbidden substring. No case starts with memories, so every
+/// candidate must be an add.
+fn failures(cases: &[Case]) -> Vec<String> {
     let mut failures = Vec::new();
-    for case in CASES {
+    for case in cases {
         let got = extract(&call(case.turns));
         let got_triples: Vec<(String, Sector, Vec<u32>)> = got
             .iter()
@@ -391,19 +395,30 @@ fn table_of_realistic_turns() {
             case.name
         );
     }
-    assert!(CASES.len() >= 20);
+    failures
+}
+
+/// Asserts that every case of `cases` passes, listing all failures at once.
+fn assert_cases(cases: &[Case]) {
+    let failures = failures(cases);
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n{}",
         failures.len(),
-        CASES.len(),
+        cases.len(),
         failures.join("\n")
     );
 }
 
 #[test]
+fn table_of_realistic_turns() {
+    assert!(CASES.len() >= 20);
+    assert_cases(CASES);
+}
+
+#[test]
 fn the_fixture_call() {
-    let raw = include_str!("../../../fixtures/elevenlabs/post_call_transcription.json");
+    let raw = include_str!("../../../../fixtures/elevenlabs/post_call_transcription.json");
     let event: serde_json::Value = serde_json::from_str(raw).expect("fixture is JSON");
     let data = &event["data"];
     let turns: Vec<Turn> = data["transcript"]
