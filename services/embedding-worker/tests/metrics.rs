@@ -14,8 +14,8 @@ use std::{
 use async_trait::async_trait;
 use memvox_ai::Summary;
 use memvox_ai::{
-    AiError, ChatModelSettings, Embedder, SummarizeError, Summarizer, SummarizerProvider,
-    SummaryMemory,
+    AiError, ChatModelSettings, Embedder, ProviderError, SummarizeError, Summarizer,
+    SummarizerProvider, SummaryMemory,
 };
 use memvox_bus::HandlerError;
 use memvox_bus::{Envelope, Handler, MEMORIES, Message, Worker};
@@ -399,10 +399,10 @@ impl Summarizer for SummarizerDown {
     }
 
     async fn summarize_user(&self, _memories: &[SummaryMemory]) -> Result<Summary, SummarizeError> {
-        Err(SummarizeError::Unavailable {
+        Err(SummarizeError::Provider(ProviderError::Unavailable {
             provider: "openai",
             message: PROVIDER_WORDS.into(),
-        })
+        }))
     }
 }
 

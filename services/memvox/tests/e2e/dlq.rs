@@ -63,7 +63,7 @@ async fn poisoned(config: Config) -> (Memvox, i64, memvox_bus::Worker) {
 async fn poisoned_events_are_listed_replayed_and_purged() {
     let dir = tempfile::tempdir().unwrap();
     let (config, prefix) = redis_config(dir.path());
-    let (app, event_id, worker) = poisoned(config).await;
+    let (app, event_id, worker) = Box::pin(poisoned(config)).await;
 
     let (ok, listed) = memvox(dir.path(), &prefix, &["dlq", "list"]);
     assert!(ok, "{listed}");
@@ -110,7 +110,7 @@ async fn poisoned_events_are_listed_replayed_and_purged() {
 async fn one_dead_letter_is_shown_replayed_and_purged_by_its_id() {
     let dir = tempfile::tempdir().unwrap();
     let (config, prefix) = redis_config(dir.path());
-    let (app, event_id, worker) = poisoned(config).await;
+    let (app, event_id, worker) = Box::pin(poisoned(config)).await;
     let letters = app.bus.list_dead_letters(EVENTS, None, 10).await.unwrap();
     let id = letters[0].id.0.clone();
 
