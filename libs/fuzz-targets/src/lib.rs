@@ -1,0 +1,47 @@
+//! The bodies of memvox's fuzz targets: one function per kind of untrusted input, each calling
+//! the product's real parser and asserting what must hold of its answer (beyond not panicking).
+//!
+//! Two harnesses run them: `fuzz/` (cargo-fuzz, libFuzzer with AddressSanitizer on nightly;
+//! `scripts/fuzz.sh`) and this crate's `tests/replay.rs` (stable `cargo test`: every file of
+//! `fuzz/corpus/<target>/` plus a bounded number of deterministic mutations of each). A target
+//! panics exactly when it found a bug; any input at all is acceptable to it.
+//!
+//! [`seeds`] builds the seed corpora from `fixtures/elevenlabs/`.
+
+mod envelope;
+mod extractor;
+mod redaction;
+mod requests;
+pub mod seeds;
+mod signature;
+
+pub use envelope::{envelope_head, webhook_event};
+pub use extractor::extractor;
+pub use redaction::redaction;
+pub use requests::{init_request, tool_request};
+pub use signature::signature;
+
+/// A fuzz target's body: takes any bytes, panics only on a bug.
+pub type Target = fn(&[u8]);
+
+/// Every target by name (the name of its cargo-fuzz binary and of its corpus directory).
+pub const TARGETS: [(&str, Target); 7] = [
+    ("signature", signature),
+    ("envelope_head", envelope_head),
+    ("webhook_event", webhook_event),
+    ("init_request", init_request),
+    ("tool_request", tool_request),
+    ("extractor", extractor),
+    ("redaction", redaction),
+];
+
+/// The clock every target verifies at: the instant of `fixtures/elevenlabs/signature_vectors.json`.
+pub const NOW_UNIX_SECS: u64 = 1_767_225_705;
+
+/// Splits `data` at its first newline: the part before and the part after (empty without one).
+fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
+    match data.iter().position(|&byte| byte == b'\n') {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &[]),
+    }
+}
