@@ -52,8 +52,11 @@ fi
 export PATH="$tools/bin:$PATH"
 fuzz=(nice -n 19 cargo "+$TOOLCHAIN" fuzz run --release --debug-assertions)
 
+# Only the extractor needs memvox-ai (tokio, reqwest, tokenizers): the others build without it.
+features() { [[ $1 == extractor ]] || echo --no-default-features; }
+
 if [[ -n $input ]]; then
-  exec "${fuzz[@]}" "${targets[0]}" "$input"
+  exec "${fuzz[@]}" $(features "${targets[0]}") "${targets[0]}" "$input"
 fi
 
 crashed=0 summary=()
@@ -62,7 +65,7 @@ for target in "${targets[@]}"; do
   log="fuzz/work/$target.log" before=$(find "fuzz/artifacts/$target" -type f | wc -l)
   printf '\n==> fuzz %s (%s)\n' "$target" "${limit[*]}" >&2
   status=0
-  "${fuzz[@]}" "$target" "fuzz/work/$target" "fuzz/corpus/$target" -- \
+  "${fuzz[@]}" $(features "$target") "$target" "fuzz/work/$target" "fuzz/corpus/$target" -- \
     "${limit[@]}" -dict="fuzz/dict/$target.dict" -timeout=10 -print_final_stats=1 \
     >"$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

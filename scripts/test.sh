@@ -18,7 +18,7 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test"
+step "cargo test (with the fuzz targets replayed over their corpora: libs/fuzz-targets)"
 cargo test --workspace --locked "$@"
 
 step "MCP client (the official Python SDK, pinned) against memvox serve"

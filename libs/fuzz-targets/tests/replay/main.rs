@@ -16,7 +16,14 @@ use mutate::{Rng, dictionary, mutate};
 
 /// Mutants run per target, spread over its corpus files: a few seconds in all in a debug
 /// build (the rule extractor and redaction are the slow ones there; libFuzzer runs millions).
+/// `MEMVOX_REPLAY_MUTANTS=N` runs N per target instead (a longer search without nightly).
 fn mutants(target: &str) -> usize {
+    if let Some(n) = std::env::var("MEMVOX_REPLAY_MUTANTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        return n;
+    }
     match target {
         "extractor" => 400,
         "redaction" => 1000,
@@ -62,7 +69,7 @@ fn run(name: &str, target: Target, label: &str, input: &[u8]) {
 
 #[test]
 fn every_target_survives_its_corpus_and_mutations_of_it() {
-    for (name, target) in TARGETS {
+    for &(name, target) in TARGETS {
         let files = corpus(&root().join("fuzz/corpus").join(name));
         assert!(!files.is_empty(), "no corpus for {name}");
         let dict_path = root().join(format!("fuzz/dict/{name}.dict"));
