@@ -42,6 +42,32 @@ pub const TARGETS: &[(&str, Target)] = &[
 /// The clock every target verifies at: the instant of `fixtures/elevenlabs/signature_vectors.json`.
 pub const NOW_UNIX_SECS: u64 = 1_767_225_705;
 
+/// Whether two JSON values are equal, floating-point numbers within an ulp or two: serde_json
+/// (without its `float_roundtrip` feature, as memvox builds it) may read a float's shortest
+/// representation back one ulp away, so a float cannot be asked to survive a round trip exactly.
+fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
+            let (x, y) = (
+                x.as_f64().unwrap_or(f64::NAN),
+                y.as_f64().unwrap_or(f64::NAN),
+            );
+            x == y || (x - y).abs() <= 4.0 * f64::EPSILON * x.abs().max(y.abs())
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((kx, vx), (ky, vy))| kx == ky && same_json(vx, vy))
+        }
+        _ => a == b,
+    }
+}
+
 /// Splits `data` at its first newline: the part before and the part after (empty without one).
 fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
     match data.iter().position(|&byte| byte == b'\n') {
