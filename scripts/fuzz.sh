@@ -6,7 +6,7 @@
 # fuzz/work/<target>/ and a crashing input to fuzz/artifacts/<target>/ (both ignored by git).
 # Targets run one after another under `nice -n 19`; each prints its executions, exec/s and
 # crashes. Needs the nightly toolchain (rustup); installs the pinned cargo-fuzz on first run into
-# $HOME/.cache/memvox (about 2 minutes from crates.io). The first build of the fuzz crate takes
+# $HOME/.cache/memvox (a few minutes, from crates.io). The first build of the fuzz crate takes
 # several minutes; later runs reuse fuzz/target.
 #
 # Usage: scripts/fuzz.sh [TARGET...] [--runs N | --seconds S]   (default: every target, 100000 runs)
@@ -25,7 +25,7 @@ while (($#)); do
     --runs) limit=("-runs=$2"); shift 2 ;;
     --seconds) limit=("-max_total_time=$2"); shift 2 ;;
     --input) input=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     *) [[ -f fuzz/fuzz_targets/$1.rs ]] || { echo "no fuzz target $1 (one of: ${ALL[*]})" >&2; exit 2; }
        targets+=("$1"); shift ;;
