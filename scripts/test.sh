@@ -22,7 +22,7 @@ source scripts/lib/cargo.sh
 lint_while_building
 cargo test --workspace --all-targets --locked --no-run
 
-step "cargo test"
+step "cargo test (with the fuzz targets replayed over their corpora: libs/fuzz-targets)"
 cargo test --workspace --locked "$@"
 
 step "MCP client (the official Python SDK, pinned) against memvox serve"

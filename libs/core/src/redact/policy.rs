@@ -61,7 +61,7 @@ impl FieldPolicy {
         if self.keeps_everything() {
             return Cow::Borrowed(text);
         }
-        self.rewrite(text, &find(text))
+        self.settle(text, &find(text))
     }
 
     /// A memory's content under this policy: `Err` with the kind when it holds data (or the
@@ -86,7 +86,7 @@ impl FieldPolicy {
             .find(|kind| self.mode(*kind) == Mode::Drop);
         match dropped {
             Some(kind) => Err(kind),
-            None => Ok(self.rewrite(text, &found)),
+            None => Ok(self.settle(text, &found)),
         }
     }
 
@@ -103,6 +103,26 @@ impl FieldPolicy {
             serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.apply_json(v)),
             _ => {}
         }
+    }
+
+    /// `text` rewritten for `found`, then again for what the result holds, until nothing
+    /// changes: a dropped span joins the text around it, which can form personal data again
+    /// ("765 Oak;765 Oak St" without its address is "765 Oak St"). Each pass that changes
+    /// anything removes personal data; the bound only guards against a detector that keeps
+    /// finding its own output.
+    fn settle<'a>(&self, text: &'a str, found: &[Finding]) -> Cow<'a, str> {
+        const MAX_PASSES: usize = 8;
+        let mut out = self.rewrite(text, found);
+        for _ in 1..MAX_PASSES {
+            let Cow::Owned(current) = &out else {
+                break;
+            };
+            match self.rewrite(current, &find(current)) {
+                Cow::Owned(next) => out = Cow::Owned(next),
+                Cow::Borrowed(_) => break,
+            }
+        }
+        out
     }
 
     fn rewrite<'a>(&self, text: &'a str, found: &[Finding]) -> Cow<'a, str> {

@@ -5,7 +5,9 @@
 //! skipped without being built, and strings are borrowed from the body unless they contain escapes.
 //! Because the body has already been signature-checked and may be of an undocumented `type`, the
 //! reading of `data` is lenient: a `data` that is not an object, or ids that are not strings, read
-//! as absent. Only the documented kinds then insist on a non-empty `data.conversation_id`.
+//! as absent; so does a whole `data` with a string JSON allows but that does not decode (an
+//! escaped lone surrogate), for an undocumented kind, as the workers' parse keeps such a `data`
+//! raw. Only the documented kinds then insist on a non-empty `data.conversation_id`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -40,17 +42,23 @@ impl<'a> EnvelopeHead<'a> {
     /// [`PayloadError`] (with the field path) if the body is not JSON, lacks a string `type` or a
     /// valid `event_timestamp`, or is a known kind without a non-empty `data.conversation_id`.
     pub fn parse(body: &'a [u8]) -> Result<Self, PayloadError> {
-        let wire: HeadWire<'a> = parse_within(body, None)?;
+        let wire: HeadWire<'a> = match parse_within(body, None) {
+            Ok(wire) => wire,
+            Err(error) => match parse_within::<BareHead<'a>>(body, None) {
+                // `data` holds a string that JSON allows but that does not decode (an escaped
+                // lone surrogate): an undocumented type is still acknowledged, without ids.
+                Ok(bare) if !documented(EventKind::from_type(&bare.event_type.0)) => HeadWire {
+                    event_type: bare.event_type,
+                    event_timestamp: bare.event_timestamp,
+                    data: None,
+                },
+                _ => return Err(error),
+            },
+        };
         let kind = EventKind::from_type(&wire.event_type.0);
         let ids = wire.data.unwrap_or_default();
         let conversation_id = ids.conversation_id.filter(|id| !id.is_empty());
-        // The unredacted variants' payloads are undocumented: without an id they are still
-        // acknowledged (or dropped), never refused.
-        let documented = !matches!(
-            kind,
-            EventKind::Unknown | EventKind::UnredactedTranscription | EventKind::UnredactedAudio
-        );
-        if documented && conversation_id.is_none() {
+        if documented(kind) && conversation_id.is_none() {
             return Err(PayloadError::invalid(
                 CONVERSATION_ID_PATH,
                 CONVERSATION_ID_RULE,
@@ -66,6 +74,15 @@ impl<'a> EnvelopeHead<'a> {
     }
 }
 
+/// Whether ElevenLabs documents this kind's payload. The unredacted variants' payloads are
+/// undocumented: without an id they are still acknowledged (or dropped), never refused.
+fn documented(kind: EventKind) -> bool {
+    !matches!(
+        kind,
+        EventKind::Unknown | EventKind::UnredactedTranscription | EventKind::UnredactedAudio
+    )
+}
+
 /// A string that borrows from the input unless it contains escapes.
 #[derive(Deserialize)]
 pub(super) struct CowStr<'a>(#[serde(borrow)] pub(super) Cow<'a, str>);
@@ -78,6 +95,17 @@ struct HeadWire<'a> {
     event_timestamp: u64,
     #[serde(default, borrow)]
     data: Option<DataIds<'a>>,
+}
+
+/// The envelope alone, `data` skipped without decoding its strings.
+#[derive(Deserialize)]
+struct BareHead<'a> {
+    #[serde(rename = "type", borrow)]
+    event_type: CowStr<'a>,
+    #[serde(deserialize_with = "unix_secs")]
+    event_timestamp: u64,
+    #[serde(default, rename = "data")]
+    _data: Option<IgnoredAny>,
 }
 
 /// The ids inside `data`, read leniently (see the module docs).

@@ -111,3 +111,23 @@ fn unredacted_variants_without_a_conversation_id_are_still_readable() {
         assert_eq!(head.conversation_id, None);
     }
 }
+
+#[test]
+fn undocumented_types_with_undecodable_strings_in_data_are_still_readable() {
+    // Found by the `envelope_head` fuzz target: an escaped lone surrogate is valid JSON that
+    // does not decode. The workers keep an unknown type's `data` raw and accept the body, so
+    // the gateway must acknowledge it too (a 4xx counts towards disabling the webhook).
+    let data = r#""data":{"agent_id":"agent_\ud8003q","conversation_id":"conv_1"}"#;
+    let unknown = format!(r#"{{"type":"cald_initiation_failure","event_timestamp":7,{data}}}"#);
+    let head = EnvelopeHead::parse(unknown.as_bytes()).unwrap();
+    assert_eq!(head.kind, EventKind::Unknown);
+    assert_eq!(head.event_type, "cald_initiation_failure");
+    assert_eq!(head.event_timestamp, 7);
+    assert_eq!((head.conversation_id, head.agent_id), (None, None));
+    assert!(crate::WebhookEvent::parse(unknown.as_bytes()).is_ok());
+
+    // A documented type with that `data` is refused by both, as before.
+    let known = format!(r#"{{"type":"call_initiation_failure","event_timestamp":7,{data}}}"#);
+    assert!(EnvelopeHead::parse(known.as_bytes()).is_err());
+    assert!(crate::WebhookEvent::parse(known.as_bytes()).is_err());
+}
