@@ -129,49 +129,18 @@ pub fn opt_whole_u32<'de, D>(deserializer: D) -> Result<Option<u32>, D::Error>
 where
     D: Deserializer<'de>,
 {
-    deserializer.deserialize_any(WholeU32Visitor)
-}
-
-struct WholeU32Visitor;
-
-impl<'de> Visitor<'de> for WholeU32Visitor {
-    type Value = Option<u32>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a whole number from 0 to 4294967295, or null")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
-        u32::try_from(value)
-            .map(Some)
-            .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(value), &self))
-    }
-
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
-        u32::try_from(value)
-            .map(Some)
-            .map_err(|_| E::invalid_value(de::Unexpected::Signed(value), &self))
-    }
-
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
-        if (0.0..=f64::from(u32::MAX)).contains(&value) && value.fract() == 0.0 {
-            // Whole and in range: the conversion is exact.
-            Ok(Some(value as u32))
-        } else {
-            Err(E::invalid_value(de::Unexpected::Float(value), &self))
-        }
+    // Every u32 is exact as an f64, and serde reads integers as f64 too.
+    let Some(value) = Option::<f64>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if (0.0..=f64::from(u32::MAX)).contains(&value) && value.fract() == 0.0 {
+        // Whole and in range: the conversion is exact.
+        Ok(Some(value as u32))
+    } else {
+        Err(de::Error::invalid_value(
+            de::Unexpected::Float(value),
+            &"a whole number from 0 to 4294967295, or null",
+        ))
     }
 }
 
