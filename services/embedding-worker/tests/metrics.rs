@@ -90,6 +90,15 @@ async fn drain(worker: &Worker) {
     panic!("the worker never went idle");
 }
 
+/// The message announcing that `USER`'s memory `id` changed, outside any call.
+fn change_of(id: i64) -> Envelope {
+    Envelope::new(Message::MemoriesChanged {
+        user_id: USER.into(),
+        memory_ids: vec![id],
+        conversation_id: None,
+    })
+}
+
 async fn remember(app: &App, content: &str) -> i64 {
     remember_for(app, USER, content).await
 }
@@ -308,13 +317,7 @@ async fn an_embedder_failure_is_counted_and_nothing_is_stored() {
     let summarizer = memvox_ai::build_summarizer(&config.summarizer).unwrap();
     let handler = handler_with(&app, &config, Arc::new(Down), summarizer, &registry);
     let peanuts = remember(&app, "Allergic to peanuts").await;
-    let outcome = handler
-        .handle(&Envelope::new(Message::MemoriesChanged {
-            user_id: USER.into(),
-            memory_ids: vec![peanuts],
-            conversation_id: None,
-        }))
-        .await;
+    let outcome = handler.handle(&change_of(peanuts)).await;
     assert!(outcome.is_err());
     assert_eq!(
         count(
@@ -431,13 +434,7 @@ async fn a_summarizer_outage_is_retried_and_its_words_are_not_kept() {
     let registry = Registry::new();
     let handler = handler_with(&app, &config, embedder, Arc::new(SummarizerDown), &registry);
     let peanuts = remember(&app, "Allergic to peanuts").await;
-    let outcome = handler
-        .handle(&Envelope::new(Message::MemoriesChanged {
-            user_id: USER.into(),
-            memory_ids: vec![peanuts],
-            conversation_id: None,
-        }))
-        .await;
+    let outcome = handler.handle(&change_of(peanuts)).await;
 
     let Err(HandlerError::Retryable(reason)) = outcome else {
         panic!("an unavailable provider is worth a retry: {outcome:?}");
@@ -478,13 +475,7 @@ async fn a_change_to_memories_deleted_meanwhile_is_done_with_nothing_to_embed() 
     let handler = handler_with(&app, &config, embedder, summarizer, &registry);
     let forgotten = remember(&app, "Allergic to peanuts").await;
     assert!(app.store.delete_memory(USER, forgotten).await.unwrap());
-    let outcome = handler
-        .handle(&Envelope::new(Message::MemoriesChanged {
-            user_id: USER.into(),
-            memory_ids: vec![forgotten],
-            conversation_id: None,
-        }))
-        .await;
+    let outcome = handler.handle(&change_of(forgotten)).await;
 
     assert!(outcome.is_ok(), "{outcome:?}");
     assert_eq!(
