@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*" >&2; }
+step() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*" >&2; }
 
 step "test services (Redis, PostgreSQL + pgvector)"
 scripts/test-services.sh
@@ -36,3 +36,4 @@ scripts/test-api-schema.sh
 
 step "deployment files (offline validators, then the compose/k8s/Helm environments on the binaries)"
 scripts/validate-deploy.sh --smoke
+step "all passed"

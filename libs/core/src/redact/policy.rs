@@ -9,6 +9,7 @@
 //!   stored at all — a fact about a card number is the card number.
 
 use std::borrow::Cow;
+use std::convert::Infallible;
 
 use super::kinds::{Field, Mode, PiiKind};
 use super::{Finding, find};
@@ -61,7 +62,8 @@ impl FieldPolicy {
         if self.keeps_everything() {
             return Cow::Borrowed(text);
         }
-        self.settle(text, &find(text))
+        let Ok(out) = self.settle(text, find(text), |_| Ok::<(), Infallible>(()));
+        out
     }
 
     /// A memory's content under this policy: `Err` with the kind when it holds data (or the
@@ -74,20 +76,20 @@ impl FieldPolicy {
         if self.keeps_everything() {
             return Ok(Cow::Borrowed(text));
         }
-        let found = find(text);
-        let dropped = found
-            .iter()
-            .map(|f| f.kind)
-            .chain(
-                PiiKind::ALL
-                    .into_iter()
-                    .filter(|kind| kind.placeholder_in(text)),
-            )
-            .find(|kind| self.mode(*kind) == Mode::Drop);
-        match dropped {
-            Some(kind) => Err(kind),
-            None => Ok(self.settle(text, &found)),
+        if let Some(kind) = PiiKind::ALL
+            .into_iter()
+            .find(|kind| self.mode(*kind) == Mode::Drop && kind.placeholder_in(text))
+        {
+            return Err(kind);
         }
+        // Each pass is checked, not only the first: masking one kind can leave text that a
+        // detector then reads as a dropped kind, which a memory must not hold either.
+        self.settle(text, find(text), |found| {
+            match found.iter().find(|f| self.mode(f.kind) == Mode::Drop) {
+                Some(finding) => Err(finding.kind),
+                None => Ok(()),
+            }
+        })
     }
 
     /// Every string of a JSON value (values and rationales of an analysis) under
@@ -109,20 +111,29 @@ impl FieldPolicy {
     /// changes: a dropped span joins the text around it, which can form personal data again
     /// ("765 Oak;765 Oak St" without its address is "765 Oak St"). Each pass that changes
     /// anything removes personal data; the bound only guards against a detector that keeps
-    /// finding its own output.
-    fn settle<'a>(&self, text: &'a str, found: &[Finding]) -> Cow<'a, str> {
+    /// finding its own output. `check` sees the findings of every pass before they are
+    /// rewritten, and its error ends the rewriting.
+    fn settle<'a, E>(
+        &self,
+        text: &'a str,
+        found: Vec<Finding>,
+        mut check: impl FnMut(&[Finding]) -> Result<(), E>,
+    ) -> Result<Cow<'a, str>, E> {
         const MAX_PASSES: usize = 8;
-        let mut out = self.rewrite(text, found);
+        check(&found)?;
+        let mut out = self.rewrite(text, &found);
         for _ in 1..MAX_PASSES {
             let Cow::Owned(current) = &out else {
                 break;
             };
-            match self.rewrite(current, &find(current)) {
+            let found = find(current);
+            check(&found)?;
+            match self.rewrite(current, &found) {
                 Cow::Owned(next) => out = Cow::Owned(next),
                 Cow::Borrowed(_) => break,
             }
         }
-        out
+        Ok(out)
     }
 
     fn rewrite<'a>(&self, text: &'a str, found: &[Finding]) -> Cow<'a, str> {

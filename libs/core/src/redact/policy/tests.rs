@@ -121,6 +121,23 @@ fn a_memory_holding_a_dropped_kind_is_refused_and_others_masked() {
 }
 
 #[test]
+fn a_memory_whose_masking_reveals_a_dropped_kind_is_refused() {
+    // The card's four words keep "born" out of the date's reach; masked, the card is two
+    // words and the date is a date of birth, which this policy drops.
+    let said = "Was born 4111 1111 1111 1111 on March 3rd, 1985";
+    let policy = FieldPolicy::uniform(Mode::Keep)
+        .with(PiiKind::DateOfBirth, Mode::Drop)
+        .with(PiiKind::Card, Mode::Mask);
+    assert!(
+        find(said).iter().all(|f| f.kind == PiiKind::Card),
+        "the date alone is no date of birth: {:?}",
+        find(said)
+    );
+    assert_eq!(policy.screen(said), Err(PiiKind::DateOfBirth));
+    assert_eq!(policy.apply(said), "Was born [card number] on");
+}
+
+#[test]
 fn text_without_personal_data_comes_back_borrowed_under_every_policy() {
     let policies = [
         FieldPolicy::uniform(Mode::Mask),
