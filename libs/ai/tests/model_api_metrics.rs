@@ -48,7 +48,7 @@ fn value(registry: &Registry, name: &str, labels: &[(&str, &str)]) -> f64 {
             if histogram.get_sample_count() > 0 {
                 histogram.get_sample_count() as f64
             } else {
-                m.get_counter().value()
+                m.get_counter().get_value()
             }
         })
 }

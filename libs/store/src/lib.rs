@@ -47,6 +47,7 @@ mod links;
 mod memories;
 mod memory_edits;
 mod meta;
+pub mod migrations;
 mod model;
 mod postgres;
 mod postings;

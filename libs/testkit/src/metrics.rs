@@ -17,7 +17,7 @@ pub fn counter(registry: &Registry, name: &str, labels: &[(&str, &str)]) -> u64 
                     .any(|l| l.name() == *label && l.value() == *value)
             })
         })
-        .map(|metric| metric.get_counter().value() as u64)
+        .map(|metric| metric.get_counter().get_value() as u64)
         .sum()
 }
 

@@ -70,7 +70,7 @@ fn sample(registry: &Registry, name: &str, labels: &[(&str, &str)]) -> (f64, f64
                     histogram.get_sample_sum(),
                 );
             }
-            return (metric.get_counter().value(), 0.0);
+            return (metric.get_counter().get_value(), 0.0);
         }
     }
     (0.0, 0.0)

@@ -24,8 +24,7 @@ use crate::{
 mod backend;
 mod dialect;
 
-/// The embedded migrations of the PostgreSQL schema.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+use crate::migrations::postgres as migrator;
 
 /// The PostgreSQL + pgvector store.
 #[derive(Debug, Clone)]
@@ -81,7 +80,7 @@ impl PostgresStore {
 
     /// The version of the newest migration this build applies: the schema it writes.
     pub fn schema_version() -> i64 {
-        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+        migrator().iter().map(|m| m.version).max().unwrap_or(0)
     }
 
     /// Connects (creating `schema` if given) and makes sure the pgvector extension exists.
@@ -124,7 +123,7 @@ impl PostgresStore {
     /// Applies pending migrations; returns how many were applied.
     pub async fn migrate_pool(pool: &PgPool) -> StoreResult<usize> {
         let before = applied_count(pool).await;
-        MIGRATOR.run(pool).await?;
+        migrator().run(pool).await?;
         Ok(applied_count(pool).await.saturating_sub(before))
     }
 

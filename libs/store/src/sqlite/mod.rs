@@ -27,8 +27,7 @@ pub(crate) use staging::Staging;
 /// Staged deliveries moved per transaction when the store opens.
 const MOVE_AT_OPEN: usize = 512;
 
-/// The embedded migrations of the SQLite schema.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+use crate::migrations::sqlite as migrator;
 
 /// The SQLite store. Reads use a pool; every write goes through one dedicated connection, so
 /// the process's writers queue in order instead of meeting `SQLITE_BUSY` and sleeping in
@@ -172,7 +171,7 @@ impl SqliteStore {
     /// Applies pending migrations; returns how many were applied.
     pub async fn migrate_pool(pool: &SqlitePool) -> StoreResult<usize> {
         let before = applied_count(pool).await;
-        MIGRATOR.run(pool).await?;
+        migrator().run(pool).await?;
         Ok(applied_count(pool).await.saturating_sub(before))
     }
 

@@ -20,7 +20,8 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteConnection, SqliteLockingMode},
 };
 
-use super::{MIGRATOR, SqliteStore, Staging};
+use super::{SqliteStore, Staging};
+use crate::migrations::sqlite as migrator;
 use crate::{StoreError, StoreResult, StoreSettings, encryption::meta};
 
 /// What a snapshot records about itself.
@@ -41,7 +42,7 @@ pub struct SnapshotInfo {
 impl SqliteStore {
     /// The version of the newest migration this build applies: the schema it writes.
     pub fn schema_version() -> i64 {
-        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+        migrator().iter().map(|m| m.version).max().unwrap_or(0)
     }
 
     /// Writes a consistent copy of the database at `source` to `into` (a path that must not

@@ -37,7 +37,7 @@ pub async fn upgraded(
             let pool = SqliteStore::connect(&sqlite_path(&dir), &StoreSettings::default())
                 .await
                 .expect("connect sqlite");
-            sqlx::migrate!("./migrations/sqlite")
+            memvox_store::migrations::sqlite()
                 .run_to(version, &pool)
                 .await
                 .expect("migrate sqlite");
@@ -54,7 +54,7 @@ pub async fn upgraded(
             let pool = PostgresStore::connect(&settings.url, Some(schema.name()), &settings)
                 .await
                 .expect("PostgreSQL with pgvector must be running: run scripts/test-services.sh");
-            sqlx::migrate!("./migrations/postgres")
+            memvox_store::migrations::postgres()
                 .run_to(version, &pool)
                 .await
                 .expect("migrate postgres");
