@@ -13,15 +13,21 @@ use std::sync::LazyLock;
 use sqlx::SqlSafeStr as _;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-/// `(file name, SQL)` of each file of `migrations/<dir>`, named in order.
+/// `(file name, SQL)` of each file of `migrations/sqlite` and of `migrations/postgres`: the two
+/// backends' migrations go in lockstep, one file name in both directories per version.
 macro_rules! embedded {
-    ($dir:literal: $($file:literal),+ $(,)?) => {
-        &[$(($file, include_str!(concat!("../migrations/", $dir, "/", $file)))),+]
+    ($($file:literal),+ $(,)?) => {
+        (
+            &[$(($file, include_str!(concat!("../migrations/sqlite/", $file)))),+],
+            &[$(($file, include_str!(concat!("../migrations/postgres/", $file)))),+],
+        )
     };
 }
 
-/// The SQLite migrations' files.
-const SQLITE_FILES: &[(&str, &str)] = embedded!("sqlite":
+/// The files of each backend: SQLite's, then PostgreSQL's.
+type Files = &'static [(&'static str, &'static str)];
+
+const FILES: (Files, Files) = embedded!(
     "0001_initial.sql",
     "0002_extraction.sql",
     "0003_lexical.sql",
@@ -39,27 +45,8 @@ const SQLITE_FILES: &[(&str, &str)] = embedded!("sqlite":
     "0015_event_traceparent.sql",
 );
 
-/// The PostgreSQL migrations' files.
-const POSTGRES_FILES: &[(&str, &str)] = embedded!("postgres":
-    "0001_initial.sql",
-    "0002_extraction.sql",
-    "0003_lexical.sql",
-    "0004_vectors_version.sql",
-    "0005_episodes.sql",
-    "0006_scopes.sql",
-    "0007_tombstones.sql",
-    "0008_answers_version.sql",
-    "0009_sealed_numbers.sql",
-    "0010_lexical_version.sql",
-    "0011_drop_fts.sql",
-    "0012_warm_index.sql",
-    "0013_store_copy_progress.sql",
-    "0014_elevenlabs_imports.sql",
-    "0015_event_traceparent.sql",
-);
-
-static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(SQLITE_FILES));
-static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| migrator(POSTGRES_FILES));
+static SQLITE: LazyLock<Migrator> = LazyLock::new(|| migrator(FILES.0));
+static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| migrator(FILES.1));
 
 /// The SQLite schema's migrations (also for tests that build a database of an earlier
 /// version with `run_to`).
@@ -72,7 +59,7 @@ pub fn postgres() -> &'static Migrator {
     &POSTGRES
 }
 
-fn migrator(files: &[(&'static str, &'static str)]) -> Migrator {
+fn migrator(files: Files) -> Migrator {
     Migrator::with_migrations(
         files
             .iter()
