@@ -120,17 +120,24 @@ impl SqliteStore {
             Connections::Reads => settings.max_connections.max(1),
             Connections::Writer | Connections::Checkpoints => 1,
         };
-        // Every connection is opened up front and kept: each runs on a thread of its own,
-        // which inherits the scheduling priority of the thread that opened it, so none is left
-        // to be opened later from `memvox serve`'s low-priority worker threads (`background`).
-        SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .min_connections(max_connections)
-            .idle_timeout(None)
-            .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        Self::kept(max_connections, settings)
             .connect_with(Self::options(path, connections)?)
             .await
             .map_err(|e| Self::open_error(path, &e))
+    }
+
+    /// A pool of `connections` opened up front and kept for the life of the process. Each
+    /// connection runs on a thread of its own, which inherits the scheduling priority of the
+    /// thread that opened it, so none may be opened later — possibly from `memvox serve`'s
+    /// low-priority worker threads (`background`) — to replace one closed for being idle or old
+    /// (sqlx's default closes a connection after 30 minutes).
+    fn kept(connections: u32, settings: &StoreSettings) -> SqlitePoolOptions {
+        SqlitePoolOptions::new()
+            .max_connections(connections)
+            .min_connections(connections)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
     }
 
     /// The options of a connection for `connections` to the file (created with its directory
@@ -215,4 +222,22 @@ async fn applied_count(pool: &SqlitePool) -> usize {
         .await
         .and_then(|row| row.try_get::<i64, _>(0))
         .map_or(0, |n| usize::try_from(n).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pools_keep_the_connections_they_open_first() {
+        let options = SqliteStore::kept(3, &StoreSettings::default());
+        assert_eq!(options.get_min_connections(), 3);
+        assert_eq!(options.get_max_connections(), 3);
+        assert_eq!(options.get_idle_timeout(), None);
+        assert_eq!(
+            options.get_max_lifetime(),
+            None,
+            "sqlx's default is 30 minutes"
+        );
+    }
 }

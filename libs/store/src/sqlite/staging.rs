@@ -20,7 +20,7 @@
 use std::path::{Path, PathBuf};
 
 use memvox_crypto::Keyring;
-use sqlx::{Row, SqlitePool, sqlite::SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
 
 use super::{SqliteStore, checkpoint::Checkpointer};
 use crate::{
@@ -73,13 +73,7 @@ impl Staging {
         let path = Self::path_beside(store);
         let attach = super::snapshot::utf8(store)?.to_owned();
         let options = SqliteStore::options(&path, super::Connections::Writer)?;
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .acquire_timeout(std::time::Duration::from_millis(
-                settings.acquire_timeout_ms,
-            ))
+        let writer = SqliteStore::kept(1, settings)
             .after_connect(move |conn, _| {
                 let attach = attach.clone();
                 Box::pin(async move {
