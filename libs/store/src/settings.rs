@@ -31,6 +31,12 @@ pub struct StoreSettings {
     /// default embedder: 256 MiB hold ~150,000 memories, e.g. three callers with 10,000 facts
     /// and 30,000 episodes each.
     pub index_cache_mb: u64,
+    /// SQLite: the database writer's (and its checkpoints') connection threads at the lowest
+    /// OS scheduling priority. Not configuration: `memvox serve` sets it, because there that
+    /// writer serves its background work — the workers' commits and the moves out of the ingest
+    /// file — while acknowledgements write to the ingest file and queries read.
+    #[serde(skip)]
+    pub background_writer: bool,
 }
 
 impl Default for StoreSettings {
@@ -43,6 +49,7 @@ impl Default for StoreSettings {
             migrate_on_start: None,
             tombstone_lifetime_days: None,
             index_cache_mb: 256,
+            background_writer: false,
         }
     }
 }
@@ -57,6 +64,7 @@ impl fmt::Debug for StoreSettings {
             .field("migrate_on_start", &self.migrate_on_start)
             .field("tombstone_lifetime_days", &self.tombstone_lifetime_days)
             .field("index_cache_mb", &self.index_cache_mb)
+            .field("background_writer", &self.background_writer)
             .finish()
     }
 }

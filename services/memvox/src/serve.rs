@@ -10,7 +10,8 @@
 //! `http.shutdown_grace_ms` to finish, and workers stop reading, leaving unacknowledged messages
 //! to be claimed again. The workers run on their own runtime at the lowest OS priority
 //! (`background`), so the HTTP answers go first when the CPU is short; so does the gateway's
-//! task that moves acknowledged deliveries from the ingest file into the database. The poll,
+//! task that moves acknowledged deliveries from the ingest file into the database, and so does
+//! the SQLite database's writer connection (`StoreSettings::background_writer`). The poll,
 //! mostly waiting on the ElevenLabs API, stores through the acknowledgement path on the main
 //! runtime. `memvox eval` runs the
 //! same [`run`] on a port-0 listener.
@@ -24,7 +25,10 @@ use tokio::net::TcpListener;
 use crate::background;
 
 /// Runs everything until a shutdown signal.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+pub async fn serve(mut config: Config) -> anyhow::Result<()> {
+    // The database's writer serves the workers and the ingest file's moves here: background
+    // work, at the workers' priority (acknowledgements write to the ingest file).
+    config.shared.store.background_writer = true;
     let app = Memvox::build(config).await?;
     cancel_on_signal(app.shutdown.clone());
     let listen = app.config.shared.http.listen;

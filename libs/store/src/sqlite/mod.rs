@@ -15,6 +15,7 @@ use sqlx::{
 use crate::{EmbeddingSpace, StoreError, StoreResult, StoreSettings, backend::Core};
 
 mod backend;
+mod background;
 mod checkpoint;
 mod dialect;
 mod snapshot;
@@ -94,8 +95,9 @@ impl SqliteStore {
         space: EmbeddingSpace,
         keyring: Keyring,
     ) -> StoreResult<Self> {
-        let writer = Self::connect_with(path, settings, Connections::Writer).await?;
-        let checkpoints = Self::connect_with(path, settings, Connections::Checkpoints).await?;
+        // Boxed: connecting is a large future, and opening a store sits inside every service's
+        // start-up future.
+        let (writer, checkpoints) = Box::pin(Self::connect_writer(path, settings)).await?;
         Ok(Self {
             pool,
             writer,
@@ -103,6 +105,21 @@ impl SqliteStore {
             checkpointer: Checkpointer::start(checkpoints),
             staging: None,
         })
+    }
+
+    /// The writer's pool and the checkpoint task's, at the lowest OS priority when the
+    /// settings ask for a background writer (`background`).
+    async fn connect_writer(
+        path: &Path,
+        settings: &StoreSettings,
+    ) -> StoreResult<(SqlitePool, SqlitePool)> {
+        if settings.background_writer {
+            return background::connect(path, settings).await;
+        }
+        Ok((
+            Self::connect_with(path, settings, Connections::Writer).await?,
+            Self::connect_with(path, settings, Connections::Checkpoints).await?,
+        ))
     }
 
     /// Opens a pool on the file with WAL and the plan's pragmas on every connection.
@@ -158,6 +175,13 @@ impl SqliteStore {
             .foreign_keys(true)
             .pragma("cache_size", "-10000")
             .pragma("temp_store", "MEMORY");
+        // Named for what they are, so a profile or `top -H` tells the writer from the readers.
+        let role = match connections {
+            Connections::Reads => "read",
+            Connections::Writer => "write",
+            Connections::Checkpoints => "ckpt",
+        };
+        let options = options.thread_name(move |id| format!("sqlite-{role}-{id}"));
         Ok(match connections {
             Connections::Reads => options,
             Connections::Writer => options
