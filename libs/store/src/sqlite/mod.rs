@@ -6,9 +6,10 @@ use std::{path::Path, str::FromStr, time::Duration};
 
 use memvox_crypto::Keyring;
 use sqlx::{
-    Row,
+    Connection, Row,
     sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+        SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+        SqliteSynchronous,
     },
 };
 
@@ -137,8 +138,20 @@ impl SqliteStore {
             Connections::Reads => settings.max_connections.max(1),
             Connections::Writer | Connections::Checkpoints => 1,
         };
+        let options = Self::options(path, connections)?;
+        // One connection alone first: a new file turns to WAL on its first connection, and the
+        // pool opens its connections two at a time (sqlx's maintenance task beside the caller),
+        // which on a file still in rollback mode race for that change and fail at once
+        // (SQLITE_BUSY, no busy wait).
+        let first = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(|e| Self::open_error(path, &e))?;
+        first
+            .close()
+            .await
+            .map_err(|e| Self::open_error(path, &e))?;
         Self::kept(max_connections, settings)
-            .connect_with(Self::options(path, connections)?)
+            .connect_with(options)
             .await
             .map_err(|e| Self::open_error(path, &e))
     }
@@ -263,5 +276,20 @@ mod tests {
             None,
             "sqlx's default is 30 minutes"
         );
+    }
+
+    #[tokio::test]
+    async fn a_new_file_opens_its_whole_pool_every_time() {
+        // Without a first connection alone, the pool's concurrent opens raced for the new
+        // file's switch to WAL and one failed with SQLITE_BUSY now and then.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = StoreSettings::default();
+        for attempt in 0..100 {
+            let path = dir.path().join(format!("new-{attempt}.db"));
+            let pool = SqliteStore::connect(&path, &settings)
+                .await
+                .unwrap_or_else(|e| panic!("attempt {attempt}: {e}"));
+            pool.close().await;
+        }
     }
 }
