@@ -65,39 +65,43 @@ where
     }
 }
 
-/// `Query<T>` with [`ApiError`] rejections.
-pub struct ApiQuery<T>(pub T);
+/// An extractor of request parts wrapping axum's `$inner`, its rejection (`$rejection`, whose
+/// plain-text body becomes the message) turned into [`ApiError::Invalid`].
+macro_rules! api_parts_extractor {
+    ($(#[$doc:meta])* $name:ident, $inner:ident, $rejection:ident) => {
+        $(#[$doc])*
+        pub struct $name<T>(pub T);
 
-impl<S, T> FromRequestParts<S> for ApiQuery<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
+        impl<S, T> FromRequestParts<S> for $name<T>
+        where
+            T: DeserializeOwned + Send,
+            S: Send + Sync,
+        {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(value)| Self(value))
-            .map_err(|rejection: QueryRejection| ApiError::Invalid(rejection.body_text()))
-    }
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &S,
+            ) -> Result<Self, Self::Rejection> {
+                axum::extract::$inner::<T>::from_request_parts(parts, state)
+                    .await
+                    .map(|axum::extract::$inner(value)| Self(value))
+                    .map_err(|rejection: $rejection| ApiError::Invalid(rejection.body_text()))
+            }
+        }
+    };
 }
 
-/// `Path<T>` with [`ApiError`] rejections (a segment whose percent-encoding is not UTF-8 is
-/// `invalid_request`, not axum's plain-text 400).
-pub struct ApiPath<T>(pub T);
-
-impl<S, T> FromRequestParts<S> for ApiPath<T>
-where
-    T: DeserializeOwned + Send,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(value)| Self(value))
-            .map_err(|rejection: PathRejection| ApiError::Invalid(rejection.body_text()))
-    }
-}
+api_parts_extractor!(
+    /// `Query<T>` with [`ApiError`] rejections.
+    ApiQuery,
+    Query,
+    QueryRejection
+);
+api_parts_extractor!(
+    /// `Path<T>` with [`ApiError`] rejections (a segment whose percent-encoding is not UTF-8 is
+    /// `invalid_request`, not axum's plain-text 400).
+    ApiPath,
+    Path,
+    PathRejection
+);

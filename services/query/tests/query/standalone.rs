@@ -3,7 +3,6 @@
 //! and no other route of the query service.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use memvox_query::hash_token;
 use memvox_testkit::Running;
@@ -56,16 +55,7 @@ async fn it_serves_the_proxy_and_nothing_else() {
     );
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while client
-        .get(format!("{base}/health/ready"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "memvox-llm-proxy never answered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    memvox_testkit::wait_until_ready(&base).await;
     let answer = client
         .post(format!("{base}/llm/v1/chat/completions"))
         .bearer_auth(LLM_TOKEN)
