@@ -151,7 +151,8 @@ where
     (recorded, max_lag)
 }
 
-/// Closed loop: `concurrency` workers send freshly generated webhooks to `target` for `seconds`.
+/// Closed loop: `concurrency` workers send freshly stamped webhooks (unique, signed as sent, see
+/// [`Generator::stamper`]) to `target` for `seconds`.
 pub async fn closed_loop(
     client: &reqwest::Client,
     target: &Target,
@@ -162,9 +163,10 @@ pub async fn closed_loop(
 ) -> Recorded {
     closed_loop_with(concurrency, Duration::from_secs(seconds), |worker| {
         let (client, url) = (client.clone(), target.url.clone());
-        let mut generator = Generator::new(secret, 500, seed ^ (worker as u64 + 1));
+        let mut stamper = Generator::new(secret, 500, seed ^ (worker as u64 + 1))
+            .stamper(8, crate::now_unix_secs());
         move || {
-            let webhook = generator.next(crate::now_unix_secs());
+            let webhook = stamper.next(crate::now_unix_secs());
             let (client, url) = (client.clone(), url.clone());
             async move { send(&client, &url, &webhook).await }
         }

@@ -80,14 +80,43 @@ impl Generator {
 
     /// The next webhook, signed at `now_unix_secs`.
     pub fn next(&mut self, now_unix_secs: u64) -> Webhook {
-        self.sequence += 1;
-        let conversation_id = format!("conv_{:016x}{:08x}", self.run, self.sequence);
+        let conversation_id = self.next_conversation_id();
         let body =
             serde_json::to_vec(&self.envelope(&conversation_id, now_unix_secs)).unwrap_or_default();
         let signature = sign(self.secret.as_bytes(), now_unix_secs, &body);
         Webhook {
             body: Bytes::from(body),
             signature,
+        }
+    }
+
+    /// A fresh conversation id; all have the same length.
+    fn next_conversation_id(&mut self) -> String {
+        self.sequence += 1;
+        format!("conv_{:016x}{:08x}", self.run, self.sequence)
+    }
+
+    /// A stamper of `variants` bodies rendered now, which then makes webhooks as unique as
+    /// [`Generator::next`]'s for the cost of a copy and a signature.
+    pub fn stamper(mut self, variants: usize, now_unix_secs: u64) -> Stamper {
+        let templates = (0..variants.max(1))
+            .map(|_| {
+                let conversation_id = self.next_conversation_id();
+                let body = serde_json::to_vec(&self.envelope(&conversation_id, now_unix_secs))
+                    .unwrap_or_default();
+                let at = body
+                    .windows(conversation_id.len())
+                    .enumerate()
+                    .filter(|(_, window)| *window == conversation_id.as_bytes())
+                    .map(|(offset, _)| offset)
+                    .collect();
+                Template { body, at }
+            })
+            .collect();
+        Stamper {
+            generator: self,
+            templates,
+            turn: 0,
         }
     }
 
@@ -174,6 +203,40 @@ impl Generator {
     }
 }
 
+/// Webhooks re-stamped from a few rendered bodies (see [`Generator::stamper`]): each gets a
+/// fresh conversation id wherever its template has one, and its own signature. A closed loop
+/// sends them so that the sender spends its CPU on sending, not on rendering JSON.
+pub struct Stamper {
+    generator: Generator,
+    templates: Vec<Template>,
+    turn: usize,
+}
+
+/// A rendered body and where its conversation id stands in it.
+struct Template {
+    body: Vec<u8>,
+    at: Vec<usize>,
+}
+
+impl Stamper {
+    /// The next webhook, signed at `now_unix_secs`.
+    pub fn next(&mut self, now_unix_secs: u64) -> Webhook {
+        let conversation_id = self.generator.next_conversation_id();
+        let template = &self.templates[self.turn % self.templates.len()];
+        self.turn += 1;
+        let mut body = template.body.clone();
+        for &offset in &template.at {
+            body[offset..offset + conversation_id.len()]
+                .copy_from_slice(conversation_id.as_bytes());
+        }
+        let signature = sign(self.generator.secret.as_bytes(), now_unix_secs, &body);
+        Webhook {
+            body: Bytes::from(body),
+            signature,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,5 +257,30 @@ mod tests {
         let b = WebhookEvent::parse(&second.body).unwrap();
         assert_ne!(a.conversation_id(), b.conversation_id());
         assert!(first.body.len() > 2_000, "{} bytes", first.body.len());
+    }
+
+    #[test]
+    fn stamped_webhooks_are_valid_signed_and_unique_wherever_the_id_appears() {
+        let mut stamper = Generator::new("wsec_load", 50, 7).stamper(2, 1_767_225_645);
+        let verifier = SignatureVerifier::new(["wsec_load"]).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..5 {
+            let webhook = stamper.next(1_767_225_700);
+            assert!(
+                verifier
+                    .verify(
+                        Some(webhook.signature.as_bytes()),
+                        &webhook.body,
+                        1_767_225_705
+                    )
+                    .is_ok()
+            );
+            let event = WebhookEvent::parse(&webhook.body).unwrap();
+            let id = event.conversation_id().unwrap().to_owned();
+            let body: Value = serde_json::from_slice(&webhook.body).unwrap();
+            let dynamic = &body["data"]["conversation_initiation_client_data"]["dynamic_variables"];
+            assert_eq!(dynamic["system__conversation_id"], id.as_str());
+            assert!(seen.insert(id), "conversation ids repeat");
+        }
     }
 }

@@ -25,6 +25,12 @@ const WIDTH: usize = 7;
 /// Most events per insert statement (well inside both backends' parameter limits).
 const CHUNK: usize = 400;
 
+/// Whether `events` events are stored by one insert statement (then they need no transaction
+/// around it: whatever [`record_events_in`] reads after it is committed already).
+pub(crate) fn fits_one_insert(events: usize) -> bool {
+    events <= CHUNK
+}
+
 /// A table raw events are inserted into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct EventTable {

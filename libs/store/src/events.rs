@@ -11,7 +11,7 @@ use crate::{
     StoredEvent,
     backend::Backend,
     dialect::{Conn, Dialect, Record, query},
-    event_batch::{EVENTS, SealedEvent, record_events_in},
+    event_batch::{EVENTS, SealedEvent, fits_one_insert, record_events_in},
     rows::event_from_row,
     sql::{self, INSERT_CHUNK},
 };
@@ -69,6 +69,12 @@ pub trait Events: Send + Sync {
     /// beside the database, whose writer the pipeline never holds. What became of each, in
     /// order. If the transaction fails, none is stored and the error is returned.
     async fn accept_events(&self, events: &[NewEvent]) -> StoreResult<Vec<Acceptance>>;
+
+    /// How many [`Events::accept_events`] calls are worth running at once: 1 where one
+    /// connection writes them (SQLite), up to [`MAX_CONCURRENT_ACCEPTANCES`] where the database
+    /// runs concurrent transactions and flushes their commits together (PostgreSQL), so that a
+    /// batch waiting for its commit does not hold up the next.
+    fn concurrent_acceptances(&self) -> usize;
 
     /// Moves the oldest deliveries in the ingest file (at most `limit`) into the events table,
     /// idempotently, and returns those that are new there, to announce; `None` when nothing
@@ -150,14 +156,34 @@ async fn record_sealed<B: Backend>(
     if events.is_empty() {
         return Ok(Vec::new());
     }
+    if fits_one_insert(events.len()) {
+        // One statement is atomic alone: one round trip (PostgreSQL), one hop to SQLite's
+        // thread, instead of three with BEGIN and COMMIT.
+        let mut conn = store.write().await?;
+        return record_events_in::<B::Sql>(&mut conn, EVENTS, events).await;
+    }
     let mut tx = store.begin().await?;
     let recorded = record_events_in::<B::Sql>(&mut tx, EVENTS, events).await?;
     tx.commit().await?;
     Ok(recorded)
 }
 
+/// Most [`Events::accept_events`] calls worth running at once on PostgreSQL: each holds one of
+/// the pool's connections for a round trip and its commit (closed loop of 64 deliveries against
+/// the gateway on PostgreSQL: README, "Performance").
+pub const MAX_CONCURRENT_ACCEPTANCES: usize = 4;
+
 #[async_trait]
 impl<B: Backend> Events for B {
+    fn concurrent_acceptances(&self) -> usize {
+        if self.staging().is_some() {
+            return 1;
+        }
+        usize::try_from(self.writes().options().get_max_connections())
+            .unwrap_or(1)
+            .clamp(1, MAX_CONCURRENT_ACCEPTANCES)
+    }
+
     async fn record_event(&self, event: &NewEvent) -> StoreResult<RecordedEvent> {
         self.record_events(std::slice::from_ref(event))
             .await?

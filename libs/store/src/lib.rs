@@ -26,6 +26,7 @@
 //! tokens (`lexical`) held as in-memory postings (`postings`).
 
 mod backend;
+mod background_thread;
 mod bulk;
 mod callers;
 mod calls;
@@ -68,6 +69,7 @@ use std::sync::Arc;
 
 use memvox_crypto::Keyring;
 
+pub use background_thread::{BackgroundError, enter_background};
 pub use bulk::{BulkLink, BulkLoad, BulkMemory, BulkUser};
 pub use calls::{Calls, EPISODE_SALIENCE};
 pub use copy::{
@@ -77,7 +79,7 @@ pub use copy::{
 pub use encryption::{ColumnStatus, Cursor, ReencryptBatch, encrypted_columns};
 pub use erasure::Erasure;
 pub use error::{StoreError, StoreResult};
-pub use events::Events;
+pub use events::{Events, MAX_CONCURRENT_ACCEPTANCES};
 pub use extraction::Extraction;
 pub use footprint::{IndexFootprint, LayerFootprint};
 pub use imports::{ImportState, Imports, PendingConversation};

@@ -113,7 +113,7 @@ impl GatewayState {
         let published = Arc::new(PublishedMarks::default());
         let clock = Clock::system();
         Ok(Self {
-            group_commit: GroupCommit::start(store.clone()),
+            group_commit: GroupCommit::start(store.clone(), metrics.clone()),
             staged: StagedDeliveries::new(
                 store.clone(),
                 bus.clone(),

@@ -12,6 +12,9 @@
 //!   counted as `type="unknown"` so a sender cannot create series at will.
 //! * `memvox_webhook_publish_failures_total`: rows stored whose bus publish failed (the outbox
 //!   reconciler publishes them later).
+//! * `memvox_webhook_commit_deliveries` and `memvox_webhook_commit_seconds`: the deliveries
+//!   stored by each group-commit transaction and how long it took (sealing, statements, commit):
+//!   under load, whether acknowledgements wait for the transaction or for the queue before it.
 
 use std::time::Duration;
 
@@ -22,6 +25,10 @@ use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Regi
 const ACK_BUCKETS: &[f64] = &[
     0.000_25, 0.000_5, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
+
+/// Upper bounds of the deliveries-per-transaction histogram (the group commit takes at most
+/// `group_commit::MAX_BATCH`).
+const COMMIT_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 48.0, 64.0];
 
 /// What a delivery came to, for `memvox_webhook_events_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +66,8 @@ pub struct GatewayMetrics {
     signature_rejections: IntCounterVec,
     events: IntCounterVec,
     publish_failures: IntCounter,
+    commit_deliveries: Histogram,
+    commit_seconds: Histogram,
 }
 
 impl GatewayMetrics {
@@ -92,7 +101,23 @@ impl GatewayMetrics {
             "memvox_webhook_publish_failures_total",
             "Stored post-call events whose bus publish failed (left to the outbox reconciler)",
         )?;
+        let commit_deliveries = Histogram::with_opts(
+            HistogramOpts::new(
+                "memvox_webhook_commit_deliveries",
+                "Post-call deliveries stored by one group-commit transaction",
+            )
+            .buckets(COMMIT_SIZE_BUCKETS.to_vec()),
+        )?;
+        let commit_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "memvox_webhook_commit_seconds",
+                "Time of one group-commit transaction of post-call deliveries",
+            )
+            .buckets(ACK_BUCKETS.to_vec()),
+        )?;
         registry.register(Box::new(ack_seconds.clone()))?;
+        registry.register(Box::new(commit_deliveries.clone()))?;
+        registry.register(Box::new(commit_seconds.clone()))?;
         registry.register(Box::new(signature_rejections.clone()))?;
         registry.register(Box::new(events.clone()))?;
         registry.register(Box::new(publish_failures.clone()))?;
@@ -101,6 +126,8 @@ impl GatewayMetrics {
             signature_rejections,
             events,
             publish_failures,
+            commit_deliveries,
+            commit_seconds,
         })
     }
 
@@ -116,6 +143,12 @@ impl GatewayMetrics {
     /// Records one signature rejection.
     pub(crate) fn signature_rejected(&self, reason: &str) {
         self.signature_rejections.with_label_values(&[reason]).inc();
+    }
+
+    /// Records one group-commit transaction of `deliveries` and how long it took.
+    pub(crate) fn committed(&self, deliveries: usize, took: Duration) {
+        self.commit_deliveries.observe(deliveries as f64);
+        self.commit_seconds.observe(took.as_secs_f64());
     }
 
     /// Records one failed publish after a successful row write.

@@ -1,6 +1,6 @@
 //! The workers' runtime in `memvox serve`: the extraction and embedding workers run on their
-//! own Tokio runtime whose threads (its blocking pool's too) have the lowest OS scheduling
-//! priority, so that when the CPU is short, the acknowledgement of a post-call webhook and the
+//! own Tokio runtime whose threads (its blocking pool's too) are background threads (they run
+//! only when no other thread wants the CPU, see `memvox_store::enter_background`), so that when the CPU is short, the acknowledgement of a post-call webhook and the
 //! answers of memory-query and conversation-init — on the main runtime, at normal priority —
 //! go first, and the workers take what is left. Nothing is lost by it: an acknowledged event is
 //! already stored, and the workers catch up as soon as the CPU is free. The separate services
@@ -8,7 +8,7 @@
 
 use std::ops::Deref;
 
-use thread_priority::{ThreadPriority, set_current_thread_priority};
+use memvox_store::enter_background;
 use tokio::runtime::{Builder, Runtime};
 
 /// The workers' runtime; dropped (also when start-up fails half-way, inside the main runtime)
@@ -31,12 +31,12 @@ impl Drop for Background {
     }
 }
 
-/// A multi-threaded runtime whose threads lower their own priority as they start.
+/// A multi-threaded runtime whose threads make themselves background threads as they start.
 pub fn runtime() -> std::io::Result<Background> {
     Builder::new_multi_thread()
         .thread_name("memvox-worker")
         .on_thread_start(|| {
-            if let Err(error) = set_current_thread_priority(ThreadPriority::Min) {
+            if let Err(error) = enter_background() {
                 tracing::warn!(?error, "could not lower a worker thread's priority");
             }
         })

@@ -8,8 +8,8 @@
 //! embedding space matches it; any failure is one clear error line and a non-zero exit. Then
 //! everything runs until Ctrl-C or SIGTERM: readiness turns 503 first, in-flight requests get
 //! `http.shutdown_grace_ms` to finish, and workers stop reading, leaving unacknowledged messages
-//! to be claimed again. The workers run on their own runtime at the lowest OS priority
-//! (`background`), so the HTTP answers go first when the CPU is short; so does the gateway's
+//! to be claimed again. The workers run on their own runtime of background threads
+//! (`background`: `SCHED_IDLE` on Linux), so the HTTP answers go first when the CPU is short; so does the gateway's
 //! task that moves acknowledged deliveries from the ingest file into the database, and so does
 //! the SQLite database's writer connection (`StoreSettings::background_writer`). The poll,
 //! mostly waiting on the ElevenLabs API, stores through the acknowledgement path on the main

@@ -1,13 +1,13 @@
-//! The database writer at the lowest OS scheduling priority (`StoreSettings::background_writer`,
-//! set by `memvox serve`).
+//! The database writer on background threads (`StoreSettings::background_writer`, set by
+//! `memvox serve`; see `background_thread`).
 //!
 //! Each SQLite connection runs on a thread of its own, which inherits the scheduling priority of
 //! the thread that opened it. In `memvox serve` the database's writer serves background work —
 //! the workers' commits, the moves out of the ingest file — while the acknowledgements write to
 //! the ingest file and the queries read through the read pool; at normal priority the writer's
 //! thread took as much CPU as the acknowledgement path's own threads when the CPU was short. So
-//! the writer and its checkpoint connection are opened from a thread that lowered its own
-//! priority first, on a current-thread runtime of that thread, and then used from any runtime
+//! the writer and its checkpoint connection are opened from a thread that made itself a
+//! background thread first, on a current-thread runtime of that thread, and then used from any runtime
 //! (a pool is not tied to the runtime that opened it; its connections are kept for the life of
 //! the process, see `SqliteStore::kept`). A write the query side makes (a REST edit, a recall
 //! reinforcement) waits for that thread like the workers' do.
@@ -15,14 +15,13 @@
 use std::path::Path;
 
 use sqlx::SqlitePool;
-use thread_priority::{ThreadPriority, set_current_thread_priority};
 use tokio::sync::oneshot;
 
 use super::{Connections, SqliteStore};
-use crate::{StoreError, StoreResult, StoreSettings};
+use crate::{StoreError, StoreResult, StoreSettings, enter_background};
 
-/// The writer and checkpoint pools of the database at `path`, their threads at the lowest
-/// priority (at normal priority, with a warning, where the OS refuses to lower it).
+/// The writer and checkpoint pools of the database at `path`, their threads background threads
+/// (at normal priority, with a warning, where the OS refuses).
 pub(super) async fn connect(
     path: &Path,
     settings: &StoreSettings,
@@ -40,9 +39,9 @@ pub(super) async fn connect(
         .map_err(|_| StoreError::Config("the thread opening the database writer stopped".into()))?
 }
 
-/// Lowers this thread's priority, then opens both pools on it.
+/// Makes this thread a background thread, then opens both pools on it.
 fn open_here(path: &Path, settings: &StoreSettings) -> StoreResult<(SqlitePool, SqlitePool)> {
-    if let Err(error) = set_current_thread_priority(ThreadPriority::Min) {
+    if let Err(error) = enter_background() {
         tracing::warn!(?error, "could not lower the database writer's priority");
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -60,36 +59,20 @@ fn open_here(path: &Path, settings: &StoreSettings) -> StoreResult<(SqlitePool, 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
-
-    /// The nice value of each of this process's threads whose name starts with `prefix`.
-    fn nice_of_threads(prefix: &str) -> Vec<i64> {
-        let tasks = std::fs::read_dir("/proc/self/task").expect("/proc/self/task");
-        tasks
-            .filter_map(|task| {
-                let dir = task.ok()?.path();
-                let name = std::fs::read_to_string(dir.join("comm")).ok()?;
-                let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
-                // The fields after the parenthesised name: state is the 3rd, nice the 19th.
-                let after_name = stat.rsplit_once(')')?.1;
-                let nice = after_name.split_whitespace().nth(16)?.parse().ok()?;
-                name.starts_with(prefix).then_some(nice)
-            })
-            .collect()
-    }
+    use crate::background_thread::tests::background_threads;
 
     #[tokio::test]
-    async fn the_writer_runs_at_the_lowest_priority_and_serves_any_runtime() {
+    async fn the_writer_runs_on_background_threads_and_serves_any_runtime() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("background.db");
         let (writer, checkpoints) = connect(&path, &StoreSettings::default())
             .await
             .expect("the pools open");
-        let lowest = nice_of_threads("sqlite-write-")
-            .into_iter()
-            .chain(nice_of_threads("sqlite-ckpt-"))
-            .filter(|nice| *nice == 19)
-            .count();
-        assert!(lowest >= 2, "no writer or checkpoint thread at nice 19");
+        let background = background_threads("sqlite-write-") + background_threads("sqlite-ckpt-");
+        assert!(
+            background >= 2,
+            "no writer or checkpoint thread in the background"
+        );
         // The opening thread and its runtime are gone; the pools serve this runtime.
         sqlx::query("CREATE TABLE t (x INTEGER)")
             .execute(&writer)

@@ -108,8 +108,8 @@ impl SqliteStore {
         })
     }
 
-    /// The writer's pool and the checkpoint task's, at the lowest OS priority when the
-    /// settings ask for a background writer (`background`).
+    /// The writer's pool and the checkpoint task's, on background threads when the settings
+    /// ask for a background writer (`background`).
     async fn connect_writer(
         path: &Path,
         settings: &StoreSettings,

@@ -89,6 +89,19 @@ async fn acknowledged_deliveries_reach_the_events_table_once(harness: &TestStore
     assert_eq!(pending_conversations(store).await, ["conv_1", "conv_2"]);
 }
 
+async fn acceptances_run_concurrently_only_where_the_database_commits_them_together(
+    harness: &TestStore,
+) {
+    let concurrent = harness.store().concurrent_acceptances();
+    match harness.backend() {
+        Backend::Sqlite => assert_eq!(concurrent, 1, "the ingest file has one writer"),
+        Backend::Postgres => assert!(
+            (2..=memvox_store::MAX_CONCURRENT_ACCEPTANCES).contains(&concurrent),
+            "{concurrent}"
+        ),
+    }
+}
+
 async fn erased_conversations_are_refused_staged_or_not(harness: &TestStore) {
     let store = &*harness.store();
     let done = store
@@ -172,6 +185,7 @@ async fn the_trace_context_stays_with_the_event(harness: &TestStore) {
 memvox_testkit::both_backends!(
     with_harness =>
         acknowledged_deliveries_reach_the_events_table_once,
+        acceptances_run_concurrently_only_where_the_database_commits_them_together,
         erased_conversations_are_refused_staged_or_not,
         the_trace_context_stays_with_the_event,
 );

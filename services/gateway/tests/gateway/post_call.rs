@@ -145,6 +145,12 @@ async fn concurrent_duplicates_store_and_publish_once(gateway: &Gateway) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ack, json!({"status": "accepted", "duplicate": true}));
     assert_eq!(gateway.published().await.len(), 31);
+    // Every delivery went through a group-commit transaction, counted once.
+    let metrics = gateway.metrics_text();
+    assert!(
+        metrics.contains("memvox_webhook_commit_deliveries_sum 41"),
+        "{metrics}"
+    );
 }
 
 async fn rejected_deliveries_write_and_publish_nothing(gateway: &Gateway) {
