@@ -164,6 +164,20 @@ pub trait Bus: Send + Sync {
     /// Appends `envelope` to `stream` (creating it) and returns the new entry id.
     async fn publish(&self, stream: &str, envelope: &Envelope) -> Result<EntryId, BusError>;
 
+    /// Appends `envelopes` to `stream` in order, in one exchange where the bus allows it (one
+    /// Redis pipeline), and returns their entry ids. On an error some may have been appended.
+    async fn publish_all(
+        &self,
+        stream: &str,
+        envelopes: &[Envelope],
+    ) -> Result<Vec<EntryId>, BusError> {
+        let mut ids = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            ids.push(self.publish(stream, envelope).await?);
+        }
+        Ok(ids)
+    }
+
     /// Creates `group` on `stream` (and the stream) if missing, reading from the very first entry.
     async fn ensure_group(&self, stream: &str, group: &str) -> Result<(), BusError>;
 

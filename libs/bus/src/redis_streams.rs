@@ -139,6 +139,21 @@ impl RedisBus {
         Ok(self.pool.get().await?)
     }
 
+    /// The `XADD` appending `envelope` to `stream` (trimmed to about `maxlen` entries).
+    fn append(&self, stream: &str, envelope: &Envelope) -> Result<redis::Cmd, BusError> {
+        let mut xadd = redis::cmd("XADD");
+        xadd.arg(self.keys.stream(stream))
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.maxlen)
+            .arg("*")
+            .arg(KIND)
+            .arg(envelope.kind())
+            .arg(PAYLOAD)
+            .arg(envelope.encode()?);
+        Ok(xadd)
+    }
+
     /// Delivery counts of entries just claimed by this caller, from the extended XPENDING form.
     async fn delivery_counts(
         &self,
@@ -191,21 +206,27 @@ fn group_error(e: RedisError, stream: &str, group: &str) -> BusError {
 #[async_trait]
 impl Bus for RedisBus {
     async fn publish(&self, stream: &str, envelope: &Envelope) -> Result<EntryId, BusError> {
-        let payload = envelope.encode()?;
-        let mut conn = self.conn().await?;
-        let id: String = redis::cmd("XADD")
-            .arg(self.keys.stream(stream))
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(self.maxlen)
-            .arg("*")
-            .arg(KIND)
-            .arg(envelope.kind())
-            .arg(PAYLOAD)
-            .arg(payload)
-            .query_async(&mut conn)
+        let id: String = self
+            .append(stream, envelope)?
+            .query_async(&mut self.conn().await?)
             .await?;
         Ok(EntryId(id))
+    }
+
+    async fn publish_all(
+        &self,
+        stream: &str,
+        envelopes: &[Envelope],
+    ) -> Result<Vec<EntryId>, BusError> {
+        if envelopes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for envelope in envelopes {
+            pipe.add_command(self.append(stream, envelope)?);
+        }
+        let ids: Vec<String> = pipe.query_async(&mut self.conn().await?).await?;
+        Ok(ids.into_iter().map(EntryId).collect())
     }
 
     async fn ensure_group(&self, stream: &str, group: &str) -> Result<(), BusError> {

@@ -31,12 +31,20 @@ pub struct StoreSettings {
     /// default embedder: 256 MiB hold ~150,000 memories, e.g. three callers with 10,000 facts
     /// and 30,000 episodes each.
     pub index_cache_mb: u64,
-    /// SQLite: the database writer's (and its checkpoints') connection threads at the lowest
-    /// OS scheduling priority. Not configuration: `memvox serve` sets it, because there that
+    /// SQLite: the database writer's (and its checkpoints') connection threads are background
+    /// threads (`enter_background`). Not configuration: `memvox serve` sets it, because there that
     /// writer serves its background work — the workers' commits and the moves out of the ingest
     /// file — while acknowledgements write to the ingest file and queries read.
     #[serde(skip)]
     pub background_writer: bool,
+    /// PostgreSQL: this process's sessions commit without waiting for the WAL flush
+    /// (`synchronous_commit = off`). Not configuration: the worker services set it, because
+    /// what they write is derived from raw events the gateway stored durably — a commit lost
+    /// in a database crash leaves its event pending, and the outbox reconciler has it processed
+    /// again — and because the gateway's commits otherwise queued behind the flushes of the
+    /// workers' larger transactions (README, "Performance").
+    #[serde(skip)]
+    pub asynchronous_commit: bool,
 }
 
 impl Default for StoreSettings {
@@ -50,6 +58,7 @@ impl Default for StoreSettings {
             tombstone_lifetime_days: None,
             index_cache_mb: 256,
             background_writer: false,
+            asynchronous_commit: false,
         }
     }
 }
@@ -65,6 +74,7 @@ impl fmt::Debug for StoreSettings {
             .field("tombstone_lifetime_days", &self.tombstone_lifetime_days)
             .field("index_cache_mb", &self.index_cache_mb)
             .field("background_writer", &self.background_writer)
+            .field("asynchronous_commit", &self.asynchronous_commit)
             .finish()
     }
 }

@@ -7,9 +7,11 @@ use memvox_store::EmbeddingSpace;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let (shared, config, _traces) = load_config(EmbeddingConfig::load)?;
+    let (mut shared, config, _traces) = load_config(EmbeddingConfig::load)?;
     let embedder = memvox_ai::build_embedder(&config.embedder)?;
     let space = EmbeddingSpace::new(embedder.model_id(), embedder.dimension());
+    // What a worker writes is derived from durably stored events (`StoreSettings`).
+    shared.store.asynchronous_commit = true;
     let app = App::build(shared, space).await?;
     serve_beside(
         &app,

@@ -1,39 +1,42 @@
 //! The durable part of accepting an event: row (stored with concurrent deliveries in one
-//! transaction, see `group_commit`), then publish; the published mark comes after. On SQLite
-//! the row is written to the ingest file beside the database and announced once it has moved
-//! to the events table (`staged`).
+//! transaction, see `group_commit`), then the answer, then the announcement on the events
+//! stream and its published mark. On SQLite the row is written to the ingest file beside the
+//! database and announced once it has moved to the events table (`staged`).
 //!
 //! Order matters. The row is written first and is the source of truth: once it is committed the
-//! delivery can be acknowledged, whatever happens to the bus. A publish failure is logged and
-//! counted but still answers 200, because the outbox reconciler re-publishes rows that were
-//! never marked published. A duplicate delivery (row already there) publishes nothing; if its
-//! first delivery's publish was lost, the reconciler covers that too. The mark itself is written
-//! after the answer, in batches (see `marks`). An event of an erased conversation is refused by
-//! the store's tombstone in the statement that would insert it, and dropped.
+//! delivery is acknowledged, whatever happens to the bus — so the answer does not wait for the
+//! announcement (on PostgreSQL + Redis it waited a Redis round trip for nothing the caller
+//! needs), and the rows a transaction stored are announced together, in one exchange with the
+//! bus ([`Announcer`]). A publish failure is logged and counted, because the outbox reconciler
+//! re-publishes rows that were never marked published; so is an announcement a crash cut off.
+//! A duplicate delivery (row already there) announces nothing; if its first delivery's
+//! announcement was lost, the reconciler covers that too. The mark itself is written after the
+//! announcement, in batches (see `marks`). An event of an erased conversation is refused by the
+//! store's tombstone in the statement that would insert it, and dropped.
 //!
-//! The steps run in their own task so a client hanging up cannot cut them in half.
+//! The steps run in the group commit's tasks, so a client hanging up cannot cut them in half.
 //!
-//! Tracing: the row keeps the `traceparent` of the request that accepted it, and the announce
-//! publishes under a `publish_event` span continuing it, whoever announces (this request, the
-//! ingest file's mover, or the outbox reconciler), so the extraction worker's span joins the
-//! webhook's trace on every path.
+//! Tracing: the row keeps the `traceparent` of the request that accepted it, and each
+//! announcement has a `publish_event` span continuing it, whoever announces (the group commit,
+//! the ingest file's mover, or the outbox reconciler), so the extraction worker's span joins
+//! the webhook's trace on every path.
+
+use std::sync::Arc;
 
 use memvox_bus::{Bus, EVENTS, Envelope, Message};
-use memvox_store::{Acceptance, NewEvent, StoreError};
+use memvox_store::{Acceptance, NewEvent, Store, StoreError};
 use memvox_telemetry::trace::{continue_trace, traceparent_of};
-use tokio::sync::oneshot;
-use tracing::Instrument as _;
 
 use crate::error::GatewayError;
-use crate::{GatewayMetrics, GatewayState};
+use crate::marks::ExpectedMarks;
+use crate::{Clock, GatewayMetrics, GatewayState, PublishedMarks};
 
 /// Whether the event was new.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Recorded {
-    /// First delivery: stored and published (row id), its mark still to be written.
-    Published(i64),
-    /// First delivery: stored, but the publish failed; left to the outbox reconciler.
-    Unpublished,
+    /// First delivery: stored in the events table; announced after the answer (a failed
+    /// announcement is left to the outbox reconciler).
+    Stored,
     /// First delivery: stored in the ingest file (SQLite), announced once it has moved to the
     /// events table (see `staged`).
     Staged,
@@ -43,7 +46,8 @@ pub(crate) enum Recorded {
     Erased,
 }
 
-/// Stores `event` idempotently and, when it is new, announces it on the events stream.
+/// Stores `event` idempotently; when it is new, it is announced on the events stream once the
+/// answer is out.
 ///
 /// # Errors
 /// [`GatewayError::StoreUnavailable`] / [`GatewayError::Store`] when the row could not be
@@ -52,92 +56,130 @@ pub(crate) async fn record(
     state: &GatewayState,
     event: NewEvent,
 ) -> Result<Recorded, GatewayError> {
-    let (answer, answered) = oneshot::channel();
-    let state = state.clone();
-    let span = tracing::debug_span!("accept_event", event_type = %event.event_type);
-    tokio::spawn(async move {
-        // The span covers storing and announcing, not the published marks written after.
-        let result = store_and_publish(&state, event).instrument(span).await;
-        match result {
-            Ok(Recorded::Published(id)) => state.published.enqueue(id),
-            Ok(Recorded::Staged) => state.staged.wake(),
-            _ => {}
+    match state.group_commit.record(event).await {
+        Ok(Acceptance::Stored(_)) => Ok(Recorded::Stored),
+        Ok(Acceptance::Staged) => {
+            state.staged.wake();
+            Ok(Recorded::Staged)
         }
-        let published = matches!(result, Ok(Recorded::Published(_)));
-        // The handler may be gone (client hung up); the row and the publish stand regardless.
-        let _ = answer.send(result);
-        if published {
-            state
-                .published
-                .flush(state.store.as_ref(), &state.clock)
-                .await;
-        }
-    });
-    answered.await.map_err(|_| GatewayError::TaskFailed)?
+        Ok(Acceptance::Duplicate) => Ok(Recorded::Duplicate),
+        Ok(Acceptance::Erased) => Ok(Recorded::Erased),
+        Err(Some(error)) => Err(store_error(error)),
+        Err(None) => Err(GatewayError::TaskFailed),
+    }
 }
 
-async fn store_and_publish(
-    state: &GatewayState,
-    event: NewEvent,
-) -> Result<Recorded, GatewayError> {
-    let (event_type, conversation_id) = (event.event_type.clone(), event.conversation_id.clone());
-    let traceparent = event.traceparent.clone();
-    let id = match state.group_commit.record(event).await {
-        Ok(Acceptance::Stored(id)) => id,
-        Ok(Acceptance::Staged) => return Ok(Recorded::Staged),
-        Ok(Acceptance::Duplicate) => return Ok(Recorded::Duplicate),
-        Ok(Acceptance::Erased) => return Ok(Recorded::Erased),
-        Err(Some(error)) => return Err(store_error(error)),
-        Err(None) => return Err(GatewayError::TaskFailed),
-    };
-    Ok(
-        if announce(
-            &*state.bus,
-            &state.metrics,
-            id,
-            event_type,
-            conversation_id,
-            traceparent,
-        )
-        .await
-        {
-            Recorded::Published(id)
-        } else {
-            Recorded::Unpublished
-        },
-    )
+/// A stored event to announce on the events stream.
+#[derive(Debug, Clone)]
+pub(crate) struct Announcement {
+    /// Its row id in the events table.
+    pub(crate) id: i64,
+    pub(crate) event_type: String,
+    pub(crate) conversation_id: String,
+    /// The trace context it was accepted under.
+    pub(crate) traceparent: Option<String>,
 }
 
-/// Announces stored event `id` on the events stream, continuing the trace it was accepted in;
-/// whether it was published (a failure is logged and counted, and left to the outbox
-/// reconciler).
-pub(crate) async fn announce(
+/// What announcing stored events needs: the bus, and the published marks with the store and
+/// clock that write them. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Announcer {
+    pub(crate) bus: Arc<dyn Bus>,
+    pub(crate) metrics: GatewayMetrics,
+    pub(crate) published: Arc<PublishedMarks>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Clock,
+}
+
+impl Announcer {
+    /// Counts the published marks of `events` as outstanding now — before their deliveries are
+    /// acknowledged, so whoever waits for the marks (a stopping process, a test) waits for
+    /// these too; [`Expected::announce`] announces them.
+    pub(crate) fn expect(&self, events: Vec<Announcement>) -> Expected {
+        Expected {
+            marks: self.published.expect(events.len()),
+            announcer: self.clone(),
+            events,
+        }
+    }
+
+    /// This announcer with its marks dated by `clock`.
+    pub(crate) fn with_clock(&self, clock: Clock) -> Self {
+        Self {
+            clock,
+            ..self.clone()
+        }
+    }
+}
+
+/// Stored events whose marks are counted, to announce.
+pub(crate) struct Expected {
+    announcer: Announcer,
+    events: Vec<Announcement>,
+    marks: ExpectedMarks,
+}
+
+impl Expected {
+    /// Announces the events in one exchange with the bus and queues the marks of those
+    /// published (their write runs in a task of its own).
+    pub(crate) async fn announce(self) {
+        let Self {
+            announcer,
+            events,
+            marks,
+        } = self;
+        let published = announce_all(&*announcer.bus, &announcer.metrics, events).await;
+        if published.is_empty() {
+            return;
+        }
+        marks.queue(published);
+        tokio::spawn(async move {
+            let Announcer {
+                published,
+                store,
+                clock,
+                ..
+            } = announcer;
+            published.flush(store.as_ref(), &clock).await;
+        });
+    }
+}
+
+/// Announces stored `events` on the events stream in one exchange, each under a
+/// `publish_event` span continuing the trace it was accepted in; the ids of those published
+/// (a failure is logged and counted for each event, and left to the outbox reconciler).
+pub(crate) async fn announce_all(
     bus: &dyn Bus,
     metrics: &GatewayMetrics,
-    id: i64,
-    event_type: String,
-    conversation_id: String,
-    traceparent: Option<String>,
-) -> bool {
-    let span = tracing::debug_span!("publish_event", event_id = id, stream = EVENTS);
-    continue_trace(&span, traceparent.as_deref());
-    let mut envelope = Envelope::new(Message::EventAccepted {
-        event_id: id,
-        event_type,
-        conversation_id: conversation_id.clone(),
-    });
-    envelope.traceparent = traceparent_of(&span).or(traceparent);
-    match bus.publish(EVENTS, &envelope).instrument(span).await {
-        Ok(_) => true,
+    events: Vec<Announcement>,
+) -> Vec<i64> {
+    let envelopes: Vec<Envelope> = events
+        .iter()
+        .map(|event| {
+            let span = tracing::debug_span!("publish_event", event_id = event.id, stream = EVENTS);
+            continue_trace(&span, event.traceparent.as_deref());
+            let mut envelope = Envelope::new(Message::EventAccepted {
+                event_id: event.id,
+                event_type: event.event_type.clone(),
+                conversation_id: event.conversation_id.clone(),
+            });
+            envelope.traceparent = traceparent_of(&span).or_else(|| event.traceparent.clone());
+            envelope
+        })
+        .collect();
+    match bus.publish_all(EVENTS, &envelopes).await {
+        Ok(_) => events.into_iter().map(|event| event.id).collect(),
         Err(error) => {
-            metrics.publish_failed();
-            tracing::warn!(
-                event_id = id,
-                %conversation_id,
-                error = %error,
-                "event stored but not published; the outbox reconciler will publish it"
-            );
-            false
+            for event in &events {
+                metrics.publish_failed();
+                tracing::warn!(
+                    event_id = event.id,
+                    conversation_id = %event.conversation_id,
+                    error = %error,
+                    "event stored but not published; the outbox reconciler will publish it"
+                );
+            }
+            Vec::new()
         }
     }
 }

@@ -38,6 +38,8 @@ use memvox_elevenlabs::signature::SecretError;
 use memvox_runtime::App;
 use memvox_store::Store;
 
+use crate::ingest::Announcer;
+
 pub use audio_file::{AudioReadError, audio_path, read_audio};
 pub use error::GatewayError;
 pub use group_commit::GroupCommit;
@@ -112,15 +114,16 @@ impl GatewayState {
         );
         let published = Arc::new(PublishedMarks::default());
         let clock = Clock::system();
+        let announcer = Announcer {
+            bus: bus.clone(),
+            metrics: metrics.clone(),
+            published: published.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+        };
         Ok(Self {
-            group_commit: GroupCommit::start(store.clone(), metrics.clone()),
-            staged: StagedDeliveries::new(
-                store.clone(),
-                bus.clone(),
-                metrics.clone(),
-                published.clone(),
-                clock.clone(),
-            ),
+            group_commit: GroupCommit::start(store.clone(), metrics.clone(), announcer.clone()),
+            staged: StagedDeliveries::new(store.clone(), announcer),
             store,
             bus,
             verifier: verifier.map(Arc::new),
@@ -168,8 +171,24 @@ impl GatewayState {
     /// Replaces the clock (tests pin it to a signature's instant).
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.staged = self.staged.with_clock(clock.clone());
+        self.group_commit = GroupCommit::start(
+            self.store.clone(),
+            self.metrics.clone(),
+            self.announcer().with_clock(clock.clone()),
+        );
         self.clock = clock;
         self
+    }
+
+    /// What announces stored events, with this state's clock.
+    fn announcer(&self) -> Announcer {
+        Announcer {
+            bus: self.bus.clone(),
+            metrics: self.metrics.clone(),
+            published: self.published.clone(),
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+        }
     }
 }
 

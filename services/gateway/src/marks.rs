@@ -2,17 +2,18 @@
 //!
 //! `published_at` only tells the outbox reconciler that a row needs no re-publishing; losing a
 //! mark costs at most one duplicate message, which consumers tolerate. So the mark is not on the
-//! acknowledgement path: an id is queued before the 200 is sent, and whichever request task finds
-//! no flush running becomes the flusher and, every [`MARK_LINGER`], writes every queued id in one
-//! statement, until the queue is empty. Under load, one write marks many rows instead of one
+//! acknowledgement path: a mark is counted before the 200 is sent and its id queued once its event
+//! is published, and whichever task finds no flush running becomes the flusher and, every
+//! [`MARK_LINGER`], writes every queued id in one statement, until the queue is empty. Under load, one write marks many rows instead of one
 //! write each.
 //!
-//! Invariant: an id is counted as outstanding from [`PublishedMarks::enqueue`] until a flush has
-//! written it (or failed to), so [`PublishedMarks::settled`] waits for every mark queued before
-//! it was called.
+//! Invariant: a mark is counted as outstanding from [`PublishedMarks::expect`] — before its
+//! delivery is acknowledged and its event published — until a flush has written it (or failed
+//! to) or its publish failed, so [`PublishedMarks::settled`] waits for every mark expected
+//! before it was called.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use memvox_store::Store;
 use tokio::sync::Notify;
@@ -34,10 +35,21 @@ pub struct PublishedMarks {
 }
 
 impl PublishedMarks {
-    /// Queues `id` to be marked.
-    pub(crate) fn enqueue(&self, id: i64) {
-        self.outstanding.fetch_add(1, Ordering::AcqRel);
-        self.pending().push(id);
+    /// Counts `count` marks whose events are not published yet; the [`ExpectedMarks`] queues
+    /// those published and finishes the rest.
+    pub(crate) fn expect(self: &Arc<Self>, count: usize) -> ExpectedMarks {
+        self.outstanding.fetch_add(count, Ordering::AcqRel);
+        ExpectedMarks {
+            marks: self.clone(),
+            count,
+        }
+    }
+
+    /// Counts `done` outstanding marks as finished.
+    fn finished(&self, done: usize) {
+        if self.outstanding.fetch_sub(done, Ordering::AcqRel) == done {
+            self.settled.notify_waiters();
+        }
     }
 
     /// Writes queued marks unless another task is already doing so.
@@ -64,9 +76,7 @@ impl PublishedMarks {
                     "events published but not marked; the reconciler may publish them again"
                 );
             }
-            if self.outstanding.fetch_sub(ids.len(), Ordering::AcqRel) == ids.len() {
-                self.settled.notify_waiters();
-            }
+            self.finished(ids.len());
         }
     }
 
@@ -83,5 +93,31 @@ impl PublishedMarks {
 
     fn pending(&self) -> std::sync::MutexGuard<'_, Vec<i64>> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Marks counted as outstanding before their events were published: those published are
+/// queued by [`ExpectedMarks::queue`]; the others (publish failed, task cut off) are no longer
+/// outstanding once it is called or this is dropped.
+pub(crate) struct ExpectedMarks {
+    marks: Arc<PublishedMarks>,
+    count: usize,
+}
+
+impl ExpectedMarks {
+    /// Queues `ids` (at most the expected number) to be marked; they stay outstanding until
+    /// written.
+    pub(crate) fn queue(mut self, ids: Vec<i64>) {
+        let queued = ids.len().min(self.count);
+        self.count -= queued;
+        self.marks.pending().extend(ids.into_iter().take(queued));
+    }
+}
+
+impl Drop for ExpectedMarks {
+    fn drop(&mut self) {
+        if self.count > 0 {
+            self.marks.finished(self.count);
+        }
     }
 }

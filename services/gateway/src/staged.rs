@@ -1,8 +1,8 @@
 //! Announcing the deliveries acknowledged into the store's ingest file (SQLite; see the
 //! store's `Events::accept_events`): a task moves them into the events table as soon as they
 //! are acknowledged, on the database's writer and off the acknowledgement path, then announces
-//! each new row on the events stream and queues its published mark, as the acknowledgement
-//! does for a row stored directly.
+//! the new rows on the events stream and queues their published marks, as the group commit
+//! does for rows stored directly (`ingest::Announcer`).
 //!
 //! Nothing staged is lost: a move that fails is tried again (every [`RETRY`]), opening the
 //! store moves what a stopped process left, and the outbox reconciler announces a moved row
@@ -13,11 +13,11 @@ use std::{
     time::Duration,
 };
 
-use memvox_bus::Bus;
 use memvox_store::Store;
 use tokio::sync::Notify;
 
-use crate::{Clock, GatewayMetrics, PublishedMarks, ingest::announce};
+use crate::Clock;
+use crate::ingest::{Announcement, Announcer};
 
 /// Staged deliveries moved per transaction.
 const MOVE_LIMIT: usize = 256;
@@ -32,10 +32,7 @@ struct Mover {
     /// only once the move in flight has announced its rows and queued their marks.
     moving: Arc<tokio::sync::Mutex<()>>,
     store: Arc<dyn Store>,
-    bus: Arc<dyn Bus>,
-    metrics: GatewayMetrics,
-    published: Arc<PublishedMarks>,
-    clock: Clock,
+    announcer: Announcer,
 }
 
 /// The handle of the task that moves staged deliveries; cloned into every handler. The task
@@ -51,23 +48,14 @@ pub struct StagedDeliveries {
 
 impl StagedDeliveries {
     /// The handle; its task is not started yet.
-    pub(crate) fn new(
-        store: Arc<dyn Store>,
-        bus: Arc<dyn Bus>,
-        metrics: GatewayMetrics,
-        published: Arc<PublishedMarks>,
-        clock: Clock,
-    ) -> Self {
+    pub(crate) fn new(store: Arc<dyn Store>, announcer: Announcer) -> Self {
         Self {
             wake: Arc::new(Notify::new()),
             started: Arc::new(Once::new()),
             mover: Mover {
                 moving: Arc::default(),
                 store,
-                bus,
-                metrics,
-                published,
-                clock,
+                announcer,
             },
             runtime: None,
         }
@@ -86,7 +74,7 @@ impl StagedDeliveries {
             wake: Arc::new(Notify::new()),
             started: Arc::new(Once::new()),
             mover: Mover {
-                clock,
+                announcer: self.mover.announcer.with_clock(clock),
                 ..self.mover.clone()
             },
             runtime: self.runtime.clone(),
@@ -140,30 +128,16 @@ impl Mover {
         let Some(moved) = self.store.move_staged(MOVE_LIMIT).await? else {
             return Ok(false);
         };
-        let mut announced = false;
-        for event in moved {
-            if announce(
-                &*self.bus,
-                &self.metrics,
-                event.id,
-                event.event_type,
-                event.conversation_id,
-                event.traceparent,
-            )
-            .await
-            {
-                self.published.enqueue(event.id);
-                announced = true;
-            }
-        }
-        if announced {
-            let (published, store, clock) = (
-                self.published.clone(),
-                self.store.clone(),
-                self.clock.clone(),
-            );
-            tokio::spawn(async move { published.flush(store.as_ref(), &clock).await });
-        }
+        let moved = moved
+            .into_iter()
+            .map(|event| Announcement {
+                id: event.id,
+                event_type: event.event_type,
+                conversation_id: event.conversation_id,
+                traceparent: event.traceparent,
+            })
+            .collect();
+        self.announcer.expect(moved).announce().await;
         Ok(true)
     }
 }

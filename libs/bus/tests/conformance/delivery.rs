@@ -17,6 +17,28 @@ async fn publish_events(bus: &dyn Bus, range: std::ops::Range<i64>) -> Vec<Entry
     ids
 }
 
+/// A batch published in one exchange is delivered in its order, after what came before.
+pub async fn publishes_a_batch_in_order(h: &dyn Harness) {
+    let bus = h.bus();
+    bus.ensure_group(EVENTS, G).await.unwrap();
+    let first = publish_events(bus.as_ref(), 0..2).await;
+    let batch: Vec<_> = (2..7).map(event).collect();
+    let ids = bus.publish_all(EVENTS, &batch).await.unwrap();
+    assert_eq!(ids.len(), 5);
+    assert!(bus.publish_all(EVENTS, &[]).await.unwrap().is_empty());
+    let got = bus
+        .read(EVENTS, G, "c1", 100, Duration::ZERO)
+        .await
+        .unwrap();
+    let delivered: Vec<EntryId> = got.iter().map(|d| d.id.clone()).collect();
+    assert_eq!(delivered, [first, ids].concat());
+    let events: Vec<i64> = got
+        .iter()
+        .map(|d| event_id(d.envelope.as_ref().unwrap()))
+        .collect();
+    assert_eq!(events, (0..7).collect::<Vec<_>>());
+}
+
 /// Every message is delivered, once per read, in publication order, with attempt 1.
 pub async fn reads_every_message_in_order(h: &dyn Harness) {
     let bus = h.bus();

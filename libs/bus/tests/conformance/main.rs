@@ -36,6 +36,7 @@ macro_rules! conformance {
 
 conformance!(
     delivery::reads_every_message_in_order,
+    delivery::publishes_a_batch_in_order,
     delivery::group_created_late_sees_earlier_messages,
     delivery::blocked_read_wakes_on_publish,
     delivery::ack_removes_from_pending,

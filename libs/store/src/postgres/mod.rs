@@ -98,6 +98,15 @@ impl PostgresStore {
         if let Some(schema) = schema {
             options = options.options([("search_path", format!("{schema},public"))]);
         }
+        if settings.asynchronous_commit {
+            options = options.options([("synchronous_commit", "off")]);
+        }
+        if options.get_application_name().is_none()
+            && let Some(program) = program_name()
+        {
+            // `pg_stat_activity` and the server's log then tell which service a session is.
+            options = options.application_name(&program);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
@@ -163,4 +172,11 @@ async fn applied_count(pool: &PgPool) -> usize {
         .await
         .and_then(|row| row.try_get::<i64, _>(0))
         .map_or(0, |n| usize::try_from(n).unwrap_or(0))
+}
+
+/// The running program's file name (`memvox-gateway`, `memvox`…), the sessions' application
+/// name unless the URL sets one.
+fn program_name() -> Option<String> {
+    let exe = std::env::current_exe().ok()?;
+    Some(exe.file_stem()?.to_str()?.to_owned())
 }

@@ -216,7 +216,7 @@ impl Importer {
             traceparent: None,
         };
         Ok(match record(&self.state, event).await? {
-            Recorded::Published(_) | Recorded::Unpublished | Recorded::Staged => Outcome::Imported,
+            Recorded::Stored | Recorded::Staged => Outcome::Imported,
             Recorded::Duplicate => Outcome::Duplicate,
             Recorded::Erased => Outcome::Erased,
         })

@@ -11,9 +11,10 @@
 //! its redacted counterpart's type, so only one variant of a call is ever kept, its raw `type`
 //! left in the stored payload; the workers redact it like any transcript); the per-type limit applies (413); audio is taken
 //! out (an audio event of an erased conversation is acknowledged and dropped before: 200
-//! `ignored`, counted as `erased`, no file written); the row is stored idempotently on `(type, conversation_id)` and published (see
-//! `ingest`) — or refused by an erased conversation's tombstone in the same statement (200
-//! `ignored`, counted as `erased`, nothing written). Only then is the 200 sent; the row's published mark follows (see `marks`).
+//! `ignored`, counted as `erased`, no file written); the row is stored idempotently on `(type, conversation_id)` — or refused by an
+//! erased conversation's tombstone in the same statement (200 `ignored`, counted as `erased`,
+//! nothing written). Only then is the 200 sent; the row's publish and its published mark follow
+//! (see `ingest`, `marks`).
 
 use std::time::Instant;
 
@@ -132,7 +133,7 @@ async fn accept(
     };
     let conversation_id = event.conversation_id.clone();
     let outcome = match record(state, event).await? {
-        Recorded::Published(_) | Recorded::Unpublished | Recorded::Staged => EventOutcome::Accepted,
+        Recorded::Stored | Recorded::Staged => EventOutcome::Accepted,
         Recorded::Duplicate => EventOutcome::Duplicate,
         Recorded::Erased => {
             tracing::info!(kind = ?stored_kind, "post-call event of an erased conversation acknowledged and dropped");
