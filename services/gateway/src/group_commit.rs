@@ -20,8 +20,8 @@ use std::time::Instant;
 use memvox_store::{Acceptance, NewEvent, Store, StoreError};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::GatewayMetrics;
 use crate::ingest::{Announcement, Announcer};
+use crate::{GatewayMetrics, StagedDeliveries};
 
 /// Most deliveries stored in one transaction.
 pub const MAX_BATCH: usize = 64;
@@ -43,12 +43,14 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the tasks that store what is queued into `store`, each transaction counted in
-    /// `metrics`, and announce what they stored with `announcer` (they end when the last clone
-    /// of the queue is dropped). Must be called inside a Tokio runtime.
+    /// `metrics`, announce what they stored in the events table with `announcer` and wake
+    /// `staged` for what they stored in the ingest file (they end when the last clone of the
+    /// queue is dropped). Must be called inside a Tokio runtime.
     pub(crate) fn start(
         store: Arc<dyn Store>,
         metrics: GatewayMetrics,
         announcer: Announcer,
+        staged: StagedDeliveries,
     ) -> Self {
         let (waiting, queue) = mpsc::channel(MAX_BATCH * 4);
         let queue = Arc::new(Mutex::new(queue));
@@ -57,6 +59,7 @@ impl GroupCommit {
                 store: store.clone(),
                 metrics: metrics.clone(),
                 announcer: announcer.clone(),
+                staged: staged.clone(),
             };
             tokio::spawn(storing.run(queue.clone()));
         }
@@ -80,6 +83,7 @@ struct Storing {
     store: Arc<dyn Store>,
     metrics: GatewayMetrics,
     announcer: Announcer,
+    staged: StagedDeliveries,
 }
 
 impl Storing {
@@ -138,6 +142,9 @@ impl Storing {
                 _ => None,
             })
             .collect();
+        if accepted.contains(&Acceptance::Staged) {
+            self.staged.wake();
+        }
         let expected = (!stored.is_empty()).then(|| self.announcer.expect(stored));
         for (answer, accepted) in answers.into_iter().zip(accepted) {
             // A handler that gave up waiting (client gone) needs no answer.

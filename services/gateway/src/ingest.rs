@@ -58,10 +58,7 @@ pub(crate) async fn record(
 ) -> Result<Recorded, GatewayError> {
     match state.group_commit.record(event).await {
         Ok(Acceptance::Stored(_)) => Ok(Recorded::Stored),
-        Ok(Acceptance::Staged) => {
-            state.staged.wake();
-            Ok(Recorded::Staged)
-        }
+        Ok(Acceptance::Staged) => Ok(Recorded::Staged),
         Ok(Acceptance::Duplicate) => Ok(Recorded::Duplicate),
         Ok(Acceptance::Erased) => Ok(Recorded::Erased),
         Err(Some(error)) => Err(store_error(error)),

@@ -121,9 +121,15 @@ impl GatewayState {
             store: store.clone(),
             clock: clock.clone(),
         };
+        let staged = StagedDeliveries::new(store.clone(), announcer.clone());
         Ok(Self {
-            group_commit: GroupCommit::start(store.clone(), metrics.clone(), announcer.clone()),
-            staged: StagedDeliveries::new(store.clone(), announcer),
+            group_commit: GroupCommit::start(
+                store.clone(),
+                metrics.clone(),
+                announcer,
+                staged.clone(),
+            ),
+            staged,
             store,
             bus,
             verifier: verifier.map(Arc::new),
@@ -175,6 +181,7 @@ impl GatewayState {
             self.store.clone(),
             self.metrics.clone(),
             self.announcer().with_clock(clock.clone()),
+            self.staged.clone(),
         );
         self.clock = clock;
         self

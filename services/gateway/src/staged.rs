@@ -9,7 +9,7 @@
 //! whose announcement was lost.
 
 use std::{
-    sync::{Arc, Once},
+    sync::{Arc, Once, OnceLock},
     time::Duration,
 };
 
@@ -42,8 +42,9 @@ pub struct StagedDeliveries {
     wake: Arc<Notify>,
     started: Arc<Once>,
     mover: Mover,
-    /// Where the task runs (`None`: the runtime of the first delivery staged).
-    runtime: Option<tokio::runtime::Handle>,
+    /// Where the task runs (unset: the runtime of the first delivery staged); shared by the
+    /// clones, so the group commit's copy starts the task where `on_runtime` said.
+    runtime: Arc<OnceLock<tokio::runtime::Handle>>,
 }
 
 impl StagedDeliveries {
@@ -57,14 +58,15 @@ impl StagedDeliveries {
                 store,
                 announcer,
             },
-            runtime: None,
+            runtime: Arc::default(),
         }
     }
 
     /// This handle with its task run on `runtime` (`memvox serve` runs it beside the workers,
     /// at low priority: moving can wait, acknowledging cannot).
-    pub fn on_runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
-        self.runtime = Some(runtime);
+    /// Every clone of this handle shares it; the first runtime set stays.
+    pub fn on_runtime(self, runtime: tokio::runtime::Handle) -> Self {
+        let _ = self.runtime.set(runtime);
         self
     }
 
@@ -86,7 +88,7 @@ impl StagedDeliveries {
     pub(crate) fn wake(&self) {
         self.started.call_once(|| {
             let task = move_when_woken(self.mover.clone(), self.wake.clone());
-            match &self.runtime {
+            match self.runtime.get() {
                 Some(runtime) => drop(runtime.spawn(task)),
                 None => drop(tokio::spawn(task)),
             }

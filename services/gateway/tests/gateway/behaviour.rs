@@ -415,3 +415,32 @@ async fn the_gateway_starts_and_acknowledges_without_an_embedding_model() {
     app.shutdown.cancel();
     server.await.unwrap().unwrap();
 }
+
+/// `memvox serve` sets the runtime of the ingest file's mover after the state is built: every
+/// copy of the handle — the group commit's too, which wakes the mover — starts it there.
+#[tokio::test]
+async fn the_mover_runs_on_the_runtime_set_after_the_state_was_built() {
+    let gateway = Gateway::start(Backend::Sqlite, BusKind::InProcess).await;
+    let background = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let _ = gateway
+        .state
+        .staged
+        .clone()
+        .on_runtime(background.handle().clone());
+    let (status, _) = gateway.post_signed(&transcription("conv_moved")).await;
+    assert_eq!(status, StatusCode::OK);
+    let started = async {
+        while background.metrics().num_alive_tasks() == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), started)
+        .await
+        .expect("the mover's task runs on the runtime set");
+    assert_eq!(gateway.published().await.len(), 1);
+    background.shutdown_background();
+}
