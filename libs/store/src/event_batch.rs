@@ -89,7 +89,8 @@ impl SealedEvent {
         events.iter().map(|e| Self::seal(keyring, e)).collect()
     }
 
-    fn key(&self) -> Key {
+    /// Its identity: type and conversation.
+    pub(crate) fn key(&self) -> Key {
         (self.event_type.clone(), self.conversation_id.clone())
     }
 }

@@ -204,15 +204,22 @@ impl<B: Backend> Events for B {
         if let Some(staging) = self.staging() {
             return staging.stage(&sealed).await;
         }
-        Ok(record_sealed(self, &sealed)
-            .await?
-            .into_iter()
-            .map(|recorded| match recorded {
+        // Inserted in key order: concurrent acceptances (the gateway runs several on
+        // PostgreSQL) holding the same deliveries then take their keys' locks in one order and
+        // never deadlock. The answers go back in the callers' order.
+        let mut indexed: Vec<(usize, SealedEvent)> = sealed.into_iter().enumerate().collect();
+        indexed.sort_by_cached_key(|(_, event)| event.key());
+        let (positions, sorted): (Vec<usize>, Vec<SealedEvent>) = indexed.into_iter().unzip();
+        let recorded = record_sealed(self, &sorted).await?;
+        let mut accepted = vec![Acceptance::Erased; events.len()];
+        for (position, recorded) in positions.into_iter().zip(recorded) {
+            accepted[position] = match recorded {
                 Some(r) if r.inserted => Acceptance::Stored(r.id),
                 Some(_) => Acceptance::Duplicate,
                 None => Acceptance::Erased,
-            })
-            .collect())
+            };
+        }
+        Ok(accepted)
     }
 
     async fn move_staged(&self, limit: usize) -> StoreResult<Option<Vec<MovedEvent>>> {

@@ -2,10 +2,10 @@
 //!
 //! `published_at` only tells the outbox reconciler that a row needs no re-publishing; losing a
 //! mark costs at most one duplicate message, which consumers tolerate. So the mark is not on the
-//! acknowledgement path: a mark is counted before the 200 is sent and its id queued once its event
-//! is published, and whichever task finds no flush running becomes the flusher and, every
-//! [`MARK_LINGER`], writes every queued id in one statement, until the queue is empty. Under load, one write marks many rows instead of one
-//! write each.
+//! acknowledgement path: a mark is counted before the 200 is sent and its id queued once its
+//! event is published, and whichever task finds no flush running becomes the flusher and, every
+//! [`MARK_LINGER`], writes every queued id in one statement, until the queue is empty. Under
+//! load, one write marks many rows instead of one write each.
 //!
 //! Invariant: a mark is counted as outstanding from [`PublishedMarks::expect`] — before its
 //! delivery is acknowledged and its event published — until a flush has written it (or failed

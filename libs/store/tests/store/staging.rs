@@ -102,6 +102,30 @@ async fn acceptances_run_concurrently_only_where_the_database_commits_them_toget
     }
 }
 
+/// Two batches holding the same deliveries in opposite orders, stored at once (the gateway runs
+/// several storing tasks on PostgreSQL), both succeed: one stores each delivery, the other
+/// finds it stored.
+async fn concurrent_batches_of_the_same_deliveries_both_succeed(harness: &TestStore) {
+    let store = harness.store();
+    for round in 0..10 {
+        let forward: Vec<_> = (0..40)
+            .map(|n| event(&format!("conv_{round}_{n:02}"), None, None))
+            .collect();
+        let backward: Vec<_> = forward.iter().rev().cloned().collect();
+        let (a, b) = tokio::join!(
+            store.accept_events(&forward),
+            store.accept_events(&backward)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let duplicates = a
+            .iter()
+            .chain(&b)
+            .filter(|accepted| **accepted == Acceptance::Duplicate)
+            .count();
+        assert_eq!(duplicates, 40, "each delivery stored once: {a:?} {b:?}");
+    }
+}
+
 async fn erased_conversations_are_refused_staged_or_not(harness: &TestStore) {
     let store = &*harness.store();
     let done = store
@@ -186,6 +210,7 @@ memvox_testkit::both_backends!(
     with_harness =>
         acknowledged_deliveries_reach_the_events_table_once,
         acceptances_run_concurrently_only_where_the_database_commits_them_together,
+        concurrent_batches_of_the_same_deliveries_both_succeed,
         erased_conversations_are_refused_staged_or_not,
         the_trace_context_stays_with_the_event,
 );
