@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use memvox_core::UnixMillis;
 use memvox_crypto::Keyring;
+use sqlx::Pool;
 
 use crate::{
     Erased, NewEvent, RecordedEvent, StoreResult,
@@ -25,10 +26,23 @@ const WIDTH: usize = 7;
 /// Most events per insert statement (well inside both backends' parameter limits).
 const CHUNK: usize = 400;
 
-/// Whether `events` events are stored by one insert statement (then they need no transaction
-/// around it: whatever [`record_events_in`] reads after it is committed already).
-pub(crate) fn fits_one_insert(events: usize) -> bool {
-    events <= CHUNK
+/// Stores `events` into `table` atomically through `pool` (see [`record_events_in`]). A batch
+/// that fits one insert statement runs without BEGIN and COMMIT — one statement is atomic
+/// alone, and whatever is read after it is committed already — so it costs one round trip
+/// (PostgreSQL) or one hop to SQLite's thread instead of three; a larger one runs in a
+/// transaction.
+pub(crate) async fn record_events_atomically<D: Dialect>(
+    pool: &Pool<D::Db>,
+    table: EventTable,
+    events: &[SealedEvent],
+) -> StoreResult<Vec<Option<RecordedEvent>>> {
+    if events.len() <= CHUNK {
+        return record_events_in::<D>(&mut *pool.acquire().await?, table, events).await;
+    }
+    let mut tx = pool.begin().await?;
+    let recorded = record_events_in::<D>(&mut tx, table, events).await?;
+    tx.commit().await?;
+    Ok(recorded)
 }
 
 /// A table raw events are inserted into.

@@ -11,7 +11,7 @@ use crate::{
     StoredEvent,
     backend::Backend,
     dialect::{Conn, Dialect, Record, query},
-    event_batch::{EVENTS, SealedEvent, fits_one_insert, record_events_in},
+    event_batch::{EVENTS, SealedEvent, record_events_atomically},
     rows::event_from_row,
     sql::{self, INSERT_CHUNK},
 };
@@ -156,16 +156,7 @@ async fn record_sealed<B: Backend>(
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    if fits_one_insert(events.len()) {
-        // One statement is atomic alone: one round trip (PostgreSQL), one hop to SQLite's
-        // thread, instead of three with BEGIN and COMMIT.
-        let mut conn = store.write().await?;
-        return record_events_in::<B::Sql>(&mut conn, EVENTS, events).await;
-    }
-    let mut tx = store.begin().await?;
-    let recorded = record_events_in::<B::Sql>(&mut tx, EVENTS, events).await?;
-    tx.commit().await?;
-    Ok(recorded)
+    record_events_atomically::<B::Sql>(store.writes(), EVENTS, events).await
 }
 
 /// Most [`Events::accept_events`] calls worth running at once on PostgreSQL: each holds one of

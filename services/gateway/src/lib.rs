@@ -177,25 +177,15 @@ impl GatewayState {
     /// Replaces the clock (tests pin it to a signature's instant).
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.staged = self.staged.with_clock(clock.clone());
+        // The group commit announces with the same announcer as the mover, now on `clock`.
         self.group_commit = GroupCommit::start(
             self.store.clone(),
             self.metrics.clone(),
-            self.announcer().with_clock(clock.clone()),
+            self.staged.announcer().clone(),
             self.staged.clone(),
         );
         self.clock = clock;
         self
-    }
-
-    /// What announces stored events, with this state's clock.
-    fn announcer(&self) -> Announcer {
-        Announcer {
-            bus: self.bus.clone(),
-            metrics: self.metrics.clone(),
-            published: self.published.clone(),
-            store: self.store.clone(),
-            clock: self.clock.clone(),
-        }
     }
 }
 

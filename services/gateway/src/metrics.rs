@@ -76,12 +76,10 @@ impl GatewayMetrics {
     /// # Errors
     /// If metrics of the same names are already registered there.
     pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
-        let ack_seconds = Histogram::with_opts(
-            HistogramOpts::new(
-                "memvox_webhook_ack_seconds",
-                "Time to acknowledge a post-call webhook (accepted, duplicate or ignored)",
-            )
-            .buckets(ACK_BUCKETS.to_vec()),
+        let ack_seconds = histogram(
+            "memvox_webhook_ack_seconds",
+            "Time to acknowledge a post-call webhook (accepted, duplicate or ignored)",
+            ACK_BUCKETS,
         )?;
         let signature_rejections = IntCounterVec::new(
             Opts::new(
@@ -101,19 +99,15 @@ impl GatewayMetrics {
             "memvox_webhook_publish_failures_total",
             "Stored post-call events whose bus publish failed (left to the outbox reconciler)",
         )?;
-        let commit_deliveries = Histogram::with_opts(
-            HistogramOpts::new(
-                "memvox_webhook_commit_deliveries",
-                "Post-call deliveries stored by one group-commit transaction",
-            )
-            .buckets(COMMIT_SIZE_BUCKETS.to_vec()),
+        let commit_deliveries = histogram(
+            "memvox_webhook_commit_deliveries",
+            "Post-call deliveries stored by one group-commit transaction",
+            COMMIT_SIZE_BUCKETS,
         )?;
-        let commit_seconds = Histogram::with_opts(
-            HistogramOpts::new(
-                "memvox_webhook_commit_seconds",
-                "Time of one group-commit transaction of post-call deliveries",
-            )
-            .buckets(ACK_BUCKETS.to_vec()),
+        let commit_seconds = histogram(
+            "memvox_webhook_commit_seconds",
+            "Time of one group-commit transaction of post-call deliveries",
+            ACK_BUCKETS,
         )?;
         registry.register(Box::new(ack_seconds.clone()))?;
         registry.register(Box::new(commit_deliveries.clone()))?;
@@ -155,4 +149,9 @@ impl GatewayMetrics {
     pub(crate) fn publish_failed(&self) {
         self.publish_failures.inc();
     }
+}
+
+/// A histogram with these bounds.
+fn histogram(name: &str, help: &str, buckets: &[f64]) -> Result<Histogram, prometheus::Error> {
+    Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets.to_vec()))
 }

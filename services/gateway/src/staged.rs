@@ -83,6 +83,11 @@ impl StagedDeliveries {
         }
     }
 
+    /// What announces the moved rows (the group commit announces with it too).
+    pub(crate) fn announcer(&self) -> &Announcer {
+        &self.mover.announcer
+    }
+
     /// Tells the task a delivery was staged, starting it the first time (inside a Tokio
     /// runtime; it ends with the runtime).
     pub(crate) fn wake(&self) {

@@ -9,9 +9,10 @@
 //! everything runs until Ctrl-C or SIGTERM: readiness turns 503 first, in-flight requests get
 //! `http.shutdown_grace_ms` to finish, and workers stop reading, leaving unacknowledged messages
 //! to be claimed again. The workers run on their own runtime of background threads
-//! (`background`: `SCHED_IDLE` on Linux), so the HTTP answers go first when the CPU is short; so does the gateway's
-//! task that moves acknowledged deliveries from the ingest file into the database, and so does
-//! the SQLite database's writer connection (`StoreSettings::background_writer`). The poll,
+//! (`background`: `SCHED_IDLE` on Linux), so the HTTP answers go first when the CPU is short;
+//! so does the gateway's task that moves acknowledged deliveries from the ingest file into the
+//! database, and so does the SQLite database's writer connection
+//! (`StoreSettings::background_writer`). The poll,
 //! mostly waiting on the ElevenLabs API, stores through the acknowledgement path on the main
 //! runtime. `memvox eval` runs the
 //! same [`run`] on a port-0 listener.

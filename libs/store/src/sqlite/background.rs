@@ -17,7 +17,7 @@ use std::path::Path;
 use sqlx::SqlitePool;
 use tokio::sync::oneshot;
 
-use super::{Connections, SqliteStore};
+use super::SqliteStore;
 use crate::{StoreError, StoreResult, StoreSettings, enter_background};
 
 /// The writer and checkpoint pools of the database at `path`, their threads background threads
@@ -48,12 +48,7 @@ fn open_here(path: &Path, settings: &StoreSettings) -> StoreResult<(SqlitePool, 
         .enable_all()
         .build()
         .map_err(|e| StoreError::Config(format!("cannot start a runtime: {e}")))?;
-    runtime.block_on(async {
-        let writer = SqliteStore::connect_with(path, settings, Connections::Writer).await?;
-        let checkpoints =
-            SqliteStore::connect_with(path, settings, Connections::Checkpoints).await?;
-        Ok((writer, checkpoints))
-    })
+    runtime.block_on(SqliteStore::writer_pools(path, settings))
 }
 
 #[cfg(all(test, target_os = "linux"))]

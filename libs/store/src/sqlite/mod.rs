@@ -117,6 +117,15 @@ impl SqliteStore {
         if settings.background_writer {
             return background::connect(path, settings).await;
         }
+        Self::writer_pools(path, settings).await
+    }
+
+    /// Opens the writer's pool and the checkpoint task's (their threads inherit the priority of
+    /// the calling thread).
+    async fn writer_pools(
+        path: &Path,
+        settings: &StoreSettings,
+    ) -> StoreResult<(SqlitePool, SqlitePool)> {
         Ok((
             Self::connect_with(path, settings, Connections::Writer).await?,
             Self::connect_with(path, settings, Connections::Checkpoints).await?,

@@ -26,7 +26,7 @@ use super::{SqliteStore, checkpoint::Checkpointer};
 use crate::{
     Acceptance, StoreResult, StoreSettings,
     dialect::query,
-    event_batch::{STAGED, SealedEvent, fits_one_insert, record_events_in},
+    event_batch::{STAGED, SealedEvent, record_events_atomically},
     sql,
 };
 
@@ -110,16 +110,8 @@ impl Staging {
 
     /// Stages `events` atomically: what became of each, in order.
     pub(crate) async fn stage(&self, events: &[SealedEvent]) -> StoreResult<Vec<Acceptance>> {
-        let recorded = if fits_one_insert(events.len()) {
-            // One statement is atomic alone: one hop to the writer's thread instead of three.
-            record_events_in::<sqlx::Sqlite>(&mut *self.writer.acquire().await?, STAGED, events)
-                .await?
-        } else {
-            let mut tx = self.writer.begin().await?;
-            let recorded = record_events_in::<sqlx::Sqlite>(&mut tx, STAGED, events).await?;
-            tx.commit().await?;
-            recorded
-        };
+        let recorded =
+            record_events_atomically::<sqlx::Sqlite>(&self.writer, STAGED, events).await?;
         Ok(recorded
             .into_iter()
             .map(|recorded| match recorded {
